@@ -1,0 +1,3 @@
+from pamtui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,209 @@
+"""Load and validate pamtui's TOML configuration.
+
+A bad file gets one message naming the file, the key and what was expected.
+With no config file at all pamtui runs on the bundled demo organisation.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+APP_NAME = "pamtui"
+
+
+class ConfigError(Exception):
+    """The configuration is wrong; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    name: str
+    type: str
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OperatorConfig:
+    name: str = ""
+    require_totp: bool = False
+    four_eyes_for_privileged: bool = False
+    read_only: bool = False
+
+    @property
+    def login(self) -> str:
+        return self.name or _os_login()
+
+
+@dataclass(frozen=True)
+class RiskConfig:
+    stale_days: int = 90
+
+
+@dataclass(frozen=True)
+class UiConfig:
+    theme: str = ""
+
+
+@dataclass(frozen=True)
+class Config:
+    source: Path | None
+    """The file this came from; None for the bundled demo configuration."""
+    providers: tuple[ProviderConfig, ...]
+    operator: OperatorConfig = OperatorConfig()
+    risk: RiskConfig = RiskConfig()
+    ui: UiConfig = UiConfig()
+    policies: tuple[Mapping[str, Any], ...] = ()
+
+    @property
+    def is_demo(self) -> bool:
+        return self.source is None
+
+
+DEMO_PROVIDERS = (
+    ProviderConfig("demo-idp", "demo", {"system": "idp"}),
+    ProviderConfig("demo-git", "demo", {"system": "git"}),
+    ProviderConfig("demo-cloud", "demo", {"system": "cloud"}),
+)
+
+
+def demo_config() -> Config:
+    return Config(source=None, providers=DEMO_PROVIDERS)
+
+
+def _os_login() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid:{os.getuid()}"
+
+
+def default_config_path() -> Path:
+    return platformdirs.user_config_path(APP_NAME) / "config.toml"
+
+
+def default_db_path() -> Path:
+    return platformdirs.user_data_path(APP_NAME) / "pamtui.db"
+
+
+def resolve_config_path(flag: str | None) -> tuple[Path, bool]:
+    """The config path and whether the user named it (flag or environment)."""
+    if flag:
+        return Path(flag).expanduser(), True
+    env = os.environ.get("PAMTUI_CONFIG")
+    if env:
+        return Path(env).expanduser(), True
+    return default_config_path(), False
+
+
+def resolve_db_path(flag: str | None) -> Path:
+    if flag:
+        return Path(flag).expanduser()
+    env = os.environ.get("PAMTUI_DB")
+    if env:
+        return Path(env).expanduser()
+    return default_db_path()
+
+
+def load(flag: str | None = None) -> Config:
+    path, named = resolve_config_path(flag)
+    if not path.exists():
+        if named:
+            raise ConfigError(f"{path}: no such config file")
+        return demo_config()
+    return load_file(path)
+
+
+def load_file(path: Path) -> Config:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    return parse(raw, path)
+
+
+_TOP_KEYS = {"operator", "risk", "ui", "providers", "policies"}
+
+
+def parse(raw: Mapping[str, Any], path: Path | None) -> Config:
+    where = str(path) if path else "<config>"
+
+    def fail(key: str, expected: str) -> ConfigError:
+        return ConfigError(f"{where}: {key}: expected {expected}")
+
+    unknown = sorted(set(raw) - _TOP_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(_TOP_KEYS))})"
+        )
+
+    operator = _section(raw, "operator", OperatorConfig, where)
+    risk = _section(raw, "risk", RiskConfig, where)
+    ui = _section(raw, "ui", UiConfig, where)
+    if risk.stale_days <= 0:
+        raise fail("risk.stale_days", "a positive number of days")
+
+    providers_raw = raw.get("providers", [])
+    if not isinstance(providers_raw, list):
+        raise fail("providers", "an array of tables ([[providers]])")
+    providers: list[ProviderConfig] = []
+    seen: set[str] = set()
+    for index, item in enumerate(providers_raw):
+        key = f"providers[{index}]"
+        if not isinstance(item, dict):
+            raise fail(key, "a table")
+        name, type_ = item.get("name"), item.get("type")
+        if not isinstance(name, str) or not name.strip():
+            raise fail(f"{key}.name", "a non-empty string")
+        if not isinstance(type_, str) or not type_.strip():
+            raise fail(f"{key}.type", "a provider type such as 'demo', 'scim' or 'okta'")
+        if name in seen:
+            raise ConfigError(f"{where}: {key}.name: provider name {name!r} is used twice")
+        seen.add(name)
+        settings = {k: v for k, v in item.items() if k not in ("name", "type")}
+        providers.append(ProviderConfig(name, type_, settings))
+    if not providers:
+        raise ConfigError(f"{where}: providers: configure at least one [[providers]] table")
+
+    policies_raw = raw.get("policies", [])
+    if not isinstance(policies_raw, list) or not all(isinstance(p, dict) for p in policies_raw):
+        raise fail("policies", "an array of tables ([[policies]])")
+
+    return Config(
+        source=path,
+        providers=tuple(providers),
+        operator=operator,
+        risk=risk,
+        ui=ui,
+        policies=tuple(policies_raw),
+    )
+
+
+def _section(raw: Mapping[str, Any], name: str, cls: type, where: str) -> Any:
+    value = raw.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: {name}: expected a table ([{name}])")
+    defaults = cls()
+    kwargs = {}
+    for key, item in value.items():
+        if not hasattr(defaults, key) or key.startswith("_"):
+            known = ", ".join(f.name for f in cls.__dataclass_fields__.values())
+            raise ConfigError(f"{where}: {name}.{key}: unknown key (known: {known})")
+        expected = type(getattr(defaults, key))
+        if type(item) is not expected:
+            raise ConfigError(
+                f"{where}: {name}.{key}: expected {expected.__name__}, got {type(item).__name__}"
+            )
+        kwargs[key] = item
+    return cls(**kwargs)

@@ -1,0 +1,21 @@
+"""The canonical JSON encoding that journal hashes are computed over.
+
+Canonical form: UTF-8, object keys sorted by code point, no insignificant
+whitespace (``,`` and ``:`` separators), non-ASCII characters written as
+themselves (not ``\\u`` escapes), integers as integers, no NaN or Infinity.
+It is Python's ``json.dumps(obj, sort_keys=True, separators=(",", ":"),
+ensure_ascii=False, allow_nan=False)``, which any language can reproduce for
+the value types the journal uses (strings, integers, booleans, null, lists
+and objects).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )

@@ -1,0 +1,143 @@
+"""Open pamtui's SQLite database: owner-only files, WAL, schema migrations.
+
+One file holds the audit journal and the persisted revocation queue, so a
+queue transition and the journal entry announcing it commit together.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from pamtui.journal.errors import JournalError, JournalUnavailable
+
+SCHEMA_VERSION = 1
+
+
+_SCHEMA_1 = """
+        CREATE TABLE IF NOT EXISTS meta (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS entries (
+            seq INTEGER PRIMARY KEY,
+            ts TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            provider TEXT NOT NULL DEFAULT '',
+            subject TEXT NOT NULL DEFAULT '',
+            detail TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS entries_ts ON entries (ts);
+        CREATE INDEX IF NOT EXISTS entries_actor ON entries (actor, seq);
+        CREATE INDEX IF NOT EXISTS entries_action ON entries (action, seq);
+        CREATE INDEX IF NOT EXISTS entries_provider ON entries (provider, seq);
+        CREATE INDEX IF NOT EXISTS entries_subject ON entries (subject, seq);
+
+        CREATE TABLE IF NOT EXISTS queue_items (
+            id INTEGER PRIMARY KEY,
+            state TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            action_name TEXT NOT NULL,
+            target_kind TEXT NOT NULL,
+            target_id TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            label TEXT NOT NULL,
+            reversible INTEGER NOT NULL DEFAULT 0,
+            step_order INTEGER NOT NULL DEFAULT 50,
+            reason TEXT NOT NULL,
+            requested_by TEXT NOT NULL,
+            idempotency_key TEXT NOT NULL UNIQUE,
+            plan_id TEXT NOT NULL DEFAULT '',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT NOT NULL DEFAULT '',
+            approved_by TEXT NOT NULL DEFAULT '',
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL,
+            lease_owner TEXT NOT NULL DEFAULT '',
+            lease_until TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX IF NOT EXISTS queue_items_state ON queue_items (state, id);
+"""
+
+
+def _run_statements(conn: sqlite3.Connection, script: str) -> None:
+    # Not executescript(): it would COMMIT the migration's open transaction.
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _migrate_to_1(conn: sqlite3.Connection) -> None:
+    _run_statements(conn, _SCHEMA_1)
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_to_1}
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the database file 0600 inside a 0700 directory, if it is new."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
+    if not path.exists():
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
+        os.close(fd)
+
+
+def connect(
+    path: Path, *, read_only: bool = False, busy_timeout_s: float = 5.0
+) -> sqlite3.Connection:
+    """Open (and for writers, create and migrate) the database at ``path``.
+
+    The connection is in autocommit mode (``isolation_level=None``): callers
+    open their own ``BEGIN IMMEDIATE`` transactions so appends from several
+    processes serialise into one chain.
+    """
+    path = Path(path).expanduser()
+    try:
+        if read_only:
+            if not path.exists():
+                raise JournalError(f"no journal at {path}")
+            conn = sqlite3.connect(
+                f"file:{path}?mode=ro",
+                uri=True,
+                isolation_level=None,
+                timeout=busy_timeout_s,
+                check_same_thread=False,
+            )
+        else:
+            _create_private_file(path)
+            conn = sqlite3.connect(
+                path, isolation_level=None, timeout=busy_timeout_s, check_same_thread=False
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            _migrate(conn)
+        conn.execute("PRAGMA foreign_keys=ON")
+    except sqlite3.OperationalError as exc:
+        raise JournalUnavailable(f"cannot open the journal at {path}: {exc}") from exc
+    except sqlite3.DatabaseError as exc:
+        raise JournalError(f"{path} is not a pamtui journal: {exc}") from exc
+    return conn
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    if current > SCHEMA_VERSION:
+        raise JournalError(
+            f"the journal's schema version {current} is newer than this pamtui "
+            f"understands ({SCHEMA_VERSION}); upgrade pamtui"
+        )
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            MIGRATIONS[version](conn)
+            conn.execute(f"PRAGMA user_version={version}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise

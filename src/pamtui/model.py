@@ -1,0 +1,218 @@
+"""Plain data shared by every layer. No I/O, no Textual, no SQLite.
+
+Timestamps are timezone-aware UTC ``datetime`` objects. Identifiers are the
+provider's own (strings); an account or credential is unique by
+``(provider, id)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class AccountKind(StrEnum):
+    HUMAN = "human"
+    SERVICE = "service"
+    BOT = "bot"
+
+
+class AccountStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    DEACTIVATED = "deactivated"
+    DELETED = "deleted"
+
+
+class CredentialKind(StrEnum):
+    API_TOKEN = "api_token"
+    ACCESS_KEY = "access_key"
+    PERSONAL_ACCESS_TOKEN = "personal_access_token"
+    SESSION = "session"
+    SSH_KEY = "ssh_key"
+
+
+class CredentialStatus(StrEnum):
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+class OwnerStatus(StrEnum):
+    """Employment status of the human behind an account, from the HR roster."""
+
+    EMPLOYED = "employed"
+    TERMINATED = "terminated"
+    UNKNOWN = "unknown"
+
+
+class Capability(StrEnum):
+    ACCOUNTS = "accounts"
+    CREDENTIALS = "credentials"
+    EVENTS = "events"
+    REVOKE = "revoke"
+    VERIFY = "verify"
+
+
+class RiskFlag(StrEnum):
+    PRIVILEGED = "privileged"
+    STALE = "stale"
+    ORPHANED = "orphaned"
+    ANOMALOUS = "anomalous"
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    provider: str
+    id: str
+    name: str
+    kind: AccountKind
+    status: AccountStatus
+    email: str = ""
+    display_name: str = ""
+    system: str = ""
+    """The system inside the provider (e.g. a cloud account, an org) if any."""
+    privileged: bool = False
+    groups: tuple[str, ...] = ()
+    owner: str = ""
+    """HR identifier of the responsible human (the person, or a service's owner)."""
+    owner_status: OwnerStatus = OwnerStatus.UNKNOWN
+    created: datetime | None = None
+    last_active: datetime | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.provider, self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    provider: str
+    id: str
+    account_id: str
+    kind: CredentialKind
+    status: CredentialStatus
+    label: str = ""
+    scopes: tuple[str, ...] = ()
+    fingerprint: str = ""
+    """Never the secret itself: last four characters and a short hash prefix."""
+    created: datetime | None = None
+    expires: datetime | None = None
+    last_used: datetime | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.provider, self.id)
+
+    @property
+    def account_key(self) -> tuple[str, str]:
+        return (self.provider, self.account_id)
+
+
+@dataclass(frozen=True, slots=True)
+class AccessEvent:
+    provider: str
+    ts: datetime
+    account_id: str
+    credential_id: str
+    method: str
+    path: str
+    status: int
+    source_ip: str = ""
+    user_agent: str = ""
+    cursor: str = ""
+    """Opaque provider cursor; resuming after it yields the events that follow."""
+
+    @property
+    def denied(self) -> bool:
+        return self.status in (401, 403)
+
+
+class TargetKind(StrEnum):
+    ACCOUNT = "account"
+    CREDENTIAL = "credential"
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeAction:
+    """One thing a provider can do to remove access, e.g. revoke one token."""
+
+    provider: str
+    name: str
+    """Machine name: revoke_token, deactivate_account, clear_sessions, ..."""
+    target_kind: TargetKind
+    target_id: str
+    account_id: str
+    label: str
+    reversible: bool = False
+    order: int = 50
+    """Plans run in ascending order: credentials before the account itself."""
+
+    @property
+    def subject(self) -> str:
+        return f"{self.target_kind}:{self.target_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeResult:
+    ok: bool
+    already_done: bool = False
+    detail: str = ""
+    provider_response: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    gone: bool
+    detail: str = ""
+    provider_response: dict[str, Any] = field(default_factory=dict)
+
+
+class QueueState(StrEnum):
+    STAGED = "staged"
+    AWAITING_APPROVAL = "awaiting_approval"
+    APPROVED = "approved"
+    EXECUTING = "executing"
+    REVOKED = "revoked"
+    VERIFIED = "verified"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+TERMINAL_STATES = frozenset({QueueState.VERIFIED, QueueState.CANCELLED})
+
+
+@dataclass(frozen=True, slots=True)
+class QueueItem:
+    id: int
+    state: QueueState
+    action: RevokeAction
+    reason: str
+    requested_by: str
+    idempotency_key: str
+    created: datetime
+    updated: datetime
+    plan_id: str = ""
+    attempts: int = 0
+    last_error: str = ""
+    approved_by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    seq: int
+    ts: str
+    actor: str
+    action: str
+    provider: str
+    subject: str
+    detail: dict[str, Any]
+    prev_hash: str
+    hash: str

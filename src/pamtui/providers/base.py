@@ -1,0 +1,78 @@
+"""The provider protocol: what every backend (built-in or plugin) implements.
+
+A provider knows nothing about the UI, the queue or the journal. It reports
+accounts, credentials and access events, proposes the revoke actions that
+apply to a target, performs them idempotently and verifies them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from pamtui.model import (
+    AccessEvent,
+    Account,
+    Capability,
+    Credential,
+    RevokeAction,
+    RevokeResult,
+    VerifyResult,
+)
+
+
+class ProviderError(Exception):
+    """A provider could not do what was asked; the message is for operators."""
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class ProviderConfigError(ProviderError):
+    """The provider's settings are wrong (a key is missing or of the wrong type)."""
+
+
+@dataclass(frozen=True)
+class ProviderContext:
+    """What pamtui hands a provider when it is created.
+
+    ``state_dir`` is where a provider may keep files of its own (cursors, the
+    demo's state). ``resolve_secret`` turns a config reference such as
+    ``{keyring = "corp-scim"}`` into the secret.
+    """
+
+    state_dir: Path
+    resolve_secret: Callable[[Any], str] = field(default=lambda ref: str(ref))
+
+
+@runtime_checkable
+class Provider(Protocol):
+    type: ClassVar[str]
+    name: str
+    capabilities: frozenset[Capability]
+
+    @classmethod
+    def from_config(
+        cls, name: str, settings: Mapping[str, Any], context: ProviderContext
+    ) -> Provider: ...
+
+    def list_accounts(self) -> AsyncIterator[Account]: ...
+
+    def list_credentials(self, account: Account | None = None) -> AsyncIterator[Credential]:
+        """Credentials of one account, or of every account when ``account`` is None."""
+        ...
+
+    def stream_events(self, since: str | None = None) -> AsyncIterator[AccessEvent]:
+        """Events after the cursor ``since`` (None: a provider-chosen backfill), forever."""
+        ...
+
+    def revoke_actions(self, target: Account | Credential) -> list[RevokeAction]: ...
+
+    async def revoke(self, action: RevokeAction, idempotency_key: str) -> RevokeResult: ...
+
+    async def verify(self, action: RevokeAction) -> VerifyResult: ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,1 @@
+"""The bundled demo organisation (placeholder until the provider lands)."""

@@ -1,0 +1,63 @@
+"""Find provider types through the ``pamtui.providers`` entry-point group.
+
+Built-in providers are registered in pamtui's own pyproject exactly as a
+third-party plugin would register its own, so there is one way in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+from pamtui.providers.base import Provider, ProviderConfigError, ProviderContext
+
+ENTRY_POINT_GROUP = "pamtui.providers"
+
+
+@dataclass(frozen=True)
+class ProviderType:
+    name: str
+    module: str
+    distribution: str
+
+
+class UnknownProviderType(ProviderConfigError):
+    pass
+
+
+def _entry_points() -> dict[str, EntryPoint]:
+    found: dict[str, EntryPoint] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        found.setdefault(ep.name, ep)
+    return found
+
+
+def available_types() -> list[ProviderType]:
+    """Installed provider types, without importing them."""
+    types = []
+    for name, ep in sorted(_entry_points().items()):
+        dist = ep.dist.name if ep.dist is not None else "?"
+        types.append(ProviderType(name=name, module=ep.value, distribution=dist))
+    return types
+
+
+def load_type(type_name: str) -> type[Provider]:
+    ep = _entry_points().get(type_name)
+    if ep is None:
+        known = ", ".join(sorted(_entry_points())) or "none"
+        raise UnknownProviderType(f"unknown provider type {type_name!r} (installed types: {known})")
+    try:
+        cls = ep.load()
+    except Exception as exc:  # a broken plugin must not take pamtui down
+        raise ProviderConfigError(
+            f"provider type {type_name!r} failed to load from {ep.value}: {exc}"
+        ) from exc
+    return cls
+
+
+def create(
+    type_name: str, name: str, settings: Mapping[str, Any], context: ProviderContext
+) -> Provider:
+    return load_type(type_name).from_config(name, settings, context)

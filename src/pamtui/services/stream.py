@@ -1,0 +1,70 @@
+"""Merge the access-event streams of every provider into one feed.
+
+Each provider's stream runs in its own task; a failing provider is retried
+with backoff and reported, without stopping the others. The merged feed is a
+bounded queue, so a slow consumer holds producers back instead of growing
+memory without limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+
+from pamtui.model import AccessEvent, Capability
+from pamtui.providers.base import Provider
+
+
+@dataclass(frozen=True)
+class StreamProblem:
+    provider: str
+    message: str
+
+
+FeedItem = AccessEvent | StreamProblem
+
+
+class EventFeed:
+    def __init__(self, providers: Mapping[str, Provider], *, buffer: int = 20_000) -> None:
+        self.providers = {
+            name: p for name, p in providers.items() if Capability.EVENTS in p.capabilities
+        }
+        self._queue: asyncio.Queue[FeedItem] = asyncio.Queue(maxsize=buffer)
+        self._cursors: dict[str, str | None] = dict.fromkeys(self.providers)
+        self._tasks: list[asyncio.Task] = []
+
+    async def _pump(self, name: str, provider: Provider) -> None:
+        delay = 1.0
+        while True:
+            try:
+                async for event in provider.stream_events(self._cursors[name]):
+                    if event.cursor:
+                        self._cursors[name] = event.cursor
+                    await self._queue.put(event)
+                    delay = 1.0
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                await self._queue.put(StreamProblem(name, f"{type(exc).__name__}: {exc}"))
+                await asyncio.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 60.0)
+
+    async def items(self) -> AsyncIterator[FeedItem]:
+        self._tasks = [
+            asyncio.create_task(self._pump(name, provider), name=f"stream:{name}")
+            for name, provider in self.providers.items()
+        ]
+        try:
+            while True:
+                yield await self._queue.get()
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
