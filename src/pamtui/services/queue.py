@@ -108,15 +108,16 @@ def plan_for_account(
     plan revokes each live credential first (the provider's first proposed
     action for it) and ends with the account-level actions.
     """
-    steps: list[RevokeAction] = []
-    for credential in credentials:
-        if credential.status is not CredentialStatus.ACTIVE:
-            continue
-        actions = provider.revoke_actions(credential)
-        if actions:
-            steps.append(actions[0])
+    steps = [a for c in credentials for a in plan_for_credential(provider, c)]
     steps.extend(provider.revoke_actions(account))
     return sorted(steps, key=lambda a: a.order)
+
+
+def plan_for_credential(provider: Provider, credential: Credential) -> list[RevokeAction]:
+    """The provider's preferred action for one credential (its first proposal)."""
+    if credential.status is not CredentialStatus.ACTIVE:
+        return []
+    return provider.revoke_actions(credential)[:1]
 
 
 class RevocationQueue:

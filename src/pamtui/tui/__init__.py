@@ -1,0 +1,1 @@
+"""The Textual user interface. No business rules here: it calls services."""

@@ -1,0 +1,164 @@
+"""The pamtui Textual application: wires services to the triage screen."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.widgets import Static
+
+from pamtui.journal import JournalError
+from pamtui.model import QueueState
+from pamtui.services.session import Session
+from pamtui.services.stream import EventFeed, StreamProblem
+from pamtui.services.watch import StreamWatch
+from pamtui.tui.screens.help import HelpScreen, bindings_table
+from pamtui.tui.screens.main import MainScreen
+from pamtui.tui.themes import discover_themes
+from pamtui.tui.widgets.stream import StreamLog
+
+DEFAULT_THEME = "pamtui-dark"
+
+
+class PamtuiApp(App[int]):
+    CSS_PATH = "pamtui.tcss"
+    TITLE = "pamtui"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
+    ]
+
+    def __init__(self, session: Session, *, theme: str | None = None, stream: bool = True) -> None:
+        super().__init__()
+        self.session = session
+        self.read_only = session.read_only
+        self._requested_theme = theme or session.config.ui.theme or DEFAULT_THEME
+        self._stream_enabled = stream
+        self.watch = StreamWatch(session.inventory)
+
+    # -- start-up ----------------------------------------------------------
+
+    async def on_mount(self) -> None:
+        themes, problems = discover_themes()
+        for theme in themes:
+            self.register_theme(theme)
+        if self._requested_theme in self.available_themes:
+            self.theme = self._requested_theme
+        else:
+            problems.append(f"unknown theme {self._requested_theme!r}")
+        for problem in problems:
+            self.notify(problem, severity="warning", markup=False)
+        mode = "read-only" if self.read_only else "operator"
+        self.sub_title = f"{self.session.operator} ({mode})"
+        await self.push_screen(MainScreen())  # panes exist before workers use them
+        self._journal_session_start()
+        self.load_inventory()
+        if self._stream_enabled:
+            self.follow_stream()
+        self.set_interval(0.5, self._tick)
+
+    def _journal_session_start(self) -> None:
+        if self.read_only:
+            return
+        try:
+            self.session.journal.append(
+                self.session.operator,
+                "session_start",
+                detail={"interface": "tui", "read_only": self.read_only},
+            )
+        except JournalError as exc:
+            self.notify(
+                f"Journal unavailable, revocations will be refused: {exc}",
+                severity="error",
+                markup=False,
+                timeout=15,
+            )
+
+    @property
+    def main(self) -> MainScreen:
+        return self.get_screen_stack_main()
+
+    def get_screen_stack_main(self) -> MainScreen:
+        for screen in self.screen_stack:
+            if isinstance(screen, MainScreen):
+                return screen
+        raise LookupError("main screen is not mounted")
+
+    @work(group="inventory", exclusive=True)
+    async def load_inventory(self) -> None:
+        views = await self.session.inventory.sync()
+        self.main.show_accounts(views)
+        self.main.refresh_queue()
+        for health in self.session.inventory.health.values():
+            if not health.ok:
+                self.notify(
+                    f"{health.name} is degraded: {health.reason}",
+                    severity="error",
+                    markup=False,
+                    timeout=10,
+                )
+
+    @work(group="stream", exclusive=True)
+    async def follow_stream(self) -> None:
+        feed = EventFeed(self.session.providers)
+        log = self.main.query_one(StreamLog)
+        async for item in feed.items():
+            if isinstance(item, StreamProblem):
+                self.notify(
+                    f"stream {item.provider}: {item.message}", severity="warning", markup=False
+                )
+                continue
+            log.push(item)
+            for view in self.watch.observe(item):
+                self.main.update_account(view)
+
+    async def on_unmount(self) -> None:
+        # Providers may hold connections bound to this event loop: close them here.
+        await self.session.aclose()
+
+    # -- status bar ----------------------------------------------------------
+
+    def _tick(self) -> None:
+        try:
+            main = self.main
+        except LookupError:
+            return
+        main.refresh_queue()
+        counts = self.session.queue.counts()
+        health = self.session.inventory.health.values()
+        degraded = [h.name for h in health if not h.ok]
+        bar = Text(end="", no_wrap=True)
+        bar.append(
+            " RO " if self.read_only else " RW ", style="bold reverse" if self.read_only else "bold"
+        )
+        bar.append("  providers ")
+        if degraded:
+            bar.append(f"{len(degraded)} degraded", style="bold red")
+        else:
+            bar.append(f"{len(self.session.providers)} ok", style="green")
+        bar.append(f"  stream {self.watch.total.rate():.0f}/s")
+        bar.append("  queue ")
+        bar.append(
+            " ".join(f"{state}:{counts[state]}" for state in QueueState if counts.get(state))
+            or "empty"
+        )
+        head = self.session.journal.head()
+        bar.append(f"  journal #{head.seq if head else 0}")
+        main.query_one("#status-bar", Static).update(bar)
+
+    # -- actions -------------------------------------------------------------
+
+    def action_help(self) -> None:
+        intro = (
+            "Tab moves between panes; Enter on an account opens its credentials. "
+            "Esc closes dialogs and clears the filter."
+        )
+        self.push_screen(HelpScreen(bindings_table(self.screen), intro))
+
+
+def run_app(session: Session, *, theme: str | None = None) -> int:
+    app = PamtuiApp(session, theme=theme)
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,253 @@
+"""The triage screen: accounts, the selected account's credentials, the live
+stream and the revocation queue, side by side."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Static
+
+from pamtui.model import CredentialStatus, RevokeAction
+from pamtui.services.inventory import AccountKey, AccountView
+from pamtui.services.queue import QueueError, plan_for_account, plan_for_credential
+from pamtui.tui.safe import join, safe
+from pamtui.tui.widgets.accounts import AccountsTable
+from pamtui.tui.widgets.credentials import AccountDetail, CredentialsTable
+from pamtui.tui.widgets.queue import QueueTable
+from pamtui.tui.widgets.stream import StreamLog
+
+MUTATING_ACTIONS = frozenset({"revoke_credential", "revoke_account"})
+
+
+class MainScreen(Screen):
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="main.filter"),
+        Binding("r", "revoke_credential", "Revoke credential", id="main.revoke_credential"),
+        Binding(
+            "R", "revoke_account", "Revoke account", id="main.revoke_account", key_display="shift+r"
+        ),
+        Binding("p", "pause_stream", "Pause stream", id="main.pause"),
+        Binding("d", "denied_only", "Denied only", id="main.denied"),
+        Binding("1", "focus_pane('accounts')", "Accounts", show=False, id="main.focus_accounts"),
+        Binding(
+            "2", "focus_pane('credentials')", "Credentials", show=False, id="main.focus_credentials"
+        ),
+        Binding("3", "focus_pane('stream')", "Stream", show=False, id="main.focus_stream"),
+        Binding("4", "focus_pane('queue')", "Queue", show=False, id="main.focus_queue"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="main.clear_filter"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        with Vertical(id="accounts-pane", classes="pane"):
+            yield Input(
+                placeholder="filter: name, email, provider, flag (orphaned, stale…)",
+                id="accounts-filter",
+                classes="hidden",
+            )
+            yield AccountsTable(id="accounts")
+        with Vertical(id="detail-pane", classes="pane"):
+            yield AccountDetail(id="detail")
+        with Vertical(id="stream-pane", classes="pane"):
+            yield StreamLog(id="stream")
+        with Vertical(id="queue-pane", classes="pane"):
+            yield QueueTable(id="queue")
+        yield Static(id="status-bar")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#accounts-pane").border_title = "Accounts (loading…)"
+        self.query_one("#detail-pane").border_title = "Credentials"
+        self.query_one("#stream-pane").border_title = "Live access stream"
+        self.query_one("#queue-pane").border_title = "Revocation queue"
+        self.query_one(AccountsTable).focus()
+        self.set_interval(0.1, self.query_one(StreamLog).flush)
+
+    # -- read-only: one central check for every mutating binding -----------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in MUTATING_ACTIONS and self.app.read_only:
+            return None  # hidden from the footer and not runnable
+        return True
+
+    # -- data in -----------------------------------------------------------
+
+    @property
+    def session(self):
+        return self.app.session
+
+    def show_accounts(self, views: list[AccountView]) -> None:
+        table = self.query_one(AccountsTable)
+        table.load(views)
+        self._update_accounts_title()
+
+    def _update_accounts_title(self) -> None:
+        table = self.query_one(AccountsTable)
+        total = len(self.session.inventory.views)
+        shown = table.shown
+        suffix = f" {shown}/{total}" if shown != total else f" {total}"
+        self.query_one("#accounts-pane").border_title = f"Accounts{suffix}"
+
+    def update_account(self, view: AccountView) -> None:
+        self.query_one(AccountsTable).update_view(view)
+        if self.query_one(AccountsTable).selected_key == view.key:
+            self.query_one(AccountDetail).show(view)
+
+    def refresh_queue(self) -> None:
+        self.query_one(QueueTable).load(self.session.queue.items(limit=200))
+
+    @on(AccountsTable.AccountSelected)
+    def _account_selected(self, message: AccountsTable.AccountSelected) -> None:
+        view = self.session.inventory.get(message.key) if message.key else None
+        self.query_one(AccountDetail).show(view)
+
+    @on(AccountsTable.AccountOpened)
+    def _account_opened(self, message: AccountsTable.AccountOpened) -> None:
+        self.query_one(CredentialsTable).focus()
+
+    # -- filter ------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        box = self.query_one("#accounts-filter", Input)
+        box.remove_class("hidden")
+        box.focus()
+
+    @on(Input.Changed, "#accounts-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.query_one(AccountsTable).set_filter(event.value)
+        self._update_accounts_title()
+
+    @on(Input.Submitted, "#accounts-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self.query_one(AccountsTable).focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#accounts-filter", Input)
+        if box.has_class("hidden"):
+            return
+        box.value = ""
+        box.add_class("hidden")
+        self.query_one(AccountsTable).set_filter("")
+        self._update_accounts_title()
+        self.query_one(AccountsTable).focus()
+
+    def action_focus_pane(self, pane: str) -> None:
+        target = {
+            "accounts": AccountsTable,
+            "credentials": CredentialsTable,
+            "stream": StreamLog,
+            "queue": QueueTable,
+        }[pane]
+        self.query_one(target).focus()
+
+    # -- stream ------------------------------------------------------------
+
+    def action_pause_stream(self) -> None:
+        log = self.query_one(StreamLog)
+        log.paused = not log.paused
+        self._update_stream_title()
+
+    def action_denied_only(self) -> None:
+        log = self.query_one(StreamLog)
+        log.filter_text = "" if log.filter_text == "denied" else "denied"
+        self._update_stream_title()
+
+    def _update_stream_title(self) -> None:
+        log = self.query_one(StreamLog)
+        parts = ["Live access stream"]
+        if log.filter_text:
+            parts.append(f"[{log.filter_text} only]")
+        if log.paused:
+            parts.append("PAUSED (p to resume)")
+        self.query_one("#stream-pane").border_title = " ".join(parts)
+
+    # -- revocation ----------------------------------------------------------
+
+    def _selected_view(self) -> AccountView | None:
+        key = self.query_one(AccountsTable).selected_key
+        return self.session.inventory.get(key) if key else None
+
+    def action_revoke_credential(self) -> None:
+        view = self._selected_view()
+        credential = self.query_one(CredentialsTable).selected
+        if view is None or credential is None:
+            self.notify("Select an account and one of its credentials first.", severity="warning")
+            return
+        if credential.status is not CredentialStatus.ACTIVE:
+            self.notify("That credential is not active: nothing to revoke.", severity="warning")
+            return
+        provider = self.session.providers[credential.provider]
+        steps = plan_for_credential(provider, credential)
+        title = join(
+            Text("Revoke credential", style="bold"),
+            safe(credential.label or credential.id, "bold"),
+            Text("of"),
+            safe(view.account.name, "bold"),
+        )
+        self._confirm_then_run(title, steps, view.key)
+
+    def action_revoke_account(self) -> None:
+        view = self._selected_view()
+        if view is None:
+            self.notify("Select an account first.", severity="warning")
+            return
+        provider = self.session.providers[view.account.provider]
+        steps = plan_for_account(provider, view.account, view.credentials)
+        title = join(
+            Text("De-provision account", style="bold"),
+            safe(view.account.name, "bold"),
+            Text(f"({len(steps)} steps, run in this order)"),
+        )
+        self._confirm_then_run(title, steps, view.key)
+
+    def _confirm_then_run(self, title: Text, steps: list[RevokeAction], key: AccountKey) -> None:
+        from pamtui.tui.screens.confirm import ConfirmRevoke
+
+        if not steps:
+            self.notify("The provider offers no revocation for this.", severity="warning")
+            return
+
+        def confirmed(reason: str | None) -> None:
+            if reason is None:
+                self.notify("Cancelled: nothing staged.")
+                return
+            try:
+                items = self.session.queue.stage(steps, reason, approve=True)
+            except QueueError as exc:
+                self.notify(str(exc), severity="error", markup=False)
+                return
+            except Exception as exc:  # journal unavailable: fail closed, say why
+                self.notify(f"Not staged: {exc}", severity="error", markup=False, timeout=10)
+                return
+            self.refresh_queue()
+            self._execute([item.id for item in items], key)
+
+        self.app.push_screen(ConfirmRevoke(title, steps), callback=confirmed)
+
+    @work(group="revoke")
+    async def _execute(self, item_ids: list[int], key: AccountKey) -> None:
+        queue = self.session.queue
+        failures: list[str] = []
+        ordered = sorted((queue.get(i) for i in item_ids), key=lambda it: (it.action.order, it.id))
+        for item in ordered:
+            outcome = await queue.execute(item.id)
+            if not outcome.ok:
+                failures.append(outcome.message)
+            self.refresh_queue()
+        view = await self.session.inventory.refresh_account(key)
+        if view is not None:
+            self.update_account(view)
+        if failures:
+            self.notify(
+                "\n".join(failures[:3]),
+                title="Revocation failed",
+                severity="error",
+                markup=False,
+                timeout=15,
+            )
+        else:
+            self.notify(f"{len(item_ids)} step(s) revoked and verified.", title="Verified")

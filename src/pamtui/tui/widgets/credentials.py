@@ -1,0 +1,122 @@
+"""The detail pane: the selected account and its credentials."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from pamtui.model import Credential, CredentialStatus, utcnow
+from pamtui.services.inventory import AccountView
+from pamtui.services.risk import has_admin_scope
+from pamtui.tui.safe import join, safe
+from pamtui.tui.widgets.badges import flag_badges
+
+
+def ago(when: datetime | None, now: datetime) -> str:
+    if when is None:
+        return "never"
+    seconds = (now - when).total_seconds()
+    if seconds < 0:
+        days = int(-seconds // 86400)
+        return f"in {days}d" if days else "today"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)}h ago"
+    return f"{int(seconds // 86400)}d ago"
+
+
+class CredentialsTable(DataTable):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(cursor_type="row", **kwargs)
+        self._credentials: list[Credential] = []
+
+    def on_mount(self) -> None:
+        for label in ("Label", "Status", "Kind", "Last used", "Scopes", "Expires", "Fingerprint"):
+            self.add_column(label, key=label.lower())
+
+    def load(self, credentials: list[Credential]) -> None:
+        now = utcnow()
+        warning = self.app.current_theme.warning if self.app.current_theme else "yellow"
+        error = self.app.current_theme.error if self.app.current_theme else "red"
+        selected = self.selected
+        live_first = sorted(
+            credentials,
+            key=lambda c: (c.status is not CredentialStatus.ACTIVE, c.kind, c.label),
+        )
+        self._credentials = live_first
+        self.clear()
+        for c in live_first:
+            active = c.status is CredentialStatus.ACTIVE
+            expired = active and c.expires is not None and c.expires < now
+            self.add_row(
+                safe(c.kind),
+                safe(c.label or c.id, max_length=36),
+                safe(c.status, f"bold {error}" if expired else ("" if active else "dim")),
+                safe(
+                    ", ".join(c.scopes), f"{warning}" if has_admin_scope(c) else "", max_length=40
+                ),
+                safe(ago(c.last_used, now)),
+                safe(ago(c.expires, now) if c.expires else "-", f"bold {error}" if expired else ""),
+                safe(c.fingerprint, "dim"),
+                key=f"{c.provider}\x1f{c.id}",
+            )
+        if selected is not None:
+            for index, c in enumerate(self._credentials):
+                if c.key == selected.key:
+                    self.move_cursor(row=index)
+
+    @property
+    def selected(self) -> Credential | None:
+        if not self._credentials or self.cursor_row < 0:
+            return None
+        if self.cursor_row >= len(self._credentials):
+            return None
+        return self._credentials[self.cursor_row]
+
+
+class AccountDetail(Vertical):
+    """Summary line of the account plus its credentials table."""
+
+    def compose(self):
+        yield Static(id="account-summary")
+        yield CredentialsTable(id="credentials")
+
+    def show(self, view: AccountView | None) -> None:
+        summary = self.query_one("#account-summary", Static)
+        table = self.query_one(CredentialsTable)
+        if view is None:
+            summary.update(Text("No account selected", style="dim"))
+            table.load([])
+            return
+        a = view.account
+        owner = Text(end="")
+        if a.owner:
+            owner = join(Text("owner", style="dim"), safe(a.owner), safe(f"({a.owner_status})"))
+        summary.update(
+            Text("\n", end="").join(
+                [
+                    join(
+                        safe(a.display_name or a.name, "bold", max_length=60),
+                        safe(f"<{a.email}>", "dim") if a.email else Text(""),
+                        flag_badges(view.flags, self.app.current_theme),
+                    ),
+                    join(
+                        Text("provider", style="dim"),
+                        safe(a.provider),
+                        Text("kind", style="dim"),
+                        safe(a.kind),
+                        Text("status", style="dim"),
+                        safe(a.status),
+                        owner,
+                    ),
+                    join(
+                        Text("groups", style="dim"), safe(", ".join(a.groups) or "-", max_length=90)
+                    ),
+                ]
+            )
+        )
+        table.load(list(view.credentials))

@@ -1,0 +1,79 @@
+"""The live stream pane: batched writes, bounded buffer, pause."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from rich.text import Text
+from textual.widgets import RichLog
+
+from pamtui.model import AccessEvent
+from pamtui.tui.safe import safe
+
+MAX_LINES = 2_000
+
+
+def format_event(event: AccessEvent, error: str, warning: str) -> Text:
+    if event.denied:
+        status_style = f"bold {error}"
+    elif event.status >= 400:
+        status_style = warning
+    else:
+        status_style = "dim"
+    line = Text(end="", no_wrap=True)
+    line.append(f"{event.ts:%H:%M:%S} ", style="dim")
+    line.append(safe(event.status, status_style))
+    line.append(" ")
+    line.append(safe(event.provider, "dim", max_length=14))
+    line.append(" ")
+    line.append(safe(event.account_id, "bold", max_length=28))
+    line.append(" ")
+    line.append(safe(event.method, max_length=7))
+    line.append(" ")
+    line.append(safe(event.path, max_length=70))
+    if event.source_ip:
+        line.append(" ")
+        line.append(safe(event.source_ip, "dim", max_length=40))
+    return line
+
+
+class StreamLog(RichLog):
+    """Events are queued and written once per tick, never one widget call each."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(
+            max_lines=MAX_LINES,
+            wrap=False,
+            markup=False,
+            highlight=False,
+            auto_scroll=True,
+            **kwargs,
+        )
+        self._pending: deque[AccessEvent] = deque(maxlen=MAX_LINES)
+        self.paused = False
+        self.filter_text = ""
+        self.shown = 0
+
+    def push(self, event: AccessEvent) -> None:
+        self._pending.append(event)
+
+    def _wanted(self, event: AccessEvent) -> bool:
+        needle = self.filter_text
+        if not needle:
+            return True
+        if needle == "denied":
+            return event.denied
+        haystack = f"{event.provider} {event.account_id} {event.path} {event.status}".lower()
+        return needle in haystack
+
+    def flush(self) -> None:
+        if self.paused or not self._pending:
+            return
+        theme = self.app.current_theme
+        error = theme.error if theme else "red"
+        warning = theme.warning if theme else "yellow"
+        lines = [format_event(e, error, warning) for e in self._pending if self._wanted(e)]
+        self._pending.clear()
+        for line in lines:
+            self.write(line, scroll_end=None)
+        self.shown += len(lines)
