@@ -90,7 +90,7 @@ class PamtuiApp(App[int]):
     async def load_inventory(self) -> None:
         views = await self.session.inventory.sync()
         self.main.show_accounts(views)
-        self.main.refresh_queue()
+        self._tick()
         for health in self.session.inventory.health.values():
             if not health.ok:
                 self.notify(

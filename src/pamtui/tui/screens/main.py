@@ -70,9 +70,8 @@ class MainScreen(Screen):
     # -- read-only: one central check for every mutating binding -----------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in MUTATING_ACTIONS and self.app.read_only:
-            return None  # hidden from the footer and not runnable
-        return True
+        # False hides the binding from the footer and help, and it does not run.
+        return not (action in MUTATING_ACTIONS and self.app.read_only)
 
     # -- data in -----------------------------------------------------------
 

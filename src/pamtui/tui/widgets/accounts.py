@@ -14,6 +14,7 @@ from pamtui.tui.safe import safe
 from pamtui.tui.widgets.badges import flag_badges
 
 _SEP = "\x1f"
+RISK_WIDTH = 15
 COLUMNS = (
     ("Account", "account"),
     ("Risk", "risk"),
@@ -90,7 +91,8 @@ class AccountsTable(DataTable):
     def on_mount(self) -> None:
         # What triage needs first comes first: narrow terminals cut the right side.
         for label, key in COLUMNS:
-            self.add_column(label, key=key)
+            # Risk badges change in place (update_cell keeps widths): size it up front.
+            self.add_column(label, key=key, width=RISK_WIDTH if key == "risk" else None)
 
     @property
     def shown(self) -> int:

@@ -29,14 +29,18 @@ def ago(when: datetime | None, now: datetime) -> str:
     return f"{int(seconds // 86400)}d ago"
 
 
+# Most useful first: a narrow pane cuts the right-hand columns.
+COLUMNS = ("Label", "Status", "Kind", "Last used", "Scopes", "Expires", "Fingerprint")
+
+
 class CredentialsTable(DataTable):
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", **kwargs)
         self._credentials: list[Credential] = []
 
     def on_mount(self) -> None:
-        for label in ("Label", "Status", "Kind", "Last used", "Scopes", "Expires", "Fingerprint"):
-            self.add_column(label, key=label.lower())
+        for label in COLUMNS:
+            self.add_column(label, key=label)
 
     def load(self, credentials: list[Credential]) -> None:
         now = utcnow()
@@ -52,18 +56,20 @@ class CredentialsTable(DataTable):
         for c in live_first:
             active = c.status is CredentialStatus.ACTIVE
             expired = active and c.expires is not None and c.expires < now
-            self.add_row(
-                safe(c.kind),
-                safe(c.label or c.id, max_length=36),
-                safe(c.status, f"bold {error}" if expired else ("" if active else "dim")),
-                safe(
-                    ", ".join(c.scopes), f"{warning}" if has_admin_scope(c) else "", max_length=40
+            cells = {
+                "Label": safe(c.label or c.id, max_length=24),
+                "Status": safe(c.status, f"bold {error}" if expired else ("" if active else "dim")),
+                "Kind": safe(c.kind),
+                "Last used": safe(ago(c.last_used, now)),
+                "Scopes": safe(
+                    ", ".join(c.scopes), warning if has_admin_scope(c) else "", max_length=40
                 ),
-                safe(ago(c.last_used, now)),
-                safe(ago(c.expires, now) if c.expires else "-", f"bold {error}" if expired else ""),
-                safe(c.fingerprint, "dim"),
-                key=f"{c.provider}\x1f{c.id}",
-            )
+                "Expires": safe(
+                    ago(c.expires, now) if c.expires else "-", f"bold {error}" if expired else ""
+                ),
+                "Fingerprint": safe(c.fingerprint, "dim"),
+            }
+            self.add_row(*(cells[name] for name in COLUMNS), key=f"{c.provider}\x1f{c.id}")
         if selected is not None:
             for index, c in enumerate(self._credentials):
                 if c.key == selected.key:

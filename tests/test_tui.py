@@ -1,0 +1,251 @@
+"""Pilot tests of the triage screen on the deterministic static provider."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from rich.text import Text
+
+from pamtui.config import demo_config
+from pamtui.journal import Journal
+from pamtui.model import AccessEvent, QueueState, utcnow
+from pamtui.sanitize import clean, is_clean
+from pamtui.services.session import Session
+from pamtui.tui.app import PamtuiApp
+from pamtui.tui.screens.confirm import ConfirmRevoke
+from pamtui.tui.screens.help import HelpScreen
+from pamtui.tui.widgets.accounts import AccountsTable
+from pamtui.tui.widgets.credentials import CredentialsTable
+from pamtui.tui.widgets.queue import QueueTable
+from pamtui.tui.widgets.stream import StreamLog
+from tests.fakes import StaticProvider
+from tests.hostile import HOSTILE_STRINGS
+
+SIZE = (120, 40)
+
+
+def make_app(db_path, provider: StaticProvider, *, read_only: bool = False) -> PamtuiApp:
+    journal = Journal.open(db_path, read_only=read_only and db_path.exists())
+    session = Session(
+        demo_config(),
+        journal,
+        {provider.name: provider},
+        read_only=read_only,
+        db_path=db_path,
+        operator="tester",
+    )
+    return PamtuiApp(session)
+
+
+async def settle(app: PamtuiApp, pilot) -> None:
+    """Wait for the finite workers (sync, revocations); the stream never ends."""
+    await pilot.pause()
+    finite = [w for w in app.workers if w.group != "stream"]
+    if finite:  # an empty list would mean "all workers", the endless stream included
+        await app.workers.wait_for_complete(finite)
+    await pilot.pause(0.1)
+
+
+def account_names(app: PamtuiApp) -> list[str]:
+    table = app.screen.query_one(AccountsTable)
+    return [table.get_row_at(i)[0].plain for i in range(table.row_count)]
+
+
+async def select_account(app, pilot, name: str) -> None:
+    table = app.screen.query_one(AccountsTable)
+    table.focus()
+    table.move_cursor(row=account_names(app).index(name))
+    await pilot.pause()
+
+
+async def test_main_screen_shows_accounts_riskiest_first(db_path):
+    app = make_app(db_path, StaticProvider())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        names = account_names(app)
+        assert names[0] == "bob"  # the orphaned account leads
+        assert set(names) == {"alice", "bob", "carol", "svc-backup"}
+        risk = {
+            name: app.screen.query_one(AccountsTable).get_row_at(i)[1].plain
+            for i, name in enumerate(names)
+        }
+        assert "ORPHAN" in risk["bob"] and "PRIV" in risk["alice"] and "STALE" in risk["carol"]
+        assert app.screen.query_one(QueueTable).row_count == 0
+
+
+async def test_revoke_a_credential_end_to_end(db_path):
+    provider = StaticProvider()
+    app = make_app(db_path, provider)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await select_account(app, pilot, "bob")
+        await pilot.press("enter")  # opens the credentials pane
+        assert app.focused is app.screen.query_one(CredentialsTable)
+        credentials = app.screen.query_one(CredentialsTable)
+        assert credentials.selected.id == "t-bob-1"
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmRevoke)
+        await pilot.press("enter")  # an empty reason is refused
+        assert isinstance(app.screen, ConfirmRevoke)
+        await pilot.press(*"leaked in INC-42", "enter")
+        await settle(app, pilot)
+        assert provider.revoke_calls == [("revoke_token", "t-bob-1")]
+        queue = app.screen.query_one(QueueTable)
+        assert queue.row_count == 1
+        assert queue.get_row_at(0)[1].plain == "verified"
+        statuses = {c.id: c.status for c in credentials._credentials}
+        assert statuses["t-bob-1"] == "revoked"
+    journal = Journal.open(db_path, read_only=True)
+    actions = [(e.action, e.actor) for e in journal.entries(newest_first=False)]
+    assert actions == [
+        ("session_start", "tester"),
+        ("stage", "tester"),
+        ("approve", "tester"),
+        ("execute", "tester"),
+        ("revoked", "tester"),
+        ("verified", "tester"),
+    ]
+    assert journal.entries(limit=1)[0].subject == "credential:t-bob-1"
+    assert journal.verify().ok
+
+
+async def test_de_provision_an_account_runs_the_whole_plan(db_path):
+    provider = StaticProvider()
+    app = make_app(db_path, provider)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await select_account(app, pilot, "bob")
+        await pilot.press("R")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmRevoke)
+        await pilot.press(*"left the company", "enter")
+        await settle(app, pilot)
+        assert [name for name, _ in provider.revoke_calls] == [
+            "revoke_token",
+            "revoke_token",
+            "deactivate_account",
+        ]
+        states = {app.session.queue.get(i).state for i in (1, 2, 3)}
+        assert states == {QueueState.VERIFIED}
+
+
+async def test_cancel_stages_nothing(db_path):
+    provider = StaticProvider()
+    app = make_app(db_path, provider)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await select_account(app, pilot, "bob")
+        await pilot.press("R")
+        await pilot.pause()
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert not isinstance(app.screen, ConfirmRevoke)
+        assert app.session.queue.items() == []
+        assert provider.revoke_calls == []
+
+
+async def test_read_only_has_no_revoke(db_path):
+    Journal.open(db_path).close()
+    provider = StaticProvider()
+    app = make_app(db_path, provider, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await select_account(app, pilot, "bob")
+        await pilot.press("enter", "r", "R")
+        await settle(app, pilot)
+        assert not isinstance(app.screen, ConfirmRevoke)
+        shown = {b.binding.action for b in app.screen.active_bindings.values()}
+        assert not {"revoke_credential", "revoke_account"} & shown
+        assert provider.revoke_calls == []
+
+
+async def test_filter_as_you_type(db_path):
+    app = make_app(db_path, StaticProvider())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("slash", *"orphan")
+        await pilot.pause()
+        assert account_names(app) == ["bob"]
+        assert "1/4" in str(app.screen.query_one("#accounts-pane").border_title)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert len(account_names(app)) == 4
+
+
+async def test_help_lists_the_keys(db_path):
+    app = make_app(db_path, StaticProvider())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        table = app.screen._table
+        keys = [cell.plain for cell in table.columns[0]._cells]
+        assert {"r", "shift+r", "slash", "q", "?"} <= set(keys)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_hostile_names_render_literally_and_clicks_do_nothing(db_path):
+    app = make_app(db_path, StaticProvider(hostile=True))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        table = app.screen.query_one(AccountsTable)
+        cells = [table.get_row_at(i)[0] for i in range(table.row_count)]
+        assert all(isinstance(c, Text) for c in cells)
+        shown = {c.plain for c in cells}
+        for text in HOSTILE_STRINGS:
+            assert clean(text, max_length=28) in shown
+        assert all(is_clean(s) for s in shown)
+        # Clicking the row whose name is "[@click=app.quit]..." must not quit.
+        row = account_names(app).index(clean(HOSTILE_STRINGS[0], max_length=28))
+        table.move_cursor(row=row)
+        await pilot.click(AccountsTable, offset=(5, row + 1 - table.scroll_offset.y))
+        await pilot.pause()
+        assert app.is_running
+        detail = app.screen.query_one("#account-summary")
+        assert "\x1b" not in str(detail.render())
+
+
+async def test_stream_shows_events_batched(db_path):
+    now = utcnow()
+    events = [
+        AccessEvent(
+            "static",
+            now - timedelta(seconds=10 - i),
+            "u2",
+            "t-bob-1",
+            "GET",
+            f"/repos/acme/{i}",
+            200 if i < 8 else 401,
+            "203.0.113.9",
+        )
+        for i in range(10)
+    ]
+    app = make_app(db_path, StaticProvider(events=events))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.pause(0.3)
+        log = app.screen.query_one(StreamLog)
+        assert log.shown == 10
+        await pilot.press("d")  # denied only
+        log.push(events[0])
+        log.push(events[9])
+        log.flush()
+        assert log.shown == 11
+        await pilot.press("p")
+        log.push(events[9])
+        log.flush()
+        assert log.shown == 11  # paused: held back, not lost
+        await pilot.press("p")
+        log.flush()
+        assert log.shown == 12
+
+
+def test_snapshot_main_screen(snap_compare, db_path):
+    async def loaded(pilot) -> None:
+        await settle(pilot.app, pilot)
+
+    assert snap_compare(make_app(db_path, StaticProvider()), terminal_size=SIZE, run_before=loaded)
