@@ -96,6 +96,10 @@ async def test_revoke_a_credential_end_to_end(db_path):
         assert queue.get_row_at(0)[1].plain == "verified"
         statuses = {c.id: c.status for c in credentials._credentials}
         assert statuses["t-bob-1"] == "revoked"
+        # The account's row was updated in place, cells still under their headers.
+        accounts = app.screen.query_one(AccountsTable)
+        row = [cell.plain for cell in accounts.get_row_at(account_names(app).index("bob"))]
+        assert row[0] == "bob" and "ORPHAN" in row[1] and row[2] == "1" and row[3] == "static"
     journal = Journal.open(db_path, read_only=True)
     actions = [(e.action, e.actor) for e in journal.entries(newest_first=False)]
     assert actions == [

@@ -104,6 +104,7 @@ class PamtuiApp(App[int]):
     async def follow_stream(self) -> None:
         feed = EventFeed(self.session.providers)
         log = self.main.query_one(StreamLog)
+        log.account_name = self._account_name
         async for item in feed.items():
             if isinstance(item, StreamProblem):
                 self.notify(
@@ -117,6 +118,10 @@ class PamtuiApp(App[int]):
     async def on_unmount(self) -> None:
         # Providers may hold connections bound to this event loop: close them here.
         await self.session.aclose()
+
+    def _account_name(self, provider: str, account_id: str) -> str:
+        view = self.session.inventory.get((provider, account_id))
+        return view.account.name if view else account_id
 
     # -- status bar ----------------------------------------------------------
 

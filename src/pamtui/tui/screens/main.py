@@ -159,7 +159,7 @@ class MainScreen(Screen):
         log = self.query_one(StreamLog)
         parts = ["Live access stream"]
         if log.filter_text:
-            parts.append(f"[{log.filter_text} only]")
+            parts.append(f"({log.filter_text} only)")  # border titles parse [markup]
         if log.paused:
             parts.append("PAUSED (p to resume)")
         self.query_one("#stream-pane").border_title = " ".join(parts)

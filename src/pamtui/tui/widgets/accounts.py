@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
@@ -98,17 +99,18 @@ class AccountsTable(DataTable):
     def shown(self) -> int:
         return self.row_count
 
-    def _cells(self, view: AccountView) -> tuple:
+    def _cells(self, view: AccountView) -> dict[str, Text]:
+        """Cells by column key, so add_row and update_cell cannot disagree on order."""
         a = view.account
         live = sum(1 for c in view.credentials if c.status is CredentialStatus.ACTIVE)
-        return (
-            safe(a.name, max_length=28),
-            flag_badges(view.flags, self.app.current_theme),
-            safe(live),
-            safe(a.provider, max_length=16),
-            safe(a.status, "dim" if a.status != "active" else ""),
-            safe(a.kind),
-        )
+        return {
+            "account": safe(a.name, max_length=28),
+            "risk": flag_badges(view.flags, self.app.current_theme),
+            "creds": safe(live),
+            "provider": safe(a.provider, max_length=16),
+            "status": safe(a.status, "dim" if a.status != "active" else ""),
+            "kind": safe(a.kind),
+        }
 
     def load(self, views: Iterable[AccountView]) -> None:
         self._views = {v.key: v for v in views}
@@ -125,7 +127,8 @@ class AccountsTable(DataTable):
             (v for v in self._views.values() if matches(v, self._filter)), key=_risk_rank
         )
         for view in shown:
-            self.add_row(*self._cells(view), key=row_key(view.key))
+            cells = self._cells(view)
+            self.add_row(*(cells[key] for _, key in COLUMNS), key=row_key(view.key))
         if selected is not None and selected in self._views and self.row_count:
             try:
                 self.move_cursor(row=self.get_row_index(row_key(selected)))
@@ -138,11 +141,7 @@ class AccountsTable(DataTable):
         key = row_key(view.key)
         if key not in self.rows:
             return
-        for column, value in zip(
-            ("provider", "account", "kind", "status", "creds", "risk"),
-            self._cells(view),
-            strict=True,
-        ):
+        for column, value in self._cells(view).items():
             self.update_cell(key, column, value)
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 
 from rich.text import Text
 from textual.widgets import RichLog
@@ -13,7 +14,7 @@ from pamtui.tui.safe import safe
 MAX_LINES = 2_000
 
 
-def format_event(event: AccessEvent, error: str, warning: str) -> Text:
+def format_event(event: AccessEvent, account: str, error: str, warning: str) -> Text:
     if event.denied:
         status_style = f"bold {error}"
     elif event.status >= 400:
@@ -26,7 +27,7 @@ def format_event(event: AccessEvent, error: str, warning: str) -> Text:
     line.append(" ")
     line.append(safe(event.provider, "dim", max_length=14))
     line.append(" ")
-    line.append(safe(event.account_id, "bold", max_length=28))
+    line.append(safe(account, "bold", max_length=28))
     line.append(" ")
     line.append(safe(event.method, max_length=7))
     line.append(" ")
@@ -53,6 +54,7 @@ class StreamLog(RichLog):
         self.paused = False
         self.filter_text = ""
         self.shown = 0
+        self.account_name: Callable[[str, str], str] = lambda provider, account_id: account_id
 
     def push(self, event: AccessEvent) -> None:
         self._pending.append(event)
@@ -72,7 +74,12 @@ class StreamLog(RichLog):
         theme = self.app.current_theme
         error = theme.error if theme else "red"
         warning = theme.warning if theme else "yellow"
-        lines = [format_event(e, error, warning) for e in self._pending if self._wanted(e)]
+        name = self.account_name
+        lines = [
+            format_event(e, name(e.provider, e.account_id), error, warning)
+            for e in self._pending
+            if self._wanted(e)
+        ]
         self._pending.clear()
         for line in lines:
             self.write(line, scroll_end=None)
