@@ -134,6 +134,21 @@ async def test_de_provision_an_account_runs_the_whole_plan(db_path):
         assert states == {QueueState.VERIFIED}
 
 
+async def test_r_outside_the_credentials_pane_only_moves_focus(db_path):
+    provider = StaticProvider()
+    app = make_app(db_path, provider)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await select_account(app, pilot, "bob")
+        await pilot.press("r")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmRevoke)
+        assert app.focused is app.screen.query_one(CredentialsTable)
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmRevoke)
+
+
 async def test_cancel_stages_nothing(db_path):
     provider = StaticProvider()
     app = make_app(db_path, provider)

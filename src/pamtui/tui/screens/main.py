@@ -171,8 +171,14 @@ class MainScreen(Screen):
         return self.session.inventory.get(key) if key else None
 
     def action_revoke_credential(self) -> None:
+        table = self.query_one(CredentialsTable)
+        if self.focused is not table:
+            # Never revoke a credential the operator has not pointed at.
+            table.focus()
+            self.notify("Choose the credential, then press r again.")
+            return
         view = self._selected_view()
-        credential = self.query_one(CredentialsTable).selected
+        credential = table.selected
         if view is None or credential is None:
             self.notify("Select an account and one of its credentials first.", severity="warning")
             return
