@@ -17,10 +17,10 @@ from typing import Any
 from pamtui import __version__
 from pamtui.config import ConfigError
 from pamtui.journal import EntryFilter, Head, Journal, JournalError
-from pamtui.model import Account, Credential, QueueItem, QueueState
+from pamtui.model import Account, Credential, CredentialStatus, QueueItem, QueueState
 from pamtui.providers.base import ProviderConfigError, ProviderError
 from pamtui.sanitize import clean
-from pamtui.services.queue import QueueError, plan_for_account
+from pamtui.services.queue import QueueError, plan_for_account, plan_for_credential
 from pamtui.services.session import Session
 
 EXIT_OK, EXIT_FALSE, EXIT_USAGE = 0, 1, 2
@@ -199,8 +199,15 @@ def cmd_revoke(args: argparse.Namespace) -> int:
             creds = [c for c in view.credentials if args.credential in (c.id, c.label)]
             if not creds:
                 raise UsageError(f"account {args.account!r} has no credential {args.credential!r}")
-            candidates = provider.revoke_actions(creds[0])
-            actions = candidates[:1]
+            credential = creds[0]
+            if credential.status is not CredentialStatus.ACTIVE:
+                print(
+                    f"credential {clean(credential.id)} is {credential.status} already: "
+                    "nothing to revoke"
+                )
+                return EXIT_OK  # idempotent: the access is already gone
+            candidates = provider.revoke_actions(credential)
+            actions = plan_for_credential(provider, credential)
         else:
             candidates = provider.revoke_actions(view.account)
             actions = plan_for_account(provider, view.account, view.credentials)
