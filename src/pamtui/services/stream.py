@@ -25,6 +25,8 @@ class StreamProblem:
 
 FeedItem = AccessEvent | StreamProblem
 
+YIELD_EVERY = 200
+
 
 class EventFeed:
     def __init__(self, providers: Mapping[str, Provider], *, buffer: int = 20_000) -> None:
@@ -58,8 +60,13 @@ class EventFeed:
             for name, provider in self.providers.items()
         ]
         try:
+            handed = 0
             while True:
                 yield await self._queue.get()
+                handed += 1
+                if handed % YIELD_EVERY == 0:
+                    # A backfill arrives faster than any UI draws: let the loop breathe.
+                    await asyncio.sleep(0)
         finally:
             await self.close()
 

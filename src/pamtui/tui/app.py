@@ -6,6 +6,7 @@ from rich.text import Text
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.widgets import Static
 
 from pamtui.journal import JournalError
@@ -54,9 +55,7 @@ class PamtuiApp(App[int]):
         self.sub_title = f"{self.session.operator} ({mode})"
         await self.push_screen(MainScreen())  # panes exist before workers use them
         self._journal_session_start()
-        self.load_inventory()
-        if self._stream_enabled:
-            self.follow_stream()
+        self.load_inventory()  # starts the stream once accounts are known
         self.set_interval(0.5, self._tick)
 
     def _journal_session_start(self) -> None:
@@ -91,6 +90,9 @@ class PamtuiApp(App[int]):
         views = await self.session.inventory.sync()
         self.main.show_accounts(views)
         self._tick()
+        if self._stream_enabled:
+            # After the sync: anomaly rules need to know whose owner has left.
+            self.follow_stream()
         for health in self.session.inventory.health.values():
             if not health.ok:
                 self.notify(
@@ -128,9 +130,9 @@ class PamtuiApp(App[int]):
     def _tick(self) -> None:
         try:
             main = self.main
-        except LookupError:
-            return
-        main.refresh_queue()
+            main.refresh_queue()
+        except (LookupError, NoMatches):
+            return  # not mounted yet, or shutting down
         counts = self.session.queue.counts()
         health = self.session.inventory.health.values()
         degraded = [h.name for h in health if not h.ok]
