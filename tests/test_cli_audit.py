@@ -106,6 +106,34 @@ def test_not_a_database_is_a_clear_error(capsys, tmp_path):
     assert code == 1 and "pamtui:" in err and "Traceback" not in err
 
 
+def test_export_to_a_private_file(capsys, filled, tmp_path):
+    db_path, _ = filled
+    out = tmp_path / "audit.jsonl"
+    code, stdout, _ = run(
+        capsys,
+        "audit",
+        "export",
+        "--db",
+        str(db_path),
+        "--format",
+        "jsonl",
+        "--out",
+        str(out),
+        "--provider",
+        "demo-idp",
+    )
+    assert code == 0 and "exported 6 entries" in stdout
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["seq"] for r in records] == [1, 2, 3, 4, 5, 6]
+    code, stdout, err = run(capsys, "audit", "export", "--db", str(db_path), "--format", "cef")
+    assert code == 0 and stdout.count("CEF:0|pamtui|") == 7 and "exported 7" in err
+    assert "\x1b" not in stdout
+    with pytest.raises(SystemExit) as info:
+        main(["audit", "export", "--db", str(db_path), "--format", "xml"])
+    assert info.value.code == 2
+
+
 def test_global_options_work_before_the_command(capsys, filled):
     db_path, head = filled
     code, out, _ = run(capsys, "--db", str(db_path), "audit", "head")

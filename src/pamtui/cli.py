@@ -335,7 +335,7 @@ def _entry_json(entry: Any) -> dict[str, Any]:
 def cmd_audit(args: argparse.Namespace) -> int:
     verb = args.verb
     if verb is None:
-        raise UsageError("pamtui audit needs a subcommand: list, verify or head")
+        raise UsageError("pamtui audit needs a subcommand: list, verify, head or export")
     journal = _open_journal(args)
     try:
         if verb == "head":
@@ -376,6 +376,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
             action=args.action,
             text=args.text,
         )
+        if verb == "export":
+            return _export(journal, args, filt)
         entries = journal.entries(filt, limit=args.limit)
         if args.json:
             _print_json([_entry_json(e) for e in entries])
@@ -400,6 +402,26 @@ def cmd_audit(args: argparse.Namespace) -> int:
         return EXIT_OK
     finally:
         journal.close()
+
+
+def _export(journal: Journal, args: argparse.Namespace, filt: EntryFilter) -> int:
+    import os
+
+    from pamtui.journal.export import export
+
+    if not args.out or args.out == "-":
+        count = export(journal, args.format, sys.stdout, filt)
+        print(f"pamtui: exported {count} entries ({args.format})", file=sys.stderr)
+        return EXIT_OK
+    try:
+        # Audit data is sensitive: the export is owner-only, like the journal.
+        fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as exc:
+        raise UsageError(f"--out {args.out}: {exc.strerror}") from exc
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+        count = export(journal, args.format, out, filt)
+    print(f"exported {count} entries ({args.format}) to {args.out}")
+    return EXIT_OK
 
 
 def cmd_providers(args: argparse.Namespace) -> int:
@@ -509,11 +531,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("audit", parents=[common], help="the audit journal")
     audit = p.add_subparsers(dest="verb", metavar="VERB")
-    a = audit.add_parser("list", parents=[common], help="journal entries, newest first")
-    for name in ("since", "until", "actor", "provider", "subject", "action", "text"):
-        a.add_argument(f"--{name}")
+    filters = argparse.ArgumentParser(add_help=False)
+    for name, what in (
+        ("since", "from this UTC time (ISO 8601, e.g. 2026-11-01)"),
+        ("until", "before this UTC time"),
+        ("actor", "operator or policy:NAME"),
+        ("provider", "provider name"),
+        ("subject", "e.g. credential:ID"),
+        ("action", "e.g. revoked, verified, stage"),
+        ("text", "free text"),
+    ):
+        filters.add_argument(f"--{name}", help=what)
+    a = audit.add_parser("list", parents=[common, filters], help="journal entries, newest first")
     a.add_argument("--limit", type=int, default=100)
     a.add_argument("--json", action="store_true")
+    a = audit.add_parser(
+        "export", parents=[common, filters], help="export for a SIEM, oldest first"
+    )
+    a.add_argument("--format", required=True, choices=["jsonl", "csv", "ocsf", "cef"])
+    a.add_argument("--out", metavar="FILE", help="write here (created 0600) instead of stdout")
     a = audit.add_parser("verify", parents=[common], help="recompute the hash chain")
     a.add_argument("--expect-head", metavar="SEQ:HASH")
     a.add_argument("--json", action="store_true")
