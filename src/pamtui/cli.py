@@ -12,6 +12,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from pamtui import __version__
@@ -334,9 +335,11 @@ def _entry_json(entry: Any) -> dict[str, Any]:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     verb = args.verb
-    if verb is None:
-        raise UsageError("pamtui audit needs a subcommand: list, verify, head or export")
     journal = _open_journal(args)
+    if verb is None:  # the audit review screen, read-only: fit for an SSH ForceCommand
+        from pamtui.tui.app import run_audit_app
+
+        return run_audit_app(journal, theme=getattr(args, "theme", None))
     try:
         if verb == "head":
             head = journal.head()
@@ -405,21 +408,17 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def _export(journal: Journal, args: argparse.Namespace, filt: EntryFilter) -> int:
-    import os
-
     from pamtui.journal.export import export
+    from pamtui.services.audit import export_to_file
 
     if not args.out or args.out == "-":
         count = export(journal, args.format, sys.stdout, filt)
         print(f"pamtui: exported {count} entries ({args.format})", file=sys.stderr)
         return EXIT_OK
     try:
-        # Audit data is sensitive: the export is owner-only, like the journal.
-        fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        count = export_to_file(journal, args.format, Path(args.out), filt)
     except OSError as exc:
         raise UsageError(f"--out {args.out}: {exc.strerror}") from exc
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-        count = export(journal, args.format, out, filt)
     print(f"exported {count} entries ({args.format}) to {args.out}")
     return EXIT_OK
 
@@ -529,7 +528,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_queue)
 
-    p = sub.add_parser("audit", parents=[common], help="the audit journal")
+    p = sub.add_parser(
+        "audit", parents=[common], help="the audit journal (no subcommand: the review screen)"
+    )
+    p.add_argument(
+        "--read-only",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="accepted for symmetry: the review screen never changes anything",
+    )
     audit = p.add_subparsers(dest="verb", metavar="VERB")
     filters = argparse.ArgumentParser(add_help=False)
     for name, what in (

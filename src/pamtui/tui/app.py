@@ -9,11 +9,12 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.widgets import Static
 
-from pamtui.journal import JournalError
+from pamtui.journal import Journal, JournalError
 from pamtui.model import QueueState
 from pamtui.services.session import Session
 from pamtui.services.stream import EventFeed, StreamProblem
 from pamtui.services.watch import StreamWatch
+from pamtui.tui.screens.audit import AuditScreen
 from pamtui.tui.screens.help import HelpScreen, bindings_table
 from pamtui.tui.screens.main import MainScreen
 from pamtui.tui.themes import discover_themes
@@ -22,7 +23,9 @@ from pamtui.tui.widgets.stream import StreamLog
 DEFAULT_THEME = "pamtui-dark"
 
 
-class PamtuiApp(App[int]):
+class BaseApp(App[int]):
+    """What every pamtui app shares: CSS, themes, quit and help."""
+
     CSS_PATH = "pamtui.tcss"
     TITLE = "pamtui"
     ENABLE_COMMAND_PALETTE = True
@@ -31,17 +34,11 @@ class PamtuiApp(App[int]):
         Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
     ]
 
-    def __init__(self, session: Session, *, theme: str | None = None, stream: bool = True) -> None:
+    def __init__(self, *, theme: str | None = None) -> None:
         super().__init__()
-        self.session = session
-        self.read_only = session.read_only
-        self._requested_theme = theme or session.config.ui.theme or DEFAULT_THEME
-        self._stream_enabled = stream
-        self.watch = StreamWatch(session.inventory)
+        self._requested_theme = theme or DEFAULT_THEME
 
-    # -- start-up ----------------------------------------------------------
-
-    async def on_mount(self) -> None:
+    def apply_themes(self) -> None:
         themes, problems = discover_themes()
         for theme in themes:
             self.register_theme(theme)
@@ -51,6 +48,40 @@ class PamtuiApp(App[int]):
             problems.append(f"unknown theme {self._requested_theme!r}")
         for problem in problems:
             self.notify(problem, severity="warning", markup=False)
+
+    def action_help(self) -> None:
+        intro = (
+            "Tab moves between panes; Enter opens the selected row. "
+            "Esc closes dialogs and clears filters."
+        )
+        self.push_screen(HelpScreen(bindings_table(self.screen), intro))
+
+
+class AuditApp(BaseApp):
+    """``pamtui audit``: the journal review screen alone, read-only (fit for SSH)."""
+
+    def __init__(self, journal: Journal, *, theme: str | None = None) -> None:
+        super().__init__(theme=theme)
+        self.journal = journal
+
+    async def on_mount(self) -> None:
+        self.apply_themes()
+        self.sub_title = "audit review (read-only)"
+        await self.push_screen(AuditScreen(self.journal, standalone=True))
+
+
+class PamtuiApp(BaseApp):
+    def __init__(self, session: Session, *, theme: str | None = None, stream: bool = True) -> None:
+        super().__init__(theme=theme or session.config.ui.theme or None)
+        self.session = session
+        self.read_only = session.read_only
+        self._stream_enabled = stream
+        self.watch = StreamWatch(session.inventory)
+
+    # -- start-up ----------------------------------------------------------
+
+    async def on_mount(self) -> None:
+        self.apply_themes()
         mode = "read-only" if self.read_only else "operator"
         self.sub_title = f"{self.session.operator} ({mode})"
         await self.push_screen(MainScreen())  # panes exist before workers use them
@@ -155,17 +186,17 @@ class PamtuiApp(App[int]):
         bar.append(f"  journal #{head.seq if head else 0}")
         main.query_one("#status-bar", Static).update(bar)
 
-    # -- actions -------------------------------------------------------------
-
-    def action_help(self) -> None:
-        intro = (
-            "Tab moves between panes; Enter on an account opens its credentials. "
-            "Esc closes dialogs and clears the filter."
-        )
-        self.push_screen(HelpScreen(bindings_table(self.screen), intro))
+    def action_open_audit(self) -> None:
+        self.push_screen(AuditScreen(self.session.journal))
 
 
 def run_app(session: Session, *, theme: str | None = None) -> int:
     app = PamtuiApp(session, theme=theme)
+    app.run()
+    return app.return_code or 0
+
+
+def run_audit_app(journal: Journal, *, theme: str | None = None) -> int:
+    app = AuditApp(journal, theme=theme)
     app.run()
     return app.return_code or 0

@@ -1,0 +1,284 @@
+"""The audit screen: the journal, newest first, paged from SQLite.
+
+It never loads the whole journal: the table holds a window of pages fetched
+by ``seq`` (keyset paging) and fetches the next older page when the cursor
+nears the end, so a million entries scroll like a hundred.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
+
+from pamtui.journal import EntryFilter, Journal, JournalError
+from pamtui.journal.export import FORMATS
+from pamtui.model import JournalEntry
+from pamtui.services.audit import QueryError, default_export_path, export_to_file, parse_query
+from pamtui.tui.safe import safe
+
+PAGE = 200
+COLUMNS = ("Seq", "Time (UTC)", "Actor", "Action", "Provider", "Subject", "Detail")
+
+
+def summary(entry: JournalEntry) -> str:
+    detail = entry.detail
+    for key in ("label", "reason", "error", "why"):
+        if detail.get(key):
+            return str(detail[key])
+    return ""
+
+
+def entry_json(entry: JournalEntry) -> Text:
+    """The whole entry as JSON; ensure_ascii escapes every control character."""
+    record = {
+        "seq": entry.seq,
+        "ts": entry.ts,
+        "actor": entry.actor,
+        "action": entry.action,
+        "provider": entry.provider,
+        "subject": entry.subject,
+        "detail": entry.detail,
+        "prev_hash": entry.prev_hash,
+        "hash": entry.hash,
+    }
+    return Text(json.dumps(record, indent=2, ensure_ascii=True, sort_keys=True), no_wrap=False)
+
+
+class JournalTable(DataTable):
+    """A window onto the journal; asks for more when the cursor nears its end."""
+
+    BINDINGS = [
+        Binding("end,G", "last_row", "Oldest loaded", show=False, id="audit.last"),
+        Binding("home,g", "first_row", "Newest", show=False, id="audit.first"),
+    ]
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(cursor_type="row", **kwargs)
+        self.entries: list[JournalEntry] = []
+        self.exhausted = False
+
+    def on_mount(self) -> None:
+        for label in COLUMNS:
+            self.add_column(label, key=label)
+
+    def reset(self) -> None:
+        self.entries = []
+        self.exhausted = False
+        self.clear()
+
+    def append_page(self, page: list[JournalEntry]) -> None:
+        if len(page) < PAGE:
+            self.exhausted = True
+        for entry in page:
+            self.entries.append(entry)
+            self.add_row(
+                safe(entry.seq),
+                safe(entry.ts[:19].replace("T", " "), "dim"),
+                safe(entry.actor, max_length=20),
+                safe(entry.action, "bold"),
+                safe(entry.provider, max_length=16),
+                safe(entry.subject, max_length=32),
+                safe(summary(entry), max_length=60),
+                key=str(entry.seq),
+            )
+
+    def action_last_row(self) -> None:
+        # Moving the cursor (not just scrolling) is what pages in older entries.
+        self.move_cursor(row=self.row_count - 1)
+
+    def action_first_row(self) -> None:
+        self.move_cursor(row=0)
+
+    @property
+    def selected(self) -> JournalEntry | None:
+        if 0 <= self.cursor_row < len(self.entries):
+            return self.entries[self.cursor_row]
+        return None
+
+
+class ExportDialog(ModalScreen[tuple[str, str] | None]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="export.cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="export-dialog"):
+            yield Label("Export the filtered journal (oldest first)")
+            yield Select(
+                [(f, f) for f in FORMATS], value="jsonl", allow_blank=False, id="export-format"
+            )
+            yield Label("File (created 0600):")
+            yield Input(str(default_export_path("jsonl")), id="export-path")
+            with Horizontal(id="export-buttons"):
+                yield Button("Export", variant="primary", id="export-ok")
+                yield Button("Cancel", id="export-cancel")
+
+    @on(Select.Changed, "#export-format")
+    def _format_changed(self, event: Select.Changed) -> None:
+        path = self.query_one("#export-path", Input)
+        path.value = str(default_export_path(str(event.value), Path(path.value).parent))
+
+    def _submit(self) -> None:
+        fmt = str(self.query_one("#export-format", Select).value)
+        self.dismiss((fmt, self.query_one("#export-path", Input).value.strip()))
+
+    @on(Input.Submitted, "#export-path")
+    def _path_submitted(self) -> None:
+        self._submit()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "export-ok":
+            self._submit()
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class AuditScreen(Screen):
+    BINDINGS = [
+        Binding("slash", "focus_query", "Search", key_display="/", id="audit.search"),
+        Binding("v", "verify", "Verify chain", id="audit.verify"),
+        Binding("e", "export", "Export", id="audit.export"),
+        Binding("escape", "back", "Back", id="audit.back"),
+    ]
+
+    def __init__(self, journal: Journal, *, standalone: bool = False) -> None:
+        super().__init__()
+        self.journal = journal
+        self.standalone = standalone
+        self.filter = EntryFilter()
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        yield Input(
+            placeholder="search: actor:alice action:revoked since:2026-11-01 free text",
+            id="audit-query",
+        )
+        with Horizontal(id="audit-body"):
+            with Vertical(id="audit-list-pane", classes="pane"):
+                yield JournalTable(id="audit-table")
+            with VerticalScroll(id="audit-detail-pane", classes="pane"):
+                yield Static(id="audit-detail")
+        yield Static(id="audit-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#audit-list-pane").border_title = "Audit journal"
+        self.query_one("#audit-detail-pane").border_title = "Entry"
+        self.query_one(JournalTable).focus()
+        self.reload()
+        self.action_verify()
+
+    # -- paging ------------------------------------------------------------
+
+    def reload(self) -> None:
+        table = self.query_one(JournalTable)
+        table.reset()
+        try:
+            total = self.journal.count(self.filter)
+            table.append_page(self.journal.entries(self.filter, limit=PAGE))
+        except JournalError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        self.query_one("#audit-list-pane").border_title = f"Audit journal ({total} entries)"
+        self._show_detail()
+
+    def _load_more(self) -> None:
+        table = self.query_one(JournalTable)
+        if table.exhausted or not table.entries:
+            return
+        page = self.journal.entries(self.filter, limit=PAGE, before_seq=table.entries[-1].seq)
+        table.append_page(page)
+
+    @on(DataTable.RowHighlighted, "#audit-table")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        table = self.query_one(JournalTable)
+        if table.cursor_row >= len(table.entries) - PAGE // 4:
+            self._load_more()
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        entry = self.query_one(JournalTable).selected
+        detail = self.query_one("#audit-detail", Static)
+        detail.update(entry_json(entry) if entry else Text("No entries match.", style="dim"))
+
+    # -- search --------------------------------------------------------------
+
+    def action_focus_query(self) -> None:
+        self.query_one("#audit-query", Input).focus()
+
+    @on(Input.Submitted, "#audit-query")
+    def _query_submitted(self, event: Input.Submitted) -> None:
+        try:
+            self.filter = parse_query(event.value)
+        except QueryError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        self.reload()
+        self.query_one(JournalTable).focus()
+
+    # -- verification ----------------------------------------------------------
+
+    def action_verify(self) -> None:
+        self.query_one("#audit-status", Static).update(Text(" verifying the hash chain…"))
+        self._verify()
+
+    @work(thread=True, exclusive=True, group="audit-verify")
+    def _verify(self) -> None:
+        # A separate read-only connection: the UI's connection stays on the UI thread.
+        try:
+            checker = Journal.open(self.journal.path, read_only=True)
+            try:
+                report = checker.verify()
+            finally:
+                checker.close()
+        except JournalError as exc:
+            line = Text(f" cannot verify: {exc}", style="bold red")
+        else:
+            if report.ok:
+                line = Text(
+                    f" chain verified: {report.entries} entries, head {report.head}", style="green"
+                )
+            else:
+                line = Text(
+                    f" CHAIN BROKEN at entry {report.bad_seq}: {report.problem}",
+                    style="bold reverse red",
+                )
+        self.app.call_from_thread(self.query_one("#audit-status", Static).update, line)
+
+    # -- export ----------------------------------------------------------------
+
+    def action_export(self) -> None:
+        def chosen(choice: tuple[str, str] | None) -> None:
+            if choice is None:
+                return
+            fmt, path = choice
+            try:
+                count = export_to_file(self.journal, fmt, Path(path).expanduser(), self.filter)
+            except OSError as exc:
+                self.notify(f"export failed: {exc}", severity="error", markup=False)
+                return
+            self.notify(f"exported {count} entries ({fmt}) to {path}", markup=False)
+
+        self.app.push_screen(ExportDialog(), callback=chosen)
+
+    def action_back(self) -> None:
+        query = self.query_one("#audit-query", Input)
+        if self.focused is query and query.value:
+            query.value = ""
+            self.filter = EntryFilter()
+            self.reload()
+            return
+        if self.standalone:
+            self.app.exit()
+        else:
+            self.app.pop_screen()
