@@ -104,6 +104,14 @@ def tmux(tmp_path: Path):
     run("kill-server")
 
 
+def _focused_pane(screen: str) -> str:
+    """Which top pane shows the focus mark in its bottom border: left, right or none."""
+    for line in screen.splitlines():
+        if "● focus" in line:
+            return "left" if line.index("● focus") < len(line) // 2 else "right"
+    return "none"
+
+
 def _cli(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [_pamtui(), *argv], capture_output=True, text=True, timeout=60, env={**os.environ, **env}
@@ -124,9 +132,9 @@ def test_full_triage_loop_in_tmux(tmux) -> None:
     tmux.type("lucia-castillo")
     tmux.wait_for("Accounts 1/250")
     tmux.keys("Enter")  # leave the filter box for the accounts table...
-    tmux.wait_for("⏎ Credentials")
+    tmux.wait_for(lambda s: "Accounts 1/250 · lucia-castillo" in s and "▔▔▔▔▔" not in s)
     tmux.keys("Enter")  # ...and open the account's credentials
-    screen = tmux.wait_for(lambda s: "⏎ Credentials" not in s and "local dev" in s)
+    screen = tmux.wait_for(lambda s: _focused_pane(s) == "right" and "local dev" in s)
     lines = screen.splitlines()
     labels = [n for n, line in enumerate(lines) if "personal_acc" in line or "ssh_key" in line]
     target = next(n for n, line in enumerate(lines) if "local dev" in line)

@@ -186,7 +186,13 @@ async def test_filter_as_you_type(db_path):
         await pilot.press("slash", *"orphan")
         await pilot.pause()
         assert account_names(app) == ["bob"]
-        assert "1/4" in str(app.screen.query_one("#accounts-pane").border_title)
+        title = app.screen.query_one("#accounts-pane").border_title
+        assert "1/4 · orphan" in str(title)
+        await pilot.press("enter")  # the box hides, the filter stays
+        await pilot.pause()
+        assert app.screen.query_one("#accounts-filter").has_class("hidden")
+        assert account_names(app) == ["bob"]
+        assert app.focused is app.screen.query_one(AccountsTable)
         await pilot.press("escape")
         await pilot.pause()
         assert len(account_names(app)) == 4
@@ -201,7 +207,7 @@ async def test_help_lists_the_keys(db_path):
         assert isinstance(app.screen, HelpScreen)
         table = app.screen._table
         keys = [cell.plain for cell in table.columns[0]._cells]
-        assert {"r", "shift+r", "slash", "q", "?"} <= set(keys)
+        assert {"r", "shift+r", "/", "q", "?", "a"} <= set(keys)
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, HelpScreen)
@@ -261,6 +267,23 @@ async def test_stream_shows_events_batched(db_path):
         await pilot.press("p")
         log.flush()
         assert log.shown == 12
+
+
+async def test_a_flood_is_drawn_newest_first_without_blocking(db_path):
+    from pamtui.tui.widgets.stream import MAX_LINES_PER_FLUSH
+
+    app = make_app(db_path, StaticProvider())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        log = app.screen.query_one(StreamLog)
+        now = utcnow()
+        for i in range(1000):
+            log.push(AccessEvent("static", now, "u1", "t-alice-1", "GET", f"/p/{i}", 200))
+        log.flush()
+        assert log.shown == MAX_LINES_PER_FLUSH
+        assert log.skipped == 1000 - MAX_LINES_PER_FLUSH
+        last = log.lines[-1].text
+        assert "/p/999" in last  # the newest event is the one on screen
 
 
 def test_snapshot_main_screen(snap_compare, db_path):

@@ -38,7 +38,8 @@ def bindings_table(screen: Screen) -> Table:
             if isinstance(node, App)
             else ("this screen" if isinstance(node, Screen) else f"focused {type(node).__name__}")
         )
-        table.add_row(Text(_key_label(binding)), Text(binding.description), Text(where))
+        what = binding.tooltip or binding.description
+        table.add_row(Text(_key_label(binding)), Text(what), Text(where))
     return table
 
 

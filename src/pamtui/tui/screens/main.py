@@ -8,7 +8,9 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, Static
 
 from pamtui.model import CredentialStatus, RevokeAction
@@ -21,17 +23,51 @@ from pamtui.tui.widgets.queue import QueueTable
 from pamtui.tui.widgets.stream import StreamLog
 
 MUTATING_ACTIONS = frozenset({"revoke_credential", "revoke_account"})
+FOCUS_MARK = "● focus"
 
 
 class MainScreen(Screen):
     BINDINGS = [
-        Binding("slash", "filter", "Filter", id="main.filter"),
-        Binding("r", "revoke_credential", "Revoke credential", id="main.revoke_credential"),
+        # Footer labels are short so every key fits at 120 columns; the help screen
+        # shows the tooltip, which says exactly what the key does.
         Binding(
-            "R", "revoke_account", "Revoke account", id="main.revoke_account", key_display="shift+r"
+            "slash",
+            "filter",
+            "Filter",
+            key_display="/",
+            id="main.filter",
+            tooltip="Filter accounts as you type: name, email, provider, flag",
         ),
-        Binding("p", "pause_stream", "Pause stream", id="main.pause"),
-        Binding("d", "denied_only", "Denied only", id="main.denied"),
+        Binding(
+            "r",
+            "revoke_credential",
+            "Revoke",
+            id="main.revoke_credential",
+            tooltip="Revoke the credential selected in the credentials pane",
+        ),
+        Binding(
+            "R",
+            "revoke_account",
+            "De-provision",
+            key_display="shift+r",
+            id="main.revoke_account",
+            tooltip="De-provision the account: every token, key and session, then the account",
+        ),
+        Binding(
+            "p",
+            "pause_stream",
+            "Pause",
+            id="main.pause",
+            tooltip="Pause or resume the stream view (events keep arriving)",
+        ),
+        Binding(
+            "d",
+            "denied_only",
+            "Denied",
+            id="main.denied",
+            tooltip="Show only denied calls (401/403) in the stream",
+        ),
+        Binding("a", "app.open_audit", "Audit", id="main.audit", tooltip="Open the audit journal"),
         Binding("1", "focus_pane('accounts')", "Accounts", show=False, id="main.focus_accounts"),
         Binding(
             "2", "focus_pane('credentials')", "Credentials", show=False, id="main.focus_credentials"
@@ -64,8 +100,18 @@ class MainScreen(Screen):
         self.query_one("#detail-pane").border_title = "Credentials"
         self.query_one("#stream-pane").border_title = "Live access stream"
         self.query_one("#queue-pane").border_title = "Revocation queue"
+        self.watch(self, "focused", self._mark_focus)
         self.query_one(AccountsTable).focus()
         self.set_interval(0.1, self.query_one(StreamLog).flush)
+
+    # -- focus: visible without colour too (NO_COLOR, monochrome terminals) ----
+
+    def _mark_focus(self, focused: Widget | None) -> None:
+        # Watching the reactive, not DescendantFocus: that event arrives before
+        # Screen.focused changes, so the mark would lag one move behind.
+        for pane in self.query(".pane"):
+            inside = focused is not None and (focused is pane or pane in focused.ancestors)
+            pane.border_subtitle = FOCUS_MARK if inside else ""
 
     # -- read-only: one central check for every mutating binding -----------
 
@@ -89,7 +135,11 @@ class MainScreen(Screen):
         total = len(self.session.inventory.views)
         shown = table.shown
         suffix = f" {shown}/{total}" if shown != total else f" {total}"
-        self.query_one("#accounts-pane").border_title = f"Accounts{suffix}"
+        needle = self.query_one("#accounts-filter", Input).value.strip()
+        if needle:
+            # A Content object: the operator's filter text is never parsed as markup.
+            suffix += f" · {needle}"
+        self.query_one("#accounts-pane").border_title = Content(f"Accounts{suffix}")
 
     def update_account(self, view: AccountView) -> None:
         self.query_one(AccountsTable).update_view(view)
@@ -122,11 +172,13 @@ class MainScreen(Screen):
 
     @on(Input.Submitted, "#accounts-filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
+        # The box hides; the pane title keeps showing the filter, / reopens it.
+        event.input.add_class("hidden")
         self.query_one(AccountsTable).focus()
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#accounts-filter", Input)
-        if box.has_class("hidden"):
+        if not box.value and box.has_class("hidden"):
             return
         box.value = ""
         box.add_class("hidden")

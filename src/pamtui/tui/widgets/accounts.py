@@ -71,7 +71,14 @@ class AccountsTable(DataTable):
     """Accounts, riskiest first. Posts ``AccountSelected`` when the cursor moves."""
 
     BINDINGS = [
-        Binding("enter", "open_account", "Credentials", id="accounts.open"),
+        Binding(
+            "enter",
+            "open_account",
+            "Credentials",
+            show=False,
+            id="accounts.open",
+            tooltip="Open the account's credentials",
+        ),
     ]
 
     class AccountSelected(Message):

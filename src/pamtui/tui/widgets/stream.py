@@ -12,6 +12,10 @@ from pamtui.model import AccessEvent
 from pamtui.tui.safe import safe
 
 MAX_LINES = 2_000
+MAX_LINES_PER_FLUSH = 200
+"""A flood (a provider's backfill, a burst) is more than anyone can read: each
+tick draws the newest lines only and says how many it skipped, so keystrokes
+never queue behind thousands of line renders."""
 
 
 def format_event(event: AccessEvent, account: str, error: str, warning: str) -> Text:
@@ -54,6 +58,7 @@ class StreamLog(RichLog):
         self.paused = False
         self.filter_text = ""
         self.shown = 0
+        self.skipped = 0
         self.account_name: Callable[[str, str], str] = lambda provider, account_id: account_id
 
     def push(self, event: AccessEvent) -> None:
@@ -75,12 +80,18 @@ class StreamLog(RichLog):
         error = theme.error if theme else "red"
         warning = theme.warning if theme else "yellow"
         name = self.account_name
-        lines = [
-            format_event(e, name(e.provider, e.account_id), error, warning)
-            for e in self._pending
-            if self._wanted(e)
-        ]
+        wanted = [e for e in self._pending if self._wanted(e)]
         self._pending.clear()
-        for line in lines:
-            self.write(line, scroll_end=None)
-        self.shown += len(lines)
+        skipped = max(0, len(wanted) - MAX_LINES_PER_FLUSH)
+        if skipped:
+            self.write(
+                Text(f"⋯ {skipped} earlier events not drawn (catching up)", style="dim"),
+                scroll_end=None,
+            )
+        for event in wanted[skipped:]:
+            self.write(
+                format_event(event, name(event.provider, event.account_id), error, warning),
+                scroll_end=None,
+            )
+        self.shown += len(wanted) - skipped
+        self.skipped += skipped
