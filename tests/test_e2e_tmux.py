@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -112,6 +113,16 @@ def _focused_pane(screen: str) -> str:
     return "none"
 
 
+def _credential_labels(screen: str) -> list[str]:
+    """Credential labels in the order the credentials pane lists them."""
+    labels = []
+    for line in screen.splitlines():
+        if "personal_acc" in line or "ssh_key" in line:
+            pane = line.split("││")[-1].strip("│ ")
+            labels.append(re.split(r"\s{2,}", pane)[0])
+    return labels
+
+
 def _cli(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [_pamtui(), *argv], capture_output=True, text=True, timeout=60, env={**os.environ, **env}
@@ -135,16 +146,24 @@ def test_full_triage_loop_in_tmux(tmux) -> None:
     tmux.wait_for(lambda s: "Accounts 1/250 · lucia-castillo" in s and "▔▔▔▔▔" not in s)
     tmux.keys("Enter")  # ...and open the account's credentials
     screen = tmux.wait_for(lambda s: _focused_pane(s) == "right" and "local dev" in s)
-    lines = screen.splitlines()
-    labels = [n for n, line in enumerate(lines) if "personal_acc" in line or "ssh_key" in line]
-    target = next(n for n, line in enumerate(lines) if "local dev" in line)
-    tmux.keys(*["Down"] * (target - labels[0]))
+    labels = _credential_labels(screen)
+    tmux.keys(*["Down"] * labels.index("local dev"))
 
-    # Revoke it, with a reason.
-    tmux.keys("r")
-    tmux.wait_for("Reason (journalled)")
-    shown = tmux.screen()
-    assert "Revoke credential local dev of lucia-castillo-acme" in shown, shown
+    # Revoke it. Like an operator, read the confirmation and put it right if the
+    # cursor landed elsewhere (a key can race a redraw while the stream floods in).
+    for _attempt in range(4):
+        tmux.keys("r")
+        shown = tmux.wait_for("Reason (journalled)")
+        chosen = re.search(r"Revoke credential (.+?) of lucia-castillo-acme", shown)
+        assert chosen, shown
+        if chosen.group(1) == "local dev":
+            break
+        tmux.keys("Escape")
+        tmux.wait_for(lambda s: "Reason (journalled)" not in s)
+        moves = labels.index("local dev") - labels.index(chosen.group(1))
+        tmux.keys(*["Down" if moves > 0 else "Up"] * abs(moves))
+    else:
+        raise AssertionError("could not put the cursor on 'local dev'")
     tmux.type("leaked token used at 03:00 from 203.0.113.66")
     tmux.keys("Enter")
     screen = tmux.wait_for(lambda s: "verified" in s and "revoked" in s, timeout=15)

@@ -87,6 +87,8 @@ class CredentialsTable(DataTable):
 class AccountDetail(Vertical):
     """Summary line of the account plus its credentials table."""
 
+    _shown_credentials: tuple[Credential, ...] | None = None
+
     def compose(self):
         yield Static(id="account-summary")
         yield CredentialsTable(id="credentials")
@@ -96,7 +98,7 @@ class AccountDetail(Vertical):
         table = self.query_one(CredentialsTable)
         if view is None:
             summary.update(Text("No account selected", style="dim"))
-            table.load([])
+            self._load_table(table, ())
             return
         a = view.account
         owner = Text(end="")
@@ -125,4 +127,12 @@ class AccountDetail(Vertical):
                 ]
             )
         )
-        table.load(list(view.credentials))
+        self._load_table(table, view.credentials)
+
+    def _load_table(self, table: CredentialsTable, credentials: tuple[Credential, ...]) -> None:
+        # Rebuild only when the credentials changed: a flag on the account (say,
+        # ANOMALY from the stream) must not reset the operator's cursor mid-move.
+        if credentials == self._shown_credentials:
+            return
+        self._shown_credentials = credentials
+        table.load(list(credentials))
