@@ -14,8 +14,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+# Built once: json.dumps would construct a new encoder on every call.
+encode = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+).encode
+
 
 def canonical_json(value: Any) -> str:
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    return encode(value)

@@ -8,17 +8,20 @@ then not perform the side effect the entry announces (fail closed).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
+from pamtui.journal import canonical
 from pamtui.journal.canonical import canonical_json
 from pamtui.journal.chain import GENESIS_HASH, body_text, entry_hash
 from pamtui.journal.database import connect
@@ -45,6 +48,10 @@ FORBIDDEN_DETAIL_KEYS = frozenset(
 )
 
 _COLUMNS = "seq, ts, actor, action, provider, subject, detail, prev_hash, hash"
+_ROW_KEYS = frozenset({"actor", "action", "provider", "subject", "detail", "ts"})
+_INSERT = f"INSERT INTO entries ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+_canonical_encode = canonical.encode
 
 
 def timestamp(now: datetime | None = None) -> str:
@@ -53,15 +60,27 @@ def timestamp(now: datetime | None = None) -> str:
     return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+# Values that cannot hold a key: the secret check does not descend into them.
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
 def _check_no_secrets(value: Any, path: str = "detail") -> None:
+    # Descends only into containers, and builds the path only for them: it
+    # runs on every entry (and every row of ``append_many``).
     if isinstance(value, Mapping):
         for key, inner in value.items():
             if str(key).lower() in FORBIDDEN_DETAIL_KEYS:
                 raise SecretInJournal(f"refusing to journal {path}.{key}: it looks like a secret")
-            _check_no_secrets(inner, f"{path}.{key}")
+            if type(inner) not in _SCALAR_TYPES:
+                _check_no_secrets(inner, f"{path}.{key}")
     elif isinstance(value, list | tuple):
         for inner in value:
-            _check_no_secrets(inner, path)
+            if type(inner) not in _SCALAR_TYPES:
+                _check_no_secrets(inner, path)
+
+
+def _head_after(count: int, next_seq: int, last_hash: str) -> Head | None:
+    return Head(next_seq - 1, last_hash) if count else None
 
 
 def _row_to_entry(row: tuple) -> JournalEntry:
@@ -174,8 +193,7 @@ class Transaction:
         )
         hash_ = entry_hash(prev_hash, body)
         self.conn.execute(
-            f"INSERT INTO entries ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (seq, ts, actor, action, provider, subject, detail_json, prev_hash, hash_),
+            _INSERT, (seq, ts, actor, action, provider, subject, detail_json, prev_hash, hash_)
         )
         self._last = (seq, hash_)
         return JournalEntry(seq, ts, actor, action, provider, subject, detail, prev_hash, hash_)
@@ -242,6 +260,105 @@ class Journal:
         with self.transaction() as tx:
             return tx.append(actor, action, provider=provider, subject=subject, detail=detail)
 
+    def append_many(self, rows: Iterable[Mapping[str, Any] | Sequence[Any]]) -> Head | None:
+        """Append many entries in one ``BEGIN IMMEDIATE`` transaction: all or none.
+
+        Each row is a mapping with the keys ``actor`` and ``action`` and
+        optionally ``provider``, ``subject``, ``detail`` and ``ts``, or a
+        tuple ``(actor, action, provider, subject, detail)`` with an optional
+        sixth item ``ts``; the text fields must be strings. The chain is the
+        one :meth:`append` builds entry by entry; rows without a ``ts`` share
+        one timestamp, taken once the writer lock is held. Every row is
+        checked for secrets and encoded before the lock is taken, so a
+        :class:`SecretInJournal` (or a malformed row) anywhere writes nothing.
+        Returns the head after the batch.
+        """
+        if self.read_only:
+            raise JournalUnavailable("the journal is open read-only")
+        # Outside the lock: check, encode, and pre-assemble each body around
+        # the three parts only the lock can tell (prev_hash, seq, default ts).
+        # The body is chain.body_text's, spelled out in pieces;
+        # tests/test_journal_concurrency.py checks both give the same hashes.
+        quote = encode_basestring  # what chain._dump does for a str
+        check = _check_no_secrets
+        encode = _canonical_encode
+        prepared: list[tuple[str, str, str, str, str, str, str, str, str | None, str | None]] = []
+        add = prepared.append
+        for row in rows:
+            if type(row) is tuple or not isinstance(row, Mapping):
+                actor, action, provider, subject, detail, *rest = row
+                if len(rest) > 1:
+                    raise ValueError(
+                        "an append_many row is (actor, action, provider, subject, detail[, ts])"
+                    )
+                ts = rest[0] if rest else None
+            else:
+                if not _ROW_KEYS.issuperset(row):
+                    unknown = sorted(map(str, set(row) - _ROW_KEYS))
+                    raise ValueError(f"unknown append_many keys: {unknown}")
+                actor = row["actor"]
+                action = row["action"]
+                provider = row.get("provider", "")
+                subject = row.get("subject", "")
+                detail = row.get("detail")
+                ts = row.get("ts")
+            if type(detail) is not dict:
+                detail = dict(detail or {})
+            check(detail)
+            detail_json = encode(detail)
+            try:  # quote() takes only strings: a non-string field fails here
+                add(
+                    (
+                        actor,
+                        action,
+                        provider,
+                        subject,
+                        detail_json,
+                        f'{{"action":{quote(action)},"actor":{quote(actor)},"detail":{detail_json},'
+                        '"prev_hash":',
+                        f',"provider":{quote(provider)},"seq":',
+                        f',"subject":{quote(subject)},"ts":',
+                        ts or None,
+                        f"{quote(ts)}}}" if ts else None,
+                    )
+                )
+            except TypeError:
+                raise TypeError(
+                    "append_many: actor, action, provider, subject and ts must be strings, "
+                    f"got {(actor, action, provider, subject, ts)!r}"
+                ) from None
+        if not prepared:
+            return self.head()
+        sha256 = hashlib.sha256
+        with self.transaction() as tx:
+            seq, prev_hash = tx._tail()
+            now = timestamp()
+            now_end = f"{quote(now)}}}"
+            values = []
+            push = values.append
+            for row_fields in prepared:
+                actor, action, provider, subject, detail_json, head, mid, tail, ts, end = row_fields
+                seq += 1
+                hash_ = sha256(
+                    f"{prev_hash}{head}{quote(prev_hash)}{mid}{seq}{tail}{end or now_end}".encode()
+                ).hexdigest()
+                push(
+                    (
+                        seq,
+                        ts or now,
+                        actor,
+                        action,
+                        provider,
+                        subject,
+                        detail_json,
+                        prev_hash,
+                        hash_,
+                    )
+                )
+                prev_hash = hash_
+            tx.conn.executemany(_INSERT, values)
+        return Head(seq, prev_hash)
+
     # -- reading -----------------------------------------------------------
 
     def head(self) -> Head | None:
@@ -266,7 +383,8 @@ class Journal:
         newest_first: bool = True,
     ) -> list[JournalEntry]:
         """One page of entries; page with ``before_seq``/``after_seq`` (keyset paging)."""
-        where, params = (filt or EntryFilter()).where()
+        filt = filt or EntryFilter()
+        where, params = filt.where()
         if before_seq is not None:
             where += " AND seq < ?"
             params.append(before_seq)
@@ -274,11 +392,69 @@ class Journal:
             where += " AND seq > ?"
             params.append(after_seq)
         order = "DESC" if newest_first else "ASC"
-        rows = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM entries WHERE {where} ORDER BY seq {order} LIMIT ?",
-            [*params, limit],
-        ).fetchall()
+        sql = f"SELECT {_COLUMNS} FROM entries WHERE {where} ORDER BY seq {order} LIMIT ?"
+        if (filt.since or filt.until) and not (
+            filt.actor or filt.provider or filt.subject or filt.action or filt.text
+        ):
+            if self._walk_seq_for_window(filt, before_seq, after_seq, newest_first):
+                sql = sql.replace("FROM entries", "FROM entries NOT INDEXED", 1)
+            else:
+                sql = (
+                    f"SELECT {_COLUMNS} FROM entries WHERE seq IN (SELECT seq FROM entries "
+                    f"INDEXED BY entries_ts WHERE {where} ORDER BY seq {order} LIMIT ?) "
+                    f"ORDER BY seq {order}"
+                )
+        rows = self.conn.execute(sql, [*params, limit]).fetchall()
         return [_row_to_entry(row) for row in rows]
+
+    def _walk_seq_for_window(
+        self,
+        filt: EntryFilter,
+        before_seq: int | None,
+        after_seq: int | None,
+        newest_first: bool,
+    ) -> bool:
+        """For a time window alone: walk entries in seq order (else: the ts index)?
+
+        Walking in seq order from the newest (oldest) end costs the entries
+        newer (older) than the window, which for an old (recent) window is
+        most of the journal; the ts index costs the whole window, fetched and
+        sorted, which for a wide window is as bad (SQLite, left alone, sorted
+        all of a six-month window of a million entries: a second). Timestamps
+        normally grow with seq, so the seqs at the window's ends, read from
+        the ts index, say which is smaller. They only choose the plan: the
+        result is the same either way.
+        """
+        if filt.since:
+            row = self.conn.execute(
+                "SELECT seq FROM entries WHERE ts >= ? ORDER BY ts, seq LIMIT 1", (filt.since,)
+            ).fetchone()
+            if row is None:
+                return False  # nothing that recent: the index says so at once
+            first = row[0]
+        else:
+            first = 1
+        if filt.until:
+            row = self.conn.execute(
+                "SELECT seq FROM entries WHERE ts < ? ORDER BY ts DESC, seq DESC LIMIT 1",
+                (filt.until,),
+            ).fetchone()
+            if row is None:
+                return False  # nothing that old
+            last = row[0]
+        else:
+            last = self._max_seq()
+        window = last - first + 1
+        if newest_first:
+            end = before_seq - 1 if before_seq is not None else self._max_seq()
+            outside = end - last
+        else:
+            outside = first - (after_seq + 1 if after_seq is not None else 1)
+        # Per entry, the index (a lookup and a sort) costs about 1.5 walked rows.
+        return outside <= 1.5 * window
+
+    def _max_seq(self) -> int:
+        return self.conn.execute("SELECT max(seq) FROM entries").fetchone()[0] or 0
 
     def get(self, seq: int) -> JournalEntry | None:
         row = self.conn.execute(f"SELECT {_COLUMNS} FROM entries WHERE seq = ?", (seq,)).fetchone()
@@ -298,10 +474,16 @@ class Journal:
             cursor = self.conn.execute(f"SELECT {_COLUMNS} FROM entries ORDER BY seq")
         except sqlite3.Error as exc:
             raise JournalError(f"cannot read the journal {self.path}: {exc}") from exc
+        # The hot loop: a million entries should verify in seconds, so the
+        # body is chain.body_text's spelled out as one f-string (the same
+        # bytes for text columns; anything else goes through body_text), and
+        # the head is only built when it is reported.
+        quote = encode_basestring
+        sha256 = hashlib.sha256
         expected_prev = GENESIS_HASH
         expected_seq = 1
         count = 0
-        last: Head | None = None
+        expect_seq = expect_head.seq if expect_head is not None else None
         expect_seen = False
         while rows := cursor.fetchmany(4096):
             for seq, ts, actor, action, provider, subject, detail, prev_hash, hash_ in rows:
@@ -311,35 +493,57 @@ class Journal:
                         if seq > expected_seq
                         else f"entry {seq} is out of order"
                     )
-                    return VerifyReport(False, count, last, expected_seq, problem)
+                    return VerifyReport(
+                        False,
+                        count,
+                        _head_after(count, expected_seq, expected_prev),
+                        expected_seq,
+                        problem,
+                    )
                 if prev_hash != expected_prev:
                     return VerifyReport(
                         False,
                         count,
-                        last,
+                        _head_after(count, expected_seq, expected_prev),
                         seq,
                         f"entry {seq} does not follow entry {seq - 1} "
                         "(an entry was inserted, deleted or reordered, or its prev_hash edited)",
                     )
-                body = body_text(
-                    seq=seq,
-                    ts=ts,
-                    actor=actor,
-                    action=action,
-                    provider=provider,
-                    subject=subject,
-                    detail_json=detail,
-                    prev_hash=prev_hash,
-                )
-                if entry_hash(prev_hash, body) != hash_:
-                    return VerifyReport(False, count, last, seq, f"entry {seq} was edited")
-                if expect_head is not None and seq == expect_head.seq:
+                try:
+                    if type(detail) is not str:
+                        raise TypeError(detail)
+                    hashed = (
+                        f'{prev_hash}{{"action":{quote(action)},"actor":{quote(actor)},'
+                        f'"detail":{detail},"prev_hash":{quote(prev_hash)},'
+                        f'"provider":{quote(provider)},"seq":{seq},'
+                        f'"subject":{quote(subject)},"ts":{quote(ts)}}}'
+                    )
+                except TypeError:
+                    hashed = prev_hash + body_text(
+                        seq=seq,
+                        ts=ts,
+                        actor=actor,
+                        action=action,
+                        provider=provider,
+                        subject=subject,
+                        detail_json=detail,
+                        prev_hash=prev_hash,
+                    )
+                if sha256(hashed.encode()).hexdigest() != hash_:
+                    return VerifyReport(
+                        False,
+                        count,
+                        _head_after(count, expected_seq, expected_prev),
+                        seq,
+                        f"entry {seq} was edited",
+                    )
+                if seq == expect_seq:
                     expect_seen = True
                     if hash_ != expect_head.hash:
                         return VerifyReport(
                             False,
                             count,
-                            last,
+                            _head_after(count, expected_seq, expected_prev),
                             seq,
                             f"entry {seq} differs from the expected head "
                             "(the history up to it was rewritten)",
@@ -347,14 +551,13 @@ class Journal:
                 expected_prev = hash_
                 expected_seq = seq + 1
                 count += 1
-                last = Head(seq, hash_)
         if expect_head is not None and not expect_seen:
             return VerifyReport(
                 False,
                 count,
-                last,
+                _head_after(count, expected_seq, expected_prev),
                 expect_head.seq,
                 f"entry {expect_head.seq} of the expected head is gone "
-                f"(the journal ends at {last.seq if last else 0}: truncated)",
+                f"(the journal ends at {expected_seq - 1}: truncated)",
             )
-        return VerifyReport(True, count, last)
+        return VerifyReport(True, count, _head_after(count, expected_seq, expected_prev))
