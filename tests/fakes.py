@@ -48,6 +48,7 @@ class StaticProvider:
         self.revoke_calls: list[tuple[str, str]] = []
         self.fail_verify: set[str] = set()
         self.fail_revoke: dict[str, str] = {}
+        self.response_extra: dict[str, Any] = {}  # echoed in every provider response
         self.accounts: dict[str, Account] = {}
         self.credentials: dict[str, Credential] = {}
 
@@ -195,7 +196,7 @@ class StaticProvider:
                 self.credentials[action.target_id] = replace(
                     credential, status=CredentialStatus.REVOKED
                 )
-            return RevokeResult(ok=True, provider_response={"status": 204})
+            return RevokeResult(ok=True, provider_response={"status": 204, **self.response_extra})
         account = self.accounts[action.target_id]
         self.accounts[action.target_id] = replace(account, status=AccountStatus.DEACTIVATED)
         return RevokeResult(ok=True)
@@ -203,7 +204,11 @@ class StaticProvider:
     async def verify(self, action: RevokeAction) -> VerifyResult:
         if action.target_kind is TargetKind.CREDENTIAL:
             status = self.credentials[action.target_id].status
-            return VerifyResult(gone=status is not CredentialStatus.ACTIVE, detail=str(status))
+            return VerifyResult(
+                gone=status is not CredentialStatus.ACTIVE,
+                detail=str(status),
+                provider_response=dict(self.response_extra),
+            )
         status = self.accounts[action.target_id].status
         return VerifyResult(gone=status is not AccountStatus.ACTIVE, detail=str(status))
 

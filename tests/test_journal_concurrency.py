@@ -384,13 +384,10 @@ def test_append_many_and_verify_agree_with_body_text(tmp_path, rows) -> None:
 
 
 def _has_forbidden_key(value) -> bool:
-    from pamtui.journal.journal import FORBIDDEN_DETAIL_KEYS
+    from pamtui.journal.redact import looks_secret
 
     if isinstance(value, dict):
-        return any(
-            str(k).lower() in FORBIDDEN_DETAIL_KEYS or _has_forbidden_key(v)
-            for k, v in value.items()
-        )
+        return any(looks_secret(str(k)) or _has_forbidden_key(v) for k, v in value.items())
     if isinstance(value, list):
         return any(_has_forbidden_key(v) for v in value)
     return False

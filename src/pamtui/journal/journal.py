@@ -26,26 +26,11 @@ from pamtui.journal.canonical import canonical_json
 from pamtui.journal.chain import GENESIS_HASH, body_text, entry_hash
 from pamtui.journal.database import connect
 from pamtui.journal.errors import JournalError, JournalUnavailable, SecretInJournal
+from pamtui.journal.redact import looks_secret
 from pamtui.model import JournalEntry
 
-# Keys that must never appear in an entry's detail, at any depth. Secrets are
-# journalled as fingerprints under other names (``fingerprint``).
-FORBIDDEN_DETAIL_KEYS = frozenset(
-    {
-        "token",
-        "secret",
-        "password",
-        "passwd",
-        "totp",
-        "totp_code",
-        "otp",
-        "private_key",
-        "secret_access_key",
-        "client_secret",
-        "authorization",
-        "api_key",
-    }
-)
+# A key that looks like it holds a secret (pamtui.journal.redact.looks_secret)
+# is refused at any depth: secrets are journalled as ``*_fingerprint`` only.
 
 _COLUMNS = "seq, ts, actor, action, provider, subject, detail, prev_hash, hash"
 _ROW_KEYS = frozenset({"actor", "action", "provider", "subject", "detail", "ts"})
@@ -69,7 +54,7 @@ def _check_no_secrets(value: Any, path: str = "detail") -> None:
     # runs on every entry (and every row of ``append_many``).
     if isinstance(value, Mapping):
         for key, inner in value.items():
-            if str(key).lower() in FORBIDDEN_DETAIL_KEYS:
+            if looks_secret(str(key)):
                 raise SecretInJournal(f"refusing to journal {path}.{key}: it looks like a secret")
             if type(inner) not in _SCALAR_TYPES:
                 _check_no_secrets(inner, f"{path}.{key}")

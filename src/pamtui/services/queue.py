@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from pamtui.journal import Journal, JournalUnavailable, Transaction, timestamp
+from pamtui.journal.redact import redact
 from pamtui.model import (
     Account,
     Credential,
@@ -358,7 +359,7 @@ class RevocationQueue:
                 detail={
                     "already_done": result.already_done,
                     "provider_detail": result.detail,
-                    "provider_response": result.provider_response,
+                    "provider_response": redact(result.provider_response),
                 },
             )
         return await self.verify(item)
@@ -385,7 +386,7 @@ class RevocationQueue:
                 "verified",
                 detail={
                     "provider_detail": check.detail,
-                    "provider_response": check.provider_response,
+                    "provider_response": redact(check.provider_response),
                 },
             )
         return Outcome(item, True, f"{item.action.label}: verified")
@@ -405,7 +406,7 @@ class RevocationQueue:
                 S.FAILED,
                 journal_action,
                 last_error=message,
-                detail={"error": message, "provider_response": dict(response or {})},
+                detail={"error": message, "provider_response": redact(dict(response or {}))},
             )
         return Outcome(item, False, message)
 
