@@ -69,6 +69,12 @@ def _open_session(args: argparse.Namespace, *, read_only: bool = False) -> Sessi
     )
 
 
+def _operator(args: argparse.Namespace) -> str:
+    from pamtui import config as config_mod
+
+    return config_mod.load(getattr(args, "config", None)).operator.login
+
+
 def _open_journal(args: argparse.Namespace, *, read_only: bool = True) -> Journal:
     from pamtui.config import resolve_db_path
 
@@ -335,12 +341,17 @@ def _entry_json(entry: Any) -> dict[str, Any]:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     verb = args.verb
-    journal = _open_journal(args)
+    journal = _open_journal(args, read_only=verb != "rotate")
     if verb is None:  # the audit review screen, read-only: fit for an SSH ForceCommand
         from pamtui.tui.app import run_audit_app
 
         return run_audit_app(journal, theme=getattr(args, "theme", None))
     try:
+        if verb == "rotate":
+            previous, start = journal.rotate(args.archive, actor=_operator(args))
+            print(f"archived {previous.seq} entries to {args.archive} (head {previous})")
+            print(f"this journal continues at entry {start.seq}, linked to that head")
+            return EXIT_OK
         if verb == "head":
             head = journal.head()
             if head is None:
@@ -561,6 +572,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--expect-head", metavar="SEQ:HASH")
     a.add_argument("--json", action="store_true")
     audit.add_parser("head", parents=[common], help="print SEQ:HASH of the last entry")
+    a = audit.add_parser(
+        "rotate", parents=[common], help="archive the entries to FILE and continue the chain here"
+    )
+    a.add_argument("--archive", metavar="FILE", required=True)
     p.set_defaults(func=cmd_audit, verb=None)
 
     p = sub.add_parser("providers", parents=[common], help="installed and configured providers")

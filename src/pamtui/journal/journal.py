@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -32,6 +33,7 @@ from pamtui.model import JournalEntry
 # A key that looks like it holds a secret (pamtui.journal.redact.looks_secret)
 # is refused at any depth: secrets are journalled as ``*_fingerprint`` only.
 
+SEGMENT_START = "segment_start"
 _COLUMNS = "seq, ts, actor, action, provider, subject, detail, prev_hash, hash"
 _ROW_KEYS = frozenset({"actor", "action", "provider", "subject", "detail", "ts"})
 _INSERT = f"INSERT INTO entries ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -447,6 +449,52 @@ class Journal:
 
     # -- verifying ---------------------------------------------------------
 
+    def _segment_start(self) -> Head | None:
+        row = self.conn.execute(
+            "SELECT seq, action, prev_hash FROM entries ORDER BY seq LIMIT 1"
+        ).fetchone()
+        if row and row[0] > 1 and row[1] == SEGMENT_START:
+            return Head(row[0] - 1, row[2])
+        return None
+
+    def rotate(self, archive: Path | str, *, actor: str = "system") -> tuple[Head, JournalEntry]:
+        """Archive the entries to ``archive`` and continue the chain in this file.
+
+        The archive is a complete copy (SQLite's backup API, created 0600).
+        Then, under the writer lock, this journal's entries are removed and a
+        ``segment_start`` entry is written whose ``seq`` continues and whose
+        ``prev_hash`` is the archived head, so the chain runs unbroken across
+        files. Queue tables stay here. Refuses to rotate a broken chain.
+        """
+        archive = Path(archive).expanduser()
+        if archive.exists():
+            raise JournalError(f"{archive} exists already; choose a new archive file")
+        report = self.verify()
+        if not report.ok or report.head is None:
+            raise JournalError(f"not rotating: {report.problem or 'the journal is empty'}")
+        fd = os.open(archive, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
+        os.close(fd)
+        target = sqlite3.connect(archive)
+        try:
+            self.conn.backup(target)
+        finally:
+            target.close()
+        with self.transaction() as tx:
+            if self.head() != report.head:
+                raise JournalError("the journal changed while rotating; try again")
+            tx.execute("DELETE FROM entries WHERE seq <= ?", (report.head.seq,))
+            tx._last = (report.head.seq, report.head.hash)
+            start = tx.append(
+                actor,
+                SEGMENT_START,
+                detail={
+                    "previous_head": str(report.head),
+                    "previous_entries": report.entries,
+                    "archive": archive.name,
+                },
+            )
+        return report.head, start
+
     def verify(self, expect_head: Head | None = None) -> VerifyReport:
         """Recompute the chain; name the first entry that does not fit.
 
@@ -467,6 +515,22 @@ class Journal:
         sha256 = hashlib.sha256
         expected_prev = GENESIS_HASH
         expected_seq = 1
+        continues = self._segment_start()
+        if continues is not None:
+            # A rotated journal: its first entry links to the archived segment's head.
+            expected_seq, expected_prev = continues.seq + 1, continues.hash
+            if expect_head is not None and expect_head.seq <= continues.seq:
+                if expect_head == continues:
+                    expect_head = None  # the witnessed head is exactly the link
+                else:
+                    return VerifyReport(
+                        False,
+                        0,
+                        None,
+                        expect_head.seq,
+                        f"entry {expect_head.seq} is in an archived segment (this one continues "
+                        f"after {continues}): verify the archive with --expect-head",
+                    )
         count = 0
         expect_seq = expect_head.seq if expect_head is not None else None
         expect_seen = False
