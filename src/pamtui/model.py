@@ -203,6 +203,9 @@ class QueueItem:
     attempts: int = 0
     last_error: str = ""
     approved_by: str = ""
+    four_eyes: bool = False
+    lease_owner: str = ""
+    lease_until: str = ""
 
 
 @dataclass(frozen=True, slots=True)

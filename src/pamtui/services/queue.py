@@ -3,22 +3,41 @@
 ``staged -> (awaiting_approval ->) approved -> executing -> revoked -> verified``
 with ``failed`` (retryable) and ``cancelled``.
 
-Every transition and the journal entry announcing it commit in one SQLite
-transaction, *before* the provider is called (fail closed: if the journal
-cannot be written, the provider is never called). An item is claimed for
-execution with a conditional UPDATE inside ``BEGIN IMMEDIATE``, so two
-processes sharing a database never both execute it.
+Guarantees, and how:
+
+- *Nothing is done unannounced*: every transition and the journal entry
+  announcing it commit in one SQLite transaction, *before* the provider is
+  called. If the journal cannot be written, the provider is never called.
+- *Nothing is done twice*: an item is claimed with a conditional UPDATE inside
+  ``BEGIN IMMEDIATE`` and carries a lease (owner, expiry). Two processes on one
+  database never both hold it, and every provider call carries the item's
+  idempotency key.
+- *Nothing is lost*: an item whose process died mid-execution keeps its
+  ``executing`` (or ``revoked``) state; once its lease has expired,
+  :meth:`RevocationQueue.recover` re-drives it: verify first, revoke again
+  (idempotently) only if the access is still there.
+- *Nothing is faked*: only the provider's own answer to ``verify`` makes an
+  item ``verified``; a revocation the provider accepted but verification
+  contradicts fails loudly as ``verify_failed``.
+- *Four eyes*: an item flagged ``four_eyes`` waits in ``awaiting_approval``
+  until an operator other than the requester approves it; pending approvals
+  expire.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import socket
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pamtui.journal import Journal, JournalUnavailable, Transaction, timestamp
+from pamtui.journal import Journal, JournalError, JournalUnavailable, Transaction, timestamp
 from pamtui.journal.redact import redact
 from pamtui.model import (
     Account,
@@ -37,14 +56,17 @@ ALLOWED: dict[QueueState, frozenset[QueueState]] = {
     S.STAGED: frozenset({S.AWAITING_APPROVAL, S.APPROVED, S.CANCELLED}),
     S.AWAITING_APPROVAL: frozenset({S.APPROVED, S.CANCELLED}),
     S.APPROVED: frozenset({S.EXECUTING, S.CANCELLED}),
-    S.EXECUTING: frozenset({S.REVOKED, S.FAILED}),
+    # executing -> executing: a lease expired (its process died) and another claims it.
+    S.EXECUTING: frozenset({S.EXECUTING, S.REVOKED, S.FAILED}),
     S.REVOKED: frozenset({S.VERIFIED, S.FAILED}),
     S.FAILED: frozenset({S.EXECUTING, S.CANCELLED}),
     S.VERIFIED: frozenset(),
     S.CANCELLED: frozenset(),
 }
 
-EXECUTABLE = (S.APPROVED, S.FAILED)
+PENDING = (S.STAGED, S.AWAITING_APPROVAL, S.APPROVED, S.FAILED)
+DEFAULT_LEASE = timedelta(minutes=2)
+DEFAULT_APPROVAL_TTL = timedelta(hours=24)
 
 
 class QueueError(Exception):
@@ -55,11 +77,19 @@ class ReadOnlyError(QueueError):
     """The session is read-only: no mutating action is available."""
 
 
+class FourEyesError(QueueError):
+    """The requester tried to approve their own request."""
+
+
 @dataclass(frozen=True)
 class Outcome:
     item: QueueItem
     ok: bool
     message: str
+
+
+def _parse_ts(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def _item_from_row(row: Mapping[str, Any]) -> QueueItem:
@@ -80,12 +110,15 @@ def _item_from_row(row: Mapping[str, Any]) -> QueueItem:
         reason=row["reason"],
         requested_by=row["requested_by"],
         idempotency_key=row["idempotency_key"],
-        created=datetime.fromisoformat(row["created"].replace("Z", "+00:00")),
-        updated=datetime.fromisoformat(row["updated"].replace("Z", "+00:00")),
+        created=_parse_ts(row["created"]),
+        updated=_parse_ts(row["updated"]),
         plan_id=row["plan_id"],
         attempts=row["attempts"],
         last_error=row["last_error"],
         approved_by=row["approved_by"],
+        four_eyes=bool(row["four_eyes"]),
+        lease_owner=row["lease_owner"],
+        lease_until=row["lease_until"],
     )
 
 
@@ -129,11 +162,18 @@ class RevocationQueue:
         operator: str,
         *,
         read_only: bool = False,
+        lease: timedelta = DEFAULT_LEASE,
+        approval_ttl: timedelta = DEFAULT_APPROVAL_TTL,
+        concurrency_per_provider: int = 4,
     ) -> None:
         self.journal = journal
         self.providers = providers
         self.operator = operator
         self.read_only = read_only
+        self.lease = lease
+        self.approval_ttl = approval_ttl
+        self.concurrency_per_provider = max(1, concurrency_per_provider)
+        self.instance = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
     def _require_writable(self) -> None:
         # The one place read-only is enforced: every mutation passes here.
@@ -185,22 +225,27 @@ class RevocationQueue:
         attempts: int | None = None,
         last_error: str | None = None,
         approved_by: str | None = None,
+        lease: tuple[str, str] | None = None,
     ) -> QueueItem:
         self._require_writable()
         if to not in ALLOWED[item.state]:
             raise QueueError(f"item {item.id} is {item.state}; it cannot become {to}")
-        now = timestamp()
+        lease_owner, lease_until = lease if lease is not None else ("", "")
         cursor = tx.execute(
             "UPDATE queue_items SET state = ?, updated = ?, attempts = ?, last_error = ?,"
-            " approved_by = ? WHERE id = ? AND state = ?",
+            " approved_by = ?, lease_owner = ?, lease_until = ?"
+            " WHERE id = ? AND state = ? AND lease_owner = ?",
             (
                 str(to),
-                now,
+                timestamp(),
                 item.attempts if attempts is None else attempts,
                 item.last_error if last_error is None else last_error,
                 item.approved_by if approved_by is None else approved_by,
+                lease_owner,
+                lease_until,
                 item.id,
                 str(item.state),
+                item.lease_owner,
             ),
         )
         if cursor.rowcount != 1:
@@ -227,11 +272,14 @@ class RevocationQueue:
         *,
         actor: str | None = None,
         approve: bool = False,
+        four_eyes: bool = False,
     ) -> list[QueueItem]:
-        """Put actions in the queue as one plan; with ``approve``, approve them too.
+        """Put actions in the queue as one plan.
 
-        Staging and approval are journalled in the same transaction as the
-        rows they create.
+        With ``approve`` the requester's confirmation is recorded too: the
+        items become ``approved``, or ``awaiting_approval`` when ``four_eyes``
+        asks for a second operator. Everything is journalled in the same
+        transaction as the rows it creates.
         """
         self._require_writable()
         reason = reason.strip()
@@ -252,8 +300,8 @@ class RevocationQueue:
                 cursor = tx.execute(
                     "INSERT INTO queue_items (state, provider, action_name, target_kind,"
                     " target_id, account_id, label, reversible, step_order, reason,"
-                    " requested_by, idempotency_key, plan_id, created, updated)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " requested_by, idempotency_key, plan_id, created, updated, four_eyes)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         str(S.STAGED),
                         action.provider,
@@ -270,6 +318,7 @@ class RevocationQueue:
                         plan_id,
                         now,
                         now,
+                        int(four_eyes),
                     ),
                 )
                 item_id = cursor.lastrowid
@@ -283,27 +332,39 @@ class RevocationQueue:
                         "plan": plan_id,
                         "reason": reason,
                         "idempotency_key": key,
+                        "four_eyes": four_eyes,
                         **_action_detail(action),
                     },
                 )
                 item = self.get(item_id)
                 if approve:
-                    item = self._transition(
-                        tx, item, S.APPROVED, "approve", actor=actor, approved_by=actor
-                    )
+                    item = self._confirm(tx, item, actor)
                 staged.append(item)
         return staged
 
+    def _confirm(self, tx: Transaction, item: QueueItem, actor: str) -> QueueItem:
+        if item.four_eyes and actor == item.requested_by:
+            return self._transition(tx, item, S.AWAITING_APPROVAL, "request_approval", actor=actor)
+        return self._transition(tx, item, S.APPROVED, "approve", actor=actor, approved_by=actor)
+
     def approve(self, item_id: int, *, actor: str | None = None) -> QueueItem:
+        """Approve a staged item, or (four eyes) someone else's pending request."""
         actor = actor or self.operator
         with self.journal.transaction() as tx:
             item = self.get(item_id)
+            if item.state is S.AWAITING_APPROVAL and actor == item.requested_by:
+                raise FourEyesError(
+                    f"item {item_id} needs a second operator: {actor} requested it and "
+                    "cannot approve it too"
+                )
+            if item.state is S.STAGED:
+                return self._confirm(tx, item, actor)
             return self._transition(tx, item, S.APPROVED, "approve", actor=actor, approved_by=actor)
 
     def cancel(self, item_id: int, *, actor: str | None = None, why: str = "") -> QueueItem:
         with self.journal.transaction() as tx:
             item = self.get(item_id)
-            if item.state not in (S.STAGED, S.AWAITING_APPROVAL, S.APPROVED, S.FAILED):
+            if item.state not in PENDING:
                 raise QueueError(
                     f"item {item_id} is {item.state}: only pending items can be cancelled"
                 )
@@ -311,35 +372,105 @@ class RevocationQueue:
                 tx, item, S.CANCELLED, "cancel", actor=actor, detail={"why": why} if why else None
             )
 
+    def expire_approvals(self, now: datetime | None = None) -> list[QueueItem]:
+        """Cancel requests that waited longer than the approval TTL."""
+        now = now or datetime.now(UTC)
+        cutoff = timestamp(now - self.approval_ttl)
+        expired = []
+        for item in self._rows(
+            "SELECT * FROM queue_items WHERE state = ? AND updated < ?",
+            (str(S.AWAITING_APPROVAL), cutoff),
+        ):
+            try:
+                with self.journal.transaction() as tx:
+                    expired.append(
+                        self._transition(
+                            tx,
+                            item,
+                            S.CANCELLED,
+                            "approval_expired",
+                            actor="system",
+                            detail={"waited_since": timestamp(item.updated)},
+                        )
+                    )
+            except QueueError:
+                continue  # someone approved or cancelled it meanwhile
+        return expired
+
     # -- execution ---------------------------------------------------------
 
-    def claim(self, item_id: int) -> QueueItem | None:
-        """Atomically move an executable item to ``executing``; None if someone else has it."""
+    def _lease(self, now: datetime) -> tuple[str, str]:
+        return self.instance, timestamp(now + self.lease)
+
+    def claim(self, item_id: int, *, now: datetime | None = None) -> QueueItem | None:
+        """Atomically take an item for execution; None if it is not ours to run.
+
+        Approved and failed items can be claimed; an ``executing`` item only
+        once its lease has expired (the process that held it is gone).
+        """
+        now = now or datetime.now(UTC)
         with self.journal.transaction() as tx:
             item = self.get(item_id)
-            if item.state not in EXECUTABLE:
+            stale = item.state is S.EXECUTING and item.lease_until < timestamp(now)
+            if item.state not in (S.APPROVED, S.FAILED) and not stale:
                 return None
             return self._transition(
                 tx,
                 item,
                 S.EXECUTING,
-                "execute",
+                "reclaim" if stale else "execute",
                 attempts=item.attempts + 1,
-                detail={"attempt": item.attempts + 1, "idempotency_key": item.idempotency_key},
+                lease=self._lease(now),
+                detail={
+                    "attempt": item.attempts + 1,
+                    "idempotency_key": item.idempotency_key,
+                    **({"previous_lease": item.lease_owner} if stale else {}),
+                },
             )
 
     async def execute(self, item_id: int) -> Outcome:
         """Revoke, then ask the provider again; only a confirmed check is ``verified``."""
         try:
             item = self.claim(item_id)
-        except JournalUnavailable as exc:
+        except (JournalUnavailable, ReadOnlyError) as exc:
             return Outcome(self.get(item_id), False, f"not executed: {exc}")
+        except QueueError as exc:  # another process claimed it first
+            return Outcome(self.get(item_id), False, str(exc))
         if item is None:
             current = self.get(item_id)
             return Outcome(current, False, f"item {item_id} is {current.state}, not executable")
+        return await self._drive_safely(item)
+
+    async def _drive_safely(self, item: QueueItem) -> Outcome:
+        try:
+            return await self._drive(item)
+        except QueueError as exc:  # our lease expired and another process took over
+            return Outcome(self.get(item.id), False, str(exc))
+        except JournalError as exc:
+            # The provider may have acted but the journal could not say so: the
+            # item stays executing and recover() re-drives it (verify first).
+            return Outcome(
+                self.get(item.id),
+                False,
+                f"journal unavailable mid-execution, will be re-driven: {exc}",
+            )
+
+    async def _drive(self, item: QueueItem) -> Outcome:
         provider = self.providers.get(item.action.provider)
         if provider is None:
             return self._fail(item, f"provider {item.action.provider!r} is not configured")
+        if item.attempts > 1:
+            # A retry or a recovery: the earlier attempt may have worked. Ask
+            # first, so a revocation the provider can tell about is not repeated.
+            try:
+                check = await provider.verify(item.action)
+            except Exception:
+                check = None
+            if check is not None and check.gone:
+                item = self._record_revoked(
+                    item, already_done=True, detail="found revoked", response={}, recovered=True
+                )
+                return await self.verify(item)
         try:
             result = await provider.revoke(item.action, item.idempotency_key)
         except ProviderError as exc:
@@ -350,19 +481,36 @@ class RevocationQueue:
             return self._fail(
                 item, result.detail or "the provider refused", result.provider_response
             )
+        item = self._record_revoked(
+            item,
+            already_done=result.already_done,
+            detail=result.detail,
+            response=result.provider_response,
+        )
+        return await self.verify(item)
+
+    def _record_revoked(
+        self,
+        item: QueueItem,
+        *,
+        already_done: bool,
+        detail: str,
+        response: Mapping[str, Any],
+        recovered: bool = False,
+    ) -> QueueItem:
         with self.journal.transaction() as tx:
-            item = self._transition(
+            return self._transition(
                 tx,
                 item,
                 S.REVOKED,
                 "revoked",
                 detail={
-                    "already_done": result.already_done,
-                    "provider_detail": result.detail,
-                    "provider_response": redact(result.provider_response),
+                    "already_done": already_done,
+                    "provider_detail": detail,
+                    "provider_response": redact(dict(response)),
+                    **({"recovered": True} if recovered else {}),
                 },
             )
-        return await self.verify(item)
 
     async def verify(self, item: QueueItem) -> Outcome:
         provider = self.providers[item.action.provider]
@@ -410,7 +558,69 @@ class RevocationQueue:
             )
         return Outcome(item, False, message)
 
+    # -- batches -------------------------------------------------------------
+
+    async def recover(self, *, now: datetime | None = None) -> list[Outcome]:
+        """Re-drive what a dead process left behind.
+
+        ``executing`` items whose lease expired are claimed again and driven
+        (verify first, then revoke if needed); ``revoked`` items that were
+        never verified (older than a lease) are verified.
+        """
+        now = now or datetime.now(UTC)
+        cutoff = timestamp(now)
+        outcomes: list[Outcome] = []
+        for item in self._rows(
+            "SELECT * FROM queue_items WHERE state = ? AND lease_until < ? ORDER BY id",
+            (str(S.EXECUTING), cutoff),
+        ):
+            claimed = None
+            with contextlib.suppress(QueueError):  # another process recovered it first
+                claimed = self.claim(item.id, now=now)
+            if claimed is not None:
+                outcomes.append(await self._drive_safely(claimed))
+        stale_revoked = timestamp(now - self.lease)
+        for item in self._rows(
+            "SELECT * FROM queue_items WHERE state = ? AND updated < ? ORDER BY id",
+            (str(S.REVOKED), stale_revoked),
+        ):
+            with contextlib.suppress(QueueError, JournalError):  # verified by someone else
+                outcomes.append(await self.verify(item))
+        return outcomes
+
     async def run(self, item_ids: Iterable[int]) -> list[Outcome]:
-        """Execute items one after another in plan order."""
-        items = sorted((self.get(i) for i in item_ids), key=lambda it: (it.action.order, it.id))
-        return [await self.execute(item.id) for item in items]
+        """Execute items: each plan's steps in order, plans side by side.
+
+        At most ``concurrency_per_provider`` calls run against one provider at
+        a time, so a slow or failing provider holds up only its own items.
+        """
+        plans: dict[str, list[QueueItem]] = defaultdict(list)
+        for item_id in item_ids:
+            item = self.get(item_id)
+            plans[item.plan_id or f"item-{item.id}"].append(item)
+        limits: dict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(self.concurrency_per_provider)
+        )
+
+        async def run_plan(steps: list[QueueItem]) -> list[Outcome]:
+            results = []
+            for step in sorted(steps, key=lambda it: (it.action.order, it.id)):
+                async with limits[step.action.provider]:
+                    results.append(await self.execute(step.id))
+            return results
+
+        batches = await asyncio.gather(*(run_plan(steps) for steps in plans.values()))
+        return [outcome for batch in batches for outcome in batch]
+
+    async def run_pending(self) -> list[Outcome]:
+        """What ``pamtui queue run`` does: expire, recover, then run the approved."""
+        self._require_writable()
+        self.expire_approvals()
+        outcomes = await self.recover()
+        approved = [item.id for item in self.items([S.APPROVED], limit=100_000)]
+        return outcomes + await self.run(reversed(approved))
+
+
+def requires_four_eyes(four_eyes_for_privileged: bool, privileged: bool) -> bool:
+    """The policy rule, in one place: privileged targets need a second operator."""
+    return four_eyes_for_privileged and privileged
