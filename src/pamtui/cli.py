@@ -243,7 +243,17 @@ def cmd_revoke(args: argparse.Namespace) -> int:
             if answer not in ("y", "yes"):
                 print("cancelled: nothing staged")
                 return EXIT_FALSE
-        items = session.queue.stage(actions, args.reason, approve=True)
+        four_eyes = session.needs_four_eyes(view)
+        items = session.queue.stage(actions, args.reason, approve=True, four_eyes=four_eyes)
+        waiting = [i for i in items if i.state is QueueState.AWAITING_APPROVAL]
+        if waiting:
+            ids = " ".join(str(i.id) for i in waiting)
+            print(
+                f"{clean(view.account.name)} is privileged: four eyes required. Staged as "
+                f"item(s) {ids}, awaiting another operator's approval "
+                f"(pamtui queue approve ID)."
+            )
+            return EXIT_OK
         outcomes = await session.queue.run([i.id for i in items])
         failed = 0
         for outcome in outcomes:
@@ -280,7 +290,7 @@ def _queue_json(item: QueueItem) -> dict[str, Any]:
 
 def cmd_queue(args: argparse.Namespace) -> int:
     verb = args.verb or "list"
-    if verb in ("retry", "cancel") and args.id is None:
+    if verb in ("retry", "cancel", "approve") and args.id is None:
         raise UsageError(f"pamtui queue {verb} needs an item ID")
 
     async def body(session: Session) -> int:
@@ -291,11 +301,12 @@ def cmd_queue(args: argparse.Namespace) -> int:
                 _print_json([_queue_json(i) for i in items])
             else:
                 _print_table(
-                    ["id", "state", "provider", "action", "target", "attempts", "error"],
+                    ["id", "state", "by", "provider", "action", "target", "attempts", "error"],
                     [
                         (
                             i.id,
                             i.state,
+                            i.requested_by,
                             i.action.provider,
                             i.action.label,
                             i.action.target_id,
@@ -310,14 +321,24 @@ def cmd_queue(args: argparse.Namespace) -> int:
             item = queue.cancel(args.id)
             print(f"#{item.id} {item.state}")
             return EXIT_OK
+        if verb == "approve":
+            item = queue.approve(args.id)
+            print(f"#{item.id} {item.state} (approved by {item.approved_by})")
+            if item.state is QueueState.APPROVED:
+                outcomes = await queue.run([item.id])
+                for outcome in outcomes:
+                    print(f"#{outcome.item.id} {outcome.item.state} {clean(outcome.message)}")
+                return EXIT_OK if all(o.ok for o in outcomes) else EXIT_FALSE
+            return EXIT_OK
         if verb == "retry":
             item = queue.get(args.id)
             if item.state is not QueueState.FAILED:
                 raise UsageError(f"item {item.id} is {item.state}; only failed items are retried")
-            ids = [item.id]
+            outcomes = await queue.run([item.id])
         else:
-            ids = [i.id for i in queue.items([QueueState.APPROVED])]
-        outcomes = await queue.run(ids)
+            outcomes = await queue.run_pending()
+            if not outcomes:
+                print("nothing to run: no approved item, nothing left behind by a crash")
         for outcome in outcomes:
             print(f"#{outcome.item.id} {outcome.item.state} {clean(outcome.message)}")
         return EXIT_OK if all(o.ok for o in outcomes) else EXIT_FALSE
@@ -434,6 +455,33 @@ def _export(journal: Journal, args: argparse.Namespace, filt: EntryFilter) -> in
     return EXIT_OK
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from pamtui.model import utcnow
+    from pamtui.services.policy import evaluate, sweep
+
+    async def body(session: Session) -> int:
+        if not session.policies:
+            print("no [[policies]] configured: nothing to sweep")
+            return EXIT_OK
+        views = await session.inventory.sync()
+        degraded = [h for h in session.inventory.health.values() if not h.ok]
+        proposals = evaluate(session.policies, views, session.providers, utcnow())
+        report = sweep(session.queue, proposals, dry_run=args.dry_run)
+        if args.json:
+            _print_json(report.as_dict())
+        else:
+            for line in report.summary_lines():
+                print(line)
+        for health in degraded:
+            print(
+                f"pamtui: provider {health.name} is degraded: {clean(health.reason)}",
+                file=sys.stderr,
+            )
+        return EXIT_OK if report.ok and not degraded else EXIT_FALSE
+
+    return _run_session(args, body)
+
+
 def cmd_providers(args: argparse.Namespace) -> int:
     from pamtui import config as config_mod
     from pamtui.providers import registry
@@ -534,10 +582,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_revoke)
 
     p = sub.add_parser("queue", parents=[common], help="the revocation queue")
-    p.add_argument("verb", nargs="?", choices=["list", "run", "retry", "cancel"])
+    p.add_argument("verb", nargs="?", choices=["list", "run", "retry", "cancel", "approve"])
     p.add_argument("id", nargs="?", type=int)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_queue)
+
+    p = sub.add_parser(
+        "sweep", parents=[common], help="apply the configured policies (cron-friendly)"
+    )
+    p.add_argument("--dry-run", action="store_true", help="show what would be staged")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser(
         "audit", parents=[common], help="the audit journal (no subcommand: the review screen)"

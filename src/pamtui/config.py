@@ -48,6 +48,13 @@ class RiskConfig:
 
 
 @dataclass(frozen=True)
+class QueueConfig:
+    lease_seconds: int = 120
+    approval_ttl_hours: int = 24
+    concurrency_per_provider: int = 4
+
+
+@dataclass(frozen=True)
 class UiConfig:
     theme: str = ""
 
@@ -60,6 +67,7 @@ class Config:
     operator: OperatorConfig = OperatorConfig()
     risk: RiskConfig = RiskConfig()
     ui: UiConfig = UiConfig()
+    queue: QueueConfig = QueueConfig()
     policies: tuple[Mapping[str, Any], ...] = ()
 
     @property
@@ -133,7 +141,7 @@ def load_file(path: Path) -> Config:
     return parse(raw, path)
 
 
-_TOP_KEYS = {"operator", "risk", "ui", "providers", "policies"}
+_TOP_KEYS = {"operator", "risk", "ui", "queue", "providers", "policies"}
 
 
 def parse(raw: Mapping[str, Any], path: Path | None) -> Config:
@@ -151,8 +159,12 @@ def parse(raw: Mapping[str, Any], path: Path | None) -> Config:
     operator = _section(raw, "operator", OperatorConfig, where)
     risk = _section(raw, "risk", RiskConfig, where)
     ui = _section(raw, "ui", UiConfig, where)
+    queue = _section(raw, "queue", QueueConfig, where)
     if risk.stale_days <= 0:
         raise fail("risk.stale_days", "a positive number of days")
+    for key in ("lease_seconds", "approval_ttl_hours", "concurrency_per_provider"):
+        if getattr(queue, key) <= 0:
+            raise fail(f"queue.{key}", "a positive integer")
 
     providers_raw = raw.get("providers", [])
     if not isinstance(providers_raw, list):
@@ -186,6 +198,7 @@ def parse(raw: Mapping[str, Any], path: Path | None) -> Config:
         operator=operator,
         risk=risk,
         ui=ui,
+        queue=queue,
         policies=tuple(policies_raw),
     )
 

@@ -10,16 +10,19 @@ import contextlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from pamtui import config as config_mod
 from pamtui.config import Config, ConfigError
 from pamtui.journal import Journal
+from pamtui.model import RiskFlag
 from pamtui.providers import registry
 from pamtui.providers.base import Provider, ProviderContext
-from pamtui.services.inventory import Inventory
-from pamtui.services.queue import RevocationQueue
+from pamtui.services.inventory import AccountView, Inventory
+from pamtui.services.policy import Policy, parse_policies
+from pamtui.services.queue import RevocationQueue, requires_four_eyes
 
 
 def resolve_secret(reference: Any) -> str:
@@ -50,11 +53,28 @@ class Session:
     operator: str
     inventory: Inventory = field(init=False)
     queue: RevocationQueue = field(init=False)
+    policies: tuple[Policy, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         self.inventory = Inventory(self.providers, stale_days=self.config.risk.stale_days)
+        q = self.config.queue
         self.queue = RevocationQueue(
-            self.journal, self.providers, self.operator, read_only=self.read_only
+            self.journal,
+            self.providers,
+            self.operator,
+            read_only=self.read_only,
+            lease=timedelta(seconds=q.lease_seconds),
+            approval_ttl=timedelta(hours=q.approval_ttl_hours),
+            concurrency_per_provider=q.concurrency_per_provider,
+        )
+        # Validated at every start, so a policy typo fails `pamtui` and `sweep` alike.
+        self.policies = parse_policies(
+            self.config.policies, self.config.source, providers=list(self.providers)
+        )
+
+    def needs_four_eyes(self, view: AccountView) -> bool:
+        return requires_four_eyes(
+            self.config.operator.four_eyes_for_privileged, RiskFlag.PRIVILEGED in view.flags
         )
 
     @classmethod
