@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from pamtui.journal import Journal
 from pamtui.model import QueueState
-from pamtui.services.queue import QueueError, ReadOnlyError, RevocationQueue, plan_for_account
+from pamtui.services.queue import (
+    FourEyesError,
+    QueueError,
+    ReadOnlyError,
+    RevocationQueue,
+    plan_for_account,
+)
 
 
 def _credential(provider, cred_id):
@@ -93,3 +101,113 @@ def test_read_only_queue_refuses_everything(static_session, static_provider):
     action = static_provider.revoke_actions(_credential(static_provider, "t-bob-1"))[0]
     with pytest.raises(ReadOnlyError):
         queue.stage([action], "leak")
+
+
+# -- leases, recovery, four eyes, concurrency ------------------------------------
+
+
+def _stage_bob(session, provider, **kw):
+    action = provider.revoke_actions(provider.credentials["t-bob-1"])[0]
+    return session.queue.stage([action], "leak", **kw)[0]
+
+
+def test_four_eyes_needs_a_second_operator(static_session, static_provider):
+    item = _stage_bob(static_session, static_provider, approve=True, four_eyes=True)
+    assert item.state is QueueState.AWAITING_APPROVAL
+    with pytest.raises(FourEyesError, match="second operator"):
+        static_session.queue.approve(item.id, actor="tester")
+    approved = static_session.queue.approve(item.id, actor="second-op")
+    assert approved.state is QueueState.APPROVED and approved.approved_by == "second-op"
+    actions = [(e.action, e.actor) for e in static_session.journal.entries(newest_first=False)]
+    assert actions[-2:] == [("request_approval", "tester"), ("approve", "second-op")]
+
+
+def test_pending_approvals_expire(static_session, static_provider):
+    item = _stage_bob(static_session, static_provider, approve=True, four_eyes=True)
+    queue = static_session.queue
+    assert queue.expire_approvals() == []  # fresh: still waiting
+    later = datetime.now(UTC) + queue.approval_ttl + timedelta(minutes=1)
+    (expired,) = queue.expire_approvals(now=later)
+    assert expired.id == item.id and expired.state is QueueState.CANCELLED
+    entry = static_session.journal.entries(limit=1)[0]
+    assert (entry.action, entry.actor) == ("approval_expired", "system")
+
+
+def test_a_held_lease_cannot_be_claimed_until_it_expires(static_session, static_provider, db_path):
+    item = _stage_bob(static_session, static_provider, approve=True)
+    first = static_session.queue.claim(item.id)
+    assert first.state is QueueState.EXECUTING and first.lease_owner
+    other = RevocationQueue(Journal.open(db_path), {"static": static_provider}, "other-op")
+    assert other.claim(item.id) is None  # the lease is live
+    later = datetime.now(UTC) + static_session.queue.lease + timedelta(seconds=1)
+    taken = other.claim(item.id, now=later)
+    assert taken.lease_owner == other.instance and taken.attempts == 2
+    assert static_session.journal.entries(limit=1)[0].action == "reclaim"
+
+
+async def test_recovery_verifies_first_and_does_not_repeat(
+    static_session, static_provider, db_path
+):
+    item = _stage_bob(static_session, static_provider, approve=True)
+    claimed = static_session.queue.claim(item.id)
+    # The process "dies" after the provider acted but before journalling it.
+    await static_provider.revoke(claimed.action, claimed.idempotency_key)
+    assert len(static_provider.revoke_calls) == 1
+    survivor = RevocationQueue(Journal.open(db_path), {"static": static_provider}, "tester")
+    later = datetime.now(UTC) + survivor.lease + timedelta(seconds=1)
+    (outcome,) = await survivor.recover(now=later)
+    assert outcome.ok and outcome.item.state is QueueState.VERIFIED
+    assert len(static_provider.revoke_calls) == 1  # verified first: no second revoke
+    revoked = next(e for e in survivor.journal.entries() if e.action == "revoked")
+    assert revoked.detail["recovered"] is True
+    assert survivor.journal.verify().ok
+
+
+async def test_recovery_revokes_again_when_nothing_happened(
+    static_session, static_provider, db_path
+):
+    item = _stage_bob(static_session, static_provider, approve=True)
+    static_session.queue.claim(item.id)  # died before calling the provider
+    survivor = RevocationQueue(Journal.open(db_path), {"static": static_provider}, "tester")
+    later = datetime.now(UTC) + survivor.lease + timedelta(seconds=1)
+    (outcome,) = await survivor.recover(now=later)
+    assert outcome.ok and static_provider.revoke_calls == [("revoke_token", "t-bob-1")]
+
+
+async def test_revoked_but_unverified_items_are_verified_on_recovery(
+    static_session, static_provider
+):
+    item = _stage_bob(static_session, static_provider, approve=True)
+    queue = static_session.queue
+    claimed = queue.claim(item.id)
+    result = await static_provider.revoke(claimed.action, claimed.idempotency_key)
+    queue._record_revoked(claimed, already_done=False, detail="", response=result.provider_response)
+    later = datetime.now(UTC) + queue.lease + timedelta(seconds=1)
+    (outcome,) = await queue.recover(now=later)
+    assert outcome.ok and outcome.item.state is QueueState.VERIFIED
+
+
+async def test_a_slow_provider_does_not_hold_up_another(db_path):
+    import asyncio
+
+    from tests.fakes import StaticProvider
+
+    class SlowProvider(StaticProvider):
+        async def revoke(self, action, idempotency_key):
+            await asyncio.sleep(0.5)
+            return await super().revoke(action, idempotency_key)
+
+    slow, fast = SlowProvider("slow"), StaticProvider("fast")
+    journal = Journal.open(db_path)
+    queue = RevocationQueue(
+        journal, {"slow": slow, "fast": fast}, "tester", concurrency_per_provider=1
+    )
+    items = []
+    for provider in (slow, fast):
+        for cred_id in ("t-bob-1", "t-bob-2", "t-carol-1"):
+            action = provider.revoke_actions(provider.credentials[cred_id])[0]
+            items += queue.stage([action], "leak", approve=True)
+    outcomes = await queue.run([i.id for i in items])
+    assert all(o.ok for o in outcomes)
+    verified = [e.provider for e in journal.entries(newest_first=False) if e.action == "verified"]
+    assert verified[:3] == ["fast", "fast", "fast"]  # done while the slow one was still busy
