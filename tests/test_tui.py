@@ -291,3 +291,80 @@ def test_snapshot_main_screen(snap_compare, db_path):
         await settle(pilot.app, pilot)
 
     assert snap_compare(make_app(db_path, StaticProvider()), terminal_size=SIZE, run_before=loaded)
+
+
+def _privileged_session(db_path, provider, *, four_eyes: bool):
+    from pamtui.config import Config, OperatorConfig, ProviderConfig
+
+    cfg = Config(
+        source=None,
+        providers=(ProviderConfig("static", "static"),),
+        operator=OperatorConfig(four_eyes_for_privileged=four_eyes),
+    )
+    return Session(
+        cfg,
+        Journal.open(db_path),
+        {"static": provider},
+        read_only=False,
+        db_path=db_path,
+        operator="tester",
+    )
+
+
+async def test_four_eyes_in_the_tui_then_approve_from_the_queue_pane(db_path):
+    provider = StaticProvider()
+    app = PamtuiApp(_privileged_session(db_path, provider, four_eyes=True))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await select_account(app, pilot, "alice")  # privileged
+        await pilot.press("enter", "r")
+        await pilot.pause()
+        assert "four eyes" in str(app.screen.query_one("#confirm-title").render())
+        await pilot.press(*"admin token leaked", "enter")
+        await settle(app, pilot)
+        (item,) = app.session.queue.items()
+        assert item.state is QueueState.AWAITING_APPROVAL and provider.revoke_calls == []
+        await pilot.press("4", "y")  # the requester cannot approve it
+        await settle(app, pilot)
+        assert app.session.queue.get(item.id).state is QueueState.AWAITING_APPROVAL
+        app.session.queue.operator = "second-op"  # another operator at the keyboard
+        await pilot.press("y")
+        await settle(app, pilot)
+        assert app.session.queue.get(item.id).state is QueueState.VERIFIED
+        assert provider.revoke_calls == [("revoke_token", "t-alice-1")]
+
+
+async def test_queue_pane_cancel_and_policy_marker(db_path):
+    provider = StaticProvider()
+    app = make_app(db_path, provider)
+    action = provider.revoke_actions(provider.credentials["t-carol-1"])[0]
+    app.session.queue.stage(
+        [action], "policy stale-tokens: unused 200 days", actor="policy:stale-tokens"
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        queue = app.screen.query_one(QueueTable)
+        assert queue.get_row_at(0)[4].plain == "⚙ policy:stale-tokens"
+        await pilot.press("4", "c")
+        await settle(app, pilot)
+        assert app.session.queue.items()[0].state is QueueState.CANCELLED
+        assert provider.revoke_calls == []
+
+
+async def test_read_only_hides_the_queue_keys(db_path):
+    provider = StaticProvider()
+    writer = make_app(db_path, provider)
+    action = provider.revoke_actions(provider.credentials["t-carol-1"])[0]
+    (item,) = writer.session.queue.stage([action], "stale")
+    writer.session.journal.close()
+    app = make_app(db_path, provider, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("4")
+        await pilot.pause()
+        shown = {b.binding.action for b in app.screen.active_bindings.values()}
+        assert not {"screen.approve_item", "screen.execute_item", "screen.cancel_item"} & shown
+        await pilot.press("y", "x", "c")
+        await settle(app, pilot)
+        assert app.session.queue.get(item.id).state is QueueState.STAGED
+        assert provider.revoke_calls == []

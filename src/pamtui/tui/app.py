@@ -121,6 +121,8 @@ class PamtuiApp(BaseApp):
         views = await self.session.inventory.sync()
         self.main.show_accounts(views)
         self._tick()
+        if not self.read_only:
+            self.recover_queue()
         if self._stream_enabled:
             # After the sync: anomaly rules need to know whose owner has left.
             self.follow_stream()
@@ -132,6 +134,25 @@ class PamtuiApp(BaseApp):
                     markup=False,
                     timeout=10,
                 )
+
+    @work(group="recover", exclusive=True)
+    async def recover_queue(self) -> None:
+        """Re-drive what a crashed pamtui left executing; expire stale approvals."""
+        queue = self.session.queue
+        try:
+            expired = queue.expire_approvals()
+            outcomes = await queue.recover()
+        except Exception as exc:  # journal unavailable: say so, keep the UI up
+            self.notify(f"Queue recovery failed: {exc}", severity="error", markup=False)
+            return
+        if outcomes or expired:
+            ok = sum(o.ok for o in outcomes)
+            self.notify(
+                f"Recovered {len(outcomes)} interrupted item(s), {ok} verified; "
+                f"{len(expired)} approval(s) expired.",
+                title="Queue",
+            )
+        self.main.refresh_queue()
 
     @work(group="stream", exclusive=True)
     async def follow_stream(self) -> None:

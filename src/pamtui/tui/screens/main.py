@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, Static
 
-from pamtui.model import CredentialStatus, RevokeAction
+from pamtui.model import CredentialStatus, QueueState, RevokeAction
 from pamtui.services.inventory import AccountKey, AccountView
 from pamtui.services.queue import QueueError, plan_for_account, plan_for_credential
 from pamtui.tui.safe import join, safe
@@ -22,7 +22,9 @@ from pamtui.tui.widgets.credentials import AccountDetail, CredentialsTable
 from pamtui.tui.widgets.queue import QueueTable
 from pamtui.tui.widgets.stream import StreamLog
 
-MUTATING_ACTIONS = frozenset({"revoke_credential", "revoke_account"})
+MUTATING_ACTIONS = frozenset(
+    {"revoke_credential", "revoke_account", "approve_item", "execute_item", "cancel_item"}
+)
 FOCUS_MARK = "● focus"
 
 
@@ -197,6 +199,53 @@ class MainScreen(Screen):
 
     # -- stream ------------------------------------------------------------
 
+    # -- queue actions (the queue decides what is allowed) ------------------------
+
+    def _queue_item(self):
+        item_id = self.query_one(QueueTable).selected_id
+        if item_id is None:
+            self.notify("Select a queue item first (4 focuses the queue).", severity="warning")
+        return item_id
+
+    def action_approve_item(self) -> None:
+        item_id = self._queue_item()
+        if item_id is None:
+            return
+        try:
+            item = self.session.queue.approve(item_id)
+        except QueueError as exc:
+            self.notify(str(exc), severity="error", markup=False, timeout=10)
+            return
+        self.refresh_queue()
+        if item.state is QueueState.APPROVED:
+            self._execute([item.id], None)
+        else:
+            self.notify(f"#{item.id} awaits a second operator's approval.", title="Four eyes")
+
+    def action_execute_item(self) -> None:
+        item_id = self._queue_item()
+        if item_id is not None:
+            item = self.session.queue.get(item_id)
+            if item.state not in (QueueState.APPROVED, QueueState.FAILED):
+                self.notify(
+                    f"#{item.id} is {item.state}: only approved or failed items run.",
+                    severity="warning",
+                )
+                return
+            self._execute([item_id], None)
+
+    def action_cancel_item(self) -> None:
+        item_id = self._queue_item()
+        if item_id is None:
+            return
+        try:
+            item = self.session.queue.cancel(item_id, why="cancelled from the queue pane")
+        except QueueError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        self.refresh_queue()
+        self.notify(f"#{item.id} cancelled.")
+
     def action_pause_stream(self) -> None:
         log = self.query_one(StreamLog)
         log.paused = not log.paused
@@ -262,6 +311,10 @@ class MainScreen(Screen):
         self._confirm_then_run(title, steps, view.key)
 
     def _confirm_then_run(self, title: Text, steps: list[RevokeAction], key: AccountKey) -> None:
+        view = self.session.inventory.get(key)
+        four_eyes = view is not None and self.session.needs_four_eyes(view)
+        if four_eyes:
+            title = join(title, Text("· four eyes: a second operator approves", style="bold"))
         from pamtui.tui.screens.confirm import ConfirmRevoke
 
         if not steps:
@@ -273,7 +326,7 @@ class MainScreen(Screen):
                 self.notify("Cancelled: nothing staged.")
                 return
             try:
-                items = self.session.queue.stage(steps, reason, approve=True)
+                items = self.session.queue.stage(steps, reason, approve=True, four_eyes=four_eyes)
             except QueueError as exc:
                 self.notify(str(exc), severity="error", markup=False)
                 return
@@ -281,23 +334,37 @@ class MainScreen(Screen):
                 self.notify(f"Not staged: {exc}", severity="error", markup=False, timeout=10)
                 return
             self.refresh_queue()
+            if any(item.state is QueueState.AWAITING_APPROVAL for item in items):
+                self.notify(
+                    f"{len(items)} step(s) staged, awaiting a second operator's approval "
+                    "(y on the queue pane, or pamtui queue approve ID).",
+                    title="Four eyes",
+                    timeout=10,
+                )
+                return
             self._execute([item.id for item in items], key)
 
         self.app.push_screen(ConfirmRevoke(title, steps), callback=confirmed)
 
     @work(group="revoke")
-    async def _execute(self, item_ids: list[int], key: AccountKey) -> None:
+    async def _execute(self, item_ids: list[int], key: AccountKey | None) -> None:
         queue = self.session.queue
         failures: list[str] = []
         ordered = sorted((queue.get(i) for i in item_ids), key=lambda it: (it.action.order, it.id))
-        for item in ordered:
+        pane = self.query_one("#queue-pane")
+        for done, item in enumerate(ordered, 1):
+            if len(ordered) > 1:
+                pane.border_title = f"Revocation queue · running {done}/{len(ordered)}"
             outcome = await queue.execute(item.id)
             if not outcome.ok:
                 failures.append(outcome.message)
             self.refresh_queue()
-        view = await self.session.inventory.refresh_account(key)
-        if view is not None:
-            self.update_account(view)
+        pane.border_title = "Revocation queue"
+        keys = {key} if key else {(i.action.provider, i.action.account_id) for i in ordered}
+        for account_key in keys:
+            view = await self.session.inventory.refresh_account(account_key)
+            if view is not None:
+                self.update_account(view)
         if failures:
             self.notify(
                 "\n".join(failures[:3]),
