@@ -368,3 +368,49 @@ async def test_read_only_hides_the_queue_keys(db_path):
         await settle(app, pilot)
         assert app.session.queue.get(item.id).state is QueueState.STAGED
         assert provider.revoke_calls == []
+
+
+async def test_a_plan_step_can_be_deselected(db_path):
+    from textual.widgets import SelectionList
+
+    provider = StaticProvider()
+    app = make_app(db_path, provider)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await select_account(app, pilot, "bob")
+        await pilot.press("R")
+        await pilot.pause()
+        steps = app.screen.query_one("#confirm-steps", SelectionList)
+        assert steps.selected == [0, 1, 2]  # every step chosen by default
+        steps.focus()
+        await pilot.press("space")  # drop the first step (bob-laptop's token)
+        await pilot.pause()
+        app.screen.query_one("#confirm-reason").focus()
+        await pilot.press(*"offboarding, keep the laptop token for forensics", "enter")
+        await settle(app, pilot)
+        assert [target for _, target in provider.revoke_calls] == ["t-bob-2", "u2"]
+        staged = [e for e in app.session.journal.entries(newest_first=False) if e.action == "stage"]
+        assert len(staged) == 2
+
+
+def test_snapshot_plan_dialog(snap_compare, db_path):
+    async def open_plan(pilot) -> None:
+        await settle(pilot.app, pilot)
+        await select_account(pilot.app, pilot, "bob")
+        await pilot.press("R")
+        await pilot.pause()
+
+    assert snap_compare(
+        make_app(db_path, StaticProvider()), terminal_size=SIZE, run_before=open_plan
+    )
+
+
+def test_snapshot_help_screen(snap_compare, db_path):
+    async def open_help(pilot) -> None:
+        await settle(pilot.app, pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(
+        make_app(db_path, StaticProvider()), terminal_size=SIZE, run_before=open_help
+    )

@@ -315,18 +315,20 @@ class MainScreen(Screen):
         four_eyes = view is not None and self.session.needs_four_eyes(view)
         if four_eyes:
             title = join(title, Text("· four eyes: a second operator approves", style="bold"))
-        from pamtui.tui.screens.confirm import ConfirmRevoke
+        from pamtui.tui.screens.confirm import Confirmation, ConfirmRevoke
 
         if not steps:
             self.notify("The provider offers no revocation for this.", severity="warning")
             return
 
-        def confirmed(reason: str | None) -> None:
-            if reason is None:
+        def confirmed(answer: Confirmation | None) -> None:
+            if answer is None:
                 self.notify("Cancelled: nothing staged.")
                 return
             try:
-                items = self.session.queue.stage(steps, reason, approve=True, four_eyes=four_eyes)
+                items = self.session.queue.stage(
+                    answer.steps, answer.reason, approve=True, four_eyes=four_eyes
+                )
             except QueueError as exc:
                 self.notify(str(exc), severity="error", markup=False)
                 return
