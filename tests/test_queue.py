@@ -71,7 +71,8 @@ async def test_an_item_is_executed_once(static_session, static_provider):
     (item,) = static_session.queue.stage([action], "leak", approve=True)
     await static_session.queue.execute(item.id)
     again = await static_session.queue.execute(item.id)
-    assert not again.ok and "not executable" in again.message
+    assert not again.ok and again.skipped and not again.failed
+    assert "verified already" in again.message
     assert len(static_provider.revoke_calls) == 1
 
 
@@ -211,3 +212,21 @@ async def test_a_slow_provider_does_not_hold_up_another(db_path):
     assert all(o.ok for o in outcomes)
     verified = [e.provider for e in journal.entries(newest_first=False) if e.action == "verified"]
     assert verified[:3] == ["fast", "fast", "fast"]  # done while the slow one was still busy
+
+
+async def test_a_long_provider_call_keeps_its_lease(static_session, static_provider, db_path):
+    import asyncio
+
+    queue = RevocationQueue(
+        static_session.journal, {"static": static_provider}, "tester", lease=timedelta(seconds=0.6)
+    )
+    item = _stage_bob(static_session, static_provider, approve=True)
+    claimed = queue.claim(item.id)
+    before = claimed.lease_until
+
+    async def slow_call():
+        await asyncio.sleep(0.5)  # longer than a third of the lease
+        return queue.get(item.id).lease_until
+
+    during = await queue._under_lease(claimed, slow_call())
+    assert during > before  # the heartbeat renewed it mid-call

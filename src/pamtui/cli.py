@@ -257,8 +257,8 @@ def cmd_revoke(args: argparse.Namespace) -> int:
         outcomes = await session.queue.run([i.id for i in items])
         failed = 0
         for outcome in outcomes:
-            mark = "ok " if outcome.ok else "ERR"
-            failed += not outcome.ok
+            mark = "ok " if outcome.ok else ("-- " if outcome.skipped else "ERR")
+            failed += outcome.failed
             print(
                 f"  [{mark}] #{outcome.item.id} {clean(outcome.item.action.label)}: "
                 f"{outcome.item.state} {'' if outcome.ok else clean(outcome.message)}".rstrip()
@@ -290,7 +290,7 @@ def _queue_json(item: QueueItem) -> dict[str, Any]:
 
 def cmd_queue(args: argparse.Namespace) -> int:
     verb = args.verb or "list"
-    if verb in ("retry", "cancel", "approve") and args.id is None:
+    if verb in ("retry", "cancel", "approve", "edit") and args.id is None:
         raise UsageError(f"pamtui queue {verb} needs an item ID")
 
     async def body(session: Session) -> int:
@@ -321,6 +321,12 @@ def cmd_queue(args: argparse.Namespace) -> int:
             item = queue.cancel(args.id)
             print(f"#{item.id} {item.state}")
             return EXIT_OK
+        if verb == "edit":
+            if not args.reason:
+                raise UsageError("pamtui queue edit ID needs --reason TEXT")
+            item = queue.edit(args.id, reason=args.reason)
+            print(f"#{item.id} reason: {clean(item.reason)}")
+            return EXIT_OK
         if verb == "approve":
             item = queue.approve(args.id)
             print(f"#{item.id} {item.state} (approved by {item.approved_by})")
@@ -328,7 +334,7 @@ def cmd_queue(args: argparse.Namespace) -> int:
                 outcomes = await queue.run([item.id])
                 for outcome in outcomes:
                     print(f"#{outcome.item.id} {outcome.item.state} {clean(outcome.message)}")
-                return EXIT_OK if all(o.ok for o in outcomes) else EXIT_FALSE
+                return EXIT_FALSE if any(o.failed for o in outcomes) else EXIT_OK
             return EXIT_OK
         if verb == "retry":
             item = queue.get(args.id)
@@ -336,12 +342,18 @@ def cmd_queue(args: argparse.Namespace) -> int:
                 raise UsageError(f"item {item.id} is {item.state}; only failed items are retried")
             outcomes = await queue.run([item.id])
         else:
-            outcomes = await queue.run_pending()
-            if not outcomes:
+            expired, outcomes = await queue.run_pending()
+            for item in expired:
+                print(
+                    f"#{item.id} cancelled: approval expired (requested by "
+                    f"{clean(item.requested_by)})"
+                )
+            if not outcomes and not expired:
                 print("nothing to run: no approved item, nothing left behind by a crash")
         for outcome in outcomes:
             print(f"#{outcome.item.id} {outcome.item.state} {clean(outcome.message)}")
-        return EXIT_OK if all(o.ok for o in outcomes) else EXIT_FALSE
+        # An item another runner took is not a failure of this run (cron-friendly).
+        return EXIT_FALSE if any(o.failed for o in outcomes) else EXIT_OK
 
     return _run_session(args, body, read_only=verb == "list")
 
@@ -582,7 +594,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_revoke)
 
     p = sub.add_parser("queue", parents=[common], help="the revocation queue")
-    p.add_argument("verb", nargs="?", choices=["list", "run", "retry", "cancel", "approve"])
+    p.add_argument("verb", nargs="?", choices=["list", "run", "retry", "cancel", "approve", "edit"])
+    p.add_argument("--reason", metavar="TEXT", help="with edit: the staged item's new reason")
     p.add_argument("id", nargs="?", type=int)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_queue)

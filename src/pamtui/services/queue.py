@@ -32,10 +32,10 @@ import os
 import socket
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from pamtui.journal import Journal, JournalError, JournalUnavailable, Transaction, timestamp
 from pamtui.journal.redact import redact
@@ -51,6 +51,7 @@ from pamtui.model import (
 from pamtui.providers.base import Provider, ProviderError
 
 S = QueueState
+T = TypeVar("T")
 
 ALLOWED: dict[QueueState, frozenset[QueueState]] = {
     S.STAGED: frozenset({S.AWAITING_APPROVAL, S.APPROVED, S.CANCELLED}),
@@ -86,6 +87,12 @@ class Outcome:
     item: QueueItem
     ok: bool
     message: str
+    skipped: bool = False
+    """Another runner had it (claimed or finished): not a failure of ours."""
+
+    @property
+    def failed(self) -> bool:
+        return not self.ok and not self.skipped
 
 
 def _parse_ts(value: str) -> datetime:
@@ -354,12 +361,42 @@ class RevocationQueue:
             item = self.get(item_id)
             if item.state is S.AWAITING_APPROVAL and actor == item.requested_by:
                 raise FourEyesError(
-                    f"item {item_id} needs a second operator: {actor} requested it and "
-                    "cannot approve it too"
+                    f"four eyes: item {item_id} needs a second operator; {actor} requested "
+                    "it and cannot approve it too"
                 )
             if item.state is S.STAGED:
                 return self._confirm(tx, item, actor)
             return self._transition(tx, item, S.APPROVED, "approve", actor=actor, approved_by=actor)
+
+    def edit(self, item_id: int, *, reason: str, actor: str | None = None) -> QueueItem:
+        """Change a staged item's reason, before anyone approved or ran it."""
+        self._require_writable()
+        reason = reason.strip()
+        if not reason:
+            raise QueueError("a reason is required")
+        with self.journal.transaction() as tx:
+            item = self.get(item_id)
+            if item.state is not S.STAGED:
+                raise QueueError(f"item {item_id} is {item.state}: only staged items can be edited")
+            cursor = tx.execute(
+                "UPDATE queue_items SET reason = ?, updated = ? WHERE id = ? AND state = ?",
+                (reason, timestamp(), item.id, str(S.STAGED)),
+            )
+            if cursor.rowcount != 1:
+                raise QueueError(f"item {item.id} was changed by someone else; reload the queue")
+            tx.append(
+                actor or self.operator,
+                "edit",
+                provider=item.action.provider,
+                subject=item.action.subject,
+                detail={
+                    "item": item.id,
+                    "reason_before": item.reason,
+                    "reason": reason,
+                    **_action_detail(item.action),
+                },
+            )
+        return self.get(item_id)
 
     def cancel(self, item_id: int, *, actor: str | None = None, why: str = "") -> QueueItem:
         with self.journal.transaction() as tx:
@@ -435,11 +472,46 @@ class RevocationQueue:
         except (JournalUnavailable, ReadOnlyError) as exc:
             return Outcome(self.get(item_id), False, f"not executed: {exc}")
         except QueueError as exc:  # another process claimed it first
-            return Outcome(self.get(item_id), False, str(exc))
+            return Outcome(self.get(item_id), False, str(exc), skipped=True)
         if item is None:
             current = self.get(item_id)
-            return Outcome(current, False, f"item {item_id} is {current.state}, not executable")
+            taken = current.state in (S.EXECUTING, S.REVOKED, S.VERIFIED)
+            why = {
+                S.VERIFIED: "verified already",
+                S.EXECUTING: "taken by another runner",
+                S.REVOKED: "taken by another runner",
+            }.get(current.state, "not executable")
+            return Outcome(
+                current, False, f"item {item_id} is {current.state}: {why}", skipped=taken
+            )
         return await self._drive_safely(item)
+
+    async def _under_lease(self, item: QueueItem, call: Awaitable[T]) -> T:
+        """Await a provider call while a heartbeat keeps our lease alive.
+
+        A call (with its retries and rate-limit waits) may outlast the lease;
+        without the heartbeat another runner would reclaim a live item. It
+        renews every third of the lease, so quick calls cost no extra commit.
+        """
+
+        async def heartbeat() -> None:
+            while True:
+                await asyncio.sleep(self.lease.total_seconds() / 3)
+                with contextlib.suppress(JournalError):
+                    self._renew_lease(item)
+
+        beat = asyncio.create_task(heartbeat())
+        try:
+            return await call
+        finally:
+            beat.cancel()
+
+    def _renew_lease(self, item: QueueItem) -> None:
+        with self.journal.transaction() as tx:
+            tx.execute(
+                "UPDATE queue_items SET lease_until = ? WHERE id = ? AND lease_owner = ?",
+                (timestamp(datetime.now(UTC) + self.lease), item.id, self.instance),
+            )
 
     async def _drive_safely(self, item: QueueItem) -> Outcome:
         try:
@@ -463,7 +535,7 @@ class RevocationQueue:
             # A retry or a recovery: the earlier attempt may have worked. Ask
             # first, so a revocation the provider can tell about is not repeated.
             try:
-                check = await provider.verify(item.action)
+                check = await self._under_lease(item, provider.verify(item.action))
             except Exception:
                 check = None
             if check is not None and check.gone:
@@ -472,7 +544,9 @@ class RevocationQueue:
                 )
                 return await self.verify(item)
         try:
-            result = await provider.revoke(item.action, item.idempotency_key)
+            result = await self._under_lease(
+                item, provider.revoke(item.action, item.idempotency_key)
+            )
         except ProviderError as exc:
             return self._fail(item, str(exc))
         except Exception as exc:  # a plugin bug must not leave the item executing
@@ -612,13 +686,16 @@ class RevocationQueue:
         batches = await asyncio.gather(*(run_plan(steps) for steps in plans.values()))
         return [outcome for batch in batches for outcome in batch]
 
-    async def run_pending(self) -> list[Outcome]:
-        """What ``pamtui queue run`` does: expire, recover, then run the approved."""
+    async def run_pending(self) -> tuple[list[QueueItem], list[Outcome]]:
+        """What ``pamtui queue run`` does: expire, recover, then run the approved.
+
+        Returns the approvals that expired and the outcome of every item run.
+        """
         self._require_writable()
-        self.expire_approvals()
+        expired = self.expire_approvals()
         outcomes = await self.recover()
         approved = [item.id for item in self.items([S.APPROVED], limit=100_000)]
-        return outcomes + await self.run(reversed(approved))
+        return expired, outcomes + await self.run(reversed(approved))
 
 
 def requires_four_eyes(four_eyes_for_privileged: bool, privileged: bool) -> bool:
