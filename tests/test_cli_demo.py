@@ -144,3 +144,39 @@ def test_unknown_provider_type_in_config_is_a_config_error(capsys, db, tmp_path)
     assert code == 2 and "unknown provider type 'okat'" in err
     code, _, err = run(capsys, "accounts", "--config", str(cfg).replace("c.toml", "nope.toml"))
     assert code == 2 and "no such config file" in err
+
+
+def test_sweep_stages_policy_items_once(capsys, db, tmp_path):
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        '[[providers]]\nname = "demo-git"\ntype = "demo"\nsystem = "git"\nlatency_ms = 0\n\n'
+        '[[policies]]\nname = "terminated-owners"\nmatch = { owner_status = "terminated" }\n'
+        'action = "plan"\n'
+    )
+    code, out, _ = run(capsys, "sweep", "--config", str(cfg), "--dry-run")
+    assert code == 0 and "would stage" in out
+    assert Journal.open(db, read_only=True).head() is None  # a dry run journals nothing
+    code, out, _ = run(capsys, "sweep", "--config", str(cfg), "--json")
+    report = json.loads(out)
+    assert code == 0 and report["counts"]["staged"] > 0
+    code, out, _ = run(capsys, "queue", "list", "--json", "--config", str(cfg))
+    items = json.loads(out)
+    assert items and {i["requested_by"] for i in items} == {"policy:terminated-owners"}
+    assert {i["state"] for i in items} == {"staged"}
+    code, out, _ = run(capsys, "sweep", "--config", str(cfg), "--json")
+    assert json.loads(out)["counts"]["staged"] == 0  # nothing staged twice
+    first = items[-1]["id"]
+    code, out, _ = run(
+        capsys, "queue", "edit", str(first), "--reason", "checked with HR", "--config", str(cfg)
+    )
+    assert code == 0 and "checked with HR" in out
+
+
+def test_a_policy_typo_is_a_config_error(capsys, db, tmp_path):
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        '[[providers]]\nname = "demo-git"\ntype = "demo"\nsystem = "git"\n\n'
+        '[[policies]]\nname = "x"\nmatch = { unused_dayz = 3 }\naction = "revoke_token"\n'
+    )
+    code, _, err = run(capsys, "accounts", "--config", str(cfg))
+    assert code == 2 and "policies[0].match" in err and "unused_dayz" in err

@@ -414,3 +414,31 @@ def test_snapshot_help_screen(snap_compare, db_path):
     assert snap_compare(
         make_app(db_path, StaticProvider()), terminal_size=SIZE, run_before=open_help
     )
+
+
+async def test_edit_a_staged_item_and_progress_of_a_plan(db_path):
+    from textual.widgets import ProgressBar
+
+    provider = StaticProvider()
+    app = make_app(db_path, provider)
+    action = provider.revoke_actions(provider.credentials["t-carol-1"])[0]
+    (item,) = app.session.queue.stage([action], "policy stale-tokens", actor="policy:stale-tokens")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("4", "e")
+        await pilot.pause()
+        box = app.screen.query_one("#prompt-input")
+        box.value = "confirmed stale with the owner, INC-77"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.session.queue.get(item.id).reason == "confirmed stale with the owner, INC-77"
+        entry = app.session.journal.entries(limit=1)[0]
+        assert (entry.action, entry.detail["reason_before"]) == ("edit", "policy stale-tokens")
+        # A three-step plan drives the progress bar to its end.
+        await select_account(app, pilot, "bob")
+        await pilot.press("R")
+        await pilot.pause()
+        await pilot.press(*"offboarding", "enter")
+        await settle(app, pilot)
+        bar = app.screen.query_one("#queue-progress", ProgressBar)
+        assert (bar.total, bar.progress) == (3, 3)

@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Footer, Header, Input, ProgressBar, Static
 
 from pamtui.model import CredentialStatus, QueueState, RevokeAction
 from pamtui.services.inventory import AccountKey, AccountView
@@ -23,7 +23,14 @@ from pamtui.tui.widgets.queue import QueueTable
 from pamtui.tui.widgets.stream import StreamLog
 
 MUTATING_ACTIONS = frozenset(
-    {"revoke_credential", "revoke_account", "approve_item", "execute_item", "cancel_item"}
+    {
+        "revoke_credential",
+        "revoke_account",
+        "approve_item",
+        "execute_item",
+        "cancel_item",
+        "edit_item",
+    }
 )
 FOCUS_MARK = "● focus"
 
@@ -93,6 +100,7 @@ class MainScreen(Screen):
         with Vertical(id="stream-pane", classes="pane"):
             yield StreamLog(id="stream")
         with Vertical(id="queue-pane", classes="pane"):
+            yield ProgressBar(id="queue-progress", show_eta=False, classes="hidden")
             yield QueueTable(id="queue")
         yield Static(id="status-bar")
         yield Footer()
@@ -234,6 +242,31 @@ class MainScreen(Screen):
                 return
             self._execute([item_id], None)
 
+    def action_edit_item(self) -> None:
+        from pamtui.tui.screens.prompt import PromptScreen
+
+        item_id = self._queue_item()
+        if item_id is None:
+            return
+        item = self.session.queue.get(item_id)
+
+        def edited(reason: str | None) -> None:
+            if reason is None:
+                return
+            try:
+                self.session.queue.edit(item_id, reason=reason)
+            except QueueError as exc:
+                self.notify(str(exc), severity="error", markup=False)
+                return
+            self.refresh_queue()
+            self.notify(f"#{item_id}: reason updated (journalled).")
+
+        title = join(
+            Text(f"New reason for #{item.id}:", style="bold"),
+            safe(item.action.label, max_length=50),
+        )
+        self.app.push_screen(PromptScreen(title, item.reason), callback=edited)
+
     def action_cancel_item(self) -> None:
         item_id = self._queue_item()
         if item_id is None:
@@ -354,14 +387,20 @@ class MainScreen(Screen):
         failures: list[str] = []
         ordered = sorted((queue.get(i) for i in item_ids), key=lambda it: (it.action.order, it.id))
         pane = self.query_one("#queue-pane")
+        bar = self.query_one("#queue-progress", ProgressBar)
+        if len(ordered) > 1:
+            bar.update(total=len(ordered), progress=0)
+            bar.remove_class("hidden")
         for done, item in enumerate(ordered, 1):
             if len(ordered) > 1:
                 pane.border_title = f"Revocation queue · running {done}/{len(ordered)}"
             outcome = await queue.execute(item.id)
             if not outcome.ok:
                 failures.append(outcome.message)
+            bar.advance(1)
             self.refresh_queue()
         pane.border_title = "Revocation queue"
+        bar.add_class("hidden")
         keys = {key} if key else {(i.action.provider, i.action.account_id) for i in ordered}
         for account_key in keys:
             view = await self.session.inventory.refresh_account(account_key)

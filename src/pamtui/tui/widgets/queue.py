@@ -29,6 +29,13 @@ class QueueTable(DataTable):
             tooltip="Execute an approved item, or retry a failed one",
         ),
         Binding(
+            "e",
+            "screen.edit_item",
+            "Edit",
+            id="queue.edit",
+            tooltip="Edit the reason of a staged item",
+        ),
+        Binding(
             "c",
             "screen.cancel_item",
             "Cancel item",
