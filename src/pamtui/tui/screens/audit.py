@@ -184,13 +184,34 @@ class AuditScreen(Screen):
         table = self.query_one(JournalTable)
         table.reset()
         try:
-            total = self.journal.count(self.filter)
             table.append_page(self.journal.entries(self.filter, limit=PAGE))
         except JournalError as exc:
             self.notify(str(exc), severity="error", markup=False)
             return
-        self.query_one("#audit-list-pane").border_title = f"Audit journal ({total} entries)"
+        pane = self.query_one("#audit-list-pane")
+        if table.exhausted:
+            pane.border_title = f"Audit journal ({table.row_count} entries)"
+        else:
+            # Counting a free-text match scans the journal: never before the first page.
+            pane.border_title = "Audit journal (counting…)"
+            self._count(self.filter)
         self._show_detail()
+
+    @work(thread=True, exclusive=True, group="audit-count")
+    def _count(self, filt: EntryFilter) -> None:
+        try:
+            counter = Journal.open(self.journal.path, read_only=True)
+            try:
+                total = counter.count(filt)
+            finally:
+                counter.close()
+        except JournalError:
+            return
+        if filt == self.filter:  # still the search on screen
+            pane = self.query_one("#audit-list-pane")
+            self.app.call_from_thread(
+                setattr, pane, "border_title", f"Audit journal ({total} entries)"
+            )
 
     def _load_more(self) -> None:
         table = self.query_one(JournalTable)
