@@ -33,8 +33,13 @@ def build(path: Path, entries: int) -> float:
     batch = 10_000
     for b in range(0, entries, batch):
         journal.append_many(
-            (ACTORS[i % 5], ACTIONS[i % 5], f"demo-{('idp', 'git', 'cloud')[i % 3]}",
-             f"credential:t{b}-{i}", {"label": f"Revoke token t{b}-{i}", "reason": "offboarding"})
+            (
+                ACTORS[i % 5],
+                ACTIONS[i % 5],
+                f"demo-{('idp', 'git', 'cloud')[i % 3]}",
+                f"credential:t{b}-{i}",
+                {"label": f"Revoke token t{b}-{i}", "reason": "offboarding"},
+            )
             for i in range(min(batch, entries - b))
         )
     journal.close()
@@ -54,6 +59,7 @@ async def measure(path: Path, runs: int) -> None:
     started = time.perf_counter()
     app = AuditApp(Journal.open(path, read_only=True))
     async with app.run_test(size=(120, 40)) as pilot:
+
         def table() -> JournalTable | None:
             try:
                 return app.screen.query_one(JournalTable)
@@ -68,8 +74,9 @@ async def measure(path: Path, runs: int) -> None:
         # Each search is done when the first row on screen satisfies it.
         searches = {
             "actor:carol": lambda e: e.actor == "carol",
-            "provider:demo-git action:revoked": lambda e: (e.provider, e.action)
-            == ("demo-git", "revoked"),
+            "provider:demo-git action:revoked": lambda e: (
+                (e.provider, e.action) == ("demo-git", "revoked")
+            ),
             "t7-42 (free text, rare)": lambda e: "t7-42" in e.subject,
         }
         times: dict[str, list[float]] = {query: [] for query in searches}
@@ -79,16 +86,20 @@ async def measure(path: Path, runs: int) -> None:
                 box.value = label.split(" (")[0]
                 t0 = time.perf_counter()
                 await box.action_submit()
-                await wait_until(lambda s=satisfied: bool(table().entries)
-                                 and table().row_count > 0 and s(table().entries[0]))
+                await wait_until(
+                    lambda s=satisfied: (
+                        bool(table().entries) and table().row_count > 0 and s(table().entries[0])
+                    )
+                )
                 times[label].append(time.perf_counter() - t0)
                 box.value = ""
                 await box.action_submit()
-                await wait_until(lambda: bool(table().entries)
-                                 and table().entries[0].seq == newest)
+                await wait_until(lambda: bool(table().entries) and table().entries[0].seq == newest)
         for label, spent in times.items():
-            print(f"  search {label!r:38} median {statistics.median(spent) * 1000:6.0f} ms"
-                  f"   max {max(spent) * 1000:6.0f} ms")
+            print(
+                f"  search {label!r:38} median {statistics.median(spent) * 1000:6.0f} ms"
+                f"   max {max(spent) * 1000:6.0f} ms"
+            )
 
         pages = []
         table().focus()
@@ -98,14 +109,20 @@ async def measure(path: Path, runs: int) -> None:
             await pilot.press("end")
             await wait_until(lambda r=rows: table().row_count > r)
             pages.append(time.perf_counter() - t0)
-        print(f"  End: next page of 200 older entries   median {statistics.median(pages) * 1000:6.0f}"
-              f" ms   max {max(pages) * 1000:6.0f} ms")
+        print(
+            f"  End: next page of 200 older entries   median {statistics.median(pages) * 1000:6.0f}"
+            f" ms   max {max(pages) * 1000:6.0f} ms"
+        )
 
         status = app.screen.query_one("#audit-status")
-        await wait_until(lambda: "verified" in str(status.render()).lower()
-                         or "BROKEN" in str(status.render()), timeout=120)
-        print(f"  start to chain status shown (thread)  {(time.perf_counter() - started):8.1f} s"
-              f"   ({str(status.render()).strip()[:60]}...)")
+        await wait_until(
+            lambda: "verified" in str(status.render()).lower() or "BROKEN" in str(status.render()),
+            timeout=120,
+        )
+        print(
+            f"  start to chain status shown (thread)  {(time.perf_counter() - started):8.1f} s"
+            f"   ({str(status.render()).strip()[:60]}...)"
+        )
 
 
 def main() -> None:

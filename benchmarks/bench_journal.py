@@ -13,16 +13,16 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import platform
 import random
 import shutil
-import sqlite3
 import statistics
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from _machine import machine_line  # benchmarks/ is on sys.path when run as a script
 
 from pamtui.journal import EntryFilter, Journal
 from pamtui.journal.canonical import canonical_json
@@ -116,21 +116,6 @@ def make_rows(
 
 
 # -- helpers --------------------------------------------------------------------
-
-
-def machine_line() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        cpu = platform.processor() or cpu
-    return (
-        f"machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}, {platform.system()} {platform.release()}"
-    )
 
 
 def pct(values: list[float], q: float) -> float:

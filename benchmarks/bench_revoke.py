@@ -21,12 +21,9 @@ import asyncio
 import cProfile
 import io
 import json
-import os
-import platform
 import pstats
 import random
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -40,6 +37,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
+from _machine import machine_line  # benchmarks/ is on sys.path when run as a script
 
 from pamtui.journal import Journal, Transaction
 from pamtui.model import (
@@ -352,21 +350,6 @@ class TimedJournal(Journal):
 
 
 # -- the benchmark ---------------------------------------------------------------------
-
-
-def machine_line() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        cpu = platform.processor() or cpu
-    return (
-        f"machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}, {platform.system()} {platform.release()}"
-    )
 
 
 def _fs_of(path: Path) -> str:

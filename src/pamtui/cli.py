@@ -18,6 +18,7 @@ from typing import Any
 from pamtui import __version__
 from pamtui.config import ConfigError
 from pamtui.journal import EntryFilter, Head, Journal, JournalError
+from pamtui.journal.export import entry_record
 from pamtui.model import Account, Credential, CredentialStatus, QueueItem, QueueState
 from pamtui.providers.base import ProviderConfigError, ProviderError
 from pamtui.sanitize import clean
@@ -358,20 +359,6 @@ def cmd_queue(args: argparse.Namespace) -> int:
     return _run_session(args, body, read_only=verb == "list")
 
 
-def _entry_json(entry: Any) -> dict[str, Any]:
-    return {
-        "seq": entry.seq,
-        "ts": entry.ts,
-        "actor": entry.actor,
-        "action": entry.action,
-        "provider": entry.provider,
-        "subject": entry.subject,
-        "detail": entry.detail,
-        "prev_hash": entry.prev_hash,
-        "hash": entry.hash,
-    }
-
-
 def cmd_audit(args: argparse.Namespace) -> int:
     verb = args.verb
     journal = _open_journal(args, read_only=verb != "rotate")
@@ -427,7 +414,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
             return _export(journal, args, filt)
         entries = journal.entries(filt, limit=args.limit)
         if args.json:
-            _print_json([_entry_json(e) for e in entries])
+            _print_json([entry_record(e) for e in entries])
         else:
             _print_table(
                 ["seq", "ts", "actor", "action", "provider", "subject", "detail"],

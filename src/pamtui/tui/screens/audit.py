@@ -19,7 +19,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 
 from pamtui.journal import EntryFilter, Journal, JournalError
-from pamtui.journal.export import FORMATS
+from pamtui.journal.export import FORMATS, entry_record
 from pamtui.model import JournalEntry
 from pamtui.services.audit import QueryError, default_export_path, export_to_file, parse_query
 from pamtui.tui.safe import safe
@@ -38,17 +38,7 @@ def summary(entry: JournalEntry) -> str:
 
 def entry_json(entry: JournalEntry) -> Text:
     """The whole entry as JSON; ensure_ascii escapes every control character."""
-    record = {
-        "seq": entry.seq,
-        "ts": entry.ts,
-        "actor": entry.actor,
-        "action": entry.action,
-        "provider": entry.provider,
-        "subject": entry.subject,
-        "detail": entry.detail,
-        "prev_hash": entry.prev_hash,
-        "hash": entry.hash,
-    }
+    record = entry_record(entry)
     return Text(json.dumps(record, indent=2, ensure_ascii=True, sort_keys=True), no_wrap=False)
 
 
