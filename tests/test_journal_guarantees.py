@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -68,21 +71,42 @@ async def test_disk_full_means_nothing_is_revoked(static_session, static_provide
     assert journal.verify().ok
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes read-only files regardless")
-def test_read_only_file_fails_closed(db_path):
+def _make_read_only(paths: list[Path]) -> Callable[[], None]:
+    """chmod 0400; as root (which ignores modes) the file is made immutable instead."""
+    if os.geteuid() != 0:
+        for path in paths:
+            os.chmod(path, 0o400)
+        return lambda: [os.chmod(path, 0o600) for path in paths]
+    if shutil.which("chattr") is None:
+        pytest.skip("running as root without chattr: cannot make a file read-only")
+    done = []
+    for path in paths:
+        if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
+            for undo in done:
+                subprocess.run(["chattr", "-i", str(undo)], capture_output=True)
+            pytest.skip("this filesystem does not support immutable files")
+        done.append(path)
+    return lambda: [subprocess.run(["chattr", "-i", str(p)], capture_output=True) for p in done]
+
+
+async def test_read_only_file_means_nothing_is_revoked(db_path, static_provider):
     journal = Journal.open(db_path)
-    journal.append("tester", "one")
+    queue = RevocationQueue(journal, {"static": static_provider}, "tester")
+    action = static_provider.revoke_actions(static_provider.credentials["t-bob-1"])[0]
+    (item,) = queue.stage([action], "leak", approve=True)
+    journal.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     journal.close()
-    for suffix in ("", "-wal", "-shm"):
-        if Path(f"{db_path}{suffix}").exists():
-            os.chmod(f"{db_path}{suffix}", 0o400)
+    files = [Path(f"{db_path}{s}") for s in ("", "-wal", "-shm") if Path(f"{db_path}{s}").exists()]
+    restore = _make_read_only(files)
     try:
-        with pytest.raises(JournalUnavailable):
-            Journal.open(db_path).append("tester", "two")
+        queue = RevocationQueue(Journal.open(db_path), {"static": static_provider}, "tester")
+        outcome = await queue.execute(item.id)
+        assert not outcome.ok and "not executed" in outcome.message
+        assert "readonly" in outcome.message.replace("-", "").replace(" ", "").lower()
+        assert static_provider.revoke_calls == []
+        assert queue.get(item.id).state is QueueState.APPROVED
     finally:
-        for suffix in ("", "-wal", "-shm"):
-            if Path(f"{db_path}{suffix}").exists():
-                os.chmod(f"{db_path}{suffix}", 0o600)
+        restore()
 
 
 async def test_locked_past_the_timeout_means_nothing_is_revoked(db_path, static_provider):
