@@ -442,3 +442,27 @@ async def test_edit_a_staged_item_and_progress_of_a_plan(db_path):
         await settle(app, pilot)
         bar = app.screen.query_one("#queue-progress", ProgressBar)
         assert (bar.total, bar.progress) == (3, 3)
+
+
+async def test_leaving_while_recovery_runs_is_clean(db_path):
+    import asyncio
+    from datetime import timedelta
+
+    class SlowVerify(StaticProvider):
+        async def verify(self, action):
+            await asyncio.sleep(0.4)
+            return await super().verify(action)
+
+    provider = SlowVerify()
+    app = make_app(db_path, provider)
+    action = provider.revoke_actions(provider.credentials["t-bob-1"])[0]
+    (item,) = app.session.queue.stage([action], "leak", approve=True)
+    app.session.queue.lease = timedelta(seconds=-1)  # its lease is already over
+    app.session.queue.claim(item.id)  # "a crashed session left it executing"
+    async with app.run_test(size=SIZE):
+        table = app.screen.query_one(AccountsTable)
+        while table.row_count == 0:
+            await asyncio.sleep(0.01)
+        # leave now: the recovery worker is still inside the provider call
+    # Reaching this line means no worker raised (run_test re-raises their errors).
+    assert Journal.open(db_path, read_only=True).verify().ok

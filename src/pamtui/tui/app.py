@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from rich.text import Text
 from textual import work
 from textual.app import App
@@ -21,6 +23,8 @@ from pamtui.tui.themes import discover_themes
 from pamtui.tui.widgets.stream import StreamLog
 
 DEFAULT_THEME = "pamtui-dark"
+# What a worker meets when it finishes after the operator quit: drop the update.
+_SCREEN_GONE = (NoMatches, LookupError)
 
 
 class BaseApp(App[int]):
@@ -119,7 +123,10 @@ class PamtuiApp(BaseApp):
     @work(group="inventory", exclusive=True)
     async def load_inventory(self) -> None:
         views = await self.session.inventory.sync()
-        self.main.show_accounts(views)
+        try:
+            self.main.show_accounts(views)
+        except _SCREEN_GONE:
+            return  # the operator quit while providers were still answering
         self._tick()
         if not self.read_only:
             self.recover_queue()
@@ -152,12 +159,16 @@ class PamtuiApp(BaseApp):
                 f"{len(expired)} approval(s) expired.",
                 title="Queue",
             )
-        self.main.refresh_queue()
+        with contextlib.suppress(*_SCREEN_GONE):
+            self.main.refresh_queue()
 
     @work(group="stream", exclusive=True)
     async def follow_stream(self) -> None:
         feed = EventFeed(self.session.providers)
-        log = self.main.query_one(StreamLog)
+        try:
+            log = self.main.query_one(StreamLog)
+        except _SCREEN_GONE:
+            return
         log.account_name = self._account_name
         async for item in feed.items():
             if isinstance(item, StreamProblem):
@@ -167,7 +178,8 @@ class PamtuiApp(BaseApp):
                 continue
             log.push(item)
             for view in self.watch.observe(item):
-                self.main.update_account(view)
+                with contextlib.suppress(*_SCREEN_GONE):
+                    self.main.update_account(view)
 
     async def on_unmount(self) -> None:
         # Providers may hold connections bound to this event loop: close them here.
@@ -180,11 +192,13 @@ class PamtuiApp(BaseApp):
     # -- status bar ----------------------------------------------------------
 
     def _tick(self) -> None:
-        try:
-            main = self.main
-            main.refresh_queue()
-        except (LookupError, NoMatches):
-            return  # not mounted yet, or shutting down
+        # A timer may fire before the screen is mounted or while it is torn down.
+        with contextlib.suppress(*_SCREEN_GONE):
+            self._update_status()
+
+    def _update_status(self) -> None:
+        main = self.main
+        main.refresh_queue()
         counts = self.session.queue.counts()
         health = self.session.inventory.health.values()
         degraded = [h.name for h in health if not h.ok]
