@@ -466,3 +466,47 @@ async def test_leaving_while_recovery_runs_is_clean(db_path):
         # leave now: the recovery worker is still inside the provider call
     # Reaching this line means no worker raised (run_test re-raises their errors).
     assert Journal.open(db_path, read_only=True).verify().ok
+
+
+async def test_80x24_shows_one_pane_at_a_time(db_path):
+    app = make_app(db_path, StaticProvider())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        screen = app.screen
+        assert screen.has_class("compact")
+
+        def shown() -> list[str]:
+            return [p.id for p in screen.query(".pane") if p.display and p.region.area > 0]
+
+        assert shown() == ["accounts-pane"]
+        await pilot.press("tab")
+        await pilot.pause()
+        assert shown() == ["detail-pane"]
+        await pilot.press("4")
+        await pilot.pause()
+        assert shown() == ["queue-pane"]
+        await pilot.press("1")
+        await select_account(app, pilot, "bob")
+        await pilot.press("enter")  # Enter opens the credentials, full screen
+        await pilot.pause()
+        assert shown() == ["detail-pane"]
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmRevoke)
+
+
+async def test_large_terminals_show_all_panes(db_path):
+    app = make_app(db_path, StaticProvider())
+    async with app.run_test(size=(200, 60)) as pilot:
+        await settle(app, pilot)
+        assert not app.screen.has_class("compact")
+        assert all(p.region.area > 0 for p in app.screen.query(".pane"))
+
+
+def test_snapshot_main_screen_80x24(snap_compare, db_path):
+    async def loaded(pilot) -> None:
+        await settle(pilot.app, pilot)
+
+    assert snap_compare(
+        make_app(db_path, StaticProvider()), terminal_size=(80, 24), run_before=loaded
+    )

@@ -22,6 +22,8 @@ from pamtui.tui.widgets.credentials import AccountDetail, CredentialsTable
 from pamtui.tui.widgets.queue import QueueTable
 from pamtui.tui.widgets.stream import StreamLog
 
+COMPACT_WIDTH, COMPACT_HEIGHT = 100, 30
+PANE_IDS = ("accounts-pane", "detail-pane", "stream-pane", "queue-pane")
 MUTATING_ACTIONS = frozenset(
     {
         "revoke_credential",
@@ -84,6 +86,8 @@ class MainScreen(Screen):
         Binding("3", "focus_pane('stream')", "Stream", show=False, id="main.focus_stream"),
         Binding("4", "focus_pane('queue')", "Queue", show=False, id="main.focus_queue"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="main.clear_filter"),
+        Binding("tab", "next_pane(1)", "Next pane", show=False, id="main.next_pane"),
+        Binding("shift+tab", "next_pane(-1)", "Previous pane", show=False, id="main.previous_pane"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -122,6 +126,28 @@ class MainScreen(Screen):
         for pane in self.query(".pane"):
             inside = focused is not None and (focused is pane or pane in focused.ancestors)
             pane.border_subtitle = FOCUS_MARK if inside else ""
+            pane.set_class(inside, "-shown")  # in compact mode, the one pane on screen
+
+    # -- small terminals: one pane at a time --------------------------------------
+
+    def on_resize(self, event) -> None:
+        compact = event.size.width < COMPACT_WIDTH or event.size.height < COMPACT_HEIGHT
+        self.set_class(compact, "compact")
+
+    def _pane_order(self) -> list[str]:
+        return ["accounts", "credentials", "stream", "queue"]
+
+    def _current_pane(self) -> str:
+        focused = self.focused
+        for name, pane_id in zip(self._pane_order(), PANE_IDS, strict=True):
+            pane = self.query_one(f"#{pane_id}")
+            if focused is not None and (focused is pane or pane in focused.ancestors):
+                return name
+        return "accounts"
+
+    def action_next_pane(self, step: int = 1) -> None:
+        order = self._pane_order()
+        self.action_focus_pane(order[(order.index(self._current_pane()) + step) % len(order)])
 
     # -- read-only: one central check for every mutating binding -----------
 
