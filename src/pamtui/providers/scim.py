@@ -1,0 +1,539 @@
+"""``ScimProvider``: any SCIM 2.0 service provider (RFC 7643 / RFC 7644).
+
+Settings (``[[providers]]`` with ``type = "scim"``):
+
+- the HTTP settings of :func:`pamtui.providers.http.http_settings`
+  (``base_url`` is the SCIM root, e.g. ``https://idp.example.com/scim/v2``);
+- ``token``: a secret *reference* (``{ env = "VAR" }`` or ``{ keyring = "NAME" }``)
+  for the bearer token; a token written into the config file is refused;
+- ``privileged_groups``: group display names that make a member privileged;
+- ``hr_attribute``: the attribute carrying employment status, either a full
+  path (``urn:...:enterprise:2.0:User:employmentStatus``) or a name inside the
+  enterprise extension (``employmentStatus``); default none (owner status unknown);
+- ``page_size``: resources per ``GET /Users`` page (default 100).
+
+Capabilities: accounts, revoke, verify. Plain SCIM has no notion of API
+credentials or access logs, so :meth:`ScimProvider.list_credentials` yields
+nothing and :meth:`ScimProvider.stream_events` ends at once (no events).
+
+The ``/ServiceProviderConfig`` is read on first use: when the server supports
+ETags, PATCH and DELETE carry ``If-Match`` with the user's current version
+(``meta.version`` or the ``ETag`` header); when it does not support PATCH,
+deactivation falls back to a PUT of the whole resource (RFC 7644 §3.5.1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Mapping
+from datetime import datetime
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+import httpx
+
+from pamtui.model import (
+    AccessEvent,
+    Account,
+    AccountKind,
+    AccountStatus,
+    Capability,
+    Credential,
+    OwnerStatus,
+    RevokeAction,
+    RevokeResult,
+    TargetKind,
+    VerifyResult,
+)
+from pamtui.providers.base import ProviderConfigError, ProviderContext, ProviderError
+from pamtui.providers.http import (
+    HttpClient,
+    HttpError,
+    Sleep,
+    bearer_auth,
+    http_settings,
+    iter_scim_pages,
+)
+
+log = logging.getLogger("pamtui.providers.scim")
+
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+SCIM_JSON = "application/scim+json"
+
+_EXTRA_KEYS = ("token", "privileged_groups", "hr_attribute", "page_size")
+_CONFLICT_RETRIES = 3
+"""Times a PATCH/DELETE is re-read and re-sent after 412 Precondition Failed."""
+
+_EMPLOYED = frozenset({"active", "employed", "current", "hired", "true", "yes"})
+_TERMINATED = frozenset(
+    {
+        "terminated",
+        "inactive",
+        "separated",
+        "leaver",
+        "left",
+        "former",
+        "offboarded",
+        "retired",
+        "false",
+        "no",
+    }
+)
+
+
+def _ci(data: Mapping[str, Any], key: str) -> Any:
+    """SCIM attribute names are case-insensitive (RFC 7643 §2.1)."""
+    if key in data:
+        return data[key]
+    lower = key.lower()
+    for k, v in data.items():
+        if isinstance(k, str) and k.lower() == lower:
+            return v
+    return None
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _parse_hr_attribute(where: str, value: Any) -> tuple[str, tuple[str, ...]] | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ProviderConfigError(
+            f"{where}: setting 'hr_attribute' must be a non-empty attribute path string"
+        )
+    value = value.strip()
+    if value.lower().startswith("urn:"):
+        schema, sep, attribute = value.rpartition(":")
+        if not sep or not attribute or not schema.count(":"):
+            raise ProviderConfigError(
+                f"{where}: setting 'hr_attribute' must look like 'urn:...:User:attribute'"
+            )
+    else:
+        schema, attribute = ENTERPRISE_USER, value
+    parts = tuple(attribute.split("."))
+    if any(not p for p in parts):
+        raise ProviderConfigError(f"{where}: setting 'hr_attribute' has an empty path segment")
+    return schema, parts
+
+
+def _owner_status(value: Any) -> OwnerStatus:
+    if isinstance(value, bool):
+        return OwnerStatus.EMPLOYED if value else OwnerStatus.TERMINATED
+    text = _text(value).lower()
+    if text in _EMPLOYED:
+        return OwnerStatus.EMPLOYED
+    if text in _TERMINATED:
+        return OwnerStatus.TERMINATED
+    return OwnerStatus.UNKNOWN
+
+
+class ScimProvider:
+    """Accounts of a SCIM 2.0 service provider; deactivate or delete them."""
+
+    type: ClassVar[str] = "scim"
+    capabilities = frozenset({Capability.ACCOUNTS, Capability.REVOKE, Capability.VERIFY})
+
+    def __init__(
+        self,
+        name: str,
+        http: HttpClient,
+        *,
+        privileged_groups: tuple[str, ...] = (),
+        hr_attribute: tuple[str, tuple[str, ...]] | None = None,
+        page_size: int = 100,
+    ) -> None:
+        self.name = name
+        self.http = http
+        self.privileged_groups = privileged_groups
+        self._privileged = frozenset(g.casefold() for g in privileged_groups)
+        self.hr_attribute = hr_attribute
+        self.page_size = page_size
+        self._config_lock = asyncio.Lock()
+        self._config: dict[str, bool] | None = None
+
+    @property
+    def where(self) -> str:
+        return f"provider {self.name!r} (type scim)"
+
+    # -- configuration -------------------------------------------------------
+
+    @classmethod
+    def from_config(
+        cls,
+        name: str,
+        settings: Mapping[str, Any],
+        context: ProviderContext,
+        *,
+        sleep: Sleep = asyncio.sleep,
+    ) -> ScimProvider:
+        where = f"provider {name!r} (type scim)"
+        http, extra = http_settings(
+            name, settings, allowed_extra_keys=_EXTRA_KEYS, type_name="scim"
+        )
+        token_ref = extra.get("token")
+        if token_ref is None:
+            raise ProviderConfigError(
+                f"{where}: setting 'token' is required (use {{ env = \"VAR\" }} "
+                f'or {{ keyring = "NAME" }})'
+            )
+        if not isinstance(token_ref, Mapping):
+            # Never echo the value: it may be the token itself.
+            raise ProviderConfigError(
+                f"{where}: setting 'token' must be a secret reference, not a "
+                f"{type(token_ref).__name__}; do not write the token into the config, "
+                f'use {{ env = "VAR" }} or {{ keyring = "NAME" }}'
+            )
+        try:
+            token = context.resolve_secret(token_ref)
+        except ProviderConfigError:
+            raise
+        except Exception as exc:  # the resolver's own error type (config, keyring)
+            raise ProviderConfigError(f"{where}: setting 'token': {exc}") from exc
+        if not isinstance(token, str) or not token.strip():
+            raise ProviderConfigError(f"{where}: setting 'token': the secret is empty")
+        try:
+            auth = bearer_auth(token)
+        except ProviderConfigError as exc:
+            raise ProviderConfigError(f"{where}: setting 'token': {exc}") from exc
+
+        groups = extra.get("privileged_groups", [])
+        if not isinstance(groups, list | tuple) or not all(
+            isinstance(g, str) and g.strip() for g in groups
+        ):
+            raise ProviderConfigError(
+                f"{where}: setting 'privileged_groups' must be a list of group display names"
+            )
+        hr_attribute = _parse_hr_attribute(where, extra.get("hr_attribute"))
+        page_size = extra.get("page_size", 100)
+        if isinstance(page_size, bool) or not isinstance(page_size, int):
+            raise ProviderConfigError(
+                f"{where}: setting 'page_size' must be an integer, not {type(page_size).__name__}"
+            )
+        if not 1 <= page_size <= 1000:
+            raise ProviderConfigError(f"{where}: setting 'page_size' must be between 1 and 1000")
+
+        client = HttpClient(
+            name, http, auth=auth, headers={"Accept": f"{SCIM_JSON}, application/json"}, sleep=sleep
+        )
+        return cls(
+            name,
+            client,
+            privileged_groups=tuple(g.strip() for g in groups),
+            hr_attribute=hr_attribute,
+            page_size=page_size,
+        )
+
+    async def service_provider_config(self) -> dict[str, bool]:
+        """``{"patch": bool, "etag": bool}`` from ``/ServiceProviderConfig`` (read once)."""
+        async with self._config_lock:
+            if self._config is None:
+                self._config = await self._discover()
+            return self._config
+
+    async def _discover(self) -> dict[str, bool]:
+        try:
+            data = await self.http.get_json("ServiceProviderConfig")
+        except HttpError as exc:
+            if exc.status != 404:
+                raise
+            # A server without discovery: assume PATCH (RFC 7644 core), no ETags.
+            log.debug("%s: no /ServiceProviderConfig, assuming patch without etag", self.name)
+            return {"patch": True, "etag": False}
+        if not isinstance(data, dict):
+            raise ProviderError(f"{self.where}: /ServiceProviderConfig is not a JSON object")
+
+        def supported(feature: str, default: bool) -> bool:
+            block = _ci(data, feature)
+            if isinstance(block, dict):
+                flag = _ci(block, "supported")
+                if isinstance(flag, bool):
+                    return flag
+            return default
+
+        return {"patch": supported("patch", True), "etag": supported("etag", False)}
+
+    # -- listings ------------------------------------------------------------
+
+    async def _group_members(self) -> dict[str, list[str]]:
+        """User id → group display names, from ``/Groups`` (``User.groups`` is often empty)."""
+        members: dict[str, list[str]] = {}
+        try:
+            async for page in iter_scim_pages(
+                self.http,
+                "Groups",
+                {"attributes": "displayName,members"},
+                page_size=self.page_size,
+            ):
+                for group in page["Resources"]:
+                    if not isinstance(group, dict):
+                        continue
+                    display = _text(_ci(group, "displayName"))
+                    if not display:
+                        continue
+                    for member in _ci(group, "members") or []:
+                        if isinstance(member, dict) and _text(_ci(member, "value")):
+                            members.setdefault(_text(_ci(member, "value")), []).append(display)
+        except HttpError as exc:
+            if exc.status not in (400, 403, 404, 501):
+                raise
+            log.debug("%s: cannot list /Groups (HTTP %s), using User.groups", self.name, exc.status)
+        return members
+
+    async def list_accounts(self) -> AsyncIterator[Account]:
+        await self.service_provider_config()
+        memberships = await self._group_members()
+        async for page in iter_scim_pages(self.http, "Users", page_size=self.page_size):
+            for user in page["Resources"]:
+                if isinstance(user, dict) and _text(_ci(user, "id")):
+                    yield self._account(user, memberships)
+
+    def _account(self, user: Mapping[str, Any], memberships: Mapping[str, list[str]]) -> Account:
+        user_id = _text(_ci(user, "id"))
+        user_name = _text(_ci(user, "userName"))
+        display = _text(_ci(user, "displayName"))
+        name = _ci(user, "name")
+        if not display and isinstance(name, dict):
+            display = _text(_ci(name, "formatted")) or " ".join(
+                p for p in (_text(_ci(name, "givenName")), _text(_ci(name, "familyName"))) if p
+            )
+        groups: list[str] = []
+        for group in _ci(user, "groups") or []:
+            if isinstance(group, dict):
+                label = _text(_ci(group, "display")) or _text(_ci(group, "value"))
+                if label:
+                    groups.append(label)
+        for label in memberships.get(user_id, ()):
+            if label not in groups:
+                groups.append(label)
+        active = _ci(user, "active")
+        status = AccountStatus.DEACTIVATED if active is False else AccountStatus.ACTIVE
+        user_type = _text(_ci(user, "userType")).lower()
+        if "bot" in user_type:
+            kind = AccountKind.BOT
+        elif "service" in user_type:
+            kind = AccountKind.SERVICE
+        else:
+            kind = AccountKind.HUMAN
+        enterprise = _ci(user, ENTERPRISE_USER)
+        owner = ""
+        if isinstance(enterprise, dict):
+            owner = _text(_ci(enterprise, "employeeNumber"))
+        meta = _ci(user, "meta")
+        created = _timestamp(_ci(meta, "created")) if isinstance(meta, dict) else None
+        return Account(
+            provider=self.name,
+            id=user_id,
+            name=user_name or user_id,
+            kind=kind,
+            status=status,
+            email=self._email(user),
+            display_name=display,
+            privileged=any(g.casefold() in self._privileged for g in groups),
+            groups=tuple(groups),
+            owner=owner,
+            owner_status=self._owner_status(user),
+            created=created,
+        )
+
+    @staticmethod
+    def _email(user: Mapping[str, Any]) -> str:
+        emails = [e for e in _ci(user, "emails") or [] if isinstance(e, dict)]
+        for email in emails:
+            if _ci(email, "primary") is True and _text(_ci(email, "value")):
+                return _text(_ci(email, "value"))
+        for email in emails:
+            if _text(_ci(email, "value")):
+                return _text(_ci(email, "value"))
+        return ""
+
+    def _owner_status(self, user: Mapping[str, Any]) -> OwnerStatus:
+        if self.hr_attribute is None:
+            return OwnerStatus.UNKNOWN
+        schema, path = self.hr_attribute
+        node: Any = _ci(user, schema)
+        if node is None and schema.lower() == "urn:ietf:params:scim:schemas:core:2.0:user":
+            node = user
+        for part in path:
+            if not isinstance(node, dict):
+                return OwnerStatus.UNKNOWN
+            node = _ci(node, part)
+        return _owner_status(node)
+
+    async def list_credentials(self, account: Account | None = None) -> AsyncIterator[Credential]:
+        """SCIM has no API credentials: nothing to list."""
+        return
+        yield  # pragma: no cover  (makes this an async generator)
+
+    async def stream_events(self, since: str | None = None) -> AsyncIterator[AccessEvent]:
+        """SCIM has no access log: the stream ends at once, empty."""
+        return
+        yield  # pragma: no cover
+
+    # -- revocation ----------------------------------------------------------
+
+    def revoke_actions(self, target: Account | Credential) -> list[RevokeAction]:
+        if not isinstance(target, Account):
+            raise ProviderError(
+                f"{self.where}: cannot revoke a {type(target).__name__}; "
+                "SCIM providers only manage accounts"
+            )
+        who = target.name or target.id
+
+        def action(name: str, label: str, order: int, reversible: bool = False) -> RevokeAction:
+            return RevokeAction(
+                provider=self.name,
+                name=name,
+                target_kind=TargetKind.ACCOUNT,
+                target_id=target.id,
+                account_id=target.id,
+                label=label,
+                reversible=reversible,
+                order=order,
+            )
+
+        return [
+            action("deactivate_account", f"Deactivate SCIM user {who} (active=false)", 90, True),
+            action("delete_account", f"Delete SCIM user {who}", 95),
+        ]
+
+    def _check(self, action: RevokeAction) -> str:
+        if action.provider != self.name:
+            raise ProviderError(
+                f"action for provider {action.provider!r} sent to scim provider {self.name!r}"
+            )
+        if action.target_kind is not TargetKind.ACCOUNT or action.name not in (
+            "deactivate_account",
+            "delete_account",
+        ):
+            raise ProviderError(f"{self.where}: unknown action {action.name!r}")
+        if not action.target_id.strip() or action.target_id in (".", ".."):
+            raise ProviderError(f"{self.where}: invalid SCIM user id {action.target_id!r}")
+        # ids are opaque (RFC 7643 §3.1): quote everything, so '/', '?' or '..' cannot escape Users/
+        return f"Users/{quote(action.target_id, safe='')}"
+
+    async def _read_user(self, path: str) -> tuple[dict[str, Any], str] | None:
+        """The user and its version (ETag), or None when it does not exist."""
+        response = await self.http.request("GET", path, expect=(200, 404))
+        if response.status_code == 404:
+            return None
+        user = self.http.parse_json(response)
+        if not isinstance(user, dict):
+            raise ProviderError(f"{self.where}: GET /{path} did not return a SCIM resource")
+        meta = _ci(user, "meta")
+        version = _text(_ci(meta, "version")) if isinstance(meta, dict) else ""
+        return user, version or response.headers.get("etag", "")
+
+    async def revoke(self, action: RevokeAction, idempotency_key: str) -> RevokeResult:
+        path = self._check(action)
+        config = await self.service_provider_config()
+        for _ in range(_CONFLICT_RETRIES):
+            found = await self._read_user(path)
+            if found is None:
+                return RevokeResult(
+                    ok=True,
+                    already_done=True,
+                    detail=f"SCIM user {action.target_id} does not exist (already deleted)",
+                    provider_response={"status": 404},
+                )
+            user, version = found
+            headers = {"If-Match": version} if config["etag"] and version else {}
+            if action.name == "deactivate_account":
+                if _ci(user, "active") is False:
+                    return RevokeResult(
+                        ok=True,
+                        already_done=True,
+                        detail=f"SCIM user {action.target_id} is already inactive",
+                        provider_response={"active": False},
+                    )
+                response = await self._deactivate(path, user, headers, patch=config["patch"])
+            else:
+                response = await self.http.request(
+                    "DELETE", path, headers=headers, expect=(200, 204, 404, 412)
+                )
+                if response.status_code == 404:
+                    return RevokeResult(
+                        ok=True,
+                        already_done=True,
+                        detail=f"SCIM user {action.target_id} was already deleted",
+                        provider_response={"status": 404},
+                    )
+            if response.status_code == 412:
+                log.debug("%s: %s changed under us (412), re-reading", self.name, path)
+                continue
+            verb = "deactivated" if action.name == "deactivate_account" else "deleted"
+            return RevokeResult(
+                ok=True,
+                detail=f"SCIM user {action.target_id} {verb}",
+                provider_response={"status": response.status_code},
+            )
+        raise ProviderError(
+            f"{self.where}: SCIM user {action.target_id} kept changing on the server "
+            f"(HTTP 412 Precondition Failed {_CONFLICT_RETRIES} times); try again",
+            retryable=True,
+        )
+
+    async def _deactivate(
+        self, path: str, user: dict[str, Any], headers: dict[str, str], *, patch: bool
+    ) -> httpx.Response:
+        expect = (200, 204, 412)
+        if patch:
+            body = {
+                "schemas": [PATCH_OP],
+                "Operations": [{"op": "replace", "path": "active", "value": False}],
+            }
+            # Setting active=false twice is harmless: retry like an idempotent request.
+            return await self.http.request(
+                "PATCH", path, json=body, headers=headers, expect=expect, idempotent=True
+            )
+        replacement = {k: v for k, v in user.items() if k.lower() not in ("meta", "groups")}
+        for key in list(replacement):
+            if key.lower() == "active":
+                del replacement[key]
+        replacement["active"] = False
+        return await self.http.request(
+            "PUT", path, json=replacement, headers=headers, expect=expect
+        )
+
+    async def verify(self, action: RevokeAction) -> VerifyResult:
+        path = self._check(action)
+        found = await self._read_user(path)
+        if found is None:
+            return VerifyResult(
+                gone=True,
+                detail=f"SCIM user {action.target_id} does not exist",
+                provider_response={"status": 404},
+            )
+        user, _ = found
+        if action.name == "delete_account":
+            return VerifyResult(
+                gone=False,
+                detail=f"SCIM user {action.target_id} still exists",
+                provider_response={"status": 200},
+            )
+        active = _ci(user, "active")
+        return VerifyResult(
+            gone=active is False,
+            detail=f"SCIM user {action.target_id} is "
+            + ("inactive" if active is False else "still active"),
+            provider_response={"active": active},
+        )
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    def __repr__(self) -> str:
+        return f"ScimProvider(name={self.name!r}, base_url={self.http.settings.base_url!r})"
