@@ -24,15 +24,31 @@ from pamtui.services.inventory import AccountView, Inventory
 from pamtui.services.policy import Policy, parse_policies
 from pamtui.services.queue import RevocationQueue, requires_four_eyes
 
+KEYRING_SERVICE = "pamtui"
+
 
 def resolve_secret(reference: Any) -> str:
-    """Turn ``{env = "VAR"}`` into the secret (keyring references come later)."""
+    """Turn ``{ env = "VAR" }`` or ``{ keyring = "NAME" }`` into the secret."""
     if isinstance(reference, Mapping) and set(reference) == {"env"}:
         value = os.environ.get(str(reference["env"]))
         if value is None:
             raise ConfigError(f"environment variable {reference['env']} is not set")
         return value
-    raise ConfigError(f'unsupported secret reference {reference!r}; use {{ env = "VAR" }}')
+    if isinstance(reference, Mapping) and set(reference) == {"keyring"}:
+        import keyring
+        from keyring.errors import KeyringError
+
+        name = str(reference["keyring"])
+        try:
+            value = keyring.get_password(KEYRING_SERVICE, name)
+        except KeyringError as exc:
+            raise ConfigError(f"the OS keyring is not usable: {exc}") from exc
+        if value is None:
+            raise ConfigError(
+                f"no secret named {name!r} in the keyring (service {KEYRING_SERVICE!r})"
+            )
+        return value
+    raise ConfigError('a secret must be a reference: { env = "VAR" } or { keyring = "NAME" }')
 
 
 def build_providers(cfg: Config, state_dir: Path) -> dict[str, Provider]:
