@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -22,6 +23,7 @@ from pamtui.journal.export import entry_record
 from pamtui.model import Account, Credential, CredentialStatus, QueueItem, QueueState
 from pamtui.providers.base import ProviderConfigError, ProviderError
 from pamtui.sanitize import clean
+from pamtui.services.mfa import MfaError
 from pamtui.services.queue import QueueError, plan_for_account, plan_for_credential
 from pamtui.services.session import Session
 
@@ -195,11 +197,6 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     async def body(session: Session) -> int:
         if args.provider not in session.providers:
             raise UsageError(f"no provider named {args.provider!r} (see: pamtui providers)")
-        if session.config.operator.require_totp:
-            raise UsageError(
-                "require_totp is set but TOTP step-up is not available in this "
-                "version of pamtui; unset operator.require_totp"
-            )
         provider = session.providers[args.provider]
         views = await session.inventory.sync()
         view = _find_account(views, args.provider, args.account)
@@ -244,6 +241,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
             if answer not in ("y", "yes"):
                 print("cancelled: nothing staged")
                 return EXIT_FALSE
+        session.step_up(_totp(args, session), subject=f"{args.provider}:{view.account.id}")
         four_eyes = session.needs_four_eyes(view)
         items = session.queue.stage(actions, args.reason, approve=True, four_eyes=four_eyes)
         waiting = [i for i in items if i.state is QueueState.AWAITING_APPROVAL]
@@ -328,6 +326,8 @@ def cmd_queue(args: argparse.Namespace) -> int:
             item = queue.edit(args.id, reason=args.reason)
             print(f"#{item.id} reason: {clean(item.reason)}")
             return EXIT_OK
+        if verb in ("approve", "run", "retry"):
+            session.step_up(_totp(args, session), subject=f"queue:{verb}")
         if verb == "approve":
             item = queue.approve(args.id)
             print(f"#{item.id} {item.state} (approved by {item.approved_by})")
@@ -481,6 +481,48 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return _run_session(args, body)
 
 
+def _totp(args: argparse.Namespace, session: Session) -> str | None:
+    """The step-up code: --totp, else asked for on a terminal."""
+    if not session.config.operator.require_totp or getattr(args, "totp", None):
+        return getattr(args, "totp", None)
+    if sys.stdin.isatty():
+        return input("TOTP code: ").strip()
+    raise UsageError("policy requires a TOTP code: pass --totp CODE")
+
+
+def cmd_mfa(args: argparse.Namespace) -> int:
+    from pamtui import config as config_mod
+    from pamtui.services import mfa
+
+    operator = config_mod.load(args.config).operator.login
+    store = mfa.KeyringStore()
+    journal = Journal.open(config_mod.resolve_db_path(args.db))
+    try:
+        if args.verb == "status":
+            state = mfa.status(operator, store, journal)
+            print(state.describe())
+            return EXIT_OK if state.enrolled else EXIT_FALSE
+        if not sys.stdin.isatty():
+            raise UsageError(
+                "pamtui mfa enroll needs a terminal to show the QR code and read the first code"
+            )
+        enrolment = mfa.enroll(operator, store)
+        if enrolment.warning:
+            print(f"WARNING: {enrolment.warning}", file=sys.stderr)
+        if enrolment.replacing and input("Replace your TOTP enrolment? [y/N] ").lower() != "y":
+            print("kept the existing enrolment")
+            return EXIT_OK
+        with contextlib.suppress(mfa.MfaError):  # no QR renderer: the URI below suffices
+            print(mfa.qr_text(enrolment.uri))
+        print(enrolment.uri)
+        code = input("Code from your authenticator app: ").strip()
+        mfa.confirm_enrollment(operator, enrolment.secret, code, store, journal)
+        print(f"enrolled {operator}: step-up codes are now checked against this device")
+        return EXIT_OK
+    finally:
+        journal.close()
+
+
 def cmd_providers(args: argparse.Namespace) -> int:
     from pamtui import config as config_mod
     from pamtui.providers import registry
@@ -583,9 +625,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("queue", parents=[common], help="the revocation queue")
     p.add_argument("verb", nargs="?", choices=["list", "run", "retry", "cancel", "approve", "edit"])
     p.add_argument("--reason", metavar="TEXT", help="with edit: the staged item's new reason")
+    p.add_argument("--totp", metavar="CODE", help="TOTP code when policy requires step-up")
     p.add_argument("id", nargs="?", type=int)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_queue)
+
+    p = sub.add_parser("mfa", parents=[common], help="TOTP step-up: enroll, status")
+    p.add_argument("verb", choices=["enroll", "status"])
+    p.set_defaults(func=cmd_mfa)
 
     p = sub.add_parser(
         "sweep", parents=[common], help="apply the configured policies (cron-friendly)"
@@ -657,7 +704,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CheckFailed as exc:
         print(f"pamtui: {exc}", file=sys.stderr)
         return EXIT_FALSE
-    except (QueueError, JournalError, ProviderError) as exc:
+    except (QueueError, JournalError, ProviderError, MfaError) as exc:
         print(f"pamtui: {clean(exc)}", file=sys.stderr)
         return EXIT_FALSE
     except KeyboardInterrupt:

@@ -88,6 +88,19 @@ class Session:
             self.config.policies, self.config.source, providers=list(self.providers)
         )
 
+    def step_up(self, code: str | None, *, subject: str = "") -> None:
+        """When policy requires it, check the operator's TOTP code (or refuse).
+
+        Raises ``StepUpError`` (journalled by the MFA service, never the code).
+        """
+        if not self.config.operator.require_totp:
+            return
+        from pamtui.services.mfa import KeyringStore, StepUp, StepUpError
+
+        if not code:
+            raise StepUpError("a TOTP code is required by policy (operator.require_totp)")
+        StepUp(self.journal, KeyringStore(), self.operator).check(code, subject=subject)
+
     def needs_four_eyes(self, view: AccountView) -> bool:
         return requires_four_eyes(
             self.config.operator.four_eyes_for_privileged, RiskFlag.PRIVILEGED in view.flags

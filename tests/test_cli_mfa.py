@@ -1,0 +1,92 @@
+"""TOTP step-up from the command line, with a real (in-memory) keyring backend."""
+
+from __future__ import annotations
+
+import time
+
+import pyotp
+import pytest
+
+from pamtui.cli import main
+from pamtui.journal import Journal
+from pamtui.services import mfa
+from tests.test_mfa import memory_keyring  # noqa: F401  (fixture: backend chosen by config)
+
+ACCOUNT, TOKEN = "lucia-castillo-acme", "716008953"
+
+
+@pytest.fixture
+def setup(tmp_path, db_path, memory_keyring, monkeypatch):  # noqa: F811
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        '[operator]\nname = "ops-alice"\nrequire_totp = true\n\n'
+        '[[providers]]\nname = "demo-git"\ntype = "demo"\nsystem = "git"\n'
+        "latency_ms = 0\n"
+    )
+    store = mfa.KeyringStore()
+    enrolment = mfa.enroll("ops-alice", store)
+    journal = Journal.open(db_path)
+    totp = pyotp.TOTP(enrolment.secret)
+    # Enrol with the previous step's code, so the current one is still fresh.
+    previous = totp.at(time.time() - 30)
+    mfa.confirm_enrollment("ops-alice", enrolment.secret, previous, store, journal)
+    journal.close()
+    return cfg, db_path, totp
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def revoke(cfg, db, *extra):
+    return (
+        "revoke",
+        "--config",
+        str(cfg),
+        "--db",
+        str(db),
+        "--provider",
+        "demo-git",
+        "--account",
+        ACCOUNT,
+        "--credential",
+        TOKEN,
+        "--reason",
+        "leak",
+        "--yes",
+        *extra,
+    )
+
+
+def test_status_reports_enrolment(capsys, setup):
+    cfg, db, _ = setup
+    code, out, _ = run(capsys, "mfa", "status", "--config", str(cfg), "--db", str(db))
+    assert code == 0 and "enrolled" in out.lower()
+
+
+def test_revoke_needs_a_code_and_accepts_it_once(capsys, setup, monkeypatch):
+    cfg, db, totp = setup
+    with open("/dev/null") as no_terminal:
+        monkeypatch.setattr("sys.stdin", no_terminal)
+        code, _, err = run(capsys, *revoke(cfg, db))
+    assert code == 2 and "--totp" in err
+    now = totp.now()
+    code, out, err = run(capsys, *revoke(cfg, db, "--totp", now))
+    assert code == 0 and "verified" in out, err
+    # The same code again (replay) is refused, and nothing is staged for it.
+    code, _, err = run(capsys, "queue", "run", "--config", str(cfg), "--db", str(db), "--totp", now)
+    assert code == 1 and "already used" in err
+    entries = Journal.open(db, read_only=True).entries(limit=1000)
+    actions = [e.action for e in entries]
+    assert "stepup_ok" in actions and "stepup_failed" in actions
+    assert all(now not in str(e.detail) for e in entries)  # never the code
+
+
+def test_a_wrong_code_stops_before_the_provider(capsys, setup):
+    cfg, db, _ = setup
+    code, _, err = run(capsys, *revoke(cfg, db, "--totp", "000001"))
+    assert code == 1 and "wrong code" in err
+    journal = Journal.open(db, read_only=True)
+    assert not [e for e in journal.entries(limit=1000) if e.action in ("stage", "execute")]
