@@ -245,16 +245,20 @@ class MainScreen(Screen):
         item_id = self._queue_item()
         if item_id is None:
             return
-        try:
-            item = self.session.queue.approve(item_id)
-        except QueueError as exc:
-            self.notify(str(exc), severity="error", markup=False, timeout=10)
-            return
-        self.refresh_queue()
-        if item.state is QueueState.APPROVED:
-            self._execute([item.id], None)
-        else:
-            self.notify(f"#{item.id} awaits a second operator's approval.", title="Four eyes")
+
+        def approve() -> None:
+            try:
+                item = self.session.queue.approve(item_id)
+            except QueueError as exc:
+                self.notify(str(exc), severity="error", markup=False, timeout=10)
+                return
+            self.refresh_queue()
+            if item.state is QueueState.APPROVED:
+                self._execute([item.id], None)
+            else:
+                self.notify(f"#{item.id} awaits a second operator's approval.", title="Four eyes")
+
+        self._with_step_up(f"approve #{item_id}", approve)
 
     def action_execute_item(self) -> None:
         item_id = self._queue_item()
@@ -266,7 +270,32 @@ class MainScreen(Screen):
                     severity="warning",
                 )
                 return
-            self._execute([item_id], None)
+            self._with_step_up(f"execute #{item_id}", lambda: self._execute([item_id], None))
+
+    def _with_step_up(self, what: str, then) -> None:
+        """Run ``then`` now, or after a valid TOTP code when policy requires step-up."""
+        from pamtui.services.mfa import MfaError
+        from pamtui.tui.screens.prompt import PromptScreen
+
+        if not self.session.config.operator.require_totp:
+            then()
+            return
+
+        def answered(code: str | None) -> None:
+            if code is None:
+                self.notify("Step-up cancelled: nothing executed.")
+                return
+            try:
+                self.session.step_up(code.strip(), subject=f"tui:{what}")
+            except MfaError as exc:
+                self.notify(
+                    str(exc), title="Step-up refused", severity="error", markup=False, timeout=10
+                )
+                return
+            then()
+
+        title = Text(f"TOTP code to {what} (policy requires step-up):", style="bold")
+        self.app.push_screen(PromptScreen(title, password=True), callback=answered)
 
     def action_edit_item(self) -> None:
         from pamtui.tui.screens.prompt import PromptScreen
@@ -384,6 +413,14 @@ class MainScreen(Screen):
             if answer is None:
                 self.notify("Cancelled: nothing staged.")
                 return
+            if four_eyes:
+                stage_and_run(answer)  # nothing executes yet: no step-up needed
+            else:
+                # Step-up before anything is staged: a refused code leaves no trace
+                # in the queue (the refusal itself is journalled).
+                self._with_step_up("execute", lambda: stage_and_run(answer))
+
+        def stage_and_run(answer: Confirmation) -> None:
             try:
                 items = self.session.queue.stage(
                     answer.steps, answer.reason, approve=True, four_eyes=four_eyes
@@ -395,7 +432,7 @@ class MainScreen(Screen):
                 self.notify(f"Not staged: {exc}", severity="error", markup=False, timeout=10)
                 return
             self.refresh_queue()
-            if any(item.state is QueueState.AWAITING_APPROVAL for item in items):
+            if all(item.state is QueueState.AWAITING_APPROVAL for item in items):
                 self.notify(
                     f"{len(items)} step(s) staged, awaiting a second operator's approval "
                     "(y on the queue pane, or pamtui queue approve ID).",

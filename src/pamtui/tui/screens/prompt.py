@@ -13,15 +13,16 @@ from textual.widgets import Input, Static
 class PromptScreen(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
 
-    def __init__(self, title: Text, value: str = "") -> None:
+    def __init__(self, title: Text, value: str = "", *, password: bool = False) -> None:
         super().__init__()
         self._title = title
         self._value = value
+        self._password = password
 
     def compose(self) -> ComposeResult:
         with Vertical(id="prompt-dialog"):
             yield Static(self._title)
-            yield Input(self._value, id="prompt-input")
+            yield Input(self._value, id="prompt-input", password=self._password)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
