@@ -490,6 +490,33 @@ def _totp(args: argparse.Namespace, session: Session) -> str | None:
     raise UsageError("policy requires a TOTP code: pass --totp CODE")
 
 
+def cmd_secrets(args: argparse.Namespace) -> int:
+    """Store a provider's secret in the OS keyring; config refers to it by name."""
+    import getpass
+
+    import keyring
+    from keyring.errors import KeyringError
+
+    from pamtui.services import mfa
+    from pamtui.services.session import KEYRING_SERVICE
+
+    warning = mfa.KeyringStore().backend_warning()
+    if warning:
+        print(f"WARNING: {warning}", file=sys.stderr)
+    if sys.stdin.isatty():
+        secret = getpass.getpass(f"Secret for {args.name} (not echoed): ")
+    else:
+        secret = sys.stdin.readline().rstrip("\r\n")  # piped from a secrets manager
+    if not secret:
+        raise UsageError("an empty secret was not stored")
+    try:
+        keyring.set_password(KEYRING_SERVICE, args.name, secret)
+    except KeyringError as exc:
+        raise CheckFailed(f"the OS keyring refused it: {exc}") from exc
+    print(f'stored; refer to it in the config as: token = {{ keyring = "{args.name}" }}')
+    return EXIT_OK
+
+
 def cmd_mfa(args: argparse.Namespace) -> int:
     from pamtui import config as config_mod
     from pamtui.services import mfa
@@ -629,6 +656,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", nargs="?", type=int)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_queue)
+
+    p = sub.add_parser("secrets", parents=[common], help="store a provider secret in the keyring")
+    p.add_argument("action", choices=["set"])
+    p.add_argument("name", metavar="NAME", help='the name config uses: { keyring = "NAME" }')
+    p.set_defaults(func=cmd_secrets)
 
     p = sub.add_parser("mfa", parents=[common], help="TOTP step-up: enroll, status")
     p.add_argument("verb", choices=["enroll", "status"])

@@ -129,7 +129,21 @@ def load(flag: str | None = None) -> Config:
     return load_file(path)
 
 
+def refuse_world_writable(path: Path, what: str) -> None:
+    """Anyone who can write it could add a provider or disable four eyes: refuse."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if mode & 0o002:
+        raise ConfigError(
+            f"{path}: the {what} is world-writable, so anyone on this machine could change "
+            f"it; fix with: chmod o-w {path}"
+        )
+
+
 def load_file(path: Path) -> Config:
+    refuse_world_writable(path, "config file")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

@@ -117,6 +117,11 @@ def connect(
     processes serialise into one chain.
     """
     path = Path(path).expanduser()
+    if path.exists() and path.stat().st_mode & 0o002:
+        raise JournalError(
+            f"{path}: the journal is world-writable, so anyone on this machine could rewrite "
+            f"it; fix with: chmod o-w {path}"
+        )
     try:
         if read_only:
             if not path.exists():
