@@ -16,6 +16,7 @@ from pamtui.model import QueueState
 from pamtui.services.session import Session
 from pamtui.services.stream import EventFeed, StreamProblem
 from pamtui.services.watch import StreamWatch
+from pamtui.tui.commands import PamtuiCommands
 from pamtui.tui.screens.audit import AuditScreen
 from pamtui.tui.screens.help import HelpScreen, bindings_table
 from pamtui.tui.screens.main import MainScreen
@@ -75,6 +76,8 @@ class AuditApp(BaseApp):
 
 
 class PamtuiApp(BaseApp):
+    COMMANDS = App.COMMANDS | {PamtuiCommands}
+
     def __init__(self, session: Session, *, theme: str | None = None, stream: bool = True) -> None:
         super().__init__(theme=theme or session.config.ui.theme or None)
         self.session = session

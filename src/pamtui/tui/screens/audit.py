@@ -138,6 +138,13 @@ class AuditScreen(Screen):
         Binding("slash", "focus_query", "Search", key_display="/", id="audit.search"),
         Binding("v", "verify", "Verify chain", id="audit.verify"),
         Binding("e", "export", "Export", id="audit.export"),
+        Binding(
+            "ctrl+y",
+            "copy",
+            "Copy",
+            id="audit.copy",
+            tooltip="Copy the selected value to the clipboard (OSC 52, works over SSH)",
+        ),
         Binding("escape", "back", "Back", id="audit.back"),
     ]
 
@@ -221,6 +228,15 @@ class AuditScreen(Screen):
         entry = self.query_one(JournalTable).selected
         detail = self.query_one("#audit-detail", Static)
         detail.update(entry_json(entry) if entry else Text("No entries match.", style="dim"))
+
+    def action_copy(self) -> None:
+        entry = self.query_one(JournalTable).selected
+        if entry is None:
+            self.notify("No entry selected to copy.", severity="warning")
+            return
+        text = f"{entry.seq}:{entry.hash}"
+        self.app.copy_to_clipboard(text)
+        self.notify(f"Copied {text}", markup=False)
 
     # -- search --------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, ProgressBar, Static
 
 from pamtui.model import CredentialStatus, QueueState, RevokeAction
+from pamtui.sanitize import clean
 from pamtui.services.inventory import AccountKey, AccountView
 from pamtui.services.queue import QueueError, plan_for_account, plan_for_credential
 from pamtui.tui.safe import join, safe
@@ -79,6 +80,13 @@ class MainScreen(Screen):
             tooltip="Show only denied calls (401/403) in the stream",
         ),
         Binding("a", "app.open_audit", "Audit", id="main.audit", tooltip="Open the audit journal"),
+        Binding(
+            "ctrl+y",
+            "copy",
+            "Copy",
+            id="main.copy",
+            tooltip="Copy the selected value to the clipboard (OSC 52, works over SSH)",
+        ),
         Binding("1", "focus_pane('accounts')", "Accounts", show=False, id="main.focus_accounts"),
         Binding(
             "2", "focus_pane('credentials')", "Credentials", show=False, id="main.focus_credentials"
@@ -221,6 +229,20 @@ class MainScreen(Screen):
         self.query_one(AccountsTable).set_filter("")
         self._update_accounts_title()
         self.query_one(AccountsTable).focus()
+
+    def action_copy(self) -> None:
+        """The credential's id in the credentials pane, else the account's name."""
+        credentials = self.query_one(CredentialsTable)
+        credential = credentials.selected
+        if self.focused is credentials and credential is not None:
+            value = credential.id
+        else:
+            view = self._selected_view()
+            if view is None:
+                self.notify("Nothing selected to copy.", severity="warning")
+                return
+            value = view.account.name
+        copy_value(self, value)
 
     def action_focus_pane(self, pane: str) -> None:
         target = {
@@ -479,3 +501,14 @@ class MainScreen(Screen):
             )
         else:
             self.notify(f"{len(item_ids)} step(s) revoked and verified.", title="Verified")
+
+
+def copy_value(screen: Screen, value: str) -> None:
+    """Copy provider text via OSC 52, with control characters made visible.
+
+    A raw newline or escape in the clipboard would act when pasted into a shell.
+    """
+    text = clean(value, max_length=None)
+    screen.app.copy_to_clipboard(text)
+    note = " (control characters made visible)" if text != value else ""
+    screen.notify(f"Copied {clean(text, max_length=80)}{note}", markup=False)
