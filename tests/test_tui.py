@@ -510,3 +510,31 @@ def test_snapshot_main_screen_80x24(snap_compare, db_path):
     assert snap_compare(
         make_app(db_path, StaticProvider()), terminal_size=(80, 24), run_before=loaded
     )
+
+
+async def test_status_bar_shows_the_journal_chain(db_path):
+    import sqlite3
+
+    journal = Journal.open(db_path)
+    for n in range(3):
+        journal.append("tester", "stage", subject=f"credential:{n}")
+    journal.close()
+    sqlite3.connect(db_path, isolation_level=None).execute(
+        "UPDATE entries SET actor = 'eve' WHERE seq = 2"
+    )
+    app = make_app(db_path, StaticProvider())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app._tick()
+        await pilot.pause()
+        bar = str(app.screen.query_one("#status-bar").render())
+        assert "BROKEN at entry 2" in bar
+
+
+async def test_status_bar_says_verified_for_a_sound_journal(db_path):
+    app = make_app(db_path, StaticProvider())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app._tick()
+        await pilot.pause()
+        assert "✓ chain verified" in str(app.screen.query_one("#status-bar").render())

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.widgets import Static
 
-from pamtui.journal import Journal, JournalError
+from pamtui.journal import Journal, JournalError, VerifyReport
 from pamtui.model import QueueState
 from pamtui.services.session import Session
 from pamtui.services.stream import EventFeed, StreamProblem
@@ -84,6 +84,7 @@ class PamtuiApp(BaseApp):
         self.read_only = session.read_only
         self._stream_enabled = stream
         self.watch = StreamWatch(session.inventory)
+        self.journal_check: VerifyReport | None = None
 
     # -- start-up ----------------------------------------------------------
 
@@ -94,6 +95,7 @@ class PamtuiApp(BaseApp):
         await self.push_screen(MainScreen())  # panes exist before workers use them
         self._journal_session_start()
         self.load_inventory()  # starts the stream once accounts are known
+        self.verify_journal()
         self.set_interval(0.5, self._tick)
 
     def _journal_session_start(self) -> None:
@@ -222,7 +224,36 @@ class PamtuiApp(BaseApp):
         )
         head = self.session.journal.head()
         bar.append(f"  journal #{head.seq if head else 0}")
+        if self.journal_check is None:
+            bar.append(" (verifying…)", style="dim")
+        elif self.journal_check.ok:
+            bar.append(" ✓ chain verified", style="green")
+        else:
+            bar.append(f" ✗ BROKEN at entry {self.journal_check.bad_seq}", style="bold red")
         main.query_one("#status-bar", Static).update(bar)
+
+    @work(thread=True, exclusive=True, group="journal-verify")
+    def verify_journal(self) -> None:
+        """Check the chain at start, on its own read-only connection (UI stays free)."""
+        try:
+            checker = Journal.open(self.session.journal.path, read_only=True)
+            try:
+                report = checker.verify()
+            finally:
+                checker.close()
+        except JournalError:
+            return
+        self.journal_check = report
+        self.call_from_thread(self._tick)  # show it now, not at the next tick
+        if not report.ok:
+            self.call_from_thread(
+                self.notify,
+                f"The audit journal's chain is broken: {report.problem}",
+                title="Journal",
+                severity="error",
+                markup=False,
+                timeout=30,
+            )
 
     def action_open_audit(self) -> None:
         self.push_screen(AuditScreen(self.session.journal))
