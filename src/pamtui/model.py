@@ -159,6 +159,43 @@ class RevokeAction:
     def subject(self) -> str:
         return f"{self.target_kind}:{self.target_id}"
 
+    @classmethod
+    def on_credential(
+        cls,
+        provider: str,
+        credential: Credential,
+        name: str,
+        label: str,
+        order: int,
+        *,
+        reversible: bool = False,
+    ) -> RevokeAction:
+        return cls(
+            provider,
+            name,
+            TargetKind.CREDENTIAL,
+            credential.id,
+            credential.account_id,
+            label,
+            reversible,
+            order,
+        )
+
+    @classmethod
+    def on_account(
+        cls,
+        provider: str,
+        account: Account,
+        name: str,
+        label: str,
+        order: int,
+        *,
+        reversible: bool = False,
+    ) -> RevokeAction:
+        return cls(
+            provider, name, TargetKind.ACCOUNT, account.id, account.id, label, reversible, order
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class RevokeResult:

@@ -394,15 +394,8 @@ class ScimProvider:
         who = target.name or target.id
 
         def action(name: str, label: str, order: int, reversible: bool = False) -> RevokeAction:
-            return RevokeAction(
-                provider=self.name,
-                name=name,
-                target_kind=TargetKind.ACCOUNT,
-                target_id=target.id,
-                account_id=target.id,
-                label=label,
-                reversible=reversible,
-                order=order,
+            return RevokeAction.on_account(
+                self.name, target, name, label, order, reversible=reversible
             )
 
         return [

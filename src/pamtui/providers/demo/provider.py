@@ -29,7 +29,6 @@ from pamtui.model import (
     OwnerStatus,
     RevokeAction,
     RevokeResult,
-    TargetKind,
     VerifyResult,
 )
 from pamtui.providers.base import ProviderConfigError, ProviderContext, ProviderError
@@ -232,15 +231,8 @@ class DemoProvider:
             what = f"{what} ({cred.fingerprint.split()[0]})"
 
         def action(name: str, label: str, order: int, reversible: bool = False) -> RevokeAction:
-            return RevokeAction(
-                provider=self.name,
-                name=name,
-                target_kind=TargetKind.CREDENTIAL,
-                target_id=cred.id,
-                account_id=cred.account_id,
-                label=label,
-                reversible=reversible,
-                order=order,
+            return RevokeAction.on_credential(
+                self.name, cred, name, label, order, reversible=reversible
             )
 
         kind = cred.kind
@@ -276,15 +268,8 @@ class DemoProvider:
         system, who = row["system"], account.name or account.id
 
         def action(name: str, label: str, order: int, reversible: bool = False) -> RevokeAction:
-            return RevokeAction(
-                provider=self.name,
-                name=name,
-                target_kind=TargetKind.ACCOUNT,
-                target_id=account.id,
-                account_id=account.id,
-                label=label,
-                reversible=reversible,
-                order=order,
+            return RevokeAction.on_account(
+                self.name, account, name, label, order, reversible=reversible
             )
 
         if system == "idp":
