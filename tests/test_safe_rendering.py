@@ -127,7 +127,7 @@ def test_the_rendered_screen_never_carries_markup_or_controls(tmp_path, names, p
 @settings(max_examples=40, deadline=None)
 @given(rows=st.lists(st.tuples(hostile_text, hostile_text), min_size=1, max_size=5))
 def test_cli_tables_never_print_controls(rows):
-    from pamtui.cli import _print_table
+    from pamtui.cli.common import print_table as _print_table
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):

@@ -1,0 +1,157 @@
+"""pamtui audit: the journal from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from pamtui.cli.common import (
+    EXIT_FALSE,
+    EXIT_OK,
+    CheckFailed,
+    UsageError,
+    open_journal,
+    operator_login,
+    print_json,
+    print_table,
+)
+from pamtui.journal import EntryFilter, Head, Journal
+from pamtui.journal.export import entry_record
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    verb = args.verb
+    journal = open_journal(args, read_only=verb != "rotate")
+    if verb is None:  # the audit review screen, read-only: fit for an SSH ForceCommand
+        from pamtui.tui.app import run_audit_app
+
+        return run_audit_app(journal, theme=getattr(args, "theme", None))
+    try:
+        if verb == "rotate":
+            previous, start = journal.rotate(args.archive, actor=operator_login(args))
+            print(f"archived {previous.seq} entries to {args.archive} (head {previous})")
+            print(f"this journal continues at entry {start.seq}, linked to that head")
+            return EXIT_OK
+        if verb == "head":
+            head = journal.head()
+            if head is None:
+                raise CheckFailed("the journal is empty")
+            print(head)
+            return EXIT_OK
+        if verb == "verify":
+            expect = None
+            if args.expect_head:
+                try:
+                    expect = Head.parse(args.expect_head)
+                except ValueError as exc:
+                    raise UsageError(f"--expect-head: {exc}") from exc
+            report = journal.verify(expect_head=expect)
+            if args.json:
+                print_json(
+                    {
+                        "ok": report.ok,
+                        "entries": report.entries,
+                        "head": str(report.head) if report.head else None,
+                        "bad_seq": report.bad_seq,
+                        "problem": report.problem,
+                    }
+                )
+            elif report.ok:
+                print(f"ok: {report.entries} entries, head {report.head}")
+            else:
+                print(f"FAILED at entry {report.bad_seq}: {report.problem}")
+            return EXIT_OK if report.ok else EXIT_FALSE
+        filt = EntryFilter(
+            since=args.since,
+            until=args.until,
+            actor=args.actor,
+            provider=args.provider,
+            subject=args.subject,
+            action=args.action,
+            text=args.text,
+        )
+        if verb == "export":
+            return _export(journal, args, filt)
+        entries = journal.entries(filt, limit=args.limit)
+        if args.json:
+            print_json([entry_record(e) for e in entries])
+        else:
+            print_table(
+                ["seq", "ts", "actor", "action", "provider", "subject", "detail"],
+                [
+                    (
+                        e.seq,
+                        e.ts,
+                        e.actor,
+                        e.action,
+                        e.provider,
+                        e.subject,
+                        e.detail.get("label")
+                        or e.detail.get("reason")
+                        or e.detail.get("error", ""),
+                    )
+                    for e in entries
+                ],
+            )
+        return EXIT_OK
+    finally:
+        journal.close()
+
+
+def _export(journal: Journal, args: argparse.Namespace, filt: EntryFilter) -> int:
+    from pamtui.journal.export import export
+    from pamtui.services.audit import export_to_file
+
+    if not args.out or args.out == "-":
+        count = export(journal, args.format, sys.stdout, filt)
+        print(f"pamtui: exported {count} entries ({args.format})", file=sys.stderr)
+        return EXIT_OK
+    try:
+        count = export_to_file(journal, args.format, Path(args.out), filt)
+    except OSError as exc:
+        raise UsageError(f"--out {args.out}: {exc.strerror}") from exc
+    print(f"exported {count} entries ({args.format}) to {args.out}")
+    return EXIT_OK
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "audit", parents=[common], help="the audit journal (no subcommand: the review screen)"
+    )
+    p.add_argument(
+        "--read-only",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="accepted for symmetry: the review screen never changes anything",
+    )
+    audit = p.add_subparsers(dest="verb", metavar="VERB")
+    filters = argparse.ArgumentParser(add_help=False)
+    for name, what in (
+        ("since", "from this UTC time (ISO 8601, e.g. 2026-11-01)"),
+        ("until", "before this UTC time"),
+        ("actor", "operator or policy:NAME"),
+        ("provider", "provider name"),
+        ("subject", "e.g. credential:ID"),
+        ("action", "e.g. revoked, verified, stage"),
+        ("text", "free text"),
+    ):
+        filters.add_argument(f"--{name}", help=what)
+    a = audit.add_parser("list", parents=[common, filters], help="journal entries, newest first")
+    a.add_argument("--limit", type=int, default=100)
+    a.add_argument("--json", action="store_true")
+    a = audit.add_parser(
+        "export", parents=[common, filters], help="export for a SIEM, oldest first"
+    )
+    a.add_argument("--format", required=True, choices=["jsonl", "csv", "ocsf", "cef"])
+    a.add_argument("--out", metavar="FILE", help="write here (created 0600) instead of stdout")
+    a = audit.add_parser("verify", parents=[common], help="recompute the hash chain")
+    a.add_argument("--expect-head", metavar="SEQ:HASH")
+    a.add_argument("--json", action="store_true")
+    audit.add_parser("head", parents=[common], help="print SEQ:HASH of the last entry")
+    a = audit.add_parser(
+        "rotate", parents=[common], help="archive the entries to FILE and continue the chain here"
+    )
+    a.add_argument("--archive", metavar="FILE", required=True)
+    p.set_defaults(func=cmd_audit, verb=None)

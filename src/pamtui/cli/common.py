@@ -1,0 +1,116 @@
+"""What every command shares: exit codes, errors, output and sessions.
+
+Exit codes: 0 success, 1 the thing checked is not true or something partly
+failed, 2 usage or configuration error. Errors are one line on stderr, never
+a traceback. Untrusted text is cleaned before it is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pamtui.journal import Journal
+from pamtui.sanitize import clean
+from pamtui.services.session import Session
+
+EXIT_OK, EXIT_FALSE, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A usage mistake: exit 2 with this message."""
+
+
+class CheckFailed(Exception):
+    """The thing checked is not true: exit 1 with this message."""
+
+
+# -- output helpers ---------------------------------------------------------
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    cells = [[clean(v, max_length=80) for v in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in cells:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+    line = "  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True))
+    print(line.rstrip())
+    for row in cells:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def print_json(value: Any) -> None:
+    # json.dumps escapes every control character, so this output is safe too.
+    print(json.dumps(value, indent=2, default=str, ensure_ascii=True))
+
+
+def iso(value: Any) -> str:
+    return value.isoformat() if value is not None else ""
+
+
+# -- sessions ---------------------------------------------------------------
+
+
+def open_session(args: argparse.Namespace, *, read_only: bool = False) -> Session:
+    return Session.open(
+        config_path=args.config,
+        db_path=args.db,
+        read_only=read_only or getattr(args, "read_only", False),
+    )
+
+
+def operator_login(args: argparse.Namespace) -> str:
+    from pamtui import config as config_mod
+
+    return config_mod.load(getattr(args, "config", None)).operator.login
+
+
+def open_journal(args: argparse.Namespace, *, read_only: bool = True) -> Journal:
+    from pamtui.config import resolve_db_path
+
+    path = resolve_db_path(args.db)
+    if read_only and not path.exists():
+        raise CheckFailed(f"no journal at {path} yet (nothing has been recorded)")
+    return Journal.open(path, read_only=read_only)
+
+
+def run_session(
+    args: argparse.Namespace, body: Callable[[Session], Any], *, read_only: bool = False
+) -> int:
+    async def runner() -> int:
+        session = open_session(args, read_only=read_only)
+        try:
+            return await body(session)
+        finally:
+            await session.aclose()
+
+    return asyncio.run(runner())
+
+
+def ask_totp(args: argparse.Namespace, session: Session) -> str | None:
+    """The step-up code: --totp, else asked for on a terminal."""
+    if not session.config.operator.require_totp or getattr(args, "totp", None):
+        return getattr(args, "totp", None)
+    if sys.stdin.isatty():
+        return input("TOTP code: ").strip()
+    raise UsageError("policy requires a TOTP code: pass --totp CODE")
+
+
+def common_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=default,
+        help="config file (default: $PAMTUI_CONFIG, else the user config file)",
+    )
+    parser.add_argument(
+        "--db",
+        metavar="FILE",
+        default=default,
+        help="database file (default: $PAMTUI_DB, else the user data dir)",
+    )

@@ -1,0 +1,52 @@
+"""pamtui sweep: apply the configured policies headless."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from pamtui.cli.common import (
+    EXIT_FALSE,
+    EXIT_OK,
+    print_json,
+    run_session,
+)
+from pamtui.sanitize import clean
+from pamtui.services.session import Session
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from pamtui.model import utcnow
+    from pamtui.services.policy import evaluate, sweep
+
+    async def body(session: Session) -> int:
+        if not session.policies:
+            print("no [[policies]] configured: nothing to sweep")
+            return EXIT_OK
+        views = await session.inventory.sync()
+        degraded = [h for h in session.inventory.health.values() if not h.ok]
+        proposals = evaluate(session.policies, views, session.providers, utcnow())
+        report = sweep(session.queue, proposals, dry_run=args.dry_run)
+        if args.json:
+            print_json(report.as_dict())
+        else:
+            for line in report.summary_lines():
+                print(line)
+        for health in degraded:
+            print(
+                f"pamtui: provider {health.name} is degraded: {clean(health.reason)}",
+                file=sys.stderr,
+            )
+        return EXIT_OK if report.ok and not degraded else EXIT_FALSE
+
+    return run_session(args, body)
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "sweep", parents=[common], help="apply the configured policies (cron-friendly)"
+    )
+    p.add_argument("--dry-run", action="store_true", help="show what would be staged")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_sweep)

@@ -1,0 +1,210 @@
+"""accounts, revoke and the TUI itself."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from pamtui.cli.common import (
+    EXIT_FALSE,
+    EXIT_OK,
+    CheckFailed,
+    UsageError,
+    ask_totp,
+    iso,
+    open_session,
+    print_json,
+    print_table,
+    run_session,
+)
+from pamtui.model import Account, Credential, CredentialStatus, QueueState
+from pamtui.sanitize import clean
+from pamtui.services.queue import plan_for_account, plan_for_credential
+from pamtui.services.session import Session
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from pamtui.tui.app import run_app
+
+    session = open_session(args)
+    return run_app(session, theme=args.theme)
+
+
+def _account_json(view: Any) -> dict[str, Any]:
+    a: Account = view.account
+    return {
+        "provider": a.provider,
+        "id": a.id,
+        "name": a.name,
+        "display_name": a.display_name,
+        "email": a.email,
+        "kind": str(a.kind),
+        "status": str(a.status),
+        "system": a.system,
+        "privileged": a.privileged,
+        "owner": a.owner,
+        "owner_status": str(a.owner_status),
+        "flags": sorted(str(f) for f in view.flags),
+        "credentials": [_credential_json(c) for c in view.credentials],
+    }
+
+
+def _credential_json(c: Credential) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "kind": str(c.kind),
+        "status": str(c.status),
+        "label": c.label,
+        "scopes": list(c.scopes),
+        "fingerprint": c.fingerprint,
+        "created": iso(c.created),
+        "expires": iso(c.expires),
+        "last_used": iso(c.last_used),
+    }
+
+
+def cmd_accounts(args: argparse.Namespace) -> int:
+    async def body(session: Session) -> int:
+        if args.provider and args.provider not in session.providers:
+            raise UsageError(f"no provider named {args.provider!r} (see: pamtui providers)")
+        views = await session.inventory.sync()
+        degraded = [h for h in session.inventory.health.values() if not h.ok]
+        views = [v for v in views if not args.provider or v.account.provider == args.provider]
+        if args.risky:
+            views = [v for v in views if v.flags]
+        views.sort(key=lambda v: (v.account.provider, v.account.name))
+        if args.json:
+            print_json([_account_json(v) for v in views])
+        else:
+            print_table(
+                ["provider", "account", "kind", "status", "creds", "flags"],
+                [
+                    (
+                        v.account.provider,
+                        v.account.name,
+                        v.account.kind,
+                        v.account.status,
+                        sum(1 for c in v.credentials if c.status == "active"),
+                        ",".join(sorted(v.flags)),
+                    )
+                    for v in views
+                ],
+            )
+        for health in degraded:
+            print(
+                f"pamtui: provider {health.name} is degraded: {clean(health.reason)}",
+                file=sys.stderr,
+            )
+        return EXIT_FALSE if degraded else EXIT_OK
+
+    return run_session(args, body, read_only=True)
+
+
+def _find_account(views: Sequence[Any], provider: str, ref: str) -> Any:
+    matches = [
+        v
+        for v in views
+        if v.account.provider == provider and ref in (v.account.id, v.account.name, v.account.email)
+    ]
+    if not matches:
+        raise UsageError(f"no account {ref!r} in provider {provider!r}")
+    if len(matches) > 1:
+        raise UsageError(f"{ref!r} matches {len(matches)} accounts in {provider!r}; use the id")
+    return matches[0]
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    async def body(session: Session) -> int:
+        if args.provider not in session.providers:
+            raise UsageError(f"no provider named {args.provider!r} (see: pamtui providers)")
+        provider = session.providers[args.provider]
+        views = await session.inventory.sync()
+        view = _find_account(views, args.provider, args.account)
+        if args.credential:
+            creds = [c for c in view.credentials if args.credential in (c.id, c.label)]
+            if not creds:
+                raise UsageError(f"account {args.account!r} has no credential {args.credential!r}")
+            credential = creds[0]
+            if credential.status is not CredentialStatus.ACTIVE:
+                print(
+                    f"credential {clean(credential.id)} is {credential.status} already: "
+                    "nothing to revoke"
+                )
+                return EXIT_OK  # idempotent: the access is already gone
+            candidates = provider.revoke_actions(credential)
+            actions = plan_for_credential(provider, credential)
+        else:
+            candidates = provider.revoke_actions(view.account)
+            actions = plan_for_account(provider, view.account, view.credentials)
+        if args.action:
+            pool = candidates if args.credential else actions
+            actions = [a for a in pool if a.name == args.action]
+            if not actions:
+                names = ", ".join(sorted({a.name for a in pool})) or "none"
+                raise UsageError(
+                    f"action {args.action!r} does not apply here (choose from: {names})"
+                )
+        if not actions:
+            raise CheckFailed("nothing left to revoke: no applicable action")
+        print(
+            f"Plan for {clean(view.account.name)} ({args.provider}), reason: {clean(args.reason)}"
+        )
+        for n, action in enumerate(actions, 1):
+            print(f"  {n}. {clean(action.label)} [{action.name}]")
+        if args.dry_run:
+            print("dry run: nothing staged, nothing executed")
+            return EXIT_OK
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise UsageError("refusing to revoke without confirmation: pass --yes")
+            answer = input("Execute this plan? [y/N] ").strip().lower()
+            if answer not in ("y", "yes"):
+                print("cancelled: nothing staged")
+                return EXIT_FALSE
+        session.step_up(ask_totp(args, session), subject=f"{args.provider}:{view.account.id}")
+        four_eyes = session.needs_four_eyes(view)
+        items = session.queue.stage(actions, args.reason, approve=True, four_eyes=four_eyes)
+        waiting = [i for i in items if i.state is QueueState.AWAITING_APPROVAL]
+        if waiting:
+            ids = " ".join(str(i.id) for i in waiting)
+            print(
+                f"{clean(view.account.name)} is privileged: four eyes required. Staged as "
+                f"item(s) {ids}, awaiting another operator's approval "
+                f"(pamtui queue approve ID)."
+            )
+            return EXIT_OK
+        outcomes = await session.queue.run([i.id for i in items])
+        failed = 0
+        for outcome in outcomes:
+            mark = "ok " if outcome.ok else ("-- " if outcome.skipped else "ERR")
+            failed += outcome.failed
+            print(
+                f"  [{mark}] #{outcome.item.id} {clean(outcome.item.action.label)}: "
+                f"{outcome.item.state} {'' if outcome.ok else clean(outcome.message)}".rstrip()
+            )
+        return EXIT_FALSE if failed else EXIT_OK
+
+    return run_session(args, body)
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("accounts", parents=[common], help="accounts and their risk flags")
+    p.add_argument("--provider", metavar="P")
+    p.add_argument("--risky", action="store_true", help="only flagged accounts")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_accounts)
+
+    p = sub.add_parser(
+        "revoke", parents=[common], help="revoke a credential or an account's access"
+    )
+    p.add_argument("--provider", metavar="P", required=True)
+    p.add_argument("--account", metavar="A", required=True, help="account id, name or email")
+    p.add_argument("--credential", metavar="C", help="one credential (default: the whole account)")
+    p.add_argument("--action", metavar="NAME", help="one action by name")
+    p.add_argument("--reason", metavar="TEXT", required=True)
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--totp", metavar="CODE", help="TOTP code when policy requires step-up")
+    p.add_argument("--dry-run", action="store_true", help="show the plan only")
+    p.set_defaults(func=cmd_revoke)
