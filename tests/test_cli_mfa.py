@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pyotp
@@ -90,3 +91,88 @@ def test_a_wrong_code_stops_before_the_provider(capsys, setup):
     assert code == 1 and "wrong code" in err
     journal = Journal.open(db, read_only=True)
     assert not [e for e in journal.entries(limit=1000) if e.action in ("stage", "execute")]
+
+
+def _enrol(name: str, db) -> pyotp.TOTP:
+    store = mfa.KeyringStore()
+    enrolment = mfa.enroll(name, store)
+    totp = pyotp.TOTP(enrolment.secret)
+    journal = Journal.open(db)
+    try:
+        mfa.confirm_enrollment(name, enrolment.secret, totp.at(time.time() - 30), store, journal)
+    finally:
+        journal.close()
+    return totp
+
+
+def _four_eyes_config(path, name):
+    path.write_text(
+        f'[operator]\nname = "{name}"\nrequire_totp = true\nfour_eyes_for_privileged = true\n\n'
+        '[[providers]]\nname = "demo-git"\ntype = "demo"\nsystem = "git"\nlatency_ms = 0\n'
+    )
+    return path
+
+
+def test_the_four_eyes_approver_steps_up_with_their_own_code(
+    capsys,
+    tmp_path,
+    db_path,
+    memory_keyring,  # noqa: F811
+):
+    alice = _four_eyes_config(tmp_path / "alice.toml", "ops-alice")
+    bob = _four_eyes_config(tmp_path / "bob.toml", "ops-bob")
+    alice_totp, bob_totp = _enrol("ops-alice", db_path), _enrol("ops-bob", db_path)
+    db = str(db_path)
+
+    code, out, err = run(
+        capsys, "accounts", "--json", "--provider", "demo-git", "--config", str(alice), "--db", db
+    )
+    assert code == 0, err
+    privileged = next(a for a in json.loads(out) if "privileged" in a["flags"])
+    code, out, err = run(
+        capsys,
+        "revoke",
+        "--config",
+        str(alice),
+        "--db",
+        db,
+        "--provider",
+        "demo-git",
+        "--account",
+        privileged["id"],
+        "--reason",
+        "owner on leave",
+        "--yes",
+        "--totp",
+        alice_totp.now(),
+    )
+    assert code == 0 and "four eyes required" in out, err
+    code, out, err = run(capsys, "queue", "list", "--json", "--config", str(bob), "--db", db)
+    waiting = [i for i in json.loads(out) if i["state"] == "awaiting_approval"]
+    assert waiting
+    first = str(min(i["id"] for i in waiting))
+
+    # A valid code, but alice's: bob must prove he is bob.
+    approve = ("queue", "approve", first, "--config", str(bob), "--db", db, "--totp")
+    code, _, err = run(capsys, *approve, alice_totp.now())
+    assert code == 1 and "wrong code" in err
+    code, out, err = run(capsys, "queue", "list", "--json", "--config", str(bob), "--db", db)
+    assert {i["id"]: i["state"] for i in json.loads(out)}[int(first)] == "awaiting_approval"
+
+    code, out, err = run(capsys, *approve, bob_totp.now())
+    assert code == 0 and "approved by ops-bob" in out, err
+
+    journal = Journal.open(db_path, read_only=True)
+    steps = [(e.actor, e.action) for e in journal.entries(limit=1000) if "stepup" in e.action]
+    assert ("ops-bob", "stepup_failed") in steps and ("ops-bob", "stepup_ok") in steps
+    assert ("ops-alice", "stepup_ok") in steps
+
+
+def test_an_operator_name_needs_totp(capsys, tmp_path, db_path):
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        '[operator]\nname = "ops-alice"\n\n[[providers]]\nname = "demo-git"\ntype = "demo"\n'
+    )
+    code, _, err = run(capsys, "accounts", "--config", str(cfg), "--db", str(db_path))
+    assert code == 2
+    assert "operator.name" in err and "require_totp = true" in err

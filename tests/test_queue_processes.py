@@ -40,6 +40,27 @@ LATENCY_MS = 300
 # -- helpers ------------------------------------------------------------------
 
 
+OPERATOR_OF: dict[Path, str] = {}
+
+
+def as_operator(config: Path) -> dict[str, str]:
+    """The environment of a process run by the config's operator (getpass reads it)."""
+    login = OPERATOR_OF[config]
+    return {**os.environ, "LOGNAME": login, "USER": login, "LNAME": login, "USERNAME": login}
+
+
+@contextlib.contextmanager
+def logged_in_as(config: Path) -> Iterator[None]:
+    """Open an in-process session as the config's operator."""
+    saved = dict(os.environ)
+    os.environ.update(as_operator(config))
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def write_config(
     path: Path,
     operator: str,
@@ -51,9 +72,11 @@ def write_config(
     queue = f"lease_seconds = {LEASE_SECONDS}\n"
     if approval_ttl_hours is not None:
         queue += f"approval_ttl_hours = {approval_ttl_hours}\n"
+    # Each operator is a different OS login, as on a real bastion; the name in
+    # [operator] is only for shared accounts with TOTP (see test_config).
+    OPERATOR_OF[path] = operator
     path.write_text(
-        f'[operator]\nname = "{operator}"\n'
-        f"four_eyes_for_privileged = {str(four_eyes).lower()}\n"
+        f"[operator]\nfour_eyes_for_privileged = {str(four_eyes).lower()}\n"
         f"[queue]\n{queue}"
         f'[[providers]]\nname = "{PROVIDER}"\ntype = "demo"\nsystem = "git"\n'
         f"latency_ms = {latency_ms}\n",
@@ -70,6 +93,7 @@ def pamtui(config: Path, db: Path, *argv: str, timeout: float = 60) -> subproces
         text=True,
         timeout=timeout,
         check=False,
+        env=as_operator(config),
     )
 
 
@@ -85,6 +109,7 @@ def background(config: Path, db: Path, *argv: str, logs: Path) -> Iterator[subpr
             stdout=out,
             stderr=err,
             stdin=subprocess.DEVNULL,
+            env=as_operator(config),
         )
         try:
             yield proc
@@ -142,7 +167,8 @@ def stage_credentials(
     """Stage ``count`` active demo-git credentials (in ``plans`` plans), approved."""
 
     async def go() -> list[int]:
-        session = Session.open(config_path=str(config), db_path=str(db))
+        with logged_in_as(config):
+            session = Session.open(config_path=str(config), db_path=str(db))
         try:
             views = await session.inventory.sync()
             provider = session.providers[PROVIDER]
@@ -238,7 +264,8 @@ def test_kill_9_mid_run_then_recovery_revokes_each_target_exactly_once(tmp_path,
 
     # While its lease holds, the dead process's item is nobody else's to claim.
     async def claim_while_leased() -> None:
-        session = Session.open(config_path=str(config), db_path=str(db))
+        with logged_in_as(config):
+            session = Session.open(config_path=str(config), db_path=str(db))
         try:
             for item_id in executing:
                 if after_kill[item_id]["lease_until"] > timestamp(

@@ -174,6 +174,16 @@ def parse(raw: Mapping[str, Any], path: Path | None) -> Config:
     risk = _section(raw, "risk", RiskConfig, where)
     ui = _section(raw, "ui", UiConfig, where)
     queue = _section(raw, "queue", QueueConfig, where)
+    if operator.name and not operator.require_totp:
+        # On a shared bastion account the OS login says nothing about who is at the
+        # keyboard; a name in a file anyone there can edit proves even less. The
+        # name is accepted only when every mutating action is stepped up with that
+        # operator's own TOTP, which is what ties the name to a person.
+        raise ConfigError(
+            f"{where}: operator.name: overriding the OS login needs require_totp = true "
+            "(each operator then proves the name with their own TOTP code; "
+            "see 'pamtui mfa enroll')"
+        )
     if risk.stale_days <= 0:
         raise fail("risk.stale_days", "a positive number of days")
     for key in ("lease_seconds", "approval_ttl_hours", "concurrency_per_provider"):
