@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pamtui.journal.errors import JournalError, JournalUnavailable
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 _SCHEMA_1 = """
@@ -91,10 +91,49 @@ def _migrate_to_3(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX IF NOT EXISTS queue_items_lease ON queue_items (state, lease_until)")
 
 
+_SCHEMA_4 = """
+        CREATE TABLE IF NOT EXISTS review_campaigns (
+            id INTEGER PRIMARY KEY,
+            scope TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created TEXT NOT NULL,
+            due TEXT NOT NULL DEFAULT '',
+            item_count INTEGER NOT NULL DEFAULT 0,
+            start_seq INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE IF NOT EXISTS review_items (
+            id INTEGER PRIMARY KEY,
+            campaign_id INTEGER NOT NULL REFERENCES review_campaigns (id),
+            position INTEGER NOT NULL,
+            provider TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            account_name TEXT NOT NULL,
+            snapshot TEXT NOT NULL,
+            decision TEXT NOT NULL DEFAULT '',
+            justification TEXT NOT NULL DEFAULT '',
+            reviewer TEXT NOT NULL DEFAULT '',
+            decided_at TEXT NOT NULL DEFAULT '',
+            decision_seq INTEGER NOT NULL DEFAULT 0,
+            queue_item_ids TEXT NOT NULL DEFAULT '[]',
+            version INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (campaign_id, position)
+        );
+        CREATE INDEX IF NOT EXISTS review_items_decision ON review_items (campaign_id, decision)
+"""
+
+
+def _migrate_to_4(conn: sqlite3.Connection) -> None:
+    # Access review campaigns: a snapshot of the accounts in scope, one row per
+    # item, and each item's decision with the seq of the journal entry for it.
+    # ``version`` makes concurrent reviewers' decisions optimistic, not lost.
+    _run_statements(conn, _SCHEMA_4)
+
+
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _migrate_to_1,
     2: _migrate_to_2,
     3: _migrate_to_3,
+    4: _migrate_to_4,
 }
 
 

@@ -1,0 +1,684 @@
+"""Access review campaigns: snapshot who has access, decide each, prove it.
+
+A campaign is started over a scope (``privileged``, ``all`` or
+``provider:NAME``); the accounts in scope are copied, with their credentials
+and risk flags, into ``review_items`` so that every reviewer, and later the
+auditor, sees the evidence as it was when the review began. Each item is then
+kept (with a justification), revoked (its revocation plan is staged in the
+queue) or deferred.
+
+Guarantees, and how:
+
+- *Every decision is journalled*: the item's row changes and the
+  ``review_decision`` entry (and, for a revocation, the staged queue items and
+  their own entries) commit in one ``BEGIN IMMEDIATE`` transaction, or not
+  at all. The item remembers the entry's ``seq`` so a report can be checked
+  against the journal.
+- *No silent overwrite*: each item has a ``version``; a decision names the
+  version the reviewer saw, and the update only applies if it is still
+  current. A final decision (keep, revoke) by someone else is never replaced
+  without the reviewer having seen it; a revocation is final (cancel its queue
+  items instead).
+- *Progress survives restarts*: everything is in the database; several
+  reviewers (processes) can work on one campaign at once.
+
+Nothing here knows about the UI.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from pamtui.journal import EntryFilter, Head, Journal, Transaction, timestamp
+from pamtui.journal.canonical import canonical_json
+from pamtui.model import JournalEntry, QueueItem, QueueState, RiskFlag
+from pamtui.services.inventory import AccountView
+from pamtui.services.queue import RevocationQueue, plan_for_account
+
+JOURNAL_START = "review_start"
+JOURNAL_DECISION = "review_decision"
+
+
+class ReviewError(Exception):
+    """A review operation was refused; the message is for operators."""
+
+
+class ReviewConflict(ReviewError):
+    """Someone else decided the item meanwhile: nothing was overwritten."""
+
+
+class Decision(StrEnum):
+    KEEP = "keep"
+    REVOKE = "revoke"
+    DEFER = "defer"
+
+
+FINAL = frozenset({Decision.KEEP, Decision.REVOKE})
+
+
+# -- scope -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    kind: str  # privileged | all | provider
+    provider: str = ""
+
+    def __str__(self) -> str:
+        return f"provider:{self.provider}" if self.kind == "provider" else self.kind
+
+    @classmethod
+    def parse(cls, text: str, providers: Iterable[str] | None = None) -> Scope:
+        text = text.strip()
+        if text in ("privileged", "all"):
+            return cls(text)
+        kind, sep, name = text.partition(":")
+        if kind == "provider" and sep and name:
+            if providers is not None and name not in set(providers):
+                known = ", ".join(sorted(providers)) or "none"
+                raise ReviewError(f"no provider named {name!r} (configured: {known})")
+            return cls("provider", name)
+        raise ReviewError(f"scope must be privileged, all or provider:NAME, not {text!r}")
+
+    def includes(self, view: AccountView) -> bool:
+        if self.kind == "privileged":
+            return RiskFlag.PRIVILEGED in view.flags
+        if self.kind == "provider":
+            return view.account.provider == self.provider
+        return True
+
+
+def parse_due(text: str | None) -> str:
+    """A due date as ``YYYY-MM-DD`` (or empty)."""
+    if not text:
+        return ""
+    try:
+        return date.fromisoformat(text.strip()).isoformat()
+    except ValueError:
+        raise ReviewError(f"--due must be a date such as 2026-12-31, not {text!r}") from None
+
+
+# -- snapshots ---------------------------------------------------------------------
+
+
+def _iso(value: datetime | None) -> str:
+    return timestamp(value) if value is not None else ""
+
+
+def snapshot(view: AccountView) -> dict[str, Any]:
+    """The evidence for one account, as plain JSON, frozen at campaign start."""
+    a = view.account
+    return {
+        "account": {
+            "id": a.id,
+            "name": a.name,
+            "display_name": a.display_name,
+            "email": a.email,
+            "kind": str(a.kind),
+            "status": str(a.status),
+            "system": a.system,
+            "privileged": a.privileged,
+            "groups": list(a.groups),
+            "owner": a.owner,
+            "owner_status": str(a.owner_status),
+            "created": _iso(a.created),
+            "last_active": _iso(a.last_active),
+        },
+        "flags": sorted(str(f) for f in view.flags),
+        "credentials": [
+            {
+                "id": c.id,
+                "kind": str(c.kind),
+                "status": str(c.status),
+                "label": c.label,
+                "scopes": list(c.scopes),
+                "fingerprint": c.fingerprint,
+                "created": _iso(c.created),
+                "expires": _iso(c.expires),
+                "last_used": _iso(c.last_used),
+            }
+            for c in view.credentials
+        ],
+    }
+
+
+# -- records -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int
+    kept: int = 0
+    revoked: int = 0
+    deferred: int = 0
+
+    @property
+    def decided(self) -> int:
+        return self.kept + self.revoked + self.deferred
+
+    @property
+    def complete(self) -> bool:
+        return self.decided == self.total
+
+    def __str__(self) -> str:
+        return f"{self.decided}/{self.total} decided"
+
+
+@dataclass(frozen=True)
+class Campaign:
+    id: int
+    scope: str
+    created_by: str
+    created: str
+    due: str
+    item_count: int
+    start_seq: int
+    progress: Progress
+    reviewers: tuple[str, ...] = ()
+
+    @property
+    def status(self) -> str:
+        return "complete" if self.progress.complete else "open"
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    id: int
+    campaign_id: int
+    position: int
+    provider: str
+    account_id: str
+    account_name: str
+    snapshot: dict[str, Any]
+    decision: str = ""
+    justification: str = ""
+    reviewer: str = ""
+    decided_at: str = ""
+    decision_seq: int = 0
+    queue_item_ids: tuple[int, ...] = ()
+    version: int = 0
+
+    @property
+    def account(self) -> dict[str, Any]:
+        return self.snapshot.get("account", {})
+
+    @property
+    def credentials(self) -> list[dict[str, Any]]:
+        return list(self.snapshot.get("credentials", []))
+
+    @property
+    def flags(self) -> list[str]:
+        return list(self.snapshot.get("flags", []))
+
+    @property
+    def subject(self) -> str:
+        return f"account:{self.account_id}"
+
+    @property
+    def last_used(self) -> str:
+        """The latest sign of use: the account's activity or any credential's use."""
+        stamps = [self.account.get("last_active", "")]
+        stamps += [c.get("last_used", "") for c in self.credentials]
+        return max((s for s in stamps if s), default="")
+
+
+@dataclass(frozen=True)
+class Revocation:
+    """A queue item a revoke decision caused, with its verification result."""
+
+    item: QueueItem
+    verified_seq: int = 0
+    """The seq of the ``verified`` (or last ``failed``) journal entry, if any."""
+
+    @property
+    def result(self) -> str:
+        if self.item.state is QueueState.VERIFIED:
+            return "verified"
+        if self.item.state is QueueState.FAILED:
+            return f"failed: {self.item.last_error}"
+        return f"pending ({self.item.state})"
+
+
+@dataclass(frozen=True)
+class DecisionCheck:
+    """Does an item's decision match the journal entry it names?"""
+
+    item: ReviewItem
+    entry: JournalEntry | None
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem
+
+
+@dataclass
+class Evidence:
+    item: ReviewItem
+    events: list[JournalEntry] = field(default_factory=list)
+    revocations: list[Revocation] = field(default_factory=list)
+
+
+def _item_from_row(row: Mapping[str, Any]) -> ReviewItem:
+    return ReviewItem(
+        id=row["id"],
+        campaign_id=row["campaign_id"],
+        position=row["position"],
+        provider=row["provider"],
+        account_id=row["account_id"],
+        account_name=row["account_name"],
+        snapshot=json.loads(row["snapshot"]),
+        decision=row["decision"],
+        justification=row["justification"],
+        reviewer=row["reviewer"],
+        decided_at=row["decided_at"],
+        decision_seq=row["decision_seq"],
+        queue_item_ids=tuple(json.loads(row["queue_item_ids"])),
+        version=row["version"],
+    )
+
+
+class _InTransaction:
+    """A journal whose ``transaction()`` is one already open.
+
+    The queue opens its own transaction to stage a plan; handed this, it
+    stages inside the review decision's transaction, so the decision, the
+    queue rows and all their journal entries commit together.
+    """
+
+    def __init__(self, journal: Journal, tx: Transaction) -> None:
+        self.conn = journal.conn
+        self.path = journal.path
+        self.read_only = journal.read_only
+        self._tx = tx
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        yield self._tx
+
+
+_SAFE_ID = re.compile(r"^[0-9]+$")
+
+
+def parse_id(text: str | int, what: str) -> int:
+    if isinstance(text, int) or _SAFE_ID.match(str(text).strip()):
+        return int(text)
+    raise ReviewError(f"{what} must be a number, not {str(text)!r}")
+
+
+# -- the service ---------------------------------------------------------------------
+
+
+class ReviewService:
+    def __init__(
+        self,
+        journal: Journal,
+        queue: RevocationQueue | None = None,
+        *,
+        read_only: bool = False,
+    ) -> None:
+        self.journal = journal
+        self.queue = queue
+        self.read_only = read_only or journal.read_only
+
+    @classmethod
+    def for_session(cls, session: Any) -> ReviewService:
+        return cls(session.journal, session.queue, read_only=session.read_only)
+
+    def _require_writable(self) -> None:
+        if self.read_only:
+            raise ReviewError("this session is read-only: review decisions are disabled")
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        cursor = self.journal.conn.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    # -- starting ------------------------------------------------------------------
+
+    def start(
+        self,
+        scope: Scope | str,
+        views: Iterable[AccountView],
+        *,
+        actor: str,
+        due: str | None = None,
+        limit: int | None = None,
+        providers: Iterable[str] | None = None,
+    ) -> Campaign:
+        """Snapshot the accounts in scope into a new campaign (one journal entry)."""
+        self._require_writable()
+        if isinstance(scope, str):
+            scope = Scope.parse(scope, providers)
+        due = parse_due(due)
+        if limit is not None and limit < 1:
+            raise ReviewError("--limit must be at least 1")
+        chosen = sorted(
+            (v for v in views if scope.includes(v)),
+            key=lambda v: (v.account.provider, v.account.name.casefold(), v.account.id),
+        )
+        if limit is not None:
+            chosen = chosen[:limit]
+        if not chosen:
+            raise ReviewError(f"nothing to review: no account is in scope {scope}")
+        snaps = [snapshot(v) for v in chosen]
+        digest = hashlib.sha256(
+            canonical_json(
+                [[v.account.provider, s] for v, s in zip(chosen, snaps, strict=True)]
+            ).encode()
+        ).hexdigest()
+        now = timestamp()
+        with self.journal.transaction() as tx:
+            cursor = tx.execute(
+                "INSERT INTO review_campaigns (scope, created_by, created, due, item_count)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (str(scope), actor, now, due, len(chosen)),
+            )
+            campaign_id = int(cursor.lastrowid)
+            tx.conn.executemany(
+                "INSERT INTO review_items (campaign_id, position, provider, account_id,"
+                " account_name, snapshot) VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        campaign_id,
+                        n,
+                        v.account.provider,
+                        v.account.id,
+                        v.account.name,
+                        canonical_json(s),
+                    )
+                    for n, (v, s) in enumerate(zip(chosen, snaps, strict=True), 1)
+                ],
+            )
+            entry = tx.append(
+                actor,
+                JOURNAL_START,
+                subject=f"review:{campaign_id}",
+                detail={
+                    "campaign": campaign_id,
+                    "scope": str(scope),
+                    "due": due,
+                    "items": len(chosen),
+                    "limit": limit,
+                    "snapshot_sha256": digest,
+                },
+            )
+            tx.execute(
+                "UPDATE review_campaigns SET start_seq = ? WHERE id = ?", (entry.seq, campaign_id)
+            )
+        return self.get(campaign_id)
+
+    # -- reading -------------------------------------------------------------------
+
+    def _progress(self, campaign_id: int, total: int) -> Progress:
+        counts = dict(
+            self.journal.conn.execute(
+                "SELECT decision, count(*) FROM review_items WHERE campaign_id = ?"
+                " GROUP BY decision",
+                (campaign_id,),
+            ).fetchall()
+        )
+        return Progress(
+            total,
+            kept=counts.get(Decision.KEEP.value, 0),
+            revoked=counts.get(Decision.REVOKE.value, 0),
+            deferred=counts.get(Decision.DEFER.value, 0),
+        )
+
+    def _campaign(self, row: Mapping[str, Any]) -> Campaign:
+        reviewers = tuple(
+            r
+            for (r,) in self.journal.conn.execute(
+                "SELECT DISTINCT reviewer FROM review_items WHERE campaign_id = ?"
+                " AND reviewer != '' ORDER BY reviewer",
+                (row["id"],),
+            ).fetchall()
+        )
+        return Campaign(
+            id=row["id"],
+            scope=row["scope"],
+            created_by=row["created_by"],
+            created=row["created"],
+            due=row["due"],
+            item_count=row["item_count"],
+            start_seq=row["start_seq"],
+            progress=self._progress(row["id"], row["item_count"]),
+            reviewers=reviewers,
+        )
+
+    def campaigns(self) -> list[Campaign]:
+        return [
+            self._campaign(r) for r in self._query("SELECT * FROM review_campaigns ORDER BY id")
+        ]
+
+    def get(self, campaign_id: int) -> Campaign:
+        rows = self._query("SELECT * FROM review_campaigns WHERE id = ?", (campaign_id,))
+        if not rows:
+            raise ReviewError(f"no review campaign {campaign_id} (see: pamtui review list)")
+        return self._campaign(rows[0])
+
+    def items(self, campaign_id: int) -> list[ReviewItem]:
+        self.get(campaign_id)
+        return [
+            _item_from_row(r)
+            for r in self._query(
+                "SELECT * FROM review_items WHERE campaign_id = ? ORDER BY position",
+                (campaign_id,),
+            )
+        ]
+
+    def item(self, campaign_id: int, position: int) -> ReviewItem:
+        rows = self._query(
+            "SELECT * FROM review_items WHERE campaign_id = ? AND position = ?",
+            (campaign_id, position),
+        )
+        if not rows:
+            self.get(campaign_id)
+            raise ReviewError(f"campaign {campaign_id} has no item {position}")
+        return _item_from_row(rows[0])
+
+    def progress(self, campaign_id: int) -> Progress:
+        return self.get(campaign_id).progress
+
+    def revocations(self, item: ReviewItem) -> list[Revocation]:
+        """The queue items a revoke decision caused, as they are now."""
+        if self.queue is None or not item.queue_item_ids:
+            return []
+        out = []
+        for queue_id in item.queue_item_ids:
+            queued = self.queue.get(queue_id)
+            out.append(Revocation(queued, self._result_seq(queued)))
+        return out
+
+    def _result_seq(self, queued: QueueItem) -> int:
+        if queued.state not in (QueueState.VERIFIED, QueueState.FAILED):
+            return 0
+        action = "verified" if queued.state is QueueState.VERIFIED else None
+        for entry in self.journal.entries(
+            EntryFilter(provider=queued.action.provider, subject=queued.action.subject),
+            limit=50,
+        ):
+            if entry.detail.get("item") != queued.id:
+                continue
+            if action is None and entry.action in ("failed", "verify_failed"):
+                return entry.seq
+            if entry.action == action:
+                return entry.seq
+        return 0
+
+    def evidence(self, item: ReviewItem, *, events: int = 8) -> Evidence:
+        """The item plus its recent journal history and any revocations it caused."""
+        subjects = [item.subject] + [f"credential:{c.get('id', '')}" for c in item.credentials]
+        found: dict[int, JournalEntry] = {}
+        for subject in subjects:
+            for entry in self.journal.entries(
+                EntryFilter(provider=item.provider, subject=subject), limit=events
+            ):
+                found[entry.seq] = entry
+        recent = sorted(found.values(), key=lambda e: e.seq, reverse=True)[:events]
+        return Evidence(item, recent, self.revocations(item))
+
+    # -- deciding ------------------------------------------------------------------
+
+    def decide(
+        self,
+        campaign_id: int,
+        position: int,
+        decision: Decision | str,
+        justification: str = "",
+        *,
+        reviewer: str,
+        expected_version: int | None = None,
+        view: AccountView | None = None,
+        four_eyes: bool = False,
+    ) -> ReviewItem:
+        """Record one decision, journalled in the same transaction.
+
+        ``expected_version`` is the item's version as the reviewer saw it; if
+        the item changed since, :class:`ReviewConflict` is raised and nothing
+        is written. Without it the reviewer claims to have seen the item
+        undecided (or deferred): a keep or revoke already there is not
+        replaced. ``revoke`` stages the plan for ``view`` (the account as the
+        providers report it now) exactly as ``pamtui revoke`` would, approved
+        by the reviewer (four eyes when asked), without executing it.
+        """
+        self._require_writable()
+        try:
+            decision = Decision(decision)
+        except ValueError:
+            raise ReviewError(
+                f"decision must be keep, revoke or defer, not {str(decision)!r}"
+            ) from None
+        justification = justification.strip()
+        if decision is Decision.KEEP and not justification:
+            raise ReviewError("keeping access needs a justification")
+        plan = []
+        if decision is Decision.REVOKE:
+            if self.queue is None:
+                raise ReviewError("no revocation queue: cannot stage a revocation")
+            current = self.item(campaign_id, position)
+            if view is None or view.key != (current.provider, current.account_id):
+                raise ReviewError(
+                    f"account {current.account_name!r} ({current.provider}) is no longer "
+                    "reported by its provider: nothing to revoke"
+                )
+            provider = self.queue.providers.get(current.provider)
+            if provider is None:
+                raise ReviewError(f"provider {current.provider!r} is not configured")
+            plan = plan_for_account(provider, view.account, view.credentials)
+            if not plan:
+                raise ReviewError("nothing left to revoke: the provider offers no action")
+        with self.journal.transaction() as tx:
+            item = self.item(campaign_id, position)
+            self._check_not_stale(item, expected_version)
+            queued: list[QueueItem] = []
+            if plan:
+                reason = (
+                    f"access review #{campaign_id} item {position}: "
+                    f"{justification or 'revoked in review'}"
+                )
+                queue = copy.copy(self.queue)
+                queue.journal = _InTransaction(self.journal, tx)  # type: ignore[assignment]
+                queued = queue.stage(
+                    plan, reason, actor=reviewer, approve=True, four_eyes=four_eyes
+                )
+            now = timestamp()
+            queue_ids = [q.id for q in queued]
+            entry = tx.append(
+                reviewer,
+                JOURNAL_DECISION,
+                provider=item.provider,
+                subject=item.subject,
+                detail={
+                    "campaign": campaign_id,
+                    "item": position,
+                    "account": item.account_name,
+                    "decision": str(decision),
+                    "justification": justification,
+                    "previous": item.decision,
+                    "queue_items": queue_ids,
+                    **({"plan": queued[0].plan_id} if queued else {}),
+                },
+                ts=now,
+            )
+            cursor = tx.execute(
+                "UPDATE review_items SET decision = ?, justification = ?, reviewer = ?,"
+                " decided_at = ?, decision_seq = ?, queue_item_ids = ?, version = version + 1"
+                " WHERE id = ? AND version = ?",
+                (
+                    str(decision),
+                    justification,
+                    reviewer,
+                    now,
+                    entry.seq,
+                    json.dumps(queue_ids),
+                    item.id,
+                    item.version,
+                ),
+            )
+            if cursor.rowcount != 1:  # pragma: no cover - BEGIN IMMEDIATE serialises writers
+                raise ReviewConflict(f"item {position} changed meanwhile; reload and decide again")
+        return self.item(campaign_id, position)
+
+    def _check_not_stale(self, item: ReviewItem, expected_version: int | None) -> None:
+        who = f"{item.decision} by {item.reviewer} at {item.decided_at}"
+        if expected_version is not None and expected_version != item.version:
+            raise ReviewConflict(
+                f"item {item.position} was decided meanwhile ({who}); "
+                "nothing overwritten: reload and decide again"
+            )
+        if item.decision == Decision.REVOKE:
+            ids = " ".join(str(i) for i in item.queue_item_ids)
+            raise ReviewConflict(
+                f"item {item.position} is decided already ({who}): revocation staged as "
+                f"queue item(s) {ids}; cancel them in the queue to undo it"
+            )
+        if expected_version is None and item.decision == Decision.KEEP:
+            raise ReviewConflict(
+                f"item {item.position} is decided already ({who}); nothing overwritten"
+            )
+
+    # -- checking ----------------------------------------------------------------------
+
+    def check_against_journal(self, campaign_id: int) -> list[DecisionCheck]:
+        """For every decided item: does the journal entry it names say the same?"""
+        checks = []
+        for item in self.items(campaign_id):
+            if not item.decision:
+                continue
+            entry = self.journal.get(item.decision_seq) if item.decision_seq else None
+            problem = ""
+            if entry is None:
+                problem = f"journal entry {item.decision_seq} is missing"
+            elif entry.action != JOURNAL_DECISION:
+                problem = f"journal entry {entry.seq} is a {entry.action}, not a decision"
+            else:
+                d = entry.detail
+                expected = {
+                    "campaign": campaign_id,
+                    "item": item.position,
+                    "decision": item.decision,
+                    "justification": item.justification,
+                    "queue_items": list(item.queue_item_ids),
+                }
+                wrong = [k for k, v in expected.items() if d.get(k) != v]
+                if entry.actor != item.reviewer:
+                    wrong.append("actor")
+                if entry.subject != item.subject or entry.provider != item.provider:
+                    wrong.append("subject")
+                if wrong:
+                    problem = f"journal entry {entry.seq} disagrees on {', '.join(wrong)}"
+            checks.append(DecisionCheck(item, entry, problem))
+        return checks
+
+    def head(self) -> Head | None:
+        return self.journal.head()
