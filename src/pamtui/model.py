@@ -66,6 +66,8 @@ class RiskFlag(StrEnum):
     STALE = "stale"
     ORPHANED = "orphaned"
     ANOMALOUS = "anomalous"
+    REGRESSED = "regressed"
+    """Access pamtui revoked came back (found by ``pamtui audit recheck``)."""
 
 
 @dataclass(frozen=True, slots=True)

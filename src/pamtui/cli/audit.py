@@ -23,6 +23,10 @@ from pamtui.journal.export import entry_record
 
 def cmd_audit(args: argparse.Namespace) -> int:
     verb = args.verb
+    if verb == "recheck":  # asks the providers: needs a session, not only the journal
+        from pamtui.cli.drift import cmd_recheck
+
+        return cmd_recheck(args)
     journal = open_journal(args, read_only=verb != "rotate")
     if verb is None:  # the audit review screen, read-only: fit for an SSH ForceCommand
         from pamtui.tui.app import run_audit_app
@@ -154,4 +158,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "rotate", parents=[common], help="archive the entries to FILE and continue the chain here"
     )
     a.add_argument("--archive", metavar="FILE", required=True)
+    from pamtui.cli.drift import register_recheck
+
+    register_recheck(audit, common)
     p.set_defaults(func=cmd_audit, verb=None)

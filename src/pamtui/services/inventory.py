@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -47,6 +47,10 @@ class Inventory:
     health: dict[str, ProviderHealth] = field(default_factory=dict)
     anomalous: set[AccountKey] = field(default_factory=set)
     synced_at: datetime | None = None
+    regressed: set[AccountKey] = field(default_factory=set)
+    """Accounts whose revoked access came back (``pamtui audit recheck``)."""
+    on_synced: Callable[[dict[str, list[AccountView]]], Awaitable[None]] | None = None
+    """Called after each sync with the views of the providers that answered (snapshots)."""
 
     async def sync(self, on_progress: Callable[[str], None] | None = None) -> list[AccountView]:
         """Read every provider concurrently; replace the views of those that answered."""
@@ -73,6 +77,13 @@ class Inventory:
             if on_progress:
                 on_progress(name)
         self.synced_at = now
+        if self.on_synced is not None:
+            answered = {n for n, outcome in results if not isinstance(outcome, str)}
+            by_provider: dict[str, list[AccountView]] = {n: [] for n in answered}
+            for key, view in self.views.items():
+                if key[0] in by_provider:
+                    by_provider[key[0]].append(view)
+            await self.on_synced(by_provider)
         return self.rows()
 
     async def _read(
@@ -100,6 +111,8 @@ class Inventory:
             stale_days=self.stale_days,
             anomalous=account.key in self.anomalous,
         )
+        if account.key in self.regressed:
+            flags |= {RiskFlag.REGRESSED}
         return AccountView(account, credentials, flags)
 
     def rows(self) -> list[AccountView]:

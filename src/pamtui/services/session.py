@@ -16,10 +16,11 @@ from typing import Any
 
 from pamtui import config as config_mod
 from pamtui.config import Config, ConfigError
-from pamtui.journal import Journal
+from pamtui.journal import Journal, JournalError
 from pamtui.model import RiskFlag
 from pamtui.providers import registry
 from pamtui.providers.base import Provider, ProviderContext
+from pamtui.services.drift import DriftRecorder, SnapshotStore
 from pamtui.services.inventory import AccountView, Inventory
 from pamtui.services.policy import Policy, parse_policies
 from pamtui.services.queue import RevocationQueue, requires_four_eyes
@@ -70,9 +71,15 @@ class Session:
     inventory: Inventory = field(init=False)
     queue: RevocationQueue = field(init=False)
     policies: tuple[Policy, ...] = field(init=False)
+    drift: DriftRecorder = field(init=False)
 
     def __post_init__(self) -> None:
         self.inventory = Inventory(self.providers, stale_days=self.config.risk.stale_days)
+        # Each sync is snapshotted beside the journal (pamtui drift); see services/drift.py.
+        self.drift = DriftRecorder(
+            SnapshotStore.beside(self.db_path), self.journal, read_only=self.read_only
+        )
+        self.inventory.on_synced = self.drift
         q = self.config.queue
         self.queue = RevocationQueue(
             self.journal,
@@ -124,7 +131,23 @@ class Session:
         except Exception:
             journal.close()
             raise
-        return cls(cfg, journal, providers, read_only, path, cfg.operator.login)
+        session = cls(cfg, journal, providers, read_only, path, cfg.operator.login)
+        try:
+            session._on_open()
+        except Exception:
+            journal.close()
+            raise
+        return session
+
+    def _on_open(self) -> None:
+        """Journal a policy change (services/policy_history.py); flag recheck findings."""
+        from pamtui.services import policy_history, recheck
+
+        with contextlib.suppress(JournalError):  # a dead journal refuses revocations anyway
+            policy_history.record(
+                self.journal, self.config.policies, source=self.config.source, actor="system"
+            )
+        self.inventory.regressed = recheck.regressed_accounts(self.journal)
 
     async def aclose(self) -> None:
         for provider in self.providers.values():

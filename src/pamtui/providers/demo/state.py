@@ -556,3 +556,121 @@ class Denials:
         if disabled is not None and ts >= disabled:
             return 403
         return base
+
+
+# -- changes "behind pamtui's back" (tests, demos of recheck and drift) ------
+#
+# What an administrator with console access could do to the simulated org
+# without going through pamtui: undo a revocation, grant a privilege, mint a
+# credential, or let HR mark someone as gone. ``pamtui audit recheck`` and
+# ``pamtui drift`` are there to notice exactly this.
+
+
+def _tamper(path: Path, sql: str, params: tuple[Any, ...], what: str) -> None:
+    conn = connect(path)
+    try:
+        with write_transaction(conn):
+            if conn.execute(sql, params).rowcount != 1:
+                raise ProviderError(f"no {what} in the demo state file")
+    finally:
+        conn.close()
+
+
+def reactivate_account(path: Path, account_id: str) -> None:
+    """An account deactivated, suspended or removed comes back to active."""
+    _tamper(
+        path,
+        "UPDATE accounts SET status = 'active', disabled_at = NULL WHERE id = ?",
+        (account_id,),
+        f"account {account_id!r}",
+    )
+
+
+def restore_login_profile(path: Path, account_id: str) -> None:
+    """A deleted console password is created again."""
+    _tamper(
+        path,
+        "UPDATE accounts SET console = 1 WHERE id = ?",
+        (account_id,),
+        f"account {account_id!r}",
+    )
+
+
+def reenable_credential(path: Path, credential_id: str) -> None:
+    """A revoked token or deactivated key works again."""
+    _tamper(
+        path,
+        "UPDATE credentials SET status = 'active', disabled_at = NULL WHERE id = ?",
+        (credential_id,),
+        f"credential {credential_id!r}",
+    )
+
+
+def grant_privilege(path: Path, account_id: str, group: str = "") -> None:
+    """Make an account privileged, optionally adding it to an (admin) group."""
+    conn = connect(path)
+    try:
+        with write_transaction(conn):
+            row = conn.execute("SELECT groups FROM accounts WHERE id = ?", (account_id,)).fetchone()
+            if row is None:
+                raise ProviderError(f"no account {account_id!r} in the demo state file")
+            groups = json.loads(row["groups"])
+            if group and group not in groups:
+                groups.append(group)
+            conn.execute(
+                "UPDATE accounts SET privileged = 1, groups = ? WHERE id = ?",
+                (json.dumps(groups), account_id),
+            )
+    finally:
+        conn.close()
+
+
+def add_credential(
+    path: Path,
+    account_id: str,
+    credential_id: str,
+    *,
+    kind: str = "api_token",
+    scopes: Iterable[str] = (),
+    label: str = "",
+    now: float | None = None,
+) -> None:
+    """A credential minted outside pamtui (it takes no part in the simulated traffic)."""
+    now = time.time() if now is None else now
+    conn = connect(path)
+    try:
+        with write_transaction(conn):
+            row = conn.execute("SELECT system FROM accounts WHERE id = ?", (account_id,)).fetchone()
+            if row is None:
+                raise ProviderError(f"no account {account_id!r} in the demo state file")
+            conn.execute(
+                "INSERT INTO credentials VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    credential_id,
+                    account_id,
+                    row["system"],
+                    kind,
+                    "active",
+                    label,
+                    json.dumps(list(scopes)),
+                    f"…{credential_id[-4:]} sha256:00000000",
+                    now,
+                    None,
+                    None,
+                    0,
+                    None,
+                    None,
+                ),
+            )
+    finally:
+        conn.close()
+
+
+def set_person_status(path: Path, person_id: str, status: str) -> None:
+    """HR roster change: ``terminated`` makes the person's accounts orphaned."""
+    _tamper(
+        path,
+        "UPDATE people SET status = ?, terminated = ? WHERE id = ?",
+        (status, time.time() if status == "terminated" else None, person_id),
+        f"person {person_id!r}",
+    )

@@ -7,8 +7,15 @@ from textual.theme import Theme
 
 from pamtui.model import QueueState, RiskFlag
 
-FLAG_ORDER = (RiskFlag.ORPHANED, RiskFlag.ANOMALOUS, RiskFlag.PRIVILEGED, RiskFlag.STALE)
+FLAG_ORDER = (
+    RiskFlag.REGRESSED,
+    RiskFlag.ORPHANED,
+    RiskFlag.ANOMALOUS,
+    RiskFlag.PRIVILEGED,
+    RiskFlag.STALE,
+)
 FLAG_LABEL = {
+    RiskFlag.REGRESSED: "CAME BACK",
     RiskFlag.ORPHANED: "ORPHAN",
     RiskFlag.ANOMALOUS: "ANOMALY",
     RiskFlag.PRIVILEGED: "PRIV",
@@ -23,6 +30,7 @@ def _colour(theme: Theme | None, name: str, fallback: str) -> str:
 
 def flag_badges(flags: frozenset[RiskFlag], theme: Theme | None) -> Text:
     colours = {
+        RiskFlag.REGRESSED: _colour(theme, "error", "red"),
         RiskFlag.ORPHANED: _colour(theme, "error", "red"),
         RiskFlag.ANOMALOUS: _colour(theme, "accent", "magenta"),
         RiskFlag.PRIVILEGED: _colour(theme, "warning", "yellow"),
