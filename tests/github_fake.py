@@ -49,8 +49,10 @@ A real HTTP/1.1 server (``ThreadingHTTPServer`` in a daemon thread on
 
 Simplified (not documented precisely, so chosen here): the status for
 revoking an unknown pat id is 404 (bulk: 404 when any id is unknown, 422 for
-an empty or >100 list); cursors are base64 positions; ``include`` is
-accepted and ignored; classic PATs, GitHub Apps' own tokens, outside
+an empty or >100 list); cursors are base64 positions; ``include`` tells
+``git.*`` actions (``git``) from the others (``web``, the default) and
+``all``; ``audit_log_available = False`` answers the audit log with 404 (an
+organisation not on Enterprise Cloud); classic PATs, GitHub Apps' own tokens, outside
 collaborators, teams and invitations are not modelled.
 
 Fault injection: :meth:`GitHubFake.inject` scripts replies (``Reply`` of
@@ -172,6 +174,7 @@ class GitHubFake:
         self.actor = "pamtui-app[bot]"
         self.actor_id = 900_001
         self.is_owner = True
+        self.audit_log_available = True
         self.members: dict[str, Member] = {}
         self.pats: dict[int, dict[str, Any]] = {}
         self.audit: list[dict[str, Any]] = []
@@ -434,8 +437,6 @@ class GitHubFake:
             # DELETE /members/{username} answers 204 whether or not the user is a member.
             return error(404, "Not Found") if kind == "memberships" else Reply(204)
         del self.members[login.lower()]
-        for pat_id in [p for p, pat in self.pats.items() if pat["owner"]["id"] == member.id]:
-            del self.pats[pat_id]  # a removed member's tokens lose access to the org
         self.add_audit("org.remove_member", user=member.login, user_id=member.id)
         return Reply(204)
 
@@ -481,8 +482,11 @@ class GitHubFake:
         )
 
     def _audit_log(self, record: Recorded, query: dict[str, str]) -> Reply:
+        if not self.audit_log_available:
+            return error(404, "Not Found")
         order = query.get("order", "desc")
-        if order not in ("asc", "desc"):
+        include = query.get("include", "web")
+        if order not in ("asc", "desc") or include not in ("web", "git", "all"):
             return error(422, "Validation Failed")
         try:
             per_page = min(100, max(1, int(query.get("per_page", 30))))
@@ -490,7 +494,12 @@ class GitHubFake:
         except ValueError:
             return error(422, "Validation Failed")
         ordered = sorted(
-            (e for e in self.audit if matches(e)),
+            (
+                e
+                for e in self.audit
+                if matches(e)
+                and (include == "all" or (include == "git") == e["action"].startswith("git."))
+            ),
             key=lambda e: (e["@timestamp"], e["_document_id"]),
             reverse=order == "desc",
         )

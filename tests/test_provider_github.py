@@ -333,6 +333,29 @@ async def test_remove_member_verify_and_again_is_already_done(
         await provider.aclose()
 
 
+async def test_a_refused_revocation_is_an_error_not_already_done(
+    tmp_path: Path, github_server: GitHubFake
+) -> None:
+    github_server.add_member("ann")
+    pat = github_server.add_pat("ann", "ci")
+    refusal = github_fake.error(422, "Validation Failed: token cannot be revoked")
+    github_server.inject("POST", f"/orgs/acme/personal-access-tokens/{pat}", refusal)
+    github_server.inject("POST", "/orgs/acme/personal-access-tokens", refusal)
+    provider = make(tmp_path, github_server)
+    try:
+        cred = (await _credentials(provider))["ci"]
+        with pytest.raises(ProviderError, match=r"422.*token cannot be revoked") as info:
+            await provider.revoke(provider.revoke_actions(cred)[0], "k")
+        _assert_clean(info.value)
+        account = (await _accounts(provider))["ann"]
+        with pytest.raises(ProviderError, match=r"422.*token cannot be revoked"):
+            await provider.revoke(provider.revoke_actions(account)[0], "k")
+        assert len(github_server.hits("POST", "/orgs/acme/personal-access-tokens")) == 1
+        assert pat in github_server.pats
+    finally:
+        await provider.aclose()
+
+
 async def test_wrong_actions_are_refused(tmp_path: Path, github_server: GitHubFake) -> None:
     github_server.add_member("ann")
     provider = make(tmp_path, github_server)
@@ -395,6 +418,62 @@ async def test_stream_resumes_from_cursor_without_gap_or_duplicate(
         assert await drain(restarted, resumed[-1].cursor) == []
     finally:
         await restarted.aclose()
+
+
+async def test_stream_keeps_its_cursor_in_the_state_dir(
+    tmp_path: Path, github_server: GitHubFake
+) -> None:
+    now_ms = T0 + 10 * DAY_MS
+    github_server.add_audit("repo.create", ts_ms=now_ms - 2000, repo="acme/a")
+    github_server.add_audit("git.push", ts_ms=now_ms - 1000, repo="acme/a")
+    provider = make(tmp_path, github_server)
+    provider._clock = lambda: now_ms / 1000
+    try:
+        assert [e.path for e in await drain(provider)] == ["repo.create acme/a", "git.push acme/a"]
+        assert github_server.hits("GET", "/orgs/acme/audit-log")[0].query["include"] == "all"
+        saved = tmp_path / "github-corp-github.cursor"
+        assert saved.stat().st_mode & 0o777 == 0o600
+    finally:
+        await provider.aclose()
+
+    github_server.add_audit("org.add_member", ts_ms=now_ms + 5, user="new")
+    again = make(tmp_path, github_server, audit_include="web")
+    try:
+        # no cursor given: resumes after the saved one instead of backfilling
+        assert [e.path for e in await drain(again)] == ["org.add_member new"]
+    finally:
+        await again.aclose()
+
+    other = make(tmp_path, github_server, base_url=github_server.url + "/api/v3")
+    other._clock = lambda: now_ms / 1000
+    try:
+        assert other._load_cursor() is None  # another API root: the saved cursor is not its own
+    finally:
+        await other.aclose()
+
+
+async def test_web_only_audit_log_leaves_git_events_out(
+    tmp_path: Path, github_server: GitHubFake
+) -> None:
+    github_server.add_audit("git.clone", ts_ms=T0, repo="acme/a")
+    github_server.add_audit("repo.destroy", ts_ms=T0 + 1, repo="acme/a")
+    provider = make(tmp_path, github_server, audit_include="web")
+    try:
+        events = await drain(provider, json.dumps([T0 - 1, []]))
+        assert [(e.method, e.path) for e in events] == [("DELETE", "repo.destroy acme/a")]
+    finally:
+        await provider.aclose()
+
+
+async def test_no_audit_log_api_is_a_clear_error(tmp_path: Path, github_server: GitHubFake) -> None:
+    github_server.audit_log_available = False
+    provider = make(tmp_path, github_server)
+    try:
+        with pytest.raises(ProviderError, match="audit_log = false") as info:
+            await drain(provider)
+        _assert_clean(info.value)
+    finally:
+        await provider.aclose()
 
 
 async def test_event_mapping(tmp_path: Path, github_server: GitHubFake) -> None:
@@ -655,6 +734,10 @@ def test_plaintext_token_is_refused(tmp_path: Path) -> None:
         ({"org": "acme", "token": {"env": "GITHUB_TOKEN"}, "poll_seconds": 0}, "poll_seconds"),
         ({"org": "acme", "token": {"env": "GITHUB_TOKEN"}, "backfill_hours": -1}, "backfill_hours"),
         ({"org": "acme", "token": {"env": "GITHUB_TOKEN"}, "audit_log": "yes"}, "audit_log"),
+        (
+            {"org": "acme", "token": {"env": "GITHUB_TOKEN"}, "audit_include": "ssh"},
+            "audit_include",
+        ),
         ({"org": "acme", "token": {"env": "GITHUB_TOKEN"}, "timeout_s": "3"}, "timeout_s"),
         ({"org": "acme", "token": {"env": "GITHUB_TOKEN"}, "orgg": "x"}, "orgg"),
     ],

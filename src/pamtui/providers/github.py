@@ -72,7 +72,14 @@ Settings (``[[providers]]`` with ``type = "github"``):
 - ``poll_seconds``: audit-log poll interval (default 60);
 - ``backfill_hours``: how far back a stream without a cursor starts (default 24);
 - ``audit_log``: ``false`` for organisations without the audit-log API
-  (not on Enterprise Cloud): no event stream (default ``true``).
+  (not on Enterprise Cloud): no event stream (default ``true``);
+- ``audit_include``: the audit log's ``include``: ``web``, ``git`` (clone,
+  fetch, push: kept 7 days by GitHub) or ``all`` (default).
+
+The last delivered cursor is also kept in ``state_dir/github-{name}.cursor``
+(mode 0600) after every poll, so a stream started without a cursor resumes
+where the previous run stopped (for the same organisation and API host)
+instead of backfilling again.
 """
 
 from __future__ import annotations
@@ -81,10 +88,12 @@ import asyncio
 import json
 import logging
 import math
+import os
 import re
 import time
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -121,7 +130,16 @@ DEFAULT_BASE_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
 GITHUB_JSON = "application/vnd.github+json"
 
-_EXTRA_KEYS = ("org", "token", "page_size", "poll_seconds", "backfill_hours", "audit_log")
+_EXTRA_KEYS = (
+    "org",
+    "token",
+    "page_size",
+    "poll_seconds",
+    "backfill_hours",
+    "audit_log",
+    "audit_include",
+)
+_INCLUDE = ("web", "git", "all")
 _BULK_MAX = 100
 """pat_ids per bulk revocation request."""
 _BULK_ATTEMPTS = 3
@@ -282,6 +300,8 @@ class GitHubProvider:
         poll_seconds: float = 60.0,
         backfill_hours: float = 24.0,
         audit_log: bool = True,
+        audit_include: str = "all",
+        state_dir: Path | None = None,
         sleep: Sleep = asyncio.sleep,
         clock: Any = time.time,
     ) -> None:
@@ -292,6 +312,8 @@ class GitHubProvider:
         self.poll_seconds = poll_seconds
         self.backfill_hours = backfill_hours
         self.audit_log = audit_log
+        self.audit_include = audit_include
+        self.state_dir = state_dir
         self._sleep = sleep
         self._clock = clock
         caps = {Capability.ACCOUNTS, Capability.CREDENTIALS, Capability.REVOKE, Capability.VERIFY}
@@ -380,6 +402,11 @@ class GitHubProvider:
                 f"{where}: setting 'audit_log' must be true or false, "
                 f"not {type(audit_log).__name__}"
             )
+        audit_include = extra.get("audit_include", "all")
+        if audit_include not in _INCLUDE:
+            raise ProviderConfigError(
+                f"{where}: setting 'audit_include' must be one of {', '.join(_INCLUDE)}"
+            )
 
         client = HttpClient(
             name,
@@ -396,6 +423,8 @@ class GitHubProvider:
             poll_seconds=poll_seconds,
             backfill_hours=backfill_hours,
             audit_log=audit_log,
+            audit_include=audit_include,
+            state_dir=context.state_dir,
             sleep=sleep,
         )
 
@@ -514,28 +543,93 @@ class GitHubProvider:
         """Audit-log events after ``since``, polling every ``poll_seconds``, forever."""
         if not self.audit_log:
             return
-        if since:
-            ts_ms, seen = decode_cursor(since)
+        saved = None if since else self._load_cursor()
+        if since or saved:
+            ts_ms, seen = decode_cursor(since or saved or "")
         else:
             ts_ms = int((self._clock() - self.backfill_hours * 3600) * 1000)
             seen = frozenset()
         current: set[str] = set(seen)
+        delivered: str | None = None
+        path = f"{self._org_path}/audit-log"
         while True:
-            params = {"phrase": f"created:>={_iso_second(ts_ms)}", "order": "asc"}
-            async for entry in self._list(f"{self._org_path}/audit-log", params):
-                when = _epoch_ms(entry.get("@timestamp", entry.get("created_at")))
-                if when is None:
-                    continue
-                doc = _text(entry.get("_document_id")) or json.dumps(
-                    entry, sort_keys=True, default=str
-                )
-                if when < ts_ms or (when == ts_ms and doc in current):
-                    continue
-                if when > ts_ms:
-                    ts_ms, current = when, set()
-                current.add(doc)
-                yield self._event(entry, when, encode_cursor(ts_ms, current))
+            params = {
+                "phrase": f"created:>={_iso_second(ts_ms)}",
+                "order": "asc",
+                "include": self.audit_include,
+            }
+            try:
+                async for entry in self._list(path, params):
+                    when = _epoch_ms(entry.get("@timestamp", entry.get("created_at")))
+                    if when is None:
+                        continue
+                    doc = _text(entry.get("_document_id")) or json.dumps(
+                        entry, sort_keys=True, default=str
+                    )
+                    if when < ts_ms or (when == ts_ms and doc in current):
+                        continue
+                    if when > ts_ms:
+                        ts_ms, current = when, set()
+                    current.add(doc)
+                    delivered = encode_cursor(ts_ms, current)
+                    yield self._event(entry, when, delivered)
+            except HttpError as exc:
+                if exc.status == 404:
+                    raise ProviderError(
+                        f"{self.where}: GET /{path} answered 404: the organisation audit-log "
+                        "API needs GitHub Enterprise Cloud (or GHES 3.x with the audit log), "
+                        "and a token allowed to read it; set audit_log = false to turn the "
+                        "event stream off"
+                    ) from exc
+                raise
+            finally:
+                self._save_cursor(delivered)
             await self._sleep(self.poll_seconds)
+
+    @property
+    def cursor_file(self) -> Path | None:
+        if self.state_dir is None:
+            return None
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", self.name)
+        return self.state_dir / f"github-{safe}.cursor"
+
+    def _cursor_scope(self) -> str:
+        return f"{self.http.settings.base_url.rstrip('/')}/{self._org_path}"
+
+    def _load_cursor(self) -> str | None:
+        target = self.cursor_file
+        if target is None:
+            return None
+        try:
+            saved = json.loads(target.read_text(encoding="utf-8"))
+            if saved.get("scope") != self._cursor_scope():
+                return None  # another org or host: its cursor means nothing here
+            cursor = saved["cursor"]
+            decode_cursor(cursor)
+            return cursor
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, TypeError, KeyError, AttributeError, ProviderError) as exc:
+            log.warning("%s: ignoring unreadable cursor file %s: %s", self.name, target, exc)
+            return None
+
+    def _save_cursor(self, cursor: str | None) -> None:
+        target = self.cursor_file
+        if target is None or cursor is None:
+            return
+        tmp = target.with_name(target.name + ".tmp")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+            try:
+                os.fchmod(fd, 0o600)
+                payload = {"scope": self._cursor_scope(), "cursor": cursor}
+                os.write(fd, json.dumps(payload).encode())
+            finally:
+                os.close(fd)
+            os.replace(tmp, target)
+        except OSError as exc:
+            log.warning("%s: cannot save cursor to %s: %s", self.name, target, exc)
 
     def _event(self, entry: Mapping[str, Any], when: int, cursor: str) -> AccessEvent:
         action = _text(entry.get("action")) or "unknown"
@@ -653,12 +747,17 @@ class GitHubProvider:
     async def _revoke_all(self, user_id: str) -> RevokeResult:
         path = f"{self._org_path}/personal-access-tokens"
         revoked: list[str] = []
+        refused: httpx.Response | None = None
+        tried: list[str] = []
         for _ in range(_BULK_ATTEMPTS):
             pat_ids = [
                 _id(p.get("id"))
                 for p in await self._pats()
                 if isinstance(p.get("owner"), dict) and _id(p["owner"].get("id")) == user_id
             ]
+            if refused is not None and set(tried) <= set(pat_ids):
+                # Nothing vanished since the refusal: GitHub means it.
+                raise self._refused("POST", refused)
             if not pat_ids:
                 if revoked:
                     break
@@ -679,9 +778,9 @@ class GitHubProvider:
                     idempotent=True,
                 )
                 if response.status_code in (404, 422):
-                    # A token vanished between listing and POST: list again.
+                    # A token may have vanished between listing and POST: list again.
                     log.debug("%s: bulk revoke got %s, re-listing", self.name, response.status_code)
-                    retry = True
+                    refused, tried, retry = response, chunk, True
                     break
                 revoked.extend(chunk)
             if not retry:
