@@ -35,6 +35,7 @@ from pamtui.providers.base import ProviderConfigError, ProviderContext, Provider
 from pamtui.providers.demo import events as ev
 from pamtui.providers.demo import state as st
 from pamtui.providers.demo.constants import DEFAULT_SEED, GITHUB_ORG, SYSTEMS
+from pamtui.providers.demo.generate import MIN_ACCOUNTS
 
 PAGE = 1000
 
@@ -45,15 +46,95 @@ _SETTINGS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "latency_ms": ((int, float), "a number of milliseconds"),
     "event_rate": ((int, float), "a number of events per second"),
     "backfill_minutes": ((int, float), "a number of minutes"),
+    "scale": (int, f"a number of accounts (at least {MIN_ACCOUNTS})"),
 }
+CREDENTIALS_PER_ACCOUNT = 3
+"""A scaled org (``scale = N``) holds exactly this many credentials per account."""
 
 
 def _ts(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, UTC)
 
 
-def reset(state_dir: Path, *, state_file: Path | None = None, seed: int | None = None) -> Path:
-    """Delete the demo state file and build it afresh from the sample data; return its path."""
+def _enum_map(enum: Any) -> dict[str, Any]:
+    """value -> member; a KeyError (not a silent default) on a value the schema lacks."""
+    return {member.value: member for member in enum}
+
+
+def _json_tuples() -> Any:
+    """Decode JSON lists to tuples, memoised: groups and scopes repeat a lot at 300k rows."""
+    cache: dict[str, tuple[str, ...]] = {}
+
+    def decode(text: str) -> tuple[str, ...]:
+        value = cache.get(text)
+        if value is None:
+            value = cache[text] = tuple(json.loads(text))
+        return value
+
+    return decode
+
+
+def scaled_path(state_dir: Path, scale: int, seed: int | None = None) -> Path:
+    """Where a scaled org lives by default: one file per (scale, seed), kept between runs."""
+    suffix = "" if seed is None or seed == DEFAULT_SEED else f"-seed{seed}"
+    return Path(state_dir) / f"demo-{scale}{suffix}.sqlite"
+
+
+def ensure_scaled(path: Path, *, scale: int, seed: int | None = None) -> Path:
+    """Create the state file of a generated ``scale``-account org if it does not exist yet.
+
+    Like ``state.ensure`` (built aside, then linked into place atomically), but
+    the org is generated with ``scale`` accounts and ``CREDENTIALS_PER_ACCOUNT``
+    credentials each instead of read from the bundled sample. 100,000 accounts
+    take about 10 s once (generation plus SQLite); later starts reuse the file.
+    """
+    import contextlib
+    import time
+    import uuid
+
+    from pamtui.providers.demo.generate import generate
+
+    path = Path(path)
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        org = generate(
+            seed=DEFAULT_SEED if seed is None else seed,
+            accounts=scale,
+            credentials=scale * CREDENTIALS_PER_ACCOUNT,
+        )
+        st.build(tmp, org, now=time.time())
+        try:
+            os.link(tmp, path)  # atomic: fails if another process got there first
+        except FileExistsError:
+            pass
+        except OSError:  # a filesystem without hard links
+            if not path.exists():
+                os.replace(tmp, path)
+    finally:
+        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+    return path
+
+
+def reset(
+    state_dir: Path,
+    *,
+    state_file: Path | None = None,
+    seed: int | None = None,
+    scale: int | None = None,
+) -> Path:
+    """Delete the demo state file and build it afresh from the sample data; return its path.
+
+    With ``scale``, the generated org of that many accounts (its own file by default).
+    """
+    if scale is not None:
+        path = Path(state_file) if state_file is not None else scaled_path(state_dir, scale, seed)
+        st.remove(path)
+        return ensure_scaled(path, scale=scale, seed=seed)
     path = Path(state_file) if state_file is not None else st.default_path(Path(state_dir))
     st.remove(path)
     return st.ensure(path, seed=seed)
@@ -75,6 +156,7 @@ class DemoProvider:
         latency_ms: float = 150,
         event_rate: float = 8,
         backfill_minutes: float = 30,
+        scale: int | None = None,
         clock: ev.Clock | None = None,
     ) -> None:
         self.name = name
@@ -85,6 +167,8 @@ class DemoProvider:
         self.latency_ms = float(latency_ms)
         self.event_rate = float(event_rate)
         self.backfill_minutes = float(backfill_minutes)
+        self.scale = scale
+        """Accounts of a generated org (None: the bundled 250-account sample)."""
         self.clock: ev.Clock = clock or ev.Clock()
         """Time source of the event stream; tests may swap in a fast-forwarding one."""
         self._conn: sqlite3.Connection | None = None
@@ -117,11 +201,18 @@ class DemoProvider:
         for key in ("latency_ms", "event_rate", "backfill_minutes"):
             if key in settings and not settings[key] >= 0:
                 raise ProviderConfigError(f"{where}: setting {key!r} must not be negative")
+        scale = settings.get("scale")
+        if scale is not None and scale < MIN_ACCOUNTS:
+            raise ProviderConfigError(
+                f"{where}: setting 'scale' must be at least {MIN_ACCOUNTS}, not {scale}"
+            )
         state_dir = Path(context.state_dir)
         if "state_file" in settings:
             state_file = Path(settings["state_file"]).expanduser()
             if not state_file.is_absolute():
                 state_file = state_dir / state_file
+        elif scale is not None:
+            state_file = scaled_path(state_dir, scale, settings.get("seed"))
         else:
             state_file = st.default_path(state_dir)
         return cls(
@@ -132,13 +223,17 @@ class DemoProvider:
             latency_ms=settings.get("latency_ms", 150),
             event_rate=settings.get("event_rate", 8),
             backfill_minutes=settings.get("backfill_minutes", 30),
+            scale=scale,
         )
 
     # -- state ---------------------------------------------------------------
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
-            st.ensure(self.state_file, seed=self.seed)
+            if self.scale is not None:
+                ensure_scaled(self.state_file, scale=self.scale, seed=self.seed)
+            else:
+                st.ensure(self.state_file, seed=self.seed)
             conn = st.connect(self.state_file)
             try:
                 self._meta = st.read_meta(conn)
@@ -151,69 +246,96 @@ class DemoProvider:
     def _marks(self) -> str:
         return ",".join("?" * len(self.systems))
 
-    async def _pages(self, sql: str, params: tuple[Any, ...]) -> AsyncIterator[sqlite3.Row]:
-        """Keyset pagination: short reads, no cursor left open between yields."""
+    async def _pages(self, sql: str, params: tuple[Any, ...]) -> AsyncIterator[tuple[Any, ...]]:
+        """Keyset pagination on rowid: short reads, no cursor left open between yields.
+
+        Rows are plain tuples whose first column is the rowid. A page is one
+        simulated API round trip; listings carry no ``latency_ms`` (that is the
+        cost of a revoke or verify call), so a 100,000-account org lists in
+        pages of ``PAGE`` rows with no per-account wait.
+        """
         conn = self._db()
-        last = ""
+        last = 0
         while True:
-            rows = conn.execute(sql, (*params, last, PAGE)).fetchall()
+            cursor = conn.cursor()
+            cursor.row_factory = None  # tuples: sqlite3.Row costs ~2 µs a row at 400k rows
+            rows = cursor.execute(sql, (*params, last, PAGE)).fetchall()
             for row in rows:
                 yield row
             if len(rows) < PAGE:
                 return
-            last = rows[-1]["id"]
+            last = rows[-1][0]
             await asyncio.sleep(0)
 
     # -- listings ------------------------------------------------------------
 
     async def list_accounts(self) -> AsyncIterator[Account]:
+        # "+a.system": walk the table in rowid order (one scan), not the system index.
         sql = (
-            "SELECT a.*, p.status AS owner_status FROM accounts a "
-            "LEFT JOIN people p ON p.id = a.owner "
-            f"WHERE a.system IN ({self._marks()}) AND a.id > ? ORDER BY a.id LIMIT ?"
+            "SELECT a.rowid, a.id, a.name, a.kind, a.status, a.email, a.display_name, "
+            "a.system, a.privileged, a.groups, a.owner, p.status, a.created, a.last_active "
+            "FROM accounts a LEFT JOIN people p ON p.id = a.owner "
+            f"WHERE +a.system IN ({self._marks()}) AND a.rowid > ? ORDER BY a.rowid LIMIT ?"
         )
+        name = self.name
+        groups = _json_tuples()
+        kinds, statuses, owners = (
+            _enum_map(AccountKind),
+            _enum_map(AccountStatus),
+            _enum_map(OwnerStatus),
+        )
+        unknown = OwnerStatus.UNKNOWN
         async for row in self._pages(sql, self.systems):
-            yield self._account(row)
-
-    def _account(self, row: sqlite3.Row) -> Account:
-        owner_status = row["owner_status"]
-        return Account(
-            provider=self.name,
-            id=row["id"],
-            name=row["name"],
-            kind=AccountKind(row["kind"]),
-            status=AccountStatus(row["status"]),
-            email=row["email"] or "",
-            display_name=row["display_name"] or "",
-            system=row["system"],
-            privileged=bool(row["privileged"]),
-            groups=tuple(json.loads(row["groups"])),
-            owner=row["owner"] or "",
-            owner_status=OwnerStatus(owner_status) if owner_status else OwnerStatus.UNKNOWN,
-            created=_ts(row["created"]),
-            last_active=_ts(row["last_active"]),
-        )
+            (_, aid, aname, kind, status, email, display, system, priv) = row[:9]
+            (groups_json, owner, owner_status, created, last_active) = row[9:]
+            yield Account(
+                provider=name,
+                id=aid,
+                name=aname,
+                kind=kinds[kind],
+                status=statuses[status],
+                email=email or "",
+                display_name=display or "",
+                system=system,
+                privileged=bool(priv),
+                groups=groups(groups_json),
+                owner=owner or "",
+                owner_status=owners[owner_status] if owner_status else unknown,
+                created=_ts(created),
+                last_active=_ts(last_active),
+            )
 
     async def list_credentials(self, account: Account | None = None) -> AsyncIterator[Credential]:
+        columns = (
+            "rowid, id, account_id, kind, status, label, scopes, fingerprint, "
+            "created, expires, last_used"
+        )
         if account is None:
-            where, params = f"system IN ({self._marks()})", self.systems
+            where, params = f"+system IN ({self._marks()})", self.systems
         else:
             where = f"account_id = ? AND system IN ({self._marks()})"
             params = (account.id, *self.systems)
-        sql = f"SELECT * FROM credentials WHERE {where} AND id > ? ORDER BY id LIMIT ?"
+        sql = (
+            f"SELECT {columns} FROM credentials WHERE {where} AND rowid > ? ORDER BY rowid LIMIT ?"
+        )
+        name = self.name
+        scopes = _json_tuples()
+        kinds, statuses = _enum_map(CredentialKind), _enum_map(CredentialStatus)
         async for row in self._pages(sql, params):
+            (_, cid, aid, kind, status, label, scopes_json, fingerprint) = row[:8]
+            (created, expires, last_used) = row[8:]
             yield Credential(
-                provider=self.name,
-                id=row["id"],
-                account_id=row["account_id"],
-                kind=CredentialKind(row["kind"]),
-                status=CredentialStatus(row["status"]),
-                label=row["label"] or "",
-                scopes=tuple(json.loads(row["scopes"])),
-                fingerprint=row["fingerprint"] or "",
-                created=_ts(row["created"]),
-                expires=_ts(row["expires"]),
-                last_used=_ts(row["last_used"]),
+                provider=name,
+                id=cid,
+                account_id=aid,
+                kind=kinds[kind],
+                status=statuses[status],
+                label=label or "",
+                scopes=scopes(scopes_json),
+                fingerprint=fingerprint or "",
+                created=_ts(created),
+                expires=_ts(expires),
+                last_used=_ts(last_used),
             )
 
     # -- revocation ----------------------------------------------------------
