@@ -27,7 +27,7 @@ A real HTTP/1.1 server (``ThreadingHTTPServer`` in a daemon thread on
   "_links": {"next": {"href"}}}``) and ``GET /api/v1/users/{id}/roles``.
 - API Tokens ("API Token", ``okta.apiTokens.read/manage``): ``GET
   /api/v1/api-tokens`` (id, name, userId, clientName, created, lastUpdated,
-  expiresAt, tokenWindow, network, ``_link``), ``GET|DELETE
+  expiresAt, tokenWindow, network, ``_links``), ``GET|DELETE
   /api/v1/api-tokens/{id}`` (DELETE answers 204, then 404).
 - System Log ("System Log API", "Polling requests"): ``GET /api/v1/logs`` with
   ``since``, ``until``, ``after``, ``limit`` (default 100, max 1000),
@@ -43,7 +43,7 @@ A real HTTP/1.1 server (``ThreadingHTTPServer`` in a daemon thread on
   ``user.lifecycle.delete.initiated``, ``user.session.clear``,
   ``system.api_token.revoke``).
 - Errors ("Error codes"): ``{"errorCode", "errorSummary", "errorLink",
-  "errorId", "errorCauses"}``: E0000011 "Invalid token provided" (401, also for
+  "errorId", "errorCauses"}``: E0000006 no permission (403), E0000011 "Invalid token provided" (401, also for
   an expired or revoked token), E0000007 not found (404), E0000001 validation
   (400), E0000031 invalid search (400), E0000047 rate limit (429), E0000009
   internal error (500).
@@ -247,6 +247,10 @@ class OktaFake:
         self.faults: list[Fault] = []
         self.hits: list[Hit] = []
         self.rate_limit = rate_limit
+        self.assignees_api = True
+        self.forbidden: list[str] = []
+        """Path regexes the token's admin may not use (403 E0000006)."""
+        """False: an org without ``/api/v1/iam/assignees/users`` (answers 404)."""
         self._window = 0
         self._used = 0
         self.stopping = threading.Event()
@@ -395,9 +399,12 @@ class OktaFake:
                 "expiresAt": expires_at or "2099-01-01T00:00:00.000Z",
                 "tokenWindow": "P30D",
                 "network": {"connection": connection},
-                "_link": {
-                    "self": {"href": f"/api/v1/api-tokens/{token_id}"},
-                    "user": {"href": f"/api/v1/users/{user_id}"},
+                "_links": {
+                    "self": {
+                        "href": f"/api/v1/api-tokens/{token_id}",
+                        "hints": {"allow": ["GET", "DELETE"]},
+                    },
+                    "user": {"href": f"/api/v1/users/{user_id}", "hints": {"allow": ["GET"]}},
                 },
             }
             self.secrets[secret or secrets.token_urlsafe(30)] = token_id
@@ -589,6 +596,11 @@ class OktaFake:
         if not valid:
             error = OktaError(401, "E0000011", "Invalid token provided")
             return _Reply(401, error.body(), headers)
+        if any(re.search(p, hit.path) for p in self.forbidden):
+            error = OktaError(
+                403, "E0000006", "You do not have permission to perform the requested action"
+            )
+            return _Reply(403, error.body(), headers)
         try:
             with self.lock:
                 status, body, extra = self._route(hit, origin, token_id)
@@ -601,7 +613,7 @@ class OktaFake:
         path, query, method = hit.path, hit.query, hit.method
         if path == "/api/v1/users" and method == "GET":
             return self._list_users(query, origin)
-        if path == "/api/v1/iam/assignees/users" and method == "GET":
+        if path == "/api/v1/iam/assignees/users" and method == "GET" and self.assignees_api:
             return self._list_assignees(query, origin)
         if path == "/api/v1/api-tokens" and method == "GET":
             return self._list_tokens(query, origin)

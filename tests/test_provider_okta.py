@@ -174,6 +174,38 @@ async def test_privileged_from_admin_roles_without_a_request_per_user(
         await strict.aclose()
 
 
+async def test_privileged_without_the_assignees_listing_asks_roles_per_user(
+    tmp_path: Path, okta_server: OktaFake
+) -> None:
+    users = [okta_server.add_user(f"u{i}@example.com") for i in range(3)]
+    okta_server.grant_role(users[1], "ORG_ADMIN")
+    okta_server.assignees_api = False
+    provider = make(tmp_path, okta_server.url, page_size=2)
+    try:
+        accounts = await _accounts(provider)
+        assert [u for u in users if accounts[u].privileged] == [users[1]]
+        assert accounts[okta_server.admin_id].privileged
+        assert len(okta_server.requests_to(r"/api/v1/users/[^/]+/roles")) == len(accounts)
+    finally:
+        await provider.aclose()
+
+
+async def test_no_permission_to_read_roles_says_what_is_missing(
+    tmp_path: Path, okta_server: OktaFake
+) -> None:
+    okta_server.forbidden.append("^/api/v1/iam/")
+    provider = make(tmp_path, okta_server.url)
+    try:
+        with pytest.raises(ProviderError) as info:
+            await _accounts(provider)
+        message = str(info.value)
+        assert "HTTP 403" in message and "(E0000006)" in message
+        assert "Read-Only Administrator" in message and ADMIN_TOKEN not in message
+        assert not info.value.retryable
+    finally:
+        await provider.aclose()
+
+
 async def test_api_tokens_are_credentials_of_their_owner(
     tmp_path: Path, okta_server: OktaFake
 ) -> None:
@@ -573,7 +605,7 @@ async def test_500_then_success(tmp_path: Path, okta_server: OktaFake) -> None:
         await provider.aclose()
 
 
-async def test_500_on_a_lifecycle_post_is_not_blindly_retried_but_reported(
+async def test_500_on_a_lifecycle_post_is_retried_then_reported(
     tmp_path: Path, okta_server: OktaFake
 ) -> None:
     dev = okta_server.add_user("dev@example.com")
@@ -585,7 +617,12 @@ async def test_500_on_a_lifecycle_post_is_not_blindly_retried_but_reported(
             await provider.revoke(_action(provider, account, "deactivate_account"), "k")
         message = str(info.value)
         assert "HTTP 500" in message and "Internal Server Error (E0000009)" in message
+        assert "gave up after 2 attempts" in message and info.value.retryable
         assert ADMIN_TOKEN not in message
+        # a state transition is safe to repeat, so the POST was retried once
+        assert (
+            len(okta_server.requests_to(rf"/api/v1/users/{dev}/lifecycle/deactivate", "POST")) == 2
+        )
     finally:
         await provider.aclose()
 

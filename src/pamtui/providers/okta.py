@@ -166,10 +166,15 @@ def _iso(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
 
 
-def _days(duration: Any) -> int | None:
-    """Days of an ISO 8601 duration such as Okta's ``tokenWindow`` (``P30D``)."""
-    match = re.fullmatch(r"P(\d+)D", _text(duration))
-    return int(match.group(1)) if match else None
+def _duration(value: Any) -> timedelta | None:
+    """An ISO 8601 duration such as Okta's ``tokenWindow`` (``P30D``, ``PT5M``)."""
+    match = re.fullmatch(
+        r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?", _text(value).upper()
+    )
+    if not match or not any(match.groups()):
+        return None
+    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
 
 
 def _get(data: Any, *path: str) -> Any:
@@ -378,6 +383,13 @@ class OktaProvider:
                 if exc.status == 404 and not holders:
                     log.debug("%s: no /iam/assignees/users, roles per user", self.name)
                     return None
+                if exc.status == 403:
+                    raise ProviderError(
+                        f"{exc}; pamtui reads admin role assignments to flag privileged "
+                        "accounts: the token's admin needs a role that may read them "
+                        "(e.g. Read-Only Administrator)",
+                        retryable=False,
+                    ) from exc
                 raise
             seen.add(str(response.request.url))
             data = self.http.parse_json(response)
@@ -483,11 +495,11 @@ class OktaProvider:
 
     def _credential(self, token: Mapping[str, Any], now: datetime) -> Credential:
         expires = _timestamp(token.get("expiresAt"))
-        window = _days(token.get("tokenWindow"))
+        window = _duration(token.get("tokenWindow"))
         last_used = None
         if expires is not None and window is not None:
             # Okta tokens expire tokenWindow after their last use (rolling expiry).
-            last_used = expires - timedelta(days=window)
+            last_used = expires - window
         name = _text(token.get("name"))
         client = _text(token.get("clientName"))
         label = name or _text(token.get("id"))
