@@ -9,10 +9,13 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.css.query import NoMatches
+from textual.notifications import SeverityLevel
 from textual.widgets import Static
 
 from pamtui.journal import Journal, JournalError, VerifyReport
 from pamtui.model import QueueState
+from pamtui.sanitize import clean
+from pamtui.services.health import ProviderStatus, provider_statuses
 from pamtui.services.session import Session
 from pamtui.services.stream import EventFeed, StreamProblem
 from pamtui.services.watch import StreamWatch
@@ -20,6 +23,7 @@ from pamtui.tui.commands import PamtuiCommands
 from pamtui.tui.screens.audit import AuditScreen
 from pamtui.tui.screens.help import HelpScreen, bindings_table
 from pamtui.tui.screens.main import MainScreen
+from pamtui.tui.screens.providers import ProvidersScreen
 from pamtui.tui.themes import discover_themes
 from pamtui.tui.widgets.stream import StreamLog
 
@@ -42,6 +46,31 @@ class BaseApp(App[int]):
     def __init__(self, *, theme: str | None = None) -> None:
         super().__init__()
         self._requested_theme = theme or DEFAULT_THEME
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every toast goes through here: text that is not markup may be a provider's.
+
+        Provider errors and stream problems arrive as ``markup=False`` messages;
+        their control characters (an OSC 52 clipboard write, a title change) are
+        made visible line by line, so a toast can never reach the terminal.
+        """
+        if not markup:
+            message = "\n".join(clean(line, max_length=500) for line in message.split("\n"))
+        super().notify(
+            message,
+            title=clean(title, max_length=80),
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
 
     def apply_themes(self) -> None:
         themes, problems = discover_themes()
@@ -77,6 +106,17 @@ class AuditApp(BaseApp):
 
 class PamtuiApp(BaseApp):
     COMMANDS = App.COMMANDS | {PamtuiCommands}
+    BINDINGS = [
+        Binding(
+            "P",
+            "providers",
+            "Providers",
+            key_display="shift+p",
+            show=False,
+            id="app.providers",
+            tooltip="Each provider's health, and why a degraded one is degraded",
+        ),
+    ]
 
     def __init__(self, session: Session, *, theme: str | None = None, stream: bool = True) -> None:
         super().__init__(theme=theme or session.config.ui.theme or None)
@@ -85,6 +125,8 @@ class PamtuiApp(BaseApp):
         self._stream_enabled = stream
         self.watch = StreamWatch(session.inventory)
         self.journal_check: VerifyReport | None = None
+        self.stream_problems: dict[str, str] = {}
+        """The last problem of each provider's stream, until it delivers again."""
 
     # -- start-up ----------------------------------------------------------
 
@@ -177,10 +219,13 @@ class PamtuiApp(BaseApp):
         log.account_name = self._account_name
         async for item in feed.items():
             if isinstance(item, StreamProblem):
+                self.stream_problems[item.provider] = item.message
                 self.notify(
                     f"stream {item.provider}: {item.message}", severity="warning", markup=False
                 )
                 continue
+            if self.stream_problems:
+                self.stream_problems.pop(item.provider, None)
             log.push(item)
             for view in self.watch.observe(item):
                 with contextlib.suppress(*_SCREEN_GONE):
@@ -189,6 +234,14 @@ class PamtuiApp(BaseApp):
     async def on_unmount(self) -> None:
         # Providers may hold connections bound to this event loop: close them here.
         await self.session.aclose()
+
+    def provider_statuses(self) -> list[ProviderStatus]:
+        return provider_statuses(
+            self.session.providers, self.session.inventory.health, self.stream_problems
+        )
+
+    def action_providers(self) -> None:
+        self.push_screen(ProvidersScreen(self.provider_statuses()))
 
     def _account_name(self, provider: str, account_id: str) -> str:
         view = self.session.inventory.get((provider, account_id))
@@ -205,15 +258,17 @@ class PamtuiApp(BaseApp):
         main = self.main
         main.refresh_queue()
         counts = self.session.queue.counts()
-        health = self.session.inventory.health.values()
-        degraded = [h.name for h in health if not h.ok]
+        degraded = [s.name for s in self.provider_statuses() if not s.ok]
         bar = Text(end="", no_wrap=True)
         bar.append(
             " RO " if self.read_only else " RW ", style="bold reverse" if self.read_only else "bold"
         )
         bar.append("  providers ")
         if degraded:
-            bar.append(f"{len(degraded)} degraded", style="bold red")
+            names = ", ".join(degraded[:2]) + ("…" if len(degraded) > 2 else "")
+            bar.append(f"{len(degraded)} degraded: ", style="bold red")
+            bar.append(clean(names, max_length=40), style="bold red")
+            bar.append(" (shift+p)", style="dim")
         else:
             bar.append(f"{len(self.session.providers)} ok", style="green")
         bar.append(f"  stream {self.watch.total.rate():.0f}/s")
