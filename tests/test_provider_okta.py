@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -520,6 +521,24 @@ async def test_stream_resumes_from_cursor_across_restart_without_gap_or_duplicat
     delivered = [e.user_agent for e in got + rest + final]
     assert delivered == [*first_batch, *later, "ua-10"]  # in order, no gap, no duplicate
     assert final[0].status == 403
+
+
+async def test_stream_delivers_an_event_okta_stored_late(
+    tmp_path: Path, okta_server: OktaFake
+) -> None:
+    okta_server.log_event("user.session.start", user_agent="first")
+    okta_server.log_event("user.session.start", user_agent="second")
+    provider = make(tmp_path, okta_server.url)
+    try:
+        got = await _take(provider.stream_events(), 2)
+        # The System Log is eventually consistent: an event published earlier
+        # shows up after the ones already read. Following the next link gets it.
+        earlier = okta_fake.iso(got[0].ts - timedelta(seconds=10))
+        okta_server.log_event("user.session.start", user_agent="late", published=earlier)
+        [late] = await _take(provider.stream_events(since=got[-1].cursor), 1)
+        assert late.user_agent == "late" and late.ts < got[0].ts
+    finally:
+        await provider.aclose()
 
 
 async def test_bad_cursor_is_a_clear_error(tmp_path: Path, okta_server: OktaFake) -> None:

@@ -43,7 +43,9 @@ What it reads (requests per listing):
   the request (``transaction.detail.requestApiTokenId``) when there is one.
   A cursor names the event's ``published`` time and the uuids already seen at
   that time, plus the next link for the last event of a page, so resuming
-  after it repeats nothing and skips nothing.
+  after it repeats nothing and skips nothing. (Resuming from an event in the
+  middle of a page queries by time: an event Okta stored late, with an
+  earlier ``published`` than the cursor's, is then not delivered.)
 
 Revocation (Okta has no idempotency keys: each action reads first and treats
 "already in that state" as already done):
@@ -552,11 +554,17 @@ class OktaProvider:
         last: datetime | None = None
         last_text = ""
         seen: set[str] = set()
+        # Following next links repeats nothing, so an event published before the
+        # last one delivered is a late arrival (the log is eventually consistent)
+        # and is delivered. Only a query by time (a mid-page cursor, or a server
+        # without next links) cannot tell those from events already delivered.
+        by_time = False
         if since:
             state = self._decode_cursor(since)
             last_text = state["p"]
             last = _timestamp(last_text)
             seen = set(state["u"])
+            by_time = not state.get("q")
             params: dict[str, str] = state.get("q") or {
                 "since": last_text,
                 "sortOrder": "ASCENDING",
@@ -581,7 +589,9 @@ class OktaProvider:
                 if published is None or not uuid:
                     log.debug("%s: skipping a System Log entry without published/uuid", self.name)
                     continue
-                if last is not None and (published < last or (published == last and uuid in seen)):
+                if last is not None and (
+                    (published == last and uuid in seen) or (by_time and published < last)
+                ):
                     continue  # already delivered before the cursor
                 fresh.append((entry, published))
             for n, (entry, published) in enumerate(fresh):
@@ -591,6 +601,7 @@ class OktaProvider:
                 tail = n == len(fresh) - 1 and next_params is not None
                 cursor = _encode_cursor(last_text, sorted(seen), next_params if tail else None)
                 yield self._event(entry, published, cursor)
+            by_time = next_params is None
             if next_params is not None:
                 params = next_params
             elif last is not None:  # no next link (not a polling answer): poll by time
