@@ -131,9 +131,6 @@ CREDENTIAL_ACTIONS = ("revoke_token",)
 MAX_PAGE_SIZE = 200
 """Okta's maximum ``limit`` for users and API tokens (the System Log allows 1000)."""
 
-_ACTIVE_STATES = frozenset(
-    {"ACTIVE", "PROVISIONED", "STAGED", "RECOVERY", "PASSWORD_EXPIRED", "LOCKED_OUT"}
-)
 _OUTCOME_STATUS = {
     "SUCCESS": 200,
     "ALLOW": 200,
