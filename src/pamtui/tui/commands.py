@@ -35,6 +35,11 @@ MAIN_COMMANDS: tuple[tuple[str, str, str], ...] = (
         "Every token, key and session of the selected account, then the account",
     ),
     ("Open audit journal", "open_audit", "Review, search, verify and export the journal"),
+    (
+        "Access review",
+        "open_review",
+        "Decide each account of a review campaign: keep, revoke or defer",
+    ),
     ("Pause/resume stream", "pause_stream", "Pause or resume the stream view"),
     ("Denied calls only", "denied_only", "Show only denied calls (401/403) in the stream"),
 )

@@ -81,6 +81,14 @@ class MainScreen(Screen):
         ),
         Binding("a", "app.open_audit", "Audit", id="main.audit", tooltip="Open the audit journal"),
         Binding(
+            "v",
+            "open_review",
+            "Review",
+            show=False,
+            id="main.review",
+            tooltip="Access review: decide each account of a campaign (keep, revoke, defer)",
+        ),
+        Binding(
             "ctrl+y",
             "copy",
             "Copy",
@@ -229,6 +237,11 @@ class MainScreen(Screen):
         self.query_one(AccountsTable).set_filter("")
         self._update_accounts_title()
         self.query_one(AccountsTable).focus()
+
+    def action_open_review(self) -> None:
+        from pamtui.tui.screens.review import ReviewScreen
+
+        self.app.push_screen(ReviewScreen())
 
     def action_copy(self) -> None:
         """The credential's id in the credentials pane, else the account's name."""

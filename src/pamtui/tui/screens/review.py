@@ -1,0 +1,517 @@
+"""The access review screen: pick a campaign, then decide item by item.
+
+Left, the evidence for the current item (the snapshot taken when the
+campaign started: account, owner and HR status, flags, credentials with
+scopes and last use; then the journal's recent entries about it and any
+revocation the decision caused). Right, every item with its decision.
+k keeps (asks a justification), x or r revokes (stages the plan, approved by
+the reviewer, nothing executes), d defers; n/p move. All rules live in
+``services.review``; this screen only asks and shows.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from pamtui.journal import JournalError
+from pamtui.services.review import (
+    Campaign,
+    Decision,
+    Evidence,
+    ReviewError,
+    ReviewItem,
+    ReviewService,
+)
+from pamtui.tui.safe import join, safe
+from pamtui.tui.widgets.credentials import ago
+
+REVIEW_MUTATING = frozenset({"keep", "revoke", "defer"})
+DECISION_STYLE = {
+    "keep": "green",
+    "revoke": "bold red",
+    "defer": "yellow",
+    "": "dim",
+}
+
+
+def _parse(ts: str) -> datetime | None:
+    if not ts:
+        return None
+    try:
+        return datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _when(ts: str, now: datetime) -> str:
+    return ago(_parse(ts), now) if ts else "never"
+
+
+def evidence_renderable(evidence: Evidence, now: datetime | None = None) -> Group:
+    """Everything about one item, built from cleaned Text only (no markup parsed)."""
+    now = now or datetime.now(UTC)
+    item = evidence.item
+    account = item.account
+    lines: list[object] = []
+    title = join(
+        Text(f"Item {item.position}", style="bold"),
+        safe(item.account_name, "bold", max_length=60),
+        Text("·", style="dim"),
+        safe(item.provider, max_length=30),
+    )
+    lines.append(title)
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="dim", no_wrap=True)
+    facts.add_column()
+    owner = account.get("owner", "") or "none"
+    facts.add_row(
+        "Owner / HR",
+        join(
+            safe(owner, max_length=40),
+            safe(
+                account.get("owner_status", "unknown"),
+                "bold red" if account.get("owner_status") == "terminated" else "",
+            ),
+        ),
+    )
+    facts.add_row(
+        "Kind / status",
+        join(safe(account.get("kind", "")), safe(account.get("status", ""))),
+    )
+    if account.get("display_name") or account.get("email"):
+        facts.add_row(
+            "Identity",
+            join(
+                *(
+                    part
+                    for part in (
+                        safe(account.get("display_name", ""), max_length=40),
+                        safe(account.get("email", ""), "dim", max_length=60),
+                    )
+                    if part.plain
+                )
+            ),
+        )
+    flags = item.flags
+    facts.add_row("Flags", safe(", ".join(flags) or "none", "bold" if flags else "dim"))
+    if account.get("groups"):
+        facts.add_row("Groups", safe(", ".join(account["groups"]), max_length=100))
+    facts.add_row("Last used", safe(_when(item.last_used, now)))
+    lines.append(facts)
+
+    creds = Table(
+        "Credential", "Kind", "Status", "Scopes", "Last used", box=None, header_style="bold"
+    )
+    for c in item.credentials:
+        creds.add_row(
+            safe(c.get("label") or c.get("id", ""), max_length=32),
+            safe(c.get("kind", "")),
+            safe(c.get("status", "")),
+            safe(", ".join(c.get("scopes", [])) or "-", max_length=40),
+            safe(_when(c.get("last_used", ""), now)),
+        )
+    lines.append(Text(""))
+    if item.credentials:
+        lines.append(creds)
+    else:
+        lines.append(Text("No credentials.", style="dim"))
+
+    lines.append(Text(""))
+    lines.append(Text("Recent journal entries", style="bold"))
+    if evidence.events:
+        for entry in evidence.events:
+            lines.append(
+                join(
+                    Text(f"#{entry.seq}", style="dim"),
+                    safe(entry.ts[:16].replace("T", " "), "dim"),
+                    safe(entry.actor, max_length=20),
+                    safe(entry.action, "bold"),
+                    safe(entry.subject, max_length=40),
+                )
+            )
+    else:
+        lines.append(Text("none", style="dim"))
+
+    lines.append(Text(""))
+    if item.decision:
+        lines.append(
+            join(
+                Text("Decision:", style="bold"),
+                safe(item.decision, DECISION_STYLE.get(item.decision, "")),
+                Text("by"),
+                safe(item.reviewer, max_length=30),
+                Text(f"(journal entry {item.decision_seq})", style="dim"),
+            )
+        )
+        if item.justification:
+            lines.append(join(Text("Justification:", style="dim"), safe(item.justification)))
+        for rev in evidence.revocations:
+            lines.append(
+                join(
+                    Text(f"  #{rev.item.id}"),
+                    safe(rev.item.action.label, max_length=60),
+                    safe(rev.result, max_length=60),
+                )
+            )
+    else:
+        lines.append(Text("Undecided: k keep · x revoke · d defer", style="bold"))
+    for line in lines:
+        if isinstance(line, Text):
+            line.end = "\n"  # safe() and join() end without one: one line each here
+    return Group(*lines)
+
+
+class ReviewScreen(Screen):
+    DEFAULT_CSS = """
+    ReviewScreen #review-head {
+        height: 1;
+        padding: 0 1;
+        background: $panel;
+    }
+    ReviewScreen #review-body {
+        height: 1fr;
+    }
+    ReviewScreen #review-evidence-pane {
+        width: 3fr;
+    }
+    ReviewScreen #review-list-pane {
+        width: 2fr;
+    }
+    ReviewScreen #review-evidence {
+        padding: 0 1;
+    }
+    """
+
+    BINDINGS = [
+        Binding("k", "keep", "Keep", id="review.keep", tooltip="Keep this access (asks why)"),
+        Binding(
+            "x,r",
+            "revoke",
+            "Revoke",
+            key_display="x",
+            id="review.revoke",
+            tooltip="Revoke: stage the account's revocation plan in the queue (not executed)",
+        ),
+        Binding("d", "defer", "Defer", id="review.defer", tooltip="Decide this item later"),
+        Binding("n", "move(1)", "Next", id="review.next"),
+        Binding("p", "move(-1)", "Prev", id="review.prev"),
+        Binding("escape", "back", "Back", id="review.back"),
+    ]
+
+    def __init__(self, campaign_id: int | None = None) -> None:
+        super().__init__()
+        self.campaign_id = campaign_id
+        self.items: list[ReviewItem] = []
+        self.campaigns: list[Campaign] = []
+
+    @property
+    def session(self):
+        return self.app.session
+
+    @property
+    def service(self) -> ReviewService:
+        return ReviewService.for_session(self.session)
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        yield Static(id="review-head")
+        with Horizontal(id="review-body"):
+            with VerticalScroll(id="review-evidence-pane", classes="pane"):
+                yield Static(id="review-evidence")
+            with Vertical(id="review-list-pane", classes="pane"):
+                yield DataTable(id="review-campaigns", cursor_type="row")
+                yield DataTable(id="review-items", cursor_type="row", classes="hidden")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        campaigns = self.query_one("#review-campaigns", DataTable)
+        campaigns.add_columns("ID", "Scope", "Progress", "Due")
+        items = self.query_one("#review-items", DataTable)
+        items.add_column("#", key="pos")
+        items.add_column("Account", key="account")
+        items.add_column("Provider", key="provider")
+        items.add_column("Decision", key="decision")
+        self.query_one("#review-evidence-pane").border_title = "Evidence"
+        try:
+            self.campaigns = self.service.campaigns()
+        except JournalError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            self.campaigns = []
+        if self.campaign_id is None and len(self.campaigns) == 1:
+            self.campaign_id = self.campaigns[0].id
+        if self.campaign_id is None:
+            self._show_picker()
+        else:
+            self.open_campaign(self.campaign_id)
+
+    # -- read-only: no decision keys at all ---------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in REVIEW_MUTATING:
+            if self.app.read_only:
+                return False
+            if self.campaign_id is None:
+                return None  # shown greyed out until a campaign is open
+        if action == "move" and self.campaign_id is None:
+            return None
+        return True
+
+    # -- picker --------------------------------------------------------------------
+
+    def _show_picker(self) -> None:
+        self.campaign_id = None
+        table = self.query_one("#review-campaigns", DataTable)
+        table.clear()
+        for c in self.campaigns:
+            table.add_row(
+                safe(c.id), safe(c.scope), safe(str(c.progress)), safe(c.due or "-"), key=str(c.id)
+            )
+        table.remove_class("hidden")
+        self.query_one("#review-items", DataTable).add_class("hidden")
+        self.query_one("#review-list-pane").border_title = "Review campaigns"
+        if self.campaigns:
+            head = Text(" Choose a campaign (Enter opens it)")
+            body = Text("Several campaigns: choose one on the right.", style="dim")
+        else:
+            head = Text(" No access review campaign yet")
+            body = Text(
+                "Start one from the command line, e.g.\n\n"
+                "  pamtui review start --scope privileged --due 2026-12-31\n\n"
+                "then press v again."
+            )
+        self.query_one("#review-head", Static).update(head)
+        self.query_one("#review-evidence", Static).update(body)
+        table.focus()
+        self.refresh_bindings()
+
+    @on(DataTable.RowSelected, "#review-campaigns")
+    def _campaign_chosen(self, event: DataTable.RowSelected) -> None:
+        self.open_campaign(int(str(event.row_key.value)))
+
+    # -- items ---------------------------------------------------------------------
+
+    def open_campaign(self, campaign_id: int) -> None:
+        try:
+            self.service.get(campaign_id)
+        except ReviewError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            self._show_picker()
+            return
+        self.campaign_id = campaign_id
+        self.query_one("#review-campaigns", DataTable).add_class("hidden")
+        table = self.query_one("#review-items", DataTable)
+        table.remove_class("hidden")
+        self.reload()
+        first_open = next((n for n, i in enumerate(self.items) if not i.decision), 0)
+        table.move_cursor(row=first_open)
+        table.focus()
+        self.refresh_bindings()
+        self._show_current()
+
+    def reload(self) -> None:
+        """Re-read the campaign: other reviewers may have decided items meanwhile."""
+        if self.campaign_id is None:
+            return
+        self.items = self.service.items(self.campaign_id)
+        table = self.query_one("#review-items", DataTable)
+        row = table.cursor_row
+        table.clear()
+        for item in self.items:
+            table.add_row(
+                safe(item.position),
+                safe(item.account_name, max_length=36),
+                safe(item.provider, max_length=16),
+                safe(item.decision or "-", DECISION_STYLE.get(item.decision, "")),
+                key=str(item.position),
+            )
+        if self.items:
+            table.move_cursor(row=min(max(row, 0), len(self.items) - 1))
+        self._update_head()
+
+    def _update_head(self) -> None:
+        if self.campaign_id is None:
+            return
+        campaign = self.service.get(self.campaign_id)
+        p = campaign.progress
+        line = join(
+            Text(f" Review {campaign.id}", style="bold"),
+            Text("·"),
+            safe(campaign.scope),
+            Text("·"),
+            Text(str(p), style="bold green" if p.complete else "bold"),
+            Text(f"(kept {p.kept}, revoked {p.revoked}, deferred {p.deferred})", style="dim"),
+            Text(f"· due {campaign.due}" if campaign.due else ""),
+        )
+        self.query_one("#review-head", Static).update(line)
+        self.query_one("#review-list-pane").border_title = f"Items · {p}"
+
+    @property
+    def current(self) -> ReviewItem | None:
+        table = self.query_one("#review-items", DataTable)
+        if self.campaign_id is None or not (0 <= table.cursor_row < len(self.items)):
+            return None
+        return self.items[table.cursor_row]
+
+    @on(DataTable.RowHighlighted, "#review-items")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_current()
+
+    def _show_current(self) -> None:
+        item = self.current
+        target = self.query_one("#review-evidence", Static)
+        if item is None:
+            target.update(Text("No items.", style="dim"))
+            return
+        target.update(evidence_renderable(self.service.evidence(item)))
+        self.query_one(
+            "#review-evidence-pane"
+        ).border_title = f"Evidence · item {item.position} of {len(self.items)}"
+
+    def action_move(self, step: int) -> None:
+        table = self.query_one("#review-items", DataTable)
+        if self.items:
+            table.move_cursor(row=(table.cursor_row + step) % len(self.items))
+
+    def _advance(self) -> None:
+        """After a decision: the next undecided item, else stay."""
+        table = self.query_one("#review-items", DataTable)
+        n = len(self.items)
+        for step in range(1, n + 1):
+            row = (table.cursor_row + step) % n
+            if not self.items[row].decision:
+                table.move_cursor(row=row)
+                return
+        self.notify(f"All {n} items decided.", title="Review complete")
+
+    def action_back(self) -> None:
+        if self.campaign_id is not None and len(self.campaigns) > 1:
+            self.campaigns = self.service.campaigns()
+            self._show_picker()
+            return
+        self.app.pop_screen()
+
+    # -- decisions -------------------------------------------------------------------
+
+    def _decide(self, item: ReviewItem, decision: Decision, justification: str, **kw) -> None:
+        try:
+            self.service.decide(
+                item.campaign_id,
+                item.position,
+                decision,
+                justification,
+                reviewer=self.session.operator,
+                expected_version=item.version,
+                **kw,
+            )
+        except (ReviewError, JournalError) as exc:
+            self.notify(str(exc), title="Not recorded", severity="error", markup=False, timeout=10)
+            self.reload()
+            self._show_current()
+            return
+        except Exception as exc:  # queue refused (unknown provider, read-only…): fail closed
+            self.notify(f"Not recorded: {exc}", severity="error", markup=False, timeout=10)
+            return
+        self.reload()
+        self._advance()
+        self._show_current()
+
+    def action_defer(self) -> None:
+        item = self.current
+        if item is not None:
+            self._decide(item, Decision.DEFER, "")
+
+    def action_keep(self) -> None:
+        from pamtui.tui.screens.prompt import PromptScreen
+
+        item = self.current
+        if item is None:
+            return
+
+        def answered(text: str | None) -> None:
+            if text is None:
+                self.notify("Cancelled: nothing recorded.")
+                return
+            if not text.strip():
+                self.notify("Keeping access needs a justification.", severity="warning")
+                return
+            self._decide(item, Decision.KEEP, text)
+
+        title = join(
+            Text("Keep the access of", style="bold"),
+            safe(item.account_name, "bold", max_length=50),
+            Text("— justification (journalled):"),
+        )
+        self.app.push_screen(PromptScreen(title), callback=answered)
+
+    def action_revoke(self) -> None:
+        from pamtui.tui.screens.prompt import PromptScreen
+
+        item = self.current
+        if item is None:
+            return
+        if self.session.inventory.synced_at is None:
+            self.notify("Accounts are still loading; try again in a moment.", severity="warning")
+            return
+        view = self.session.inventory.get((item.provider, item.account_id))
+        if view is None:
+            self.notify(
+                "That account is no longer reported by its provider: nothing to revoke.",
+                severity="warning",
+            )
+            return
+        four_eyes = self.session.needs_four_eyes(view)
+
+        def answered(text: str | None) -> None:
+            if text is None:
+                self.notify("Cancelled: nothing staged.")
+                return
+            then = lambda: self._decide(  # noqa: E731
+                item, Decision.REVOKE, text, view=view, four_eyes=four_eyes
+            )
+            if four_eyes:
+                then()  # nothing can execute before a second operator approves
+            else:
+                self._with_step_up(f"revoke {item.account_name}", then)
+
+        title = join(
+            Text("Revoke", style="bold"),
+            safe(item.account_name, "bold", max_length=50),
+            Text("— stages its whole revocation plan in the queue (run with pamtui queue run)."),
+            Text("Justification (journalled; Enter stages, Esc cancels):"),
+        )
+        self.app.push_screen(PromptScreen(title), callback=answered)
+
+    def _with_step_up(self, what: str, then) -> None:
+        """As on the triage screen: a TOTP code first when policy asks for step-up."""
+        from pamtui.services.mfa import MfaError
+        from pamtui.tui.screens.prompt import PromptScreen
+
+        if not self.session.config.operator.require_totp:
+            then()
+            return
+
+        def answered(code: str | None) -> None:
+            if code is None:
+                self.notify("Step-up cancelled: nothing staged.")
+                return
+            try:
+                self.session.step_up(code.strip(), subject=f"tui:{what}")
+            except MfaError as exc:
+                self.notify(
+                    str(exc), title="Step-up refused", severity="error", markup=False, timeout=10
+                )
+                return
+            then()
+
+        title = join(Text("TOTP code to", style="bold"), safe(what, max_length=60))
+        self.app.push_screen(PromptScreen(title, password=True), callback=answered)
