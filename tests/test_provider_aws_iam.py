@@ -39,8 +39,10 @@ from pamtui.model import (
     OwnerStatus,
     TargetKind,
 )
+from pamtui.providers import aws_iam
 from pamtui.providers.aws_iam import (
     BOTO3_MISSING,
+    LOOKUP_MIN_INTERVAL_S,
     REVOKE_SESSIONS_POLICY,
     AwsApiError,
     AwsIamProvider,
@@ -101,16 +103,13 @@ def _no_ambient_aws(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
-    with pytest.MonkeyPatch.context() as patch:
-        # AdministratorAccess, IAMFullAccess, ... exist only when moto loads them.
-        patch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
-        try:
-            yield f"http://{host}:{port}"
-        finally:
-            server.stop()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
 
 
 def _set_auth(url: str, initial_free_calls: str) -> None:
@@ -118,17 +117,38 @@ def _set_auth(url: str, initial_free_calls: str) -> None:
     assert r.status_code == 200, r.text
 
 
-@pytest.fixture
-def iam(moto_url: str) -> Iterator[Any]:
-    """An admin boto3 IAM client on a freshly reset moto."""
-    httpx.post(f"{moto_url}/moto-api/reset", timeout=5).raise_for_status()
+def _fresh_iam(url: str, monkeypatch: pytest.MonkeyPatch, *, managed: bool) -> Any:
+    """An admin boto3 IAM client on a freshly reset moto.
+
+    ``managed``: moto loads AWS's managed policies (AdministratorAccess, ...) into
+    the new backend, which costs ~1.5 s, so only the tests that attach them ask.
+    """
+    if managed:
+        monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    else:
+        monkeypatch.delenv("MOTO_IAM_LOAD_MANAGED_POLICIES", raising=False)
+    httpx.post(f"{url}/moto-api/reset", timeout=5).raise_for_status()
     client = boto3.client(
         "iam",
-        endpoint_url=moto_url,
+        endpoint_url=url,
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
+    client.list_users()  # the backend is made now, with the setting above
+    return client
+
+
+@pytest.fixture
+def iam(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    client = _fresh_iam(moto_url, monkeypatch, managed=False)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def iam_managed(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    client = _fresh_iam(moto_url, monkeypatch, managed=True)
     yield client
     client.close()
 
@@ -171,8 +191,9 @@ READ_POLICY = {
 
 
 async def test_lists_users_privileged_flags_tags_and_last_used(
-    tmp_path: Path, iam: Any, moto_url: str
+    tmp_path: Path, iam_managed: Any, moto_url: str
 ) -> None:
+    iam = iam_managed
     iam.create_user(UserName="root-ann", Tags=[{"Key": "owner", "Value": "ann@example.com"}])
     iam.attach_user_policy(
         UserName="root-ann", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"
@@ -252,6 +273,32 @@ async def test_lists_users_privileged_flags_tags_and_last_used(
         assert creds[idle["AccessKeyId"]].last_used is None
         assert set(await _credentials(provider, bot)) == set(creds)
         assert await _credentials(provider, ann) == {}
+    finally:
+        await provider.aclose()
+
+
+async def test_iam_list_calls_follow_markers(
+    tmp_path: Path, iam_managed: Any, moto_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    iam = iam_managed
+    monkeypatch.setattr(aws_iam, "LIST_PAGE", 2)
+    names = [f"user-{i}" for i in range(5)]
+    for name in names:
+        iam.create_user(UserName=name)
+    for group in ("g1", "g2", "g3"):
+        iam.create_group(GroupName=group)
+        iam.add_user_to_group(GroupName=group, UserName="user-0")
+    iam.attach_group_policy(GroupName="g3", PolicyArn="arn:aws:iam::aws:policy/IAMFullAccess")
+    keys = {_key(iam, "user-1")["AccessKeyId"] for _ in range(2)}
+    provider = make(tmp_path, moto_url)
+    try:
+        accounts = await _accounts(provider)
+        assert sorted(accounts) == names
+        assert set(accounts["user-0"].groups) == {"g1", "g2", "g3"}
+        assert accounts["user-0"].privileged
+        assert set(await _credentials(provider)) == keys
+        iam.delete_user(UserName="user-4")
+        assert await _credentials(provider, accounts["user-4"]) == {}
     finally:
         await provider.aclose()
 
@@ -460,8 +507,9 @@ async def test_missing_user_is_already_done_and_unknown_actions_refused(
 
 
 async def test_access_denied_and_wrong_credentials_are_clear_errors(
-    tmp_path: Path, iam: Any, moto_url: str
+    tmp_path: Path, iam_managed: Any, moto_url: str
 ) -> None:
+    iam = iam_managed
     iam.create_user(UserName="limited")
     limited = _key(iam, "limited")  # no policies at all
     iam.create_user(UserName="auditor")
@@ -726,10 +774,43 @@ async def test_stream_pages_with_next_token_and_emits_oldest_first(
         got = await take(provider, 120)
         assert [e.path for e in got] == [h["EventName"] for h in history]
         assert len({e.cursor for e in got}) == 120
-        pages = [r for r in cloudtrail.lookups() if r.body.get("NextToken")]
-        assert len(pages) >= 2  # 120 events in one slice -> 3 pages of 50
-        first_page = cloudtrail.lookups()[0].body
-        assert all(p.body["StartTime"] == first_page["StartTime"] for p in pages[:2]) or pages
+        lookups = [r.body for r in cloudtrail.lookups()]
+        with_token = [i for i, body in enumerate(lookups) if body.get("NextToken")]
+        assert len(with_token) == 2  # 120 events in one slice: 3 pages of 50
+        for i in with_token:  # a NextToken is sent with the query that produced it
+            assert lookups[i]["StartTime"] == lookups[i - 1]["StartTime"]
+            assert lookups[i]["EndTime"] == lookups[i - 1]["EndTime"]
+    finally:
+        await provider.aclose()
+
+
+async def test_lookups_are_spaced_for_cloudtrails_rate_limit(
+    tmp_path: Path, cloudtrail: CloudTrailFake
+) -> None:
+    cloudtrail.add(*_history(120, per_second=4))
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    provider = AwsIamProvider.from_config(
+        "corp-aws",
+        {
+            "endpoint_url": "http://127.0.0.1:9",
+            "cloudtrail_endpoint_url": cloudtrail.url,
+            "access_key_id": KEY_ID,
+            "secret_access_key": {"env": "AWS_SECRET"},
+            "settle_seconds": 0,
+            "poll_seconds": 7,
+        },
+        context(tmp_path),
+        sleep=sleep,
+    )
+    try:
+        assert len(await take(provider, 120)) == 120
+        lookup_waits = [w for w in waits if w != 7]
+        assert lookup_waits and all(0 < w <= LOOKUP_MIN_INTERVAL_S for w in lookup_waits)
+        assert len(lookup_waits) == provider.lookups - 1  # every lookup after the first
     finally:
         await provider.aclose()
 

@@ -129,6 +129,11 @@ SLICE = timedelta(minutes=15)
 LOOKUP_MIN_INTERVAL_S = 0.5
 """CloudTrail LookupEvents allows 2 requests per second per account and region."""
 LOOKUP_PAGE = 50
+USER_CONCURRENCY = 4
+"""Users whose details are read at the same time (each in a worker thread)."""
+LIST_PAGE = 100
+"""``MaxItems`` of IAM list calls (AWS's own default and maximum is 1000)."""
+"""Users whose details are read at the same time (each in a worker thread)."""
 _AWS_MANAGED = "arn:aws:iam::aws:policy/"
 
 _KEYS = frozenset(
@@ -582,7 +587,7 @@ class AwsIamProvider:
             read_timeout=parsed.timeout_s,
             retries={"total_max_attempts": parsed.max_retries + 1, "mode": parsed.retry_mode},
             user_agent_extra=f"pamtui/{__version__}",
-            max_pool_connections=4,
+            max_pool_connections=USER_CONCURRENCY + 2,
         )
         verify: Any = str(parsed.ca_bundle) if parsed.ca_bundle else None
         try:
@@ -671,7 +676,8 @@ class AwsIamProvider:
         items: list[Any] = []
         marker: str | None = None
         while True:
-            page = self._sync(self.iam, op, **kwargs, **({"Marker": marker} if marker else {}))
+            more = {"MaxItems": LIST_PAGE, **({"Marker": marker} if marker else {})}
+            page = self._sync(self.iam, op, **kwargs, **more)
             items.extend(page.get(key) or [])
             marker = page.get("Marker")
             if not page.get("IsTruncated") or not marker:
@@ -683,7 +689,7 @@ class AwsIamProvider:
         marker: str | None = None
         while True:
             page = await self._call(
-                self.iam, "list_users", MaxItems=100, **({"Marker": marker} if marker else {})
+                self.iam, "list_users", MaxItems=LIST_PAGE, **({"Marker": marker} if marker else {})
             )
             for user in page.get("Users") or []:
                 if isinstance(user, dict) and user.get("UserName"):
@@ -692,16 +698,39 @@ class AwsIamProvider:
             if not page.get("IsTruncated") or not marker:
                 return
 
-    async def list_accounts(self) -> AsyncIterator[Account]:
-        cache: dict[str, Any] = {}
-        async for user in self._users():
+    async def _per_user(self, fn: Callable[..., Any], *args: Any) -> AsyncIterator[Any]:
+        """``fn(user, *args)`` in worker threads, :data:`USER_CONCURRENCY` users at a time.
+
+        Results come in ``ListUsers`` order; a user deleted meanwhile is skipped.
+        """
+
+        async def one(user: dict[str, Any]) -> Any:
             try:
-                account = await asyncio.to_thread(self._account, user, cache)
+                return await asyncio.to_thread(fn, user, *args)
             except AwsApiError as exc:
                 if exc.code != "NoSuchEntity":
                     raise
                 log.debug("%s: user %s vanished while listing", self.name, user["UserName"])
-                continue
+                return None
+
+        batch: list[dict[str, Any]] = []
+
+        async def flush() -> list[Any]:
+            results = await asyncio.gather(*(one(u) for u in batch))
+            batch.clear()
+            return [r for r in results if r is not None]
+
+        async for user in self._users():
+            batch.append(user)
+            if len(batch) >= USER_CONCURRENCY:
+                for result in await flush():
+                    yield result
+        for result in await flush():
+            yield result
+
+    async def list_accounts(self) -> AsyncIterator[Account]:
+        cache: dict[str, Any] = {}
+        async for account in self._per_user(self._account, cache):
             yield account
 
     def _policy_reasons(
@@ -873,16 +902,16 @@ class AwsIamProvider:
 
     async def list_credentials(self, account: Account | None = None) -> AsyncIterator[Credential]:
         if account is not None:
-            for cred in await asyncio.to_thread(self._credentials_of, account.id):
-                yield cred
-            return
-        async for user in self._users():
             try:
-                creds = await asyncio.to_thread(self._credentials_of, user["UserName"])
+                creds = await asyncio.to_thread(self._credentials_of, account.id)
             except AwsApiError as exc:
                 if exc.code != "NoSuchEntity":
                     raise
-                continue
+                creds = []  # the user is gone, and its keys with it
+            for cred in creds:
+                yield cred
+            return
+        async for creds in self._per_user(lambda user: self._credentials_of(user["UserName"])):
             for cred in creds:
                 yield cred
 
