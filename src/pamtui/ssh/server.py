@@ -1,0 +1,553 @@
+"""The asyncssh server behind ``pamtui serve-ssh``.
+
+Public-key authentication only, against :mod:`pamtui.ssh.keys` (the SSH user
+name must be the key's operator). The only thing a session may do is a shell
+request on a pty, which runs the read-only audit screen
+(:mod:`pamtui.ssh.audit`) in a child process on a pty of the client's size.
+Exec requests, subsystems (SFTP), TCP/Unix forwarding, agent and X11
+forwarding are refused, and refused attempts are journalled. Sessions are
+journalled at start and end (operator, key fingerprint, client address,
+duration); journal writes run on one worker thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+
+from pamtui.journal import Journal, JournalError
+from pamtui.ssh.keys import AuthorizedKey, AuthorizedKeys
+from pamtui.ssh.ptychild import PtyChild
+
+UNAUTHENTICATED = "ssh:unauthenticated"
+_TERM = re.compile(r"[A-Za-z0-9._+-]{1,64}")
+# The child's environment is built, not inherited: nothing the client sends
+# (SendEnv) and no secret in the server's environment reaches it.
+_ENV_KEEP = (
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+)
+# What a killed Textual app leaves on: alternate screen, mouse reporting,
+# bracketed paste, focus events, the kitty keyboard protocol, hidden cursor.
+TERMINAL_RESET = (
+    b"\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1015l\x1b[?1004l"
+    b"\x1b[?2004l\x1b[<u\x1b[0m\x1b[?25h\x1b[?1049l\r\n"
+)
+
+
+def log(message: str) -> None:
+    print(f"pamtui serve-ssh: {message}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class ServeOptions:
+    db_path: Path
+    authorized_keys: AuthorizedKeys
+    host_key: Any  # asyncssh.SSHKey
+    config_path: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 2222
+    idle_timeout: float = 900.0
+    max_sessions: int = 4
+    login_timeout: float = 30.0
+    max_connections: int = 32
+    refusals_per_minute: int = 30
+    child_argv: Callable[[str], list[str]] | None = None  # tests may replace the child
+
+
+@dataclass
+class LiveSession:
+    """One audit screen being shown: what the registry lists."""
+
+    id: str
+    operator: str
+    fingerprint: str
+    client: str
+    started: float
+    pid: int | None = None
+    ended: bool = False
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+class AuditSshServer:
+    def __init__(self, options: ServeOptions) -> None:
+        self.options = options
+        self.sessions: dict[str, LiveSession] = {}
+        self._handles: dict[str, _Session] = {}
+        self._reserved = 0
+        self._connections: set[_Connection] = set()
+        self._journal = Journal.open(options.db_path)  # creates the db the child reads
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pamtui-journal")
+        self._acceptor: asyncssh.SSHAcceptor | None = None
+        self._refusal_window: list[float] = []
+        self._suppressed = 0
+        self.port: int | None = None
+
+    # -- the listener ----------------------------------------------------------
+
+    async def start(self) -> int:
+        opts = self.options
+        self._acceptor = await asyncssh.create_server(
+            lambda: _Connection(self),
+            opts.host,
+            opts.port,
+            server_host_keys=[opts.host_key],
+            public_key_auth=True,
+            password_auth=False,
+            kbdint_auth=False,
+            host_based_auth=False,
+            gss_auth=False,
+            agent_forwarding=False,
+            x11_forwarding=False,
+            allow_scp=False,
+            allow_pty=True,
+            encoding=None,
+            line_editor=False,
+            login_timeout=opts.login_timeout,
+            keepalive_interval=30,
+            keepalive_count_max=3,
+        )
+        self.port = self._acceptor.sockets[0].getsockname()[1]
+        return self.port
+
+    async def close(self) -> None:
+        if self._acceptor is not None:
+            self._acceptor.close()
+        await asyncio.gather(
+            *(s.shutdown("server shutdown") for s in list(self._handles.values())),
+            return_exceptions=True,
+        )
+        for conn in list(self._connections):
+            conn.close()
+        if self._acceptor is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._acceptor.wait_closed(), timeout=2)
+        self._writer.shutdown(wait=True)
+        self._journal.close()
+
+    # -- sessions ------------------------------------------------------------
+
+    def reserve_slot(self) -> bool:
+        if len(self.sessions) + self._reserved >= self.options.max_sessions:
+            return False
+        self._reserved += 1
+        return True
+
+    def release_reservation(self) -> None:
+        self._reserved -= 1
+
+    def child_argv(self, operator: str) -> list[str]:
+        if self.options.child_argv is not None:
+            return self.options.child_argv(operator)
+        argv = [sys.executable, "-m", "pamtui.ssh.audit", "--read-only"]
+        argv += ["--db", str(self.options.db_path)]
+        if self.options.config_path is not None:
+            argv += ["--config", str(self.options.config_path)]
+        return [*argv, "--operator", operator]
+
+    @staticmethod
+    def child_env(term: str | None) -> dict[str, str]:
+        env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
+        env.setdefault("PATH", "/usr/bin:/bin")
+        env.setdefault("LANG", "C.UTF-8")
+        env["TERM"] = term if term and _TERM.fullmatch(term) else "xterm-256color"
+        env["COLORTERM"] = "truecolor"  # OpenSSH does not forward it
+        return env
+
+    # -- the journal ------------------------------------------------------------
+
+    async def journal(
+        self, actor: str, action: str, *, subject: str = "", detail: dict[str, Any]
+    ) -> None:
+        """Append on the writer thread; raises JournalError if it cannot."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(
+            self._writer,
+            partial(self._journal.append, actor, action, subject=subject, detail=detail),
+        )
+
+    def refused(self, actor: str, reason: str, detail: dict[str, Any]) -> None:
+        """Journal a refusal in the background, at most refusals_per_minute."""
+        log(f"refused {actor} from {detail.get('client', '?')}: {reason}")
+        now = time.monotonic()
+        self._refusal_window = [t for t in self._refusal_window if now - t < 60]
+        if len(self._refusal_window) >= self.options.refusals_per_minute:
+            self._suppressed += 1
+            return
+        self._refusal_window.append(now)
+        detail = {"reason": reason, **detail}
+        if self._suppressed:
+            detail["suppressed_before"] = self._suppressed
+            self._suppressed = 0
+
+        async def write() -> None:
+            try:
+                await self.journal(actor, "ssh_refused", subject="ssh", detail=detail)
+            except JournalError as exc:
+                log(f"cannot journal a refusal: {exc}")
+
+        asyncio.get_running_loop().create_task(write())
+
+
+class _Connection(asyncssh.SSHServer):
+    def __init__(self, server: AuditSshServer) -> None:
+        self.server = server
+        self.conn: asyncssh.SSHServerConnection | None = None
+        self.client = "?"
+        self.username: str | None = None
+        self.key: AuthorizedKey | None = None
+        self.authenticated = False
+        self.failures: list[dict[str, str]] = []
+        self.sessions: set[_Session] = set()
+        self.last_activity = time.monotonic()
+        self._watchdog: asyncio.Task | None = None
+
+    # -- connection ------------------------------------------------------------
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self.conn = conn
+        peer = conn.get_extra_info("peername") or ("?", 0)
+        self.client = f"{peer[0]}:{peer[1]}"
+        if len(self.server._connections) >= self.server.options.max_connections:
+            log(f"too many connections: closing {self.client}")
+            asyncio.get_running_loop().call_soon(conn.close)
+            return
+        self.server._connections.add(self)
+        self._watchdog = asyncio.get_running_loop().create_task(self._watch_idle())
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server._connections.discard(self)
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        if not self.authenticated and self.username is not None:
+            reasons = sorted({f["reason"] for f in self.failures}) or ["no public key offered"]
+            self.server.refused(
+                UNAUTHENTICATED,
+                "; ".join(reasons),
+                {
+                    "username": self.username,
+                    "client": self.client,
+                    "key_fingerprints": sorted({f["fingerprint"] for f in self.failures}),
+                },
+            )
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+
+    async def _watch_idle(self) -> None:
+        idle = self.server.options.idle_timeout
+        tick = max(0.2, min(5.0, idle / 4))
+        while True:
+            await asyncio.sleep(tick)
+            if not self.authenticated or time.monotonic() - self.last_activity < idle:
+                continue
+            log(f"closing {self.operator} from {self.client}: idle for {idle:g} s")
+            minutes = f"{idle / 60:g} minutes" if idle >= 60 else f"{idle:g} seconds"
+            await asyncio.gather(
+                *(
+                    s.shutdown("idle timeout", f"pamtui: closed after {minutes} without input")
+                    for s in list(self.sessions)
+                ),
+                return_exceptions=True,
+            )
+            self.close()
+            return
+
+    @property
+    def operator(self) -> str:
+        return self.key.operator if self.key else UNAUTHENTICATED
+
+    def base_detail(self) -> dict[str, Any]:
+        return {
+            "client": self.client,
+            "key_fingerprint": self.key.fingerprint if self.key else "",
+        }
+
+    # -- authentication ----------------------------------------------------------
+
+    def begin_auth(self, username: str) -> bool:
+        self.username = username[:100]
+        return True
+
+    def password_auth_supported(self) -> bool:
+        return False
+
+    def kbdint_auth_supported(self) -> bool:
+        return False
+
+    def host_based_auth_supported(self) -> bool:
+        return False
+
+    def public_key_auth_supported(self) -> bool:
+        return True
+
+    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        found = self.server.options.authorized_keys.lookup(key.public_data)
+        fingerprint = key.get_fingerprint("sha256")
+        if found is None:
+            self.failures.append({"reason": "unknown key", "fingerprint": fingerprint})
+            return False
+        if found.operator != username:
+            self.failures.append(
+                {
+                    "reason": f"key belongs to operator {found.operator}, not to the user name",
+                    "fingerprint": fingerprint,
+                }
+            )
+            return False
+        self.key = found
+        return True
+
+    def auth_completed(self) -> None:
+        self.authenticated = True
+        self.last_activity = time.monotonic()
+        log(f"{self.operator} authenticated from {self.client} ({self.key.fingerprint})")
+
+    # -- what a connection may ask for ---------------------------------------------
+
+    def session_requested(self) -> asyncssh.SSHServerSession:
+        return _Session(self)
+
+    def _refuse(self, reason: str, **extra: Any) -> bool:
+        self.server.refused(self.operator, reason, {**self.base_detail(), **extra})
+        return False
+
+    def _prohibit(self, reason: str, **extra: Any) -> bool:
+        self._refuse(reason, **extra)
+        raise asyncssh.ChannelOpenError(
+            asyncssh.OPEN_ADMINISTRATIVELY_PROHIBITED, f"{reason} is not allowed"
+        )
+
+    def connection_requested(self, dest_host: str, dest_port: int, orig_host: str, orig_port: int):
+        return self._prohibit("port forwarding", destination=f"{dest_host[:100]}:{dest_port}")
+
+    def server_requested(self, listen_host: str, listen_port: int):
+        return self._refuse("remote port forwarding", listen=f"{listen_host[:100]}:{listen_port}")
+
+    def unix_connection_requested(self, dest_path: str):
+        return self._prohibit("unix socket forwarding", destination=dest_path[:200])
+
+    def unix_server_requested(self, listen_path: str):
+        return self._refuse("remote unix socket forwarding", listen=listen_path[:200])
+
+    def tun_requested(self, unit: int | None):
+        return self._refuse("tun forwarding")
+
+    def tap_requested(self, unit: int | None):
+        return self._refuse("tap forwarding")
+
+
+class _Session(asyncssh.SSHServerSession):
+    def __init__(self, connection: _Connection) -> None:
+        self.connection = connection
+        self.server = connection.server
+        self.chan: asyncssh.SSHServerChannel | None = None
+        self.term: str | None = None
+        self.size = (80, 24)
+        self.has_pty = False
+        self.child: PtyChild | None = None
+        self.live: LiveSession | None = None
+        self._ending: asyncio.Task | None = None
+        self._end_reason = "client disconnected"
+
+    def connection_made(self, chan: asyncssh.SSHServerChannel) -> None:
+        self.chan = chan
+        self.connection.sessions.add(self)
+
+    # -- requests --------------------------------------------------------------
+
+    def pty_requested(self, term_type: str, term_size: tuple, term_modes: Any) -> bool:
+        self.has_pty = True
+        self.term = term_type
+        if term_size[0] and term_size[1]:
+            self.size = (term_size[0], term_size[1])
+        return True
+
+    def shell_requested(self) -> bool:
+        if not self.has_pty:
+            return self.connection._refuse("shell without a pty")
+        return True
+
+    def exec_requested(self, command: str) -> bool:
+        return self.connection._refuse("exec request", command=command[:200])
+
+    def subsystem_requested(self, subsystem: str) -> bool:
+        return self.connection._refuse("subsystem request", subsystem=subsystem[:100])
+
+    def break_received(self, msec: int) -> bool:
+        return False
+
+    def signal_received(self, signal: str) -> None:
+        return None
+
+    def session_started(self) -> None:
+        asyncio.get_running_loop().create_task(self._start())
+
+    async def _start(self) -> None:
+        conn, chan = self.connection, self.chan
+        assert chan is not None
+        limit = self.server.options.max_sessions
+        if not self.server.reserve_slot():
+            self.connection._refuse("session limit", max_sessions=limit)
+            chan.write_stderr(
+                f"pamtui: all {limit} audit sessions are in use; try again later\r\n".encode()
+            )
+            chan.exit(1)
+            return
+        session_id = uuid.uuid4().hex[:12]
+        cols, rows = self.size
+        try:
+            detail = {
+                **conn.base_detail(),
+                "session": session_id,
+                "term": self.term or "",
+                "size": f"{cols}x{rows}",
+            }
+            try:
+                await self.server.journal(
+                    conn.operator, "ssh_session_start", subject=f"ssh:{session_id}", detail=detail
+                )
+            except JournalError as exc:
+                log(f"cannot journal the session start, refusing it: {exc}")
+                chan.write_stderr(b"pamtui: the journal is unavailable; session refused\r\n")
+                chan.exit(1)
+                return
+            if chan.is_closing():  # the client left while the entry was written
+                self.live = LiveSession(
+                    session_id, conn.operator, detail["key_fingerprint"], conn.client, time.time()
+                )
+                self.server.sessions[session_id] = self.live
+                await self._finish("client disconnected", None)
+                return
+            self.live = LiveSession(
+                session_id, conn.operator, detail["key_fingerprint"], conn.client, time.time()
+            )
+            self.server.sessions[session_id] = self.live
+        finally:
+            self.server.release_reservation()
+        try:
+            self.child = PtyChild(
+                self.server.child_argv(conn.operator),
+                env=self.server.child_env(self.term),
+                cols=cols,
+                rows=rows,
+                on_output=self._output,
+                on_exit=self._child_exited,
+                cwd=str(Path(self.server.options.db_path).parent),
+            )
+        except OSError as exc:
+            log(f"cannot start the audit screen: {exc}")
+            chan.write_stderr(b"pamtui: cannot start the audit screen\r\n")
+            self._end_reason = f"cannot start: {exc.strerror}"
+            chan.exit(1)
+            return
+        self.live.pid = self.child.pid
+        self.server._handles[session_id] = self
+        log(f"session {session_id}: {conn.operator} from {conn.client}, pid {self.child.pid}")
+
+    # -- data --------------------------------------------------------------------
+
+    def _output(self, data: bytes) -> None:
+        if self.chan is not None and not self.chan.is_closing():
+            self.chan.write(data)
+
+    def data_received(self, data: bytes, datatype: Any) -> None:
+        self.connection.last_activity = time.monotonic()
+        if self.child is not None:
+            self.child.write(data)
+
+    def terminal_size_changed(self, width: int, height: int, pixwidth: int, pixheight: int):
+        if width and height:
+            self.size = (width, height)
+            if self.child is not None:
+                self.child.resize(width, height)
+
+    def pause_writing(self) -> None:
+        if self.child is not None:
+            self.child.pause_output()
+
+    def resume_writing(self) -> None:
+        if self.child is not None:
+            self.child.resume_output()
+
+    def eof_received(self) -> bool:
+        # The client's input ended (ssh -tt < file): keep showing the screen
+        # until the app exits, the idle timeout fires or the client leaves.
+        return True
+
+    # -- the end -------------------------------------------------------------------
+
+    def _child_exited(self, status: int | None) -> None:
+        if self._ending is not None:
+            return  # ended by the server or the client: _finish closes the channel
+        self._end_reason = "audit screen exited"
+        if self.chan is not None and not self.chan.is_closing():
+            self.chan.exit(status if status is not None and status >= 0 else 1)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.connection.sessions.discard(self)
+        if self._ending is None and self.live is not None:
+            self._ending = asyncio.get_running_loop().create_task(
+                self._finish(self._end_reason, None)
+            )
+
+    async def shutdown(self, reason: str, message: str | None = None) -> None:
+        """Server-side end: stop the app, restore the client's terminal, say why."""
+        if self._ending is None:
+            self._end_reason = reason
+            self._ending = asyncio.get_running_loop().create_task(self._finish(reason, message))
+        await asyncio.shield(self._ending)
+
+    async def _finish(self, reason: str, message: str | None) -> None:
+        status = None
+        if self.child is not None:
+            status = await self.child.terminate()
+        chan = self.chan
+        if chan is not None and not chan.is_closing():
+            chan.write(TERMINAL_RESET + (message or f"pamtui: {reason}").encode() + b"\r\n")
+            chan.exit(0)
+        live = self.live
+        if live is None or live.ended:
+            return
+        live.ended = True
+        self.server.sessions.pop(live.id, None)
+        self.server._handles.pop(live.id, None)
+        duration = round(time.time() - live.started, 1)
+        log(f"session {live.id} ended ({reason}) after {duration} s")
+        try:
+            await self.server.journal(
+                live.operator,
+                "ssh_session_end",
+                subject=f"ssh:{live.id}",
+                detail={
+                    **self.connection.base_detail(),
+                    "session": live.id,
+                    "duration_s": duration,
+                    "reason": reason,
+                    "exit_status": status,
+                },
+            )
+        except JournalError as exc:
+            log(f"cannot journal the end of session {live.id}: {exc}")
