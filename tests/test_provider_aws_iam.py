@@ -46,6 +46,7 @@ from pamtui.providers.aws_iam import (
     REVOKE_SESSIONS_POLICY,
     AwsApiError,
     AwsIamProvider,
+    StreamPosition,
     broad_grant,
 )
 from pamtui.providers.base import (
@@ -881,5 +882,25 @@ async def test_bad_cursor_is_a_clear_error(tmp_path: Path, cloudtrail: CloudTrai
     try:
         with pytest.raises(ProviderError, match="not an aws-iam stream cursor"):
             await take(provider, 1, since="1234:56")
+    finally:
+        await provider.aclose()
+
+
+async def test_an_old_cursor_catches_up_in_few_lookups(
+    tmp_path: Path, cloudtrail: CloudTrailFake
+) -> None:
+    cloudtrail.add(event("ListUsers", BASE, event_id="after-a-month"))
+    month_ago = StreamPosition(BASE - timedelta(days=30)).encode()
+    provider = stream_provider(tmp_path, cloudtrail)
+    try:
+        [got] = await take(provider, 1, since=month_ago)
+        assert got.path == "ListUsers"
+        assert provider.lookups < 20  # quiet windows double: 15 min, 30 min, 1 h, ...
+        # older than CloudTrail's 90 days: resumed at the edge of the history
+        too_old = StreamPosition(BASE - timedelta(days=200)).encode()
+        [again] = await take(provider, 1, since=too_old)
+        assert again.path == "ListUsers"
+        starts = [r.body["StartTime"] for r in cloudtrail.lookups()]
+        assert min(starts) >= (datetime.now(UTC) - timedelta(days=90)).timestamp() - 60
     finally:
         await provider.aclose()

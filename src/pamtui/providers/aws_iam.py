@@ -63,7 +63,8 @@ propagation, can still accept a deactivated key): the key's status from
 policy's presence (``GetUserPolicy``).
 
 Events: CloudTrail ``LookupEvents`` is polled (at most 2 requests a second, the
-service's limit). Windows are read in slices of :data:`SLICE`; all pages of a
+service's limit). Windows are read in slices (15 minutes at first, growing over
+quiet stretches and shrinking over busy ones, see :data:`SLICE`); all pages of a
 slice are read (CloudTrail answers newest first), sorted by (time, EventId) and
 emitted oldest first. An event's ``cursor`` is ``ct1|<time>|<ids>``: the time of
 the latest event and the EventIds already emitted at exactly that time (the
@@ -125,7 +126,13 @@ DEFAULT_PRIVILEGED_POLICIES = ("AdministratorAccess", "IAMFullAccess")
 MAX_POLICY_DOCUMENTS = 50
 """Policy documents read per user when looking for ``*:*`` grants."""
 SLICE = timedelta(minutes=15)
-"""Largest time window read (all pages) before its events are emitted."""
+"""First time window read (all pages) before its events are emitted; it doubles
+after a window that fit in one page and halves after one that took more than
+:data:`SLICE_MAX_PAGES`, between :data:`SLICE_MIN` and the 90 days CloudTrail keeps."""
+SLICE_MIN = timedelta(minutes=1)
+SLICE_MAX_PAGES = 8
+HISTORY = timedelta(days=90)
+"""How far back CloudTrail's event history goes."""
 LOOKUP_MIN_INTERVAL_S = 0.5
 """CloudTrail LookupEvents allows 2 requests per second per account and region."""
 LOOKUP_PAGE = 50
@@ -958,10 +965,13 @@ class AwsIamProvider:
                 self._last_lookup = time.monotonic()
                 self.lookups += 1
 
-    async def _read_slice(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    async def _read_slice(self, start: datetime, end: datetime) -> tuple[list[dict[str, Any]], int]:
+        """Every event from ``start`` to ``end`` (both inclusive), and the pages read."""
         events: list[dict[str, Any]] = []
         token: str | None = None
+        pages = 0
         while True:
+            pages += 1
             page = await self._lookup(
                 StartTime=start,
                 EndTime=end,
@@ -971,7 +981,7 @@ class AwsIamProvider:
             events.extend(e for e in page.get("Events") or [] if isinstance(e, dict))
             token = page.get("NextToken")
             if not token:
-                return events
+                return events, pages
 
     async def stream_events(self, since: str | None = None) -> AsyncIterator[AccessEvent]:
         """CloudTrail management events, oldest first, polled forever."""
@@ -987,15 +997,31 @@ class AwsIamProvider:
                 datetime.now(UTC).replace(microsecond=0)
                 - timedelta(minutes=self.settings.backfill_minutes)
             )
+        span = SLICE
         try:
             while True:
                 end = datetime.now(UTC).replace(microsecond=0) - timedelta(
                     seconds=self.settings.settle_seconds
                 )
+                oldest = end - HISTORY + timedelta(minutes=1)
+                if position.ts < oldest:
+                    log.warning(
+                        "%s: the stream position %s is older than CloudTrail's 90-day "
+                        "history; resuming at %s",
+                        self.name,
+                        position.ts.isoformat(),
+                        oldest.isoformat(),
+                    )
+                    position = StreamPosition(oldest)
                 while position.ts <= end:
-                    stop = min(end, position.ts + SLICE)
+                    stop = min(end, position.ts + span)
+                    raw, pages = await self._read_slice(position.ts, stop)
+                    if pages == 1 and len(raw) < LOOKUP_PAGE:
+                        span = min(span * 2, HISTORY)
+                    elif pages > SLICE_MAX_PAGES:
+                        span = max(span / 2, SLICE_MIN)
                     batch = []
-                    for item in await self._read_slice(position.ts, stop):
+                    for item in raw:
                         ts, event_id = _utc(item.get("EventTime")), str(item.get("EventId") or "")
                         if ts is None or ts > stop or not _EVENT_ID.match(event_id):
                             continue
