@@ -204,7 +204,7 @@ class AuditSshServer:
         async def write() -> None:
             try:
                 await self.journal(actor, "ssh_refused", subject="ssh", detail=detail)
-            except JournalError as exc:
+            except (JournalError, RuntimeError) as exc:  # RuntimeError: shutting down
                 log(f"cannot journal a refusal: {exc}")
 
         asyncio.get_running_loop().create_task(write())
