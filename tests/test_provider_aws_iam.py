@@ -603,6 +603,7 @@ async def test_named_profile_from_home(
     (home / ".aws" / "credentials").write_text(
         f"[audit]\naws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\n"
     )
+    (home / ".aws" / "config").write_text("[profile audit]\nregion = eu-central-1\n")
     monkeypatch.setenv("HOME", str(home))
     iam.create_user(UserName="via-profile")
     provider = AwsIamProvider.from_config(
@@ -612,6 +613,8 @@ async def test_named_profile_from_home(
     )
     try:
         assert Capability.EVENTS not in provider.capabilities
+        assert provider.settings.region == "eu-central-1"  # the profile's region
+        assert provider.cloudtrail.meta.region_name == "eu-central-1"
         assert set(await _accounts(provider)) == {"via-profile"}
         assert [e async for e in provider.stream_events()] == []
     finally:

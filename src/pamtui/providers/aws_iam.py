@@ -3,7 +3,7 @@
 Settings (``[[providers]]`` with ``type = "aws-iam"``):
 
 - ``region``: the region of the CloudTrail event history to read (IAM itself is
-  global); default ``us-east-1``;
+  global); default: the profile's or environment's region, else ``us-east-1``;
 - credentials, one of:
 
   - ``access_key_id`` (a string or a secret reference) and ``secret_access_key``
@@ -82,6 +82,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -318,7 +319,8 @@ class StreamPosition:
 
 @dataclass(frozen=True)
 class AwsSettings:
-    region: str = "us-east-1"
+    region: str | None = None
+    """None: the profile's (or environment's) region, else us-east-1."""
     endpoint_url: str | None = None
     cloudtrail_endpoint_url: str | None = None
     profile: str | None = None
@@ -588,8 +590,11 @@ class AwsIamProvider:
             ) from exc
         except BotoCoreError as exc:
             raise ProviderConfigError(f"{where}: cannot create an AWS session: {exc}") from exc
+        region = parsed.region or session.region_name or "us-east-1"
+        if parsed.region is None:
+            parsed = dataclasses.replace(parsed, region=region)
         config = Config(
-            region_name=parsed.region,
+            region_name=region,
             connect_timeout=parsed.timeout_s,
             read_timeout=parsed.timeout_s,
             retries={"total_max_attempts": parsed.max_retries + 1, "mode": parsed.retry_mode},
