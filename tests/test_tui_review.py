@@ -8,7 +8,7 @@ from rich.console import Console
 from textual.widgets import DataTable, Input, Static
 
 from pamtui.journal import Journal
-from pamtui.model import QueueState
+from pamtui.model import AccessEvent, QueueState, utcnow
 from pamtui.services.review import ReviewService
 from pamtui.tui.screens.prompt import PromptScreen
 from pamtui.tui.screens.review import ReviewScreen
@@ -198,6 +198,27 @@ async def test_hostile_names_are_shown_literally(db_path):
         await pilot.pause()
         shown = evidence(app)
         assert "\x1b" not in shown and "[bold]x[/bold]" in shown
+
+
+async def test_live_stream_events_are_evidence(db_path):
+    event = AccessEvent(
+        "static",
+        utcnow(),
+        "u1",
+        "t-alice-1",
+        "DELETE",
+        "/orgs/[bold]acme[/bold]",
+        403,
+        "203.0.113.9",
+    )
+    app = make_app(db_path, StaticProvider(events=[event]))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        start_campaign(app, "privileged")
+        await pilot.pause(0.3)  # the stream delivers the event
+        await open_review(app, pilot)
+        shown = evidence(app)
+        assert "DELETE /orgs/[bold]acme[/bold] 403 203.0.113.9" in shown
 
 
 def test_snapshot_review_screen(snap_compare, db_path):

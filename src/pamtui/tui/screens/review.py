@@ -24,6 +24,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from pamtui.journal import JournalError
+from pamtui.model import AccessEvent
 from pamtui.services.review import (
     Campaign,
     Decision,
@@ -57,7 +58,37 @@ def _when(ts: str, now: datetime) -> str:
     return ago(_parse(ts), now) if ts else "never"
 
 
-def evidence_renderable(evidence: Evidence, now: datetime | None = None) -> Group:
+def live_events(app: object, provider: str, account_id: str, limit: int = 6) -> list[AccessEvent]:
+    """This session's stream events for one account, newest first (if the stream runs).
+
+    Reads the triage screen's stream buffer defensively: records are
+    AccessEvents, or tuples holding one. No stream, no events.
+    """
+    try:
+        from pamtui.tui.widgets.stream import StreamLog
+
+        log = app.main.query_one(StreamLog)  # type: ignore[attr-defined]
+        records = list(getattr(log, "_recent", ()))
+    except Exception:
+        return []
+    found: list[AccessEvent] = []
+    for record in reversed(records):
+        if isinstance(record, AccessEvent):
+            event = record
+        elif isinstance(record, tuple):
+            event = next((x for x in record if isinstance(x, AccessEvent)), None)
+        else:
+            event = None
+        if event is not None and event.provider == provider and event.account_id == account_id:
+            found.append(event)
+            if len(found) >= limit:
+                break
+    return found
+
+
+def evidence_renderable(
+    evidence: Evidence, now: datetime | None = None, live: list[AccessEvent] | None = None
+) -> Group:
     """Everything about one item, built from cleaned Text only (no markup parsed)."""
     now = now or datetime.now(UTC)
     item = evidence.item
@@ -141,6 +172,22 @@ def evidence_renderable(evidence: Evidence, now: datetime | None = None) -> Grou
             )
     else:
         lines.append(Text("none", style="dim"))
+
+    lines.append(Text(""))
+    lines.append(Text("Live stream (this session)", style="bold"))
+    if live:
+        for event in live:
+            lines.append(
+                join(
+                    safe(event.ts.strftime("%H:%M:%S"), "dim"),
+                    safe(event.method, max_length=8),
+                    safe(event.path, max_length=50),
+                    safe(event.status, "bold red" if event.denied else ""),
+                    safe(event.source_ip, "dim", max_length=40),
+                )
+            )
+    else:
+        lines.append(Text("none seen", style="dim"))
 
     lines.append(Text(""))
     if item.decision:
@@ -372,7 +419,8 @@ class ReviewScreen(Screen):
         if item is None:
             target.update(Text("No items.", style="dim"))
             return
-        target.update(evidence_renderable(self.service.evidence(item)))
+        live = live_events(self.app, item.provider, item.account_id)
+        target.update(evidence_renderable(self.service.evidence(item), live=live))
         self.query_one(
             "#review-evidence-pane"
         ).border_title = f"Evidence · item {item.position} of {len(self.items)}"
