@@ -22,6 +22,7 @@ HEADLESS = [
     "pamtui.providers.jsonl",
     "pamtui.providers.github",
     "pamtui.providers.okta",
+    "pamtui.providers.aws_iam",
     "pamtui.services.health",
     "pamtui.services.cursors",
     "pamtui.services.mfa",
