@@ -280,3 +280,20 @@ def test_a_large_sync_is_cheap(tmp_path: Path) -> None:
     )
     third = store.record("big", views)
     assert [(c.account_id, c.kind) for c in third.changes] == [("u000007", dr.PRIVILEGE_GRANTED)]
+
+
+def test_the_new_services_stay_headless() -> None:
+    """Like tests/test_architecture.py: cron runs recheck and drift without Textual."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pamtui.services.drift, pamtui.services.recheck, "
+        "pamtui.services.policy_history, pamtui.cli.drift; "
+        "print(sorted(m for m in sys.modules if m.startswith(('textual', 'pamtui.tui'))))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
