@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, ProgressBar, Static
 
-from pamtui.model import CredentialStatus, QueueState, RevokeAction
+from pamtui.model import CredentialStatus, QueueState, RevokeAction, RiskFlag
 from pamtui.sanitize import clean
 from pamtui.services.inventory import AccountKey, AccountView
 from pamtui.services.queue import QueueError, plan_for_account, plan_for_credential
@@ -94,6 +94,15 @@ class MainScreen(Screen):
             "Copy",
             id="main.copy",
             tooltip="Copy the selected value to the clipboard (OSC 52, works over SSH)",
+        ),
+        Binding(
+            "D",
+            "open_drift",
+            "Drift",
+            key_display="shift+d",
+            show=False,
+            id="main.drift",
+            tooltip="Inventory drift: new privileged accounts, grants, credentials, owners who left",
         ),
         Binding("1", "focus_pane('accounts')", "Accounts", show=False, id="main.focus_accounts"),
         Binding(
@@ -181,6 +190,15 @@ class MainScreen(Screen):
         table = self.query_one(AccountsTable)
         table.load(views)
         self._update_accounts_title()
+        came_back = sum(RiskFlag.REGRESSED in view.flags for view in views)
+        if came_back:
+            self.notify(
+                f"{came_back} account(s) flagged CAME BACK: access pamtui revoked is there "
+                "again (pamtui audit recheck). Filter with /regressed.",
+                title="Recheck",
+                severity="error",
+                timeout=15,
+            )
 
     def _update_accounts_title(self) -> None:
         table = self.query_one(AccountsTable)
@@ -256,6 +274,11 @@ class MainScreen(Screen):
                 return
             value = view.account.name
         copy_value(self, value)
+
+    def action_open_drift(self) -> None:
+        from pamtui.tui.screens.drift import DriftScreen
+
+        self.app.push_screen(DriftScreen(self.session.drift.store))
 
     def action_focus_pane(self, pane: str) -> None:
         target = {
