@@ -33,7 +33,7 @@ from pamtui.model import CredentialStatus, RiskFlag
 from pamtui.services.inventory import AccountKey, AccountView
 
 # Sortable columns, in the order ``next_column`` cycles through them.
-COLUMNS: tuple[str, ...] = ("risk", "account", "creds", "provider", "status", "kind")
+COLUMNS: tuple[str, ...] = ("account", "risk", "creds", "provider", "status", "kind")
 NATURAL_DESCENDING = frozenset({"risk", "creds"})
 """Columns whose first sort is largest first: riskiest, most live credentials."""
 

@@ -1,29 +1,42 @@
-"""The accounts pane: every provider's accounts with their risk flags."""
+"""The accounts pane: every provider's accounts with their risk flags.
+
+A ``VirtualTable`` over an ``AccountIndex``: only the rows on screen are
+rendered, so 100,000 accounts open, scroll, sort and filter as fast as 250.
+Every provider string goes through ``tui.safe`` (Text objects, never markup).
+
+Keys (besides the table's arrows, page up/down, home/end, enter):
+``s`` sorts by the next column, ``S`` reverses the sort; the sorted column's
+header carries ▲ (ascending) or ▼ (descending). Clicking a header sorts by it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable
 
-from pamtui.model import CredentialStatus, RiskFlag
+from pamtui.services.account_index import AccountIndex, live_credentials
 from pamtui.services.inventory import AccountKey, AccountView
 from pamtui.tui.safe import safe
 from pamtui.tui.widgets.badges import flag_badges
+from pamtui.tui.widgets.table import Column, VirtualTable
 
 _SEP = "\x1f"
 RISK_WIDTH = 15
-COLUMNS = (
-    ("Account", "account"),
-    ("Risk", "risk"),
-    ("Live", "creds"),
-    ("Provider", "provider"),
-    ("Status", "status"),
-    ("Kind", "kind"),
+ACCOUNT_WIDTH = 28
+# What triage needs first comes first: narrow terminals cut the right side.
+TABLE_COLUMNS = (
+    Column("account", "Account", max_width=ACCOUNT_WIDTH),
+    Column("risk", "Risk", width=RISK_WIDTH),
+    Column("creds", "Live", justify="right"),
+    Column("provider", "Provider", max_width=16),
+    Column("status", "Status"),
+    Column("kind", "Kind"),
 )
+COLUMNS = tuple((c.label, c.key) for c in TABLE_COLUMNS)
+ASCENDING_MARK, DESCENDING_MARK = "▲", "▼"
 
 
 def row_key(key: AccountKey) -> str:
@@ -35,40 +48,24 @@ def parse_row_key(value: str) -> AccountKey:
     return provider, account_id
 
 
-def _risk_rank(view: AccountView) -> tuple:
-    flags = view.flags
-    return (
-        RiskFlag.ORPHANED not in flags,
-        RiskFlag.ANOMALOUS not in flags,
-        RiskFlag.PRIVILEGED not in flags,
-        RiskFlag.STALE not in flags,
-        view.account.provider,
-        view.account.name.lower(),
-    )
+class _RowKeys:
+    """``row_key(key) in table.rows``, as with a DataTable."""
+
+    def __init__(self, index: AccountIndex) -> None:
+        self._index = index
+
+    def __contains__(self, value: object) -> bool:
+        return isinstance(value, str) and self._index.position(parse_row_key(value)) is not None
+
+    def __len__(self) -> int:
+        return len(self._index)
 
 
-def matches(view: AccountView, needle: str) -> bool:
-    """Case-insensitive substring over name, display name, email, provider and flags."""
-    if not needle:
-        return True
-    a = view.account
-    haystack = " ".join(
-        (
-            a.name,
-            a.display_name,
-            a.email,
-            a.provider,
-            a.system,
-            str(a.kind),
-            str(a.status),
-            *(str(f) for f in view.flags),
-        )
-    ).lower()
-    return all(part in haystack for part in needle.lower().split())
-
-
-class AccountsTable(DataTable):
+class AccountsTable(VirtualTable):
     """Accounts, riskiest first. Posts ``AccountSelected`` when the cursor moves."""
+
+    columns = TABLE_COLUMNS
+    header_reserve = 2  # " ▲"
 
     BINDINGS = [
         Binding(
@@ -78,6 +75,23 @@ class AccountsTable(DataTable):
             show=False,
             id="accounts.open",
             tooltip="Open the account's credentials",
+        ),
+        Binding(
+            "s",
+            "sort_next",
+            "Sort",
+            show=False,
+            id="accounts.sort",
+            tooltip="Sort the accounts by the next column (the header shows ▲/▼)",
+        ),
+        Binding(
+            "S",
+            "sort_reverse",
+            "Reverse sort",
+            key_display="shift+s",
+            show=False,
+            id="accounts.sort_reverse",
+            tooltip="Reverse the accounts' sort order",
         ),
     ]
 
@@ -92,84 +106,119 @@ class AccountsTable(DataTable):
             self.key = key
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
-        self._views: dict[AccountKey, AccountView] = {}
+        super().__init__(**kwargs)
+        self.index = AccountIndex()
         self._filter = ""
+        self._measured = False
 
-    def on_mount(self) -> None:
-        # What triage needs first comes first: narrow terminals cut the right side.
-        for label, key in COLUMNS:
-            # Risk badges change in place (update_cell keeps widths): size it up front.
-            self.add_column(label, key=key, width=RISK_WIDTH if key == "risk" else None)
+    # -- rows -------------------------------------------------------------------
+
+    @property
+    def row_count(self) -> int:
+        return len(self.index)
 
     @property
     def shown(self) -> int:
-        return self.row_count
+        return len(self.index)
 
-    def _cells(self, view: AccountView) -> dict[str, Text]:
-        """Cells by column key, so add_row and update_cell cannot disagree on order."""
+    @property
+    def rows(self) -> _RowKeys:
+        return _RowKeys(self.index)
+
+    def get_row_index(self, key: str) -> int:
+        position = self.index.position(parse_row_key(key))
+        if position is None:
+            raise KeyError(key)
+        return position
+
+    def row_cells(self, row: int) -> Sequence[Text]:
+        view = self.index[row]
         a = view.account
-        live = sum(1 for c in view.credentials if c.status is CredentialStatus.ACTIVE)
-        return {
-            "account": safe(a.name, max_length=28),
-            "risk": flag_badges(view.flags, self.app.current_theme),
-            "creds": safe(live),
-            "provider": safe(a.provider, max_length=16),
-            "status": safe(a.status, "dim" if a.status != "active" else ""),
-            "kind": safe(a.kind),
-        }
+        return (
+            safe(a.name, max_length=ACCOUNT_WIDTH),
+            flag_badges(view.flags, self.app.current_theme),
+            safe(live_credentials(view)),
+            safe(a.provider, max_length=16),
+            safe(a.status, "dim" if a.status != "active" else ""),
+            safe(a.kind),
+        )
+
+    def header_cells(self) -> Sequence[Text]:
+        cells = []
+        for column in self.columns:
+            label = Text(column.label, end="")
+            if column.key == self.index.sort_column:
+                mark = DESCENDING_MARK if self.index.descending else ASCENDING_MARK
+                label.append(f" {mark}")
+            cells.append(label)
+        return cells
+
+    # -- data in ------------------------------------------------------------------
 
     def load(self, views: Iterable[AccountView]) -> None:
-        self._views = {v.key: v for v in views}
-        self._render_rows()
+        selected = self.selected_key
+        self.index.load(views)
+        self._rows_changed(selected, measure=not self._measured)
+        self._measured = True
 
     def set_filter(self, needle: str) -> None:
         self._filter = needle.strip()
-        self._render_rows()
-
-    def _render_rows(self) -> None:
         selected = self.selected_key
-        self.clear()
-        shown = sorted(
-            (v for v in self._views.values() if matches(v, self._filter)), key=_risk_rank
-        )
-        for view in shown:
-            cells = self._cells(view)
-            self.add_row(*(cells[key] for _, key in COLUMNS), key=row_key(view.key))
-        if selected is not None and selected in self._views and self.row_count:
-            try:
-                self.move_cursor(row=self.get_row_index(row_key(selected)))
-            except Exception:
-                self.move_cursor(row=0)
-        self.post_message(self.AccountSelected(self.selected_key))
+        self.index.filter(self._filter)
+        self._rows_changed(selected)
+
+    def sort_by(self, column: str, descending: bool | None = None) -> None:
+        selected = self.selected_key
+        self.index.sort(column, descending)
+        self._rows_changed(selected)
 
     def update_view(self, view: AccountView) -> None:
-        self._views[view.key] = view
-        key = row_key(view.key)
-        if key not in self.rows:
-            return
-        for column, value in self._cells(view).items():
-            self.update_cell(key, column, value)
+        """Redraw the account in place (its row does not move until the next sort)."""
+        self.index.update(view)
+        self.data_changed()
+
+    def _rows_changed(self, selected: AccountKey | None, *, measure: bool = False) -> None:
+        position = self.index.position(selected) if selected is not None else None
+        self.data_changed(measure=measure)
+        if position is None:
+            self.scroll_to(y=0, animate=False, immediate=True)
+        self.move_cursor(row=position or 0)
+
+    # -- selection ----------------------------------------------------------------
 
     @property
     def selected_key(self) -> AccountKey | None:
-        if not self.row_count:
+        row = self.cursor_row
+        if row < 0 or row >= len(self.index):
             return None
-        try:
-            row = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
-        except Exception:
-            return None
-        return parse_row_key(row.value) if row.value else None
+        return self.index[row].key
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    def on_virtual_table_row_highlighted(self, event: VirtualTable.RowHighlighted) -> None:
         event.stop()
         self.post_message(self.AccountSelected(self.selected_key))
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_virtual_table_row_selected(self, event: VirtualTable.RowSelected) -> None:
         event.stop()
         if self.selected_key is not None:
             self.post_message(self.AccountOpened(self.selected_key))
+
+    def on_virtual_table_header_clicked(self, event: VirtualTable.HeaderClicked) -> None:
+        event.stop()
+        if event.column.key == self.index.sort_column:
+            self.action_sort_reverse()
+        else:
+            self.sort_by(event.column.key)
 
     def action_open_account(self) -> None:
         if self.selected_key is not None:
             self.post_message(self.AccountOpened(self.selected_key))
+
+    def action_sort_next(self) -> None:
+        selected = self.selected_key
+        self.index.next_column()
+        self._rows_changed(selected)
+
+    def action_sort_reverse(self) -> None:
+        selected = self.selected_key
+        self.index.reverse()
+        self._rows_changed(selected)
