@@ -46,7 +46,26 @@ def changes(db_path: Path) -> list:
         journal.close()
 
 
+def seed(db_path: Path) -> None:
+    """A journal with history: a brand-new one is left empty (sweep --dry-run)."""
+    journal = Journal.open(db_path)
+    journal.append("tester", "session_start")
+    journal.close()
+
+
+def test_a_brand_new_journal_is_left_empty(cfg: Path, db_path: Path) -> None:
+    open_and_close(cfg, db_path, STALE.format(days=90))
+    journal = Journal.open(db_path, read_only=True)
+    assert journal.head() is None
+    journal.close()
+    seed(db_path)
+    open_and_close(cfg, db_path, STALE.format(days=90))
+    [entry] = changes(db_path)
+    assert entry.detail["added"] == ["stale-tokens"]
+
+
 def test_a_change_between_two_runs_is_one_entry_with_the_diff(cfg: Path, db_path: Path) -> None:
+    seed(db_path)
     open_and_close(cfg, db_path, STALE.format(days=90))
     [first] = changes(db_path)
     assert first.actor == "system" and first.subject == f"config:{cfg}"
@@ -88,11 +107,13 @@ def test_a_change_between_two_runs_is_one_entry_with_the_diff(cfg: Path, db_path
 
 
 def test_no_policies_from_the_start_journals_nothing(cfg: Path, db_path: Path) -> None:
+    seed(db_path)
     open_and_close(cfg, db_path, "")
     assert changes(db_path) == []
 
 
 def test_read_only_sessions_journal_nothing(cfg: Path, db_path: Path) -> None:
+    seed(db_path)
     open_and_close(cfg, db_path, STALE.format(days=90))
     open_and_close(cfg, db_path, STALE.format(days=10), read_only=True)
     assert len(changes(db_path)) == 1

@@ -13,6 +13,13 @@ If it differs, one ``policy_change`` entry is appended, with:
 - ``policies``: the whole section as it now is, which the next change is
   diffed against.
 
+An empty journal is left empty: a brand-new database's first run (say
+``pamtui sweep --dry-run``, which promises to journal nothing) writes no
+``policy_change``; the first start that finds entries in the journal records
+the section then, as a change from "no policies". The exact point at which
+policies start acting (the first ``stage`` by ``policy:NAME``) is in the
+journal either way.
+
 The check and the append run in one ``BEGIN IMMEDIATE`` transaction, so two
 processes starting at once journal one change, not two. An empty section
 with no earlier entry is the starting point and is not journalled (the bundled
@@ -109,6 +116,8 @@ def record(
         return None
     current = policies_hash(policies)
     with journal.transaction() as tx:
+        if tx.execute("SELECT 1 FROM entries LIMIT 1").fetchone() is None:
+            return None  # a brand-new journal: see "An empty journal" above
         row = tx.execute(
             "SELECT detail FROM entries WHERE action = ? ORDER BY seq DESC LIMIT 1", (ACTION,)
         ).fetchone()
