@@ -321,3 +321,14 @@ async def test_scim_user_reactivated_on_the_server(
         assert rc.regressed_accounts(session.journal) == {("corp-scim", user_id)}
     finally:
         await session.aclose()
+
+
+async def test_clear_sessions_is_point_in_time_and_not_rechecked(static_session: Session) -> None:
+    from pamtui.model import RevokeAction, TargetKind
+
+    clear = RevokeAction(
+        "static", "clear_sessions", TargetKind.ACCOUNT, "u1", "u1", "Clear sessions of alice"
+    )
+    await revoke(static_session, [clear], "incident")
+    report = await rc.recheck(static_session.journal, static_session.providers, record=False)
+    assert report.checks == []

@@ -41,6 +41,11 @@ STILL_GONE = "still_gone"
 CAME_BACK = "came_back"
 COULD_NOT_CHECK = "could_not_check"
 
+POINT_IN_TIME = frozenset({"clear_sessions"})
+"""Actions that end what existed then, not a standing grant: new sessions after a
+``clear_sessions`` are normal (the account-level action in the same plan, e.g.
+``deactivate_account``, is what recheck asks about), so they are not rechecked."""
+
 RECHECK_ACTION = "recheck"
 FINDING_ACTION = "recheck_came_back"
 DEFAULT_TIMEOUT_S = 60.0
@@ -137,6 +142,8 @@ def revoked_items(journal: Journal, since: str | None = None) -> list[QueueItem]
     for row in cursor.fetchall():
         item = _item_from_row(dict(zip(names, row, strict=True)))
         a = item.action
+        if a.name in POINT_IN_TIME:
+            continue
         latest[(a.provider, a.name, str(a.target_kind), a.target_id)] = item
     return sorted(latest.values(), key=lambda it: it.id)
 
