@@ -159,6 +159,9 @@ def test_sweep_stages_policy_items_once(capsys, db, tmp_path):
     code, out, _ = run(capsys, "sweep", "--config", str(cfg), "--json")
     report = json.loads(out)
     assert code == 0 and report["counts"]["staged"] > 0
+    # The rules come first in a new journal: the first staged item follows them.
+    actions = [e.action for e in reversed(Journal.open(db, read_only=True).entries(limit=10_000))]
+    assert actions[0] == "policy_change" and "stage" in actions[1:]
     code, out, _ = run(capsys, "queue", "list", "--json", "--config", str(cfg))
     items = json.loads(out)
     assert items and {i["requested_by"] for i in items} == {"policy:terminated-owners"}

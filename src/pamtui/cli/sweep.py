@@ -18,6 +18,7 @@ from pamtui.services.session import Session
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from pamtui.model import utcnow
+    from pamtui.services import policy_history
     from pamtui.services.policy import evaluate, sweep
 
     async def body(session: Session) -> int:
@@ -27,6 +28,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         views = await session.inventory.sync()
         degraded = [h for h in session.inventory.health.values() if not h.ok]
         proposals = evaluate(session.policies, views, session.providers, utcnow())
+        if proposals and not args.dry_run:
+            policy_history.record(
+                session.journal,
+                session.config.policies,
+                source=session.config.source,
+                when_empty=True,
+            )
         report = sweep(session.queue, proposals, dry_run=args.dry_run)
         if args.json:
             print_json(report.as_dict())

@@ -110,13 +110,19 @@ def record(
     *,
     source: Path | None,
     actor: str = "system",
+    when_empty: bool = False,
 ) -> JournalEntry | None:
-    """Journal the policy section if it changed since the last entry; else None."""
+    """Journal the policy section if it changed since the last entry; else None.
+
+    ``when_empty``: record even in a brand-new journal. ``pamtui sweep`` passes it
+    just before it stages anything, so the first policy action of a new journal
+    is preceded by the rules it acted under.
+    """
     if journal.read_only:
         return None
     current = policies_hash(policies)
     with journal.transaction() as tx:
-        if tx.execute("SELECT 1 FROM entries LIMIT 1").fetchone() is None:
+        if not when_empty and tx.execute("SELECT 1 FROM entries LIMIT 1").fetchone() is None:
             return None  # a brand-new journal: see "An empty journal" above
         row = tx.execute(
             "SELECT detail FROM entries WHERE action = ? ORDER BY seq DESC LIMIT 1", (ACTION,)
