@@ -48,14 +48,64 @@ def cmd_providers(args: argparse.Namespace) -> int:
     return EXIT_OK if all(p["type"] in known for p in configured) else EXIT_FALSE
 
 
+def scale_config(scale: int, *, seed: int | None = None, event_rate: float | None = None) -> str:
+    """A config file for the generated ``scale``-account demo org (three providers)."""
+    lines = [
+        f"# pamtui demo at scale: {scale:,} accounts, about 3 credentials each,",
+        "# across three simulated systems. Written by: pamtui demo --scale "
+        f"{scale}{f' --seed {seed}' if seed is not None else ''}",
+        "# Run it: pamtui --config THIS_FILE (the state file sits beside the database)",
+    ]
+    for system in ("idp", "git", "cloud"):
+        lines += ["", "[[providers]]", f'name = "demo-{system}"', 'type = "demo"']
+        lines += [f'system = "{system}"', f"scale = {scale}"]
+        if seed is not None:
+            lines.append(f"seed = {seed}")
+        if event_rate is not None:
+            lines.append(f"event_rate = {event_rate:g}")
+    return "\n".join(lines) + "\n"
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    import sys
+    import time
+    from pathlib import Path
+
     from pamtui.config import resolve_db_path
     from pamtui.providers.demo import reset
+    from pamtui.providers.demo.generate import MIN_ACCOUNTS
+    from pamtui.providers.demo.provider import ensure_scaled, scaled_path
 
-    if not args.reset:
-        raise UsageError("pamtui demo needs --reset")
-    path = reset(resolve_db_path(args.db).parent)
-    print(f"demo organisation restored ({path})")
+    state_dir = resolve_db_path(args.db).parent
+    if args.scale is None:
+        if not args.reset:
+            raise UsageError("pamtui demo needs --reset or --scale N")
+        path = reset(state_dir)
+        print(f"demo organisation restored ({path})")
+        return EXIT_OK
+    if args.scale < MIN_ACCOUNTS:
+        raise UsageError(f"--scale must be at least {MIN_ACCOUNTS}")
+    if args.write_config is not None and Path(args.write_config).exists():
+        raise UsageError(f"{args.write_config} exists: choose another file or remove it")
+    path = scaled_path(state_dir, args.scale, args.seed)
+    started = time.perf_counter()
+    if args.reset or not path.exists():
+        print(f"generating {args.scale:,} accounts into {path}…", file=sys.stderr, flush=True)
+    if args.reset:
+        reset(state_dir, scale=args.scale, seed=args.seed)
+    else:
+        ensure_scaled(path, scale=args.scale, seed=args.seed)
+    took = time.perf_counter() - started
+    text = scale_config(args.scale, seed=args.seed, event_rate=args.event_rate)
+    if args.write_config is None:
+        sys.stdout.write(text)
+        print(f"state file ready ({path}, {took:.1f} s)", file=sys.stderr)
+        return EXIT_OK
+    target = Path(args.write_config).expanduser()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    print(f"state file ready ({path}, {took:.1f} s); config written to {target}")
+    print(f"run: pamtui --config {target}")
     return EXIT_OK
 
 
@@ -66,4 +116,17 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser("demo", parents=[common], help="the bundled demo organisation")
     p.add_argument("--reset", action="store_true", help="restore it to its initial state")
+    p.add_argument(
+        "--scale",
+        type=int,
+        metavar="N",
+        help="generate an org of N accounts (about 3N credentials) and print its config",
+    )
+    p.add_argument("--seed", type=int, help="with --scale: the generator's seed")
+    p.add_argument(
+        "--event-rate", type=float, help="with --scale: simulated events per second per system"
+    )
+    p.add_argument(
+        "--write-config", metavar="FILE", help="with --scale: write the config here, not stdout"
+    )
     p.set_defaults(func=cmd_demo)

@@ -173,7 +173,7 @@ class AccountIndex:
         row = self._row_of.get(key)
         return None if row is None else self._views[row]
 
-    def keys(self) -> list[AccountKey]:
+    def shown_keys(self) -> list[AccountKey]:
         """The shown accounts' keys, in order."""
         views = self._views
         return [views[row].key for row in self._shown]
