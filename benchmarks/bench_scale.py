@@ -1,0 +1,313 @@
+"""The accounts pane at 100,000 accounts / 300,000 credentials (demo ``scale``).
+
+1. Setup: generate the org and build its state file (once; reused by later runs
+   with ``--keep DIR``).
+2. Index (no UI): ``AccountIndex`` load, sort by each column, and each
+   keystroke of typed queries (substring and fuzzy), p50/p99.
+3. Headless first frame (Textual ``run_test``, 120x40): from opening the session
+   to the accounts pane holding every account, on the demo (250) and the 100k org.
+4. Headless filter: from a keystroke in the filter box to the next frame the
+   app hands its driver after the table was re-filtered, on 100k accounts.
+5. tmux (installed ``pamtui``, 120x40): start to first risk badge with every
+   account counted in the pane title, demo and 100k; then keystroke in the filter
+   to the pane title showing the new count (includes tmux's capture latency).
+
+Prints figures; never passes or fails on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _machine import machine_line
+
+QUERIES = ("lucia-castillo", "orphan priv", "zoe.z", "~mrtgrc")
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def ms_stats(values: list[float]) -> str:
+    return (
+        f"p50 {pct(values, 50) * 1000:7.1f} ms   p99 {pct(values, 99) * 1000:7.1f} ms   "
+        f"max {max(values) * 1000:7.1f} ms   (n={len(values)})"
+    )
+
+
+def scale_config(scale: int, state: Path) -> str:
+    from pamtui.cli.providers import scale_config as text
+
+    out = text(scale)
+    # Point every provider at the prepared state file, wherever the db lives.
+    return out.replace(f"scale = {scale}", f'scale = {scale}\nstate_file = "{state}"')
+
+
+# -- 2. the index alone -----------------------------------------------------------
+
+
+async def _sync(config: Path, db: Path):
+    from pamtui.services.session import Session
+
+    session = Session.open(config_path=str(config), db_path=str(db))
+    try:
+        started = time.perf_counter()
+        views = await session.inventory.sync()
+        return views, time.perf_counter() - started
+    finally:
+        await session.aclose()
+
+
+def index_figures(config: Path, db: Path) -> None:
+    from pamtui.services.account_index import COLUMNS, AccountIndex
+
+    views, took = asyncio.run(_sync(config, db))
+    creds = sum(len(v.credentials) for v in views)
+    print(
+        f"  inventory sync (3 providers)  {took * 1000:7.0f} ms   {len(views)} accounts, {creds} creds"
+    )
+    started = time.perf_counter()
+    index = AccountIndex(views)
+    print(f"  index load + default sort     {(time.perf_counter() - started) * 1000:7.0f} ms")
+    for column in COLUMNS:
+        times = []
+        for descending in (False, True, False):
+            t0 = time.perf_counter()
+            index.sort(column, descending)
+            times.append(time.perf_counter() - t0)
+        print(
+            f"  sort by {column:<9}             first {times[0] * 1000:6.0f} ms   again {min(times[1:]) * 1000:6.0f} ms"
+        )
+    index.sort("risk")
+    per_key: list[float] = []
+    for query in QUERIES:
+        for _round in range(3):
+            index.filter("")
+            for n in range(1, len(query) + 1):
+                t0 = time.perf_counter()
+                index.filter(query[:n])
+                per_key.append(time.perf_counter() - t0)
+    print(f"  filter keystroke (index only) {ms_stats(per_key)}")
+
+
+# -- 3 and 4: headless ---------------------------------------------------------------
+
+
+async def _first_frame(config: Path | None, db: Path, expect: int) -> float:
+    from pamtui.services.session import Session
+    from pamtui.tui.app import PamtuiApp
+    from pamtui.tui.widgets.accounts import AccountsTable
+
+    started = time.perf_counter()
+    session = Session.open(config_path=str(config) if config else None, db_path=str(db))
+    app = PamtuiApp(session)
+    async with app.run_test(size=(120, 40)):
+        while True:
+            await asyncio.sleep(0.005)  # not pilot.pause(): a live stream never idles
+            try:
+                if app.screen.query_one(AccountsTable).row_count >= expect:
+                    return time.perf_counter() - started
+            except Exception:
+                continue
+
+
+async def _filter_latency(config: Path, db: Path, expect: int) -> list[float]:
+    from pamtui.services.session import Session
+    from pamtui.tui.app import PamtuiApp
+    from pamtui.tui.widgets.accounts import AccountsTable
+
+    session = Session.open(config_path=str(config), db_path=str(db))
+    app = PamtuiApp(session, stream=False)
+    frames: list[float] = []
+    filtered: list[float] = []
+    display = app._display
+
+    def timed_display(screen, renderable) -> None:
+        display(screen, renderable)
+        if renderable is not None:
+            frames.append(time.perf_counter())
+
+    app._display = timed_display  # type: ignore[method-assign]
+    latencies: list[float] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.screen.query_one(AccountsTable)
+        while table.row_count < expect:
+            await asyncio.sleep(0.02)
+        set_filter = table.set_filter
+
+        def timed_filter(needle: str) -> None:
+            set_filter(needle)
+            filtered.append(time.perf_counter())
+
+        table.set_filter = timed_filter  # type: ignore[method-assign]
+        await pilot.pause()
+        for query in QUERIES:
+            for _round in range(3):
+                await pilot.press("slash")
+                await pilot.pause()
+                for ch in query:
+                    filtered.clear()
+                    t0 = time.perf_counter()
+                    await pilot.press(ch)
+                    while not (filtered and any(f > filtered[0] for f in frames[-3:])):
+                        await asyncio.sleep(0.001)
+                    latencies.append(next(f for f in frames if f > filtered[0]) - t0)
+                    frames.clear()
+                await pilot.press("escape")
+                await pilot.pause()
+    return latencies
+
+
+def headless(config: Path, db_dir: Path, scale: int, runs: int) -> None:
+    demo = [asyncio.run(_first_frame(None, db_dir / "demo.db", 250)) for _ in range(runs)]
+    print(
+        f"  first frame, demo (250)        median {statistics.median(demo) * 1000:7.0f} ms   max {max(demo) * 1000:7.0f} ms"
+    )
+    big = [asyncio.run(_first_frame(config, db_dir / "big.db", scale)) for _ in range(runs)]
+    print(
+        f"  first frame, {scale} accounts  median {statistics.median(big) * 1000:7.0f} ms   max {max(big) * 1000:7.0f} ms"
+    )
+    latencies = asyncio.run(_filter_latency(config, db_dir / "big.db", scale))
+    print(f"  filter keystroke -> frame     {ms_stats(latencies)}")
+
+
+# -- 5. tmux ------------------------------------------------------------------------
+
+
+class Tmux:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.socket = f"pamtui-scale-{uuid.uuid4().hex[:8]}"
+        self.env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+        self.env.update(env)
+
+    def __call__(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["tmux", "-L", self.socket, "-f", "/dev/null", *args],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=60,
+        )
+
+    def screen(self) -> str:
+        return self("capture-pane", "-p", "-t", "b").stdout
+
+    def wait(self, check, timeout: float = 120) -> float:
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            if check(self.screen()):
+                return time.perf_counter()
+            time.sleep(0.005)
+        raise RuntimeError(f"tmux: timed out; screen:\n{self.screen()}")
+
+
+def _tmux_run(
+    pamtui: str, db: Path, config: Path | None, total: int, typing: bool
+) -> tuple[float, list[float]]:
+    argv = [pamtui] + (["--config", str(config)] if config else [])
+    tmux = Tmux({"PAMTUI_DB": str(db), "TERM": "xterm-256color"})
+    try:
+        started = time.perf_counter()
+        tmux("new-session", "-d", "-s", "b", "-x", "120", "-y", "40", *argv)
+        first = tmux.wait(lambda s: "ORPHAN" in s and f"Accounts {total}" in s) - started
+        latencies: list[float] = []
+        if typing:
+            for query in QUERIES[:3]:
+                tmux("send-keys", "-t", "b", "/")
+                tmux.wait(lambda s: "filter: name" in s or "▔▔▔" in s, timeout=10)
+                for n in range(1, len(query) + 1):
+                    needle = query[:n]
+                    t0 = time.perf_counter()
+                    tmux("send-keys", "-t", "b", "-l", query[n - 1])
+                    done = tmux.wait(
+                        lambda s, q=needle: f"/{total} · {q}" in s or f"{total} · {q}" in s,
+                        timeout=20,
+                    )
+                    latencies.append(done - t0)
+                tmux("send-keys", "-t", "b", "Escape")
+                tmux.wait(
+                    lambda s: f"Accounts {total}" in s and "·" not in s.splitlines()[1], timeout=20
+                )
+        return first, latencies
+    finally:
+        tmux("kill-server")
+
+
+def in_tmux(config: Path, db_dir: Path, scale: int, runs: int) -> None:
+    if shutil.which("tmux") is None:
+        print("  tmux: not installed, skipped")
+        return
+    pamtui = str(Path(sys.executable).with_name("pamtui"))
+    demo = [_tmux_run(pamtui, db_dir / "demo.db", None, 250, False)[0] for _ in range(runs)]
+    print(
+        f"  first frame, demo (250)        median {statistics.median(demo) * 1000:7.0f} ms   max {max(demo) * 1000:7.0f} ms"
+    )
+    big, keys = [], []
+    for n in range(runs):
+        first, latencies = _tmux_run(pamtui, db_dir / "big.db", config, scale, n == 0)
+        big.append(first)
+        keys.extend(latencies)
+    print(
+        f"  first frame, {scale} accounts  median {statistics.median(big) * 1000:7.0f} ms   max {max(big) * 1000:7.0f} ms"
+    )
+    if keys:
+        print(f"  filter keystroke -> screen    {ms_stats(keys)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--keep", type=Path, help="keep the generated org in this directory")
+    parser.add_argument("--only", choices=("index", "headless", "tmux"))
+    args = parser.parse_args()
+    print(machine_line())
+    tmp = None
+    if args.keep:
+        work = args.keep
+        work.mkdir(parents=True, exist_ok=True)
+    else:
+        tmp = tempfile.TemporaryDirectory()
+        work = Path(tmp.name)
+    try:
+        from pamtui.providers.demo.provider import ensure_scaled
+
+        state = work / f"demo-{args.scale}.sqlite"
+        fresh = not state.exists()
+        started = time.perf_counter()
+        ensure_scaled(state, scale=args.scale)
+        took = time.perf_counter() - started
+        what = "generated + built" if fresh else "reused"
+        print(
+            f"{args.scale} accounts, ~{3 * args.scale} credentials: state file {what} in {took:.1f} s"
+        )
+        config = work / "scale.toml"
+        config.write_text(scale_config(args.scale, state), encoding="utf-8")
+        if args.only in (None, "index"):
+            print("Index (AccountIndex, no UI):")
+            index_figures(config, work / "index.db")
+        if args.only in (None, "headless"):
+            print("Headless (Textual run_test, 120x40):")
+            headless(config, work, args.scale, args.runs)
+        if args.only in (None, "tmux"):
+            print("tmux (installed pamtui, 120x40):")
+            in_tmux(config, work, args.scale, args.runs)
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()
