@@ -19,16 +19,45 @@ from pamtui.services.session import Session
 def cmd_sweep(args: argparse.Namespace) -> int:
     from pamtui.model import utcnow
     from pamtui.services import policy_history
-    from pamtui.services.policy import evaluate, sweep
+    from pamtui.services.policy import (
+        evaluate,
+        evaluate_drift,
+        preview_drift,
+        review_drift,
+        sweep,
+    )
+    from pamtui.services.review import ReviewService
 
     async def body(session: Session) -> int:
         if not session.policies:
             print("no [[policies]] configured: nothing to sweep")
             return EXIT_OK
+        reviewing = any(p.enabled and p.is_review for p in session.policies)
+        recorder = session.drift
+        before = dict(recorder.last)
+        if args.dry_run:
+            # A dry run must not consume the drift: the snapshot is left as it
+            # was, so the next real sweep still sees (and reviews) the changes.
+            recorder.read_only = True
         views = await session.inventory.sync()
         degraded = [h for h in session.inventory.health.values() if not h.ok]
         proposals = evaluate(session.policies, views, session.providers, utcnow())
-        if proposals and not args.dry_run:
+        records = []
+        if reviewing:
+            if args.dry_run:
+                answered = {h.name for h in session.inventory.health.values() if h.ok}
+                by_provider: dict[str, list] = {}
+                for view in views:
+                    if view.account.provider in answered:
+                        by_provider.setdefault(view.account.provider, []).append(view)
+                for name in answered:
+                    by_provider.setdefault(name, [])
+                records = preview_drift(recorder.store, by_provider)
+            else:
+                # Only this sync's records: a provider that did not answer keeps its old one.
+                records = [r for p, r in recorder.last.items() if before.get(p) is not r]
+        reviews = evaluate_drift(session.policies, records, views)
+        if (proposals or reviews) and not args.dry_run:
             policy_history.record(
                 session.journal,
                 session.config.policies,
@@ -36,6 +65,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 when_empty=True,
             )
         report = sweep(session.queue, proposals, dry_run=args.dry_run)
+        if reviews:
+            review_drift(ReviewService.for_session(session), reviews, report)
         if args.json:
             print_json(report.as_dict())
         else:

@@ -72,6 +72,31 @@ all their live credentials, not only that one).
 Nothing is ever proposed for a credential that is not active, nor for an
 account (or any credential of an account) that is deactivated or deleted.
 
+Drift: ``action = "review"``
+---------------------------
+
+A review policy reacts to what changed in this sync (``services/drift.py``)
+by putting the accounts into an access review; it never revokes::
+
+    [[policies]]
+    name = "new-admins"
+    match = { drift = ["new_privileged_account", "privilege_granted", "admin_scope_added"] }
+    action = "review"
+
+- ``drift`` is a list of change kinds, each one of ``drift.KINDS``.
+- ``drift`` is only valid with ``action = "review"``, and a review policy
+  may use no other condition (only ``providers`` and ``enabled`` besides);
+  ``target`` and ``approve`` are errors there.
+- :func:`evaluate` ignores review policies; :func:`evaluate_drift` matches
+  them against the :class:`~pamtui.services.drift.SyncRecord` of this sync
+  (a provider's first sync is a baseline without changes: nothing happens).
+- :func:`review_drift` starts one campaign per policy per sweep, scope
+  ``drift:NAME``, actor ``policy:NAME``, journalled like any campaign start.
+  An account already in an *open* campaign of the same policy is reported as
+  a duplicate and not added again. In a dry run nothing is written, and
+  ``pamtui sweep --dry-run`` diffs against the stored snapshot without
+  storing one (:func:`preview_drift`), so it does not consume the drift.
+
 Staging
 -------
 
@@ -88,6 +113,7 @@ it again, so fix the policy if it is wrong).
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -113,11 +139,12 @@ from pamtui.model import (
 )
 from pamtui.providers.base import Provider
 from pamtui.sanitize import clean
-from pamtui.services import risk
+from pamtui.services import drift, risk
 from pamtui.services.inventory import AccountView
 from pamtui.services.queue import QueueError, RevocationQueue, plan_for_account
 
 PLAN = "plan"
+REVIEW = "review"
 
 CREDENTIAL_ACTIONS = frozenset(
     {"revoke_token", "deactivate_access_key", "delete_access_key", "end_session"}
@@ -156,6 +183,7 @@ _MATCH_KEYS = (
     "owner_status",
     "account_kind",
     "privileged",
+    "drift",
 )
 _DEAD_ACCOUNT = (AccountStatus.DEACTIVATED, AccountStatus.DELETED)
 
@@ -174,6 +202,8 @@ class Match:
     owner_status: OwnerStatus | None = None
     account_kind: frozenset[AccountKind] | None = None
     privileged: bool | None = None
+    drift: frozenset[str] | None = None
+    """Change kinds (``drift.KINDS``) found in this sync; only with ``action = "review"``."""
 
     @property
     def has_credential_conditions(self) -> bool:
@@ -203,6 +233,10 @@ class Policy:
     @property
     def is_plan(self) -> bool:
         return self.action == PLAN
+
+    @property
+    def is_review(self) -> bool:
+        return self.action == REVIEW
 
     def applies_to(self, provider: str) -> bool:
         return self.providers is None or provider in self.providers
@@ -259,9 +293,11 @@ def _parse_one(table: Any, where: str, key: str, known_providers: Collection[str
     if not isinstance(action, str) or not (action == PLAN or _ACTION.fullmatch(action)):
         raise fail(
             ".action",
-            "a revoke action name such as 'revoke_token' or 'deactivate_account', or 'plan'",
+            "a revoke action name such as 'revoke_token' or 'deactivate_account', 'plan' "
+            "or 'review'",
         )
-    target = _parse_target(table, action, where, key)
+    _check_review(table, match, action, where, key)
+    target = TargetKind.ACCOUNT if action == REVIEW else _parse_target(table, action, where, key)
 
     providers: tuple[str, ...] | None = None
     if "providers" in table:
@@ -296,6 +332,35 @@ def _parse_one(table: Any, where: str, key: str, known_providers: Collection[str
         enabled=flags["enabled"],
         approve=flags["approve"],
     )
+
+
+def _check_review(
+    table: Mapping[str, Any], match: Match, action: str, where: str, key: str
+) -> None:
+    """``drift`` only with ``action = "review"``, and a review policy uses only ``drift``."""
+    if action != REVIEW:
+        if match.drift is not None:
+            raise ConfigError(
+                f'{where}: {key}.match.drift: the drift condition needs action = "review" '
+                f"(not {action!r}): drift puts accounts into review, it never revokes"
+            )
+        return
+    if match.drift is None:
+        raise ConfigError(
+            f'{where}: {key}.match: action = "review" needs the drift condition, e.g. '
+            'match = { drift = ["privilege_granted"] }'
+        )
+    others = sorted(
+        k for k in table["match"] if k != "drift"
+    )  # the table was validated by _parse_match
+    if others:
+        raise ConfigError(
+            f"{where}: {key}.match.{others[0]}: a review policy may only use the drift "
+            "condition (and providers)"
+        )
+    for flag in ("target", "approve"):
+        if flag in table:
+            raise ConfigError(f'{where}: {key}.{flag}: not allowed with action = "review"')
 
 
 def _parse_target(table: Mapping[str, Any], action: str, where: str, key: str) -> TargetKind:
@@ -368,6 +433,20 @@ def _parse_match(value: Any, where: str, key: str) -> Match:
             raise fail("owner_status", f"one of {', '.join(s.value for s in OwnerStatus)}")
         owner = OwnerStatus(raw)
 
+    change_kinds: frozenset[str] | None = None
+    if "drift" in value:
+        raw = value["drift"]
+        items = raw if isinstance(raw, list) else [raw]
+        known = ", ".join(drift.KINDS)
+        if not items or not all(isinstance(i, str) for i in items):
+            raise fail("drift", f"a list of change kinds ({known})")
+        bad = [i for i in items if i not in drift.KINDS]
+        if bad:
+            raise ConfigError(
+                f"{where}: {key}.drift: unknown change kind {bad[0]!r} (known: {known})"
+            )
+        change_kinds = frozenset(items)
+
     return Match(
         credential_kind=kinds("credential_kind", CredentialKind),
         unused_days_over=unused,
@@ -376,6 +455,7 @@ def _parse_match(value: Any, where: str, key: str) -> Match:
         owner_status=owner,
         account_kind=kinds("account_kind", AccountKind),
         privileged=boolean("privileged"),
+        drift=change_kinds,
     )
 
 
@@ -516,8 +596,8 @@ def evaluate(
     views = sorted(views, key=lambda v: v.key)
     result = Proposals()
     for policy in policies:
-        if not policy.enabled:
-            continue
+        if not policy.enabled or policy.is_review:
+            continue  # review policies react to drift: see evaluate_drift
         for view in views:
             account = view.account
             if account.status in _DEAD_ACCOUNT or not policy.applies_to(account.provider):
@@ -686,6 +766,10 @@ class SweepReport:
     entries: list[SweepEntry] = field(default_factory=list)
     items: list[QueueItem] = field(default_factory=list)
     """The queue items staged (none in a dry run)."""
+    reviews: list[ReviewEntry] = field(default_factory=list)
+    """What review policies did with this sync's drift (see :func:`review_drift`)."""
+    campaigns: list[int] = field(default_factory=list)
+    """The review campaigns started (none in a dry run)."""
 
     def _of(self, outcome: str) -> list[SweepEntry]:
         return [e for e in self.entries if e.outcome == outcome]
@@ -710,15 +794,27 @@ class SweepReport:
         return {outcome: len(self._of(outcome)) for outcome in _OUTCOMES}
 
     @property
+    def reviewed(self) -> list[ReviewEntry]:
+        return [e for e in self.reviews if e.outcome == REVIEWED]
+
+    def review_counts(self) -> dict[str, int]:
+        return {o: sum(e.outcome == o for e in self.reviews) for o in _REVIEW_OUTCOMES}
+
+    @property
     def ok(self) -> bool:
         """Nothing failed (the CLI exits 1 otherwise)."""
-        return not self.failed
+        return not self.failed and not any(e.outcome == FAILED for e in self.reviews)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "dry_run": self.dry_run,
-            "counts": self.counts(),
+            "counts": {**self.counts(), "reviewed": len(self.reviewed)},
             "entries": [e.as_dict() for e in self.entries],
+            "reviews": {
+                "counts": self.review_counts(),
+                "campaigns": list(self.campaigns),
+                "entries": [e.as_dict() for e in self.reviews],
+            },
         }
 
     def summary_lines(self) -> list[str]:
@@ -745,6 +841,30 @@ class SweepReport:
                     max_length=1000,
                 )
             )
+        if self.reviews:
+            r = self.review_counts()
+            put = "would put" if self.dry_run else "put"
+            started = ", ".join(f"#{c}" for c in self.campaigns)
+            lines.append(
+                f"review{' (dry run)' if self.dry_run else ''}: {r[REVIEWED]} {put} into review"
+                f"{f' (campaign {started})' if started else ''}, {r[DUPLICATE]} already in "
+                f"review, {r[UNSUPPORTED]} gone, {r[FAILED]} failed"
+            )
+            review_labels = {
+                REVIEWED: "would review" if self.dry_run else "reviewed",
+                DUPLICATE: "in review",
+                UNSUPPORTED: "gone",
+                FAILED: "FAILED",
+            }
+            for e in self.reviews:
+                campaign = f" #{e.campaign_id}" if e.campaign_id is not None else ""
+                lines.append(
+                    clean(
+                        f"  {review_labels[e.outcome]:<12} policy:{e.policy} drift:{e.policy}"
+                        f"{campaign} {e.provider} {e.subject} ({e.account_name}): {e.message}",
+                        max_length=1000,
+                    )
+                )
         return lines
 
 
@@ -829,3 +949,226 @@ def sweep(queue: RevocationQueue, proposals: Iterable[Proposal], *, dry_run: boo
             state = " (approved)" if item.state is QueueState.APPROVED else ""
             entry(STAGED, proposal, f"{proposal.why}{state}", item.id)
     return report
+
+
+# -- drift reviews ----------------------------------------------------------
+
+REVIEWED = "reviewed"
+_REVIEW_OUTCOMES = (REVIEWED, DUPLICATE, UNSUPPORTED, FAILED)
+
+
+@dataclass(frozen=True)
+class ReviewProposal:
+    """An account whose changes in this sync meet a review policy's ``drift``."""
+
+    policy: Policy
+    provider: str
+    account_id: str
+    account_name: str
+    changes: tuple[drift.Change, ...]
+    view: AccountView | None
+    """The account as this sync reported it; None if it is gone (nothing to review)."""
+
+    @property
+    def kinds(self) -> list[str]:
+        return list(dict.fromkeys(c.kind for c in self.changes))
+
+    @property
+    def why(self) -> str:
+        parts = []
+        for change in self.changes:
+            summary = change.summary
+            label = drift.KIND_LABEL.get(change.kind, change.kind).lower()
+            parts.append(f"{label}: {summary}" if summary else label)
+        return "; ".join(dict.fromkeys(parts))
+
+
+def evaluate_drift(
+    policies: Iterable[Policy],
+    records: Iterable[drift.SyncRecord],
+    views: Iterable[AccountView],
+) -> list[ReviewProposal]:
+    """Which accounts the enabled review policies put into review, for this sync's records.
+
+    Pure. ``records`` must be the :class:`~pamtui.services.drift.SyncRecord`
+    of this sync only (a baseline has no changes, so proposes nothing).
+    """
+    by_key = {v.key: v for v in views}
+    records = list(records)
+    out: list[ReviewProposal] = []
+    for policy in policies:
+        mine: list[ReviewProposal] = []
+        if not policy.enabled or not policy.is_review or not policy.match.drift:
+            continue
+        wanted = policy.match.drift
+        for record in sorted(records, key=lambda r: r.provider):
+            if record.baseline or not policy.applies_to(record.provider):
+                continue
+            grouped: dict[str, list[drift.Change]] = {}
+            for change in record.changes:
+                if change.kind in wanted:
+                    grouped.setdefault(change.account_id, []).append(change)
+            for account_id, changes in grouped.items():
+                view = by_key.get((record.provider, account_id))
+                name = view.account.name if view is not None else changes[0].account_name
+                mine.append(
+                    ReviewProposal(policy, record.provider, account_id, name, tuple(changes), view)
+                )
+        mine.sort(key=lambda p: (p.provider, p.account_name.casefold(), p.account_id))
+        out.extend(mine)
+    return out
+
+
+def preview_drift(
+    store: drift.SnapshotStore, by_provider: Mapping[str, Sequence[AccountView]]
+) -> list[drift.SyncRecord]:
+    """The changes these views would record, without storing anything (``--dry-run``).
+
+    Returns one :class:`~pamtui.services.drift.SyncRecord` per provider with a
+    stored snapshot; a provider never synced before would be a baseline.
+    """
+    records: list[drift.SyncRecord] = []
+    if not store.path.exists():
+        return [drift.SyncRecord(0, p, len(v), True) for p, v in by_provider.items()]
+    conn = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True, timeout=10)
+    try:
+        for provider, views in by_provider.items():
+            known = {
+                aid: json.loads(text)
+                for aid, text in conn.execute(
+                    "SELECT account_id, record FROM current WHERE provider = ?", (provider,)
+                )
+            }
+            synced = conn.execute(
+                "SELECT 1 FROM syncs WHERE provider = ? LIMIT 1", (provider,)
+            ).fetchone()
+            record = drift.SyncRecord(0, provider, len(views), not known and synced is None)
+            records.append(record)
+            if record.baseline:
+                continue
+            ts = drift.timestamp()
+            seen = set()
+            for view in views:
+                aid = view.account.id
+                seen.add(aid)
+                new = json.loads(json.dumps(drift.record_of(view), sort_keys=True))
+                old = known.get(aid)
+                if old == new:
+                    continue
+                for kind, detail in drift.diff(aid, old, new):
+                    record.changes.append(
+                        drift.Change(ts, provider, aid, view.account.name, kind, detail)
+                    )
+            for aid, old in known.items():
+                if aid not in seen:
+                    for kind, detail in drift.diff(aid, old, None):
+                        record.changes.append(
+                            drift.Change(ts, provider, aid, old.get("n", aid), kind, detail)
+                        )
+    finally:
+        conn.close()
+    return records
+
+
+@dataclass(frozen=True)
+class ReviewEntry:
+    outcome: str
+    """``reviewed`` (or would be, in a dry run), ``duplicate``, ``unsupported``, ``failed``."""
+    policy: str
+    provider: str
+    account_id: str
+    account_name: str
+    changes: tuple[str, ...]
+    message: str
+    campaign_id: int | None = None
+
+    @property
+    def subject(self) -> str:
+        return f"account:{self.account_id}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome,
+            "policy": self.policy,
+            "provider": self.provider,
+            "subject": self.subject,
+            "account": self.account_name,
+            "changes": list(self.changes),
+            "message": self.message,
+            "campaign": self.campaign_id,
+        }
+
+
+def review_drift(reviews: Any, proposals: Iterable[ReviewProposal], report: SweepReport) -> None:
+    """Put the proposals into review campaigns (``reviews``: a ReviewService); never raises.
+
+    One campaign per policy, scope ``drift:NAME``, actor ``policy:NAME``. An
+    account already in an open campaign of the same policy is a duplicate. In
+    a dry run (``report.dry_run``) nothing is written.
+    """
+    from pamtui.services.review import ReviewError, Scope
+
+    by_policy: dict[str, list[ReviewProposal]] = {}
+    for proposal in proposals:
+        by_policy.setdefault(proposal.policy.name, []).append(proposal)
+
+    def entry(outcome: str, p: ReviewProposal, message: str, campaign: int | None = None) -> None:
+        report.reviews.append(
+            ReviewEntry(
+                outcome,
+                p.policy.name,
+                p.provider,
+                p.account_id,
+                p.account_name,
+                tuple(p.kinds),
+                message,
+                campaign,
+            )
+        )
+
+    for name, group in by_policy.items():
+        policy = group[0].policy
+        scope = Scope("drift", label=name)
+        try:
+            open_items: dict[tuple[str, str], int] = {}
+            for campaign in reviews.campaigns():
+                if campaign.scope != str(scope) or campaign.status != "open":
+                    continue
+                for item in reviews.items(campaign.id):
+                    open_items.setdefault((item.provider, item.account_id), campaign.id)
+        except (ReviewError, JournalError, sqlite3.Error) as exc:
+            for p in group:
+                entry(FAILED, p, f"not put into review: cannot read the campaigns: {exc}")
+            continue
+        fresh: list[ReviewProposal] = []
+        for p in group:
+            if p.view is None:
+                entry(UNSUPPORTED, p, f"{p.why}; the account is gone: nothing to review")
+            elif (p.provider, p.account_id) in open_items:
+                campaign_id = open_items[(p.provider, p.account_id)]
+                entry(DUPLICATE, p, f"already in open review #{campaign_id}", campaign_id)
+            else:
+                fresh.append(p)
+        if not fresh:
+            continue
+        if report.dry_run:
+            for p in fresh:
+                entry(REVIEWED, p, p.why)
+            continue
+        try:
+            campaign = reviews.start(
+                scope,
+                [p.view for p in fresh],
+                actor=policy.actor,
+                detail={
+                    "policy": name,
+                    "drift": {f"{p.provider}/{p.account_id}": p.kinds for p in fresh},
+                },
+            )
+        except (ReviewError, JournalError, sqlite3.Error) as exc:
+            for p in fresh:
+                entry(FAILED, p, f"not put into review: {exc}")
+            continue
+        report.campaigns.append(campaign.id)
+        for p in fresh:
+            entry(REVIEWED, p, p.why, campaign.id)

@@ -70,10 +70,14 @@ FINAL = frozenset({Decision.KEEP, Decision.REVOKE})
 
 @dataclass(frozen=True)
 class Scope:
-    kind: str  # privileged | all | provider
+    kind: str  # privileged | all | provider | drift
     provider: str = ""
+    label: str = ""
+    """For ``drift``: the policy that chose the accounts (shown as ``drift:LABEL``)."""
 
     def __str__(self) -> str:
+        if self.kind == "drift":
+            return f"drift:{self.label}"
         return f"provider:{self.provider}" if self.kind == "provider" else self.kind
 
     @classmethod
@@ -94,7 +98,7 @@ class Scope:
             return RiskFlag.PRIVILEGED in view.flags
         if self.kind == "provider":
             return view.account.provider == self.provider
-        return True
+        return True  # all; drift: the caller passes exactly the accounts that drifted
 
 
 def parse_due(text: str | None) -> str:
@@ -354,8 +358,13 @@ class ReviewService:
         due: str | None = None,
         limit: int | None = None,
         providers: Iterable[str] | None = None,
+        detail: Mapping[str, Any] | None = None,
     ) -> Campaign:
-        """Snapshot the accounts in scope into a new campaign (one journal entry)."""
+        """Snapshot the accounts in scope into a new campaign (one journal entry).
+
+        ``detail`` adds keys to the ``review_start`` entry (e.g. why a policy
+        started it); it cannot replace the standard ones.
+        """
         self._require_writable()
         if isinstance(scope, str):
             scope = Scope.parse(scope, providers)
@@ -404,6 +413,7 @@ class ReviewService:
                 JOURNAL_START,
                 subject=f"review:{campaign_id}",
                 detail={
+                    **(detail or {}),
                     "campaign": campaign_id,
                     "scope": str(scope),
                     "due": due,
