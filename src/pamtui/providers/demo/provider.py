@@ -455,9 +455,11 @@ class DemoProvider:
 
     # -- events --------------------------------------------------------------
 
-    def _event_model(self) -> ev.EventModel:
-        conn = self._db()
-        meta = self._meta or {}
+    def _event_model(self, conn: sqlite3.Connection | None = None) -> ev.EventModel:
+        """The traffic model: every credential in traffic. ``conn``: a private one (threads)."""
+        if conn is None:
+            conn = self._db()
+        meta = st.read_meta(conn) if conn is not self._conn else (self._meta or {})
         # Two plain scans (the "+" keeps SQLite off the index) beat a join at 300k rows.
         accounts = {
             r[0]: (r[1], r[2])
@@ -498,9 +500,11 @@ class DemoProvider:
     async def stream_events(self, since: str | None = None) -> AsyncIterator[AccessEvent]:
         if since is not None:
             ev.parse_cursor(since)  # fail early on a foreign cursor
-        model = self._event_model()
+        self._db()  # the state file exists (built here if not) before the thread reads it
         conn = st.connect(self.state_file)  # its own connection: data_version sees others
         try:
+            # Scanning 300k credentials takes a while at scale: off the UI's event loop.
+            model = await asyncio.to_thread(self._event_model, conn)
             denials = st.Denials(conn)
             async for event in ev.stream(
                 model,
