@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from pamtui.model import Account, Capability, Credential, RiskFlag, utcnow
 from pamtui.providers.base import Provider, ProviderError
@@ -51,11 +52,25 @@ class Inventory:
     """Accounts whose revoked access came back (``pamtui audit recheck``)."""
     on_synced: Callable[[dict[str, list[AccountView]]], Awaitable[None]] | None = None
     """Called after each sync with the views of the providers that answered (snapshots)."""
+    _answered: set[str] = field(default_factory=set)
 
-    async def sync(self, on_progress: Callable[[str], None] | None = None) -> list[AccountView]:
-        """Read every provider concurrently; replace the views of those that answered."""
+    async def sync(
+        self, on_progress: Callable[[str], None] | None = None, *, snapshot: bool = True
+    ) -> list[AccountView]:
+        """Read every provider concurrently; replace the views of those that answered.
+
+        ``snapshot=False`` leaves the after-sync hook (drift snapshots) to a later
+        :meth:`snapshot` call: the TUI shows the accounts first, then snapshots.
+        """
+
+        async def read(name: str, provider: Provider) -> tuple[str, Any]:
+            outcome = await self._read(name, provider)
+            if on_progress:
+                on_progress(name)  # as each provider answers, not when the last does
+            return outcome
+
         results = await asyncio.gather(
-            *(self._read(name, provider) for name, provider in self.providers.items())
+            *(read(name, provider) for name, provider in self.providers.items())
         )
         now = utcnow()
         for name, outcome in results:
@@ -74,17 +89,22 @@ class Inventory:
                 self.views[account.key] = self._view(account, creds, now)
             health.ok, health.reason = True, ""
             health.accounts, health.credentials = len(accounts), len(credentials)
-            if on_progress:
-                on_progress(name)
         self.synced_at = now
-        if self.on_synced is not None:
-            answered = {n for n, outcome in results if not isinstance(outcome, str)}
-            by_provider: dict[str, list[AccountView]] = {n: [] for n in answered}
-            for key, view in self.views.items():
-                if key[0] in by_provider:
-                    by_provider[key[0]].append(view)
-            await self.on_synced(by_provider)
+        self._answered = {n for n, outcome in results if not isinstance(outcome, str)}
+        if snapshot:
+            await self.snapshot()
         return self.rows()
+
+    async def snapshot(self) -> None:
+        """Hand the last sync's answering providers to ``on_synced`` (once per sync)."""
+        answered, self._answered = self._answered, set()
+        if self.on_synced is None or not answered:
+            return
+        by_provider: dict[str, list[AccountView]] = {n: [] for n in answered}
+        for key, view in self.views.items():
+            if key[0] in by_provider:
+                by_provider[key[0]].append(view)
+        await self.on_synced(by_provider)
 
     async def _read(
         self, name: str, provider: Provider

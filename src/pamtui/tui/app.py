@@ -169,11 +169,26 @@ class PamtuiApp(BaseApp):
 
     @work(group="inventory", exclusive=True)
     async def load_inventory(self) -> None:
-        views = await self.session.inventory.sync()
+        inventory = self.session.inventory
+        answered: list[str] = []
+
+        def progress(name: str) -> None:
+            # A big provider takes seconds: say which ones have answered so far.
+            answered.append(name)
+            with contextlib.suppress(*_SCREEN_GONE):
+                self.main.query_one("#accounts-pane").border_title = clean(
+                    f"Accounts (loading… {len(answered)}/{len(self.session.providers)} "
+                    f"providers: {', '.join(answered[-3:])})",
+                    max_length=120,
+                )
+
+        views = await inventory.sync(progress, snapshot=False)
         try:
             self.main.show_accounts(views)
         except _SCREEN_GONE:
             return  # the operator quit while providers were still answering
+        # Drift snapshots cost a second at 100k accounts: after the first frame.
+        await inventory.snapshot()
         self._tick()
         if not self.read_only:
             self.recover_queue()
