@@ -21,6 +21,7 @@ from pamtui.sanitize import clean
 from pamtui.services.inventory import AccountKey
 from pamtui.tui.screens.main import MUTATING_ACTIONS, MainScreen
 from pamtui.tui.widgets.accounts import AccountsTable, row_key
+from pamtui.tui.widgets.stream import StreamLog
 
 # (palette text, MainScreen action, help): pamtui's own words only.
 MAIN_COMMANDS: tuple[tuple[str, str, str], ...] = (
@@ -42,6 +43,18 @@ MAIN_COMMANDS: tuple[tuple[str, str, str], ...] = (
     ),
     ("Pause/resume stream", "pause_stream", "Pause or resume the stream view"),
     ("Denied calls only", "denied_only", "Show only denied calls (401/403) in the stream"),
+    (
+        "Stream: only the selected account",
+        "stream_account",
+        "Show only the selected account's events in the stream (again: everyone's)",
+    ),
+)
+
+# (palette text, StreamFilter status, help)
+STREAM_STATUS_COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("Stream: only denied calls", "denied", "401 and 403 only"),
+    ("Stream: only errors", "errors", "Status 400 and above"),
+    ("Stream: only successful calls", "ok", "Status below 400"),
 )
 
 
@@ -78,6 +91,20 @@ class PamtuiCommands(Provider):
             for name in providers:
                 label = clean(name, max_length=40)
                 yield f"Filter by provider: {label}", partial(self._filter, name), None
+            for text, status, help_text in STREAM_STATUS_COMMANDS:
+                yield text, partial(self._stream_filter, status=status), help_text
+            for name in providers:
+                label = clean(name, max_length=40)
+                yield (
+                    f"Stream: only provider {label}",
+                    partial(self._stream_filter, provider=name),
+                    None,
+                )
+            yield (
+                "Stream: show everything",
+                partial(self._stream_filter, clear=True),
+                "Clear the stream's filters",
+            )
         for name in sorted(self.app.available_themes):
             label = clean(name, max_length=40)
             yield f"Switch theme: {label}", partial(self._set_theme, name), None
@@ -127,6 +154,16 @@ class PamtuiCommands(Provider):
     def _set_theme(self, name: str) -> None:
         if name in self.app.available_themes:
             self.app.theme = name
+
+    def _stream_filter(self, *, clear: bool = False, **changes: str) -> None:
+        main = self._main
+        if main is None:
+            return
+        if clear:
+            main.clear_stream_filter()
+            return
+        main.query_one(StreamLog).update_filter(**changes)
+        main._update_stream_title()
 
     def _filter(self, provider: str) -> None:
         main = self._main

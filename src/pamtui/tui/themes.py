@@ -8,11 +8,14 @@ A theme file is TOML with the fields of ``textual.theme.Theme``::
     [variables]
     footer-key-foreground = "#ffffff"
 
-Users drop theme files into ``<user config dir>/pamtui/themes/``.
+Users drop theme files into ``<user config dir>/pamtui/themes/``. A theme's
+name is shown in the command palette, whose theme picker (Textual's own) parses
+names as markup, so names are limited to letters, digits, ``.``, ``_`` and ``-``.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -41,6 +44,9 @@ _FIELDS = {
 }
 
 
+THEME_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
 def user_themes_dir() -> Path:
     return platformdirs.user_config_path("pamtui") / "themes"
 
@@ -52,6 +58,8 @@ def load_theme_file(path: Path) -> Theme:
         raise ValueError(f"{path}: unknown theme key {sorted(unknown)[0]!r}")
     if "name" not in data or "primary" not in data:
         raise ValueError(f"{path}: a theme needs at least 'name' and 'primary'")
+    if not isinstance(data["name"], str) or not THEME_NAME.fullmatch(data["name"]):
+        raise ValueError(f"{path}: a theme's name is up to 64 letters, digits, '.', '_' or '-'")
     return Theme(**data)
 
 

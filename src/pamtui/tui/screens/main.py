@@ -21,7 +21,8 @@ from pamtui.tui.safe import join, safe
 from pamtui.tui.widgets.accounts import AccountsTable
 from pamtui.tui.widgets.credentials import AccountDetail, CredentialsTable
 from pamtui.tui.widgets.queue import QueueTable
-from pamtui.tui.widgets.stream import StreamLog
+from pamtui.tui.widgets.sparkline import StreamRates
+from pamtui.tui.widgets.stream import STATUS_FILTERS, StreamLog, describe
 
 COMPACT_WIDTH, COMPACT_HEIGHT = 100, 30
 PANE_IDS = ("accounts-pane", "detail-pane", "stream-pane", "queue-pane")
@@ -79,6 +80,30 @@ class MainScreen(Screen):
             id="main.denied",
             tooltip="Show only denied calls (401/403) in the stream",
         ),
+        Binding(
+            "f",
+            "stream_account",
+            "Follow",
+            show=False,
+            id="main.stream_account",
+            tooltip="Stream: show only the selected account's events (again: everyone's)",
+        ),
+        Binding(
+            "t",
+            "stream_status",
+            "Status",
+            show=False,
+            id="main.stream_status",
+            tooltip="Stream: cycle the status filter: denied, errors (4xx/5xx), ok, all",
+        ),
+        Binding(
+            "o",
+            "stream_provider",
+            "Origin",
+            show=False,
+            id="main.stream_provider",
+            tooltip="Stream: cycle the provider filter through each provider, then all",
+        ),
         Binding("a", "app.open_audit", "Audit", id="main.audit", tooltip="Open the audit journal"),
         Binding(
             "v",
@@ -127,6 +152,7 @@ class MainScreen(Screen):
         with Vertical(id="detail-pane", classes="pane"):
             yield AccountDetail(id="detail")
         with Vertical(id="stream-pane", classes="pane"):
+            yield StreamRates(id="stream-rates")
             yield StreamLog(id="stream")
         with Vertical(id="queue-pane", classes="pane"):
             yield ProgressBar(id="queue-progress", show_eta=False, classes="hidden")
@@ -142,6 +168,8 @@ class MainScreen(Screen):
         self.watch(self, "focused", self._mark_focus)
         self.query_one(AccountsTable).focus()
         self.set_interval(0.1, self.query_one(StreamLog).flush)
+        self.set_interval(0.5, self._refresh_stream_meta)
+        self._refresh_stream_meta()
 
     # -- focus: visible without colour too (NO_COLOR, monochrome terminals) ----
 
@@ -398,18 +426,57 @@ class MainScreen(Screen):
         self._update_stream_title()
 
     def action_denied_only(self) -> None:
+        self.query_one(StreamLog).toggle(status="denied")
+        self._update_stream_title()
+
+    def action_stream_status(self) -> None:
         log = self.query_one(StreamLog)
-        log.filter_text = "" if log.filter_text == "denied" else "denied"
+        cycle = (*STATUS_FILTERS, None)
+        current = log.filter.status
+        following = cycle[(cycle.index(current) + 1) % len(cycle)] if current in cycle else None
+        log.update_filter(status=following)
+        self._update_stream_title()
+
+    def action_stream_provider(self) -> None:
+        log = self.query_one(StreamLog)
+        cycle = (*sorted(self.session.providers), None)
+        current = log.filter.provider
+        following = cycle[(cycle.index(current) + 1) % len(cycle)] if current in cycle else None
+        log.update_filter(provider=following)
+        self._update_stream_title()
+
+    def action_stream_account(self, key: AccountKey | None = None) -> None:
+        log = self.query_one(StreamLog)
+        if key is None:
+            if log.filter.account is not None:
+                key = log.filter.account  # toggles off
+            else:
+                view = self._selected_view()
+                if view is None:
+                    self.notify("Select an account first.", severity="warning")
+                    return
+                key = view.key
+        log.toggle(account=key)
+        self._update_stream_title()
+
+    def clear_stream_filter(self) -> None:
+        self.query_one(StreamLog).update_filter(provider=None, account=None, status=None, text="")
+        self._update_stream_title()
+
+    def _refresh_stream_meta(self) -> None:
+        log = self.query_one(StreamLog)
+        self.query_one(StreamRates).show(log.rates, lambda key: log.account_name(*key))
         self._update_stream_title()
 
     def _update_stream_title(self) -> None:
         log = self.query_one(StreamLog)
-        parts = ["Live access stream"]
-        if log.filter_text:
-            parts.append(f"({log.filter_text} only)")  # border titles parse [markup]
-        if log.paused:
-            parts.append("PAUSED (p to resume)")
-        self.query_one("#stream-pane").border_title = " ".join(parts)
+        flt = log.filter
+        label = clean(log.account_name(*flt.account), max_length=30) if flt.account else None
+        parts = ["Live access stream", log.summary()]
+        if flt.active:
+            parts.append(f"only {clean(describe(flt, label), max_length=80)}")
+        # A Content object: account names and filter text are never parsed as markup.
+        self.query_one("#stream-pane").border_title = Content(" · ".join(parts))
 
     # -- revocation ----------------------------------------------------------
 
