@@ -83,3 +83,12 @@ def test_table_memory_does_not_grow_with_events():
     for i in range(20_000, 200_000):
         table.add(f"a{i % 50}", i // 10)
     assert size() == first
+
+
+def test_recent_matches_the_series_everywhere():
+    ring = RateRing(window=8)
+    for i in range(200):
+        ring.add(i // 2 + (i % 3 == 0), 1 + i % 4)
+        for now in range(ring.last - 12, ring.last + 12):
+            for seconds in (1, 3, 8, 20):
+                assert ring.recent(now, seconds) == sum(ring.series(now, seconds)), (now, seconds)

@@ -218,6 +218,10 @@ async def test_filters_by_status_provider_and_account(db_path):
         assert log.filter.account is None
 
         # The palette offers the same filters.
+        await run_command(app, pilot, "Stream: only the selected account")
+        assert log.filter.account == ("alpha", "u3")
+        await run_command(app, pilot, "Stream: show everything")
+        assert log.filter.account is None
         await run_command(app, pilot, "Stream: only provider beta")
         assert log.filter.provider == "beta"
         await run_command(app, pilot, "Stream: only errors")

@@ -78,12 +78,18 @@ class RateRing:
         return [self.count(s) for s in range(now - width + 1, now + 1)]
 
     def recent(self, now: int, seconds: int) -> int:
-        """Events in the ``seconds`` seconds ending at ``now``."""
-        if self.last is None or self.last <= now - seconds:
+        """Events in the ``seconds`` seconds ending at ``now`` (at most the window)."""
+        buckets = self.buckets
+        window = len(buckets)
+        seconds = min(seconds, window)  # the ring knows no further back
+        last = self.last
+        if last is None or last <= now - seconds:
             return 0
-        if seconds >= len(self.buckets) and now == self.last:
+        if seconds == window and now == last:
             return self.total
-        return sum(self.series(now, seconds))
+        low = max(now - seconds + 1, last - window + 1)
+        high = min(now, last)
+        return sum(buckets[s % window] for s in range(low, high + 1))
 
 
 class RateTable:
