@@ -45,12 +45,16 @@ class EventFeed:
         *,
         buffer: int = 20_000,
         freeze_heap: bool = True,
+        since: Mapping[str, str | None] | None = None,
     ) -> None:
         self.providers = {
             name: p for name, p in providers.items() if Capability.EVENTS in p.capabilities
         }
         self._queue: asyncio.Queue[FeedItem] = asyncio.Queue(maxsize=buffer)
-        self._cursors: dict[str, str | None] = dict.fromkeys(self.providers)
+        # ``since``: where each stream got to last time (services/cursors.py).
+        self._cursors: dict[str, str | None] = {
+            name: (since or {}).get(name) for name in self.providers
+        }
         self._tasks: list[asyncio.Task] = []
         self._freeze_heap = freeze_heap
         self._frozen = False

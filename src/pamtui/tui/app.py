@@ -15,6 +15,7 @@ from textual.widgets import Static
 from pamtui.journal import Journal, JournalError, VerifyReport
 from pamtui.model import QueueState
 from pamtui.sanitize import clean
+from pamtui.services.cursors import CursorStore
 from pamtui.services.health import ProviderStatus, provider_statuses
 from pamtui.services.session import Session
 from pamtui.services.stream import EventFeed, StreamProblem
@@ -125,6 +126,10 @@ class PamtuiApp(BaseApp):
         self._stream_enabled = stream
         self.watch = StreamWatch(session.inventory)
         self.journal_check: VerifyReport | None = None
+        self.cursors: CursorStore | None = (
+            None if self.read_only else CursorStore.beside(session.db_path)
+        )
+        """Where each stream got to (a read-only session writes no file)."""
         self.stream_problems: dict[str, str] = {}
         """The last problem of each provider's stream, until it delivers again."""
 
@@ -226,12 +231,25 @@ class PamtuiApp(BaseApp):
 
     @work(group="stream", exclusive=True)
     async def follow_stream(self) -> None:
-        feed = EventFeed(self.session.providers)
+        providers = self.session.providers
+        types = {name: str(getattr(p, "type", "")) for name, p in providers.items()}
+        cursors = self.cursors
+        if cursors is not None and cursors.problem:
+            self.notify(cursors.problem, severity="warning", markup=False)
+        feed = EventFeed(providers, since=cursors.since(types) if cursors else None)
         try:
             log = self.main.query_one(StreamLog)
         except _SCREEN_GONE:
             return
         log.account_name = self._account_name
+        try:
+            await self._follow(feed, log, types)
+        finally:
+            if cursors is not None:
+                cursors.flush()
+
+    async def _follow(self, feed: EventFeed, log: StreamLog, types: dict[str, str]) -> None:
+        cursors = self.cursors
         async for item in feed.items():
             if isinstance(item, StreamProblem):
                 self.stream_problems[item.provider] = item.message
@@ -242,11 +260,16 @@ class PamtuiApp(BaseApp):
             if self.stream_problems:
                 self.stream_problems.pop(item.provider, None)
             log.push(item)
+            if cursors is not None:
+                # Shown, so not to be shown again after a restart.
+                cursors.advance(item.provider, types.get(item.provider, ""), item.cursor)
             for view in self.watch.observe(item):
                 with contextlib.suppress(*_SCREEN_GONE):
                     self.main.update_account(view)
 
     async def on_unmount(self) -> None:
+        if self.cursors is not None:
+            self.cursors.flush()
         # Providers may hold connections bound to this event loop: close them here.
         await self.session.aclose()
 
