@@ -113,6 +113,7 @@ def shown_text(log: StreamLog) -> list[str]:
 
 
 async def test_a_large_stream_keeps_every_buffer_bounded(db_path):
+    thresholds = gc.get_threshold()
     alpha, beta = GatedProvider("alpha"), GatedProvider("beta")
     app = make_app(db_path, alpha, beta)
     async with app.run_test(size=SIZE) as pilot:
@@ -134,7 +135,9 @@ async def test_a_large_stream_keeps_every_buffer_bounded(db_path):
         # The stream's own counter in the app saw every event too.
         assert sum(app.watch.per_account.values()) == total
         assert gc.get_freeze_count() > 0  # the feed froze the heap it started with
+        assert gc.get_threshold()[0] >= 5_000
     assert gc.get_freeze_count() == 0  # and unfroze it when the stream stopped
+    assert gc.get_threshold() == thresholds
 
 
 async def test_pause_freezes_the_view_while_ingestion_continues(db_path):

@@ -12,7 +12,11 @@ full collection scans the whole heap: the UI, the inventory, the providers'
 models. On a large inventory that is a pause of 100-200 ms, felt as a late
 keystroke. So while the feed runs, the heap it started with is frozen
 (``gc.freeze``: still alive and reference-counted, just not re-scanned), and
-full collections only look at what the stream itself keeps. ``close`` unfreezes.
+full collections only look at what the stream itself keeps; and the young
+generation's threshold is raised (700 -> 5,000 allocations), so an event's
+short life rarely spans a collection and full collections become rare (at
+5,000 events/s: about one a minute instead of one every two seconds).
+``close`` unfreezes and restores the thresholds.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ class StreamProblem:
 FeedItem = AccessEvent | StreamProblem
 
 YIELD_EVERY = 200
+STREAM_GC_THRESHOLD = (5_000, 20, 10)
 
 
 class EventFeed:
@@ -58,6 +63,7 @@ class EventFeed:
         self._tasks: list[asyncio.Task] = []
         self._freeze_heap = freeze_heap
         self._frozen = False
+        self._saved_threshold: tuple[int, int, int] | None = None
         self.received = 0
         """Items handed to the consumer so far (events and problems)."""
 
@@ -88,6 +94,11 @@ class EventFeed:
             gc.collect()
             gc.freeze()
             self._frozen = True
+            self._saved_threshold = gc.get_threshold()
+            current = gc.get_threshold()
+            gc.set_threshold(
+                *(max(a, b) for a, b in zip(current, STREAM_GC_THRESHOLD, strict=True))
+            )
         self._tasks = [
             asyncio.create_task(self._pump(name, provider), name=f"stream:{name}")
             for name, provider in self.providers.items()
@@ -109,6 +120,9 @@ class EventFeed:
         if self._frozen:
             self._frozen = False
             gc.unfreeze()
+        if self._saved_threshold is not None:
+            gc.set_threshold(*self._saved_threshold)
+            self._saved_threshold = None
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
