@@ -45,7 +45,9 @@ def parse_since(text: str | None, *, now: datetime | None = None) -> str | None:
     match = _RELATIVE.match(text)
     if match:
         n, unit = int(match.group(1)), match.group(2)
-        when = now - {"d": timedelta(days=n), "h": timedelta(hours=n), "m": timedelta(minutes=n)}[unit]
+        when = (
+            now - {"d": timedelta(days=n), "h": timedelta(hours=n), "m": timedelta(minutes=n)}[unit]
+        )
     else:
         try:
             when = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -135,9 +137,7 @@ def register_recheck(audit_sub: Any, common: argparse.ArgumentParser) -> None:
         default=0,
         help="checks at a time per provider (default: queue.concurrency_per_provider)",
     )
-    a.add_argument(
-        "--timeout", type=float, default=60.0, help="seconds per check (default 60)"
-    )
+    a.add_argument("--timeout", type=float, default=60.0, help="seconds per check (default 60)")
     a.add_argument("--json", action="store_true")
 
 
@@ -185,7 +185,10 @@ def cmd_drift(args: argparse.Namespace) -> int:
                 print(f"{KIND_LABEL.get(kind, kind)} ({len(items)})")
                 print_table(
                     ["when", "provider", "account", "what"],
-                    [(c.ts[:16].replace("T", " "), c.provider, c.account_name, c.summary) for c in items],
+                    [
+                        (c.ts[:16].replace("T", " "), c.provider, c.account_name, c.summary)
+                        for c in items
+                    ],
                 )
         for line in degraded:
             print(f"pamtui: provider {clean(line)} (not synced)", file=sys.stderr)
