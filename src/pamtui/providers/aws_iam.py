@@ -113,7 +113,12 @@ from pamtui.model import (
     TargetKind,
     VerifyResult,
 )
-from pamtui.providers.base import ProviderConfigError, ProviderContext, ProviderError
+from pamtui.providers.base import (
+    ProviderConfigError,
+    ProviderContext,
+    ProviderError,
+    secret_setting,
+)
 
 log = logging.getLogger("pamtui.providers.aws_iam")
 
@@ -463,22 +468,10 @@ def parse_settings(where: str, settings: Mapping[str, Any]) -> AwsSettings:
 def _secret(where: str, key: str, ref: Any, context: ProviderContext, *, plain_ok: bool) -> str:
     if isinstance(ref, str) and plain_ok:
         value = ref
-    elif not isinstance(ref, Mapping):
-        # Never echo the value: it may be the secret itself.
-        raise ProviderConfigError(
-            f"{where}: setting {key!r} must be a secret reference, not a "
-            f"{type(ref).__name__}; do not write secrets into the config, "
-            f'use {{ env = "VAR" }} or {{ keyring = "NAME" }}'
-        )
+        if not value.strip():
+            raise ProviderConfigError(f"{where}: setting {key!r}: the secret is empty")
     else:
-        try:
-            value = context.resolve_secret(ref)
-        except ProviderConfigError:
-            raise
-        except Exception as exc:  # the resolver's own error type (config, keyring)
-            raise ProviderConfigError(f"{where}: setting {key!r}: {exc}") from exc
-    if not isinstance(value, str) or not value.strip():
-        raise ProviderConfigError(f"{where}: setting {key!r}: the secret is empty")
+        value = secret_setting(where, key, ref, context, what="secrets")
     if any(c.isspace() for c in value.strip()):
         raise ProviderConfigError(f"{where}: setting {key!r}: the value contains whitespace")
     return value.strip()

@@ -48,6 +48,36 @@ class ProviderContext:
     resolve_secret: Callable[[Any], str] = field(default=lambda ref: str(ref))
 
 
+def secret_setting(
+    where: str, key: str, ref: Any, context: ProviderContext, *, what: str = "the token"
+) -> str:
+    """Resolve the secret reference in setting ``key``; a plaintext value is refused.
+
+    Config holds ``{ env = "VAR" }`` or ``{ keyring = "NAME" }``, never the secret:
+    the error for anything else does not echo the value, which may be the secret.
+    """
+    if ref is None:
+        raise ProviderConfigError(
+            f'{where}: setting {key!r} is required (use {{ env = "VAR" }} '
+            f'or {{ keyring = "NAME" }})'
+        )
+    if not isinstance(ref, Mapping):
+        raise ProviderConfigError(
+            f"{where}: setting {key!r} must be a secret reference, not a "
+            f"{type(ref).__name__}; do not write {what} into the config, "
+            f'use {{ env = "VAR" }} or {{ keyring = "NAME" }}'
+        )
+    try:
+        value = context.resolve_secret(ref)
+    except ProviderConfigError:
+        raise
+    except Exception as exc:  # the resolver's own error type (config, keyring)
+        raise ProviderConfigError(f"{where}: setting {key!r}: {exc}") from exc
+    if not isinstance(value, str) or not value.strip():
+        raise ProviderConfigError(f"{where}: setting {key!r}: the secret is empty")
+    return value
+
+
 @runtime_checkable
 class Provider(Protocol):
     type: ClassVar[str]

@@ -46,7 +46,12 @@ from pamtui.model import (
     TargetKind,
     VerifyResult,
 )
-from pamtui.providers.base import ProviderConfigError, ProviderContext, ProviderError
+from pamtui.providers.base import (
+    ProviderConfigError,
+    ProviderContext,
+    ProviderError,
+    secret_setting,
+)
 from pamtui.providers.http import (
     HttpClient,
     HttpError,
@@ -184,27 +189,7 @@ class ScimProvider:
         http, extra = http_settings(
             name, settings, allowed_extra_keys=_EXTRA_KEYS, type_name="scim"
         )
-        token_ref = extra.get("token")
-        if token_ref is None:
-            raise ProviderConfigError(
-                f"{where}: setting 'token' is required (use {{ env = \"VAR\" }} "
-                f'or {{ keyring = "NAME" }})'
-            )
-        if not isinstance(token_ref, Mapping):
-            # Never echo the value: it may be the token itself.
-            raise ProviderConfigError(
-                f"{where}: setting 'token' must be a secret reference, not a "
-                f"{type(token_ref).__name__}; do not write the token into the config, "
-                f'use {{ env = "VAR" }} or {{ keyring = "NAME" }}'
-            )
-        try:
-            token = context.resolve_secret(token_ref)
-        except ProviderConfigError:
-            raise
-        except Exception as exc:  # the resolver's own error type (config, keyring)
-            raise ProviderConfigError(f"{where}: setting 'token': {exc}") from exc
-        if not isinstance(token, str) or not token.strip():
-            raise ProviderConfigError(f"{where}: setting 'token': the secret is empty")
+        token = secret_setting(where, "token", extra.get("token"), context)
         try:
             auth = bearer_auth(token)
         except ProviderConfigError as exc:
