@@ -18,6 +18,7 @@ from pamtui.sanitize import clean
 from pamtui.services.inventory import AccountKey, AccountView
 from pamtui.services.queue import QueueError, plan_for_account, plan_for_credential
 from pamtui.tui.safe import join, safe
+from pamtui.tui.screens.stepup import with_step_up
 from pamtui.tui.widgets.accounts import AccountsTable
 from pamtui.tui.widgets.credentials import AccountDetail, CredentialsTable
 from pamtui.tui.widgets.queue import QueueTable
@@ -344,7 +345,7 @@ class MainScreen(Screen):
             else:
                 self.notify(f"#{item.id} awaits a second operator's approval.", title="Four eyes")
 
-        self._with_step_up(f"approve #{item_id}", approve)
+        with_step_up(self, f"approve #{item_id}", approve)
 
     def action_execute_item(self) -> None:
         item_id = self._queue_item()
@@ -356,32 +357,7 @@ class MainScreen(Screen):
                     severity="warning",
                 )
                 return
-            self._with_step_up(f"execute #{item_id}", lambda: self._execute([item_id], None))
-
-    def _with_step_up(self, what: str, then) -> None:
-        """Run ``then`` now, or after a valid TOTP code when policy requires step-up."""
-        from pamtui.services.mfa import MfaError
-        from pamtui.tui.screens.prompt import PromptScreen
-
-        if not self.session.config.operator.require_totp:
-            then()
-            return
-
-        def answered(code: str | None) -> None:
-            if code is None:
-                self.notify("Step-up cancelled: nothing executed.")
-                return
-            try:
-                self.session.step_up(code.strip(), subject=f"tui:{what}")
-            except MfaError as exc:
-                self.notify(
-                    str(exc), title="Step-up refused", severity="error", markup=False, timeout=10
-                )
-                return
-            then()
-
-        title = Text(f"TOTP code to {what} (policy requires step-up):", style="bold")
-        self.app.push_screen(PromptScreen(title, password=True), callback=answered)
+            with_step_up(self, f"execute #{item_id}", lambda: self._execute([item_id], None))
 
     def action_edit_item(self) -> None:
         from pamtui.tui.screens.prompt import PromptScreen
@@ -543,7 +519,7 @@ class MainScreen(Screen):
             else:
                 # Step-up before anything is staged: a refused code leaves no trace
                 # in the queue (the refusal itself is journalled).
-                self._with_step_up("execute", lambda: stage_and_run(answer))
+                with_step_up(self, "execute", lambda: stage_and_run(answer))
 
         def stage_and_run(answer: Confirmation) -> None:
             try:

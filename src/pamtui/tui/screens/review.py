@@ -34,6 +34,7 @@ from pamtui.services.review import (
     ReviewService,
 )
 from pamtui.tui.safe import join, safe
+from pamtui.tui.screens.stepup import with_step_up
 from pamtui.tui.widgets.credentials import ago
 
 REVIEW_MUTATING = frozenset({"keep", "revoke", "defer"})
@@ -529,7 +530,7 @@ class ReviewScreen(Screen):
             if four_eyes:
                 then()  # nothing can execute before a second operator approves
             else:
-                self._with_step_up(f"revoke {item.account_name}", then)
+                with_step_up(self, f"revoke {item.account_name}", then, cancelled="nothing staged")
 
         title = join(
             Text("Revoke", style="bold"),
@@ -538,28 +539,3 @@ class ReviewScreen(Screen):
             Text("Justification (journalled; Enter stages, Esc cancels):"),
         )
         self.app.push_screen(PromptScreen(title), callback=answered)
-
-    def _with_step_up(self, what: str, then) -> None:
-        """As on the triage screen: a TOTP code first when policy asks for step-up."""
-        from pamtui.services.mfa import MfaError
-        from pamtui.tui.screens.prompt import PromptScreen
-
-        if not self.session.config.operator.require_totp:
-            then()
-            return
-
-        def answered(code: str | None) -> None:
-            if code is None:
-                self.notify("Step-up cancelled: nothing staged.")
-                return
-            try:
-                self.session.step_up(code.strip(), subject=f"tui:{what}")
-            except MfaError as exc:
-                self.notify(
-                    str(exc), title="Step-up refused", severity="error", markup=False, timeout=10
-                )
-                return
-            then()
-
-        title = join(Text("TOTP code to", style="bold"), safe(what, max_length=60))
-        self.app.push_screen(PromptScreen(title, password=True), callback=answered)
