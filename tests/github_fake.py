@@ -73,13 +73,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import pytest
 
-from tests.http_fake import Recorded, Reply
+from tests.http_fake import LocalServer, Recorded, Reply
 
 DOCS = "https://docs.github.com/rest"
 RATE_DOCS = "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api"
@@ -166,7 +166,7 @@ def _parse_when(text: str, upper: bool = False) -> int:
     return ms + 999 if upper else ms  # second precision: the whole second matches
 
 
-class GitHubFake:
+class GitHubFake(LocalServer):
     def __init__(self, org: str = "acme", token: str = "ghs_fake-installation-token") -> None:
         self.org = org
         self.tokens = {token}
@@ -223,18 +223,7 @@ class GitHubFake:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
 
-        class _Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request: Any, client_address: Any) -> None:
-                pass
-
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
-        self.port = self._httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._listen(_Handler)
 
     # ----------------------------------------------------------------- state
 
@@ -552,17 +541,6 @@ class GitHubFake:
                 raise ValueError(key)
             tests.append((bool(negate), test))
         return lambda e: all(t(e) != n for n, t in tests)
-
-    # ----------------------------------------------------------------- lifecycle
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
 
 
 @pytest.fixture

@@ -77,7 +77,41 @@ class Recorded:
 Handler = Callable[[Recorded], Reply]
 
 
-class FakeServer:
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that timed out and hung up is expected in tests
+
+
+class LocalServer:
+    """A threaded HTTP server on 127.0.0.1 with an ephemeral port.
+
+    Subclasses build their request handler, set ``self.stopping`` (an Event that
+    slow replies wait on) and call :meth:`_listen`; ``start``/``stop`` are shared.
+    """
+
+    stopping: threading.Event
+
+    def _listen(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
+        self.port = self._httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+
+class FakeServer(LocalServer):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._routes: dict[str, list[Reply] | Handler] = {}
@@ -128,18 +162,7 @@ class FakeServer:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
 
-        class _Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request: Any, client_address: Any) -> None:
-                pass  # a client that timed out and hung up is expected in tests
-
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
-        self.port = self._httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._listen(_Handler)
 
     def route(self, path: str, *replies: Reply, handler: Handler | None = None) -> None:
         """Script ``path``: replies in order (the last repeats), or a handler."""
@@ -166,15 +189,6 @@ class FakeServer:
     def hits(self, path: str) -> list[Recorded]:
         with self._lock:
             return [r for r in self.requests if r.path == path]
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
 
 
 @pytest.fixture

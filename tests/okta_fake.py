@@ -79,11 +79,13 @@ import uuid as uuidlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import pytest
+
+from tests.http_fake import LocalServer
 
 ADMIN_TOKEN = "00Okta-fake-admin-token-9f8e7d6c5b"
 
@@ -232,7 +234,7 @@ def _matches(obj: dict[str, Any], groups: list[list[tuple[str, str, str]]]) -> b
     return any(all(test(*clause) for clause in group) for group in groups)
 
 
-class OktaFake:
+class OktaFake(LocalServer):
     def __init__(self, *, rate_limit: int = 600) -> None:
         self.lock = threading.RLock()
         self.users: dict[str, dict[str, Any]] = {}
@@ -296,28 +298,7 @@ class OktaFake:
 
             do_GET = do_POST = do_PUT = do_DELETE = _serve
 
-        class _Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request: Any, client_address: Any) -> None:
-                pass  # a client that timed out and hung up is expected
-
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    # ------------------------------------------------------------ lifecycle
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+        self._listen(_Handler)
 
     # ------------------------------------------------------------ state helpers
 
