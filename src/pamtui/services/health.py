@@ -23,7 +23,6 @@ class ProviderStatus:
     reason: str
     accounts: int
     credentials: int
-    capabilities: tuple[str, ...]
     stream: str
     """'live', 'none' (no event capability) or the stream's last problem."""
 
@@ -47,7 +46,6 @@ def provider_statuses(
                 reason="; ".join(reasons),
                 accounts=h.accounts,
                 credentials=h.credentials,
-                capabilities=tuple(sorted(str(c) for c in provider.capabilities)),
                 stream=problem or ("live" if has_events else "none"),
             )
         )
