@@ -653,6 +653,9 @@ async def stream(
                 emitted += 1
                 if emitted % YIELD_EVERY == 0:
                     await asyncio.sleep(0)
+            # A replayed second yields only its few incident events, yet at a high
+            # rate generating it takes milliseconds: a turn for the loop after each.
+            await asyncio.sleep(0)
         t, skip = window_start, -1
     else:
         t, skip = after
