@@ -116,8 +116,9 @@ async def test_theme_from_flag_is_used_and_an_unknown_one_is_reported(tmp_path):
     unknown = PamtuiApp(make_app(tmp_path / "b.db", StaticProvider()).session, theme="no-such")
     async with unknown.run_test(size=SIZE) as pilot:
         await settle(unknown, pilot)
-        assert unknown.theme in unknown.available_themes
-        assert any("no-such" in str(n.message) for n in unknown._notifications)
+        assert unknown.theme == "pamtui-dark"  # our default, not Textual's
+        warning = next(str(n.message) for n in unknown._notifications if "no-such" in n.message)
+        assert "pamtui-dark" in warning and "pamtui-light" in warning
 
 
 @pytest.mark.parametrize(

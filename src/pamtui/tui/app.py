@@ -80,7 +80,13 @@ class BaseApp(App[int]):
         if self._requested_theme in self.available_themes:
             self.theme = self._requested_theme
         else:
-            problems.append(f"unknown theme {self._requested_theme!r}")
+            ours = ", ".join(sorted(theme.name for theme in themes))
+            problems.append(
+                f"unknown theme {self._requested_theme!r}, using {DEFAULT_THEME!r}"
+                f" (themes besides Textual's own: {ours})"
+            )
+            if DEFAULT_THEME in self.available_themes:
+                self.theme = DEFAULT_THEME
         for problem in problems:
             self.notify(problem, severity="warning", markup=False)
 
