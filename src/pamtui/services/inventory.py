@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,8 @@ class AccountView:
     account: Account
     credentials: tuple[Credential, ...]
     flags: frozenset[RiskFlag]
+    credentials_read: bool = True
+    """False for a provisional view (``Inventory.provisional``): flags from the account alone."""
 
     @property
     def key(self) -> AccountKey:
@@ -52,48 +55,84 @@ class Inventory:
     """Accounts whose revoked access came back (``pamtui audit recheck``)."""
     on_synced: Callable[[dict[str, list[AccountView]]], Awaitable[None]] | None = None
     """Called after each sync with the views of the providers that answered (snapshots)."""
+    provisional: dict[str, dict[AccountKey, AccountView]] = field(default_factory=dict)
+    """Per provider, during its first sync, once its accounts are listed and before
+    its credentials are: views flagged from the account alone (``credentials_read``
+    False), for display only (:meth:`shown`). :meth:`get` and :attr:`views` never
+    hold them, so nothing plans a revocation without the account's credentials."""
+    allocating: Callable[[], AbstractContextManager[Any]] = nullcontext
+    """Wraps each sync, which builds every account and credential anew:
+    ``pamtui.heap.long_lived`` in a session (the collector's business is the
+    process's, not this service's)."""
     _answered: set[str] = field(default_factory=set)
 
     async def sync(
-        self, on_progress: Callable[[str], None] | None = None, *, snapshot: bool = True
+        self,
+        on_progress: Callable[[str], None] | None = None,
+        *,
+        snapshot: bool = True,
+        on_accounts: Callable[[str], None] | None = None,
     ) -> list[AccountView]:
         """Read every provider concurrently; replace the views of those that answered.
 
         ``snapshot=False`` leaves the after-sync hook (drift snapshots) to a later
         :meth:`snapshot` call: the TUI shows the accounts first, then snapshots.
+        ``on_accounts(name)``: a provider never synced before has listed its
+        accounts and :attr:`provisional` holds them; its credentials come next
+        (a large org's first screen need not wait for 300,000 credentials).
+        ``on_progress(name)``: a provider answered (or failed) and :attr:`views`
+        holds its accounts, as each answers rather than when the last does.
         """
+        now = utcnow()
+        answered: set[str] = set()
 
         async def read(name: str, provider: Provider) -> tuple[str, Any]:
-            outcome = await self._read(name, provider)
-            if on_progress:
-                on_progress(name)  # as each provider answers, not when the last does
-            return outcome
+            # Only where the pane has nothing of this provider to show yet.
+            shown = self.health[name].accounts if name in self.health else 0
+            first_time = on_accounts is not None and not shown
 
-        results = await asyncio.gather(
-            *(read(name, provider) for name, provider in self.providers.items())
-        )
-        now = utcnow()
-        for name, outcome in results:
-            health = self.health.setdefault(name, ProviderHealth(name))
-            if isinstance(outcome, str):
-                health.ok, health.reason = False, outcome
-                continue
-            accounts, credentials = outcome
-            by_account: dict[str, list[Credential]] = defaultdict(list)
-            for credential in credentials:
-                by_account[credential.account_id].append(credential)
-            for key in [k for k in self.views if k[0] == name]:
-                del self.views[key]
-            for account in accounts:
-                creds = tuple(by_account.get(account.id, ()))
-                self.views[account.key] = self._view(account, creds, now)
-            health.ok, health.reason = True, ""
-            health.accounts, health.credentials = len(accounts), len(credentials)
-        self.synced_at = now
-        self._answered = {n for n, outcome in results if not isinstance(outcome, str)}
+            def listed(accounts: list[Account]) -> None:
+                self.provisional[name] = {
+                    a.key: self._view(a, (), now, read=False) for a in accounts
+                }
+                on_accounts(name)
+
+            try:
+                outcome = await self._read(name, provider, listed if first_time else None)
+                if self._take(name, outcome):
+                    answered.add(name)
+            finally:
+                self.provisional.pop(name, None)
+            if on_progress:
+                on_progress(name)
+
+        with self.allocating():
+            await asyncio.gather(*(read(name, p) for name, p in self.providers.items()))
+        self.synced_at = utcnow()
+        self._answered = answered
         if snapshot:
             await self.snapshot()
         return self.rows()
+
+    def _take(self, name: str, outcome: tuple[list[Account], list[Credential]] | str) -> bool:
+        """Replace a provider's views with what it answered, or mark it degraded."""
+        health = self.health.setdefault(name, ProviderHealth(name))
+        if isinstance(outcome, str):
+            health.ok, health.reason = False, outcome
+            return False
+        accounts, credentials = outcome
+        by_account: dict[str, list[Credential]] = defaultdict(list)
+        for credential in credentials:
+            by_account[credential.account_id].append(credential)
+        for key in [k for k in self.views if k[0] == name]:
+            del self.views[key]
+        now = utcnow()
+        for account in accounts:
+            creds = tuple(by_account.get(account.id, ()))
+            self.views[account.key] = self._view(account, creds, now)
+        health.ok, health.reason = True, ""
+        health.accounts, health.credentials = len(accounts), len(credentials)
+        return True
 
     async def snapshot(self) -> None:
         """Hand the last sync's answering providers to ``on_synced`` (once per sync)."""
@@ -107,21 +146,31 @@ class Inventory:
         await self.on_synced(by_provider)
 
     async def _read(
-        self, name: str, provider: Provider
-    ) -> tuple[str, tuple[list[Account], list[Credential]] | str]:
+        self,
+        name: str,
+        provider: Provider,
+        listed: Callable[[list[Account]], None] | None = None,
+    ) -> tuple[list[Account], list[Credential]] | str:
         try:
             accounts = [a async for a in provider.list_accounts()]
+            if listed is not None:
+                listed(accounts)
             credentials: list[Credential] = []
             if Capability.CREDENTIALS in provider.capabilities:
                 credentials = [c async for c in provider.list_credentials(None)]
         except ProviderError as exc:
-            return name, str(exc)
+            return str(exc)
         except Exception as exc:  # a plugin's bug degrades that provider only
-            return name, f"{type(exc).__name__}: {exc}"
-        return name, (accounts, credentials)
+            return f"{type(exc).__name__}: {exc}"
+        return accounts, credentials
 
     def _view(
-        self, account: Account, credentials: Iterable[Credential], now: datetime
+        self,
+        account: Account,
+        credentials: Iterable[Credential],
+        now: datetime,
+        *,
+        read: bool = True,
     ) -> AccountView:
         credentials = tuple(credentials)
         flags = risk.assess(
@@ -133,10 +182,24 @@ class Inventory:
         )
         if account.key in self.regressed:
             flags |= {RiskFlag.REGRESSED}
-        return AccountView(account, credentials, flags)
+        return AccountView(account, credentials, flags, read)
 
     def rows(self) -> list[AccountView]:
         return list(self.views.values())
+
+    def shown_rows(self) -> list[AccountView]:
+        """What the accounts pane shows: :meth:`rows`, plus provisional views while loading."""
+        rows = self.rows()
+        for views in self.provisional.values():
+            rows.extend(views.values())
+        return rows
+
+    def shown(self, key: AccountKey) -> AccountView | None:
+        """The view the pane shows for ``key``: complete, else provisional (display only)."""
+        view = self.views.get(key)
+        if view is None and key[0] in self.provisional:
+            view = self.provisional[key[0]].get(key)
+        return view
 
     def get(self, key: AccountKey) -> AccountView | None:
         return self.views.get(key)

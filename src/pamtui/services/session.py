@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pamtui import config as config_mod
+from pamtui import heap
 from pamtui.config import Config, ConfigError
 from pamtui.journal import Journal, JournalError
 from pamtui.model import RiskFlag
@@ -74,7 +75,12 @@ class Session:
     drift: DriftRecorder = field(init=False)
 
     def __post_init__(self) -> None:
-        self.inventory = Inventory(self.providers, stale_days=self.config.risk.stale_days)
+        self.inventory = Inventory(
+            self.providers,
+            stale_days=self.config.risk.stale_days,
+            # A sync builds 400,000 long-lived objects at 100k accounts: see pamtui/heap.py.
+            allocating=heap.long_lived,
+        )
         # Each sync is snapshotted beside the journal (pamtui drift); see services/drift.py.
         self.drift = DriftRecorder(
             SnapshotStore.beside(self.db_path), self.journal, read_only=self.read_only
@@ -154,3 +160,4 @@ class Session:
             with contextlib.suppress(Exception):
                 await provider.aclose()
         self.journal.close()
+        heap.thaw()  # what the syncs froze is the collector's again

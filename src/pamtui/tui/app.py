@@ -12,6 +12,7 @@ from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
 from textual.widgets import Static
 
+from pamtui import heap
 from pamtui.journal import Journal, JournalError, VerifyReport
 from pamtui.model import QueueState
 from pamtui.sanitize import clean
@@ -26,9 +27,12 @@ from pamtui.tui.screens.help import HelpScreen, bindings_table
 from pamtui.tui.screens.main import MainScreen
 from pamtui.tui.screens.providers import ProvidersScreen
 from pamtui.tui.themes import discover_themes
+from pamtui.tui.throttle import Throttle
 from pamtui.tui.widgets.stream import StreamLog
 
 DEFAULT_THEME = "pamtui-dark"
+LOADING_REDRAW_INTERVAL = 1.0
+"""Seconds between redraws of the accounts pane while providers are still answering."""
 # What a worker meets when it finishes after the operator quit: drop the update.
 _SCREEN_GONE = (NoMatches, LookupError)
 
@@ -182,18 +186,33 @@ class PamtuiApp(BaseApp):
     async def load_inventory(self) -> None:
         inventory = self.session.inventory
         answered: list[str] = []
+        listed: list[str] = []
 
-        def progress(name: str) -> None:
-            # A big provider takes seconds: say which ones have answered so far.
-            answered.append(name)
+        def redraw() -> None:
+            # A big provider takes seconds: show what has come so far, and say what has not.
+            reading = [name for name in listed if name not in answered]
+            note = f"loading: {len(answered)}/{len(self.session.providers)} providers"
+            if reading:
+                note += f" · reading credentials: {', '.join(reading[-3:])}"
             with contextlib.suppress(*_SCREEN_GONE):
-                self.main.query_one("#accounts-pane").border_title = clean(
-                    f"Accounts (loading… {len(answered)}/{len(self.session.providers)} "
-                    f"providers: {', '.join(answered[-3:])})",
-                    max_length=120,
-                )
+                self.main.show_accounts(inventory.shown_rows(), loading=note)
 
-        views = await inventory.sync(progress, snapshot=False)
+        # Re-indexing 100,000 rows costs a quarter of a second: not for every provider.
+        throttle = Throttle(self, LOADING_REDRAW_INTERVAL, redraw)
+
+        def changed(name: str, seen: list[str]) -> None:
+            seen.append(name)
+            if len(answered) < len(self.session.providers):  # else the final draw follows
+                throttle.poke()
+
+        try:
+            views = await inventory.sync(
+                lambda name: changed(name, answered),
+                snapshot=False,
+                on_accounts=lambda name: changed(name, listed),
+            )
+        finally:
+            throttle.cancel()
         try:
             self.main.show_accounts(views)
         except _SCREEN_GONE:
@@ -249,7 +268,9 @@ class PamtuiApp(BaseApp):
             return
         log.account_name = self._account_name
         try:
-            await self._follow(feed, log, types)
+            # Thousands of short-lived events a second: see pamtui/heap.py.
+            with heap.stream_thresholds():
+                await self._follow(feed, log, types)
         finally:
             if cursors is not None:
                 cursors.flush()
@@ -274,6 +295,7 @@ class PamtuiApp(BaseApp):
                     self.main.update_account(view)
 
     async def on_unmount(self) -> None:
+        heap.restore_thresholds()
         if self.cursors is not None:
             self.cursors.flush()
         # Providers may hold connections bound to this event loop: close them here.

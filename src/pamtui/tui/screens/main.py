@@ -140,6 +140,13 @@ class MainScreen(Screen):
         Binding("tab", "next_pane(1)", "Next pane", show=False, id="main.next_pane"),
         Binding("shift+tab", "next_pane(-1)", "Previous pane", show=False, id="main.previous_pane"),
     ]
+    _loading = ""
+    """What the accounts pane title says is still loading (set by ``show_accounts``)."""
+
+    @property
+    def loading(self) -> bool:
+        """True while the accounts pane shows a sync still under way."""
+        return bool(self._loading)
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
@@ -215,12 +222,17 @@ class MainScreen(Screen):
     def session(self):
         return self.app.session
 
-    def show_accounts(self, views: list[AccountView]) -> None:
+    def show_accounts(self, views: list[AccountView], *, loading: str = "") -> None:
+        """Show ``views``; ``loading``: what the pane title says is still coming."""
         table = self.query_one(AccountsTable)
         table.load(views)
+        self._loading = loading
         self._update_accounts_title()
+        selected = table.selected_key
+        if selected is not None:  # say, its credentials have just been read
+            self.query_one(AccountDetail).show(self.session.inventory.shown(selected))
         came_back = sum(RiskFlag.REGRESSED in view.flags for view in views)
-        if came_back:
+        if came_back and not loading:
             self.notify(
                 f"{came_back} account(s) flagged CAME BACK: access pamtui revoked is there "
                 "again (pamtui audit recheck). Filter with /regressed.",
@@ -231,14 +243,18 @@ class MainScreen(Screen):
 
     def _update_accounts_title(self) -> None:
         table = self.query_one(AccountsTable)
-        total = len(self.session.inventory.views)
+        total = table.index.total  # while loading: provisional accounts too
         shown = table.shown
         suffix = f" {shown}/{total}" if shown != total else f" {total}"
         needle = self.query_one("#accounts-filter", Input).value.strip()
         if needle:
             # A Content object: the operator's filter text is never parsed as markup.
             suffix += f" · {needle}"
-        self.query_one("#accounts-pane").border_title = Content(f"Accounts{suffix}")
+        if self._loading:
+            suffix += f" · {self._loading}"
+        self.query_one("#accounts-pane").border_title = Content(
+            clean(f"Accounts{suffix}", max_length=160)
+        )
 
     def update_account(self, view: AccountView) -> None:
         self.query_one(AccountsTable).update_view(view)
@@ -250,7 +266,8 @@ class MainScreen(Screen):
 
     @on(AccountsTable.AccountSelected)
     def _account_selected(self, message: AccountsTable.AccountSelected) -> None:
-        view = self.session.inventory.get(message.key) if message.key else None
+        # shown(): while a first sync runs, the account before its credentials.
+        view = self.session.inventory.shown(message.key) if message.key else None
         self.query_one(AccountDetail).show(view)
 
     @on(AccountsTable.AccountOpened)
@@ -457,8 +474,23 @@ class MainScreen(Screen):
     # -- revocation ----------------------------------------------------------
 
     def _selected_view(self) -> AccountView | None:
+        """The selected account as shown (provisional while a first sync reads credentials)."""
         key = self.query_one(AccountsTable).selected_key
-        return self.session.inventory.get(key) if key else None
+        return self.session.inventory.shown(key) if key else None
+
+    def _view_to_plan(self, missing: str) -> AccountView | None:
+        """The selected account with every credential read, or None (and the operator told)."""
+        view = self._selected_view()
+        if view is not None and not view.credentials_read:
+            self.notify(
+                "Still reading this account's credentials, and a plan needs every one of "
+                "them. Try again when the accounts pane has loaded.",
+                severity="warning",
+            )
+            return None
+        if view is None:
+            self.notify(missing, severity="warning")
+        return view
 
     def action_revoke_credential(self) -> None:
         table = self.query_one(CredentialsTable)
@@ -467,10 +499,13 @@ class MainScreen(Screen):
             table.focus()
             self.notify("Choose the credential, then press r again.")
             return
-        view = self._selected_view()
+        missing = "Select an account and one of its credentials first."
+        view = self._view_to_plan(missing)
+        if view is None:
+            return
         credential = table.selected
-        if view is None or credential is None:
-            self.notify("Select an account and one of its credentials first.", severity="warning")
+        if credential is None:
+            self.notify(missing, severity="warning")
             return
         if credential.status is not CredentialStatus.ACTIVE:
             self.notify("That credential is not active: nothing to revoke.", severity="warning")
@@ -486,9 +521,8 @@ class MainScreen(Screen):
         self._confirm_then_run(title, steps, view.key)
 
     def action_revoke_account(self) -> None:
-        view = self._selected_view()
+        view = self._view_to_plan("Select an account first.")
         if view is None:
-            self.notify("Select an account first.", severity="warning")
             return
         provider = self.session.providers[view.account.provider]
         steps = plan_for_account(provider, view.account, view.credentials)

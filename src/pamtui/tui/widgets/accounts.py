@@ -137,7 +137,7 @@ class AccountsTable(VirtualTable):
         return (
             safe(a.name, max_length=ACCOUNT_WIDTH),
             flag_badges(view.flags, self.app.current_theme),
-            safe(live_credentials(view)),
+            safe(live_credentials(view)) if view.credentials_read else Text("…", style="dim"),
             safe(a.provider, max_length=16),
             safe(a.status, "dim" if a.status != "active" else ""),
             safe(a.kind),

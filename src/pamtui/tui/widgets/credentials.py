@@ -124,6 +124,7 @@ class AccountDetail(Vertical):
                     join(
                         Text("groups", style="dim"), safe(", ".join(a.groups) or "-", max_length=90)
                     ),
+                    *_still_reading(view),
                 ]
             )
         )
@@ -136,3 +137,9 @@ class AccountDetail(Vertical):
             return
         self._shown_credentials = credentials
         table.load(list(credentials))
+
+
+def _still_reading(view: AccountView) -> list[Text]:
+    if view.credentials_read:
+        return []
+    return [Text("credentials: still reading them from the provider…", style="dim italic")]

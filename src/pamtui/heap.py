@@ -1,0 +1,90 @@
+"""How pamtui asks CPython's cyclic garbage collector to leave its big, long-lived data alone.
+
+Reference counting frees almost everything pamtui drops; the cyclic collector
+only exists for reference cycles. But it runs on allocation counts, and a full
+collection walks every tracked object. Two moments make that costly:
+
+- **A large sync.** Reading 100,000 accounts and 300,000 credentials allocates
+  millions of objects; CPython runs several full collections while it happens,
+  each over a heap that keeps growing (about a second in all, measured with
+  ``benchmarks/bench_scale.py``). None of them finds anything: accounts and
+  credentials hold no cycles. Afterwards, each later full collection walks
+  those objects again, a 100-300 ms pause felt as a late keystroke.
+- **A fast stream.** Thousands of events a second keep many young objects
+  alive for a moment (the feed's queue, the pane's ring of recent events),
+  which makes full collections frequent.
+
+So :func:`long_lived` pauses automatic collection while a bulk of long-lived
+objects is built and then *freezes* the heap (``gc.freeze``: objects stay alive
+and reference-counted, and are freed as usual when dropped; they are just never
+re-scanned for cycles). :func:`stream_thresholds` raises the young
+generation's threshold while a stream runs, so an event's short life rarely
+spans a collection. Both are process-wide settings: only the composition roots
+(the TUI app, the CLI) use them, never a service.
+
+The cost: a reference cycle that becomes garbage after it was frozen is not
+collected until :func:`thaw`. pamtui's long-lived data holds no cycles; what
+Textual creates afterwards is not frozen until the next :func:`long_lived`.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+STREAM_THRESHOLD = (5_000, 20, 10)
+"""Young-generation thresholds while a fast stream runs (CPython's default: 700, 10, 10)."""
+
+
+@contextmanager
+def long_lived() -> Iterator[None]:
+    """Build long-lived objects without collections; freeze them (and the heap) afterwards.
+
+    Nesting is fine: collection resumes when the outermost block ends. The
+    heap is frozen even if the block fails, which is harmless (nothing is lost,
+    frozen objects are still freed by reference counting).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if was_enabled:
+            gc.enable()
+
+
+_saved_threshold: tuple[int, int, int] | None = None
+
+
+@contextmanager
+def stream_thresholds() -> Iterator[None]:
+    """Raise the collector's thresholds to at least ``STREAM_THRESHOLD`` while a stream runs."""
+    global _saved_threshold
+    if _saved_threshold is None:
+        _saved_threshold = gc.get_threshold()
+        raised = zip(_saved_threshold, STREAM_THRESHOLD, strict=True)
+        gc.set_threshold(*(max(a, b) for a, b in raised))
+    try:
+        yield
+    finally:
+        restore_thresholds()
+
+
+def restore_thresholds() -> None:
+    """Undo :func:`stream_thresholds` now; idempotent.
+
+    An app calls it as it closes: its stream's task may only be cancelled a
+    loop turn later, and the collector must not stay tuned for a stream that
+    is gone.
+    """
+    global _saved_threshold
+    if _saved_threshold is not None:
+        gc.set_threshold(*_saved_threshold)
+        _saved_threshold = None
+
+
+def thaw() -> None:
+    """Give frozen objects back to the collector (tests; a long session's clean-up)."""
+    gc.unfreeze()
