@@ -232,3 +232,36 @@ def test_sort_and_filter_agree_with_a_naive_implementation():
         key=lambda v: (v.account.name.casefold(), v.account.provider),
     )
     assert index.shown_keys() == [v.key for v in expected]
+
+
+def test_any_sequence_of_changes_agrees_with_a_fresh_index():
+    # The index reuses its last sort between filter changes: an update, a sort or
+    # a reverse must never leave it showing a stale order.
+    rng = random.Random(11)
+    views = _random_views(400, seed=3)
+    index = AccountIndex(views)
+    current = {v.key: v for v in views}
+    flags = list(RiskFlag)
+    for step in range(300):
+        op = rng.choice(("filter", "sort", "reverse", "update", "add"))
+        if op == "filter":
+            index.filter(rng.choice(("", "a", "ab", "~ac", "okta", "orphan", "b c")))
+        elif op == "sort":
+            index.sort(rng.choice(COLUMNS))
+        elif op == "reverse":
+            index.reverse()
+        else:
+            old = rng.choice(list(current.values())) if op == "update" else None
+            new = view(
+                old.account.name if old else f"new{step}",
+                provider=old.account.provider if old else "aws",
+                flags=tuple(f for f in flags if rng.random() < 0.3),
+                live=rng.randint(0, 3),
+            )
+            index.update(new)
+            current[new.key] = new
+            continue  # in place until the next sort or filter change: compared after one
+        fresh = AccountIndex(current.values())
+        fresh.sort(index.sort_column, index.descending)
+        fresh.filter(index.query)
+        assert index.shown_keys() == fresh.shown_keys(), (step, op)

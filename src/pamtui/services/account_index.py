@@ -16,7 +16,9 @@ Filter syntax (``AccountIndex.filter``):
 
 Results keep the current sort order (no relevance ranking: triage wants a
 stable order). When the new query only extends the previous one (typing
-another character, adding a term), only the rows still shown are tested.
+another character, adding a term), only the rows still shown are tested; any
+other change (a backspace, ``~``) tests every row in the last sort order, which
+is kept rather than sorted again.
 
 ``update`` changes a row's content in place and does not move it: the
 operator's cursor stays on the account whose risk just changed. The next sort
@@ -120,6 +122,10 @@ class AccountIndex:
         self._hay: list[str] = []
         self._keys: dict[str, list[Any]] = {}
         self._base: list[int] | None = None
+        self._order: tuple[str, bool, list[int]] | None = None
+        """The last ``_ordered()`` answer: a filter change that widens reuses it."""
+        self._moved = False
+        """An update left rows out of place: the next filter change starts from the order."""
         self._shown: list[int] = []
         self._column = "risk"
         self._descending = True
@@ -137,6 +143,7 @@ class AccountIndex:
         self._hay = [haystack(v) for v in self._views]
         self._keys = {}
         self._base = None
+        self._order = None
         self._apply(self._ordered(), self._terms)
 
     def update(self, view: AccountView) -> None:
@@ -153,11 +160,15 @@ class AccountIndex:
             for column, keys in self._keys.items():
                 keys.append(_KEYS[column](view))
             self._base = None
+            self._order = None
+            self._moved = True
             return
         self._views[row] = view
         self._hay[row] = haystack(view)
         for column, keys in self._keys.items():
             keys[row] = _KEYS[column](view)
+        self._order = None  # its sort key may have changed
+        self._moved = True
 
     @property
     def total(self) -> int:
@@ -229,11 +240,15 @@ class AccountIndex:
                     views[n].account.id,
                 ),
             )
+        if self._order is not None and self._order[:2] == (self._column, self._descending):
+            return self._order[2]  # not mutated by anyone: _apply copies or filters it
         keys = self._keys.get(self._column)
         if keys is None:
             keys = self._keys[self._column] = [_KEYS[self._column](v) for v in self._views]
         # sort(reverse=True) keeps equal elements in their base order: stable ties.
-        return sorted(self._base, key=keys.__getitem__, reverse=self._descending)
+        ordered = sorted(self._base, key=keys.__getitem__, reverse=self._descending)
+        self._order = (self._column, self._descending, ordered)
+        return ordered
 
     # -- filtering -----------------------------------------------------------------
 
@@ -249,7 +264,7 @@ class AccountIndex:
         """Show only the rows matching ``query`` (syntax: module docstring)."""
         fuzzy, terms = parse_query(query)
         self._query = query.strip()
-        if fuzzy == self._fuzzy and _narrows(self._terms, terms):
+        if fuzzy == self._fuzzy and _narrows(self._terms, terms) and not self._moved:
             base = self._shown  # narrowing: only the rows still shown can match
         else:
             base = self._ordered()
@@ -258,6 +273,7 @@ class AccountIndex:
         self._terms = terms
 
     def _apply(self, base: list[int], terms: tuple[str, ...]) -> None:
+        self._moved = False
         hay = self._hay
         rows = base
         for term in terms:
