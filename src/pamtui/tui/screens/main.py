@@ -553,7 +553,9 @@ class MainScreen(Screen):
             else:
                 # Step-up before anything is staged: a refused code leaves no trace
                 # in the queue (the refusal itself is journalled).
-                with_step_up(self, "execute", lambda: stage_and_run(answer))
+                who = view.account.name if view is not None else key[1]
+                what = f"execute {len(steps)} step(s) for {who}"  # what the code unlocks
+                with_step_up(self, what, lambda: stage_and_run(answer))
 
         def stage_and_run(answer: Confirmation) -> None:
             try:

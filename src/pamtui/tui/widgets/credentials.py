@@ -107,6 +107,7 @@ class AccountDetail(Vertical):
         summary.update(
             Text("\n", end="").join(
                 [
+                    *_still_reading(view),  # first: the pane is four lines high
                     join(
                         safe(a.display_name or a.name, "bold", max_length=60),
                         safe(f"<{a.email}>", "dim") if a.email else Text(""),
@@ -124,7 +125,6 @@ class AccountDetail(Vertical):
                     join(
                         Text("groups", style="dim"), safe(", ".join(a.groups) or "-", max_length=90)
                     ),
-                    *_still_reading(view),
                 ]
             )
         )
