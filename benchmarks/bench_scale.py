@@ -151,7 +151,7 @@ async def _filter_latency(config: Path, db: Path, expect: int) -> list[float]:
     latencies: list[float] = []
     async with app.run_test(size=(120, 40)) as pilot:
         table = app.screen.query_one(AccountsTable)
-        while table.row_count < expect:
+        while table.row_count < expect or app.main.loading:  # typing after the sync
             await asyncio.sleep(0.02)
         set_filter = table.set_filter
 
