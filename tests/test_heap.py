@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import weakref
 
 import pytest
 
@@ -50,6 +51,16 @@ def test_a_disabled_collector_stays_disabled() -> None:
     with heap.long_lived():
         pass
     assert not gc.isenabled()
+
+
+def test_settle_collects_garbage_then_freezes_the_rest() -> None:
+    gc.enable()
+    gc.unfreeze()
+    garbage = weakref.ref(Node())  # only the cyclic collector can free it
+    kept = [Node() for _ in range(100)]
+    heap.settle()
+    assert garbage() is None  # collected, not frozen
+    assert gc.get_freeze_count() >= len(kept)
 
 
 def test_stream_thresholds_raise_and_restore() -> None:

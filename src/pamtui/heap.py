@@ -17,7 +17,8 @@ collection walks every tracked object. Two moments make that costly:
 So :func:`long_lived` pauses automatic collection while a bulk of long-lived
 objects is built and then *freezes* the heap (``gc.freeze``: objects stay alive
 and reference-counted, and are freed as usual when dropped; they are just never
-re-scanned for cycles). :func:`stream_thresholds` raises the young
+re-scanned for cycles); :func:`settle` does the same for what exists at a
+given moment. :func:`stream_thresholds` raises the young
 generation's threshold while a stream runs, so an event's short life rarely
 spans a collection. Both are process-wide settings: only the composition roots
 (the TUI app, the CLI) use them, never a service.
@@ -83,6 +84,18 @@ def restore_thresholds() -> None:
     if _saved_threshold is not None:
         gc.set_threshold(*_saved_threshold)
         _saved_threshold = None
+
+
+def settle() -> None:
+    """Collect what is garbage now and freeze the rest: before a long, busy phase.
+
+    The TUI calls it as the stream starts: the screens, the first drift snapshot
+    and whatever else was built since the sync then stay out of every later
+    full collection (measured: 13 full collections of up to 193 ms in 15 minutes
+    at 5,000 events/s without it).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def thaw() -> None:

@@ -269,6 +269,7 @@ class PamtuiApp(BaseApp):
         log.account_name = self._account_name
         try:
             # Thousands of short-lived events a second: see pamtui/heap.py.
+            heap.settle()
             with heap.stream_thresholds():
                 await self._follow(feed, log, types)
         finally:
