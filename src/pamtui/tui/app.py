@@ -352,7 +352,7 @@ class PamtuiApp(BaseApp):
             bar.append(" ✓ chain verified", style="green")
         else:
             bar.append(f" ✗ BROKEN at entry {self.journal_check.bad_seq}", style="bold red")
-        main.query_one("#status-bar", Static).update(bar)
+        main.query_one("#status-bar", Static).update(bar, layout=False)  # one line, always
 
     @work(thread=True, exclusive=True, group="journal-verify")
     def verify_journal(self) -> None:

@@ -97,13 +97,15 @@ class AccountDetail(Vertical):
         summary = self.query_one("#account-summary", Static)
         table = self.query_one(CredentialsTable)
         if view is None:
-            summary.update(Text("No account selected", style="dim"))
+            summary.update(Text("No account selected", style="dim"), layout=False)
             self._load_table(table, ())
             return
         a = view.account
         owner = Text(end="")
         if a.owner:
             owner = join(Text("owner", style="dim"), safe(a.owner), safe(f"({a.owner_status})"))
+        # layout=False: the summary's height is fixed (pamtui.tcss), so a new
+        # account costs a repaint, not a relayout of the screen per keystroke.
         summary.update(
             Text("\n", end="").join(
                 [
@@ -126,7 +128,8 @@ class AccountDetail(Vertical):
                         Text("groups", style="dim"), safe(", ".join(a.groups) or "-", max_length=90)
                     ),
                 ]
-            )
+            ),
+            layout=False,
         )
         self._load_table(table, view.credentials)
 
