@@ -24,7 +24,9 @@ from tests.hostile import HOSTILE_STRINGS
 SIZE = (120, 40)
 
 
-def make_app(db_path, provider: StaticProvider, *, read_only: bool = False) -> PamtuiApp:
+def make_app(
+    db_path, provider: StaticProvider, *, read_only: bool = False, stream: bool = True
+) -> PamtuiApp:
     journal = Journal.open(db_path, read_only=read_only and db_path.exists())
     session = Session(
         demo_config(),
@@ -34,7 +36,7 @@ def make_app(db_path, provider: StaticProvider, *, read_only: bool = False) -> P
         db_path=db_path,
         operator="tester",
     )
-    return PamtuiApp(session)
+    return PamtuiApp(session, stream=stream)
 
 
 async def settle(app: PamtuiApp, pilot) -> None:

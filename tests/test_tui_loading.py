@@ -11,15 +11,12 @@ import asyncio
 
 from textual.app import App
 
-from pamtui.config import demo_config
-from pamtui.journal import Journal
-from pamtui.services.session import Session
-from pamtui.tui.app import PamtuiApp
 from pamtui.tui.screens.main import MainScreen
 from pamtui.tui.throttle import Throttle
 from pamtui.tui.widgets.accounts import AccountsTable
 from pamtui.tui.widgets.credentials import AccountDetail
 from tests.test_inventory_sync import SlowCredentials
+from tests.test_tui import make_app
 
 
 async def _until(pilot, condition, tries: int = 400) -> None:
@@ -30,20 +27,21 @@ async def _until(pilot, condition, tries: int = 400) -> None:
     raise AssertionError("condition never held")
 
 
+async def rows_before_credentials(pilot, provider: SlowCredentials) -> AccountsTable:
+    """Wait until the pane shows every account of ``provider`` while it is still loading."""
+    table = pilot.app.screen.query_one(AccountsTable)
+    await _until(
+        pilot, lambda: table.row_count == len(provider.accounts) and pilot.app.main.loading
+    )
+    return table
+
+
 async def test_rows_show_before_credentials_and_cannot_be_revoked_yet(db_path):
     provider = SlowCredentials("slow")
-    session = Session(
-        demo_config(),
-        Journal.open(db_path),
-        {"slow": provider},
-        read_only=False,
-        db_path=db_path,
-        operator="tester",
-    )
-    app = PamtuiApp(session, stream=False)
+    app = make_app(db_path, provider, stream=False)
+    session = app.session
     async with app.run_test(size=(120, 40)) as pilot:
-        table = app.screen.query_one(AccountsTable)
-        await _until(pilot, lambda: table.row_count == len(provider.accounts))
+        table = await rows_before_credentials(pilot, provider)
         assert app.main.loading
         title = str(app.screen.query_one("#accounts-pane").border_title)
         assert "reading credentials: slow" in title

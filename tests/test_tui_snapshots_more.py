@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pamtui.config import Config, OperatorConfig, ProviderConfig, demo_config
+from pamtui.config import Config, OperatorConfig, ProviderConfig
 from pamtui.journal import Journal
 from pamtui.services import audit as audit_service
 from pamtui.services.session import Session
@@ -21,11 +21,11 @@ from pamtui.tui.app import AuditApp, PamtuiApp
 from pamtui.tui.screens import audit as audit_screen
 from pamtui.tui.screens.audit import ExportDialog
 from pamtui.tui.screens.prompt import PromptScreen
-from pamtui.tui.widgets.accounts import AccountsTable
 from tests.fakes import StaticProvider
 from tests.test_inventory_sync import SlowCredentials
-from tests.test_tui import SIZE, select_account, settle
+from tests.test_tui import SIZE, make_app, select_account, settle
 from tests.test_tui_audit import fill
+from tests.test_tui_loading import rows_before_credentials
 
 
 def test_snapshot_totp_step_up_prompt(snap_compare, db_path):
@@ -91,31 +91,18 @@ def test_snapshot_export_dialog(snap_compare, db_path, monkeypatch: pytest.Monke
 def test_snapshot_provisional_rows_while_reading_credentials(snap_compare, db_path):
     """A first sync has listed the accounts but not yet their credentials."""
     provider = SlowCredentials("slow")
-    session = Session(
-        demo_config(),
-        Journal.open(db_path),
-        {"slow": provider},
-        read_only=False,
-        db_path=db_path,
-        operator="tester",
-    )
 
-    async def rows_before_credentials(pilot) -> None:
-        app = pilot.app
-        table = app.screen.query_one(AccountsTable)
-        for _ in range(400):
-            if table.row_count == len(provider.accounts) and app.main.loading:
-                break
-            await pilot.pause(0.01)
-        else:
-            raise AssertionError("the provisional rows never showed")
+    async def provisional(pilot) -> None:
+        await rows_before_credentials(pilot, provider)
         await pilot.pause(0.1)
-        title = str(app.screen.query_one("#accounts-pane").border_title)
+        title = str(pilot.app.screen.query_one("#accounts-pane").border_title)
         assert "reading credentials: slow" in title
 
     try:
         assert snap_compare(
-            PamtuiApp(session, stream=False), terminal_size=SIZE, run_before=rows_before_credentials
+            make_app(db_path, provider, stream=False),
+            terminal_size=SIZE,
+            run_before=provisional,
         )
     finally:
         provider.gate.set()
