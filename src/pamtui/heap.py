@@ -20,12 +20,14 @@ and reference-counted, and are freed as usual when dropped; they are just never
 re-scanned for cycles); :func:`settle` does the same for what exists at a
 given moment. :func:`stream_thresholds` raises the young
 generation's threshold while a stream runs, so an event's short life rarely
-spans a collection. Both are process-wide settings: only the composition roots
-(the TUI app, the CLI) use them, never a service.
+spans a collection. These are process-wide settings: only the code that wires
+the services together uses them (the session, around a sync, for the CLI and
+the TUI alike; the TUI app, around its stream), never a service itself.
 
 The cost: a reference cycle that becomes garbage after it was frozen is not
 collected until :func:`thaw`. pamtui's long-lived data holds no cycles; what
-Textual creates afterwards is not frozen until the next :func:`long_lived`.
+Textual creates afterwards is not frozen until the next :func:`long_lived` or
+:func:`settle`.
 """
 
 from __future__ import annotations

@@ -86,7 +86,7 @@ class Inventory:
         now = utcnow()
         answered: set[str] = set()
 
-        async def read(name: str, provider: Provider) -> tuple[str, Any]:
+        async def read(name: str, provider: Provider) -> None:
             # Only where the pane has nothing of this provider to show yet.
             shown = self.health[name].accounts if name in self.health else 0
             first_time = on_accounts is not None and not shown
@@ -98,7 +98,7 @@ class Inventory:
                 on_accounts(name)
 
             try:
-                outcome = await self._read(name, provider, listed if first_time else None)
+                outcome = await self._read(provider, listed if first_time else None)
                 if self._take(name, outcome):
                     answered.add(name)
             finally:
@@ -147,7 +147,6 @@ class Inventory:
 
     async def _read(
         self,
-        name: str,
         provider: Provider,
         listed: Callable[[list[Account]], None] | None = None,
     ) -> tuple[list[Account], list[Credential]] | str:
