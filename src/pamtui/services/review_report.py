@@ -97,6 +97,21 @@ def _owner(item: ReviewItem) -> str:
     return f"{owner} ({status})" if owner else status
 
 
+def _decision_cells(item: ReviewItem) -> tuple[object, ...]:
+    """The md and html tables' cells from # to Decided, before each format escapes them."""
+    return (
+        item.position,
+        item.account_name,
+        item.provider,
+        ", ".join(item.flags),
+        _owner(item),
+        item.decision or "undecided",
+        item.justification,
+        item.reviewer,
+        item.decided_at,
+    )
+
+
 def _revocation_text(rev: Revocation) -> str:
     proof = f", journal seq {rev.verified_seq}" if rev.verified_seq else ""
     return f"#{rev.item.id} {rev.item.action.label} [{rev.item.action.name}]: {rev.result}{proof}"
@@ -160,15 +175,7 @@ def render_md(data: ReportData) -> str:
         item = row.item
         revs = "<br>".join(md_escape(_revocation_text(r)) for r in row.revocations)
         cells = [
-            str(item.position),
-            md_escape(item.account_name),
-            md_escape(item.provider),
-            md_escape(", ".join(item.flags)),
-            md_escape(_owner(item)),
-            md_escape(item.decision or "undecided"),
-            md_escape(item.justification),
-            md_escape(item.reviewer),
-            md_escape(item.decided_at),
+            *(md_escape(value) for value in _decision_cells(item)),
             f"`{row.entry_ref}`" if row.entry_ref else "",
             revs,
         ]
@@ -225,15 +232,7 @@ def render_html(data: ReportData) -> str:
         item = row.item
         revs = "<br>".join(h(_revocation_text(r)) for r in row.revocations)
         cells = [
-            h(item.position),
-            h(item.account_name),
-            h(item.provider),
-            h(", ".join(item.flags)),
-            h(_owner(item)),
-            h(item.decision or "undecided"),
-            h(item.justification),
-            h(item.reviewer),
-            h(item.decided_at),
+            *(h(value) for value in _decision_cells(item)),
             f"<code>{h(row.entry_ref)}</code>" if row.entry_ref else "",
             revs,
         ]
