@@ -198,7 +198,7 @@ async def test_decision_and_staging_commit_together_or_not_at_all(session, monke
 
 async def test_read_only_service_refuses_decisions(session):
     _, campaign = start(session, "all")
-    ro = ReviewService(session.journal, session.queue, read_only=True)
+    ro = ReviewService(session.journal, session.revocations, read_only=True)
     with pytest.raises(ReviewError, match="read-only"):
         ro.decide(campaign.id, 1, "defer", reviewer="ann")
 

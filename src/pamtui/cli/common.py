@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -16,6 +17,7 @@ from typing import Any
 
 from pamtui.journal import Journal
 from pamtui.sanitize import clean
+from pamtui.services.queue import Outcome
 from pamtui.services.session import Session
 
 EXIT_OK, EXIT_FALSE, EXIT_USAGE = 0, 1, 2
@@ -92,12 +94,51 @@ def run_session(
 
 
 def ask_totp(args: argparse.Namespace, session: Session) -> str | None:
-    """The step-up code: --totp, else asked for on a terminal."""
-    if not session.config.operator.require_totp or getattr(args, "totp", None):
-        return getattr(args, "totp", None)
+    """The step-up code when policy asks for one.
+
+    ``--totp CODE`` works but is visible to other local users in ``ps``; the
+    code is better typed at the terminal (not echoed) or piped on standard
+    input (one line).
+    """
+    if not session.revocations.step_up_required:
+        return None
+    given = getattr(args, "totp", None)
+    if given:
+        return str(given)
     if sys.stdin.isatty():
-        return input("TOTP code: ").strip()
-    raise UsageError("policy requires a TOTP code: pass --totp CODE")
+        return getpass.getpass("TOTP code: ").strip()
+    line = sys.stdin.readline().strip()
+    if line:
+        return line
+    raise UsageError(
+        "policy requires a TOTP code: type it at the terminal, pipe it on standard input, "
+        "or pass --totp CODE"
+    )
+
+
+def add_totp_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--totp",
+        metavar="CODE",
+        help="TOTP code when policy requires step-up. Visible to other local users (ps): "
+        "prefer typing it when asked, or piping it on standard input",
+    )
+
+
+def plural(n: int, noun: str, nouns: str | None = None) -> str:
+    """``1 item``, ``2 items``."""
+    return f"{n} {noun if n == 1 else (nouns or noun + 's')}"
+
+
+def print_outcomes(outcomes: Sequence[Outcome]) -> None:
+    """One line an item: ``[ok ]`` verified, ``[-- ]`` another runner's or waiting, ``[ERR]``."""
+    for outcome in outcomes:
+        mark = "ok " if outcome.ok else ("-- " if not outcome.failed else "ERR")
+        message = "" if outcome.ok else clean(outcome.message)
+        print(
+            f"  [{mark}] #{outcome.item.id} {clean(outcome.item.action.label)}: "
+            f"{outcome.item.state} {message}".rstrip()
+        )
 
 
 def common_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:

@@ -9,13 +9,15 @@ from pamtui.cli.common import (
     EXIT_FALSE,
     EXIT_OK,
     UsageError,
+    add_totp_option,
     ask_totp,
     iso,
     print_json,
+    print_outcomes,
     print_table,
     run_session,
 )
-from pamtui.model import QueueItem, QueueState
+from pamtui.model import QueueItem
 from pamtui.sanitize import clean
 from pamtui.services.session import Session
 
@@ -69,43 +71,41 @@ def cmd_queue(args: argparse.Namespace) -> int:
                     ],
                 )
             return EXIT_OK
-        if verb == "cancel":
-            item = queue.cancel(args.id)
-            print(f"#{item.id} {item.state}")
-            return EXIT_OK
+        revocations = session.revocations
         if verb == "edit":
             if not args.reason:
                 raise UsageError("pamtui queue edit ID needs --reason TEXT")
-            item = queue.edit(args.id, reason=args.reason)
+            item = revocations.edit(args.id, reason=args.reason)
             print(f"#{item.id} reason: {clean(item.reason)}")
             return EXIT_OK
-        if verb in ("approve", "run", "retry"):
-            session.step_up(ask_totp(args, session), subject=f"queue:{verb}")
-        if verb == "approve":
-            item = queue.approve(args.id)
-            print(f"#{item.id} {item.state} (approved by {item.approved_by})")
-            if item.state is QueueState.APPROVED:
-                outcomes = await queue.run([item.id])
-                for outcome in outcomes:
-                    print(f"#{outcome.item.id} {outcome.item.state} {clean(outcome.message)}")
-                return EXIT_FALSE if any(o.failed for o in outcomes) else EXIT_OK
+        code = ask_totp(args, session)
+        if verb == "cancel":
+            item = revocations.cancel(args.id, code=code)
+            print(f"#{item.id} {item.state}")
             return EXIT_OK
+        if verb == "approve":
+            item, outcomes = await revocations.approve_and_run(args.id, code=code)
+            print(f"#{item.id} {item.state} (approved by {clean(item.approved_by)})")
+            print_outcomes(outcomes)
+            return EXIT_FALSE if any(o.failed for o in outcomes) else EXIT_OK
         if verb == "retry":
-            item = queue.get(args.id)
-            if item.state is not QueueState.FAILED:
-                raise UsageError(f"item {item.id} is {item.state}; only failed items are retried")
-            outcomes = await queue.run([item.id])
+            outcomes = await revocations.retry(args.id, code=code)
         else:
-            expired, outcomes = await queue.run_pending()
-            for item in expired:
+            report = await revocations.run_pending(code=code)
+            outcomes = report.outcomes
+            for item in report.expired:
                 print(
                     f"#{item.id} cancelled: approval expired (requested by "
                     f"{clean(item.requested_by)})"
                 )
-            if not outcomes and not expired:
+            for held in report.held:
+                print(
+                    f"#{held.item.id} {held.item.state}: held by {clean(held.holder)}, "
+                    f"which is alive; its lease ends {held.until}"
+                )
+            if not outcomes and not report.expired and not report.held:
                 print("nothing to run: no approved item, nothing left behind by a crash")
-        for outcome in outcomes:
-            print(f"#{outcome.item.id} {outcome.item.state} {clean(outcome.message)}")
+        print_outcomes(outcomes)
         # An item another runner took is not a failure of this run (cron-friendly).
         return EXIT_FALSE if any(o.failed for o in outcomes) else EXIT_OK
 
@@ -116,7 +116,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("queue", parents=[common], help="the revocation queue")
     p.add_argument("verb", nargs="?", choices=["list", "run", "retry", "cancel", "approve", "edit"])
     p.add_argument("--reason", metavar="TEXT", help="with edit: the staged item's new reason")
-    p.add_argument("--totp", metavar="CODE", help="TOTP code when policy requires step-up")
+    add_totp_option(p)
     p.add_argument("id", nargs="?", type=int)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_queue)

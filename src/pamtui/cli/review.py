@@ -213,17 +213,13 @@ def cmd_decide(args: argparse.Namespace) -> int:
         service = ReviewService.for_session(session)
         item = service.item(campaign_id, position)
         view = None
-        four_eyes = False
+        code = None
         if args.decision == Decision.REVOKE:
             await session.inventory.sync()
             view = session.inventory.get((item.provider, item.account_id))
             if view is not None:
-                four_eyes = session.needs_four_eyes(view)
-                if not four_eyes:
-                    # The plan is staged approved: step-up as `pamtui revoke` asks.
-                    session.step_up(
-                        ask_totp(args, session), subject=f"{item.provider}:{item.account_id}"
-                    )
+                # Staging a revocation asks for step-up (four eyes or not): the service checks.
+                code = ask_totp(args, session)
         expected = item.version if args.override else None
         decided = service.decide(
             campaign_id,
@@ -233,7 +229,7 @@ def cmd_decide(args: argparse.Namespace) -> int:
             reviewer=session.operator,
             expected_version=expected,
             view=view,
-            four_eyes=four_eyes,
+            code=code,
         )
         progress = service.progress(campaign_id)
         if args.json:
@@ -266,7 +262,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         from pamtui.services.queue import RevocationQueue
 
         queue = RevocationQueue(journal, {}, login, read_only=True)
-        service = ReviewService(journal, queue, read_only=True)
+        service = ReviewService(journal, queue=queue, read_only=True)
         data = review_report.collect(service, campaign_id, generated_by=login)
         text = review_report.render(data, args.format)
     finally:

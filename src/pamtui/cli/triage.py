@@ -12,16 +12,19 @@ from pamtui.cli.common import (
     EXIT_OK,
     CheckFailed,
     UsageError,
+    add_totp_option,
     ask_totp,
     iso,
     open_session,
+    plural,
     print_json,
+    print_outcomes,
     print_table,
     run_session,
 )
-from pamtui.model import Account, Credential, CredentialStatus, QueueState
+from pamtui.model import Account, Credential, CredentialStatus
 from pamtui.sanitize import clean
-from pamtui.services.queue import plan_for_account, plan_for_credential
+from pamtui.services.revoke import RevokeError
 from pamtui.services.session import Session
 
 
@@ -119,40 +122,37 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     async def body(session: Session) -> int:
         if args.provider not in session.providers:
             raise UsageError(f"no provider named {args.provider!r} (see: pamtui providers)")
-        provider = session.providers[args.provider]
+        revocations = session.revocations
         views = await session.inventory.sync()
         view = _find_account(views, args.provider, args.account)
-        if args.credential:
-            creds = [c for c in view.credentials if args.credential in (c.id, c.label)]
-            if not creds:
-                raise UsageError(f"account {args.account!r} has no credential {args.credential!r}")
-            credential = creds[0]
-            if credential.status is not CredentialStatus.ACTIVE:
-                print(
-                    f"credential {clean(credential.id)} is {credential.status} already: "
-                    "nothing to revoke"
-                )
-                return EXIT_OK  # idempotent: the access is already gone
-            candidates = provider.revoke_actions(credential)
-            actions = plan_for_credential(provider, credential)
-        else:
-            candidates = provider.revoke_actions(view.account)
-            actions = plan_for_account(provider, view.account, view.credentials)
-        if args.action:
-            pool = candidates if args.credential else actions
-            actions = [a for a in pool if a.name == args.action]
-            if not actions:
-                names = ", ".join(sorted({a.name for a in pool})) or "none"
-                raise UsageError(
-                    f"action {args.action!r} does not apply here (choose from: {names})"
-                )
-        if not actions:
-            raise CheckFailed("nothing left to revoke: no applicable action")
+        try:
+            if args.credential:
+                creds = [c for c in view.credentials if args.credential in (c.id, c.label)]
+                if not creds:
+                    raise UsageError(
+                        f"account {args.account!r} has no credential {args.credential!r}"
+                    )
+                credential = creds[0]
+                if credential.status is not CredentialStatus.ACTIVE:
+                    print(
+                        f"credential {clean(credential.id)} is {credential.status} already: "
+                        "nothing to revoke"
+                    )
+                    return EXIT_OK  # idempotent: the access is already gone
+                plan = revocations.plan_credential(view, credential, action=args.action)
+            else:
+                plan = revocations.plan_account(view, action=args.action)
+        except RevokeError as exc:
+            if "does not apply" in str(exc):
+                raise UsageError(str(exc)) from None
+            raise CheckFailed(str(exc)) from None
         print(
             f"Plan for {clean(view.account.name)} ({args.provider}), reason: {clean(args.reason)}"
         )
-        for n, action in enumerate(actions, 1):
+        for n, action in enumerate(plan.steps, 1):
             print(f"  {n}. {clean(action.label)} [{action.name}]")
+        if plan.four_eyes:
+            print("  four eyes: a second operator approves before anything runs")
         if args.dry_run:
             print("dry run: nothing staged, nothing executed")
             return EXIT_OK
@@ -163,28 +163,18 @@ def cmd_revoke(args: argparse.Namespace) -> int:
             if answer not in ("y", "yes"):
                 print("cancelled: nothing staged")
                 return EXIT_FALSE
-        session.step_up(ask_totp(args, session), subject=f"{args.provider}:{view.account.id}")
-        four_eyes = session.needs_four_eyes(view)
-        items = session.queue.stage(actions, args.reason, approve=True, four_eyes=four_eyes)
-        waiting = [i for i in items if i.state is QueueState.AWAITING_APPROVAL]
-        if waiting:
-            ids = " ".join(str(i.id) for i in waiting)
+        submission = revocations.submit(plan, args.reason, code=ask_totp(args, session))
+        if submission.awaiting_approval:
+            ids = " ".join(str(i.id) for i in submission.items)
             print(
                 f"{clean(view.account.name)} is privileged: four eyes required. Staged as "
-                f"item(s) {ids}, awaiting another operator's approval "
-                f"(pamtui queue approve ID)."
+                f"{plural(len(submission.items), 'item')} {ids}, awaiting another operator's "
+                "approval (pamtui queue approve ID)."
             )
             return EXIT_OK
-        outcomes = await session.queue.run([i.id for i in items])
-        failed = 0
-        for outcome in outcomes:
-            mark = "ok " if outcome.ok else ("-- " if outcome.skipped else "ERR")
-            failed += outcome.failed
-            print(
-                f"  [{mark}] #{outcome.item.id} {clean(outcome.item.action.label)}: "
-                f"{outcome.item.state} {'' if outcome.ok else clean(outcome.message)}".rstrip()
-            )
-        return EXIT_FALSE if failed else EXIT_OK
+        outcomes = await revocations.execute(submission)
+        print_outcomes(outcomes)
+        return EXIT_FALSE if any(o.failed for o in outcomes) else EXIT_OK
 
     return run_session(args, body)
 
@@ -205,6 +195,6 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--action", metavar="NAME", help="one action by name")
     p.add_argument("--reason", metavar="TEXT", required=True)
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    p.add_argument("--totp", metavar="CODE", help="TOTP code when policy requires step-up")
+    add_totp_option(p)
     p.add_argument("--dry-run", action="store_true", help="show the plan only")
     p.set_defaults(func=cmd_revoke)

@@ -13,9 +13,14 @@ Guarantees, and how:
   database never both hold it, and every provider call carries the item's
   idempotency key.
 - *Nothing is lost*: an item whose process died mid-execution keeps its
-  ``executing`` (or ``revoked``) state; once its lease has expired,
+  ``executing`` (or ``revoked``) state; once its lease has expired, or at
+  once when its holder is provably dead on this host (services/holder.py),
   :meth:`RevocationQueue.recover` re-drives it: verify first, revoke again
   (idempotently) only if the access is still there.
+- *Plan order*: a step is never claimed while an earlier (lower order),
+  non-cancelled step of its plan is not verified, whoever asks (run, approve, retry, recovery):
+  the check sits in :meth:`RevocationQueue.claim`, inside the transaction
+  that takes the item. Asking to run a later step runs the plan up to it.
 - *Nothing is faked*: only the provider's own answer to ``verify`` makes an
   item ``verified``; a revocation the provider accepted but verification
   contradicts fails loudly as ``verify_failed``.
@@ -28,11 +33,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import socket
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -40,15 +43,16 @@ from typing import Any, TypeVar
 from pamtui.journal import Journal, JournalError, JournalUnavailable, Transaction, timestamp
 from pamtui.journal.redact import redact
 from pamtui.model import (
-    Account,
-    Credential,
-    CredentialStatus,
     QueueItem,
     QueueState,
     RevokeAction,
     TargetKind,
 )
 from pamtui.providers.base import Provider, ProviderError
+from pamtui.services.holder import Holder, owner_is_dead
+from pamtui.services.plans import plan_for_account, plan_for_credential
+
+__all__ = ["QueueError", "RevocationQueue", "plan_for_account", "plan_for_credential"]
 
 S = QueueState
 T = TypeVar("T")
@@ -82,6 +86,10 @@ class FourEyesError(QueueError):
     """The requester tried to approve their own request."""
 
 
+class PlanOrderError(QueueError):
+    """A step was asked to start before the earlier steps of its plan were verified."""
+
+
 @dataclass(frozen=True)
 class Outcome:
     item: QueueItem
@@ -89,10 +97,30 @@ class Outcome:
     message: str
     skipped: bool = False
     """Another runner had it (claimed or finished): not a failure of ours."""
+    waiting: bool = False
+    """Plan order held it back: an earlier step is not verified yet."""
 
     @property
     def failed(self) -> bool:
-        return not self.ok and not self.skipped
+        return not self.ok and not self.skipped and not self.waiting
+
+
+@dataclass(frozen=True)
+class Held:
+    """An item that a live process elsewhere is executing (its lease is current)."""
+
+    item: QueueItem
+    holder: str
+    until: str
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """What ``pamtui queue run`` did: expiries, outcomes, and what others hold."""
+
+    expired: list[QueueItem]
+    outcomes: list[Outcome]
+    held: list[Held]
 
 
 def _parse_ts(value: str) -> datetime:
@@ -140,27 +168,6 @@ def _action_detail(action: RevokeAction) -> dict[str, Any]:
     }
 
 
-def plan_for_account(
-    provider: Provider, account: Account, credentials: Iterable[Credential]
-) -> list[RevokeAction]:
-    """Every step that removes an account's access, in execution order.
-
-    Deactivating an account does not end its tokens, keys or sessions, so a
-    plan revokes each live credential first (the provider's first proposed
-    action for it) and ends with the account-level actions.
-    """
-    steps = [a for c in credentials for a in plan_for_credential(provider, c)]
-    steps.extend(provider.revoke_actions(account))
-    return sorted(steps, key=lambda a: a.order)
-
-
-def plan_for_credential(provider: Provider, credential: Credential) -> list[RevokeAction]:
-    """The provider's preferred action for one credential (its first proposal)."""
-    if credential.status is not CredentialStatus.ACTIVE:
-        return []
-    return provider.revoke_actions(credential)[:1]
-
-
 class RevocationQueue:
     def __init__(
         self,
@@ -180,7 +187,7 @@ class RevocationQueue:
         self.lease = lease
         self.approval_ttl = approval_ttl
         self.concurrency_per_provider = max(1, concurrency_per_provider)
-        self.instance = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.instance = Holder.current().lease_owner()
 
     def _require_writable(self) -> None:
         # The one place read-only is enforced: every mutation passes here.
@@ -280,13 +287,15 @@ class RevocationQueue:
         actor: str | None = None,
         approve: bool = False,
         four_eyes: bool = False,
+        tx: Transaction | None = None,
     ) -> list[QueueItem]:
         """Put actions in the queue as one plan.
 
         With ``approve`` the requester's confirmation is recorded too: the
         items become ``approved``, or ``awaiting_approval`` when ``four_eyes``
         asks for a second operator. Everything is journalled in the same
-        transaction as the rows it creates.
+        transaction as the rows it creates: ``tx`` when the caller has one
+        open (a review decision commits with the plan it stages).
         """
         self._require_writable()
         reason = reason.strip()
@@ -298,55 +307,68 @@ class RevocationQueue:
             if action.provider not in self.providers:
                 raise QueueError(f"unknown provider {action.provider!r}")
         actor = actor or self.operator
+        if tx is None:
+            with self.journal.transaction() as own:
+                return self._stage(own, actions, reason, actor, approve, four_eyes)
+        return self._stage(tx, actions, reason, actor, approve, four_eyes)
+
+    def _stage(
+        self,
+        tx: Transaction,
+        actions: Sequence[RevokeAction],
+        reason: str,
+        actor: str,
+        approve: bool,
+        four_eyes: bool,
+    ) -> list[QueueItem]:
         plan_id = uuid.uuid4().hex[:12]
         staged: list[QueueItem] = []
-        with self.journal.transaction() as tx:
-            for action in actions:
-                now = timestamp()
-                key = f"{plan_id}-{uuid.uuid4().hex[:12]}"
-                cursor = tx.execute(
-                    "INSERT INTO queue_items (state, provider, action_name, target_kind,"
-                    " target_id, account_id, label, reversible, step_order, reason,"
-                    " requested_by, idempotency_key, plan_id, created, updated, four_eyes)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        str(S.STAGED),
-                        action.provider,
-                        action.name,
-                        str(action.target_kind),
-                        action.target_id,
-                        action.account_id,
-                        action.label,
-                        int(action.reversible),
-                        action.order,
-                        reason,
-                        actor,
-                        key,
-                        plan_id,
-                        now,
-                        now,
-                        int(four_eyes),
-                    ),
-                )
-                item_id = cursor.lastrowid
-                tx.append(
+        for action in actions:
+            now = timestamp()
+            key = f"{plan_id}-{uuid.uuid4().hex[:12]}"
+            cursor = tx.execute(
+                "INSERT INTO queue_items (state, provider, action_name, target_kind,"
+                " target_id, account_id, label, reversible, step_order, reason,"
+                " requested_by, idempotency_key, plan_id, created, updated, four_eyes)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    str(S.STAGED),
+                    action.provider,
+                    action.name,
+                    str(action.target_kind),
+                    action.target_id,
+                    action.account_id,
+                    action.label,
+                    int(action.reversible),
+                    action.order,
+                    reason,
                     actor,
-                    "stage",
-                    provider=action.provider,
-                    subject=action.subject,
-                    detail={
-                        "item": item_id,
-                        "plan": plan_id,
-                        "reason": reason,
-                        "idempotency_key": key,
-                        "four_eyes": four_eyes,
-                        **_action_detail(action),
-                    },
-                )
-                item = self.get(item_id)
-                if approve:
-                    item = self._confirm(tx, item, actor)
-                staged.append(item)
+                    key,
+                    plan_id,
+                    now,
+                    now,
+                    int(four_eyes),
+                ),
+            )
+            item_id = cursor.lastrowid
+            tx.append(
+                actor,
+                "stage",
+                provider=action.provider,
+                subject=action.subject,
+                detail={
+                    "item": item_id,
+                    "plan": plan_id,
+                    "reason": reason,
+                    "idempotency_key": key,
+                    "four_eyes": four_eyes,
+                    **_action_detail(action),
+                },
+            )
+            item = self.get(item_id)
+            if approve:
+                item = self._confirm(tx, item, actor)
+            staged.append(item)
         return staged
 
     def _confirm(self, tx: Transaction, item: QueueItem, actor: str) -> QueueItem:
@@ -439,18 +461,56 @@ class RevocationQueue:
     def _lease(self, now: datetime) -> tuple[str, str]:
         return self.instance, timestamp(now + self.lease)
 
+    def waits_for(self, item: QueueItem) -> list[QueueItem]:
+        """The earlier steps of ``item``'s plan that are neither verified nor cancelled.
+
+        "Earlier" is a lower step order: every token, key and session (one
+        order) before the account itself (a later one). Steps of one order are
+        peers and may run side by side. While this is not empty the item must
+        not start (the queue's plan-order invariant).
+        """
+        if not item.plan_id:
+            return []
+        return self._rows(
+            "SELECT * FROM queue_items WHERE plan_id = ? AND step_order < ?"
+            " AND state NOT IN (?, ?) ORDER BY step_order, id",
+            (item.plan_id, item.action.order, str(S.VERIFIED), str(S.CANCELLED)),
+        )
+
+    def plan_items(self, plan_id: str) -> list[QueueItem]:
+        """Every step of a plan, in the order they run."""
+        return self._rows(
+            "SELECT * FROM queue_items WHERE plan_id = ? ORDER BY step_order, id", (plan_id,)
+        )
+
+    def lease_is_stale(self, item: QueueItem, now: datetime | None = None) -> bool:
+        """An in-flight item's holder is gone: its lease expired or it provably died."""
+        if item.state not in (S.EXECUTING, S.REVOKED):
+            return False
+        now = now or datetime.now(UTC)
+        if not item.lease_owner:  # revoked before holders kept their lease through verify
+            return item.state is S.REVOKED and timestamp(item.updated) < timestamp(now - self.lease)
+        return item.lease_until < timestamp(now) or owner_is_dead(item.lease_owner)
+
     def claim(self, item_id: int, *, now: datetime | None = None) -> QueueItem | None:
         """Atomically take an item for execution; None if it is not ours to run.
 
         Approved and failed items can be claimed; an ``executing`` item only
-        once its lease has expired (the process that held it is gone).
+        once its holder is gone (lease expired, or the process provably dead).
+        Raises :class:`PlanOrderError` while an earlier step of the plan is not
+        verified: the check and the claim are one transaction, so no route
+        (run, approve, retry, recovery, a second process) can start a step
+        out of order.
         """
         now = now or datetime.now(UTC)
         with self.journal.transaction() as tx:
             item = self.get(item_id)
-            stale = item.state is S.EXECUTING and item.lease_until < timestamp(now)
+            stale = item.state is S.EXECUTING and self.lease_is_stale(item, now)
             if item.state not in (S.APPROVED, S.FAILED) and not stale:
                 return None
+            blockers = self.waits_for(item)
+            if blockers:
+                raise PlanOrderError(describe_wait(item, blockers))
             return self._transition(
                 tx,
                 item,
@@ -471,6 +531,8 @@ class RevocationQueue:
             item = self.claim(item_id)
         except (JournalUnavailable, ReadOnlyError) as exc:
             return Outcome(self.get(item_id), False, f"not executed: {exc}")
+        except PlanOrderError as exc:
+            return Outcome(self.get(item_id), False, str(exc), waiting=True)
         except QueueError as exc:  # another process claimed it first
             return Outcome(self.get(item_id), False, str(exc), skipped=True)
         if item is None:
@@ -578,6 +640,9 @@ class RevocationQueue:
                 item,
                 S.REVOKED,
                 "revoked",
+                # The holder keeps its lease until verified: if it dies now, a
+                # recovery can tell at once (services/holder.py).
+                lease=self._lease(datetime.now(UTC)),
                 detail={
                     "already_done": already_done,
                     "provider_detail": detail,
@@ -588,8 +653,19 @@ class RevocationQueue:
 
     async def verify(self, item: QueueItem) -> Outcome:
         provider = self.providers[item.action.provider]
+        if item.lease_owner and item.lease_owner != self.instance:
+            # A recovery verifies a dead holder's item: take its lease first.
+            with self.journal.transaction() as tx:
+                cursor = tx.execute(
+                    "UPDATE queue_items SET lease_owner = ?, lease_until = ?"
+                    " WHERE id = ? AND state = ? AND lease_owner = ?",
+                    (*self._lease(datetime.now(UTC)), item.id, str(S.REVOKED), item.lease_owner),
+                )
+                if cursor.rowcount != 1:
+                    raise QueueError(f"item {item.id} was changed by someone else")
+            item = self.get(item.id)
         try:
-            check = await provider.verify(item.action)
+            check = await self._under_lease(item, provider.verify(item.action))
         except Exception as exc:
             return self._fail(item, f"verification could not run: {exc}")
         if not check.gone:
@@ -637,65 +713,126 @@ class RevocationQueue:
     async def recover(self, *, now: datetime | None = None) -> list[Outcome]:
         """Re-drive what a dead process left behind.
 
-        ``executing`` items whose lease expired are claimed again and driven
-        (verify first, then revoke if needed); ``revoked`` items that were
-        never verified (older than a lease) are verified.
+        ``executing`` items whose holder is gone (lease expired, or provably
+        dead on this host) are claimed again and driven: verify first, then
+        revoke if needed. ``revoked`` items whose holder is gone are verified.
+        Items are taken in plan order, so a plan's earlier step in doubt is
+        settled before anything after it can start.
         """
         now = now or datetime.now(UTC)
-        cutoff = timestamp(now)
         outcomes: list[Outcome] = []
-        for item in self._rows(
-            "SELECT * FROM queue_items WHERE state = ? AND lease_until < ? ORDER BY id",
-            (str(S.EXECUTING), cutoff),
-        ):
+        in_flight = self._rows(
+            "SELECT * FROM queue_items WHERE state IN (?, ?) ORDER BY plan_id, step_order, id",
+            (str(S.EXECUTING), str(S.REVOKED)),
+        )
+        for item in in_flight:
+            if not self.lease_is_stale(item, now):
+                continue
+            if item.state is S.REVOKED:
+                with contextlib.suppress(QueueError, JournalError):  # verified by someone else
+                    outcomes.append(await self.verify(item))
+                continue
             claimed = None
-            with contextlib.suppress(QueueError):  # another process recovered it first
+            try:
                 claimed = self.claim(item.id, now=now)
+            except PlanOrderError as exc:
+                outcomes.append(Outcome(self.get(item.id), False, str(exc), waiting=True))
+            except QueueError:  # another process recovered it first
+                pass
             if claimed is not None:
                 outcomes.append(await self._drive_safely(claimed))
-        stale_revoked = timestamp(now - self.lease)
-        for item in self._rows(
-            "SELECT * FROM queue_items WHERE state = ? AND updated < ? ORDER BY id",
-            (str(S.REVOKED), stale_revoked),
-        ):
-            with contextlib.suppress(QueueError, JournalError):  # verified by someone else
-                outcomes.append(await self.verify(item))
         return outcomes
 
-    async def run(self, item_ids: Iterable[int]) -> list[Outcome]:
-        """Execute items: each plan's steps in order, plans side by side.
+    def held_elsewhere(self, now: datetime | None = None) -> list[Held]:
+        """In-flight items that a live process holds: not ours to touch until it ends."""
+        now = now or datetime.now(UTC)
+        return [
+            Held(item, _holder_text(item.lease_owner), item.lease_until)
+            for item in self.items([S.EXECUTING, S.REVOKED], limit=100_000)
+            if item.lease_owner
+            and item.lease_owner != self.instance
+            and not self.lease_is_stale(item, now)
+        ]
 
-        At most ``concurrency_per_provider`` calls run against one provider at
-        a time, so a slow or failing provider holds up only its own items.
-        """
-        plans: dict[str, list[QueueItem]] = defaultdict(list)
+    def _with_earlier_steps(self, item_ids: Iterable[int]) -> dict[str, list[QueueItem]]:
+        """The asked-for items, each with the approved steps before it in its plan."""
+        plans: dict[str, dict[int, QueueItem]] = defaultdict(dict)
         for item_id in item_ids:
             item = self.get(item_id)
-            plans[item.plan_id or f"item-{item.id}"].append(item)
+            plan = plans[item.plan_id or f"item-{item.id}"]
+            plan[item.id] = item
+            for earlier in self.waits_for(item):
+                if earlier.state is S.APPROVED:
+                    plan.setdefault(earlier.id, earlier)
+        return {
+            key: sorted(steps.values(), key=lambda it: (it.action.order, it.id))
+            for key, steps in plans.items()
+        }
+
+    async def run(
+        self,
+        item_ids: Iterable[int],
+        *,
+        on_outcome: Callable[[Outcome], None] | None = None,
+    ) -> list[Outcome]:
+        """Execute items: each plan's steps in order, plans side by side.
+
+        Asking for a later step runs its plan up to it: the approved steps
+        before it run first. Once a step does not end verified, the steps
+        after it are reported as waiting. At most
+        ``concurrency_per_provider`` calls run against one provider at a time,
+        so a slow or failing provider holds up only its own items.
+        ``on_outcome`` hears each outcome as it happens (a progress bar).
+        """
+        plans = self._with_earlier_steps(item_ids)
         limits: dict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(self.concurrency_per_provider)
         )
 
+        def heard(outcome: Outcome) -> Outcome:
+            if on_outcome is not None:
+                on_outcome(outcome)
+            return outcome
+
         async def run_plan(steps: list[QueueItem]) -> list[Outcome]:
+            # execute() refuses a step whose earlier steps are not verified
+            # (the claim checks plan order), so a failed step holds the rest.
             results = []
-            for step in sorted(steps, key=lambda it: (it.action.order, it.id)):
+            for step in steps:
                 async with limits[step.action.provider]:
-                    results.append(await self.execute(step.id))
+                    results.append(heard(await self.execute(step.id)))
             return results
 
         batches = await asyncio.gather(*(run_plan(steps) for steps in plans.values()))
         return [outcome for batch in batches for outcome in batch]
 
-    async def run_pending(self) -> tuple[list[QueueItem], list[Outcome]]:
+    async def run_pending(self) -> RunReport:
         """What ``pamtui queue run`` does: expire, recover, then run the approved.
 
-        Returns the approvals that expired and the outcome of every item run.
+        Returns the approvals that expired, the outcome of every item run, and
+        the items a live process elsewhere is executing (with holder and lease).
         """
         self._require_writable()
         expired = self.expire_approvals()
         outcomes = await self.recover()
         approved = [item.id for item in self.items([S.APPROVED], limit=100_000)]
-        return expired, outcomes + await self.run(reversed(approved))
+        outcomes += await self.run(reversed(approved))
+        return RunReport(expired, outcomes, self.held_elsewhere())
+
+
+def describe_wait(item: QueueItem, blockers: Sequence[QueueItem]) -> str:
+    """Why a step may not start yet, naming what it waits for."""
+    shown = ", ".join(f"#{b.id} ({b.state})" for b in blockers[:5])
+    more = f" and {len(blockers) - 5} more" if len(blockers) > 5 else ""
+    return (
+        f"#{item.id} waits for {shown}{more}: a plan's steps run in order, each only "
+        "after the ones before it are verified"
+    )
+
+
+def _holder_text(owner: str) -> str:
+    holder = Holder.parse(owner)
+    return holder.describe() if holder is not None else owner
 
 
 def requires_four_eyes(four_eyes_for_privileged: bool, privileged: bool) -> bool:

@@ -27,22 +27,21 @@ Nothing here knows about the UI.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pamtui.journal import EntryFilter, Head, Journal, Transaction, timestamp
+from pamtui.journal import EntryFilter, Head, Journal, timestamp
 from pamtui.journal.canonical import canonical_json
 from pamtui.model import JournalEntry, QueueItem, QueueState, RiskFlag
 from pamtui.services.inventory import AccountView
-from pamtui.services.queue import RevocationQueue, plan_for_account
+from pamtui.services.queue import RevocationQueue
+from pamtui.services.revoke import Plan, RevocationService, RevokeError, StepUp
 
 JOURNAL_START = "review_start"
 JOURNAL_DECISION = "review_decision"
@@ -291,25 +290,6 @@ def _item_from_row(row: Mapping[str, Any]) -> ReviewItem:
     )
 
 
-class _InTransaction:
-    """A journal whose ``transaction()`` is one already open.
-
-    The queue opens its own transaction to stage a plan; handed this, it
-    stages inside the review decision's transaction, so the decision, the
-    queue rows and all their journal entries commit together.
-    """
-
-    def __init__(self, journal: Journal, tx: Transaction) -> None:
-        self.conn = journal.conn
-        self.path = journal.path
-        self.read_only = journal.read_only
-        self._tx = tx
-
-    @contextmanager
-    def transaction(self) -> Iterator[Transaction]:
-        yield self._tx
-
-
 _SAFE_ID = re.compile(r"^[0-9]+$")
 
 
@@ -326,17 +306,21 @@ class ReviewService:
     def __init__(
         self,
         journal: Journal,
-        queue: RevocationQueue | None = None,
+        revocations: RevocationService | None = None,
         *,
+        queue: RevocationQueue | None = None,
         read_only: bool = False,
     ) -> None:
+        """``revocations`` stages the plans of revoke decisions; ``queue`` alone
+        (a read-only report) only reads what was staged."""
         self.journal = journal
-        self.queue = queue
+        self._revoke = revocations
+        self.queue = revocations.queue if revocations is not None else queue
         self.read_only = read_only or journal.read_only
 
     @classmethod
     def for_session(cls, session: Any) -> ReviewService:
-        return cls(session.journal, session.queue, read_only=session.read_only)
+        return cls(session.journal, session.revocations, read_only=session.read_only)
 
     def _require_writable(self) -> None:
         if self.read_only:
@@ -549,7 +533,8 @@ class ReviewService:
         reviewer: str,
         expected_version: int | None = None,
         view: AccountView | None = None,
-        four_eyes: bool = False,
+        code: str | None = None,
+        proof: StepUp | None = None,
     ) -> ReviewItem:
         """Record one decision, journalled in the same transaction.
 
@@ -571,9 +556,9 @@ class ReviewService:
         justification = justification.strip()
         if decision is Decision.KEEP and not justification:
             raise ReviewError("keeping access needs a justification")
-        plan = []
+        plan: Plan | None = None
         if decision is Decision.REVOKE:
-            if self.queue is None:
+            if self._revoke is None:
                 raise ReviewError("no revocation queue: cannot stage a revocation")
             current = self.item(campaign_id, position)
             if view is None or view.key != (current.provider, current.account_id):
@@ -581,26 +566,27 @@ class ReviewService:
                     f"account {current.account_name!r} ({current.provider}) is no longer "
                     "reported by its provider: nothing to revoke"
                 )
-            provider = self.queue.providers.get(current.provider)
-            if provider is None:
-                raise ReviewError(f"provider {current.provider!r} is not configured")
-            plan = plan_for_account(provider, view.account, view.credentials)
-            if not plan:
-                raise ReviewError("nothing left to revoke: the provider offers no action")
+            try:
+                plan = self._revoke.plan_account(view)
+            except RevokeError as exc:
+                raise ReviewError(str(exc)) from None
+            if proof is None:  # the step-up journals itself: before the decision's transaction
+                proof = self._revoke.step_up(
+                    code, what=f"review: {plan.describe()}", subject=plan.subject
+                )
         with self.journal.transaction() as tx:
             item = self.item(campaign_id, position)
             self._check_not_stale(item, expected_version)
             queued: list[QueueItem] = []
-            if plan:
+            if plan is not None and self._revoke is not None:
                 reason = (
                     f"access review #{campaign_id} item {position}: "
                     f"{justification or 'revoked in review'}"
                 )
-                queue = copy.copy(self.queue)
-                queue.journal = _InTransaction(self.journal, tx)  # type: ignore[assignment]
-                queued = queue.stage(
-                    plan, reason, actor=reviewer, approve=True, four_eyes=four_eyes
+                submission = self._revoke.submit(
+                    plan, reason, proof=proof, actor=reviewer, tx=tx
                 )
+                queued = list(submission.items)
             now = timestamp()
             queue_ids = [q.id for q in queued]
             entry = tx.append(

@@ -18,13 +18,13 @@ from pamtui import config as config_mod
 from pamtui import heap
 from pamtui.config import Config, ConfigError
 from pamtui.journal import Journal, JournalError
-from pamtui.model import RiskFlag
 from pamtui.providers import registry
 from pamtui.providers.base import Provider, ProviderContext
 from pamtui.services.drift import DriftRecorder, SnapshotStore
 from pamtui.services.inventory import AccountView, Inventory
 from pamtui.services.policy import Policy, parse_policies
-from pamtui.services.queue import RevocationQueue, requires_four_eyes
+from pamtui.services.queue import RevocationQueue
+from pamtui.services.revoke import RevocationService
 
 KEYRING_SERVICE = "pamtui"
 
@@ -71,6 +71,8 @@ class Session:
     operator: str
     inventory: Inventory = field(init=False)
     queue: RevocationQueue = field(init=False)
+    revocations: RevocationService = field(init=False)
+    """The one revocation path: every route that ends access goes through it."""
     policies: tuple[Policy, ...] = field(init=False)
     drift: DriftRecorder = field(init=False)
 
@@ -96,6 +98,12 @@ class Session:
             approval_ttl=timedelta(hours=q.approval_ttl_hours),
             concurrency_per_provider=q.concurrency_per_provider,
         )
+        self.revocations = RevocationService(
+            self.queue,
+            self.providers,
+            self.config.operator,
+            lambda code, subject: self.step_up(code, subject=subject),
+        )
         # Validated at every start, so a policy typo fails `pamtui` and `sweep` alike.
         self.policies = parse_policies(
             self.config.policies, self.config.source, providers=list(self.providers)
@@ -115,9 +123,7 @@ class Session:
         StepUp(self.journal, KeyringStore(), self.operator).check(code, subject=subject)
 
     def needs_four_eyes(self, view: AccountView) -> bool:
-        return requires_four_eyes(
-            self.config.operator.four_eyes_for_privileged, RiskFlag.PRIVILEGED in view.flags
-        )
+        return self.revocations.four_eyes_for(view)
 
     @classmethod
     def open(

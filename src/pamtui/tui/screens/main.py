@@ -3,6 +3,9 @@ stream and the revocation queue, side by side."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -13,12 +16,15 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, ProgressBar, Static
 
-from pamtui.model import CredentialStatus, QueueState, RevokeAction, RiskFlag
+from pamtui.journal import JournalError
+from pamtui.model import CredentialStatus, QueueState, RiskFlag
 from pamtui.sanitize import clean
 from pamtui.services.inventory import AccountKey, AccountView
-from pamtui.services.queue import QueueError, plan_for_account, plan_for_credential
+from pamtui.services.mfa import MfaError
+from pamtui.services.queue import Outcome, QueueError
+from pamtui.services.revoke import Plan
 from pamtui.tui.safe import join, safe
-from pamtui.tui.screens.stepup import with_step_up
+from pamtui.tui.screens.stepup import refused, with_step_up
 from pamtui.tui.widgets.accounts import AccountsTable
 from pamtui.tui.widgets.credentials import AccountDetail, CredentialsTable
 from pamtui.tui.widgets.queue import QueueTable
@@ -26,6 +32,8 @@ from pamtui.tui.widgets.sparkline import StreamRates
 from pamtui.tui.widgets.stream import STATUS_FILTERS, StreamLog, describe
 
 COMPACT_WIDTH, COMPACT_HEIGHT = 100, 30
+REFUSALS = (QueueError, MfaError, JournalError)
+"""What the revocation service refuses with a message for the operator."""
 PANE_IDS = ("accounts-pane", "detail-pane", "stream-pane", "queue-pane")
 MUTATING_ACTIONS = frozenset(
     {
@@ -350,31 +358,39 @@ class MainScreen(Screen):
         if item_id is None:
             return
 
-        def approve() -> None:
-            try:
-                item = self.session.queue.approve(item_id)
-            except QueueError as exc:
-                self.notify(str(exc), severity="error", markup=False, timeout=10)
-                return
-            self.refresh_queue()
-            if item.state is QueueState.APPROVED:
-                self._execute([item.id], None)
-            else:
-                self.notify(f"#{item.id} awaits a second operator's approval.", title="Four eyes")
+        def approve(code: str | None) -> None:
+            self._run_items(
+                lambda on_outcome: self.session.revocations.approve_and_run(
+                    item_id, code=code, on_outcome=on_outcome
+                ),
+                count=1,
+            )
 
         with_step_up(self, f"approve #{item_id}", approve)
 
     def action_execute_item(self) -> None:
         item_id = self._queue_item()
-        if item_id is not None:
-            item = self.session.queue.get(item_id)
-            if item.state not in (QueueState.APPROVED, QueueState.FAILED):
-                self.notify(
-                    f"#{item.id} is {item.state}: only approved or failed items run.",
-                    severity="warning",
-                )
-                return
-            with_step_up(self, f"execute #{item_id}", lambda: self._execute([item_id], None))
+        if item_id is None:
+            return
+        item = self.session.queue.get(item_id)
+        if item.state not in (QueueState.APPROVED, QueueState.FAILED):
+            self.notify(
+                f"#{item.id} is {item.state}: only approved or failed items run.",
+                severity="warning",
+            )
+            return
+        # A later step runs its plan up to it, in order (the queue enforces it).
+        pending = [i for i in self.session.queue.waits_for(item) if i.state is QueueState.APPROVED]
+
+        def execute(code: str | None) -> None:
+            self._run_items(
+                lambda on_outcome: self.session.revocations.run(
+                    [item_id], code=code, on_outcome=on_outcome
+                ),
+                count=len(pending) + 1,
+            )
+
+        with_step_up(self, f"execute #{item_id}", execute)
 
     def action_edit_item(self) -> None:
         from pamtui.tui.screens.prompt import PromptScreen
@@ -388,7 +404,7 @@ class MainScreen(Screen):
             if reason is None:
                 return
             try:
-                self.session.queue.edit(item_id, reason=reason)
+                self.session.revocations.edit(item_id, reason=reason)
             except QueueError as exc:
                 self.notify(str(exc), severity="error", markup=False)
                 return
@@ -405,13 +421,19 @@ class MainScreen(Screen):
         item_id = self._queue_item()
         if item_id is None:
             return
-        try:
-            item = self.session.queue.cancel(item_id, why="cancelled from the queue pane")
-        except QueueError as exc:
-            self.notify(str(exc), severity="error", markup=False)
-            return
-        self.refresh_queue()
-        self.notify(f"#{item.id} cancelled.")
+
+        def cancel(code: str | None) -> None:
+            try:
+                item = self.session.revocations.cancel(
+                    item_id, code=code, why="cancelled from the queue pane"
+                )
+            except REFUSALS as exc:
+                refused(self, exc)
+                return
+            self.refresh_queue()
+            self.notify(f"#{item.id} cancelled.")
+
+        with_step_up(self, f"cancel #{item_id}", cancel, cancelled="nothing cancelled")
 
     def action_pause_stream(self) -> None:
         log = self.query_one(StreamLog)
@@ -510,102 +532,142 @@ class MainScreen(Screen):
         if credential.status is not CredentialStatus.ACTIVE:
             self.notify("That credential is not active: nothing to revoke.", severity="warning")
             return
-        provider = self.session.providers[credential.provider]
-        steps = plan_for_credential(provider, credential)
+        try:
+            plan = self.session.revocations.plan_credential(view, credential)
+        except QueueError as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+            return
         title = join(
             Text("Revoke credential", style="bold"),
             safe(credential.label or credential.id, "bold"),
             Text("of"),
             safe(view.account.name, "bold"),
         )
-        self._confirm_then_run(title, steps, view.key)
+        self._confirm_then_run(title, plan)
 
     def action_revoke_account(self) -> None:
         view = self._view_to_plan("Select an account first.")
         if view is None:
             return
-        provider = self.session.providers[view.account.provider]
-        steps = plan_for_account(provider, view.account, view.credentials)
+        try:
+            plan = self.session.revocations.plan_account(view)
+        except QueueError as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+            return
         title = join(
             Text("De-provision account", style="bold"),
             safe(view.account.name, "bold"),
-            Text(f"({len(steps)} steps, run in this order)"),
+            Text(f"({len(plan.steps)} steps, run in this order)"),
         )
-        self._confirm_then_run(title, steps, view.key)
+        self._confirm_then_run(title, plan)
 
-    def _confirm_then_run(self, title: Text, steps: list[RevokeAction], key: AccountKey) -> None:
-        view = self.session.inventory.get(key)
-        four_eyes = view is not None and self.session.needs_four_eyes(view)
-        if four_eyes:
-            title = join(title, Text("· four eyes: a second operator approves", style="bold"))
+    def _confirm_then_run(self, title: Text, plan: Plan) -> None:
         from pamtui.tui.screens.confirm import Confirmation, ConfirmRevoke
 
-        if not steps:
-            self.notify("The provider offers no revocation for this.", severity="warning")
-            return
+        if plan.four_eyes:
+            title = join(title, Text("· four eyes: a second operator approves", style="bold"))
 
         def confirmed(answer: Confirmation | None) -> None:
             if answer is None:
                 self.notify("Cancelled: nothing staged.")
                 return
-            if four_eyes:
-                stage_and_run(answer)  # nothing executes yet: no step-up needed
-            else:
-                # Step-up before anything is staged: a refused code leaves no trace
-                # in the queue (the refusal itself is journalled).
-                who = view.account.name if view is not None else key[1]
-                what = f"execute {len(steps)} step(s) for {who}"  # what the code unlocks
-                with_step_up(self, what, lambda: stage_and_run(answer))
+            # The code (when policy asks) comes before anything is staged: a refused
+            # code leaves no trace in the queue (the refusal itself is journalled).
+            with_step_up(
+                self,
+                plan.describe(),
+                lambda code: submit(answer, code),
+                cancelled="nothing staged",
+            )
 
-        def stage_and_run(answer: Confirmation) -> None:
+        def submit(answer: Confirmation, code: str | None) -> None:
             try:
-                items = self.session.queue.stage(
-                    answer.steps, answer.reason, approve=True, four_eyes=four_eyes
+                submission = self.session.revocations.submit(
+                    plan, answer.reason, code=code, steps=answer.steps
                 )
-            except QueueError as exc:
-                self.notify(str(exc), severity="error", markup=False)
-                return
-            except Exception as exc:  # journal unavailable: fail closed, say why
-                self.notify(f"Not staged: {exc}", severity="error", markup=False, timeout=10)
+            except REFUSALS as exc:
+                refused(self, exc, title="Not staged")
                 return
             self.refresh_queue()
-            if all(item.state is QueueState.AWAITING_APPROVAL for item in items):
+            if submission.awaiting_approval:
+                n = len(submission.items)
                 self.notify(
-                    f"{len(items)} step(s) staged, awaiting a second operator's approval "
-                    "(y on the queue pane, or pamtui queue approve ID).",
+                    f"{n} step{'s' if n != 1 else ''} staged, awaiting a second operator's "
+                    "approval (y on the queue pane, or pamtui queue approve ID).",
                     title="Four eyes",
                     timeout=10,
                 )
                 return
-            self._execute([item.id for item in items], key)
+            self._run_items(
+                lambda on_outcome: self.session.revocations.execute(
+                    submission, on_outcome=on_outcome
+                ),
+                count=len(submission.runnable),
+                accounts=plan.accounts,
+            )
 
-        self.app.push_screen(ConfirmRevoke(title, steps), callback=confirmed)
+        self.app.push_screen(ConfirmRevoke(title, list(plan.steps)), callback=confirmed)
+
+    def _run_items(
+        self,
+        start: Callable[[Callable[[Outcome], None]], Awaitable[Any]],
+        *,
+        count: int,
+        accounts: Sequence[AccountKey] = (),
+    ) -> None:
+        """Run what the service starts (with a progress bar), then refresh the accounts."""
+        self._run_worker(start, count, tuple(accounts))
 
     @work(group="revoke")
-    async def _execute(self, item_ids: list[int], key: AccountKey | None) -> None:
-        queue = self.session.queue
-        failures: list[str] = []
-        ordered = sorted((queue.get(i) for i in item_ids), key=lambda it: (it.action.order, it.id))
+    async def _run_worker(
+        self,
+        start: Callable[[Callable[[Outcome], None]], Awaitable[Any]],
+        count: int,
+        accounts: tuple[AccountKey, ...],
+    ) -> None:
         pane = self.query_one("#queue-pane")
         bar = self.query_one("#queue-progress", ProgressBar)
-        if len(ordered) > 1:
-            bar.update(total=len(ordered), progress=0)
-            bar.remove_class("hidden")
-        for done, item in enumerate(ordered, 1):
-            if len(ordered) > 1:
-                pane.border_title = f"Revocation queue · running {done}/{len(ordered)}"
-            outcome = await queue.execute(item.id)
-            if not outcome.ok:
-                failures.append(outcome.message)
-            bar.advance(1)
+        seen: list[Outcome] = []
+
+        def on_outcome(outcome: Outcome) -> None:
+            seen.append(outcome)
+            if count > 1:
+                pane.border_title = f"Revocation queue · running {len(seen)}/{count}"
+                bar.advance(1)
             self.refresh_queue()
-        pane.border_title = "Revocation queue"
-        bar.add_class("hidden")
-        keys = {key} if key else {(i.action.provider, i.action.account_id) for i in ordered}
+
+        if count > 1:
+            bar.update(total=count, progress=0)
+            bar.remove_class("hidden")
+        try:
+            result = await start(on_outcome)
+        except REFUSALS as exc:
+            refused(self, exc)
+            return
+        finally:
+            pane.border_title = "Revocation queue"
+            bar.add_class("hidden")
+            self.refresh_queue()
+        if isinstance(result, tuple):  # approve_and_run: (item, outcomes)
+            item, outcomes = result
+            if not outcomes and item.state is QueueState.AWAITING_APPROVAL:
+                self.notify(f"#{item.id} awaits a second operator's approval.", title="Four eyes")
+                return
+        else:
+            outcomes = result
+        keys = set(accounts) or {
+            (o.item.action.provider, o.item.action.account_id) for o in outcomes
+        }
         for account_key in keys:
             view = await self.session.inventory.refresh_account(account_key)
             if view is not None:
                 self.update_account(view)
+        self._report(outcomes)
+
+    def _report(self, outcomes: Sequence[Outcome]) -> None:
+        failures = [o.message for o in outcomes if o.failed]
+        waiting = [o.message for o in outcomes if o.waiting]
+        verified = sum(1 for o in outcomes if o.ok)
         if failures:
             self.notify(
                 "\n".join(failures[:3]),
@@ -614,8 +676,15 @@ class MainScreen(Screen):
                 markup=False,
                 timeout=15,
             )
+        elif waiting:
+            self.notify(
+                "\n".join(waiting[:3]), title="Waiting for earlier steps", markup=False, timeout=10
+            )
         else:
-            self.notify(f"{len(item_ids)} step(s) revoked and verified.", title="Verified")
+            self.notify(
+                f"{verified} step{'s' if verified != 1 else ''} revoked and verified.",
+                title="Verified",
+            )
 
 
 def copy_value(screen: Screen, value: str) -> None:

@@ -518,19 +518,18 @@ class ReviewScreen(Screen):
                 severity="warning",
             )
             return
-        four_eyes = self.session.needs_four_eyes(view)
 
         def answered(text: str | None) -> None:
             if text is None:
                 self.notify("Cancelled: nothing staged.")
                 return
-            then = lambda: self._decide(  # noqa: E731
-                item, Decision.REVOKE, text, view=view, four_eyes=four_eyes
+            # Staging asks for step-up when policy does (four eyes or not): the service checks.
+            with_step_up(
+                self,
+                f"revoke {item.account_name}",
+                lambda code: self._decide(item, Decision.REVOKE, text, view=view, code=code),
+                cancelled="nothing staged",
             )
-            if four_eyes:
-                then()  # nothing can execute before a second operator approves
-            else:
-                with_step_up(self, f"revoke {item.account_name}", then, cancelled="nothing staged")
 
         title = join(
             Text("Revoke", style="bold"),

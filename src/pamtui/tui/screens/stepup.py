@@ -1,4 +1,9 @@
-"""TOTP step-up before a mutating action, shared by every screen that has one."""
+"""Collect a TOTP code before a mutating action, for every screen that has one.
+
+The screen only asks: the revocation service (services/revoke.py) decides
+whether a code is needed and checks it. A refused code surfaces as the
+service's error, which :func:`refused` turns into a notification.
+"""
 
 from __future__ import annotations
 
@@ -14,34 +19,25 @@ from pamtui.tui.screens.prompt import PromptScreen
 def with_step_up(
     screen: Screen,
     what: str,
-    then: Callable[[], None],
+    then: Callable[[str | None], None],
     *,
     cancelled: str = "nothing executed",
 ) -> None:
-    """Run ``then`` now, or after a valid TOTP code when policy requires step-up.
+    """Call ``then(code)``: at once with None, or with the code typed when policy asks.
 
-    ``what`` names the action in the prompt and in the journal's step-up entry;
-    it may hold an account name, so it is shown through ``safe``.
+    ``what`` names the action in the prompt (the service names it in the
+    journal); it may hold an account name, so it is shown through ``safe``.
     """
-    from pamtui.services.mfa import MfaError
-
-    session = screen.app.session
-    if not session.config.operator.require_totp:
-        then()
+    revocations = screen.app.session.revocations
+    if not revocations.step_up_required:
+        then(None)
         return
 
     def answered(code: str | None) -> None:
         if code is None:
             screen.notify(f"Step-up cancelled: {cancelled}.")
             return
-        try:
-            session.step_up(code.strip(), subject=f"tui:{what}")
-        except MfaError as exc:
-            screen.notify(
-                str(exc), title="Step-up refused", severity="error", markup=False, timeout=10
-            )
-            return
-        then()
+        then(code.strip())
 
     title = join(
         Text("TOTP code to", style="bold"),
@@ -49,3 +45,12 @@ def with_step_up(
         Text("(policy requires step-up):", style="bold"),
     )
     screen.app.push_screen(PromptScreen(title, password=True), callback=answered)
+
+
+def refused(screen: Screen, exc: Exception, *, title: str = "Refused") -> None:
+    """Tell the operator why the service refused (step-up, four eyes, plan order...)."""
+    from pamtui.services.mfa import StepUpError
+
+    if isinstance(exc, StepUpError):
+        title = "Step-up refused"
+    screen.notify(str(exc), title=title, severity="error", markup=False, timeout=10)

@@ -1,0 +1,353 @@
+"""The one revocation path: plan, then submit under policy.
+
+Every route that ends access (the TUI's ``r``/``R`` and queue keys, ``pamtui
+revoke``, ``pamtui queue``, review decisions, policies, the SSH server) goes
+through :class:`RevocationService`. It applies, in one place and in one order:
+
+1. **read-only**: a read-only session is refused before anything is asked;
+2. **step-up**: when policy requires TOTP, a valid code before a plan is
+   staged (four eyes or not: the stricter of the two old behaviours), and
+   before anything is approved, executed, retried or cancelled;
+3. **four eyes**: a privileged target's plan is staged ``awaiting_approval``
+   and only another operator's approval lets it run;
+4. **plan order**: enforced by the queue itself (``RevocationQueue.claim``),
+   so it holds for every caller, this one included;
+5. **execution and verification** by the queue.
+
+Callers collect input (a reason, a code) and show results; they decide none
+of the above. A step-up is proven by a :class:`StepUp` token that only
+:meth:`RevocationService.step_up` makes and that one submission consumes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from pamtui.config import OperatorConfig
+from pamtui.journal import Transaction
+from pamtui.model import Credential, CredentialStatus, QueueItem, QueueState, RevokeAction, RiskFlag
+from pamtui.providers.base import Provider
+from pamtui.services.inventory import AccountKey, AccountView
+from pamtui.services.plans import plan_for_account, plan_for_credential
+from pamtui.services.queue import (
+    Outcome,
+    QueueError,
+    ReadOnlyError,
+    RevocationQueue,
+    RunReport,
+    requires_four_eyes,
+)
+
+StepUpCheck = Callable[[str | None, str], None]
+"""Checks an operator's TOTP code for a subject, or raises (and journals either way)."""
+
+
+class RevokeError(QueueError):
+    """A plan cannot be made or submitted; the message is for operators."""
+
+
+class PlanKind(StrEnum):
+    CREDENTIAL = "credential"
+    ACCOUNT = "account"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What would end one target's access: steps in the order they must run."""
+
+    kind: PlanKind
+    steps: tuple[RevokeAction, ...]
+    accounts: tuple[AccountKey, ...]
+    """The accounts the plan touches (to refresh them afterwards)."""
+    target: str
+    """Who or what the plan is for, as an operator reads it (untrusted text)."""
+    four_eyes: bool
+    """A second operator must approve before anything runs."""
+
+    @property
+    def subject(self) -> str:
+        """The plan's subject for the journal's step-up entry (``provider:account``)."""
+        return ",".join(f"{provider}:{account}" for provider, account in self.accounts)
+
+    def describe(self) -> str:
+        """What a step-up code unlocks, as the prompt and the journal name it."""
+        n = len(self.steps)
+        verb = "stage for approval" if self.four_eyes else "execute"
+        return f"{verb} {n} step{'s' if n != 1 else ''} for {self.target}"
+
+
+class StepUp:
+    """Proof that the operator passed step-up (or that policy asks none) for one act."""
+
+    __slots__ = ("_used", "what")
+
+    def __init__(self, what: str, _key: object) -> None:
+        if _key is not _MINT:
+            raise TypeError("a StepUp is made only by RevocationService.step_up")
+        self.what = what
+        self._used = False
+
+    def consume(self) -> None:
+        if self._used:
+            raise RevokeError("this step-up was used already: enter a new code")
+        self._used = True
+
+
+_MINT = object()
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A submitted plan: its queue items and whether they may run now."""
+
+    plan: Plan
+    items: tuple[QueueItem, ...]
+    _runnable: tuple[int, ...] = field(default=(), repr=False)
+
+    @property
+    def awaiting_approval(self) -> bool:
+        return any(item.state is QueueState.AWAITING_APPROVAL for item in self.items)
+
+    @property
+    def runnable(self) -> tuple[int, ...]:
+        """Items approved by this submission, to run now (none under four eyes)."""
+        return self._runnable
+
+
+class RevocationService:
+    def __init__(
+        self,
+        queue: RevocationQueue,
+        providers: dict[str, Provider],
+        policy: OperatorConfig,
+        check_step_up: StepUpCheck,
+    ) -> None:
+        self.queue = queue
+        self.providers = providers
+        self.policy = policy
+        self._check_step_up = check_step_up
+
+    # -- policy ---------------------------------------------------------------
+
+    @property
+    def operator(self) -> str:
+        return self.queue.operator
+
+    @property
+    def read_only(self) -> bool:
+        return self.queue.read_only
+
+    @property
+    def step_up_required(self) -> bool:
+        """Whether staging, approving, running and cancelling need a TOTP code."""
+        return self.policy.require_totp
+
+    def four_eyes_for(self, view: AccountView) -> bool:
+        return requires_four_eyes(
+            self.policy.four_eyes_for_privileged, RiskFlag.PRIVILEGED in view.flags
+        )
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise ReadOnlyError("this session is read-only: revocations are disabled")
+
+    def step_up(self, code: str | None, *, what: str, subject: str = "") -> StepUp:
+        """Check a code when policy requires one; the proof a submission consumes.
+
+        Read-only sessions are refused first, so nobody is asked for a code
+        for an act that cannot happen.
+        """
+        self._writable()
+        if self.step_up_required:
+            self._check_step_up(code, subject or what)
+        return StepUp(what, _MINT)
+
+    # -- plans ------------------------------------------------------------------
+
+    def _provider(self, name: str) -> Provider:
+        provider = self.providers.get(name)
+        if provider is None:
+            raise RevokeError(f"provider {name!r} is not configured")
+        return provider
+
+    @staticmethod
+    def _complete(view: AccountView) -> None:
+        if not view.credentials_read:
+            raise RevokeError(
+                "this account's credentials are still being read, and a plan needs every "
+                "one of them: try again when the accounts have loaded"
+            )
+
+    def plan_credential(
+        self, view: AccountView, credential: Credential, *, action: str | None = None
+    ) -> Plan:
+        """The plan that revokes one credential (the provider's preferred action)."""
+        self._complete(view)
+        if credential.status is not CredentialStatus.ACTIVE:
+            raise RevokeError(
+                f"credential {credential.id} is {credential.status}: nothing to revoke"
+            )
+        provider = self._provider(credential.provider)
+        if action is None:
+            steps = plan_for_credential(provider, credential)
+        else:
+            steps = _only(provider.revoke_actions(credential), action)
+        return self._plan(PlanKind.CREDENTIAL, view, steps)
+
+    def plan_account(self, view: AccountView, *, action: str | None = None) -> Plan:
+        """Every live credential first, then the account-level actions."""
+        self._complete(view)
+        provider = self._provider(view.account.provider)
+        steps = plan_for_account(provider, view.account, view.credentials)
+        if action is not None:
+            steps = _only(steps, action)
+        return self._plan(PlanKind.ACCOUNT, view, steps)
+
+    def _plan(self, kind: PlanKind, view: AccountView, steps: Sequence[RevokeAction]) -> Plan:
+        if not steps:
+            raise RevokeError("nothing left to revoke: the provider offers no action for this")
+        return Plan(
+            kind=kind,
+            steps=tuple(steps),
+            accounts=(view.key,),
+            target=view.account.name,
+            four_eyes=self.four_eyes_for(view),
+        )
+
+    # -- submitting -------------------------------------------------------------
+
+    def submit(
+        self,
+        plan: Plan,
+        reason: str,
+        *,
+        proof: StepUp | None = None,
+        code: str | None = None,
+        steps: Sequence[RevokeAction] | None = None,
+        actor: str | None = None,
+        tx: Transaction | None = None,
+    ) -> Submission:
+        """Stage a plan, confirmed by its requester: approved, or awaiting four eyes.
+
+        ``steps`` (a subset of the plan's, e.g. after deselecting some in the
+        dialog) keep the plan's order whatever order they come in. The
+        step-up is ``proof`` from :meth:`step_up`, or ``code`` checked here;
+        inside an open transaction (``tx``) only a proof will do, because a
+        step-up journals its own entry.
+        """
+        self._writable()
+        chosen = _subset(plan.steps, steps)
+        if proof is None:
+            if tx is not None:
+                raise RevokeError("a step-up must be checked before the transaction opens")
+            proof = self.step_up(code, what=plan.describe(), subject=plan.subject)
+        proof.consume()
+        items = self.queue.stage(
+            chosen, reason, actor=actor, approve=True, four_eyes=plan.four_eyes, tx=tx
+        )
+        runnable = tuple(item.id for item in items if item.state is QueueState.APPROVED)
+        return Submission(plan, tuple(items), runnable)
+
+    def stage_for_policy(
+        self, actions: Sequence[RevokeAction], reason: str, *, actor: str, approve: bool
+    ) -> list[QueueItem]:
+        """A policy stages what it matched (``pamtui sweep``): no operator, no step-up.
+
+        The policy's config decides whether its items are approved; plan order
+        and four eyes on approval hold as for any item.
+        """
+        self._writable()
+        return self.queue.stage(actions, reason, actor=actor, approve=approve)
+
+    async def execute(
+        self, submission: Submission, *, on_outcome: Callable[[Outcome], None] | None = None
+    ) -> list[Outcome]:
+        """Run what a submission approved, in plan order (its step-up covered it)."""
+        if not submission.runnable:
+            return []
+        return await self.queue.run(submission.runnable, on_outcome=on_outcome)
+
+    # -- the queue's items ------------------------------------------------------------
+
+    def approve(self, item_id: int, *, code: str | None = None) -> QueueItem:
+        """Approve an item (four eyes: someone else's request); nothing runs yet."""
+        self.step_up(code, what=f"approve #{item_id}", subject=f"queue:{item_id}").consume()
+        return self.queue.approve(item_id)
+
+    async def approve_and_run(
+        self,
+        item_id: int,
+        *,
+        code: str | None = None,
+        on_outcome: Callable[[Outcome], None] | None = None,
+    ) -> tuple[QueueItem, list[Outcome]]:
+        """Approve, then (if it is approved now) run its plan up to it; one step-up."""
+        what = f"approve and run #{item_id}"
+        self.step_up(code, what=what, subject=f"queue:{item_id}").consume()
+        item = self.queue.approve(item_id)
+        if item.state is not QueueState.APPROVED:
+            return item, []
+        return item, await self.queue.run([item.id], on_outcome=on_outcome)
+
+    async def run(
+        self,
+        item_ids: Iterable[int],
+        *,
+        code: str | None = None,
+        proof: StepUp | None = None,
+        on_outcome: Callable[[Outcome], None] | None = None,
+    ) -> list[Outcome]:
+        """Execute items; a later step runs its plan up to it, in order."""
+        ids = list(item_ids)
+        if proof is None:
+            what = "execute " + " ".join(f"#{i}" for i in ids)
+            proof = self.step_up(code, what=what, subject="queue:" + ",".join(map(str, ids)))
+        proof.consume()
+        for item_id in ids:
+            item = self.queue.get(item_id)
+            if item.state not in (QueueState.APPROVED, QueueState.FAILED):
+                raise RevokeError(f"#{item.id} is {item.state}: only approved or failed items run")
+        return await self.queue.run(ids, on_outcome=on_outcome)
+
+    async def retry(self, item_id: int, *, code: str | None = None) -> list[Outcome]:
+        item = self.queue.get(item_id)
+        if item.state is not QueueState.FAILED:
+            raise RevokeError(f"item {item.id} is {item.state}; only failed items are retried")
+        return await self.run([item_id], code=code)
+
+    async def run_pending(self, *, code: str | None = None) -> RunReport:
+        """``pamtui queue run``: expire, recover, run every approved item in plan order."""
+        self.step_up(code, what="run the queue", subject="queue:run").consume()
+        return await self.queue.run_pending()
+
+    def cancel(self, item_id: int, *, code: str | None = None, why: str = "") -> QueueItem:
+        self.step_up(code, what=f"cancel #{item_id}", subject=f"queue:{item_id}").consume()
+        return self.queue.cancel(item_id, why=why)
+
+    def edit(self, item_id: int, *, reason: str) -> QueueItem:
+        """Change a staged item's reason (nothing runs, so no step-up)."""
+        return self.queue.edit(item_id, reason=reason)
+
+
+def _only(actions: Sequence[RevokeAction], name: str) -> list[RevokeAction]:
+    chosen = [a for a in actions if a.name == name]
+    if not chosen:
+        names = ", ".join(sorted({a.name for a in actions})) or "none"
+        raise RevokeError(f"action {name!r} does not apply here (choose from: {names})")
+    return chosen
+
+
+def _subset(
+    steps: Sequence[RevokeAction], chosen: Sequence[RevokeAction] | None
+) -> list[RevokeAction]:
+    if chosen is None:
+        return list(steps)
+    unknown = [a for a in chosen if a not in steps]
+    if unknown:
+        raise RevokeError(f"{unknown[0].label!r} is not a step of this plan")
+    if not chosen:
+        raise RevokeError("no step selected: nothing to revoke")
+    wanted = set(chosen)
+    return [a for a in steps if a in wanted]
