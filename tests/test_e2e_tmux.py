@@ -137,10 +137,9 @@ def test_full_triage_loop_in_tmux(tmux) -> None:
         assert pane in screen, pane
     print(f"\nfirst screen with demo data after {first_data_s:.2f} s")
 
-    # Filter to the departed employee and open her credentials.
-    tmux.keys("/")
-    tmux.wait_for("filter: name, email")
-    tmux.type("lucia-castillo")
+    # Filter to the departed employee and open her credentials: typed in one
+    # burst, as operators type (its "a" must not open the audit screen).
+    tmux.type("/lucia-castillo")
     tmux.wait_for("Accounts 1/250")
     tmux.keys("Enter")  # leave the filter box for the accounts table...
     tmux.wait_for(lambda s: "Accounts 1/250 · lucia-castillo" in s and "▔▔▔▔▔" not in s)
@@ -218,3 +217,26 @@ def test_full_triage_loop_in_tmux(tmux) -> None:
     tampered = _cli(tmux.env, "audit", "verify")
     assert tampered.returncode == 1
     assert f"entry {seq} was edited" in tampered.stdout
+
+
+def test_keys_typed_in_one_burst_after_slash_filter_and_never_fire(tmux) -> None:
+    """'/quinn' sent in one send-keys burst once quit the app on its 'q' (3 times of 3)."""
+    tmux.start()
+    tmux.wait_for("ORPHAN")
+    tmux.type("/quinn")
+    screen = tmux.wait_for("· quinn")
+    assert tmux.alive(), "pamtui quit on the 'q' of a filter typed in one burst"
+    assert "Audit journal" not in screen
+    tmux.keys("Escape")  # clear and close the filter
+    tmux.wait_for(lambda s: "· quinn" not in s)
+    tmux.keys("4")  # the queue pane focused: y would approve, v open a review
+    tmux.type("/yvonne")
+    tmux.wait_for("· yvonne")
+    assert tmux.alive()
+    tmux.keys("Escape")  # (a key right after Escape would read as alt+key)
+    tmux.wait_for(lambda s: "· yvonne" not in s)
+    tmux.keys("q")
+    deadline = time.monotonic() + 10
+    while tmux.alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not tmux.alive(), "pamtui did not quit on q once the filter was closed"

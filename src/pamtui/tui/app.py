@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.css.query import NoMatches
@@ -22,6 +22,7 @@ from pamtui.services.session import Session
 from pamtui.services.stream import EventFeed, StreamProblem
 from pamtui.services.watch import StreamWatch
 from pamtui.tui.commands import PamtuiCommands
+from pamtui.tui.keys import redirect_stray_key
 from pamtui.tui.screens.audit import AuditScreen
 from pamtui.tui.screens.help import HelpScreen, bindings_table
 from pamtui.tui.screens.main import MainScreen
@@ -51,6 +52,10 @@ class BaseApp(App[int]):
     def __init__(self, *, theme: str | None = None) -> None:
         super().__init__()
         self._requested_theme = theme or DEFAULT_THEME
+
+    def _on_key(self, event: events.Key) -> None:
+        # Runs before App._on_key (the bindings): a burst typed after "/" is text.
+        redirect_stray_key(self, event)
 
     def notify(
         self,

@@ -241,7 +241,8 @@ class AuditScreen(Screen):
     # -- search --------------------------------------------------------------
 
     def action_focus_query(self) -> None:
-        self.query_one("#audit-query", Input).focus()
+        # At once (see tui/keys.py): the rest of a burst typed after "/" is the query.
+        self.set_focus(self.query_one("#audit-query", Input))
 
     @on(Input.Submitted, "#audit-query")
     def _query_submitted(self, event: Input.Submitted) -> None:

@@ -287,7 +287,10 @@ class MainScreen(Screen):
     def action_filter(self) -> None:
         box = self.query_one("#accounts-filter", Input)
         box.remove_class("hidden")
-        box.focus()
+        # Focus now, not after a refresh (Widget.focus defers it): keys typed or
+        # pasted in the same burst as "/" belong to the filter, never to a
+        # shortcut ("/quinn" must not quit on its "q").
+        self.set_focus(box)
 
     @on(Input.Changed, "#accounts-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -306,7 +309,10 @@ class MainScreen(Screen):
             return
         box.value = ""
         box.add_class("hidden")
-        self.query_one(AccountsTable).set_filter("")
+        table = self.query_one(AccountsTable)
+        table.set_filter("")
+        if self.focused is box:  # a hidden box keeps no focus: keys are shortcuts again
+            self.set_focus(table)
         self._update_accounts_title()
         self.query_one(AccountsTable).focus()
 
