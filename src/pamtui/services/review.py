@@ -583,9 +583,7 @@ class ReviewService:
                     f"access review #{campaign_id} item {position}: "
                     f"{justification or 'revoked in review'}"
                 )
-                submission = self._revoke.submit(
-                    plan, reason, proof=proof, actor=reviewer, tx=tx
-                )
+                submission = self._revoke.submit(plan, reason, proof=proof, actor=reviewer, tx=tx)
                 queued = list(submission.items)
             now = timestamp()
             queue_ids = [q.id for q in queued]
