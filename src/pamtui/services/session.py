@@ -25,6 +25,7 @@ from pamtui.services.drift import DriftRecorder, SnapshotStore
 from pamtui.services.inventory import AccountView, Inventory
 from pamtui.services.policy import Policy, parse_policies
 from pamtui.services.queue import RevocationQueue, requires_four_eyes
+from pamtui.services.stream import RecentActivity
 
 KEYRING_SERVICE = "pamtui"
 
@@ -73,6 +74,7 @@ class Session:
     queue: RevocationQueue = field(init=False)
     policies: tuple[Policy, ...] = field(init=False)
     drift: DriftRecorder = field(init=False)
+    activity: RecentActivity = field(init=False, default_factory=RecentActivity)
 
     def __post_init__(self) -> None:
         self.inventory = Inventory(
