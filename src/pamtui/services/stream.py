@@ -119,7 +119,7 @@ class EventFeed:
         self._cursors: dict[str, str | None] = {
             name: (since or {}).get(name) for name in self.providers
         }
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
         self.recent = recent
         """Remembers each event handed out (the session's, so others can ask it)."""
         self.received = 0

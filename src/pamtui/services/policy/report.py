@@ -140,12 +140,13 @@ class SweepReport:
                 UNSUPPORTED: "gone",
                 FAILED: "FAILED",
             }
-            for e in self.reviews:
-                campaign = f" #{e.campaign_id}" if e.campaign_id is not None else ""
+            for rev in self.reviews:
+                campaign = f" #{rev.campaign_id}" if rev.campaign_id is not None else ""
                 lines.append(
                     clean(
-                        f"  {review_labels[e.outcome]:<12} policy:{e.policy} drift:{e.policy}"
-                        f"{campaign} {e.provider} {e.subject} ({e.account_name}): {e.message}",
+                        f"  {review_labels[rev.outcome]:<12} policy:{rev.policy}"
+                        f" drift:{rev.policy}{campaign} {rev.provider} {rev.subject}"
+                        f" ({rev.account_name}): {rev.message}",
                         max_length=1000,
                     )
                 )

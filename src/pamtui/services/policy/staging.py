@@ -60,8 +60,8 @@ def sweep(queue: RevocationQueue, proposals: Iterable[Proposal], *, dry_run: boo
 
     groups: dict[tuple[str, int | str], list[Proposal]] = {}
     for n, proposal in enumerate(proposals):
-        group = proposal.plan or n
-        groups.setdefault((proposal.policy.name, group), []).append(proposal)
+        plan = proposal.plan or n  # one group per plan; a lone proposal is its own group
+        groups.setdefault((proposal.policy.name, plan), []).append(proposal)
 
     def entry(outcome: str, proposal: Proposal, message: str, item: int | None = None) -> None:
         report.entries.append(
