@@ -1,7 +1,8 @@
 """Staging proposals in the revocation queue (``pamtui sweep``), without duplicates.
 
-The one call into the queue is :func:`_stage_plan`: the only place a policy
-turns proposals into queue items.
+The sweep reads the queue once (what is already there) and writes to it in
+one place, :func:`_stage_plan`: the only code that turns a policy's
+proposals into queue items.
 """
 
 from __future__ import annotations
