@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pamtui.config import ConfigError, load_file
+from pamtui.config import ConfigError, OperatorConfig, load_file
 from pamtui.journal import Journal
 from pamtui.model import (
     AccountStatus,
@@ -30,6 +30,7 @@ from pamtui.services.policy import (
     sweep,
 )
 from pamtui.services.queue import RevocationQueue
+from pamtui.services.revoke import RevocationService
 from tests.fakes import StaticProvider
 
 WHERE = "/etc/pamtui/config.toml"
@@ -383,7 +384,7 @@ async def test_evaluate_on_a_synced_inventory(static_session):
 
 def test_sweep_stages_as_the_policy(static_session, static_provider):
     proposals = _evaluate(static_provider, STALE_TOKENS)
-    report = sweep(static_session.queue, proposals, dry_run=False)
+    report = sweep(static_session.revocations, proposals, dry_run=False)
     assert report.counts() == {"staged": 1, "duplicate": 0, "unsupported": 0, "failed": 0}
     assert report.ok
     (item,) = static_session.queue.items()
@@ -403,17 +404,17 @@ def test_sweep_stages_as_the_policy(static_session, static_provider):
 
 def test_a_second_sweep_stages_nothing_new(static_session, static_provider):
     policies = (STALE_TOKENS, TERMINATED_OWNERS)
-    first = sweep(static_session.queue, _evaluate(static_provider, *policies), dry_run=False)
+    first = sweep(static_session.revocations, _evaluate(static_provider, *policies), dry_run=False)
     assert first.counts()["staged"] == 4
     journalled = len(static_session.journal.entries())
-    second = sweep(static_session.queue, _evaluate(static_provider, *policies), dry_run=False)
+    second = sweep(static_session.revocations, _evaluate(static_provider, *policies), dry_run=False)
     assert second.counts() == {"staged": 0, "duplicate": 4, "unsupported": 0, "failed": 0}
     assert len(static_session.queue.items()) == 4
     assert len(static_session.journal.entries()) == journalled
 
 
 def test_a_plan_is_staged_as_one_plan(static_session, static_provider):
-    sweep(static_session.queue, _evaluate(static_provider, TERMINATED_OWNERS), dry_run=False)
+    sweep(static_session.revocations, _evaluate(static_provider, TERMINATED_OWNERS), dry_run=False)
     items = static_session.queue.items()
     assert len(items) == 3 and len({i.plan_id for i in items}) == 1
     assert {i.requested_by for i in items} == {"policy:terminated-owners"}
@@ -422,23 +423,23 @@ def test_a_plan_is_staged_as_one_plan(static_session, static_provider):
 def test_two_policies_on_one_target_stage_it_once(static_session, static_provider):
     also = {**STALE_TOKENS, "name": "carol", "match": {"unused_days_over": 150}}
     report = sweep(
-        static_session.queue, _evaluate(static_provider, STALE_TOKENS, also), dry_run=False
+        static_session.revocations, _evaluate(static_provider, STALE_TOKENS, also), dry_run=False
     )
     assert report.counts()["staged"] == 1 and report.counts()["duplicate"] == 1
     assert report.duplicates[0].policy == "carol"
 
 
 def test_only_a_cancelled_item_lets_a_target_be_staged_again(static_session, static_provider):
-    queue = static_session.queue
-    (item,) = sweep(queue, _evaluate(static_provider, STALE_TOKENS), dry_run=False).items
-    queue.cancel(item.id, why="false positive")
-    report = sweep(queue, _evaluate(static_provider, STALE_TOKENS), dry_run=False)
+    revocations = static_session.revocations
+    (item,) = sweep(revocations, _evaluate(static_provider, STALE_TOKENS), dry_run=False).items
+    static_session.queue.cancel(item.id, why="false positive")
+    report = sweep(revocations, _evaluate(static_provider, STALE_TOKENS), dry_run=False)
     assert report.counts()["staged"] == 1
 
 
 def test_dry_run_stages_and_journals_nothing(static_session, static_provider):
     report = sweep(
-        static_session.queue,
+        static_session.revocations,
         _evaluate(static_provider, STALE_TOKENS, TERMINATED_OWNERS),
         dry_run=True,
     )
@@ -451,14 +452,16 @@ def test_dry_run_stages_and_journals_nothing(static_session, static_provider):
 
 
 def test_a_dry_run_reports_duplicates_too(static_session, static_provider):
-    sweep(static_session.queue, _evaluate(static_provider, STALE_TOKENS), dry_run=False)
-    report = sweep(static_session.queue, _evaluate(static_provider, STALE_TOKENS), dry_run=True)
+    sweep(static_session.revocations, _evaluate(static_provider, STALE_TOKENS), dry_run=False)
+    report = sweep(
+        static_session.revocations, _evaluate(static_provider, STALE_TOKENS), dry_run=True
+    )
     assert report.counts()["duplicate"] == 1 and report.counts()["staged"] == 0
 
 
 async def test_approve_true_leaves_items_approved_for_queue_run(static_session, static_provider):
     policy = {**STALE_TOKENS, "approve": True}
-    report = sweep(static_session.queue, _evaluate(static_provider, policy), dry_run=False)
+    report = sweep(static_session.revocations, _evaluate(static_provider, policy), dry_run=False)
     (item,) = static_session.queue.items()
     assert item.state is QueueState.APPROVED and item.approved_by == "policy:stale-tokens"
     assert "(approved)" in report.staged[0].message
@@ -477,8 +480,11 @@ def test_a_read_only_journal_fails_each_staging_and_the_sweep_goes_on(
     journal = Journal.open(db_path, read_only=True)
     try:
         queue = RevocationQueue(journal, static_session.providers, "cron")
+        revocations = RevocationService(
+            queue, static_session.providers, OperatorConfig(), lambda code, subject: None
+        )
         proposals = _evaluate(static_provider, STALE_TOKENS, TERMINATED_OWNERS)
-        report = sweep(queue, proposals, dry_run=False)
+        report = sweep(revocations, proposals, dry_run=False)
     finally:
         journal.close()
     assert report.counts() == {"staged": 0, "duplicate": 0, "unsupported": 0, "failed": 4}
@@ -497,13 +503,15 @@ def test_a_read_only_journal_fails_each_staging_and_the_sweep_goes_on(
 
 def test_a_read_only_queue_fails_without_raising(static_session, static_provider):
     static_session.queue.read_only = True
-    report = sweep(static_session.queue, _evaluate(static_provider, STALE_TOKENS), dry_run=False)
+    report = sweep(
+        static_session.revocations, _evaluate(static_provider, STALE_TOKENS), dry_run=False
+    )
     assert report.counts()["failed"] == 1 and "read-only" in report.failed[0].message
 
 
 def test_skips_reach_the_report(static_session, static_provider, monkeypatch):
     proposals = _evaluate(static_provider, {**STALE_TOKENS, "action": "delete_access_key"})
-    report = sweep(static_session.queue, proposals, dry_run=False)
+    report = sweep(static_session.revocations, proposals, dry_run=False)
     assert report.counts() == {"staged": 0, "duplicate": 0, "unsupported": 1, "failed": 0}
     assert report.ok
 
@@ -511,7 +519,9 @@ def test_skips_reach_the_report(static_session, static_provider, monkeypatch):
         raise RuntimeError("plugin bug")
 
     monkeypatch.setattr(static_provider, "revoke_actions", broken)
-    report = sweep(static_session.queue, _evaluate(static_provider, STALE_TOKENS), dry_run=False)
+    report = sweep(
+        static_session.revocations, _evaluate(static_provider, STALE_TOKENS), dry_run=False
+    )
     assert report.counts()["failed"] == 1 and not report.ok
     assert report.as_dict()["entries"][0]["outcome"] == "failed"
 
@@ -521,8 +531,11 @@ def test_summary_lines_are_terminal_safe(db_path):
     journal = Journal.open(db_path)
     try:
         queue = RevocationQueue(journal, {"static": provider}, "cron")
+        revocations = RevocationService(
+            queue, {"static": provider}, OperatorConfig(), lambda code, subject: None
+        )
         bots = {"name": "bots", "match": {"account_kind": "bot"}, "action": "plan"}
-        report = sweep(queue, _evaluate(provider, bots), dry_run=True)
+        report = sweep(revocations, _evaluate(provider, bots), dry_run=True)
     finally:
         journal.close()
     assert report.counts()["staged"] == len([a for a in provider.accounts if a.startswith("h")])

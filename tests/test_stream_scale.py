@@ -20,6 +20,7 @@ from pamtui.journal import Journal
 from pamtui.model import AccessEvent
 from pamtui.sanitize import is_clean
 from pamtui.services.session import Session
+from pamtui.services.stream import RECENT_PER_ACCOUNT
 from pamtui.tui.app import PamtuiApp
 from pamtui.tui.widgets.accounts import AccountsTable
 from pamtui.tui.widgets.sparkline import StreamRates, sparkline
@@ -134,6 +135,10 @@ async def test_a_large_stream_keeps_every_buffer_bounded(db_path):
         assert len(log.flags) == 2
         # The stream's own counter in the app saw every event too.
         assert sum(app.watch.per_account.values()) == total
+        # The session's recent activity kept each account's newest events, and only those.
+        activity = app.session.activity
+        assert len(activity) == 2 * RECENT_PER_ACCOUNT
+        assert activity.recent(("beta", "u2"), 1)[0].path == "/v1/things/5999"
         assert gc.get_freeze_count() > 0  # the sync froze what it built (pamtui.heap)
         assert gc.get_threshold()[0] >= 5_000  # the app raised it for the stream
     assert gc.get_freeze_count() == 0  # the session thawed it when it closed

@@ -64,7 +64,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 source=session.config.source,
                 when_empty=True,
             )
-        report = sweep(session.queue, proposals, dry_run=args.dry_run)
+        report = sweep(session.revocations, proposals, dry_run=args.dry_run)
         if reviews:
             review_drift(ReviewService.for_session(session), reviews, report)
         if args.json:

@@ -467,6 +467,29 @@ class SnapshotStore:
             for sync_id, ts, prov, aid, name, kind, detail in rows
         ]
 
+    def stored(self, provider: str) -> tuple[dict[str, dict[str, Any]], bool]:
+        """One provider's stored records (account id: ``record_of``) and whether it ever synced.
+
+        Through a read-only connection: a dry run (``sweep --dry-run``) must not
+        create or change the file. No file reads as never synced.
+        """
+        if not self.path.exists():
+            return {}, False
+        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
+        try:
+            known = {
+                aid: json.loads(text)
+                for aid, text in conn.execute(
+                    "SELECT account_id, record FROM current WHERE provider = ?", (provider,)
+                )
+            }
+            synced = conn.execute(
+                "SELECT 1 FROM syncs WHERE provider = ? LIMIT 1", (provider,)
+            ).fetchone()
+        finally:
+            conn.close()
+        return known, synced is not None
+
     def last_syncs(self) -> dict[str, tuple[str, int, bool]]:
         """Per provider: time, account count and whether it was a baseline."""
         if not self.path.exists():

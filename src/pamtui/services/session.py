@@ -25,6 +25,7 @@ from pamtui.services.inventory import AccountView, Inventory
 from pamtui.services.policy import Policy, parse_policies
 from pamtui.services.queue import RevocationQueue
 from pamtui.services.revoke import RevocationService
+from pamtui.services.stream import RecentActivity
 
 KEYRING_SERVICE = "pamtui"
 
@@ -75,6 +76,7 @@ class Session:
     """The one revocation path: every route that ends access goes through it."""
     policies: tuple[Policy, ...] = field(init=False)
     drift: DriftRecorder = field(init=False)
+    activity: RecentActivity = field(init=False, default_factory=RecentActivity)
 
     def __post_init__(self) -> None:
         self.inventory = Inventory(

@@ -266,7 +266,8 @@ class PamtuiApp(BaseApp):
         cursors = self.cursors
         if cursors is not None and cursors.problem:
             self.notify(cursors.problem, severity="warning", markup=False)
-        feed = EventFeed(providers, since=cursors.since(types) if cursors else None)
+        since = cursors.since(types) if cursors else None
+        feed = EventFeed(providers, since=since, recent=self.session.activity)
         try:
             log = self.main.query_one(StreamLog)
         except _SCREEN_GONE:

@@ -60,31 +60,15 @@ def _when(ts: str, now: datetime) -> str:
 
 
 def live_events(app: object, provider: str, account_id: str, limit: int = 6) -> list[AccessEvent]:
-    """This session's stream events for one account, newest first (if the stream runs).
+    """This session's stream events for one account, newest first (none if no stream ran).
 
-    Reads the triage screen's stream buffer defensively: records are
-    AccessEvents, or tuples holding one. No stream, no events.
+    Asked of the session's ``services.stream.RecentActivity``, which the event
+    feed fills; the stream widget's draw buffer is its own business.
     """
-    try:
-        from pamtui.tui.widgets.stream import StreamLog
-
-        log = app.main.query_one(StreamLog)  # type: ignore[attr-defined]
-        records = list(getattr(log, "_recent", ()))
-    except Exception:
+    activity = getattr(getattr(app, "session", None), "activity", None)
+    if activity is None:
         return []
-    found: list[AccessEvent] = []
-    for record in reversed(records):
-        if isinstance(record, AccessEvent):
-            event = record
-        elif isinstance(record, tuple):
-            event = next((x for x in record if isinstance(x, AccessEvent)), None)
-        else:
-            event = None
-        if event is not None and event.provider == provider and event.account_id == account_id:
-            found.append(event)
-            if len(found) >= limit:
-                break
-    return found
+    return activity.recent((provider, account_id), limit)
 
 
 def evidence_renderable(

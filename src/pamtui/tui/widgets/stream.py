@@ -10,6 +10,10 @@ long the stream runs, and keystrokes never queue behind line renders.
 Pausing freezes the view only: events keep being counted and kept in the ring,
 and resuming draws the newest of them. Changing a filter redraws the pane from
 the ring, so the matches of the last few thousand events appear at once.
+
+The ring is this pane's drawing material and nothing else reads it: what an
+account did recently (review evidence) is asked of the session's
+``services.stream.RecentActivity``, which the same event feed fills.
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ from pamtui.tui.safe import safe
 MAX_LINES = 1_000
 """Lines the pane keeps for scrolling back (each is a few dozen live objects)."""
 RECENT_EVENTS = 10_000
-"""Events kept (drawn or not) for redrawing under a new filter and after a pause."""
+"""Events kept (drawn or not) for redrawing under a new filter and after a pause;
+private to the pane (per-account history: ``services.stream.RecentActivity``)."""
 MAX_LINES_PER_FLUSH = 50
 """A flood (a provider's backfill, a burst) is more than anyone can read: each
 tick draws the newest lines only (this many, or the pane's height if taller)
@@ -256,8 +261,9 @@ class StreamLog(RichLog):
         if not items and not skipped:
             return
         theme = self.app.current_theme
-        error = theme.error if theme else "red"
-        warning = theme.warning if theme else "yellow"
+        # A theme may leave a colour unset (None): fall back, never style "bold None".
+        error = (theme.error if theme else None) or "red"
+        warning = (theme.warning if theme else None) or "yellow"
         name = self.account_name
         lines: list[Text] = []
         if skipped:
