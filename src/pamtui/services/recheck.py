@@ -129,7 +129,7 @@ class RecheckReport:
 
 def revoked_items(journal: Journal, since: str | None = None) -> list[QueueItem]:
     """Items revoked or verified in the period, one per distinct action, newest kept."""
-    from pamtui.services.queue import _item_from_row
+    from pamtui.services.queue_store import _item_from_row
 
     sql = "SELECT * FROM queue_items WHERE state IN (?, ?)"
     params: list[Any] = [str(QueueState.REVOKED), str(QueueState.VERIFIED)]

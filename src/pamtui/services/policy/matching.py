@@ -22,8 +22,8 @@ from pamtui.model import (
 from pamtui.providers.base import Provider
 from pamtui.services import risk
 from pamtui.services.inventory import AccountView
-from pamtui.services.policy.config import Match, Policy
 from pamtui.services.plans import plan_for_account
+from pamtui.services.policy.config import Match, Policy
 
 _DEAD_ACCOUNT = (AccountStatus.DEACTIVATED, AccountStatus.DELETED)
 
