@@ -1,0 +1,326 @@
+"""The triage screen's revocation keys: plans from the accounts, acts on the queue.
+
+A mixin of :class:`pamtui.tui.screens.main.MainScreen`. It only collects
+input (which target, which steps, a reason, a code) and shows results: every
+decision (read-only, step-up, four eyes, plan order) is the revocation
+service's (services/revoke.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import work
+from textual.widgets import ProgressBar
+
+from pamtui.journal import JournalError
+from pamtui.model import CredentialStatus, QueueState
+from pamtui.services.inventory import AccountKey, AccountView
+from pamtui.services.mfa import MfaError
+from pamtui.services.queue import Outcome, QueueError
+from pamtui.services.revoke import Plan
+from pamtui.tui.safe import join, safe
+from pamtui.tui.screens.stepup import refused, with_step_up
+from pamtui.tui.widgets.credentials import CredentialsTable
+from pamtui.tui.widgets.queue import QueueTable
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+    from pamtui.services.session import Session
+
+    _Base = Screen
+else:
+    _Base = object
+
+REFUSALS = (QueueError, MfaError, JournalError)
+"""What the revocation service refuses with a message for the operator."""
+
+
+class RevokeActions(_Base):
+    if TYPE_CHECKING:  # what the screen it is mixed into provides
+
+        @property
+        def session(self) -> Session: ...
+        def refresh_queue(self) -> None: ...
+        def update_account(self, view: AccountView) -> None: ...
+        def _selected_view(self) -> AccountView | None: ...
+    # -- queue actions (the queue decides what is allowed) ------------------------
+
+    def _queue_item(self):
+        item_id = self.query_one(QueueTable).selected_id
+        if item_id is None:
+            self.notify("Select a queue item first (4 focuses the queue).", severity="warning")
+        return item_id
+
+    def action_approve_item(self) -> None:
+        item_id = self._queue_item()
+        if item_id is None:
+            return
+
+        def approve(code: str | None) -> None:
+            self._run_items(
+                lambda on_outcome: self.session.revocations.approve_and_run(
+                    item_id, code=code, on_outcome=on_outcome
+                ),
+                count=1,
+            )
+
+        with_step_up(self, f"approve #{item_id}", approve)
+
+    def action_execute_item(self) -> None:
+        item_id = self._queue_item()
+        if item_id is None:
+            return
+        item = self.session.queue.get(item_id)
+        if item.state not in (QueueState.APPROVED, QueueState.FAILED):
+            self.notify(
+                f"#{item.id} is {item.state}: only approved or failed items run.",
+                severity="warning",
+            )
+            return
+        # A later step runs its plan up to it, in order (the queue enforces it).
+        pending = [i for i in self.session.queue.waits_for(item) if i.state is QueueState.APPROVED]
+
+        def execute(code: str | None) -> None:
+            self._run_items(
+                lambda on_outcome: self.session.revocations.run(
+                    [item_id], code=code, on_outcome=on_outcome
+                ),
+                count=len(pending) + 1,
+            )
+
+        with_step_up(self, f"execute #{item_id}", execute)
+
+    def action_edit_item(self) -> None:
+        from pamtui.tui.screens.prompt import PromptScreen
+
+        item_id = self._queue_item()
+        if item_id is None:
+            return
+        item = self.session.queue.get(item_id)
+
+        def edited(reason: str | None) -> None:
+            if reason is None:
+                return
+            try:
+                self.session.revocations.edit(item_id, reason=reason)
+            except QueueError as exc:
+                self.notify(str(exc), severity="error", markup=False)
+                return
+            self.refresh_queue()
+            self.notify(f"#{item_id}: reason updated (journalled).")
+
+        title = join(
+            Text(f"New reason for #{item.id}:", style="bold"),
+            safe(item.action.label, max_length=50),
+        )
+        self.app.push_screen(PromptScreen(title, item.reason), callback=edited)
+
+    def action_cancel_item(self) -> None:
+        item_id = self._queue_item()
+        if item_id is None:
+            return
+
+        def cancel(code: str | None) -> None:
+            try:
+                item = self.session.revocations.cancel(
+                    item_id, code=code, why="cancelled from the queue pane"
+                )
+            except REFUSALS as exc:
+                refused(self, exc)
+                return
+            self.refresh_queue()
+            self.notify(f"#{item.id} cancelled.")
+
+        with_step_up(self, f"cancel #{item_id}", cancel, cancelled="nothing cancelled")
+
+    # -- revocation ----------------------------------------------------------
+
+    def _view_to_plan(self, missing: str) -> AccountView | None:
+        """The selected account with every credential read, or None (and the operator told)."""
+        view = self._selected_view()
+        if view is not None and not view.credentials_read:
+            self.notify(
+                "Still reading this account's credentials, and a plan needs every one of "
+                "them. Try again when the accounts pane has loaded.",
+                severity="warning",
+            )
+            return None
+        if view is None:
+            self.notify(missing, severity="warning")
+        return view
+
+    def action_revoke_credential(self) -> None:
+        table = self.query_one(CredentialsTable)
+        if self.focused is not table:
+            # Never revoke a credential the operator has not pointed at.
+            table.focus()
+            self.notify("Choose the credential, then press r again.")
+            return
+        missing = "Select an account and one of its credentials first."
+        view = self._view_to_plan(missing)
+        if view is None:
+            return
+        credential = table.selected
+        if credential is None:
+            self.notify(missing, severity="warning")
+            return
+        if credential.status is not CredentialStatus.ACTIVE:
+            self.notify("That credential is not active: nothing to revoke.", severity="warning")
+            return
+        try:
+            plan = self.session.revocations.plan_credential(view, credential)
+        except QueueError as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+            return
+        title = join(
+            Text("Revoke credential", style="bold"),
+            safe(credential.label or credential.id, "bold"),
+            Text("of"),
+            safe(view.account.name, "bold"),
+        )
+        self._confirm_then_run(title, plan)
+
+    def action_revoke_account(self) -> None:
+        view = self._view_to_plan("Select an account first.")
+        if view is None:
+            return
+        try:
+            plan = self.session.revocations.plan_account(view)
+        except QueueError as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+            return
+        title = join(
+            Text("De-provision account", style="bold"),
+            safe(view.account.name, "bold"),
+            Text(f"({len(plan.steps)} steps, run in this order)"),
+        )
+        self._confirm_then_run(title, plan)
+
+    def _confirm_then_run(self, title: Text, plan: Plan) -> None:
+        from pamtui.tui.screens.confirm import Confirmation, ConfirmRevoke
+
+        if plan.four_eyes:
+            title = join(title, Text("· four eyes: a second operator approves", style="bold"))
+
+        def confirmed(answer: Confirmation | None) -> None:
+            if answer is None:
+                self.notify("Cancelled: nothing staged.")
+                return
+            # The code (when policy asks) comes before anything is staged: a refused
+            # code leaves no trace in the queue (the refusal itself is journalled).
+            with_step_up(
+                self,
+                plan.describe(),
+                lambda code: submit(answer, code),
+                cancelled="nothing staged",
+            )
+
+        def submit(answer: Confirmation, code: str | None) -> None:
+            try:
+                submission = self.session.revocations.submit(
+                    plan, answer.reason, code=code, steps=answer.steps
+                )
+            except REFUSALS as exc:
+                refused(self, exc, title="Not staged")
+                return
+            self.refresh_queue()
+            if submission.awaiting_approval:
+                n = len(submission.items)
+                self.notify(
+                    f"{n} step{'s' if n != 1 else ''} staged, awaiting a second operator's "
+                    "approval (y on the queue pane, or pamtui queue approve ID).",
+                    title="Four eyes",
+                    timeout=10,
+                )
+                return
+            self._run_items(
+                lambda on_outcome: self.session.revocations.execute(
+                    submission, on_outcome=on_outcome
+                ),
+                count=len(submission.runnable),
+                accounts=plan.accounts,
+            )
+
+        self.app.push_screen(ConfirmRevoke(title, list(plan.steps)), callback=confirmed)
+
+    def _run_items(
+        self,
+        start: Callable[[Callable[[Outcome], None]], Awaitable[Any]],
+        *,
+        count: int,
+        accounts: Sequence[AccountKey] = (),
+    ) -> None:
+        """Run what the service starts (with a progress bar), then refresh the accounts."""
+        self._run_worker(start, count, tuple(accounts))
+
+    @work(group="revoke")
+    async def _run_worker(
+        self,
+        start: Callable[[Callable[[Outcome], None]], Awaitable[Any]],
+        count: int,
+        accounts: tuple[AccountKey, ...],
+    ) -> None:
+        pane = self.query_one("#queue-pane")
+        bar = self.query_one("#queue-progress", ProgressBar)
+        seen: list[Outcome] = []
+
+        def on_outcome(outcome: Outcome) -> None:
+            seen.append(outcome)
+            if count > 1:
+                pane.border_title = f"Revocation queue · running {len(seen)}/{count}"
+                bar.advance(1)
+            self.refresh_queue()
+
+        if count > 1:
+            bar.update(total=count, progress=0)
+            bar.remove_class("hidden")
+        try:
+            result = await start(on_outcome)
+        except REFUSALS as exc:
+            refused(self, exc)
+            return
+        finally:
+            pane.border_title = "Revocation queue"
+            bar.add_class("hidden")
+            self.refresh_queue()
+        if isinstance(result, tuple):  # approve_and_run: (item, outcomes)
+            item, outcomes = result
+            if not outcomes and item.state is QueueState.AWAITING_APPROVAL:
+                self.notify(f"#{item.id} awaits a second operator's approval.", title="Four eyes")
+                return
+        else:
+            outcomes = result
+        keys = set(accounts) or {
+            (o.item.action.provider, o.item.action.account_id) for o in outcomes
+        }
+        for account_key in keys:
+            view = await self.session.inventory.refresh_account(account_key)
+            if view is not None:
+                self.update_account(view)
+        self._report(outcomes)
+
+    def _report(self, outcomes: Sequence[Outcome]) -> None:
+        failures = [o.message for o in outcomes if o.failed]
+        waiting = [o.message for o in outcomes if o.waiting]
+        verified = sum(1 for o in outcomes if o.ok)
+        if failures:
+            self.notify(
+                "\n".join(failures[:3]),
+                title="Revocation failed",
+                severity="error",
+                markup=False,
+                timeout=15,
+            )
+        elif waiting:
+            self.notify(
+                "\n".join(waiting[:3]), title="Waiting for earlier steps", markup=False, timeout=10
+            )
+        else:
+            self.notify(
+                f"{verified} step{'s' if verified != 1 else ''} revoked and verified.",
+                title="Verified",
+            )
