@@ -637,7 +637,10 @@ def test_cef_lines_parse_back_with_correct_escaping(filled: Journal) -> None:
         assert ext["cs2Label"] == "subject" and ext["cs2"] == _visible(entry.subject)
         assert ext["cs3"] == entry.hash and ext["cs4"] == entry.prev_hash
         if entry.detail.get("account_id"):
-            assert ext["duser"] == _visible(entry.detail["account_id"])
+            # CEF's dictionary: duid is destinationUserId, duser destinationUserName.
+            assert ext["duid"] == _visible(entry.detail["account_id"])
+        # The queue records no account name, and an id is not a name.
+        assert "duser" not in ext
         if entry.action in {"revoked", "verified"}:
             assert ext["outcome"] == "success"
         elif entry.action in {"failed", "verify_failed"}:
@@ -651,7 +654,7 @@ def test_cef_lines_parse_back_with_correct_escaping(filled: Journal) -> None:
     assert hostile
     for header, ext in hostile:
         assert ext["suser"] == FORMULA
-        assert ext["duser"] == FORMULA
+        assert ext["duid"] == FORMULA
         assert ext["cs1"] == "git|hub"  # pipes need no escape in extensions
         assert ext["cs2"] == "credential:" + CEF_BREAKER  # \, = and LF round-trip
         assert ext["msg"].startswith("␛]0;x␇ label")
