@@ -116,7 +116,7 @@ def _export(journal: Journal, args: argparse.Namespace, filt: EntryFilter) -> in
         result = export_to_file(journal, args.format, args.out, filt, force=args.force)
     except SafeWriteError as exc:
         raise UsageError(f"--out: {clean(exc)}") from None
-    print(f"{clean(export_summary(result, args.format))} to {clean(args.out)}")
+    print(clean(export_summary(result, args.format, args.out)))
     return EXIT_OK
 
 

@@ -83,6 +83,6 @@ def export_help() -> str:
     return help_text()
 
 
-def export_summary(result: ExportResult, fmt: str) -> str:
-    """ "exported N entries (fmt)", and how many were skipped and why."""
-    return summary(result, fmt)
+def export_summary(result: ExportResult, fmt: str, target: str | None = None) -> str:
+    """ "exported N entries (fmt) to FILE", and how many were skipped and why."""
+    return summary(result, fmt, target)

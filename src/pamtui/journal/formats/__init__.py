@@ -74,9 +74,11 @@ def help_text() -> str:
     return "\n".join(lines)
 
 
-def summary(result: ExportResult, fmt: str) -> str:
-    """ "exported N entries (fmt)" and, if any were left out, how many and why."""
+def summary(result: ExportResult, fmt: str, target: str | None = None) -> str:
+    """ "exported N entries (fmt) [to FILE]" and, if any were left out, how many and why."""
     line = f"exported {result.written} entries ({fmt})"
+    if target:
+        line += f" to {target}"
     if result.skipped_total:
         counts = ", ".join(f"{count} {action}" for action, count in sorted(result.skipped.items()))
         reason = FORMATS[fmt].skip_reason if fmt in FORMATS else ""

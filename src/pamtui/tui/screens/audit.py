@@ -313,7 +313,7 @@ class AuditScreen(Screen):
             except SafeWriteError as exc:
                 self.notify(f"export failed: {clean(exc)}", severity="error", markup=False)
                 return
-            self.notify(f"{clean(export_summary(result, fmt))} to {clean(path)}", markup=False)
+            self.notify(clean(export_summary(result, fmt, path)), markup=False)
 
         self.app.push_screen(ExportDialog(), callback=chosen)
 
