@@ -15,7 +15,7 @@ from types import ModuleType
 from typing import TextIO
 
 from pamtui.journal.formats import cef, csv, jsonl, ocsf
-from pamtui.journal.formats._common import COLUMNS, ExportResult, entry_record
+from pamtui.journal.formats._common import COLUMNS, ExportResult, entry_record, write_lines
 from pamtui.model import JournalEntry
 
 
@@ -88,4 +88,14 @@ def summary(result: ExportResult, fmt: str, target: str | None = None) -> str:
     return line
 
 
-__all__ = ["COLUMNS", "FORMATS", "ExportFormat", "ExportResult", "entry_record", "get", "help_text"]
+__all__ = [
+    "COLUMNS",
+    "FORMATS",
+    "ExportFormat",
+    "ExportResult",
+    "entry_record",
+    "get",
+    "help_text",
+    "summary",
+    "write_lines",
+]
