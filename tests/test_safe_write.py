@@ -222,3 +222,15 @@ def test_a_symlink_planted_meanwhile_is_refused(tmp_path: Path) -> None:
         target.symlink_to(victim)
     assert victim.read_text() == "precious"
     assert only_files(tmp_path) == {"victim", "out.txt"}
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
+def test_an_unwritable_directory_is_a_one_line_error(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    try:
+        with pytest.raises(SafeWriteError, match="Permission denied") as info:
+            safe_write_text(locked / "out.txt", "x")
+        assert "\n" not in str(info.value) and str(locked / "out.txt") in str(info.value)
+    finally:
+        locked.chmod(0o700)
