@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -234,3 +236,28 @@ def test_an_unwritable_directory_is_a_one_line_error(tmp_path: Path) -> None:
         assert "\n" not in str(info.value) and str(locked / "out.txt") in str(info.value)
     finally:
         locked.chmod(0o700)
+
+
+def _bind(source: Path, target: Path) -> bool:
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        return False
+    target.mkdir()
+    done = subprocess.run(["mount", "--bind", str(source), str(target)], capture_output=True)
+    return done.returncode == 0
+
+
+def test_a_second_mount_of_the_journal_directory_is_refused(db: Path, tmp_path: Path) -> None:
+    """A bind mount is a route realpath cannot see: the directory's inode can."""
+    mirror = tmp_path / "mirror"
+    if not _bind(db.parent, mirror):
+        pytest.skip("needs root and mount --bind")
+    try:
+        for name in (db.name, db.name + "-wal", db.name + "-journal"):
+            with pytest.raises(SafeWriteError, match="database"):
+                safe_write_text(mirror / name, "x", protect=protected_files(db), force=True)
+        assert not Path(str(db) + "-journal").exists()
+        safe_write_text(mirror / "fine.txt", "x", protect=protected_files(db))
+        assert (db.parent / "fine.txt").read_text() == "x"
+    finally:
+        subprocess.run(["umount", str(mirror)], check=True)
+    intact(db)

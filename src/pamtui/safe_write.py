@@ -95,6 +95,29 @@ def _same_file(target: os.stat_result, protect: Iterable[Path]) -> bool:
     return False
 
 
+def _same_place(directory: Path, name: str, protect: Iterable[Path]) -> bool:
+    """True if ``directory/name`` is a protected name in the protected file's directory.
+
+    Compared by the directory's inode, so a second route to the same
+    directory (a bind mount) cannot create a sidecar that does not exist yet.
+    """
+    try:
+        here = os.stat(directory)
+    except OSError:
+        return False
+    for path in protect:
+        absolute = Path(os.path.abspath(path))
+        for candidate in {absolute, _real(absolute)}:
+            if name not in {p.name for p in _with_sidecars(candidate)}:
+                continue
+            try:
+                if os.path.samestat(here, os.stat(candidate.parent)):
+                    return True
+            except OSError:
+                continue
+    return False
+
+
 def _is_sqlite(path: Path) -> bool:
     """True if ``path`` is an existing regular file that starts like a SQLite database."""
     try:
@@ -129,7 +152,7 @@ def check_target(
     target = parent / given.name
     guarded = [Path(p).expanduser() for p in protect]
     names = _protected_names(guarded)
-    if target in names:
+    if target in names or _same_place(parent, given.name, guarded):
         raise SafeWriteError(
             f"{shown} is pamtui's database or one of its files: refusing to overwrite it"
         )
