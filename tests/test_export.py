@@ -9,6 +9,7 @@ import re
 import socket
 import threading
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from pamtui.journal.export import (
     cef_ext_escape,
     cef_header_escape,
     export,
+    export_entries,
     iter_entries,
     rfc5424_message,
     to_cef,
@@ -637,7 +639,10 @@ def test_cef_lines_parse_back_with_correct_escaping(filled: Journal) -> None:
         assert ext["cs2Label"] == "subject" and ext["cs2"] == _visible(entry.subject)
         assert ext["cs3"] == entry.hash and ext["cs4"] == entry.prev_hash
         if entry.detail.get("account_id"):
-            assert ext["duser"] == _visible(entry.detail["account_id"])
+            # CEF's dictionary: duid is destinationUserId, duser destinationUserName.
+            assert ext["duid"] == _visible(entry.detail["account_id"])
+        # The queue records no account name, and an id is not a name.
+        assert "duser" not in ext
         if entry.action in {"revoked", "verified"}:
             assert ext["outcome"] == "success"
         elif entry.action in {"failed", "verify_failed"}:
@@ -651,7 +656,7 @@ def test_cef_lines_parse_back_with_correct_escaping(filled: Journal) -> None:
     assert hostile
     for header, ext in hostile:
         assert ext["suser"] == FORMULA
-        assert ext["duser"] == FORMULA
+        assert ext["duid"] == FORMULA
         assert ext["cs1"] == "git|hub"  # pipes need no escape in extensions
         assert ext["cs2"] == "credential:" + CEF_BREAKER  # \, = and LF round-trip
         assert ext["msg"].startswith("␛]0;x␇ label")
@@ -876,3 +881,57 @@ def test_syslog_header_fields_are_sanitised(journal: Journal) -> None:
     assert parsed["msgid"] == "weird_action_"
     assert parsed["params"]["actor"] == "a b"
     assert to_cef(entry).count("\n") == 0
+
+
+# -- the registry ------------------------------------------------------------------
+
+
+def test_a_new_format_is_one_module_and_one_registry_line(
+    filled: Journal, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys
+) -> None:
+    """The CLI's choices and help, suffixes and the writer all come from FORMATS."""
+    from pamtui.cli import main
+    from pamtui.journal.formats import FORMATS, ExportFormat, ExportResult, write_lines
+    from pamtui.services.audit import default_export_path
+
+    def write(entries, out) -> ExportResult:
+        return write_lines(entries, out, lambda e: f"{e.seq} {e.action}" if e.seq % 2 else None)
+
+    monkeypatch.setitem(
+        FORMATS,
+        "seqs",
+        ExportFormat("seqs", "seq.txt", "odd entries' seq and action", write, "even seq"),
+    )
+    assert default_export_path("seqs").name.endswith(".seq.txt")
+    with pytest.raises(SystemExit):
+        main(["audit", "export", "--help"])
+    help_text = capsys.readouterr().out
+    assert "{jsonl,csv,ocsf,cef,seqs}" in help_text
+    assert "seqs   odd entries' seq and action" in help_text
+    out = tmp_path / "x.seq.txt"
+    code = main(
+        ["audit", "export", "--db", str(filled.path), "--format", "seqs", "--out", str(out)]
+    )
+    printed = capsys.readouterr().out
+    assert code == 0
+    total = filled.count()
+    lines = out.read_text().splitlines()
+    assert len(lines) == (total + 1) // 2 and lines[0] == "1 session_start"
+    assert f"exported {len(lines)} entries (seqs) to {out}; skipped {total // 2} (" in printed
+    assert printed.rstrip().endswith(": even seq")
+
+
+def test_the_export_result_counts_skipped_entries_by_action(filled: Journal) -> None:
+    result = export_entries(filled, "ocsf", io.StringIO())
+    by_action = Counter(e.action for e in _all(filled))
+    events = sum(by_action[a] for a in ("revoked", "verified", "failed", "verify_failed"))
+    assert result.written == events
+    assert dict(result.skipped) == {
+        a: n
+        for a, n in by_action.items()
+        if a not in ("revoked", "verified", "failed", "verify_failed")
+    }
+    assert result.skipped_total + result.written == filled.count()
+    for fmt in ("jsonl", "csv", "cef"):
+        result = export_entries(filled, fmt, io.StringIO(newline=""))
+        assert result.written == filled.count() and result.skipped_total == 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 from pamtui.cli.common import (
@@ -19,6 +18,7 @@ from pamtui.cli.common import (
 )
 from pamtui.journal import EntryFilter, Head, Journal
 from pamtui.journal.export import entry_record
+from pamtui.sanitize import clean
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -105,18 +105,18 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def _export(journal: Journal, args: argparse.Namespace, filt: EntryFilter) -> int:
-    from pamtui.journal.export import export
-    from pamtui.services.audit import export_to_file
+    from pamtui.safe_write import SafeWriteError
+    from pamtui.services.audit import export_stream, export_summary, export_to_file
 
     if not args.out or args.out == "-":
-        count = export(journal, args.format, sys.stdout, filt)
-        print(f"pamtui: exported {count} entries ({args.format})", file=sys.stderr)
+        result = export_stream(journal, args.format, sys.stdout, filt)
+        print(f"pamtui: {clean(export_summary(result, args.format))}", file=sys.stderr)
         return EXIT_OK
     try:
-        count = export_to_file(journal, args.format, Path(args.out), filt)
-    except OSError as exc:
-        raise UsageError(f"--out {args.out}: {exc.strerror}") from exc
-    print(f"exported {count} entries ({args.format}) to {args.out}")
+        result = export_to_file(journal, args.format, args.out, filt, force=args.force)
+    except SafeWriteError as exc:
+        raise UsageError(f"--out: {clean(exc)}") from None
+    print(clean(export_summary(result, args.format, args.out)))
     return EXIT_OK
 
 
@@ -145,11 +145,24 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     a = audit.add_parser("list", parents=[common, filters], help="journal entries, newest first")
     a.add_argument("--limit", type=int, default=100)
     a.add_argument("--json", action="store_true")
+    from pamtui.services.audit import EXPORT_FORMATS, export_help
+
     a = audit.add_parser(
-        "export", parents=[common, filters], help="export for a SIEM, oldest first"
+        "export",
+        parents=[common, filters],
+        help="export for a SIEM, oldest first",
+        description="Export the journal entries matching the filters, oldest first.",
+        epilog=export_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    a.add_argument("--format", required=True, choices=["jsonl", "csv", "ocsf", "cef"])
-    a.add_argument("--out", metavar="FILE", help="write here (created 0600) instead of stdout")
+    a.add_argument("--format", required=True, choices=list(EXPORT_FORMATS))
+    a.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write here instead of stdout: created 0600 and renamed into place; "
+        "never the database or its files, never through a symlink",
+    )
+    a.add_argument("--force", action="store_true", help="replace FILE if it exists")
     a = audit.add_parser("verify", parents=[common], help="recompute the hash chain")
     a.add_argument("--expect-head", metavar="SEQ:HASH")
     a.add_argument("--json", action="store_true")

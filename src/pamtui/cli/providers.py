@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from pamtui.cli.common import (
@@ -12,6 +13,8 @@ from pamtui.cli.common import (
     print_json,
     print_table,
 )
+from pamtui.safe_write import SafeWriteError, check_target, protected_files, safe_write_text
+from pamtui.sanitize import clean
 
 
 def cmd_providers(args: argparse.Namespace) -> int:
@@ -66,10 +69,21 @@ def scale_config(scale: int, *, seed: int | None = None, event_rate: float | Non
     return "\n".join(lines) + "\n"
 
 
+def _check_config_target(target: str, db_path: Path, *, force: bool) -> None:
+    """Fail before generating anything if the config could not be written there."""
+    given = Path(target).expanduser()
+    try:
+        given.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
+        check_target(given, protect=protected_files(db_path), force=force)
+    except SafeWriteError as exc:
+        raise UsageError(f"--write-config: {clean(exc)}") from None
+    except OSError as exc:
+        raise UsageError(f"--write-config: {clean(given.parent)}: {exc.strerror}") from None
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     import sys
     import time
-    from pathlib import Path
 
     from pamtui.config import resolve_db_path
     from pamtui.providers.demo import reset
@@ -85,8 +99,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.scale < MIN_ACCOUNTS:
         raise UsageError(f"--scale must be at least {MIN_ACCOUNTS}")
-    if args.write_config is not None and Path(args.write_config).exists():
-        raise UsageError(f"{args.write_config} exists: choose another file or remove it")
+    db_path = resolve_db_path(args.db)
+    if args.write_config is not None:
+        _check_config_target(args.write_config, db_path, force=args.force)
     path = scaled_path(state_dir, args.scale, args.seed)
     started = time.perf_counter()
     if args.reset or not path.exists():
@@ -102,8 +117,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"state file ready ({path}, {took:.1f} s)", file=sys.stderr)
         return EXIT_OK
     target = Path(args.write_config).expanduser()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
+    try:
+        safe_write_text(target, text, protect=protected_files(db_path, path), force=args.force)
+    except SafeWriteError as exc:
+        raise UsageError(f"--write-config: {clean(exc)}") from None
     print(f"state file ready ({path}, {took:.1f} s); config written to {target}")
     print(f"run: pamtui --config {target}")
     return EXIT_OK
@@ -127,6 +144,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "--event-rate", type=float, help="with --scale: simulated events per second per system"
     )
     p.add_argument(
-        "--write-config", metavar="FILE", help="with --scale: write the config here, not stdout"
+        "--write-config",
+        metavar="FILE",
+        help="with --scale: write the config here (0600, never over the database), not stdout",
     )
+    p.add_argument("--force", action="store_true", help="replace the --write-config file")
     p.set_defaults(func=cmd_demo)

@@ -7,7 +7,6 @@ import functools
 import sqlite3
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from pamtui.cli.common import (
@@ -22,7 +21,9 @@ from pamtui.cli.common import (
     print_table,
     run_session,
 )
+from pamtui.config import resolve_db_path
 from pamtui.model import QueueState
+from pamtui.safe_write import SafeWriteError
 from pamtui.sanitize import clean
 from pamtui.services import review_report
 from pamtui.services.review import (
@@ -254,8 +255,12 @@ def cmd_decide(args: argparse.Namespace) -> int:
 @_errors
 def cmd_report(args: argparse.Namespace) -> int:
     campaign_id = _id(args.id, "the campaign ID")
-    if args.out and Path(args.out).expanduser().is_dir():
-        raise UsageError(f"--out {args.out} is a directory")
+    db_path = resolve_db_path(args.db)
+    if args.out:
+        try:
+            review_report.check_report_target(args.out, db_path=db_path, force=args.force)
+        except SafeWriteError as exc:
+            raise UsageError(f"--out: {clean(exc)}") from None
     login = operator_login(args)
     journal = open_journal(args, read_only=True)
     try:
@@ -268,7 +273,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     finally:
         journal.close()
     if args.out:
-        review_report.write_private(Path(args.out), text)
+        try:
+            review_report.write_report(args.out, text, db_path=db_path, force=args.force)
+        except SafeWriteError as exc:
+            raise UsageError(f"--out: {clean(exc)}") from None
         print(f"wrote the {args.format} report of review {campaign_id} to {clean(args.out)}")
     else:
         sys.stdout.write(text)
@@ -316,5 +324,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     v = verbs.add_parser("report", parents=[common], help="the evidence report for auditors")
     v.add_argument("id", metavar="ID")
     v.add_argument("--format", choices=review_report.FORMATS, default="md")
-    v.add_argument("--out", metavar="FILE", help="write to FILE (created 0600)")
+    v.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write to FILE: created 0600 and renamed into place; never the database "
+        "or its files, never through a symlink",
+    )
+    v.add_argument("--force", action="store_true", help="replace FILE if it exists")
     v.set_defaults(func=cmd_report)

@@ -146,6 +146,34 @@ def _create_private_file(path: Path) -> None:
         os.close(fd)
 
 
+SIDECARS = ("-wal", "-shm")
+"""SQLite's write-ahead log and its index: whoever can write them can rewrite entries."""
+
+
+def check_modes(path: Path) -> None:
+    """Refuse a journal that anyone on this machine could rewrite.
+
+    The database file, its ``-wal`` and ``-shm`` (SQLite replays the WAL into
+    the database, so writing it is writing the journal), and the directory
+    holding them (anyone who can write it can replace or remove the files, or
+    plant a WAL before pamtui opens the database; the sticky bit does not
+    stop the planting) must not be world-writable.
+    """
+    directory = path.parent if str(path.parent) else Path(".")
+    if directory.exists() and directory.stat().st_mode & 0o002:
+        raise JournalError(
+            f"{directory}: the journal's directory is world-writable, so anyone on this "
+            f"machine could replace the journal; move it or fix with: chmod o-w {directory}"
+        )
+    for candidate in (path, *(path.with_name(path.name + s) for s in SIDECARS)):
+        if candidate.exists() and candidate.stat().st_mode & 0o002:
+            what = "the journal" if candidate == path else f"the journal's {candidate.name}"
+            raise JournalError(
+                f"{candidate}: {what} is world-writable, so anyone on this machine could "
+                f"rewrite it; fix with: chmod o-w {candidate}"
+            )
+
+
 def connect(
     path: Path, *, read_only: bool = False, busy_timeout_s: float = 5.0
 ) -> sqlite3.Connection:
@@ -156,11 +184,7 @@ def connect(
     processes serialise into one chain.
     """
     path = Path(path).expanduser()
-    if path.exists() and path.stat().st_mode & 0o002:
-        raise JournalError(
-            f"{path}: the journal is world-writable, so anyone on this machine could rewrite "
-            f"it; fix with: chmod o-w {path}"
-        )
+    check_modes(path)
     try:
         if read_only:
             if not path.exists():

@@ -19,11 +19,11 @@ from __future__ import annotations
 import csv
 import html
 import io
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from pamtui.journal import Head, timestamp
+from pamtui.safe_write import check_target, protected_files, safe_write_text
 from pamtui.sanitize import clean
 from pamtui.services.review import Campaign, DecisionCheck, ReviewItem, ReviewService, Revocation
 
@@ -316,10 +316,19 @@ def render(data: ReportData, fmt: str) -> str:
     return RENDERERS[fmt](data)
 
 
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to a new or existing file, owner-only (0600)."""
-    path = Path(path).expanduser()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
+def write_report(
+    path: Path | str, text: str, *, db_path: Path | str | None, force: bool = False
+) -> Path:
+    """Write a report through the safe writer: 0600, atomic, never the database.
+
+    Raises :class:`~pamtui.safe_write.SafeWriteError` (one line) if ``path``
+    is the database or one of its files, a symlink, or exists without ``force``.
+    """
+    return safe_write_text(path, text, protect=protected_files(db_path), force=force)
+
+
+def check_report_target(
+    path: Path | str, *, db_path: Path | str | None, force: bool = False
+) -> None:
+    """Fail before the report is built if it could not be written to ``path``."""
+    check_target(path, protect=protected_files(db_path), force=force)

@@ -19,9 +19,18 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 
 from pamtui.journal import EntryFilter, Journal, JournalError
-from pamtui.journal.export import FORMATS, entry_record
+from pamtui.journal.export import entry_record
 from pamtui.model import JournalEntry
-from pamtui.services.audit import QueryError, default_export_path, export_to_file, parse_query
+from pamtui.safe_write import SafeWriteError, TargetExists
+from pamtui.sanitize import clean
+from pamtui.services.audit import (
+    EXPORT_FORMATS,
+    QueryError,
+    default_export_path,
+    export_summary,
+    export_to_file,
+    parse_query,
+)
 from pamtui.tui.safe import safe
 
 PAGE = 200
@@ -101,7 +110,10 @@ class ExportDialog(ModalScreen[tuple[str, str] | None]):
         with Vertical(id="export-dialog"):
             yield Label("Export the filtered journal (oldest first)")
             yield Select(
-                [(f, f) for f in FORMATS], value="jsonl", allow_blank=False, id="export-format"
+                [(f, f) for f in EXPORT_FORMATS],
+                value="jsonl",
+                allow_blank=False,
+                id="export-format",
             )
             yield Label("File (created 0600):")
             yield Input(str(default_export_path("jsonl")), id="export-path")
@@ -291,11 +303,18 @@ class AuditScreen(Screen):
                 return
             fmt, path = choice
             try:
-                count = export_to_file(self.journal, fmt, Path(path).expanduser(), self.filter)
-            except OSError as exc:
-                self.notify(f"export failed: {exc}", severity="error", markup=False)
+                result = export_to_file(self.journal, fmt, path, self.filter)
+            except TargetExists:
+                self.notify(
+                    f"export failed: {clean(path)} exists; choose another file name",
+                    severity="error",
+                    markup=False,
+                )
                 return
-            self.notify(f"exported {count} entries ({fmt}) to {path}", markup=False)
+            except SafeWriteError as exc:
+                self.notify(f"export failed: {clean(exc)}", severity="error", markup=False)
+                return
+            self.notify(clean(export_summary(result, fmt, path)), markup=False)
 
         self.app.push_screen(ExportDialog(), callback=chosen)
 
