@@ -27,6 +27,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
         from pamtui.cli.drift import cmd_recheck
 
         return cmd_recheck(args)
+    if verb == "forward":  # needs the [[forward]] config, and writes its cursors
+        from pamtui.cli.forward import cmd_forward
+
+        return cmd_forward(args)
     journal = open_journal(args, read_only=verb != "rotate")
     if verb is None:  # the audit review screen, read-only: fit for an SSH ForceCommand
         from pamtui.tui.app import run_audit_app
@@ -185,4 +189,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     from pamtui.cli.drift import register_recheck
 
     register_recheck(audit, common)
+    from pamtui.cli.forward import register_forward
+
+    register_forward(audit, common)
     p.set_defaults(func=cmd_audit, verb=None)
