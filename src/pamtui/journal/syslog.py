@@ -231,7 +231,7 @@ def format_entry(entry: JournalEntry, options: MessageOptions) -> bytes | None:
             lambda: build(body | {"detail": reduced}, None, False),
             lambda: build(body | {"detail": {"truncated": True}}, None, False),
         ]
-        small = body | {"detail": {"truncated": True}}
+        small = body | {"detail": {"truncated": True}, "truncated": True}
     else:
         small = body
     for cap in (256, 64):
@@ -434,6 +434,10 @@ class SyslogForwarder:
     def _drop_socket(self) -> None:
         sock, self._sock = self._sock, None
         if sock is not None:
+            if isinstance(sock, ssl.SSLSocket):  # close_notify: a clean end for the receiver
+                with suppress(OSError, ssl.SSLError, ValueError):
+                    sock.settimeout(min(self.timeout, 1.0))
+                    sock = sock.unwrap()
             with suppress(OSError):
                 sock.close()
 
