@@ -211,3 +211,43 @@ def test_tls_to_rsyslog_survives_an_outage_and_checks_the_certificate(tmp_path, 
     assert sorted(counts) == list(range(1, 8)) and set(counts.values()) == {1}
     assert forwarding_lag(journal, [untrusted])[0].lag == 7  # never took anything
     journal.close()
+
+
+async def test_the_tui_forwards_in_the_background_and_shows_the_lag(rsyslogd, db_path):
+    import asyncio
+    import dataclasses
+
+    from pamtui.config import demo_config
+    from pamtui.services.session import Session
+    from pamtui.tui.app import PamtuiApp
+    from tests.fakes import StaticProvider
+
+    provider = StaticProvider()
+    destination = ForwardConfig("siem", "tcp", "127.0.0.1", rsyslogd.tcp_port)
+    session = Session(
+        dataclasses.replace(demo_config(), forward=(destination,)),
+        Journal.open(db_path),
+        {provider.name: provider},
+        read_only=False,
+        db_path=db_path,
+        operator="tester",
+    )
+    app = PamtuiApp(session, stream=False)
+    async with app.run_test(size=(160, 40)) as pilot:
+        session.journal.append("tester", "note", detail={"n": 1})  # after the session_start
+        for _ in range(200):  # bounded: until the forwarder's pass has reported both
+            await pilot.pause(0.05)
+            lags = app.forward_lags
+            if lags and lags[0].last_seq >= 2:
+                break
+        assert app.forward_lags[0].lag == 0
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if "fwd lag 0" in str(app.screen.query_one("#status-bar").render()):
+                break
+        assert "fwd lag 0" in str(app.screen.query_one("#status-bar").render())
+        await asyncio.to_thread(rsyslogd.wait_for, 2, predicate=lambda m: "audit_head" not in m)
+    session.journal.close()
+    lines = rsyslogd.messages()
+    assert sorted(_entry_seqs(lines)) == [1, 2]
+    assert any(" session_start " in line for line in lines)
