@@ -251,3 +251,31 @@ async def test_the_tui_forwards_in_the_background_and_shows_the_lag(rsyslogd, db
     lines = rsyslogd.messages()
     assert sorted(_entry_seqs(lines)) == [1, 2]
     assert any(" session_start " in line for line in lines)
+
+
+async def test_serve_ssh_forwards_while_it_runs(rsyslogd, db_path, tmp_path):
+    import asyncio
+
+    from pamtui.ssh.keys import AuthorizedKeys, load_or_create_host_key
+    from pamtui.ssh.server import AuditSshServer, ServeOptions
+
+    destination = ForwardConfig("siem", "tcp", "127.0.0.1", rsyslogd.tcp_port)
+    options = ServeOptions(
+        db_path=db_path,
+        authorized_keys=AuthorizedKeys(tmp_path / "authorized_keys", {}),
+        host_key=load_or_create_host_key(tmp_path / "host_key"),
+        port=0,
+        forward=(destination,),
+    )
+    server = AuditSshServer(options)
+    await server.start()
+    try:
+        journal = Journal.open(db_path)
+        _fill(journal, 3)  # as the service's own sessions (or a CLI next to it) would
+        journal.close()
+        lines = await asyncio.to_thread(
+            rsyslogd.wait_for, 3, predicate=lambda m: "audit_head" not in m
+        )
+    finally:
+        await server.close()
+    assert sorted(_entry_seqs(lines)) == [1, 2, 3]
