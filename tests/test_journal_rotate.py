@@ -237,3 +237,19 @@ def test_a_tampered_archive_fails_the_live_verify(db_path, journal, capsys):
     )
     report = journal.verify()
     assert not report.ok and report.bad_seq == 2 and f"in archive {archive}" in report.problem
+
+
+def test_rotate_without_archive_keeps_it_where_verify_looks(capsys, journal, db_path):
+    import json
+
+    _fill(journal, 3)
+    head = journal.head()
+    journal.close()
+    code = main(["audit", "rotate", "--db", str(db_path)])
+    out, err = capsys.readouterr()
+    expected = db_path.with_name("pamtui.db-archives") / "pamtui-0000000001-0000000003.db"
+    assert code == 0 and str(expected) in out and err == ""
+    code = main(["audit", "verify", "--db", str(db_path), "--expect-head", str(head), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0 and report["ok"] and report["archives"] == [str(expected)]
+    assert report["entries"] == 4
