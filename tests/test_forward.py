@@ -6,6 +6,7 @@ test_forward_rsyslog.py); the journal is a real SQLite file.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import threading
@@ -18,9 +19,9 @@ from pamtui.cli import main
 from pamtui.config import ConfigError, load_file
 from pamtui.forward_config import ForwardConfig
 from pamtui.journal import Head
-from pamtui.journal.syslog import SyslogForwarder, rfc5424_message
+from pamtui.journal.syslog import SyslogForwarder, format_entry, rfc5424_message
 from pamtui.services.forward import DestinationForwarder, forwarding_lag
-from tests.test_export import parse_rfc5424
+from tests.test_export import RAW_CONTROL, parse_rfc5424
 
 PROVIDERS = '[[providers]]\nname = "demo-idp"\ntype = "demo"\nsystem = "idp"\n\n'
 
@@ -124,6 +125,20 @@ def test_long_actor_subject_and_provider_stay_within_the_limit(journal):
         assert len(message) <= 2048 and parse_rfc5424(message)["params"]["hash"] == entry.hash
     cef = parse_rfc5424(rfc5424_message(entry, hostname="h", max_bytes=1024, payload="cef"))
     assert cef["msg"].startswith("CEF:0|") and not cef["msg"].endswith("\\")
+
+
+def test_the_smallest_limit_holds_for_the_widest_header_and_hostile_text(journal):
+    entry = journal.append(
+        "\u202e" * 5000, "\x1b]0;" * 400, provider="\x9b" * 3000, subject="\u2066" * 3000
+    )
+    forwarder = SyslogForwarder("127.0.0.1", 514, "udp", max_bytes=1024, hostname="h" * 400)
+    forwarder.options = dataclasses.replace(forwarder.options, procid="p" * 200, app_name="a" * 60)
+    for payload in ("rfc5424", "cef"):
+        options = dataclasses.replace(forwarder.options, payload=payload)
+        data = format_entry(entry, options)
+        assert len(data) <= 1024
+        assert parse_rfc5424(data)["params"]["hash"] == entry.hash
+        assert not RAW_CONTROL.search(data.decode())
 
 
 def test_a_limit_below_what_a_header_needs_is_refused():

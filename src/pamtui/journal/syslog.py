@@ -156,11 +156,15 @@ def _entry_params(entry: JournalEntry, *, full: bool) -> list[tuple[str, Any]]:
         ("seq", entry.seq),
         ("hash", entry.hash),
         ("prevHash", entry.prev_hash),
-        ("action", entry.action),
     ]
-    if not full:
+    if not full:  # the last resort: what identifies the entry, nothing that can grow
         return params
-    params += [("actor", entry.actor), ("provider", entry.provider), ("subject", entry.subject)]
+    params += [
+        ("actor", entry.actor),
+        ("action", entry.action),
+        ("provider", entry.provider),
+        ("subject", entry.subject),
+    ]
     detail = entry.detail
     for key, name in (("action", "revokeAction"), ("account_id", "account"), ("item", "item")):
         if detail.get(key) not in (None, ""):

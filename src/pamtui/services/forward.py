@@ -259,7 +259,11 @@ def follow(
 ) -> None:
     """Forward until ``stop`` is set: a pass, then wait ``poll_seconds`` (or, after a
     failure, that destination's ``retry_seconds``) or until stopped."""
-    journal = open_forwarding_journal(db_path)
+    try:
+        journal = open_forwarding_journal(db_path)
+    except JournalError as exc:  # a read-only or broken file: nothing to forward from
+        log.error("forwarding stopped: %s", exc)
+        return
     forwarders = [DestinationForwarder(journal, c) for c in destinations]
     retry_at: dict[str, float] = {}
     clock = 0.0
