@@ -279,3 +279,35 @@ async def test_serve_ssh_forwards_while_it_runs(rsyslogd, db_path, tmp_path):
     finally:
         await server.close()
     assert sorted(_entry_seqs(lines)) == [1, 2, 3]
+
+
+def test_audit_forward_follow_runs_until_sigterm(rsyslogd, tmp_path, db_path):
+    import signal
+
+    config = _write_config(
+        tmp_path / "config.toml",
+        f'[[forward]]\nname = "siem"\ntransport = "tcp"\nhost = "127.0.0.1"\n'
+        f"port = {rsyslogd.tcp_port}\n",
+    )
+    journal = Journal.open(db_path)
+    _fill(journal, 2)
+    follower = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "pamtui", "audit", "forward", "--follow", "--poll", "0.1"),
+            *("--config", str(config), "--db", str(db_path)),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert len(rsyslogd.wait_for(2, predicate=lambda m: "audit_head" not in m)) == 2
+        _fill(journal, 3, actor="bob")
+        lines = rsyslogd.wait_for(5, predicate=lambda m: "audit_head" not in m)
+    finally:
+        follower.send_signal(signal.SIGTERM)
+        out, err = follower.communicate(timeout=30)
+    assert follower.returncode == 0, err
+    assert sorted(_entry_seqs(lines)) == [1, 2, 3, 4, 5]
+    assert "siem: sent 2 entries" in out
+    journal.close()

@@ -174,18 +174,12 @@ def _entry_params(entry: JournalEntry, *, full: bool) -> list[tuple[str, Any]]:
     return params
 
 
-def _record(entry: JournalEntry) -> dict[str, Any]:
-    from pamtui.journal.export import entry_record  # export re-exports this module
-
-    return entry_record(entry)
-
-
 def _payload_body(entry: JournalEntry, payload: str) -> Any | None:
     """The MSG's content for ``payload``: a JSON value, a text line, or None (not sent)."""
     from pamtui.journal import export  # export re-exports this module
 
     if payload == "rfc5424":
-        return _record(entry)
+        return export.entry_record(entry)
     if payload == "ocsf":
         return export.to_ocsf(entry)
     if payload == "cef":
@@ -213,6 +207,7 @@ def rfc5424_message(
 
 
 def format_entry(entry: JournalEntry, options: MessageOptions) -> bytes | None:
+    """The entry as one message within ``options.max_bytes``: see the module's "Size"."""
     body = _payload_body(entry, options.payload)
     if body is None:
         return None
@@ -243,8 +238,11 @@ def format_entry(entry: JournalEntry, options: MessageOptions) -> bytes | None:
             steps.append(lambda cap=cap: _fit_text(build, small, cap, limit))
         else:
             steps.append(lambda cap=cap: build(_cap_strings(small, cap), cap, True))
-    minimal = {"seq": entry.seq, "hash": entry.hash, "truncated": True}
-    steps.append(lambda: build(minimal, 64, True, full=False))
+    if isinstance(small, str):
+        steps.append(lambda: _fit_text(build, small, 64, limit, full=False))
+    else:
+        minimal = {"seq": entry.seq, "hash": entry.hash, "truncated": True}
+        steps.append(lambda: build(minimal, 64, True, full=False))
     for step in steps:
         message = step()
         if len(message) <= limit:
@@ -252,8 +250,10 @@ def format_entry(entry: JournalEntry, options: MessageOptions) -> bytes | None:
     raise ValueError(f"entry {entry.seq}: cannot fit a syslog message into {limit} bytes")
 
 
-def _fit_text(build: Callable[..., bytes], text: str, cap: int, limit: int) -> bytes:
-    empty = build("", cap, True)
+def _fit_text(
+    build: Callable[..., bytes], text: str, cap: int, limit: int, *, full: bool = True
+) -> bytes:
+    empty = build("", cap, True, full)
     room = limit - len(empty)
     if room <= 0:
         return empty
