@@ -253,3 +253,16 @@ def test_rotate_without_archive_keeps_it_where_verify_looks(capsys, journal, db_
     report = json.loads(capsys.readouterr().out)
     assert code == 0 and report["ok"] and report["archives"] == [str(expected)]
     assert report["entries"] == 4
+
+
+def test_an_archive_verifies_with_the_archive_before_it(journal):
+    _fill(journal, 3)
+    journal.rotate()
+    _fill(journal, 2)
+    journal.rotate()
+    older, newer = sorted(journal.archive_dir().iterdir())
+    second = Journal.open(newer, read_only=True)
+    report = second.verify()  # finds the older archive beside it
+    assert report.ok and report.archives == (str(older),) and report.entries == 3 + 1 + 2
+    older.unlink()
+    assert "entries 1..3 are in archive" in second.verify().problem

@@ -193,14 +193,22 @@ def _file_head(path: Path) -> Head | None:
 
 
 def find_archive(
-    link: Head, name: str, archives: Sequence[Path], archive_dir: Path | None
+    link: Head, name: str, archives: Sequence[Path], archive_dir: Path | None, beside: Path
 ) -> tuple[Path | None, str]:
-    """The archive that ends at ``link``: ``(path, "")`` or ``(None, why not)``."""
+    """The archive that ends at ``link``: ``(path, "")`` or ``(None, why not)``.
+
+    Looked for among ``archives``, then by its name in ``archive_dir`` and in
+    ``beside`` (the directory of the file that links to it: archives of one
+    journal sit together, so verifying an archive finds the one before it).
+    """
     candidates = [Path(a).expanduser() for a in archives]
     default = None
-    if archive_dir is not None and name:
-        default = archive_dir / Path(name).name  # only a file name: never a path elsewhere
-        candidates.append(default)
+    if name:
+        base = Path(name).name  # only a file name: never a path elsewhere
+        if archive_dir is not None:
+            default = archive_dir / base
+            candidates.append(default)
+        candidates.append(beside / base)
     mismatched: list[str] = []
     for candidate in candidates:
         if not candidate.is_file():
@@ -208,7 +216,7 @@ def find_archive(
         head = _file_head(candidate)
         if head == link:
             return candidate, ""
-        if candidate == default or candidate.name == Path(name).name:
+        if candidate == default or (name and candidate.name == Path(name).name):
             mismatched.append(f"{candidate} ends at {head}" if head else f"{candidate} is empty")
     if mismatched:
         return None, f" ({'; '.join(mismatched)}, not at {link})"
@@ -239,7 +247,7 @@ def verify_segments(
     if live_only:
         inner = expect_head if expect_head is not None and expect_head.seq > link.seq else None
         return walk_chain(conn, path, link, inner)
-    found, why = find_archive(link, name, archives, archive_dir)
+    found, why = find_archive(link, name, archives, archive_dir, path.parent)
     if found is None:
         return VerifyReport(
             False,
