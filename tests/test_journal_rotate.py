@@ -139,6 +139,7 @@ def test_deleting_everything_behind_a_forged_segment_start_fails(db_path, journa
     report = journal.verify(expect_head=witnessed)
     assert not report.ok
     assert "entries 1..7 are in archive nowhere.db, not verified here" in report.problem
+    assert report.missing_archive == "nowhere.db"
     journal.close()
     code = main(["audit", "verify", "--db", str(db_path), "--expect-head", str(witnessed)])
     out = capsys.readouterr().out

@@ -36,3 +36,6 @@ class VerifyReport:
     bad_seq: int | None = None
     problem: str = ""
     archives: tuple[str, ...] = ()
+    missing_archive: str = ""
+    """Set when the chain could not be followed into this archive (not found, or
+    not ending at the link): the history before it is unverified, not known broken."""

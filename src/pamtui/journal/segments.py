@@ -255,6 +255,7 @@ def verify_segments(
             None,
             1,
             f"entries 1..{link.seq} are in archive {name or '(unnamed)'}, not verified here{why}",
+            missing_archive=name or "(unnamed)",
         )
     if _depth > 10_000:  # every archive ends before the file that links to it: cannot loop
         raise JournalError("too many archived segments")
@@ -279,6 +280,7 @@ def verify_segments(
             older.bad_seq,
             f"in archive {found}: {older.problem}",
             older.archives,
+            older.missing_archive,
         )
     if older.head != link:  # find_archive matched the head; checked again after the walk
         return VerifyReport(

@@ -374,6 +374,9 @@ class PamtuiApp(BaseApp):
             bar.append(" (verifying…)", style="dim")
         elif self.journal_check.ok:
             bar.append(" ✓ chain verified", style="green")
+        elif self.journal_check.missing_archive:
+            archive = clean(self.journal_check.missing_archive, max_length=40)
+            bar.append(f" ✗ NOT VERIFIED: archive {archive} missing", style="bold red")
         else:
             bar.append(f" ✗ BROKEN at entry {self.journal_check.bad_seq}", style="bold red")
         main.query_one("#status-bar", Static).update(bar, layout=False)  # one line, always
@@ -394,7 +397,12 @@ class PamtuiApp(BaseApp):
         if not report.ok:
             self.call_from_thread(
                 self.notify,
-                f"The audit journal's chain is broken: {report.problem}",
+                (
+                    "The audit journal cannot be verified"
+                    if report.missing_archive
+                    else "The audit journal's chain is broken"
+                )
+                + f": {report.problem}",
                 title="Journal",
                 severity="error",
                 markup=False,
