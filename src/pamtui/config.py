@@ -16,6 +16,8 @@ from typing import Any
 
 import platformdirs
 
+from pamtui.forward_config import ForwardConfig, parse_forward
+
 APP_NAME = "pamtui"
 
 
@@ -69,6 +71,7 @@ class Config:
     ui: UiConfig = UiConfig()
     queue: QueueConfig = QueueConfig()
     policies: tuple[Mapping[str, Any], ...] = ()
+    forward: tuple[ForwardConfig, ...] = ()
 
     @property
     def is_demo(self) -> bool:
@@ -155,7 +158,7 @@ def load_file(path: Path) -> Config:
     return parse(raw, path)
 
 
-_TOP_KEYS = {"operator", "risk", "ui", "queue", "providers", "policies"}
+_TOP_KEYS = {"operator", "risk", "ui", "queue", "providers", "policies", "forward"}
 
 
 def parse(raw: Mapping[str, Any], path: Path | None) -> Config:
@@ -224,7 +227,15 @@ def parse(raw: Mapping[str, Any], path: Path | None) -> Config:
         ui=ui,
         queue=queue,
         policies=tuple(policies_raw),
+        forward=_forward(raw.get("forward"), where),
     )
+
+
+def _forward(raw: Any, where: str) -> tuple[ForwardConfig, ...]:
+    try:
+        return parse_forward(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def _section(raw: Mapping[str, Any], name: str, cls: type, where: str) -> Any:

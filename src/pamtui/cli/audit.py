@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from pamtui.cli.common import (
@@ -27,6 +28,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
         from pamtui.cli.drift import cmd_recheck
 
         return cmd_recheck(args)
+    if verb == "forward":  # needs the [[forward]] config, and writes its cursors
+        from pamtui.cli.forward import cmd_forward
+
+        return cmd_forward(args)
     journal = open_journal(args, read_only=verb != "rotate")
     if verb is None:  # the audit review screen, read-only: fit for an SSH ForceCommand
         from pamtui.tui.app import run_audit_app
@@ -34,9 +39,15 @@ def cmd_audit(args: argparse.Namespace) -> int:
         return run_audit_app(journal, theme=getattr(args, "theme", None))
     try:
         if verb == "rotate":
-            previous, start = journal.rotate(args.archive, actor=operator_login(args))
-            print(f"archived {previous.seq} entries to {args.archive} (head {previous})")
+            previous, start, archive = journal.rotate(args.archive, actor=operator_login(args))
+            print(f"archived entries up to {previous.seq} to {archive} (head {previous})")
             print(f"this journal continues at entry {start.seq}, linked to that head")
+            if archive.parent != journal.archive_dir():
+                print(
+                    f"pamtui: {archive} is outside {journal.archive_dir()}: "
+                    "`audit verify` needs it with --archive",
+                    file=sys.stderr,
+                )
             return EXIT_OK
         if verb == "head":
             head = journal.head()
@@ -51,7 +62,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
                     expect = Head.parse(args.expect_head)
                 except ValueError as exc:
                     raise UsageError(f"--expect-head: {exc}") from exc
-            report = journal.verify(expect_head=expect)
+            for archive in args.archive or ():
+                if not Path(archive).expanduser().is_file():
+                    raise UsageError(f"--archive {archive}: no such file")
+            report = journal.verify(expect_head=expect, archives=args.archive or ())
             if args.json:
                 print_json(
                     {
@@ -60,10 +74,14 @@ def cmd_audit(args: argparse.Namespace) -> int:
                         "head": str(report.head) if report.head else None,
                         "bad_seq": report.bad_seq,
                         "problem": report.problem,
+                        "archives": list(report.archives),
                     }
                 )
             elif report.ok:
-                print(f"ok: {report.entries} entries, head {report.head}")
+                archived = (
+                    f" ({len(report.archives)} archive(s) included)" if report.archives else ""
+                )
+                print(f"ok: {report.entries} entries{archived}, head {report.head}")
             else:
                 print(f"FAILED at entry {report.bad_seq}: {report.problem}")
             return EXIT_OK if report.ok else EXIT_FALSE
@@ -165,13 +183,27 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     a.add_argument("--force", action="store_true", help="replace FILE if it exists")
     a = audit.add_parser("verify", parents=[common], help="recompute the hash chain")
     a.add_argument("--expect-head", metavar="SEQ:HASH")
+    a.add_argument(
+        "--archive",
+        metavar="FILE",
+        action="append",
+        help="an archive made by `audit rotate` (repeatable); those in DB-archives/ are "
+        "found without it. A rotated journal verifies only with its archives",
+    )
     a.add_argument("--json", action="store_true")
     audit.add_parser("head", parents=[common], help="print SEQ:HASH of the last entry")
     a = audit.add_parser(
-        "rotate", parents=[common], help="archive the entries to FILE and continue the chain here"
+        "rotate", parents=[common], help="archive the entries and continue the chain here"
     )
-    a.add_argument("--archive", metavar="FILE", required=True)
+    a.add_argument(
+        "--archive",
+        metavar="FILE",
+        help="the new archive file (default: a new file in DB-archives/, where verify looks)",
+    )
     from pamtui.cli.drift import register_recheck
 
     register_recheck(audit, common)
+    from pamtui.cli.forward import register_forward
+
+    register_forward(audit, common)
     p.set_defaults(func=cmd_audit, verb=None)

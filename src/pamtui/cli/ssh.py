@@ -57,7 +57,7 @@ def cmd_serve_ssh(args: argparse.Namespace) -> int:
 
     db_path = config_mod.resolve_db_path(args.db)
     config_path, _named = config_mod.resolve_config_path(args.config)
-    config_mod.load(args.config)  # a broken config fails here, not in every session
+    config = config_mod.load(args.config)  # a broken config fails here, not in every session
     keys_path = Path(args.authorized_keys).expanduser() if args.authorized_keys else None
     keys_path = keys_path or default_authorized_keys()
     host_key_path = (
@@ -77,6 +77,7 @@ def cmd_serve_ssh(args: argparse.Namespace) -> int:
         port=args.port,
         idle_timeout=args.idle_timeout,
         max_sessions=args.max_sessions,
+        forward=config.forward,
     )
 
     async def serve() -> int:

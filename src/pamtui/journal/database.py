@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pamtui.journal.errors import JournalError, JournalUnavailable
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 _SCHEMA_1 = """
@@ -129,11 +129,35 @@ def _migrate_to_4(conn: sqlite3.Connection) -> None:
     _run_statements(conn, _SCHEMA_4)
 
 
+_SCHEMA_5 = """
+        CREATE TABLE IF NOT EXISTS forward_state (
+            destination TEXT PRIMARY KEY,
+            last_seq INTEGER NOT NULL DEFAULT 0,
+            last_sent_at TEXT NOT NULL DEFAULT '',
+            checkpoint_seq INTEGER NOT NULL DEFAULT 0,
+            checkpoint_at TEXT NOT NULL DEFAULT '',
+            last_attempt_at TEXT NOT NULL DEFAULT '',
+            last_error TEXT NOT NULL DEFAULT '',
+            skipped_from INTEGER NOT NULL DEFAULT 0,
+            skipped_to INTEGER NOT NULL DEFAULT 0
+        )
+"""
+
+
+def _migrate_to_5(conn: sqlite3.Connection) -> None:
+    # The forwarding outbox: the entries table is the outbox itself (append
+    # only, ordered by seq); this table holds, per [[forward]] destination,
+    # the last seq the receiver took and the last head checkpoint, so a
+    # restart resumes where it stopped and sends nothing twice.
+    _run_statements(conn, _SCHEMA_5)
+
+
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _migrate_to_1,
     2: _migrate_to_2,
     3: _migrate_to_3,
     4: _migrate_to_4,
+    5: _migrate_to_5,
 }
 
 

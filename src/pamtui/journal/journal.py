@@ -27,13 +27,19 @@ from pamtui.journal.canonical import canonical_json
 from pamtui.journal.chain import GENESIS_HASH, body_text, entry_hash
 from pamtui.journal.database import connect
 from pamtui.journal.errors import JournalError, JournalUnavailable, SecretInJournal
+from pamtui.journal.heads import Head, VerifyReport
 from pamtui.journal.redact import looks_secret
+from pamtui.journal.segments import (
+    SEGMENT_START,
+    default_archive_dir,
+    default_archive_path,
+    verify_segments,
+)
 from pamtui.model import JournalEntry
 
 # A key that looks like it holds a secret (pamtui.journal.redact.looks_secret)
 # is refused at any depth: secrets are journalled as ``*_fingerprint`` only.
 
-SEGMENT_START = "segment_start"
 _COLUMNS = "seq, ts, actor, action, provider, subject, detail, prev_hash, hash"
 _ROW_KEYS = frozenset({"actor", "action", "provider", "subject", "detail", "ts"})
 _INSERT = f"INSERT INTO entries ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -66,40 +72,11 @@ def _check_no_secrets(value: Any, path: str = "detail") -> None:
                 _check_no_secrets(inner, path)
 
 
-def _head_after(count: int, next_seq: int, last_hash: str) -> Head | None:
-    return Head(next_seq - 1, last_hash) if count else None
-
-
 def _row_to_entry(row: tuple) -> JournalEntry:
     seq, ts, actor, action, provider, subject, detail, prev_hash, hash_ = row
     return JournalEntry(
         seq, ts, actor, action, provider, subject, json.loads(detail), prev_hash, hash_
     )
-
-
-@dataclass(frozen=True)
-class Head:
-    seq: int
-    hash: str
-
-    def __str__(self) -> str:
-        return f"{self.seq}:{self.hash}"
-
-    @classmethod
-    def parse(cls, text: str) -> Head:
-        seq, sep, hash_ = text.strip().partition(":")
-        if not sep or not seq.isdigit() or len(hash_) != 64:
-            raise ValueError(f"expected SEQ:HASH (a number, a colon, 64 hex digits), got {text!r}")
-        return cls(int(seq), hash_.lower())
-
-
-@dataclass(frozen=True)
-class VerifyReport:
-    ok: bool
-    entries: int
-    head: Head | None
-    bad_seq: int | None = None
-    problem: str = ""
 
 
 @dataclass(frozen=True)
@@ -449,32 +426,39 @@ class Journal:
 
     # -- verifying ---------------------------------------------------------
 
-    def _segment_start(self) -> Head | None:
-        row = self.conn.execute(
-            "SELECT seq, action, prev_hash FROM entries ORDER BY seq LIMIT 1"
-        ).fetchone()
-        if row and row[0] > 1 and row[1] == SEGMENT_START:
-            return Head(row[0] - 1, row[2])
-        return None
+    def archive_dir(self) -> Path:
+        """Where :meth:`rotate` keeps archives and :meth:`verify` looks for them."""
+        return default_archive_dir(self.path)
 
-    def rotate(self, archive: Path | str, *, actor: str = "system") -> tuple[Head, JournalEntry]:
-        """Archive the entries to ``archive`` and continue the chain in this file.
+    def rotate(
+        self, archive: Path | str | None = None, *, actor: str = "system"
+    ) -> tuple[Head, JournalEntry, Path]:
+        """Archive the entries and continue the chain in this file.
 
-        The archive is a complete copy (SQLite's backup API, created 0600).
-        Then, under the writer lock, this journal's entries are removed and a
-        ``segment_start`` entry is written whose ``seq`` continues and whose
-        ``prev_hash`` is the archived head, so the chain runs unbroken across
-        files. Queue tables stay here. Refuses to rotate a broken chain.
+        The archive (``archive``, else a new file in :meth:`archive_dir`,
+        where :meth:`verify` finds it) is a complete copy (SQLite's backup
+        API, created 0600). Then, under the writer lock, this journal's
+        entries are removed and a ``segment_start`` entry is written whose
+        ``seq`` continues, whose ``prev_hash`` is the archived head and whose
+        detail names the archive file, so the chain runs unbroken across
+        files. Queue tables stay here. Refuses to rotate a broken chain (this
+        file's own: earlier archives were checked when they were made, and
+        are checked again by every :meth:`verify`).
         """
-        archive = Path(archive).expanduser()
-        if archive.exists():
-            raise JournalError(f"{archive} exists already; choose a new archive file")
-        report = self.verify()
+        report = verify_segments(self.conn, self.path, live_only=True)
         if not report.ok or report.head is None:
             raise JournalError(f"not rotating: {report.problem or 'the journal is empty'}")
-        fd = os.open(archive, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
+        first = self.conn.execute("SELECT min(seq) FROM entries").fetchone()[0]
+        if archive is None:
+            target_path = default_archive_path(self.path, first, report.head.seq)
+            target_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        else:
+            target_path = Path(archive).expanduser()
+        if target_path.exists():
+            raise JournalError(f"{target_path} exists already; choose a new archive file")
+        fd = os.open(target_path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
         os.close(fd)
-        target = sqlite3.connect(archive)
+        target = sqlite3.connect(target_path)
         try:
             self.conn.backup(target)
         finally:
@@ -490,123 +474,32 @@ class Journal:
                 detail={
                     "previous_head": str(report.head),
                     "previous_entries": report.entries,
-                    "archive": archive.name,
+                    "archive": target_path.name,
                 },
             )
-        return report.head, start
+        return report.head, start, target_path
 
-    def verify(self, expect_head: Head | None = None) -> VerifyReport:
-        """Recompute the chain; name the first entry that does not fit.
+    def verify(
+        self,
+        expect_head: Head | None = None,
+        *,
+        archives: Sequence[Path | str] = (),
+        archive_dir: Path | None = None,
+    ) -> VerifyReport:
+        """Recompute the chain, archives included; name the first entry that does not fit.
 
         Without ``expect_head`` this detects edited, inserted, deleted and
         reordered entries. A truncated journal, or a tail rewritten with
         freshly computed hashes, is only detectable against a head witnessed
-        earlier: pass it as ``expect_head``.
+        earlier: pass it as ``expect_head``. A rotated journal verifies only
+        with the archives that hold its earlier entries (``archives``, and
+        those in ``archive_dir``, by default :meth:`archive_dir`): see
+        :mod:`pamtui.journal.segments`.
         """
-        try:
-            cursor = self.conn.execute(f"SELECT {_COLUMNS} FROM entries ORDER BY seq")
-        except sqlite3.Error as exc:
-            raise JournalError(f"cannot read the journal {self.path}: {exc}") from exc
-        # The hot loop: a million entries should verify in seconds, so the
-        # body is chain.body_text's spelled out as one f-string (the same
-        # bytes for text columns; anything else goes through body_text), and
-        # the head is only built when it is reported.
-        quote = encode_basestring
-        sha256 = hashlib.sha256
-        expected_prev = GENESIS_HASH
-        expected_seq = 1
-        continues = self._segment_start()
-        if continues is not None:
-            # A rotated journal: its first entry links to the archived segment's head.
-            expected_seq, expected_prev = continues.seq + 1, continues.hash
-            if expect_head is not None and expect_head.seq <= continues.seq:
-                if expect_head == continues:
-                    expect_head = None  # the witnessed head is exactly the link
-                else:
-                    return VerifyReport(
-                        False,
-                        0,
-                        None,
-                        expect_head.seq,
-                        f"entry {expect_head.seq} is in an archived segment (this one continues "
-                        f"after {continues}): verify the archive with --expect-head",
-                    )
-        count = 0
-        expect_seq = expect_head.seq if expect_head is not None else None
-        expect_seen = False
-        while rows := cursor.fetchmany(4096):
-            for seq, ts, actor, action, provider, subject, detail, prev_hash, hash_ in rows:
-                if seq != expected_seq:
-                    problem = (
-                        f"entry {expected_seq} is missing (deleted?)"
-                        if seq > expected_seq
-                        else f"entry {seq} is out of order"
-                    )
-                    return VerifyReport(
-                        False,
-                        count,
-                        _head_after(count, expected_seq, expected_prev),
-                        expected_seq,
-                        problem,
-                    )
-                if prev_hash != expected_prev:
-                    return VerifyReport(
-                        False,
-                        count,
-                        _head_after(count, expected_seq, expected_prev),
-                        seq,
-                        f"entry {seq} does not follow entry {seq - 1} "
-                        "(an entry was inserted, deleted or reordered, or its prev_hash edited)",
-                    )
-                try:
-                    if type(detail) is not str:
-                        raise TypeError(detail)
-                    hashed = (
-                        f'{prev_hash}{{"action":{quote(action)},"actor":{quote(actor)},'
-                        f'"detail":{detail},"prev_hash":{quote(prev_hash)},'
-                        f'"provider":{quote(provider)},"seq":{seq},'
-                        f'"subject":{quote(subject)},"ts":{quote(ts)}}}'
-                    )
-                except TypeError:
-                    hashed = prev_hash + body_text(
-                        seq=seq,
-                        ts=ts,
-                        actor=actor,
-                        action=action,
-                        provider=provider,
-                        subject=subject,
-                        detail_json=detail,
-                        prev_hash=prev_hash,
-                    )
-                if sha256(hashed.encode()).hexdigest() != hash_:
-                    return VerifyReport(
-                        False,
-                        count,
-                        _head_after(count, expected_seq, expected_prev),
-                        seq,
-                        f"entry {seq} was edited",
-                    )
-                if seq == expect_seq:
-                    expect_seen = True
-                    if hash_ != expect_head.hash:
-                        return VerifyReport(
-                            False,
-                            count,
-                            _head_after(count, expected_seq, expected_prev),
-                            seq,
-                            f"entry {seq} differs from the expected head "
-                            "(the history up to it was rewritten)",
-                        )
-                expected_prev = hash_
-                expected_seq = seq + 1
-                count += 1
-        if expect_head is not None and not expect_seen:
-            return VerifyReport(
-                False,
-                count,
-                _head_after(count, expected_seq, expected_prev),
-                expect_head.seq,
-                f"entry {expect_head.seq} of the expected head is gone "
-                f"(the journal ends at {expected_seq - 1}: truncated)",
-            )
-        return VerifyReport(True, count, _head_after(count, expected_seq, expected_prev))
+        return verify_segments(
+            self.conn,
+            self.path,
+            expect_head,
+            archives=[Path(a) for a in archives],
+            archive_dir=archive_dir if archive_dir is not None else self.archive_dir(),
+        )

@@ -17,6 +17,7 @@ import contextlib
 import os
 import re
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -28,7 +29,9 @@ from typing import Any
 
 import asyncssh
 
+from pamtui.forward_config import ForwardConfig
 from pamtui.journal import Journal, JournalError
+from pamtui.services.forward import follow
 from pamtui.ssh.keys import AuthorizedKey, AuthorizedKeys
 from pamtui.ssh.ptychild import PtyChild
 
@@ -74,6 +77,7 @@ class ServeOptions:
     max_connections: int = 32
     refusals_per_minute: int = 30
     child_argv: Callable[[str], list[str]] | None = None  # tests may replace the child
+    forward: tuple[ForwardConfig, ...] = ()  # [[forward]]: forwarded while the service runs
 
 
 @dataclass
@@ -103,6 +107,8 @@ class AuditSshServer:
         self._refusal_window: list[float] = []
         self._suppressed = 0
         self.port: int | None = None
+        self._forward_stop = threading.Event()
+        self._forwarder: threading.Thread | None = None
 
     # -- the listener ----------------------------------------------------------
 
@@ -129,6 +135,14 @@ class AuditSshServer:
             keepalive_count_max=3,
         )
         self.port = self._acceptor.sockets[0].getsockname()[1]
+        if opts.forward:  # the bastion service owns the journal: it forwards it too
+            self._forwarder = threading.Thread(
+                target=follow,
+                args=(opts.db_path, opts.forward, self._forward_stop),
+                name="pamtui-forward",
+                daemon=True,
+            )
+            self._forwarder.start()
         return self.port
 
     async def close(self) -> None:
@@ -143,6 +157,9 @@ class AuditSshServer:
         if self._acceptor is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._acceptor.wait_closed(), timeout=2)
+        self._forward_stop.set()
+        if self._forwarder is not None:
+            await asyncio.to_thread(self._forwarder.join, 30)
         self._writer.shutdown(wait=True)
         self._journal.close()
 

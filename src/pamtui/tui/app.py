@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 
 from rich.text import Text
 from textual import events, work
@@ -17,6 +18,7 @@ from pamtui.journal import Journal, JournalError, VerifyReport
 from pamtui.model import QueueState
 from pamtui.sanitize import clean
 from pamtui.services.cursors import CursorStore
+from pamtui.services.forward import ForwardLag, follow
 from pamtui.services.health import ProviderStatus, provider_statuses
 from pamtui.services.session import Session
 from pamtui.services.stream import EventFeed, StreamProblem
@@ -147,6 +149,9 @@ class PamtuiApp(BaseApp):
         """Where each stream got to (a read-only session writes no file)."""
         self.stream_problems: dict[str, str] = {}
         """The last problem of each provider's stream, until it delivers again."""
+        self.forward_lags: list[ForwardLag] = []
+        """Each [[forward]] receiver's lag, from the background forwarder's last pass."""
+        self._forward_stop = threading.Event()
 
     # -- start-up ----------------------------------------------------------
 
@@ -158,6 +163,7 @@ class PamtuiApp(BaseApp):
         self._journal_session_start()
         self.load_inventory()  # starts the stream once accounts are known
         self.verify_journal()
+        self.forward_journal()
         self.set_interval(0.5, self._tick)
 
     def _journal_session_start(self) -> None:
@@ -301,7 +307,21 @@ class PamtuiApp(BaseApp):
                 with contextlib.suppress(*_SCREEN_GONE):
                     self.main.update_account(view)
 
+    @work(thread=True, exclusive=True, group="journal-forward")
+    def forward_journal(self) -> None:
+        """Send each new journal entry to the [[forward]] receivers until the app ends."""
+        destinations = self.session.config.forward
+        if self.read_only or not destinations:
+            return
+
+        def passed(_results: object, lags: list[ForwardLag]) -> None:
+            self.forward_lags = lags
+
+        with contextlib.suppress(JournalError):
+            follow(self.session.db_path, destinations, self._forward_stop, on_pass=passed)
+
     async def on_unmount(self) -> None:
+        self._forward_stop.set()
         heap.restore_thresholds()
         if self.cursors is not None:
             self.cursors.flush()
@@ -352,10 +372,17 @@ class PamtuiApp(BaseApp):
         )
         head = self.session.journal.head()
         bar.append(f"  journal #{head.seq if head else 0}")
+        if self.forward_lags:
+            lag = max(item.lag for item in self.forward_lags)
+            failing = any(item.last_error for item in self.forward_lags)
+            bar.append(f"  fwd lag {lag}", style="bold red" if failing else "")
         if self.journal_check is None:
             bar.append(" (verifying…)", style="dim")
         elif self.journal_check.ok:
             bar.append(" ✓ chain verified", style="green")
+        elif self.journal_check.missing_archive:
+            archive = clean(self.journal_check.missing_archive, max_length=40)
+            bar.append(f" ✗ NOT VERIFIED: archive {archive} missing", style="bold red")
         else:
             bar.append(f" ✗ BROKEN at entry {self.journal_check.bad_seq}", style="bold red")
         main.query_one("#status-bar", Static).update(bar, layout=False)  # one line, always
@@ -376,7 +403,12 @@ class PamtuiApp(BaseApp):
         if not report.ok:
             self.call_from_thread(
                 self.notify,
-                f"The audit journal's chain is broken: {report.problem}",
+                (
+                    "The audit journal cannot be verified"
+                    if report.missing_archive
+                    else "The audit journal's chain is broken"
+                )
+                + f": {report.problem}",
                 title="Journal",
                 severity="error",
                 markup=False,
