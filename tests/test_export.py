@@ -508,15 +508,20 @@ def test_ocsf_unknown_plugin_action_and_sparse_detail(journal: Journal) -> None:
 async def test_ocsf_validates_the_real_queue_entries(journal: Journal) -> None:
     provider = StaticProvider()
     queue = RevocationQueue(journal, {"static": provider}, "tester")
-    actions = [
+    credentials = [
         *provider.revoke_actions(provider.credentials["t-alice-1"]),
         *provider.revoke_actions(provider.credentials["t-bob-1"]),
         *provider.revoke_actions(provider.credentials["t-carol-1"]),
-        *provider.revoke_actions(provider.accounts["u2"]),
     ]
+    account = provider.revoke_actions(provider.accounts["u2"])
+    actions = [*credentials, *account]
     provider.fail_verify.add("t-bob-1")
     provider.fail_revoke["t-carol-1"] = 'HTTP 500 =HYPERLINK("http://x")'
-    items = queue.stage(actions, "offboarding", approve=True)
+    # Two plans: in one, the failed credential steps would hold the account's back.
+    items = [
+        *queue.stage(credentials, "offboarding", approve=True),
+        *queue.stage(account, "offboarding", approve=True),
+    ]
     await queue.run([item.id for item in items])
     actions_seen = {e.action for e in iter_entries(journal)}
     assert {"verified", "verify_failed", "failed"} <= actions_seen
