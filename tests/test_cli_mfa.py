@@ -176,3 +176,39 @@ def test_an_operator_name_needs_totp(capsys, tmp_path, db_path):
     code, _, err = run(capsys, "accounts", "--config", str(cfg), "--db", str(db_path))
     assert code == 2
     assert "operator.name" in err and "require_totp = true" in err
+
+
+def test_the_code_can_come_on_standard_input_out_of_sight_of_ps(
+    capsys, setup, tmp_path, monkeypatch
+):
+    """--totp CODE is visible to other local users in ps: a pipe is not."""
+    cfg, db, totp = setup
+    piped = tmp_path / "code.txt"
+    piped.write_text(totp.now() + "\n")
+    with open(piped) as stdin:
+        monkeypatch.setattr("sys.stdin", stdin)
+        code, out, err = run(capsys, *revoke(cfg, db))
+    assert code == 0 and "verified" in out, err
+    journal = Journal.open(db, read_only=True)
+    assert [e.action for e in journal.entries(limit=1000)].count("stepup_ok") == 1
+
+
+def test_the_totp_help_warns_that_the_flag_is_visible_in_ps(capsys):
+    with pytest.raises(SystemExit):
+        main(["revoke", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Visible to other local users (ps)" in out
+    assert "standard input" in out
+
+
+def test_cancel_asks_for_step_up_too(capsys, setup):
+    """queue cancel asked for no step-up even with require_totp = true."""
+    cfg, db, _ = setup
+    common = ("--config", str(cfg), "--db", str(db))
+    code, _, err = run(capsys, *revoke(cfg, db, "--totp", "000001"))
+    assert code == 1  # nothing staged: the code was wrong
+    code, _, err = run(capsys, "queue", "cancel", "1", *common, "--totp", "000002")
+    assert code == 1 and "wrong code" in err
+    journal = Journal.open(db, read_only=True)
+    failed = [e for e in journal.entries(limit=1000) if e.action == "stepup_failed"]
+    assert "queue:1" in {e.subject for e in failed}  # the cancel was checked
