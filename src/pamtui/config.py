@@ -16,11 +16,16 @@ from typing import Any
 
 import platformdirs
 
+from pamtui.errors import EXIT_USAGE, PamtuiError
+
 APP_NAME = "pamtui"
 
 
-class ConfigError(Exception):
+class ConfigError(PamtuiError):
     """The configuration is wrong; the message names the file and the key."""
+
+    exit_code = EXIT_USAGE
+    label = "config"
 
 
 @dataclass(frozen=True)

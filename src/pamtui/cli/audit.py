@@ -17,8 +17,7 @@ from pamtui.cli.common import (
     print_json,
     print_table,
 )
-from pamtui.journal import EntryFilter, Head, Journal
-from pamtui.journal.export import entry_record
+from pamtui.services.journal import EntryFilter, Head, Journal, entry_record
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -105,8 +104,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def _export(journal: Journal, args: argparse.Namespace, filt: EntryFilter) -> int:
-    from pamtui.journal.export import export
     from pamtui.services.audit import export_to_file
+    from pamtui.services.journal import export
 
     if not args.out or args.out == "-":
         count = export(journal, args.format, sys.stdout, filt)

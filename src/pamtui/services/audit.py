@@ -12,14 +12,17 @@ import shlex
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pamtui.errors import EXIT_USAGE, PamtuiError
 from pamtui.journal import EntryFilter, Journal
 from pamtui.journal.export import export
 
 QUERY_KEYS = ("actor", "provider", "subject", "action", "since", "until")
 
 
-class QueryError(ValueError):
+class QueryError(PamtuiError, ValueError):
     """The query does not parse; the message says which word."""
+
+    exit_code = EXIT_USAGE
 
 
 def parse_query(query: str) -> EntryFilter:

@@ -30,6 +30,7 @@ import keyring.backend
 import keyring.errors
 import pyotp
 
+from pamtui.errors import PamtuiError
 from pamtui.journal import Journal, JournalError, Transaction, timestamp
 
 SERVICE = "pamtui-totp"
@@ -64,7 +65,7 @@ SAFER_CHOICES = (
 )
 
 
-class MfaError(Exception):
+class MfaError(PamtuiError):
     """Enrollment or the keyring failed; the message is for operators."""
 
 

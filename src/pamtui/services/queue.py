@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from pamtui.errors import PamtuiError
 from pamtui.journal import Journal, JournalError, JournalUnavailable, Transaction, timestamp
 from pamtui.journal.redact import redact
 from pamtui.model import (
@@ -70,7 +71,7 @@ DEFAULT_LEASE = timedelta(minutes=2)
 DEFAULT_APPROVAL_TTL = timedelta(hours=24)
 
 
-class QueueError(Exception):
+class QueueError(PamtuiError):
     """A queue operation was refused; the message is for operators."""
 
 

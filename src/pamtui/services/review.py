@@ -38,6 +38,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from pamtui.errors import PamtuiError
 from pamtui.journal import EntryFilter, Head, Journal, Transaction, timestamp
 from pamtui.journal.canonical import canonical_json
 from pamtui.model import JournalEntry, QueueItem, QueueState, RiskFlag
@@ -48,7 +49,7 @@ JOURNAL_START = "review_start"
 JOURNAL_DECISION = "review_decision"
 
 
-class ReviewError(Exception):
+class ReviewError(PamtuiError):
     """A review operation was refused; the message is for operators."""
 
 

@@ -26,7 +26,7 @@ from textual.app import SystemCommand
 from textual.screen import Screen
 
 from pamtui import config as config_mod
-from pamtui.journal import Journal, JournalError
+from pamtui.services.journal import Journal, JournalError
 from pamtui.tui import app as tui_app
 from pamtui.tui.app import AuditApp
 from pamtui.tui.screens.audit import AuditScreen

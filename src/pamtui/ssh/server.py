@@ -28,7 +28,7 @@ from typing import Any
 
 import asyncssh
 
-from pamtui.journal import Journal, JournalError
+from pamtui.services.journal import Journal, JournalError
 from pamtui.ssh.keys import AuthorizedKey, AuthorizedKeys
 from pamtui.ssh.ptychild import PtyChild
 

@@ -13,11 +13,12 @@ from textual.notifications import SeverityLevel
 from textual.widgets import Static
 
 from pamtui import heap
-from pamtui.journal import Journal, JournalError, VerifyReport
+from pamtui.errors import PamtuiError
 from pamtui.model import QueueState
 from pamtui.sanitize import clean
 from pamtui.services.cursors import CursorStore
 from pamtui.services.health import ProviderStatus, provider_statuses
+from pamtui.services.journal import Journal, JournalError, VerifyReport
 from pamtui.services.session import Session
 from pamtui.services.stream import EventFeed, StreamProblem
 from pamtui.services.watch import StreamWatch
@@ -241,8 +242,16 @@ class PamtuiApp(BaseApp):
         try:
             expired = queue.expire_approvals()
             outcomes = await queue.recover()
-        except Exception as exc:  # journal unavailable: say so, keep the UI up
+        except PamtuiError as exc:  # journal unavailable: say so, keep the UI up
             self.notify(f"Queue recovery failed: {exc}", severity="error", markup=False)
+            return
+        except Exception as exc:  # a catch-all on purpose: recovery runs unattended at
+            # start-up and re-drives provider plugins; a bug there must not kill the UI
+            self.notify(
+                f"Queue recovery failed (internal error): {type(exc).__name__}: {exc}",
+                severity="error",
+                markup=False,
+            )
             return
         if outcomes or expired:
             ok = sum(o.ok for o in outcomes)

@@ -18,10 +18,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 
-from pamtui.journal import EntryFilter, Journal, JournalError
-from pamtui.journal.export import FORMATS, entry_record
 from pamtui.model import JournalEntry
 from pamtui.services.audit import QueryError, default_export_path, export_to_file, parse_query
+from pamtui.services.journal import FORMATS, EntryFilter, Journal, JournalError, entry_record
 from pamtui.tui.safe import safe
 
 PAGE = 200

@@ -20,11 +20,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from pamtui.journal import JournalError
 from pamtui.model import AccessEvent
+from pamtui.services.journal import JournalError
 from pamtui.services.review import (
     Campaign,
     Decision,
@@ -70,7 +71,7 @@ def live_events(app: object, provider: str, account_id: str, limit: int = 6) -> 
 
         log = app.main.query_one(StreamLog)  # type: ignore[attr-defined]
         records = list(getattr(log, "_recent", ()))
-    except Exception:
+    except (AttributeError, NoMatches):  # no triage screen (audit app) or no stream pane
         return []
     found: list[AccessEvent] = []
     for record in reversed(records):
@@ -468,6 +469,8 @@ class ReviewScreen(Screen):
             self._show_current()
             return
         except Exception as exc:  # queue refused (unknown provider, read-only…): fail closed
+            # A catch-all on purpose: a revoke decision asks the provider plugin for its
+            # revoke actions, and a plugin bug must not kill the UI.
             self.notify(f"Not recorded: {exc}", severity="error", markup=False, timeout=10)
             return
         self.reload()
