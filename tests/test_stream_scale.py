@@ -133,7 +133,7 @@ async def test_a_large_stream_keeps_every_buffer_bounded(db_path):
         assert len(log.rates) == 2
         assert len(log.flags) == 2
         # The stream's own counter in the app saw every event too.
-        assert sum(app.watch.per_account.values()) == total
+        assert sum(app.stream_watch.per_account.values()) == total
         assert gc.get_freeze_count() > 0  # the sync froze what it built (pamtui.heap)
         assert gc.get_threshold()[0] >= 5_000  # the app raised it for the stream
     assert gc.get_freeze_count() == 0  # the session thawed it when it closed

@@ -135,7 +135,7 @@ class PamtuiApp(BaseApp):
         self.session = session
         self.read_only = session.read_only
         self._stream_enabled = stream
-        self.watch = StreamWatch(session.inventory)
+        self.stream_watch = StreamWatch(session.inventory)
         self.journal_check: VerifyReport | None = None
         self.cursors: CursorStore | None = (
             None if self.read_only else CursorStore.beside(session.db_path)
@@ -300,7 +300,7 @@ class PamtuiApp(BaseApp):
             if cursors is not None:
                 # Shown, so not to be shown again after a restart.
                 cursors.advance(item.provider, types.get(item.provider, ""), item.cursor)
-            for view in self.watch.observe(item):
+            for view in self.stream_watch.observe(item):
                 with contextlib.suppress(*_SCREEN_GONE):
                     self.main.update_account(view)
 
@@ -347,7 +347,7 @@ class PamtuiApp(BaseApp):
             bar.append(" (shift+p)", style="dim")
         else:
             bar.append(f"{len(self.session.providers)} ok", style="green")
-        bar.append(f"  stream {self.watch.total.rate():.0f}/s")
+        bar.append(f"  stream {self.stream_watch.total.rate():.0f}/s")
         bar.append("  queue ")
         bar.append(
             " ".join(f"{state}:{counts[state]}" for state in QueueState if counts.get(state))

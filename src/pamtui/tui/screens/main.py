@@ -144,8 +144,12 @@ class MainScreen(Screen):
     """What the accounts pane title says is still loading (set by ``show_accounts``)."""
 
     @property
-    def loading(self) -> bool:
-        """True while the accounts pane shows a sync still under way."""
+    def accounts_loading(self) -> bool:
+        """True while the accounts pane shows a sync still under way.
+
+        Not ``loading``: that is Textual's reactive (it puts a loading indicator
+        over the widget), which a read-only property here would hide.
+        """
         return bool(self._loading)
 
     def compose(self) -> ComposeResult:
