@@ -232,7 +232,7 @@ def parse(raw: Mapping[str, Any], path: Path | None) -> Config:
     )
 
 
-def _section(raw: Mapping[str, Any], name: str, cls: type, where: str) -> Any:
+def _section(raw: Mapping[str, Any], name: str, cls: type[Any], where: str) -> Any:
     value = raw.get(name, {})
     if not isinstance(value, dict):
         raise ConfigError(f"{where}: {name}: expected a table ([{name}])")

@@ -764,6 +764,7 @@ class SyslogForwarder:
             sock.settimeout(self.timeout)
             self._sock, self._addr = sock, addr
         if self.protocol == "udp":
+            assert self._addr is not None  # resolved with the socket, above
             self._sock.sendto(data, self._addr)
         else:
             self._sock.sendall(data)

@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pamtui.model import AccessEvent
 from pamtui.services.rates import RateRing
@@ -81,7 +81,7 @@ class _AccountState:
 
     def __init__(self, denied_burst: int) -> None:
         self.ips: OrderedDict[str, None] = OrderedDict()
-        self.paths: OrderedDict[str, object] = OrderedDict()
+        self.paths: OrderedDict[str, datetime] = OrderedDict()
         """Path -> when last seen, oldest first; at most the enumeration threshold."""
         self.denied: deque = deque(maxlen=denied_burst)
         self.reported: set[str] = set()

@@ -856,12 +856,12 @@ class SweepReport:
                 UNSUPPORTED: "gone",
                 FAILED: "FAILED",
             }
-            for e in self.reviews:
-                campaign = f" #{e.campaign_id}" if e.campaign_id is not None else ""
+            for rev in self.reviews:
+                campaign = f" #{rev.campaign_id}" if rev.campaign_id is not None else ""
                 lines.append(
                     clean(
-                        f"  {review_labels[e.outcome]:<12} policy:{e.policy} drift:{e.policy}"
-                        f"{campaign} {e.provider} {e.subject} ({e.account_name}): {e.message}",
+                        f"  {review_labels[rev.outcome]:<12} policy:{rev.policy} drift:{rev.policy}"
+                        f"{campaign} {rev.provider} {rev.subject} ({rev.account_name}): {rev.message}",
                         max_length=1000,
                     )
                 )
@@ -893,8 +893,8 @@ def sweep(queue: RevocationQueue, proposals: Iterable[Proposal], *, dry_run: boo
 
     groups: dict[tuple[str, int | str], list[Proposal]] = {}
     for n, proposal in enumerate(proposals):
-        group = proposal.plan or n
-        groups.setdefault((proposal.policy.name, group), []).append(proposal)
+        plan_key = proposal.plan or n
+        groups.setdefault((proposal.policy.name, plan_key), []).append(proposal)
 
     def entry(outcome: str, proposal: Proposal, message: str, item: int | None = None) -> None:
         report.entries.append(

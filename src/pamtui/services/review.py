@@ -393,6 +393,7 @@ class ReviewService:
                 " VALUES (?, ?, ?, ?, ?)",
                 (str(scope), actor, now, due, len(chosen)),
             )
+            assert cursor.lastrowid is not None  # an INSERT sets it
             campaign_id = int(cursor.lastrowid)
             tx.conn.executemany(
                 "INSERT INTO review_items (campaign_id, position, provider, account_id,"
@@ -592,7 +593,7 @@ class ReviewService:
             item = self.item(campaign_id, position)
             self._check_not_stale(item, expected_version)
             queued: list[QueueItem] = []
-            if plan:
+            if plan and self.queue is not None:  # a plan is made only with a queue, above
                 reason = (
                     f"access review #{campaign_id} item {position}: "
                     f"{justification or 'revoked in review'}"

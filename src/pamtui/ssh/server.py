@@ -323,6 +323,7 @@ class _Connection(asyncssh.SSHServer):
     def auth_completed(self) -> None:
         self.authenticated = True
         self.last_activity = time.monotonic()
+        assert self.key is not None  # set by validate_public_key before auth completes
         log(f"{self.operator} authenticated from {self.client} ({self.key.fingerprint})")
 
     # -- what a connection may ask for ---------------------------------------------

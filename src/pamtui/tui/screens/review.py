@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual import on
@@ -76,7 +76,7 @@ def live_events(app: object, provider: str, account_id: str, limit: int = 6) -> 
     found: list[AccessEvent] = []
     for record in reversed(records):
         if isinstance(record, AccessEvent):
-            event = record
+            event: AccessEvent | None = record
         elif isinstance(record, tuple):
             event = next((x for x in record if isinstance(x, AccessEvent)), None)
         else:
@@ -95,7 +95,7 @@ def evidence_renderable(
     now = now or datetime.now(UTC)
     item = evidence.item
     account = item.account
-    lines: list[object] = []
+    lines: list[RenderableType] = []
     title = join(
         Text(f"Item {item.position}", style="bold"),
         safe(item.account_name, "bold", max_length=60),
@@ -307,7 +307,7 @@ class ReviewScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in REVIEW_MUTATING:
-            if self.app.read_only:
+            if getattr(self.app, "read_only", True):  # fail closed in an app without it
                 return False
             if self.campaign_id is None:
                 return None  # shown greyed out until a campaign is open

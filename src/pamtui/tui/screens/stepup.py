@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual.screen import Screen
@@ -10,11 +11,14 @@ from textual.screen import Screen
 from pamtui.tui.safe import join, safe
 from pamtui.tui.screens.prompt import PromptScreen
 
+if TYPE_CHECKING:
+    from pamtui.tui.app import PamtuiApp
+
 
 def with_step_up(
     screen: Screen,
     what: str,
-    then: Callable[[], None],
+    then: Callable[[], object],
     *,
     cancelled: str = "nothing executed",
 ) -> None:
@@ -25,7 +29,7 @@ def with_step_up(
     """
     from pamtui.services.mfa import MfaError
 
-    session = screen.app.session
+    session = cast("PamtuiApp", screen.app).session
     if not session.config.operator.require_totp:
         then()
         return

@@ -256,8 +256,8 @@ class StreamLog(RichLog):
         if not items and not skipped:
             return
         theme = self.app.current_theme
-        error = theme.error if theme else "red"
-        warning = theme.warning if theme else "yellow"
+        error = (theme.error if theme else None) or "red"
+        warning = (theme.warning if theme else None) or "yellow"
         name = self.account_name
         lines: list[Text] = []
         if skipped:
