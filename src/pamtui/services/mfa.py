@@ -175,9 +175,10 @@ class KeyringStore:
 
     def get(self, operator: str) -> str | None:
         self._check_operator(operator)
-        return self._call(
+        secret: str | None = self._call(
             "read the TOTP secret", lambda: self.backend.get_password(self.service, operator)
         )
+        return secret
 
     def set(self, operator: str, secret: str) -> None:
         self._check_operator(operator)

@@ -214,7 +214,8 @@ class ReviewItem:
 
     @property
     def account(self) -> dict[str, Any]:
-        return self.snapshot.get("account", {})
+        account: dict[str, Any] = self.snapshot.get("account", {})
+        return account
 
     @property
     def credentials(self) -> list[dict[str, Any]]:

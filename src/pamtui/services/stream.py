@@ -47,7 +47,7 @@ class EventFeed:
         self._cursors: dict[str, str | None] = {
             name: (since or {}).get(name) for name in self.providers
         }
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
         self.received = 0
         """Items handed to the consumer so far (events and problems)."""
 
