@@ -127,7 +127,7 @@ async def _first_frame(config: Path | None, db: Path, expect: int) -> tuple[floa
                 continue
             if first is None and rows >= min(expect, 40):
                 first = time.perf_counter() - started
-            if rows >= expect and not app.main.loading:
+            if rows >= expect and not app.main.accounts_loading:
                 return first or 0.0, time.perf_counter() - started
 
 
@@ -151,7 +151,7 @@ async def _filter_latency(config: Path, db: Path, expect: int) -> list[float]:
     latencies: list[float] = []
     async with app.run_test(size=(120, 40)) as pilot:
         table = app.screen.query_one(AccountsTable)
-        while table.row_count < expect or app.main.loading:  # typing after the sync
+        while table.row_count < expect or app.main.accounts_loading:  # typing after the sync
             await asyncio.sleep(0.02)
         set_filter = table.set_filter
 

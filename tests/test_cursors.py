@@ -131,8 +131,8 @@ async def _run_once(db_path, log: list[AccessEvent], expected: int) -> tuple[lis
     app = PamtuiApp(session)
     shown: list[str] = []
     async with app.run_test(size=(120, 40)) as pilot:
-        original = app.watch.observe
-        app.watch.observe = lambda event: (shown.append(event.path), original(event))[1]
+        original = app.stream_watch.observe
+        app.stream_watch.observe = lambda event: (shown.append(event.path), original(event))[1]
         for _ in range(200):  # bounded: at most ~10 s
             if len(shown) >= expected and provider.asked_since:
                 break

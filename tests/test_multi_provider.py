@@ -149,13 +149,13 @@ async def test_one_tui_shows_every_provider_s_accounts_and_streams(everything, d
     app = PamtuiApp(session)
     seen: list[AccessEvent] = []
     async with app.run_test(size=(160, 50)) as pilot:
-        original = app.watch.observe
+        original = app.stream_watch.observe
 
         def spy(event):
             seen.append(event)
             return original(event)
 
-        app.watch.observe = spy
+        app.stream_watch.observe = spy
         await pilot.pause()
         finite = [w for w in app.workers if w.group != "stream"]
         if finite:

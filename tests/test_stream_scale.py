@@ -134,7 +134,7 @@ async def test_a_large_stream_keeps_every_buffer_bounded(db_path):
         assert len(log.rates) == 2
         assert len(log.flags) == 2
         # The stream's own counter in the app saw every event too.
-        assert sum(app.watch.per_account.values()) == total
+        assert sum(app.stream_watch.per_account.values()) == total
         # The session's recent activity kept each account's newest events, and only those.
         activity = app.session.activity
         assert len(activity) == 2 * RECENT_PER_ACCOUNT

@@ -31,7 +31,7 @@ async def rows_before_credentials(pilot, provider: SlowCredentials) -> AccountsT
     """Wait until the pane shows every account of ``provider`` while it is still loading."""
     table = pilot.app.screen.query_one(AccountsTable)
     await _until(
-        pilot, lambda: table.row_count == len(provider.accounts) and pilot.app.main.loading
+        pilot, lambda: table.row_count == len(provider.accounts) and pilot.app.main.accounts_loading
     )
     return table
 
@@ -42,7 +42,7 @@ async def test_rows_show_before_credentials_and_cannot_be_revoked_yet(db_path):
     session = app.session
     async with app.run_test(size=(120, 40)) as pilot:
         table = await rows_before_credentials(pilot, provider)
-        assert app.main.loading
+        assert app.main.accounts_loading
         title = str(app.screen.query_one("#accounts-pane").border_title)
         assert "reading credentials: slow" in title
         assert "…" in table.render_line(1).text  # the Live column: not known yet
@@ -57,7 +57,7 @@ async def test_rows_show_before_credentials_and_cannot_be_revoked_yet(db_path):
         assert isinstance(app.screen, MainScreen)  # no confirmation was offered
 
         provider.gate.set()
-        await _until(pilot, lambda: not app.main.loading)
+        await _until(pilot, lambda: not app.main.accounts_loading)
         title = str(app.screen.query_one("#accounts-pane").border_title)
         assert "loading" not in title and f"Accounts {len(provider.accounts)}" in title
         assert "still reading" not in str(detail.query_one("#account-summary").content)

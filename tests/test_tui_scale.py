@@ -49,8 +49,8 @@ def scale_app(state: Path, db_path: Path) -> PamtuiApp:
 async def loaded(app: PamtuiApp, pilot, seen_provisional: list[int] | None = None) -> AccountsTable:
     """Wait for the whole sync; ``seen_provisional`` gets the row counts shown before it ended."""
     table = app.screen.query_one(AccountsTable)
-    while table.row_count < SCALE or app.main.loading:
-        if seen_provisional is not None and table.row_count and app.main.loading:
+    while table.row_count < SCALE or app.main.accounts_loading:
+        if seen_provisional is not None and table.row_count and app.main.accounts_loading:
             seen_provisional.append(table.row_count)
         await asyncio.sleep(0.05)
     await pilot.pause()

@@ -16,13 +16,17 @@ from typing import Any
 
 import platformdirs
 
+from pamtui.errors import EXIT_USAGE, PamtuiError
 from pamtui.forward_config import ForwardConfig, parse_forward
 
 APP_NAME = "pamtui"
 
 
-class ConfigError(Exception):
+class ConfigError(PamtuiError):
     """The configuration is wrong; the message names the file and the key."""
+
+    exit_code = EXIT_USAGE
+    label = "config"
 
 
 @dataclass(frozen=True)
@@ -238,7 +242,7 @@ def _forward(raw: Any, where: str) -> tuple[ForwardConfig, ...]:
         raise ConfigError(f"{where}: {exc}") from None
 
 
-def _section(raw: Mapping[str, Any], name: str, cls: type, where: str) -> Any:
+def _section(raw: Mapping[str, Any], name: str, cls: type[Any], where: str) -> Any:
     value = raw.get(name, {})
     if not isinstance(value, dict):
         raise ConfigError(f"{where}: {name}: expected a table ([{name}])")

@@ -67,7 +67,7 @@ _NUMBERS: dict[str, tuple[type, float, float, str]] = {
     "checkpoint_every": (int, 1, 1_000_000, "a number of entries 1..1000000"),
     "checkpoint_minutes": (float, 0.1, 10080, "a number of minutes 0.1..10080 (a week)"),
 }
-_STRINGS = ("name", "host", "app_name", "tls_ca_file", "tls_server_name")
+_STRINGS: tuple[str, ...] = ("name", "host", "app_name", "tls_ca_file", "tls_server_name")
 _STRINGS += ("tls_cert_file", "tls_key_file")
 
 

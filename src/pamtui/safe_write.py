@@ -38,6 +38,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TextIO
 
+from pamtui.errors import EXIT_USAGE, PamtuiError
+
 SIDECAR_SUFFIXES = ("-wal", "-shm", "-journal")
 """Files SQLite keeps beside a database; writing any of them corrupts it."""
 
@@ -50,8 +52,10 @@ _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
 
-class SafeWriteError(Exception):
+class SafeWriteError(PamtuiError):
     """The file cannot be written safely; the message is one line naming it."""
+
+    exit_code = EXIT_USAGE
 
 
 class TargetExists(SafeWriteError):

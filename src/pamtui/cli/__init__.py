@@ -1,31 +1,25 @@
 """The ``pamtui`` command line: the contract users script against.
 
 One module per command group; each has ``register(sub, common)``. The
-exit codes and error handling shared by all are in ``common``.
+output helpers and sessions shared by all are in ``common``. Errors are mapped
+to exit codes here, in one place: every error meant for the operator is a
+``pamtui.errors.PamtuiError`` and carries its exit code (2 usage or config,
+1 refused or not true); anything else is a bug, reported in one line as an
+internal error (exit 70) unless ``PAMTUI_DEBUG=1`` asks for the traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
 from pamtui import __version__
 from pamtui.cli import audit, drift, providers, queue, review, security, ssh, sweep, triage
-from pamtui.cli.common import (
-    EXIT_FALSE,
-    EXIT_OK,
-    EXIT_USAGE,
-    CheckFailed,
-    UsageError,
-    common_options,
-)
-from pamtui.config import ConfigError
-from pamtui.journal import JournalError
-from pamtui.providers.base import ProviderConfigError, ProviderError
+from pamtui.cli.common import common_options
+from pamtui.errors import EXIT_INTERNAL, EXIT_OK, PamtuiError
 from pamtui.sanitize import clean
-from pamtui.services.mfa import MfaError
-from pamtui.services.queue import QueueError
 
 COMMAND_GROUPS = (triage, queue, security, sweep, audit, providers, ssh, review, drift)
 
@@ -56,23 +50,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except UsageError as exc:
-        print(f"pamtui: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except (ConfigError, ProviderConfigError) as exc:
-        print(f"pamtui: config: {clean(exc)}", file=sys.stderr)
-        return EXIT_USAGE
-    except CheckFailed as exc:
-        print(f"pamtui: {exc}", file=sys.stderr)
-        return EXIT_FALSE
-    except (QueueError, JournalError, ProviderError, MfaError) as exc:
-        print(f"pamtui: {clean(exc)}", file=sys.stderr)
-        return EXIT_FALSE
+    except PamtuiError as exc:  # every error meant for the operator: one line, its exit code
+        label = f"{exc.label}: " if exc.label else ""
+        print(f"pamtui: {label}{clean(exc)}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         print("pamtui: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as exc:  # a bug, not a user mistake: see pamtui.errors
+        if os.environ.get("PAMTUI_DEBUG", "0") not in ("", "0"):
+            raise
+        print(
+            f"pamtui: internal error: {type(exc).__name__}: {clean(exc)} "
+            "(run again with PAMTUI_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,9 +17,8 @@ from pamtui.cli.common import (
     print_json,
     print_table,
 )
-from pamtui.journal import EntryFilter, Head, Journal
-from pamtui.journal.export import entry_record
 from pamtui.sanitize import clean
+from pamtui.services.journal import EntryFilter, Head, Journal, entry_record
 
 
 def cmd_audit(args: argparse.Namespace) -> int:

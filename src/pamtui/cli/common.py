@@ -15,19 +15,22 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pamtui.journal import Journal
+from pamtui.errors import EXIT_FALSE as EXIT_FALSE  # re-exported: the commands import
+from pamtui.errors import EXIT_OK as EXIT_OK  # the exit codes from here
+from pamtui.errors import EXIT_USAGE, PamtuiError
 from pamtui.sanitize import clean
+from pamtui.services.journal import Journal
 from pamtui.services.queue import Outcome
 from pamtui.services.session import Session
 
-EXIT_OK, EXIT_FALSE, EXIT_USAGE = 0, 1, 2
 
-
-class UsageError(Exception):
+class UsageError(PamtuiError):
     """A usage mistake: exit 2 with this message."""
 
+    exit_code = EXIT_USAGE
 
-class CheckFailed(Exception):
+
+class CheckFailed(PamtuiError):
     """The thing checked is not true: exit 1 with this message."""
 
 

@@ -19,10 +19,10 @@ from pamtui.sanitize import clean
 
 def cmd_providers(args: argparse.Namespace) -> int:
     from pamtui import config as config_mod
-    from pamtui.providers import registry
+    from pamtui.services import catalog
 
     cfg = config_mod.load(args.config)
-    types = registry.available_types()
+    types = catalog.available_types()
     configured = [{"name": p.name, "type": p.type} for p in cfg.providers]
     if args.json:
         print_json(
@@ -86,9 +86,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     import time
 
     from pamtui.config import resolve_db_path
-    from pamtui.providers.demo import reset
-    from pamtui.providers.demo.generate import MIN_ACCOUNTS
-    from pamtui.providers.demo.provider import ensure_scaled, scaled_path
+    from pamtui.services.demo import MIN_ACCOUNTS, ensure_scaled, reset, scaled_path
 
     state_dir = resolve_db_path(args.db).parent
     if args.scale is None:

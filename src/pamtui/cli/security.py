@@ -13,7 +13,7 @@ from pamtui.cli.common import (
     CheckFailed,
     UsageError,
 )
-from pamtui.journal import Journal
+from pamtui.services.journal import Journal
 
 
 def cmd_secrets(args: argparse.Namespace) -> int:

@@ -1,7 +1,8 @@
 """The audit journal: the only code that writes it."""
 
 from pamtui.journal.errors import JournalError, JournalUnavailable, SecretInJournal
-from pamtui.journal.journal import EntryFilter, Head, Journal, Transaction, VerifyReport, timestamp
+from pamtui.journal.heads import Head, VerifyReport
+from pamtui.journal.journal import EntryFilter, Journal, Transaction, timestamp
 
 __all__ = [
     "EntryFilter",

@@ -220,6 +220,11 @@ def connect(
                 timeout=busy_timeout_s,
                 check_same_thread=False,
             )
+            # SQLite reads the file only at the first query: read its header now, so
+            # a --db that is no database, or not a pamtui one, fails here, in one line.
+            if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
+                conn.close()
+                raise JournalError(f"{path} is not a pamtui journal (no journal schema)")
         else:
             _create_private_file(path)
             conn = sqlite3.connect(

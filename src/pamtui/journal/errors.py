@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pamtui.errors import PamtuiError
 
-class JournalError(Exception):
+
+class JournalError(PamtuiError):
     """The journal could not be read or written; the message is for operators."""
 
 

@@ -72,7 +72,7 @@ def _check_no_secrets(value: Any, path: str = "detail") -> None:
                 _check_no_secrets(inner, path)
 
 
-def _row_to_entry(row: tuple) -> JournalEntry:
+def _row_to_entry(row: tuple[Any, ...]) -> JournalEntry:
     seq, ts, actor, action, provider, subject, detail, prev_hash, hash_ = row
     return JournalEntry(
         seq, ts, actor, action, provider, subject, json.loads(detail), prev_hash, hash_
@@ -162,7 +162,7 @@ class Transaction:
         self._last = (seq, hash_)
         return JournalEntry(seq, ts, actor, action, provider, subject, detail, prev_hash, hash_)
 
-    def execute(self, sql: str, params: tuple | list = ()) -> sqlite3.Cursor:
+    def execute(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> sqlite3.Cursor:
         return self.conn.execute(sql, params)
 
 
@@ -298,7 +298,7 @@ class Journal:
             seq, prev_hash = tx._tail()
             now = timestamp()
             now_end = f"{quote(now)}}}"
-            values = []
+            values: list[tuple[Any, ...]] = []
             push = values.append
             for row_fields in prepared:
                 actor, action, provider, subject, detail_json, head, mid, tail, ts, end = row_fields
@@ -333,9 +333,8 @@ class Journal:
 
     def count(self, filt: EntryFilter | None = None) -> int:
         where, params = (filt or EntryFilter()).where()
-        return self.conn.execute(f"SELECT count(*) FROM entries WHERE {where}", params).fetchone()[
-            0
-        ]
+        row = self.conn.execute(f"SELECT count(*) FROM entries WHERE {where}", params).fetchone()
+        return int(row[0])
 
     def entries(
         self,
@@ -415,10 +414,10 @@ class Journal:
         else:
             outside = first - (after_seq + 1 if after_seq is not None else 1)
         # Per entry, the index (a lookup and a sort) costs about 1.5 walked rows.
-        return outside <= 1.5 * window
+        return bool(outside <= 1.5 * window)
 
     def _max_seq(self) -> int:
-        return self.conn.execute("SELECT max(seq) FROM entries").fetchone()[0] or 0
+        return int(self.conn.execute("SELECT max(seq) FROM entries").fetchone()[0] or 0)
 
     def get(self, seq: int) -> JournalEntry | None:
         row = self.conn.execute(f"SELECT {_COLUMNS} FROM entries WHERE seq = ?", (seq,)).fetchone()

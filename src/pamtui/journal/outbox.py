@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from typing import Any
 
 from pamtui.journal.heads import Head
 from pamtui.journal.journal import Journal, timestamp
@@ -64,14 +65,15 @@ class Outbox:
         return self.journal.entries(limit=limit, after_seq=last, newest_first=False)
 
     def first_seq(self) -> int | None:
-        return self.journal.conn.execute("SELECT min(seq) FROM entries").fetchone()[0]
+        first: int | None = self.journal.conn.execute("SELECT min(seq) FROM entries").fetchone()[0]
+        return first
 
     def head_at(self, seq: int) -> Head | None:
         row = self.journal.conn.execute("SELECT seq, hash FROM entries WHERE seq = ?", (seq,))
         found = row.fetchone()
         return Head(found[0], found[1]) if found else None
 
-    def _upsert(self, destination: str, assignments: str, params: tuple) -> None:
+    def _upsert(self, destination: str, assignments: str, params: tuple[Any, ...]) -> None:
         with self.journal.transaction() as tx:
             tx.execute(
                 "INSERT INTO forward_state (destination) VALUES (?) "

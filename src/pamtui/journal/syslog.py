@@ -38,8 +38,10 @@ import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+from pamtui.errors import PamtuiError
 from pamtui.journal.formats._common import entry_record
 from pamtui.journal.formats.cef import to_cef
 from pamtui.journal.formats.ocsf import to_ocsf
@@ -236,9 +238,9 @@ def format_entry(entry: JournalEntry, options: MessageOptions) -> bytes | None:
         small = body
     for cap in (256, 64):
         if isinstance(small, str):  # CEF: cut the line cleanly to what is left
-            steps.append(lambda cap=cap: _fit_text(build, small, cap, limit))
+            steps.append(partial(_fit_text, build, small, cap, limit))
         else:
-            steps.append(lambda cap=cap: build(_cap_strings(small, cap), cap, True))
+            steps.append(partial(_build_capped, build, small, cap))
     if isinstance(small, str):
         steps.append(lambda: _fit_text(build, small, 64, limit, full=False))
     else:
@@ -249,6 +251,10 @@ def format_entry(entry: JournalEntry, options: MessageOptions) -> bytes | None:
         if len(message) <= limit:
             return message
     raise ValueError(f"entry {entry.seq}: cannot fit a syslog message into {limit} bytes")
+
+
+def _build_capped(build: Callable[..., bytes], small: Any, cap: int) -> bytes:
+    return build(_cap_strings(small, cap), cap, True)
 
 
 def _fit_text(
@@ -290,7 +296,7 @@ class TlsSettings:
         return ctx
 
 
-class SyslogError(OSError):
+class SyslogError(PamtuiError, OSError):
     """The message did not leave this host (the receiver is down, refused, ...)."""
 
 
@@ -507,6 +513,7 @@ class SyslogForwarder:
             self._connect()
         assert self._sock is not None
         if self.protocol == "udp":
+            assert self._addr is not None  # resolved with the socket, above
             self._sock.sendto(data, self._addr)
         else:
             self._sock.sendall(data)

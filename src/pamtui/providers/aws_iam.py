@@ -1048,9 +1048,7 @@ class AwsIamProvider:
                 parsed = json.loads(raw)
                 if isinstance(parsed, dict):
                     detail = parsed
-        identity = (
-            detail.get("userIdentity") if isinstance(detail.get("userIdentity"), dict) else {}
-        )
+        identity = found if isinstance(found := detail.get("userIdentity"), dict) else {}
         issuer = (identity.get("sessionContext") or {}).get("sessionIssuer") or {}
         account = (
             str(identity.get("userName") or "")

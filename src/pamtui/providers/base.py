@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
+from pamtui.errors import EXIT_USAGE, PamtuiError
 from pamtui.model import (
     AccessEvent,
     Account,
@@ -23,7 +24,7 @@ from pamtui.model import (
 )
 
 
-class ProviderError(Exception):
+class ProviderError(PamtuiError):
     """A provider could not do what was asked; the message is for operators."""
 
     def __init__(self, message: str, *, retryable: bool = False) -> None:
@@ -33,6 +34,9 @@ class ProviderError(Exception):
 
 class ProviderConfigError(ProviderError):
     """The provider's settings are wrong (a key is missing or of the wrong type)."""
+
+    exit_code = EXIT_USAGE
+    label = "config"
 
 
 @dataclass(frozen=True)

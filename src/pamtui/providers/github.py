@@ -489,7 +489,7 @@ class GitHubProvider:
 
     def _credential(self, pat: Mapping[str, Any]) -> Credential:
         pat_id = _id(pat.get("id"))
-        owner = pat.get("owner") if isinstance(pat.get("owner"), dict) else {}
+        owner = raw if isinstance(raw := pat.get("owner"), dict) else {}
         token_id = _id(pat.get("token_id"))
         if token_id:
             self._token_pats[token_id] = pat_id

@@ -393,10 +393,12 @@ class JsonlProvider:
     # -- what this provider does not do --------------------------------------
 
     async def list_accounts(self) -> AsyncIterator[Account]:
+        account: Account
         for account in ():
             yield account
 
     async def list_credentials(self, account: Account | None = None) -> AsyncIterator[Credential]:
+        credential: Credential
         for credential in ():
             yield credential
 

@@ -30,7 +30,8 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from pamtui.model import AccessEvent
 from pamtui.services.rates import RateRing
@@ -54,7 +55,7 @@ class Anomaly:
         return (self.provider, self.account_id)
 
 
-def remember(seen: OrderedDict, item: object, cap: int) -> bool:
+def remember(seen: OrderedDict[Any, None], item: object, cap: int) -> bool:
     """Record ``item`` in an LRU of at most ``cap``; True if it was not there."""
     if item in seen:
         seen.move_to_end(item)
@@ -65,7 +66,7 @@ def remember(seen: OrderedDict, item: object, cap: int) -> bool:
     return True
 
 
-def _lru_get(table: OrderedDict, key, factory, cap: int):
+def _lru_get(table: OrderedDict[Any, Any], key: Any, factory: Callable[[], Any], cap: int) -> Any:
     state = table.get(key)
     if state is None:
         state = table[key] = factory()
@@ -81,9 +82,9 @@ class _AccountState:
 
     def __init__(self, denied_burst: int) -> None:
         self.ips: OrderedDict[str, None] = OrderedDict()
-        self.paths: OrderedDict[str, object] = OrderedDict()
+        self.paths: OrderedDict[str, datetime] = OrderedDict()
         """Path -> when last seen, oldest first; at most the enumeration threshold."""
-        self.denied: deque = deque(maxlen=denied_burst)
+        self.denied: deque[datetime] = deque(maxlen=denied_burst)
         self.reported: set[str] = set()
 
 

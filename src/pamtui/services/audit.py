@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from pamtui.errors import EXIT_USAGE, PamtuiError
 from pamtui.journal import EntryFilter, Journal
 from pamtui.journal.export import export_entries
 from pamtui.journal.formats import FORMATS, ExportResult, help_text, summary
@@ -24,8 +25,10 @@ EXPORT_FORMATS = FORMATS
 QUERY_KEYS = ("actor", "provider", "subject", "action", "since", "until")
 
 
-class QueryError(ValueError):
+class QueryError(PamtuiError, ValueError):
     """The query does not parse; the message says which word."""
+
+    exit_code = EXIT_USAGE
 
 
 def parse_query(query: str) -> EntryFilter:

@@ -34,7 +34,7 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -222,10 +222,12 @@ def _admin(scopes: Sequence[str]) -> bool:
 
 
 def _live(cred: Sequence[Any]) -> bool:
-    return cred[1] == str(CredentialStatus.ACTIVE)
+    return bool(cred[1] == str(CredentialStatus.ACTIVE))
 
 
-def diff(account_id: str, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None):
+def diff(
+    account_id: str, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None
+) -> Iterator[tuple[str, dict[str, Any]]]:
     """The changes between two records of one account, as (kind, detail) pairs."""
     if old is None and new is not None:
         kind = NEW_PRIVILEGED_ACCOUNT if new["p"] else NEW_ACCOUNT

@@ -95,7 +95,8 @@ class Inventory:
                 self.provisional[name] = {
                     a.key: self._view(a, (), now, read=False) for a in accounts
                 }
-                on_accounts(name)
+                if on_accounts is not None:  # always, when listed is called: see first_time
+                    on_accounts(name)
 
             try:
                 outcome = await self._read(provider, listed if first_time else None)

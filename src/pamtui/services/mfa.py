@@ -30,6 +30,7 @@ import keyring.backend
 import keyring.errors
 import pyotp
 
+from pamtui.errors import PamtuiError
 from pamtui.journal import Journal, JournalError, Transaction, timestamp
 
 SERVICE = "pamtui-totp"
@@ -64,7 +65,7 @@ SAFER_CHOICES = (
 )
 
 
-class MfaError(Exception):
+class MfaError(PamtuiError):
     """Enrollment or the keyring failed; the message is for operators."""
 
 
@@ -174,9 +175,10 @@ class KeyringStore:
 
     def get(self, operator: str) -> str | None:
         self._check_operator(operator)
-        return self._call(
+        secret: str | None = self._call(
             "read the TOTP secret", lambda: self.backend.get_password(self.service, operator)
         )
+        return secret
 
     def set(self, operator: str, secret: str) -> None:
         self._check_operator(operator)

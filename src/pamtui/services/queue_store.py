@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pamtui.errors import PamtuiError
 from pamtui.journal import Journal, Transaction, timestamp
 from pamtui.model import QueueItem, QueueState, RevokeAction, TargetKind
 from pamtui.providers.base import Provider
@@ -38,7 +39,7 @@ DEFAULT_LEASE = timedelta(minutes=2)
 DEFAULT_APPROVAL_TTL = timedelta(hours=24)
 
 
-class QueueError(Exception):
+class QueueError(PamtuiError):
     """A queue operation was refused; the message is for operators."""
 
 
@@ -282,6 +283,7 @@ class QueueStore:
                 ),
             )
             item_id = cursor.lastrowid
+            assert item_id is not None  # an INSERT sets it
             tx.append(
                 actor,
                 "stage",

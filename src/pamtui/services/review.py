@@ -36,6 +36,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from pamtui.errors import PamtuiError
 from pamtui.journal import EntryFilter, Head, Journal, timestamp
 from pamtui.journal.canonical import canonical_json
 from pamtui.model import JournalEntry, QueueItem, QueueState, RiskFlag
@@ -47,7 +48,7 @@ JOURNAL_START = "review_start"
 JOURNAL_DECISION = "review_decision"
 
 
-class ReviewError(Exception):
+class ReviewError(PamtuiError):
     """A review operation was refused; the message is for operators."""
 
 
@@ -212,7 +213,8 @@ class ReviewItem:
 
     @property
     def account(self) -> dict[str, Any]:
-        return self.snapshot.get("account", {})
+        account: dict[str, Any] = self.snapshot.get("account", {})
+        return account
 
     @property
     def credentials(self) -> list[dict[str, Any]]:
@@ -376,6 +378,7 @@ class ReviewService:
                 " VALUES (?, ?, ?, ?, ?)",
                 (str(scope), actor, now, due, len(chosen)),
             )
+            assert cursor.lastrowid is not None  # an INSERT sets it
             campaign_id = int(cursor.lastrowid)
             tx.conn.executemany(
                 "INSERT INTO review_items (campaign_id, position, provider, account_id,"

@@ -16,7 +16,7 @@ class RateMeter:
     """Events per second over a sliding window of whole seconds (wall clock)."""
 
     window_s: int = 10
-    _buckets: deque = field(default_factory=deque)
+    _buckets: deque[list[int]] = field(default_factory=deque)
 
     def add(self, n: int = 1, now: float | None = None) -> None:
         second = int(now if now is not None else time.monotonic())
@@ -40,8 +40,8 @@ class RateMeter:
 class StreamWatch:
     inventory: Inventory
     total: RateMeter = field(default_factory=RateMeter)
-    per_account: Counter = field(default_factory=Counter)
-    denied: Counter = field(default_factory=Counter)
+    per_account: Counter[tuple[str, str]] = field(default_factory=Counter)
+    denied: Counter[tuple[str, str]] = field(default_factory=Counter)
     anomalies: list[Anomaly] = field(default_factory=list)
     detector: AnomalyDetector = field(init=False)
 

@@ -26,7 +26,7 @@ from textual.app import SystemCommand
 from textual.screen import Screen
 
 from pamtui import config as config_mod
-from pamtui.journal import Journal, JournalError
+from pamtui.services.journal import Journal, JournalError
 from pamtui.tui import app as tui_app
 from pamtui.tui.app import AuditApp
 from pamtui.tui.screens.audit import AuditScreen
@@ -52,7 +52,8 @@ class SshAuditApp(AuditApp):
         super().__init__(journal, theme=theme)
         self.operator = operator
 
-    async def on_mount(self, event: events.Mount) -> None:
+    # Takes the event (Textual passes it by parameter count) to stop AuditApp's handler.
+    async def on_mount(self, event: events.Mount) -> None:  # type: ignore[override]
         event.prevent_default()  # not AuditApp.on_mount too: it would push the plain screen
         self.apply_themes()
         self.sub_title = f"audit review (read-only) — {self.operator} via ssh"

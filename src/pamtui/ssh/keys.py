@@ -24,6 +24,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from pamtui.errors import EXIT_USAGE, PamtuiError
+
 OPERATOR_OPTION = "pamtui-operator"
 OPERATOR_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")
 # Options that only restrict: pamtui already allows nothing they would allow.
@@ -40,8 +42,10 @@ _HARMLESS_OPTIONS = frozenset(
 _KEY_TYPES = re.compile(r"(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp\d+|sk-\S+@openssh\.com)$")
 
 
-class KeysError(Exception):
+class KeysError(PamtuiError):
     """The authorized_keys file or host key cannot be used; the message says why."""
+
+    exit_code = EXIT_USAGE
 
 
 @dataclass(frozen=True)

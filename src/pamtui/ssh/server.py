@@ -30,8 +30,8 @@ from typing import Any
 import asyncssh
 
 from pamtui.forward_config import ForwardConfig
-from pamtui.journal import Journal, JournalError
 from pamtui.services.forward import follow
+from pamtui.services.journal import Journal, JournalError
 from pamtui.ssh.keys import AuthorizedKey, AuthorizedKeys
 from pamtui.ssh.ptychild import PtyChild
 
@@ -340,6 +340,7 @@ class _Connection(asyncssh.SSHServer):
     def auth_completed(self) -> None:
         self.authenticated = True
         self.last_activity = time.monotonic()
+        assert self.key is not None  # set by validate_public_key before auth completes
         log(f"{self.operator} authenticated from {self.client} ({self.key.fingerprint})")
 
     # -- what a connection may ask for ---------------------------------------------

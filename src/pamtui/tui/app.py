@@ -14,12 +14,13 @@ from textual.notifications import SeverityLevel
 from textual.widgets import Static
 
 from pamtui import heap
-from pamtui.journal import Journal, JournalError, VerifyReport
+from pamtui.errors import PamtuiError
 from pamtui.model import QueueState
 from pamtui.sanitize import clean
 from pamtui.services.cursors import CursorStore
 from pamtui.services.forward import ForwardLag, follow
 from pamtui.services.health import ProviderStatus, provider_statuses
+from pamtui.services.journal import Journal, JournalError, VerifyReport
 from pamtui.services.session import Session
 from pamtui.services.stream import EventFeed, StreamProblem
 from pamtui.services.watch import StreamWatch
@@ -55,7 +56,7 @@ class BaseApp(App[int]):
         super().__init__()
         self._requested_theme = theme or DEFAULT_THEME
 
-    def _on_key(self, event: events.Key) -> None:
+    async def _on_key(self, event: events.Key) -> None:
         # Runs before App._on_key (the bindings): a burst typed after "/" is text.
         redirect_stray_key(self, event)
 
@@ -141,7 +142,7 @@ class PamtuiApp(BaseApp):
         self.session = session
         self.read_only = session.read_only
         self._stream_enabled = stream
-        self.watch = StreamWatch(session.inventory)
+        self.stream_watch = StreamWatch(session.inventory)
         self.journal_check: VerifyReport | None = None
         self.cursors: CursorStore | None = (
             None if self.read_only else CursorStore.beside(session.db_path)
@@ -252,8 +253,16 @@ class PamtuiApp(BaseApp):
         try:
             expired = queue.expire_approvals()
             outcomes = await queue.recover()
-        except Exception as exc:  # journal unavailable: say so, keep the UI up
+        except PamtuiError as exc:  # journal unavailable: say so, keep the UI up
             self.notify(f"Queue recovery failed: {exc}", severity="error", markup=False)
+            return
+        except Exception as exc:  # a catch-all on purpose: recovery runs unattended at
+            # start-up and re-drives provider plugins; a bug there must not kill the UI
+            self.notify(
+                f"Queue recovery failed (internal error): {type(exc).__name__}: {exc}",
+                severity="error",
+                markup=False,
+            )
             return
         if outcomes or expired:
             ok = sum(o.ok for o in outcomes)
@@ -303,7 +312,7 @@ class PamtuiApp(BaseApp):
             if cursors is not None:
                 # Shown, so not to be shown again after a restart.
                 cursors.advance(item.provider, types.get(item.provider, ""), item.cursor)
-            for view in self.watch.observe(item):
+            for view in self.stream_watch.observe(item):
                 with contextlib.suppress(*_SCREEN_GONE):
                     self.main.update_account(view)
 
@@ -364,7 +373,7 @@ class PamtuiApp(BaseApp):
             bar.append(" (shift+p)", style="dim")
         else:
             bar.append(f"{len(self.session.providers)} ok", style="green")
-        bar.append(f"  stream {self.watch.total.rate():.0f}/s")
+        bar.append(f"  stream {self.stream_watch.total.rate():.0f}/s")
         bar.append("  queue ")
         bar.append(
             " ".join(f"{state}:{counts[state]}" for state in QueueState if counts.get(state))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from functools import partial
+from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
@@ -22,6 +23,9 @@ from pamtui.services.inventory import AccountKey
 from pamtui.tui.screens.main import MUTATING_ACTIONS, MainScreen
 from pamtui.tui.widgets.accounts import AccountsTable, row_key
 from pamtui.tui.widgets.stream import StreamLog
+
+if TYPE_CHECKING:
+    from pamtui.tui.app import PamtuiApp
 
 # (palette text, MainScreen action, help): pamtui's own words only.
 MAIN_COMMANDS: tuple[tuple[str, str, str], ...] = (
@@ -87,7 +91,7 @@ class PamtuiCommands(Provider):
             for text, action, help_text in MAIN_COMMANDS:
                 if self._allowed(action):
                     yield text, partial(self._run, action), help_text
-            providers = sorted(self.app.session.providers)
+            providers = sorted(cast("PamtuiApp", self.app).session.providers)
             for name in providers:
                 label = clean(name, max_length=40)
                 yield f"Filter by provider: {label}", partial(self._filter, name), None
@@ -112,7 +116,7 @@ class PamtuiCommands(Provider):
     def _accounts(self) -> Iterator[tuple[str, AccountKey]]:
         if self._main is None:
             return
-        for view in self.app.session.inventory.views.values():
+        for view in cast("PamtuiApp", self.app).session.inventory.views.values():
             a = view.account
             text = " · ".join(
                 part
@@ -147,7 +151,7 @@ class PamtuiCommands(Provider):
         if main is None or not self._allowed(action):
             return
         if action == "open_audit":
-            self.app.action_open_audit()
+            cast("PamtuiApp", self.app).action_open_audit()
             return
         getattr(main, f"action_{action}")()
 

@@ -1222,7 +1222,7 @@ class _Gen:
                 n_tokens = self.weighted(((1, 6), (2, 4)))
             for j in range(n_tokens):
                 if human:
-                    scopes = (
+                    scopes: Iterable[str] = (
                         IDP_ADMIN_SCOPES if acct.get("privileged") else rng.choice(IDP_IT_SCOPES)
                     )
                     label = rng.choice(IDP_TOKEN_LABELS)

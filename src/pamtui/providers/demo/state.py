@@ -469,8 +469,8 @@ def check_gone(
         ).fetchone()
         if row is None:
             raise ProviderError(f"no credential {target_id!r} in this demo provider")
-        gone_states = {"inactive", "revoked"} if action == "deactivate_access_key" else {"revoked"}
-        return row["status"] in gone_states, f"credential status: {row['status']}"
+        gone = {"inactive", "revoked"} if action == "deactivate_access_key" else {"revoked"}
+        return row["status"] in gone, f"credential status: {row['status']}"
     row = conn.execute(
         f"SELECT status, console FROM accounts WHERE id = ? AND system IN ({marks})",
         (target_id, *systems),

@@ -278,7 +278,7 @@ def _parse_match(value: Any, where: str, key: str) -> Match:
             return None
         if type(value[sub]) is not bool:
             raise fail(sub, "true or false")
-        return value[sub]
+        return bool(value[sub])
 
     unused = value.get("unused_days_over")
     if "unused_days_over" in value and (type(unused) is not int or unused <= 0):

@@ -18,8 +18,6 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 
-from pamtui.journal import EntryFilter, Journal, JournalError
-from pamtui.journal.export import entry_record
 from pamtui.model import JournalEntry
 from pamtui.safe_write import SafeWriteError, TargetExists
 from pamtui.sanitize import clean
@@ -31,6 +29,7 @@ from pamtui.services.audit import (
     export_to_file,
     parse_query,
 )
+from pamtui.services.journal import EntryFilter, Journal, JournalError, entry_record
 from pamtui.tui.safe import safe
 
 PAGE = 200

@@ -141,8 +141,12 @@ class MainScreen(RevokeActions, Screen):
     """What the accounts pane title says is still loading (set by ``show_accounts``)."""
 
     @property
-    def loading(self) -> bool:
-        """True while the accounts pane shows a sync still under way."""
+    def accounts_loading(self) -> bool:
+        """True while the accounts pane shows a sync still under way.
+
+        Not ``loading``: that is Textual's reactive (it puts a loading indicator
+        over the widget), which a read-only property here would hide.
+        """
         return bool(self._loading)
 
     def compose(self) -> ComposeResult:
@@ -211,7 +215,7 @@ class MainScreen(RevokeActions, Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # False hides the binding from the footer and help, and it does not run.
-        return not (action in MUTATING_ACTIONS and self.app.read_only)
+        return not (action in MUTATING_ACTIONS and getattr(self.app, "read_only", True))
 
     # -- data in -----------------------------------------------------------
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual import on
@@ -23,8 +23,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from pamtui.journal import JournalError
 from pamtui.model import AccessEvent
+from pamtui.services.journal import JournalError
 from pamtui.services.review import (
     Campaign,
     Decision,
@@ -78,7 +78,7 @@ def evidence_renderable(
     now = now or datetime.now(UTC)
     item = evidence.item
     account = item.account
-    lines: list[object] = []
+    lines: list[RenderableType] = []
     title = join(
         Text(f"Item {item.position}", style="bold"),
         safe(item.account_name, "bold", max_length=60),
@@ -290,7 +290,7 @@ class ReviewScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in REVIEW_MUTATING:
-            if self.app.read_only:
+            if getattr(self.app, "read_only", True):  # fail closed in an app without it
                 return False
             if self.campaign_id is None:
                 return None  # shown greyed out until a campaign is open
@@ -452,6 +452,8 @@ class ReviewScreen(Screen):
             self._show_current()
             return
         except Exception as exc:  # queue refused (unknown provider, read-only…): fail closed
+            # A catch-all on purpose: a revoke decision asks the provider plugin for its
+            # revoke actions, and a plugin bug must not kill the UI.
             self.notify(f"Not recorded: {exc}", severity="error", markup=False, timeout=10)
             return
         self.reload()

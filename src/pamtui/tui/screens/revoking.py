@@ -15,9 +15,9 @@ from rich.text import Text
 from textual import work
 from textual.widgets import ProgressBar
 
-from pamtui.journal import JournalError
 from pamtui.model import CredentialStatus, QueueState
 from pamtui.services.inventory import AccountKey, AccountView
+from pamtui.services.journal import JournalError
 from pamtui.services.mfa import MfaError
 from pamtui.services.queue import Outcome, QueueError
 from pamtui.services.revoke import Plan

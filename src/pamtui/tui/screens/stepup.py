@@ -8,12 +8,16 @@ service's error, which :func:`refused` turns into a notification.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual.screen import Screen
 
 from pamtui.tui.safe import join, safe
 from pamtui.tui.screens.prompt import PromptScreen
+
+if TYPE_CHECKING:
+    from pamtui.tui.app import PamtuiApp
 
 
 def with_step_up(
@@ -28,7 +32,7 @@ def with_step_up(
     ``what`` names the action in the prompt (the service names it in the
     journal); it may hold an account name, so it is shown through ``safe``.
     """
-    revocations = screen.app.session.revocations
+    revocations = cast("PamtuiApp", screen.app).session.revocations
     if not revocations.step_up_required:
         then(None)
         return

@@ -44,7 +44,7 @@ class CredentialsTable(DataTable):
 
     def load(self, credentials: list[Credential]) -> None:
         now = utcnow()
-        warning = self.app.current_theme.warning if self.app.current_theme else "yellow"
+        warning = (self.app.current_theme.warning if self.app.current_theme else None) or "yellow"
         error = self.app.current_theme.error if self.app.current_theme else "red"
         selected = self.selected
         live_first = sorted(

@@ -6,7 +6,8 @@ names are provider text and go through ``safe``; the rest is pamtui's own.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from rich.text import Text
 from textual.widgets import Static
@@ -36,7 +37,7 @@ def sparkline(values: Sequence[int], peak: int | None = None) -> str:
 
 def rate_lines(
     rates: RateTable,
-    name: Callable[[Hashable], str],
+    name: Callable[[Any], str],  # the keys are the caller's (e.g. provider, account)
     *,
     rows: int = ROWS,
     seconds: int = SPARK_SECONDS,
@@ -73,5 +74,5 @@ class StreamRates(Static):
     }
     """
 
-    def show(self, rates: RateTable, name: Callable[[Hashable], str]) -> None:
+    def show(self, rates: RateTable, name: Callable[[Any], str]) -> None:
         self.update(rate_lines(rates, name))

@@ -1,0 +1,22 @@
+"""The journal as the front ends reach it: the handle, its filters, exports, errors.
+
+The CLI, the TUI and the SSH server import these names from here, never from
+``pamtui.journal`` (import-linter holds that rule, see pyproject.toml), so
+everything a front end does to the journal goes through one door in the
+services layer: a later audit service can wrap or narrow these names without
+touching the front ends. The journal itself stays the only code that writes.
+"""
+
+from __future__ import annotations
+
+from pamtui.journal import EntryFilter, Head, Journal, JournalError, VerifyReport
+from pamtui.journal.formats._common import entry_record
+
+__all__ = [
+    "EntryFilter",
+    "Head",
+    "Journal",
+    "JournalError",
+    "VerifyReport",
+    "entry_record",
+]
