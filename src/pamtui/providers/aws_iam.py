@@ -95,7 +95,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from pamtui import __version__
 from pamtui.model import (
@@ -113,12 +113,21 @@ from pamtui.model import (
     TargetKind,
     VerifyResult,
 )
-from pamtui.providers.base import (
-    ProviderConfigError,
-    ProviderContext,
-    ProviderError,
-    secret_setting,
+from pamtui.providers.base import ProviderConfigError, ProviderContext, ProviderError
+from pamtui.providers.base import where as kit_where
+from pamtui.providers.kit.settings import (
+    Setting,
+    Settings,
+    boolean,
+    choice,
+    existing_file,
+    integer,
+    number,
+    string,
+    strings,
+    url_check,
 )
+from pamtui.providers.kit.settings import secret as secret_ref
 
 log = logging.getLogger("pamtui.providers.aws_iam")
 
@@ -148,30 +157,6 @@ LIST_PAGE = 100
 """``MaxItems`` of IAM list calls (AWS's own default and maximum is 1000)."""
 """Users whose details are read at the same time (each in a worker thread)."""
 _AWS_MANAGED = "arn:aws:iam::aws:policy/"
-
-_KEYS = frozenset(
-    {
-        "region",
-        "endpoint_url",
-        "cloudtrail_endpoint_url",
-        "access_key_id",
-        "secret_access_key",
-        "session_token",
-        "profile",
-        "ca_bundle",
-        "timeout_s",
-        "max_retries",
-        "retry_mode",
-        "privileged_policies",
-        "owner_tag",
-        "hr_tag",
-        "kind_tag",
-        "stream",
-        "poll_seconds",
-        "backfill_minutes",
-        "settle_seconds",
-    }
-)
 
 _THROTTLING = frozenset(
     {
@@ -343,138 +328,132 @@ class AwsSettings:
     settle_seconds: float = 120.0
 
 
-def _number(where: str, key: str, value: Any, *, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+def _seconds(name: str, help: str, default: float, *, low: float, high: float) -> Setting:
+    return number(name, help, default, low=low, high=high, unit="seconds")
+
+
+def _tag(name: str, help: str, default: str) -> Setting:
+    return string(name, help, default, expected="a tag key string")
+
+
+_ENDPOINT = url_check(("http", "https"), no_credentials=True)
+
+SETTINGS = Settings(
+    string(
+        "region",
+        "the region of the CloudTrail event history (IAM is global); default: the profile's, "
+        "else us-east-1",
+        non_empty=True,
+        pattern=r"[a-z]{2}(-[a-z0-9]+)+-\d+",
+        expected="an AWS region name such as 'eu-west-1'",
+    ),
+    secret_ref(
+        "access_key_id",
+        "the access key id: a string or a secret reference (with secret_access_key)",
+        None,
+        plain_ok=True,
+    ),
+    secret_ref("secret_access_key", "the secret access key: a secret reference only", None),
+    secret_ref(
+        "session_token", "a session token (temporary credentials): a secret reference", None
+    ),
+    string(
+        "profile",
+        "a named profile of ~/.aws/config (instead of the keys; SSO, credential_process work)",
+        non_empty=True,
+    ),
+    string(
+        "endpoint_url",
+        "another IAM endpoint (VPC, FIPS, a test server)",
+        non_empty=True,
+        expected="an http(s) URL with a host",
+        check=_ENDPOINT,
+    ),
+    string(
+        "cloudtrail_endpoint_url",
+        "another CloudTrail endpoint (default: endpoint_url)",
+        non_empty=True,
+        expected="an http(s) URL with a host",
+        check=_ENDPOINT,
+    ),
+    string(
+        "ca_bundle",
+        "a PEM file of CAs to trust (corporate TLS inspection)",
+        non_empty=True,
+        expected="a path to a PEM file",
+        check=existing_file,
+    ),
+    _seconds("timeout_s", "connect and read timeout", 10.0, low=0.1, high=300),
+    integer(
+        "max_retries",
+        "botocore's retries of throttling, 5xx and connection errors",
+        4,
+        low=0,
+        high=10,
+    ),
+    choice("retry_mode", "botocore's retry mode", ("standard", "adaptive"), "standard"),
+    strings(
+        "privileged_policies",
+        "managed policy names that make a user privileged",
+        DEFAULT_PRIVILEGED_POLICIES,
+        expected="a list of managed policy names",
+    ),
+    _tag("owner_tag", "the user tag naming the responsible human (HR id or e-mail)", "owner"),
+    _tag("hr_tag", "a user tag with the employment status (default: none)", ""),
+    _tag("kind_tag", "a user tag saying human, service or bot", "kind"),
+    boolean("stream", "read CloudTrail's event history as access events", True),
+    _seconds("poll_seconds", "CloudTrail poll interval", 30.0, low=0.05, high=3600),
+    number(
+        "backfill_minutes",
+        "how far back a stream without a cursor starts",
+        60.0,
+        low=0,
+        high=90 * 24 * 60,
+        unit="minutes",
+    ),
+    _seconds(
+        "settle_seconds",
+        "events newer than this are left for the next poll (CloudTrail delivers late)",
+        120.0,
+        low=0,
+        high=3600,
+    ),
+)
+"""Settings of ``type = "aws-iam"``."""
+_SECRET_KEYS = ("access_key_id", "secret_access_key", "session_token")
+
+
+def parse_settings(
+    where: str, settings: Mapping[str, Any], context: ProviderContext | None = None
+) -> tuple[AwsSettings, dict[str, str | None]]:
+    """The settings and the resolved credentials; every error names the key."""
+    values = SETTINGS.parse(where, settings, context, secret_what="secrets")
+    has_key = values["access_key_id"] is not None or values["secret_access_key"] is not None
+    if has_key and values["profile"] is not None:
         raise ProviderConfigError(
-            f"{where}: setting {key!r} must be a number, not {type(value).__name__}"
+            f"{where}: setting 'profile' cannot be combined with access_key_id/"
+            "secret_access_key; use one or the other"
         )
-    if not math.isfinite(value) or not low <= value <= high:
-        raise ProviderConfigError(f"{where}: setting {key!r} must be between {low:g} and {high:g}")
-    return float(value)
-
-
-def _string(where: str, key: str, value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ProviderConfigError(f"{where}: setting {key!r} must be a non-empty string")
-    return value.strip()
-
-
-def _endpoint(where: str, key: str, value: Any) -> str:
-    # Not echoed: a URL may carry credentials.
-    text = _string(where, key, value)
-    try:
-        parts = urlsplit(text)
-        parts.port  # noqa: B018  (raises ValueError on a bad port)
-    except ValueError as exc:
-        raise ProviderConfigError(f"{where}: setting {key!r} is not a valid URL") from exc
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ProviderConfigError(f"{where}: setting {key!r} must be an http(s) URL with a host")
-    if parts.username is not None or parts.password is not None:
-        raise ProviderConfigError(f"{where}: setting {key!r} must not contain credentials")
-    return text
-
-
-def parse_settings(where: str, settings: Mapping[str, Any]) -> AwsSettings:
-    """The non-secret settings; every error names the key."""
-    for key in settings:
-        if key not in _KEYS:
-            known = ", ".join(sorted(_KEYS))
-            raise ProviderConfigError(f"{where}: unknown setting {key!r} (known settings: {known})")
-    d = AwsSettings()
-    region = d.region
-    if "region" in settings:
-        region = _string(where, "region", settings["region"])
-        if not re.fullmatch(r"[a-z]{2}(-[a-z0-9]+)+-\d+", region):
-            raise ProviderConfigError(
-                f"{where}: setting 'region' must be an AWS region name such as 'eu-west-1'"
-            )
-    endpoint = None
-    if settings.get("endpoint_url") is not None:
-        endpoint = _endpoint(where, "endpoint_url", settings["endpoint_url"])
-    trail_endpoint = endpoint
-    if settings.get("cloudtrail_endpoint_url") is not None:
-        trail_endpoint = _endpoint(
-            where, "cloudtrail_endpoint_url", settings["cloudtrail_endpoint_url"]
-        )
-    profile = None
-    if settings.get("profile") is not None:
-        profile = _string(where, "profile", settings["profile"])
-    ca_bundle = None
-    if settings.get("ca_bundle") is not None:
-        ca_bundle = Path(_string(where, "ca_bundle", settings["ca_bundle"])).expanduser()
-        if not ca_bundle.is_file():
-            raise ProviderConfigError(
-                f"{where}: setting 'ca_bundle': no such file {str(ca_bundle)!r}"
-            )
-    timeout_s = d.timeout_s
-    if "timeout_s" in settings:
-        timeout_s = _number(where, "timeout_s", settings["timeout_s"], low=0.1, high=300)
-    max_retries = d.max_retries
-    if "max_retries" in settings:
-        raw = settings["max_retries"]
-        if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= 10:
-            raise ProviderConfigError(
-                f"{where}: setting 'max_retries' must be an integer between 0 and 10"
-            )
-        max_retries = raw
-    retry_mode = settings.get("retry_mode", d.retry_mode)
-    if retry_mode not in ("standard", "adaptive"):
-        raise ProviderConfigError(f"{where}: setting 'retry_mode' must be 'standard' or 'adaptive'")
-    policies = settings.get("privileged_policies", list(d.privileged_policies))
-    if not isinstance(policies, list | tuple) or not all(
-        isinstance(p, str) and p.strip() for p in policies
-    ):
+    if has_key:
+        for key, other in (
+            ("access_key_id", "secret_access_key"),
+            ("secret_access_key", "access_key_id"),
+        ):
+            if values[key] is None:
+                raise ProviderConfigError(f"{where}: setting {key!r} is required with {other}")
+    elif values["session_token"] is not None:
         raise ProviderConfigError(
-            f"{where}: setting 'privileged_policies' must be a list of managed policy names"
+            f"{where}: setting 'session_token' needs access_key_id and secret_access_key"
         )
-    tags = {}
-    for key in ("owner_tag", "hr_tag", "kind_tag"):
-        value = settings.get(key, getattr(d, key))
-        if not isinstance(value, str):
-            raise ProviderConfigError(f"{where}: setting {key!r} must be a tag key string")
-        tags[key] = value.strip()
-    stream = settings.get("stream", True)
-    if not isinstance(stream, bool):
-        raise ProviderConfigError(f"{where}: setting 'stream' must be true or false")
-    poll = d.poll_seconds
-    if "poll_seconds" in settings:
-        poll = _number(where, "poll_seconds", settings["poll_seconds"], low=0.05, high=3600)
-    backfill = d.backfill_minutes
-    if "backfill_minutes" in settings:
-        backfill = _number(
-            where, "backfill_minutes", settings["backfill_minutes"], low=0, high=90 * 24 * 60
-        )
-    settle = d.settle_seconds
-    if "settle_seconds" in settings:
-        settle = _number(where, "settle_seconds", settings["settle_seconds"], low=0, high=3600)
-    return AwsSettings(
-        region=region,
-        endpoint_url=endpoint,
-        cloudtrail_endpoint_url=trail_endpoint,
-        profile=profile,
-        ca_bundle=ca_bundle,
-        timeout_s=timeout_s,
-        max_retries=max_retries,
-        retry_mode=retry_mode,
-        privileged_policies=tuple(p.strip() for p in policies),
-        stream=stream,
-        poll_seconds=poll,
-        backfill_minutes=backfill,
-        settle_seconds=settle,
-        **tags,
-    )
-
-
-def _secret(where: str, key: str, ref: Any, context: ProviderContext, *, plain_ok: bool) -> str:
-    if isinstance(ref, str) and plain_ok:
-        value = ref
-        if not value.strip():
-            raise ProviderConfigError(f"{where}: setting {key!r}: the secret is empty")
-    else:
-        value = secret_setting(where, key, ref, context, what="secrets")
-    if any(c.isspace() for c in value.strip()):
-        raise ProviderConfigError(f"{where}: setting {key!r}: the value contains whitespace")
-    return value.strip()
+    secrets = {key: values.pop(key) for key in _SECRET_KEYS}
+    for key, value in secrets.items():
+        if isinstance(value, str) and any(c.isspace() for c in value.strip()):
+            raise ProviderConfigError(f"{where}: setting {key!r}: the value contains whitespace")
+        if isinstance(value, str):
+            secrets[key] = value.strip()
+    if values["cloudtrail_endpoint_url"] is None:
+        values["cloudtrail_endpoint_url"] = values["endpoint_url"]
+    return AwsSettings(**values), secrets
 
 
 # --------------------------------------------------------------------------- provider
@@ -484,6 +463,7 @@ class AwsIamProvider:
     """IAM users and access keys of one AWS account; CloudTrail as the event stream."""
 
     type: ClassVar[str] = "aws-iam"
+    SETTINGS: ClassVar[Settings] = SETTINGS
 
     def __init__(
         self,
@@ -517,7 +497,7 @@ class AwsIamProvider:
 
     @property
     def where(self) -> str:
-        return f"provider {self.name!r} (type aws-iam)"
+        return kit_where(self.name, self.type)
 
     @classmethod
     def from_config(
@@ -529,36 +509,9 @@ class AwsIamProvider:
         sleep: Sleep = asyncio.sleep,
         lookup_interval_s: float = LOOKUP_MIN_INTERVAL_S,
     ) -> AwsIamProvider:
-        where = f"provider {name!r} (type aws-iam)"
-        parsed = parse_settings(where, settings)
-        has_key = "access_key_id" in settings or "secret_access_key" in settings
-        if has_key and parsed.profile is not None:
-            raise ProviderConfigError(
-                f"{where}: setting 'profile' cannot be combined with access_key_id/"
-                "secret_access_key; use one or the other"
-            )
-        key_id = secret = token = None
-        if has_key:
-            for key in ("access_key_id", "secret_access_key"):
-                if key not in settings:
-                    raise ProviderConfigError(
-                        f"{where}: setting {key!r} is required with "
-                        f"{'secret_access_key' if key == 'access_key_id' else 'access_key_id'}"
-                    )
-            key_id = _secret(
-                where, "access_key_id", settings["access_key_id"], context, plain_ok=True
-            )
-            secret = _secret(
-                where, "secret_access_key", settings["secret_access_key"], context, plain_ok=False
-            )
-            if settings.get("session_token") is not None:
-                token = _secret(
-                    where, "session_token", settings["session_token"], context, plain_ok=False
-                )
-        elif settings.get("session_token") is not None:
-            raise ProviderConfigError(
-                f"{where}: setting 'session_token' needs access_key_id and secret_access_key"
-            )
+        where = kit_where(name, cls.type)
+        parsed, keys = parse_settings(where, settings, context)
+        key_id, secret, token = (keys[k] for k in _SECRET_KEYS)
 
         try:
             import boto3

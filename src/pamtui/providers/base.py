@@ -19,6 +19,7 @@ from pamtui.model import (
     Credential,
     RevokeAction,
     RevokeResult,
+    TargetKind,
     VerifyResult,
 )
 
@@ -46,6 +47,41 @@ class ProviderContext:
 
     state_dir: Path
     resolve_secret: Callable[[Any], str] = field(default=lambda ref: str(ref))
+
+
+def where(name: str, type_name: str) -> str:
+    """How errors name a provider: ``provider 'corp-okta' (type okta)``."""
+    return f"provider {name!r} (type {type_name})"
+
+
+def text(value: Any) -> str:
+    """A provider's string field, stripped; '' for anything that is not a string."""
+    return value.strip() if isinstance(value, str) else ""
+
+
+def check_action(
+    provider: Any, action: RevokeAction, known: Mapping[str, TargetKind | None]
+) -> None:
+    """Refuse an action meant for another provider, or one ``provider`` does not know.
+
+    ``known`` maps each action name to the target kind it takes (None: either).
+    Every provider checks this before touching its API; the id checks that
+    follow are the provider's own (ids differ per API).
+    """
+    if action.provider != provider.name:
+        raise ProviderError(
+            f"action for provider {action.provider!r} sent to {provider.type} provider "
+            f"{provider.name!r}"
+        )
+    here = where(provider.name, provider.type)
+    if action.name not in known:
+        raise ProviderError(f"{here}: unknown action {action.name!r}")
+    kind = known[action.name]
+    if kind is not None and action.target_kind is not kind:
+        raise ProviderError(
+            f"{here}: unknown action {action.name!r} for a {action.target_kind} target "
+            f"(it needs a {kind} target)"
+        )
 
 
 def secret_setting(

@@ -88,7 +88,6 @@ import asyncio
 import json
 import logging
 import math
-import os
 import re
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -113,20 +112,29 @@ from pamtui.model import (
     TargetKind,
     VerifyResult,
 )
-from pamtui.providers.base import (
-    ProviderConfigError,
-    ProviderContext,
-    ProviderError,
-    secret_setting,
-)
+from pamtui.providers.base import ProviderContext, ProviderError, check_action
+from pamtui.providers.base import text as _text
+from pamtui.providers.base import where as kit_where
 from pamtui.providers.http import (
+    HTTP_SETTINGS,
     HttpClient,
     HttpError,
     Sleep,
-    bearer_auth,
-    http_settings,
+    http_from,
     iter_link_pages,
     provider_message,
+    token_auth,
+)
+from pamtui.providers.kit.cursors import SavedCursor
+from pamtui.providers.kit.settings import (
+    REQUIRED,
+    Settings,
+    boolean,
+    choice,
+    integer,
+    number,
+    secret,
+    string,
 )
 
 log = logging.getLogger("pamtui.providers.github")
@@ -135,15 +143,6 @@ DEFAULT_BASE_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
 GITHUB_JSON = "application/vnd.github+json"
 
-_EXTRA_KEYS = (
-    "org",
-    "token",
-    "page_size",
-    "poll_seconds",
-    "backfill_hours",
-    "audit_log",
-    "audit_include",
-)
 _INCLUDE = ("web", "git", "all")
 _BULK_MAX = 100
 """pat_ids per bulk revocation request."""
@@ -187,10 +186,6 @@ _VERBS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("POST", ("create", "add", "invite", "grant", "push", "install", "approve", "request")),
 )
-
-
-def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
 
 
 def _id(value: Any) -> str:
@@ -278,22 +273,45 @@ def _status(entry: Mapping[str, Any], action: str) -> int:
     return 403 if words & set(_DENIED) else 200
 
 
-def _positive(where: str, key: str, value: Any, *, high: float, allow_zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ProviderConfigError(
-            f"{where}: setting {key!r} must be a number, not {type(value).__name__}"
-        )
-    low_ok = value >= 0 if allow_zero else value > 0
-    if not low_ok or value > high:
-        op = ">=" if allow_zero else ">"
-        raise ProviderConfigError(f"{where}: setting {key!r} must be {op} 0 and at most {high:g}")
-    return float(value)
+SETTINGS = Settings(
+    HTTP_SETTINGS.with_defaults(base_url=DEFAULT_BASE_URL),
+    string(
+        "org",
+        "the organisation's login",
+        REQUIRED,
+        pattern=_ORG_RE.pattern,
+        expected="a GitHub organisation login (letters, digits and hyphens, at most 39 characters)",
+    ),
+    secret("token", "a GitHub App installation token (bearer)"),
+    integer("page_size", "per_page of every listing", 100, low=1, high=100),
+    number(
+        "poll_seconds",
+        "audit-log poll interval",
+        60.0,
+        low=0,
+        low_open=True,
+        high=3600,
+        unit="seconds",
+    ),
+    number(
+        "backfill_hours",
+        "how far back a stream without a saved cursor starts",
+        24.0,
+        low=0,
+        high=24 * 180,
+        unit="hours",
+    ),
+    boolean("audit_log", "read the organisation audit log (Enterprise Cloud) as the stream", True),
+    choice("audit_include", "the audit log's include: web, git (7 days) or all", _INCLUDE, "all"),
+)
+"""Settings of ``type = "github"`` (``base_url`` defaults to GitHub.com's API)."""
 
 
 class GitHubProvider:
     """Members and fine-grained PATs of one GitHub organisation; revoke, remove, verify."""
 
     type: ClassVar[str] = "github"
+    SETTINGS: ClassVar[Settings] = SETTINGS
 
     def __init__(
         self,
@@ -330,10 +348,12 @@ class GitHubProvider:
         """login -> user id, from list_accounts (for audit entries without actor_id)."""
         self._token_pats: dict[str, str] = {}
         """token_id -> pat id, from list_credentials (for audit entries)."""
+        self._saved = SavedCursor(state_dir, "github", name, scope={"scope": self._cursor_scope()})
+        """The last delivered cursor, for the same organisation and API host only."""
 
     @property
     def where(self) -> str:
-        return f"provider {self.name!r} (type github)"
+        return kit_where(self.name, self.type)
 
     # -- configuration -------------------------------------------------------
 
@@ -346,53 +366,10 @@ class GitHubProvider:
         *,
         sleep: Sleep = asyncio.sleep,
     ) -> GitHubProvider:
-        where = f"provider {name!r} (type github)"
-        settings = dict(settings)
-        settings.setdefault("base_url", DEFAULT_BASE_URL)
-        http, extra = http_settings(
-            name, settings, allowed_extra_keys=_EXTRA_KEYS, type_name="github"
-        )
-        org = extra.get("org")
-        if org is None:
-            raise ProviderConfigError(f"{where}: setting 'org' is required (the organisation)")
-        if not isinstance(org, str) or not _ORG_RE.fullmatch(org.strip()):
-            raise ProviderConfigError(
-                f"{where}: setting 'org' must be a GitHub organisation login "
-                "(letters, digits and hyphens, at most 39 characters)"
-            )
-        org = org.strip()
-
-        token = secret_setting(where, "token", extra.get("token"), context)
-        try:
-            auth = bearer_auth(token)
-        except ProviderConfigError as exc:
-            raise ProviderConfigError(f"{where}: setting 'token': {exc}") from exc
-
-        page_size = extra.get("page_size", 100)
-        if isinstance(page_size, bool) or not isinstance(page_size, int):
-            raise ProviderConfigError(
-                f"{where}: setting 'page_size' must be an integer, not {type(page_size).__name__}"
-            )
-        if not 1 <= page_size <= 100:
-            raise ProviderConfigError(
-                f"{where}: setting 'page_size' must be between 1 and 100 (GitHub's per_page)"
-            )
-        poll_seconds = _positive(where, "poll_seconds", extra.get("poll_seconds", 60), high=3600)
-        backfill_hours = _positive(
-            where, "backfill_hours", extra.get("backfill_hours", 24), high=24 * 180, allow_zero=True
-        )
-        audit_log = extra.get("audit_log", True)
-        if not isinstance(audit_log, bool):
-            raise ProviderConfigError(
-                f"{where}: setting 'audit_log' must be true or false, "
-                f"not {type(audit_log).__name__}"
-            )
-        audit_include = extra.get("audit_include", "all")
-        if audit_include not in _INCLUDE:
-            raise ProviderConfigError(
-                f"{where}: setting 'audit_include' must be one of {', '.join(_INCLUDE)}"
-            )
-
+        where = kit_where(name, cls.type)
+        values = SETTINGS.parse(where, settings, context)
+        http = http_from(name, where, values)
+        auth = token_auth(where, values["token"])
         client = HttpClient(
             name,
             http,
@@ -403,12 +380,12 @@ class GitHubProvider:
         return cls(
             name,
             client,
-            org=org,
-            page_size=page_size,
-            poll_seconds=poll_seconds,
-            backfill_hours=backfill_hours,
-            audit_log=audit_log,
-            audit_include=audit_include,
+            org=values["org"],
+            page_size=values["page_size"],
+            poll_seconds=values["poll_seconds"],
+            backfill_hours=values["backfill_hours"],
+            audit_log=values["audit_log"],
+            audit_include=values["audit_include"],
             state_dir=context.state_dir,
             sleep=sleep,
         )
@@ -573,48 +550,16 @@ class GitHubProvider:
 
     @property
     def cursor_file(self) -> Path | None:
-        if self.state_dir is None:
-            return None
-        safe = re.sub(r"[^A-Za-z0-9._-]", "_", self.name)
-        return self.state_dir / f"github-{safe}.cursor"
+        return self._saved.path
 
     def _cursor_scope(self) -> str:
         return f"{self.http.settings.base_url.rstrip('/')}/{self._org_path}"
 
     def _load_cursor(self) -> str | None:
-        target = self.cursor_file
-        if target is None:
-            return None
-        try:
-            saved = json.loads(target.read_text(encoding="utf-8"))
-            if saved.get("scope") != self._cursor_scope():
-                return None  # another org or host: its cursor means nothing here
-            cursor = saved["cursor"]
-            decode_cursor(cursor)
-            return cursor
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError, TypeError, KeyError, AttributeError, ProviderError) as exc:
-            log.warning("%s: ignoring unreadable cursor file %s: %s", self.name, target, exc)
-            return None
+        return self._saved.load(decode_cursor)
 
     def _save_cursor(self, cursor: str | None) -> None:
-        target = self.cursor_file
-        if target is None or cursor is None:
-            return
-        tmp = target.with_name(target.name + ".tmp")
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-            try:
-                os.fchmod(fd, 0o600)
-                payload = {"scope": self._cursor_scope(), "cursor": cursor}
-                os.write(fd, json.dumps(payload).encode())
-            finally:
-                os.close(fd)
-            os.replace(tmp, target)
-        except OSError as exc:
-            log.warning("%s: cannot save cursor to %s: %s", self.name, target, exc)
+        self._saved.save(cursor)
 
     def _event(self, entry: Mapping[str, Any], when: int, cursor: str) -> AccessEvent:
         action = _text(entry.get("action")) or "unknown"
@@ -677,12 +622,7 @@ class GitHubProvider:
         raise ProviderError(f"{self.where}: cannot revoke a {type(target).__name__}")
 
     def _check(self, action: RevokeAction) -> None:
-        if action.provider != self.name:
-            raise ProviderError(
-                f"action for provider {action.provider!r} sent to github provider {self.name!r}"
-            )
-        if _ACTIONS.get(action.name) is not action.target_kind:
-            raise ProviderError(f"{self.where}: unknown action {action.name!r}")
+        check_action(self, action, _ACTIONS)
         if not _ID_RE.fullmatch(action.target_id):
             what = "pat id" if action.target_kind is TargetKind.CREDENTIAL else "user id"
             raise ProviderError(f"{self.where}: invalid GitHub {what} {action.target_id[:40]!r}")

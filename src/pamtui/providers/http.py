@@ -43,7 +43,6 @@ import asyncio
 import email.utils
 import json as jsonlib
 import logging
-import math
 import random
 import re
 import ssl
@@ -58,6 +57,18 @@ import httpx
 
 from pamtui import __version__
 from pamtui.providers.base import ProviderConfigError, ProviderError
+from pamtui.providers.kit.settings import (
+    REQUIRED,
+    Setting,
+    SettingError,
+    Settings,
+    boolean,
+    existing_file,
+    integer,
+    number,
+    string,
+    url_check,
+)
 
 log = logging.getLogger("pamtui.http")
 
@@ -92,72 +103,107 @@ class HttpSettings:
     max_concurrency: int = 8
     rate_limit_max_wait_s: float = 60.0
     """Longest single wait a rate limit may impose before the request fails (retryable)."""
-
-
-HTTP_KEYS = frozenset(
-    {
-        "base_url",
-        "timeout_s",
-        "max_retries",
-        "backoff_base_s",
-        "backoff_max_s",
-        "verify_tls",
-        "ca_bundle",
-        "proxy",
-        "user_agent",
-        "max_concurrency",
-        "rate_limit_max_wait_s",
-    }
-)
+    max_response_bytes: int = 32 * 1024 * 1024
+    """Largest response body read; a longer one fails the call (a provider error)."""
 
 
 def default_user_agent(name: str) -> str:
     return f"pamtui/{__version__} (+provider {name})"
 
 
-def _number(where: str, key: str, value: Any, *, minimum: float, allow_equal: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ProviderConfigError(
-            f"{where}: setting {key!r} must be a number of seconds, not {type(value).__name__}"
-        )
-    value = float(value)
-    if not math.isfinite(value) or value < minimum or (value == minimum and not allow_equal):
-        op = ">=" if allow_equal else ">"
-        raise ProviderConfigError(
-            f"{where}: setting {key!r} must be a finite number {op} {minimum:g}"
-        )
+def _single_line(value: str) -> str:
+    if _has_crlf(value):
+        raise SettingError("must be a non-empty single-line string")
     return value
 
 
-def _integer(where: str, key: str, value: Any, *, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ProviderConfigError(
-            f"{where}: setting {key!r} must be an integer, not {type(value).__name__}"
-        )
-    if not low <= value <= high:
-        raise ProviderConfigError(f"{where}: setting {key!r} must be between {low} and {high}")
-    return value
+def _seconds(
+    name: str, help: str, default: float, *, high: float, low_open: bool = False
+) -> Setting:
+    return number(name, help, default, low=0, high=high, low_open=low_open, unit="seconds")
 
 
-def _url(where: str, key: str, value: Any, schemes: Collection[str]) -> str:
-    # The value is not echoed: a URL may carry credentials (proxy user:password).
-    if not isinstance(value, str) or not value.strip():
-        raise ProviderConfigError(f"{where}: setting {key!r} must be a non-empty URL string")
-    value = value.strip()
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018  (raises ValueError on a bad port)
-    except ValueError as exc:
-        raise ProviderConfigError(f"{where}: setting {key!r} is not a valid URL") from exc
-    if parts.scheme.lower() not in schemes:
-        allowed = ", ".join(sorted(schemes))
+HTTP_SETTINGS = Settings(
+    string(
+        "base_url",
+        "the API root, e.g. https://idp.example.com/scim/v2 (no credentials, no query)",
+        REQUIRED,
+        non_empty=True,
+        expected="a non-empty URL string",
+        check=url_check(("http", "https"), no_credentials=True, no_query=True),
+    ),
+    _seconds(
+        "timeout_s",
+        "connect, read and write timeout of each request",
+        10.0,
+        high=600,
+        low_open=True,
+    ),
+    integer(
+        "max_retries", "retries of a failed idempotent request (or a 429/503)", 4, low=0, high=20
+    ),
+    _seconds(
+        "backoff_base_s", "first retry backoff; doubles each retry, with full jitter", 0.5, high=600
+    ),
+    _seconds("backoff_max_s", "longest retry backoff (at least backoff_base_s)", 30.0, high=3600),
+    boolean("verify_tls", "check the server's TLS certificate", True),
+    string(
+        "ca_bundle",
+        "a PEM file of CAs to trust (corporate TLS inspection)",
+        non_empty=True,
+        expected="a path to a PEM file",
+        check=existing_file,
+    ),
+    string(
+        "proxy",
+        "an http, https or socks5 proxy URL (default: the environment's)",
+        non_empty=True,
+        expected="a non-empty URL string",
+        check=url_check(("http", "https", "socks5", "socks5h")),
+    ),
+    string(
+        "user_agent",
+        "the User-Agent header (default: pamtui/VERSION (+provider NAME))",
+        non_empty=True,
+        expected="a non-empty single-line string",
+        check=_single_line,
+    ),
+    integer("max_concurrency", "requests in flight at once", 8, low=1, high=256),
+    _seconds(
+        "rate_limit_max_wait_s",
+        "longest wait a rate limit may impose before the call fails (retryable)",
+        60.0,
+        high=86400,
+    ),
+    integer(
+        "max_response_bytes",
+        "largest response body read; a larger one fails the call",
+        32 * 1024 * 1024,
+        low=1024,
+        high=1024**3,
+        unit="bytes",
+    ),
+    group="http",
+)
+"""The settings every HTTP provider takes (its own come after them)."""
+
+HTTP_KEYS = frozenset(HTTP_SETTINGS.names())
+
+
+def http_from(name: str, where: str, values: Mapping[str, Any]) -> HttpSettings:
+    """:class:`HttpSettings` from validated values (the HTTP part of ``values``)."""
+    if values["backoff_max_s"] < values["backoff_base_s"]:
         raise ProviderConfigError(
-            f"{where}: setting {key!r} must be a URL with scheme {allowed} "
-            f"(got {parts.scheme or 'no scheme'!r})"
+            f"{where}: setting 'backoff_max_s' must be >= backoff_base_s "
+            f"({values['backoff_base_s']:g})"
         )
-    if not parts.hostname:
-        raise ProviderConfigError(f"{where}: setting {key!r} must name a host")
-    return value
+    if values["ca_bundle"] is not None and not values["verify_tls"]:
+        raise ProviderConfigError(
+            f"{where}: setting 'ca_bundle' is set but 'verify_tls' is false; choose one"
+        )
+    fields = {key: values[key] for key in HTTP_KEYS}
+    fields["user_agent"] = values["user_agent"] or default_user_agent(name)
+    return HttpSettings(**fields)
 
 
 def http_settings(
@@ -169,113 +215,16 @@ def http_settings(
 ) -> tuple[HttpSettings, dict[str, Any]]:
     """Validate the HTTP settings of provider ``name``; return them and the other keys.
 
-    Keys that are neither HTTP settings nor in ``allowed_extra_keys`` are an
-    error. Every error is a :class:`ProviderConfigError` naming the key.
+    For code that declares only some of its settings: keys that are neither
+    HTTP settings nor in ``allowed_extra_keys`` are an error, the extra ones
+    are handed back unchecked.
     """
     where = f"provider {name!r}" + (f" (type {type_name})" if type_name else "")
-    extra: dict[str, Any] = {}
-    for key, value in settings.items():
-        if key in HTTP_KEYS:
-            continue
-        if key not in allowed_extra_keys:
-            known = ", ".join(sorted(HTTP_KEYS | set(allowed_extra_keys)))
-            raise ProviderConfigError(f"{where}: unknown setting {key!r} (known settings: {known})")
-        extra[key] = value
-
-    if "base_url" not in settings:
-        raise ProviderConfigError(f"{where}: setting 'base_url' is required")
-    base_url = _url(where, "base_url", settings["base_url"], ("http", "https"))
-    parts = urlsplit(base_url)
-    if parts.username is not None or parts.password is not None:
-        raise ProviderConfigError(
-            f"{where}: setting 'base_url' must not contain credentials; use the token setting"
-        )
-    if parts.fragment or parts.query:
-        raise ProviderConfigError(
-            f"{where}: setting 'base_url' must not have a query string or fragment"
-        )
-
-    defaults = HttpSettings(base_url=base_url)
-    timeout_s = defaults.timeout_s
-    if "timeout_s" in settings:
-        timeout_s = _number(where, "timeout_s", settings["timeout_s"], minimum=0, allow_equal=False)
-    max_retries = defaults.max_retries
-    if "max_retries" in settings:
-        max_retries = _integer(where, "max_retries", settings["max_retries"], low=0, high=20)
-    backoff_base_s = defaults.backoff_base_s
-    if "backoff_base_s" in settings:
-        backoff_base_s = _number(
-            where, "backoff_base_s", settings["backoff_base_s"], minimum=0, allow_equal=True
-        )
-    backoff_max_s = defaults.backoff_max_s
-    if "backoff_max_s" in settings:
-        backoff_max_s = _number(
-            where, "backoff_max_s", settings["backoff_max_s"], minimum=0, allow_equal=True
-        )
-    if backoff_max_s < backoff_base_s:
-        raise ProviderConfigError(
-            f"{where}: setting 'backoff_max_s' must be >= backoff_base_s ({backoff_base_s:g})"
-        )
-    rate_limit_max_wait_s = defaults.rate_limit_max_wait_s
-    if "rate_limit_max_wait_s" in settings:
-        rate_limit_max_wait_s = _number(
-            where,
-            "rate_limit_max_wait_s",
-            settings["rate_limit_max_wait_s"],
-            minimum=0,
-            allow_equal=True,
-        )
-    max_concurrency = defaults.max_concurrency
-    if "max_concurrency" in settings:
-        max_concurrency = _integer(
-            where, "max_concurrency", settings["max_concurrency"], low=1, high=256
-        )
-
-    verify_tls = settings.get("verify_tls", True)
-    if not isinstance(verify_tls, bool):
-        raise ProviderConfigError(
-            f"{where}: setting 'verify_tls' must be true or false, not {type(verify_tls).__name__}"
-        )
-    ca_bundle: Path | None = None
-    if settings.get("ca_bundle") is not None:
-        raw = settings["ca_bundle"]
-        if not isinstance(raw, str) or not raw.strip():
-            raise ProviderConfigError(f"{where}: setting 'ca_bundle' must be a path to a PEM file")
-        ca_bundle = Path(raw).expanduser()
-        if not ca_bundle.is_file():
-            raise ProviderConfigError(
-                f"{where}: setting 'ca_bundle': no such file {str(ca_bundle)!r}"
-            )
-        if not verify_tls:
-            raise ProviderConfigError(
-                f"{where}: setting 'ca_bundle' is set but 'verify_tls' is false; choose one"
-            )
-    proxy: str | None = None
-    if settings.get("proxy") is not None:
-        proxy = _url(where, "proxy", settings["proxy"], ("http", "https", "socks5", "socks5h"))
-
-    user_agent = settings.get("user_agent", default_user_agent(name))
-    if not isinstance(user_agent, str) or not user_agent.strip() or _has_crlf(user_agent):
-        raise ProviderConfigError(
-            f"{where}: setting 'user_agent' must be a non-empty single-line string"
-        )
-
-    return (
-        HttpSettings(
-            base_url=base_url,
-            timeout_s=timeout_s,
-            max_retries=max_retries,
-            backoff_base_s=backoff_base_s,
-            backoff_max_s=backoff_max_s,
-            verify_tls=verify_tls,
-            ca_bundle=ca_bundle,
-            proxy=proxy,
-            user_agent=user_agent,
-            max_concurrency=max_concurrency,
-            rate_limit_max_wait_s=rate_limit_max_wait_s,
-        ),
-        extra,
-    )
+    # The extra keys are only allowed here, not checked: the caller checks them.
+    extra = Settings(Setting(key, "any", "") for key in allowed_extra_keys if key not in HTTP_KEYS)
+    values = Settings(HTTP_SETTINGS, extra).parse(where, settings)
+    rest = {key: settings[key] for key in settings if key not in HTTP_KEYS}
+    return http_from(name, where, values), rest
 
 
 def _has_crlf(text: str) -> bool:
@@ -346,6 +295,14 @@ class TokenAuth(httpx.Auth):
 
     def __repr__(self) -> str:
         return f"TokenAuth(scheme={self.scheme!r}, token=<redacted>)"
+
+
+def token_auth(where: str, token: str, scheme: str = "Bearer", key: str = "token") -> TokenAuth:
+    """:class:`TokenAuth` for the resolved secret of setting ``key``; errors name the key."""
+    try:
+        return TokenAuth(token, scheme)
+    except ProviderConfigError as exc:
+        raise ProviderConfigError(f"{where}: setting {key!r}: {exc}") from exc
 
 
 def bearer_auth(token: str) -> TokenAuth:
@@ -974,7 +931,7 @@ async def iter_link_pages(
         url = following
 
 
-def _ci_get(data: Mapping[str, Any], key: str) -> Any:
+def ci_get(data: Mapping[str, Any], key: str) -> Any:
     """SCIM attribute names are case-insensitive (RFC 7643 §2.1)."""
     if key in data:
         return data[key]
@@ -1027,7 +984,7 @@ async def iter_scim_pages(
                 f"{client.where}: GET {response.request.url.path} did not return a SCIM "
                 f"ListResponse (got {type(page).__name__})"
             )
-        resources = _ci_get(page, "Resources")
+        resources = ci_get(page, "Resources")
         if resources is None:
             resources = []
         if not isinstance(resources, list):
@@ -1036,7 +993,7 @@ async def iter_scim_pages(
             )
         page = dict(page)
         page["Resources"] = resources
-        answered = _as_int(_ci_get(page, "startIndex"))
+        answered = _as_int(ci_get(page, "startIndex"))
         if answered is not None and resources and answered != start:
             raise ProviderError(
                 f"{client.where}: GET {response.request.url.path}: asked for startIndex {start}, "
@@ -1046,7 +1003,7 @@ async def iter_scim_pages(
         count = len(resources)
         if count == 0:
             return
-        total = _as_int(_ci_get(page, "totalResults"))
+        total = _as_int(ci_get(page, "totalResults"))
         start += count
         if total is not None:
             if start > total:

@@ -65,10 +65,8 @@ import contextlib
 import json
 import math
 import os
-import re
 import signal
 import stat
-import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,6 +82,18 @@ from pamtui.model import (
     VerifyResult,
 )
 from pamtui.providers.base import ProviderConfigError, ProviderContext, ProviderError
+from pamtui.providers.base import where as kit_where
+from pamtui.providers.kit.cursors import SavedCursor
+from pamtui.providers.kit.settings import (
+    REQUIRED,
+    Setting,
+    SettingError,
+    Settings,
+    choice,
+    number,
+    string,
+    table,
+)
 
 CHUNK = 64 * 1024
 MAX_LINE = 1024 * 1024
@@ -97,15 +107,82 @@ FIELDS = ("ts", "account", "credential", "method", "path", "status", "source_ip"
 REQUIRED_FIELDS = ("ts", "account")
 TS_FORMATS = ("iso8601", "epoch", "epoch_ms")
 START_AT = ("end", "beginning")
-_SETTINGS = (
-    "path",
-    "command",
-    "fields",
-    "ts_format",
-    "poll_interval_s",
-    "start_at",
-)
 _ONLY_EVENTS = "this provider only reads events"
+
+
+def _path(raw: str) -> Path:
+    return Path(raw).expanduser().absolute()
+
+
+def _command(raw: Any) -> list[str]:
+    # Not a "strings" setting: arguments are kept exactly (spaces, empty ones).
+    if (
+        not isinstance(raw, list)
+        or not raw
+        or not all(isinstance(a, str) for a in raw)
+        or not raw[0]
+    ):
+        raise SettingError(
+            'must be a non-empty list of strings (an argv, e.g. ["journalctl", "-f"])'
+            + f", not {type(raw).__name__} {_short(raw)}"
+        )
+    return list(raw)
+
+
+def _fields(raw: Mapping[str, Any]) -> dict[str, str]:
+    for key, value in raw.items():
+        if key not in FIELDS:
+            raise SettingError(
+                f"is not a known field (known fields: {', '.join(FIELDS)})", key=f"fields.{key}"
+            )
+        if not isinstance(value, str) or not value or "" in value.split("."):
+            raise SettingError(
+                'must be a dotted JSON path such as "request.method"'
+                + f", not {type(value).__name__} {_short(value)}",
+                key=f"fields.{key}",
+            )
+    for key in REQUIRED_FIELDS:
+        if key not in raw:
+            raise SettingError("is required (a dotted JSON path)", key=f"fields.{key}")
+    return dict(raw)
+
+
+SETTINGS = Settings(
+    string(
+        "path",
+        "the JSON-lines log file to tail (or: command)",
+        non_empty=True,
+        expected="the path of a JSON-lines file",
+        check=_path,
+    ),
+    Setting(
+        "command",
+        "any",
+        "an argv whose stdout is read, run without a shell (or: path)",
+        expected='a non-empty list of strings (an argv, e.g. ["journalctl", "-f"])',
+        check=_command,
+    ),
+    table(
+        "fields",
+        "pamtui field = dotted JSON path: ts and account required; credential, method, path, "
+        "status, source_ip, user_agent",
+        REQUIRED,
+        expected="a table mapping pamtui fields to dotted JSON paths (ts and account required)",
+        check=_fields,
+    ),
+    choice("ts_format", "how the ts field is written", TS_FORMATS, "iso8601"),
+    number(
+        "poll_interval_s",
+        "how often an idle file is checked",
+        0.25,
+        low=0,
+        low_open=True,
+        high=60,
+        unit="seconds",
+    ),
+    choice("start_at", "end: only new lines; beginning: the whole file", START_AT, "end"),
+)
+"""Settings of ``type = "jsonl"``."""
 
 
 class _Malformed(Exception):
@@ -271,6 +348,7 @@ class JsonlProvider:
     """Access events tailed from a JSON-lines log file or a command's output."""
 
     type: ClassVar[str] = "jsonl"
+    SETTINGS: ClassVar[Settings] = SETTINGS
     capabilities = frozenset({Capability.EVENTS})
 
     def __init__(
@@ -302,8 +380,14 @@ class JsonlProvider:
         self.last_error = ""
         """What was wrong with the latest skipped line (or the cursor file)."""
         self._procs: set[asyncio.subprocess.Process] = set()
-        self._saved: str | None = None
-        self._saved_at = 0.0
+        self._saved = SavedCursor(
+            state_dir if path is not None else None,
+            "jsonl",
+            name,
+            scope={"path": str(path)},
+            every=SAVE_EVERY_S,
+        )
+        """The last cursor, kept between runs for this log file (path mode only)."""
 
     # -- configuration -------------------------------------------------------
 
@@ -311,82 +395,20 @@ class JsonlProvider:
     def from_config(
         cls, name: str, settings: Mapping[str, Any], context: ProviderContext
     ) -> JsonlProvider:
-        where = f"provider {name!r} (type jsonl)"
-
-        def fail(key: str, expected: str, value: Any = None, *, show: bool = True) -> Exception:
-            got = f", not {type(value).__name__} {_short(value)}" if show else ""
-            return ProviderConfigError(f"{where}: setting {key!r} must be {expected}{got}")
-
-        for key in settings:
-            if key not in _SETTINGS:
-                known = ", ".join(sorted(_SETTINGS))
-                raise ProviderConfigError(
-                    f"{where}: unknown setting {key!r} (known settings: {known})"
-                )
-        if ("path" in settings) == ("command" in settings):
+        where = kit_where(name, cls.type)
+        values = SETTINGS.parse(where, settings)
+        if (values["path"] is None) == (values["command"] is None):
             raise ProviderConfigError(
                 f"{where}: set exactly one of 'path' (a log file) or 'command' (an argv list)"
             )
-        path: Path | None = None
-        command: list[str] | None = None
-        if "path" in settings:
-            raw = settings["path"]
-            if not isinstance(raw, (str, os.PathLike)) or not str(raw).strip():
-                raise fail("path", "the path of a JSON-lines file", raw)
-            path = Path(raw).expanduser().absolute()
-        else:
-            raw = settings["command"]
-            if (
-                not isinstance(raw, list)
-                or not raw
-                or not all(isinstance(arg, str) for arg in raw)
-                or not raw[0]
-            ):
-                raise fail(
-                    "command",
-                    'a non-empty list of strings (an argv, e.g. ["journalctl", "-f"])',
-                    raw,
-                )
-            command = list(raw)
-
-        fields = settings.get("fields")
-        if not isinstance(fields, Mapping):
-            raise fail(
-                "fields",
-                "a table mapping pamtui fields to dotted JSON paths (ts and account required)",
-                fields,
-                show="fields" in settings,
-            )
-        for key, value in fields.items():
-            if key not in FIELDS:
-                raise ProviderConfigError(
-                    f"{where}: unknown setting 'fields.{key}' (known fields: {', '.join(FIELDS)})"
-                )
-            if not isinstance(value, str) or not value or "" in value.split("."):
-                raise fail(f"fields.{key}", 'a dotted JSON path such as "request.method"', value)
-        for key in REQUIRED_FIELDS:
-            if key not in fields:
-                raise ProviderConfigError(
-                    f"{where}: setting 'fields.{key}' is required (a dotted JSON path)"
-                )
-
-        ts_format = settings.get("ts_format", "iso8601")
-        if ts_format not in TS_FORMATS:
-            raise fail("ts_format", "one of " + ", ".join(TS_FORMATS), ts_format)
-        poll = settings.get("poll_interval_s", 0.25)
-        if isinstance(poll, bool) or not isinstance(poll, (int, float)) or not 0 < poll <= 60:
-            raise fail("poll_interval_s", "a number of seconds above 0 and at most 60", poll)
-        start_at = settings.get("start_at", "end")
-        if start_at not in START_AT:
-            raise fail("start_at", "one of " + ", ".join(START_AT), start_at)
         return cls(
             name,
-            fields=dict(fields),
-            path=path,
-            command=command,
-            ts_format=ts_format,
-            poll_interval_s=poll,
-            start_at=start_at,
+            fields=values["fields"],
+            path=values["path"],
+            command=values["command"],
+            ts_format=values["ts_format"],
+            poll_interval_s=values["poll_interval_s"],
+            start_at=values["start_at"],
             state_dir=Path(context.state_dir),
         )
 
@@ -479,48 +501,17 @@ class JsonlProvider:
     @property
     def cursor_file(self) -> Path | None:
         """Where the last cursor is kept between runs (path mode only)."""
-        if self.state_dir is None or self.path is None:
-            return None
-        safe = re.sub(r"[^A-Za-z0-9._-]", "_", self.name)
-        return self.state_dir / f"jsonl-{safe}.cursor"
+        return self._saved.path
 
     def _load_cursor(self) -> tuple[int, int] | None:
-        target = self.cursor_file
-        if target is None:
-            return None
-        try:
-            saved = json.loads(target.read_text(encoding="utf-8"))
-            if saved.get("path") != str(self.path):
-                return None  # the log moved in the config: its old cursor means nothing
-            return _parse_cursor(saved["cursor"])
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError, TypeError, KeyError, AttributeError, ProviderError) as exc:
-            self.last_error = f"ignoring unreadable cursor file {target}: {exc}"
-            return None
+        cursor = self._saved.load(_parse_cursor)
+        if self._saved.problem:
+            self.last_error = self._saved.problem
+        return None if cursor is None else _parse_cursor(cursor)
 
     def _save_cursor(self, cursor: str | None, *, force: bool = False) -> None:
-        target = self.cursor_file
-        if target is None or cursor is None or cursor == self._saved:
-            return
-        now = time.monotonic()
-        if not force and now - self._saved_at < SAVE_EVERY_S:
-            return
-        tmp = target.with_name(target.name + ".tmp")
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-            try:
-                os.fchmod(fd, 0o600)
-                os.write(fd, json.dumps({"path": str(self.path), "cursor": cursor}).encode())
-            finally:
-                os.close(fd)
-            os.replace(tmp, target)
-        except OSError as exc:
-            self.last_error = f"cannot save cursor to {target}: {exc}"
-            return
-        self._saved = cursor
-        self._saved_at = now
+        if not self._saved.save(cursor, force=force) and self._saved.problem:
+            self.last_error = self._saved.problem
 
     def _find_rotated(self, ino: int) -> Path | None:
         """The rotated-away log with inode ``ino`` next to the current one, if any."""

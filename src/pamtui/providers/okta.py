@@ -95,35 +95,24 @@ from pamtui.model import (
     TargetKind,
     VerifyResult,
 )
-from pamtui.providers.base import (
-    ProviderConfigError,
-    ProviderContext,
-    ProviderError,
-    secret_setting,
-)
+from pamtui.providers.base import ProviderContext, ProviderError, check_action
+from pamtui.providers.base import text as _text
+from pamtui.providers.base import where as kit_where
 from pamtui.providers.http import (
+    HTTP_SETTINGS,
     HttpClient,
     HttpError,
     Sleep,
-    http_settings,
+    http_from,
     iter_link_pages,
     next_link,
-    ssws_auth,
+    token_auth,
 )
+from pamtui.providers.kit.settings import Settings, integer, number, secret, string, strings
 from pamtui.providers.scim import _owner_status
 
 log = logging.getLogger("pamtui.providers.okta")
 
-_EXTRA_KEYS = (
-    "token",
-    "search",
-    "privileged_roles",
-    "hr_attribute",
-    "account_actions",
-    "page_size",
-    "poll_seconds",
-    "backfill_minutes",
-)
 ACCOUNT_ACTIONS: dict[str, tuple[int, bool]] = {
     # name: (order, reversible)
     "clear_sessions": (40, False),
@@ -133,8 +122,63 @@ ACCOUNT_ACTIONS: dict[str, tuple[int, bool]] = {
 }
 DEFAULT_ACCOUNT_ACTIONS = ("clear_sessions", "deactivate_account")
 CREDENTIAL_ACTIONS = ("revoke_token",)
+_ACTIONS = {
+    **{name: TargetKind.ACCOUNT for name in ACCOUNT_ACTIONS},
+    **{name: TargetKind.CREDENTIAL for name in CREDENTIAL_ACTIONS},
+}
 MAX_PAGE_SIZE = 200
 """Okta's maximum ``limit`` for users and API tokens (the System Log allows 1000)."""
+
+SETTINGS = Settings(
+    HTTP_SETTINGS,
+    secret("token", "an Okta API token, sent as Authorization: SSWS <token>"),
+    string(
+        "search",
+        "an Okta search expression for GET /api/v1/users (default: every user not DEPROVISIONED)",
+        "",
+        expected="an Okta search expression string",
+    ),
+    strings(
+        "privileged_roles",
+        "admin role types that make an account privileged (default: any admin role)",
+        pattern=r"[A-Za-z_]+",
+        expected='a list of Okta admin role types such as "SUPER_ADMIN"',
+    ),
+    string(
+        "hr_attribute",
+        "the profile attribute carrying employment status (e.g. employmentStatus)",
+        "",
+        pattern=r"[A-Za-z_][A-Za-z0-9_]*",
+        expected="an Okta profile attribute name",
+    ),
+    strings(
+        "account_actions",
+        "the account-level actions offered, in plan order",
+        DEFAULT_ACCOUNT_ACTIONS,
+        choices=tuple(ACCOUNT_ACTIONS),
+        non_empty=True,
+        expected="a non-empty list of " + ", ".join(ACCOUNT_ACTIONS),
+    ),
+    integer("page_size", "objects per page (limit)", MAX_PAGE_SIZE, low=1, high=MAX_PAGE_SIZE),
+    number(
+        "poll_seconds",
+        "how long the System Log stream waits once caught up",
+        15.0,
+        low=0,
+        low_open=True,
+        high=3600,
+        unit="seconds",
+    ),
+    integer(
+        "backfill_minutes",
+        "how far back a stream without a cursor starts (Okta keeps 90 days)",
+        60,
+        low=0,
+        high=60 * 24 * 90,
+        unit="minutes",
+    ),
+)
+"""Settings of ``type = "okta"``."""
 
 _OUTCOME_STATUS = {
     "SUCCESS": 200,
@@ -150,10 +194,6 @@ _CLEAR_LOOKBACK = timedelta(hours=1)
 _CLOCK_SKEW = timedelta(minutes=5)
 _ROLE_LOOKUPS = 8
 """Concurrent ``GET /users/{id}/roles`` requests."""
-
-
-def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
 
 
 def _timestamp(value: Any) -> datetime | None:
@@ -201,6 +241,7 @@ class OktaProvider:
     """Users, API tokens and the System Log of an Okta org; suspend, deactivate, delete."""
 
     type: ClassVar[str] = "okta"
+    SETTINGS: ClassVar[Settings] = SETTINGS
     capabilities = frozenset(
         {
             Capability.ACCOUNTS,
@@ -241,7 +282,7 @@ class OktaProvider:
 
     @property
     def where(self) -> str:
-        return f"provider {self.name!r} (type okta)"
+        return kit_where(self.name, self.type)
 
     # -- configuration -------------------------------------------------------
 
@@ -254,85 +295,24 @@ class OktaProvider:
         *,
         sleep: Sleep = asyncio.sleep,
     ) -> OktaProvider:
-        where = f"provider {name!r} (type okta)"
-        http, extra = http_settings(
-            name, settings, allowed_extra_keys=_EXTRA_KEYS, type_name="okta"
-        )
-        token = secret_setting(where, "token", extra.get("token"), context)
+        where = kit_where(name, cls.type)
+        values = SETTINGS.parse(where, settings, context)
+        http = http_from(name, where, values)
+        token = values["token"]
         if token.strip().upper().startswith("SSWS "):
             token = token.strip()[5:]
-        try:
-            auth = ssws_auth(token)
-        except ProviderConfigError as exc:
-            raise ProviderConfigError(f"{where}: setting 'token': {exc}") from exc
-
-        search = extra.get("search", "")
-        if not isinstance(search, str):
-            raise ProviderConfigError(
-                f"{where}: setting 'search' must be an Okta search expression string"
-            )
-        roles = extra.get("privileged_roles", [])
-        if not isinstance(roles, list | tuple) or not all(
-            isinstance(r, str) and re.fullmatch(r"[A-Za-z_]+", r.strip()) for r in roles
-        ):
-            raise ProviderConfigError(
-                f"{where}: setting 'privileged_roles' must be a list of Okta admin role "
-                'types such as "SUPER_ADMIN"'
-            )
-        hr_attribute = extra.get("hr_attribute", "")
-        if not isinstance(hr_attribute, str) or (
-            hr_attribute and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", hr_attribute.strip())
-        ):
-            raise ProviderConfigError(
-                f"{where}: setting 'hr_attribute' must be an Okta profile attribute name"
-            )
-        actions = extra.get("account_actions", list(DEFAULT_ACCOUNT_ACTIONS))
-        if (
-            not isinstance(actions, list | tuple)
-            or not actions
-            or not all(isinstance(a, str) and a in ACCOUNT_ACTIONS for a in actions)
-        ):
-            raise ProviderConfigError(
-                f"{where}: setting 'account_actions' must be a non-empty list of "
-                + ", ".join(ACCOUNT_ACTIONS)
-            )
-        page_size = extra.get("page_size", MAX_PAGE_SIZE)
-        if isinstance(page_size, bool) or not isinstance(page_size, int):
-            raise ProviderConfigError(
-                f"{where}: setting 'page_size' must be an integer, not {type(page_size).__name__}"
-            )
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ProviderConfigError(
-                f"{where}: setting 'page_size' must be between 1 and {MAX_PAGE_SIZE}"
-            )
-        poll = extra.get("poll_seconds", 15)
-        if isinstance(poll, bool) or not isinstance(poll, int | float) or not 0 < poll <= 3600:
-            raise ProviderConfigError(
-                f"{where}: setting 'poll_seconds' must be a number of seconds above 0 "
-                "and at most 3600"
-            )
-        backfill = extra.get("backfill_minutes", 60)
-        if (
-            isinstance(backfill, bool)
-            or not isinstance(backfill, int)
-            or not 0 <= backfill <= 60 * 24 * 90
-        ):
-            raise ProviderConfigError(
-                f"{where}: setting 'backfill_minutes' must be an integer between 0 and 129600 "
-                "(Okta keeps the System Log for 90 days)"
-            )
-
+        auth = token_auth(where, token, "SSWS")
         client = HttpClient(name, http, auth=auth, sleep=sleep)
         return cls(
             name,
             client,
-            search=search.strip(),
-            privileged_roles=tuple(r.strip().upper() for r in roles),
-            hr_attribute=hr_attribute.strip(),
-            account_actions=tuple(dict.fromkeys(actions)),
-            page_size=page_size,
-            poll_seconds=float(poll),
-            backfill_minutes=backfill,
+            search=values["search"],
+            privileged_roles=tuple(r.upper() for r in values["privileged_roles"]),
+            hr_attribute=values["hr_attribute"],
+            account_actions=tuple(dict.fromkeys(values["account_actions"])),
+            page_size=values["page_size"],
+            poll_seconds=values["poll_seconds"],
+            backfill_minutes=values["backfill_minutes"],
             sleep=sleep,
         )
 
@@ -646,16 +626,7 @@ class OktaProvider:
         return sorted(actions, key=lambda a: a.order)
 
     def _check(self, action: RevokeAction) -> str:
-        if action.provider != self.name:
-            raise ProviderError(
-                f"action for provider {action.provider!r} sent to okta provider {self.name!r}"
-            )
-        if action.target_kind is TargetKind.CREDENTIAL:
-            known = action.name in CREDENTIAL_ACTIONS
-        else:
-            known = action.name in ACCOUNT_ACTIONS
-        if not known:
-            raise ProviderError(f"{self.where}: unknown action {action.name!r}")
+        check_action(self, action, _ACTIONS)
         if not action.target_id.strip() or action.target_id in (".", ".."):
             raise ProviderError(f"{self.where}: invalid Okta id {action.target_id!r}")
         # ids are opaque: quote everything so '/', '?' or '..' cannot escape the collection
