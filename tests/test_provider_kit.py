@@ -15,6 +15,7 @@ from pamtui.providers.base import ProviderConfigError, ProviderContext
 from pamtui.providers.http import HTTP_SETTINGS
 from pamtui.providers.kit import (
     REQUIRED,
+    DeclaredProvider,
     Settings,
     boolean,
     choice,
@@ -31,7 +32,7 @@ WHERE = "provider 'p' (type plug)"
 BUILT_IN = ("demo", "scim", "jsonl", "okta", "github", "aws-iam")
 
 
-class PluginProvider:
+class PluginProvider(DeclaredProvider):
     """How a third-party plugin declares its settings: a SETTINGS class attribute."""
 
     type: ClassVar[str] = "plug"
@@ -46,6 +47,15 @@ class PluginProvider:
         choice("region", "the data region", ("eu", "us"), "eu"),
         strings("admins", "groups that make an account privileged"),
     )
+
+    def __init__(self, name: str, api_key: str, **own: Any) -> None:
+        self.name, self.api_key, self.own = name, api_key, own
+
+    @classmethod
+    def from_settings(
+        cls, name: str, values: dict[str, Any], context: ProviderContext, **options: Any
+    ) -> PluginProvider:
+        return cls(name, values["api_key"], **cls.SETTINGS.own(values))
 
 
 def context(secrets: dict[str, str]) -> ProviderContext:
@@ -97,6 +107,23 @@ def test_errors_name_provider_key_and_what_was_expected(raw: dict[str, Any], mes
     assert str(info.value).startswith(WHERE + ": ")
     assert message in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_a_plugin_is_built_through_the_kit() -> None:
+    plugin = PluginProvider.from_config(
+        "p", {**GOOD, "page_size": 7}, context({"KEY": "s3cret-value"})
+    )
+    assert plugin.api_key == "s3cret-value" and plugin.where == WHERE
+    assert plugin.own == {
+        "tenant": "acme",
+        "page_size": 7,
+        "poll_seconds": 30.0,
+        "events": True,
+        "region": "eu",
+        "admins": (),
+    }
+    with pytest.raises(ProviderConfigError, match="'page_size'"):
+        PluginProvider.from_config("p", {**GOOD, "page_size": 501}, context({}))
 
 
 def test_a_secret_written_into_the_config_is_refused_without_echoing_it() -> None:

@@ -87,7 +87,6 @@ import hashlib
 import json
 import logging
 import math
-import os
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
@@ -113,14 +112,21 @@ from pamtui.model import (
     TargetKind,
     VerifyResult,
 )
-from pamtui.providers.base import ProviderConfigError, ProviderContext, ProviderError
+from pamtui.providers.base import (
+    ProviderConfigError,
+    ProviderContext,
+    ProviderError,
+    check_action,
+)
 from pamtui.providers.base import where as kit_where
+from pamtui.providers.kit.cursors import SavedCursor
+from pamtui.providers.kit.provider import DeclaredProvider
 from pamtui.providers.kit.settings import (
     Setting,
     Settings,
     boolean,
+    ca_bundle,
     choice,
-    existing_file,
     integer,
     number,
     string,
@@ -198,6 +204,10 @@ _EVENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 _CREDENTIAL_ACTIONS = ("deactivate_access_key", "delete_access_key")
 _ACCOUNT_ACTIONS = ("delete_login_profile", "revoke_older_sessions")
+_ACTIONS = {
+    **{name: TargetKind.CREDENTIAL for name in _CREDENTIAL_ACTIONS},
+    **{name: TargetKind.ACCOUNT for name in _ACCOUNT_ACTIONS},
+}
 
 
 class AwsApiError(ProviderError):
@@ -376,13 +386,7 @@ SETTINGS = Settings(
         expected="an http(s) URL with a host",
         check=_ENDPOINT,
     ),
-    string(
-        "ca_bundle",
-        "a PEM file of CAs to trust (corporate TLS inspection)",
-        non_empty=True,
-        expected="a path to a PEM file",
-        check=existing_file,
-    ),
+    ca_bundle(),
     _seconds("timeout_s", "connect and read timeout", 10.0, low=0.1, high=300),
     integer(
         "max_retries",
@@ -427,7 +431,12 @@ def parse_settings(
     where: str, settings: Mapping[str, Any], context: ProviderContext | None = None
 ) -> tuple[AwsSettings, dict[str, str | None]]:
     """The settings and the resolved credentials; every error names the key."""
-    values = SETTINGS.parse(where, settings, context, secret_what="secrets")
+    return credentials(where, SETTINGS.parse(where, settings, context, secret_what="secrets"))
+
+
+def credentials(where: str, values: dict[str, Any]) -> tuple[AwsSettings, dict[str, str | None]]:
+    """Split validated values into settings and credentials (which go together how)."""
+    values = dict(values)
     has_key = values["access_key_id"] is not None or values["secret_access_key"] is not None
     if has_key and values["profile"] is not None:
         raise ProviderConfigError(
@@ -459,11 +468,12 @@ def parse_settings(
 # --------------------------------------------------------------------------- provider
 
 
-class AwsIamProvider:
+class AwsIamProvider(DeclaredProvider):
     """IAM users and access keys of one AWS account; CloudTrail as the event stream."""
 
     type: ClassVar[str] = "aws-iam"
     SETTINGS: ClassVar[Settings] = SETTINGS
+    SECRET_WHAT: ClassVar[str] = "secrets"
 
     def __init__(
         self,
@@ -494,23 +504,15 @@ class AwsIamProvider:
         self.capabilities = frozenset(caps)
         self.lookups = 0
         """LookupEvents calls made (pages read), for tests and diagnostics."""
-
-    @property
-    def where(self) -> str:
-        return kit_where(self.name, self.type)
+        self._saved = SavedCursor(state_dir, "aws-iam", name)
+        """The stream's position, used when a stream starts without a cursor."""
 
     @classmethod
-    def from_config(
-        cls,
-        name: str,
-        settings: Mapping[str, Any],
-        context: ProviderContext,
-        *,
-        sleep: Sleep = asyncio.sleep,
-        lookup_interval_s: float = LOOKUP_MIN_INTERVAL_S,
+    def from_settings(
+        cls, name: str, values: dict[str, Any], context: ProviderContext, **options: Any
     ) -> AwsIamProvider:
         where = kit_where(name, cls.type)
-        parsed, keys = parse_settings(where, settings, context)
+        parsed, keys = credentials(where, values)
         key_id, secret, token = (keys[k] for k in _SECRET_KEYS)
 
         try:
@@ -567,8 +569,7 @@ class AwsIamProvider:
             cloudtrail,
             state_dir=context.state_dir,
             secrets=[s for s in (secret, token) if s],
-            sleep=sleep,
-            lookup_interval_s=lookup_interval_s,
+            **options,
         )
 
     # -- calls ---------------------------------------------------------------
@@ -876,34 +877,14 @@ class AwsIamProvider:
     # -- events --------------------------------------------------------------
 
     def _cursor_file(self) -> Path | None:
-        if self.state_dir is None:
-            return None
-        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", self.name)
-        return self.state_dir / f"aws-iam-{safe}.cursor"
+        return self._saved.path
 
     def _load_position(self) -> StreamPosition | None:
-        path = self._cursor_file()
-        if path is None or not path.is_file():
-            return None
-        try:
-            return StreamPosition.decode(path.read_text(encoding="utf-8").strip())
-        except (OSError, ProviderError) as exc:
-            log.warning("%s: ignoring the saved stream position: %s", self.name, exc)
-            return None
+        cursor = self._saved.load(StreamPosition.decode)
+        return None if cursor is None else StreamPosition.decode(cursor)
 
     def _save_position(self, position: StreamPosition) -> None:
-        path = self._cursor_file()
-        if path is None:
-            return
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(position.encode())
-            os.replace(tmp, path)
-        except OSError as exc:
-            log.warning("%s: cannot save the stream position: %s", self.name, exc)
+        self._saved.save(position.encode(), force=True)
 
     async def _lookup(self, **kwargs: Any) -> dict[str, Any]:
         async with self._lookup_lock:
@@ -1098,20 +1079,9 @@ class AwsIamProvider:
         raise ProviderError(f"{self.where}: cannot revoke a {type(target).__name__}")
 
     def _check(self, action: RevokeAction) -> None:
-        if action.provider != self.name:
-            raise ProviderError(
-                f"action for provider {action.provider!r} sent to aws-iam provider {self.name!r}"
-            )
-        if action.name in _CREDENTIAL_ACTIONS:
-            kind = TargetKind.CREDENTIAL
-            if not _KEY_ID.match(action.target_id):
-                raise ProviderError(f"{self.where}: invalid access key id {action.target_id!r}")
-        elif action.name in _ACCOUNT_ACTIONS:
-            kind = TargetKind.ACCOUNT
-        else:
-            raise ProviderError(f"{self.where}: unknown action {action.name!r}")
-        if action.target_kind is not kind:
-            raise ProviderError(f"{self.where}: action {action.name!r} needs a {kind} target")
+        check_action(self, action, _ACTIONS)
+        if action.name in _CREDENTIAL_ACTIONS and not _KEY_ID.match(action.target_id):
+            raise ProviderError(f"{self.where}: invalid access key id {action.target_id!r}")
         if not _USER_NAME.match(action.account_id):
             raise ProviderError(f"{self.where}: invalid IAM user name {action.account_id!r}")
 

@@ -112,20 +112,19 @@ from pamtui.model import (
     TargetKind,
     VerifyResult,
 )
-from pamtui.providers.base import ProviderContext, ProviderError, check_action
+from pamtui.providers.base import ProviderContext, ProviderError, check_action, where
 from pamtui.providers.base import text as _text
-from pamtui.providers.base import where as kit_where
 from pamtui.providers.http import (
     HTTP_SETTINGS,
     HttpClient,
     HttpError,
     Sleep,
-    http_from,
+    http_client,
     iter_link_pages,
     provider_message,
-    token_auth,
 )
 from pamtui.providers.kit.cursors import SavedCursor
+from pamtui.providers.kit.provider import DeclaredProvider
 from pamtui.providers.kit.settings import (
     REQUIRED,
     Settings,
@@ -307,7 +306,7 @@ SETTINGS = Settings(
 """Settings of ``type = "github"`` (``base_url`` defaults to GitHub.com's API)."""
 
 
-class GitHubProvider:
+class GitHubProvider(DeclaredProvider):
     """Members and fine-grained PATs of one GitHub organisation; revoke, remove, verify."""
 
     type: ClassVar[str] = "github"
@@ -351,43 +350,20 @@ class GitHubProvider:
         self._saved = SavedCursor(state_dir, "github", name, scope={"scope": self._cursor_scope()})
         """The last delivered cursor, for the same organisation and API host only."""
 
-    @property
-    def where(self) -> str:
-        return kit_where(self.name, self.type)
-
     # -- configuration -------------------------------------------------------
 
     @classmethod
-    def from_config(
-        cls,
-        name: str,
-        settings: Mapping[str, Any],
-        context: ProviderContext,
-        *,
-        sleep: Sleep = asyncio.sleep,
+    def from_settings(
+        cls, name: str, values: dict[str, Any], context: ProviderContext, **options: Any
     ) -> GitHubProvider:
-        where = kit_where(name, cls.type)
-        values = SETTINGS.parse(where, settings, context)
-        http = http_from(name, where, values)
-        auth = token_auth(where, values["token"])
-        client = HttpClient(
-            name,
-            http,
-            auth=auth,
-            headers={"Accept": GITHUB_JSON, "X-GitHub-Api-Version": API_VERSION},
-            sleep=sleep,
-        )
+        headers = {"Accept": GITHUB_JSON, "X-GitHub-Api-Version": API_VERSION}
+        client = http_client(name, where(name, cls.type), values, headers=headers, **options)
         return cls(
             name,
             client,
-            org=values["org"],
-            page_size=values["page_size"],
-            poll_seconds=values["poll_seconds"],
-            backfill_hours=values["backfill_hours"],
-            audit_log=values["audit_log"],
-            audit_include=values["audit_include"],
             state_dir=context.state_dir,
-            sleep=sleep,
+            **SETTINGS.own(values),
+            **options,
         )
 
     # -- listings ------------------------------------------------------------

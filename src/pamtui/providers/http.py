@@ -63,7 +63,7 @@ from pamtui.providers.kit.settings import (
     SettingError,
     Settings,
     boolean,
-    existing_file,
+    ca_bundle,
     integer,
     number,
     string,
@@ -147,13 +147,7 @@ HTTP_SETTINGS = Settings(
     ),
     _seconds("backoff_max_s", "longest retry backoff (at least backoff_base_s)", 30.0, high=3600),
     boolean("verify_tls", "check the server's TLS certificate", True),
-    string(
-        "ca_bundle",
-        "a PEM file of CAs to trust (corporate TLS inspection)",
-        non_empty=True,
-        expected="a path to a PEM file",
-        check=existing_file,
-    ),
+    ca_bundle(),
     string(
         "proxy",
         "an http, https or socks5 proxy URL (default: the environment's)",
@@ -303,6 +297,24 @@ def token_auth(where: str, token: str, scheme: str = "Bearer", key: str = "token
         return TokenAuth(token, scheme)
     except ProviderConfigError as exc:
         raise ProviderConfigError(f"{where}: setting {key!r}: {exc}") from exc
+
+
+def http_client(
+    name: str,
+    where: str,
+    values: Mapping[str, Any],
+    *,
+    scheme: str = "Bearer",
+    headers: Mapping[str, str] | None = None,
+    **options: Any,
+) -> HttpClient:
+    """The :class:`HttpClient` of an HTTP provider from its validated settings.
+
+    ``values`` holds the HTTP settings and the resolved ``token``; ``options``
+    go to the client (``sleep`` in tests).
+    """
+    auth = token_auth(where, values["token"], scheme)
+    return HttpClient(name, http_from(name, where, values), auth=auth, headers=headers, **options)
 
 
 def bearer_auth(token: str) -> TokenAuth:

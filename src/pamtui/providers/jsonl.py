@@ -81,9 +81,9 @@ from pamtui.model import (
     RevokeResult,
     VerifyResult,
 )
-from pamtui.providers.base import ProviderConfigError, ProviderContext, ProviderError
-from pamtui.providers.base import where as kit_where
+from pamtui.providers.base import ProviderConfigError, ProviderContext, ProviderError, where
 from pamtui.providers.kit.cursors import SavedCursor
+from pamtui.providers.kit.provider import DeclaredProvider
 from pamtui.providers.kit.settings import (
     REQUIRED,
     Setting,
@@ -344,7 +344,7 @@ def _parse_cursor(cursor: str) -> tuple[int, int]:
     return int(ino), int(off)
 
 
-class JsonlProvider:
+class JsonlProvider(DeclaredProvider):
     """Access events tailed from a JSON-lines log file or a command's output."""
 
     type: ClassVar[str] = "jsonl"
@@ -392,24 +392,18 @@ class JsonlProvider:
     # -- configuration -------------------------------------------------------
 
     @classmethod
-    def from_config(
-        cls, name: str, settings: Mapping[str, Any], context: ProviderContext
+    def from_settings(
+        cls, name: str, values: dict[str, Any], context: ProviderContext, **options: Any
     ) -> JsonlProvider:
-        where = kit_where(name, cls.type)
-        values = SETTINGS.parse(where, settings)
         if (values["path"] is None) == (values["command"] is None):
             raise ProviderConfigError(
-                f"{where}: set exactly one of 'path' (a log file) or 'command' (an argv list)"
+                f"{where(name, cls.type)}: set exactly one of 'path' (a log file) or "
+                "'command' (an argv list)"
             )
         return cls(
             name,
-            fields=values["fields"],
-            path=values["path"],
-            command=values["command"],
-            ts_format=values["ts_format"],
-            poll_interval_s=values["poll_interval_s"],
-            start_at=values["start_at"],
             state_dir=Path(context.state_dir),
+            **SETTINGS.own(values),
         )
 
     # -- what this provider does not do --------------------------------------

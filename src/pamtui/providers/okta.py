@@ -95,19 +95,18 @@ from pamtui.model import (
     TargetKind,
     VerifyResult,
 )
-from pamtui.providers.base import ProviderContext, ProviderError, check_action
+from pamtui.providers.base import ProviderContext, ProviderError, check_action, where
 from pamtui.providers.base import text as _text
-from pamtui.providers.base import where as kit_where
 from pamtui.providers.http import (
     HTTP_SETTINGS,
     HttpClient,
     HttpError,
     Sleep,
-    http_from,
+    http_client,
     iter_link_pages,
     next_link,
-    token_auth,
 )
+from pamtui.providers.kit.provider import DeclaredProvider
 from pamtui.providers.kit.settings import Settings, integer, number, secret, string, strings
 from pamtui.providers.scim import _owner_status
 
@@ -143,6 +142,7 @@ SETTINGS = Settings(
         "admin role types that make an account privileged (default: any admin role)",
         pattern=r"[A-Za-z_]+",
         expected='a list of Okta admin role types such as "SUPER_ADMIN"',
+        check=lambda roles: tuple(r.upper() for r in roles),
     ),
     string(
         "hr_attribute",
@@ -158,6 +158,7 @@ SETTINGS = Settings(
         choices=tuple(ACCOUNT_ACTIONS),
         non_empty=True,
         expected="a non-empty list of " + ", ".join(ACCOUNT_ACTIONS),
+        check=lambda actions: tuple(dict.fromkeys(actions)),
     ),
     integer("page_size", "objects per page (limit)", MAX_PAGE_SIZE, low=1, high=MAX_PAGE_SIZE),
     number(
@@ -237,7 +238,7 @@ def _encode_cursor(published: str, uuids: list[str], query: dict[str, str] | Non
     return _CURSOR_PREFIX + base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-class OktaProvider:
+class OktaProvider(DeclaredProvider):
     """Users, API tokens and the System Log of an Okta org; suspend, deactivate, delete."""
 
     type: ClassVar[str] = "okta"
@@ -280,40 +281,21 @@ class OktaProvider:
         self._cleared_at: dict[str, datetime] = {}
         """User id → when this process sent its last ``clear_sessions``."""
 
-    @property
-    def where(self) -> str:
-        return kit_where(self.name, self.type)
-
     # -- configuration -------------------------------------------------------
 
     @classmethod
-    def from_config(
-        cls,
-        name: str,
-        settings: Mapping[str, Any],
-        context: ProviderContext,
-        *,
-        sleep: Sleep = asyncio.sleep,
+    def from_settings(
+        cls, name: str, values: dict[str, Any], context: ProviderContext, **options: Any
     ) -> OktaProvider:
-        where = kit_where(name, cls.type)
-        values = SETTINGS.parse(where, settings, context)
-        http = http_from(name, where, values)
-        token = values["token"]
-        if token.strip().upper().startswith("SSWS "):
-            token = token.strip()[5:]
-        auth = token_auth(where, token, "SSWS")
-        client = HttpClient(name, http, auth=auth, sleep=sleep)
+        token = values["token"].strip()
+        if token.upper().startswith("SSWS "):
+            values = {**values, "token": token[5:]}
+        client = http_client(name, where(name, cls.type), values, scheme="SSWS", **options)
         return cls(
             name,
             client,
-            search=values["search"],
-            privileged_roles=tuple(r.upper() for r in values["privileged_roles"]),
-            hr_attribute=values["hr_attribute"],
-            account_actions=tuple(dict.fromkeys(values["account_actions"])),
-            page_size=values["page_size"],
-            poll_seconds=values["poll_seconds"],
-            backfill_minutes=values["backfill_minutes"],
-            sleep=sleep,
+            **SETTINGS.own(values),
+            **options,
         )
 
     # -- accounts ------------------------------------------------------------

@@ -46,19 +46,17 @@ from pamtui.model import (
     TargetKind,
     VerifyResult,
 )
-from pamtui.providers.base import ProviderContext, ProviderError, check_action
+from pamtui.providers.base import ProviderContext, ProviderError, check_action, where
 from pamtui.providers.base import text as _text
-from pamtui.providers.base import where as kit_where
 from pamtui.providers.http import (
     HTTP_SETTINGS,
     HttpClient,
     HttpError,
-    Sleep,
-    http_from,
+    http_client,
     iter_scim_pages,
-    token_auth,
 )
 from pamtui.providers.http import ci_get as _ci
+from pamtui.providers.kit.provider import DeclaredProvider
 from pamtui.providers.kit.settings import SettingError, Settings, integer, secret, string, strings
 
 log = logging.getLogger("pamtui.providers.scim")
@@ -143,7 +141,7 @@ def _owner_status(value: Any) -> OwnerStatus:
     return OwnerStatus.UNKNOWN
 
 
-class ScimProvider:
+class ScimProvider(DeclaredProvider):
     """Accounts of a SCIM 2.0 service provider; deactivate or delete them."""
 
     type: ClassVar[str] = "scim"
@@ -168,34 +166,17 @@ class ScimProvider:
         self._config_lock = asyncio.Lock()
         self._config: dict[str, bool] | None = None
 
-    @property
-    def where(self) -> str:
-        return kit_where(self.name, self.type)
-
     # -- configuration -------------------------------------------------------
 
     @classmethod
-    def from_config(
-        cls,
-        name: str,
-        settings: Mapping[str, Any],
-        context: ProviderContext,
-        *,
-        sleep: Sleep = asyncio.sleep,
+    def from_settings(
+        cls, name: str, values: dict[str, Any], context: ProviderContext, **options: Any
     ) -> ScimProvider:
-        where = kit_where(name, cls.type)
-        values = SETTINGS.parse(where, settings, context)
-        http = http_from(name, where, values)
-        auth = token_auth(where, values["token"])
-        client = HttpClient(
-            name, http, auth=auth, headers={"Accept": f"{SCIM_JSON}, application/json"}, sleep=sleep
-        )
+        accept = {"Accept": f"{SCIM_JSON}, application/json"}
         return cls(
             name,
-            client,
-            privileged_groups=values["privileged_groups"],
-            hr_attribute=values["hr_attribute"],
-            page_size=values["page_size"],
+            http_client(name, where(name, cls.type), values, headers=accept, **options),
+            **SETTINGS.own(values),
         )
 
     async def service_provider_config(self) -> dict[str, bool]:

@@ -12,7 +12,7 @@ import asyncio
 import json
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -31,11 +31,12 @@ from pamtui.model import (
     RevokeResult,
     VerifyResult,
 )
-from pamtui.providers.base import ProviderContext, ProviderError, where
+from pamtui.providers.base import ProviderContext, ProviderError
 from pamtui.providers.demo import events as ev
 from pamtui.providers.demo import state as st
 from pamtui.providers.demo.constants import DEFAULT_SEED, GITHUB_ORG, SYSTEMS
 from pamtui.providers.demo.generate import MIN_ACCOUNTS
+from pamtui.providers.kit.provider import DeclaredProvider
 from pamtui.providers.kit.settings import Settings, choice, integer, number, string
 
 PAGE = 1000
@@ -177,7 +178,7 @@ def reset(
     return st.ensure(path, seed=seed)
 
 
-class DemoProvider:
+class DemoProvider(DeclaredProvider):
     """A believable mid-size company, simulated: accounts, credentials, live traffic."""
 
     type: ClassVar[str] = "demo"
@@ -215,10 +216,9 @@ class DemoProvider:
     # -- configuration -------------------------------------------------------
 
     @classmethod
-    def from_config(
-        cls, name: str, settings: Mapping[str, Any], context: ProviderContext
+    def from_settings(
+        cls, name: str, values: dict[str, Any], context: ProviderContext, **options: Any
     ) -> DemoProvider:
-        values = SETTINGS.parse(where(name, cls.type), settings)
         system, scale = values["system"], values["scale"]
         state_dir = Path(context.state_dir)
         if values["state_file"] is not None:

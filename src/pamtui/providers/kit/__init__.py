@@ -11,6 +11,7 @@ imported on its own: providers that speak no HTTP should not load httpx.
 
 from pamtui.providers.base import check_action, secret_setting, text, where
 from pamtui.providers.kit.cursors import CursorStore, SavedCursor, write_private
+from pamtui.providers.kit.provider import DeclaredProvider
 from pamtui.providers.kit.settings import (
     REQUIRED,
     Setting,
@@ -29,6 +30,7 @@ from pamtui.providers.kit.settings import (
 __all__ = [
     "REQUIRED",
     "CursorStore",
+    "DeclaredProvider",
     "SavedCursor",
     "Setting",
     "SettingError",

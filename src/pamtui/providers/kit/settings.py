@@ -271,6 +271,17 @@ def url_check(
     return check
 
 
+def ca_bundle() -> Setting:
+    """The ``ca_bundle`` setting: a PEM file of CAs to trust (HTTP and AWS providers)."""
+    return string(
+        "ca_bundle",
+        "a PEM file of CAs to trust (corporate TLS inspection)",
+        non_empty=True,
+        expected="a path to a PEM file",
+        check=existing_file,
+    )
+
+
 def existing_file(value: str) -> Path:
     """A ``check`` for a path setting naming a file that must exist (``~`` expanded)."""
     path = Path(value).expanduser()
@@ -365,6 +376,14 @@ class Settings:
 
     def describe(self) -> list[dict[str, Any]]:
         return [s.describe() for s in self.items]
+
+    def own(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The provider's own values: not the shared (HTTP) ones, not the secrets.
+
+        Named like the constructor's keyword arguments, so a provider is built
+        with ``cls(name, client, **SETTINGS.own(values))``.
+        """
+        return {s.name: values[s.name] for s in self.items if s.group != "http" and not s.secret}
 
     def parse(
         self,
