@@ -657,9 +657,7 @@ class HttpClient:
             try:
                 async with self._semaphore:
                     self.requests += 1
-                    response = await self._client.request(
-                        method, url, params=params, json=json, headers=headers
-                    )
+                    response = await self._send(method, url, params, json, headers)
             except httpx.TransportError as exc:
                 safe = isinstance(
                     exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout
@@ -711,6 +709,48 @@ class HttpClient:
             else:
                 await self._sleep(self._backoff(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _send(
+        self,
+        method: str,
+        url: httpx.URL,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        headers: Mapping[str, str] | None,
+    ) -> httpx.Response:
+        """One attempt; the body is read streamed and never beyond ``max_response_bytes``.
+
+        An endless or huge body (a broken or hostile endpoint) fails the call
+        with an :class:`HttpError` instead of filling memory: without the cap a
+        600 MB SCIM answer took the process to 3 GB. The cap counts decoded
+        bytes, so a compressed bomb is caught too.
+        """
+        request = self._client.build_request(method, url, params=params, json=json, headers=headers)
+        response = await self._client.send(request, stream=True)
+        cap = self.settings.max_response_bytes
+        try:
+            declared = response.headers.get("content-length", "")
+            if declared.strip().isdigit() and int(declared) > cap:
+                raise self._too_large(method, url.path, response, int(declared))
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > cap:
+                    raise self._too_large(method, url.path, response, None)
+            response._content = bytes(body)  # what Response.aread() sets; now .json() works
+        finally:
+            await response.aclose()
+        return response
+
+    def _too_large(self, method: str, path: str, response: httpx.Response, size: str) -> HttpError:
+        cap = self.settings.max_response_bytes
+        return HttpError(
+            f"{self.where}: {method} {path} answered HTTP {response.status_code} with a body "
+            f"larger than max_response_bytes ({cap:,} bytes): {size}; stopped reading",
+            status=response.status_code,
+            method=method,
+            path=path,
+        )
 
     async def get_json(
         self,
@@ -998,6 +1038,13 @@ async def iter_scim_pages(
             )
         resources = ci_get(page, "Resources")
         if resources is None:
+            # RFC 7644 §3.4.2: Resources is REQUIRED unless totalResults is 0. Anything
+            # else is not a ListResponse (an error page, another API): never "0 accounts".
+            if _as_int(ci_get(page, "totalResults")) != 0:
+                raise ProviderError(
+                    f"{client.where}: GET {response.request.url.path} did not return a SCIM "
+                    "ListResponse (no 'Resources' list and totalResults is not 0)"
+                )
             resources = []
         if not isinstance(resources, list):
             raise ProviderError(
