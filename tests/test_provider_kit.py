@@ -206,3 +206,43 @@ def test_provider_config_errors_name_the_config_file(tmp_path: Path) -> None:
     assert "provider 'corp-okta' (type okta): setting 'page_size' must be an integer" in (
         result.stderr
     )
+
+
+def test_split_packages_keep_their_imports_and_modules_stay_small() -> None:
+    import pamtui.providers.aws_iam as aws_iam
+    import pamtui.providers.http as http
+
+    for name in (
+        "HttpClient",
+        "HttpError",
+        "HttpSettings",
+        "http_settings",
+        "iter_scim_pages",
+        "iter_link_pages",
+        "next_link",
+        "parse_retry_after",
+        "provider_message",
+        "TokenAuth",
+        "bearer_auth",
+        "ssws_auth",
+        "httpx_client_options",
+    ):
+        assert hasattr(http, name), name
+    for name in (
+        "AwsIamProvider",
+        "AwsSettings",
+        "AwsApiError",
+        "StreamPosition",
+        "broad_grant",
+        "BOTO3_MISSING",
+        "REVOKE_SESSIONS_POLICY",
+    ):
+        assert hasattr(aws_iam, name), name
+    package = ROOT / "src" / "pamtui" / "providers"
+    for module in [
+        *package.glob("http/*.py"),
+        *package.glob("aws_iam/*.py"),
+        *package.glob("kit/*.py"),
+    ]:
+        lines = module.read_text(encoding="utf-8").count("\n")
+        assert lines <= 600, f"{module.name}: {lines} lines"
