@@ -130,8 +130,9 @@ from pamtui.providers.kit.settings import (
     Settings,
     boolean,
     choice,
+    hours,
     integer,
-    number,
+    seconds,
     secret,
     string,
 )
@@ -283,22 +284,9 @@ SETTINGS = Settings(
     ),
     secret("token", "a GitHub App installation token (bearer)"),
     integer("page_size", "per_page of every listing", 100, low=1, high=100),
-    number(
-        "poll_seconds",
-        "audit-log poll interval",
-        60.0,
-        low=0,
-        low_open=True,
-        high=3600,
-        unit="seconds",
-    ),
-    number(
-        "backfill_hours",
-        "how far back a stream without a saved cursor starts",
-        24.0,
-        low=0,
-        high=24 * 180,
-        unit="hours",
+    seconds("poll_seconds", "audit-log poll interval", 60.0, low_open=True, high=3600),
+    hours(
+        "backfill_hours", "how far back a stream without a saved cursor starts", 24.0, high=24 * 180
     ),
     boolean("audit_log", "read the organisation audit log (Enterprise Cloud) as the stream", True),
     choice("audit_include", "the audit log's include: web, git (7 days) or all", _INCLUDE, "all"),

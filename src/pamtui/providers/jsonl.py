@@ -90,7 +90,7 @@ from pamtui.providers.kit.settings import (
     SettingError,
     Settings,
     choice,
-    number,
+    seconds,
     string,
     table,
 )
@@ -171,15 +171,7 @@ SETTINGS = Settings(
         check=_fields,
     ),
     choice("ts_format", "how the ts field is written", TS_FORMATS, "iso8601"),
-    number(
-        "poll_interval_s",
-        "how often an idle file is checked",
-        0.25,
-        low=0,
-        low_open=True,
-        high=60,
-        unit="seconds",
-    ),
+    seconds("poll_interval_s", "how often an idle file is checked", 0.25, low_open=True, high=60),
     choice("start_at", "end: only new lines; beginning: the whole file", START_AT, "end"),
 )
 """Settings of ``type = "jsonl"``."""

@@ -107,7 +107,7 @@ from pamtui.providers.http import (
     next_link,
 )
 from pamtui.providers.kit.provider import DeclaredProvider
-from pamtui.providers.kit.settings import Settings, integer, number, secret, string, strings
+from pamtui.providers.kit.settings import Settings, integer, seconds, secret, string, strings
 from pamtui.providers.scim import _owner_status
 
 log = logging.getLogger("pamtui.providers.okta")
@@ -161,14 +161,12 @@ SETTINGS = Settings(
         check=lambda actions: tuple(dict.fromkeys(actions)),
     ),
     integer("page_size", "objects per page (limit)", MAX_PAGE_SIZE, low=1, high=MAX_PAGE_SIZE),
-    number(
+    seconds(
         "poll_seconds",
         "how long the System Log stream waits once caught up",
         15.0,
-        low=0,
         low_open=True,
         high=3600,
-        unit="seconds",
     ),
     integer(
         "backfill_minutes",

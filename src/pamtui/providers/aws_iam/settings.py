@@ -18,7 +18,8 @@ from pamtui.providers.kit.settings import (
     ca_bundle,
     choice,
     integer,
-    number,
+    minutes,
+    seconds,
     string,
     strings,
     url_check,
@@ -47,10 +48,6 @@ class AwsSettings:
     poll_seconds: float = 30.0
     backfill_minutes: float = 60.0
     settle_seconds: float = 120.0
-
-
-def _seconds(name: str, help: str, default: float, *, low: float, high: float) -> Setting:
-    return number(name, help, default, low=low, high=high, unit="seconds")
 
 
 def _tag(name: str, help: str, default: str) -> Setting:
@@ -98,7 +95,7 @@ SETTINGS = Settings(
         check=_ENDPOINT,
     ),
     ca_bundle(),
-    _seconds("timeout_s", "connect and read timeout", 10.0, low=0.1, high=300),
+    seconds("timeout_s", "connect and read timeout", 10.0, low=0.1, high=300),
     integer(
         "max_retries",
         "botocore's retries of throttling, 5xx and connection errors",
@@ -117,16 +114,11 @@ SETTINGS = Settings(
     _tag("hr_tag", "a user tag with the employment status (default: none)", ""),
     _tag("kind_tag", "a user tag saying human, service or bot", "kind"),
     boolean("stream", "read CloudTrail's event history as access events", True),
-    _seconds("poll_seconds", "CloudTrail poll interval", 30.0, low=0.05, high=3600),
-    number(
-        "backfill_minutes",
-        "how far back a stream without a cursor starts",
-        60.0,
-        low=0,
-        high=90 * 24 * 60,
-        unit="minutes",
+    seconds("poll_seconds", "CloudTrail poll interval", 30.0, low=0.05, high=3600),
+    minutes(
+        "backfill_minutes", "how far back a stream without a cursor starts", 60.0, high=90 * 24 * 60
     ),
-    _seconds(
+    seconds(
         "settle_seconds",
         "events newer than this are left for the next poll (CloudTrail delivers late)",
         120.0,

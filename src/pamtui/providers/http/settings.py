@@ -26,7 +26,7 @@ from pamtui.providers.kit.settings import (
     boolean,
     ca_bundle,
     integer,
-    number,
+    seconds,
     string,
     url_check,
 )
@@ -61,12 +61,6 @@ def _single_line(value: str) -> str:
     return value
 
 
-def _seconds(
-    name: str, help: str, default: float, *, high: float, low_open: bool = False
-) -> Setting:
-    return number(name, help, default, low=0, high=high, low_open=low_open, unit="seconds")
-
-
 HTTP_SETTINGS = Settings(
     string(
         "base_url",
@@ -76,7 +70,7 @@ HTTP_SETTINGS = Settings(
         expected="a non-empty URL string",
         check=url_check(("http", "https"), no_credentials=True, no_query=True),
     ),
-    _seconds(
+    seconds(
         "timeout_s",
         "connect, read and write timeout of each request",
         10.0,
@@ -86,10 +80,10 @@ HTTP_SETTINGS = Settings(
     integer(
         "max_retries", "retries of a failed idempotent request (or a 429/503)", 4, low=0, high=20
     ),
-    _seconds(
+    seconds(
         "backoff_base_s", "first retry backoff; doubles each retry, with full jitter", 0.5, high=600
     ),
-    _seconds("backoff_max_s", "longest retry backoff (at least backoff_base_s)", 30.0, high=3600),
+    seconds("backoff_max_s", "longest retry backoff (at least backoff_base_s)", 30.0, high=3600),
     boolean("verify_tls", "check the server's TLS certificate", True),
     ca_bundle(),
     string(
@@ -107,7 +101,7 @@ HTTP_SETTINGS = Settings(
         check=_single_line,
     ),
     integer("max_concurrency", "requests in flight at once", 8, low=1, high=256),
-    _seconds(
+    seconds(
         "rate_limit_max_wait_s",
         "longest wait a rate limit may impose before the call fails (retryable)",
         60.0,

@@ -319,6 +319,21 @@ def number(name: str, help: str, default: Any, **options: Any) -> Setting:
     return Setting(name, "number", help, default, **options)
 
 
+def seconds(
+    name: str, help: str, default: float, *, high: float, low: float = 0, low_open: bool = False
+) -> Setting:
+    """A duration in seconds, ``low``..``high`` (``low_open``: above ``low``)."""
+    return number(name, help, default, low=low, high=high, low_open=low_open, unit="seconds")
+
+
+def minutes(name: str, help: str, default: float, *, high: float, low: float = 0) -> Setting:
+    return number(name, help, default, low=low, high=high, unit="minutes")
+
+
+def hours(name: str, help: str, default: float, *, high: float, low: float = 0) -> Setting:
+    return number(name, help, default, low=low, high=high, unit="hours")
+
+
 def boolean(name: str, help: str, default: Any, **options: Any) -> Setting:
     return Setting(name, "boolean", help, default, **options)
 
