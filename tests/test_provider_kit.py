@@ -239,10 +239,9 @@ def test_split_packages_keep_their_imports_and_modules_stay_small() -> None:
     ):
         assert hasattr(aws_iam, name), name
     package = ROOT / "src" / "pamtui" / "providers"
-    for module in [
-        *package.glob("http/*.py"),
-        *package.glob("aws_iam/*.py"),
-        *package.glob("kit/*.py"),
-    ]:
+    modules = [*package.glob("*.py"), *package.glob("*/*.py")]
+    for module in modules:
+        if module.parent.name == "demo" and module.name != "provider.py":
+            continue  # the demo's generator, state and events are another job
         lines = module.read_text(encoding="utf-8").count("\n")
-        assert lines <= 600, f"{module.name}: {lines} lines"
+        assert lines <= 600, f"{module.relative_to(package)}: {lines} lines"
