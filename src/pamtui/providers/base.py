@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -57,6 +58,21 @@ def where(name: str, type_name: str) -> str:
 def text(value: Any) -> str:
     """A provider's string field, stripped; '' for anything that is not a string."""
     return value.strip() if isinstance(value, str) else ""
+
+
+def iso_time(value: Any) -> datetime | None:
+    """An ISO 8601 timestamp with a zone (``Z`` or an offset) as UTC; None for anything else.
+
+    Providers answer timestamps as text; one without a zone is ambiguous and
+    is not guessed at.
+    """
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
 
 
 def check_action(

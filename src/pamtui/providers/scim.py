@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
-from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -46,7 +45,7 @@ from pamtui.model import (
     TargetKind,
     VerifyResult,
 )
-from pamtui.providers.base import ProviderContext, ProviderError, check_action, where
+from pamtui.providers.base import ProviderContext, ProviderError, check_action, iso_time, where
 from pamtui.providers.base import text as _text
 from pamtui.providers.http import (
     HTTP_SETTINGS,
@@ -84,16 +83,6 @@ _TERMINATED = frozenset(
         "no",
     }
 )
-
-
-def _timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
 
 
 def _parse_hr_attribute(value: str) -> tuple[str, tuple[str, ...]] | None:
@@ -275,7 +264,7 @@ class ScimProvider(DeclaredProvider):
         if isinstance(enterprise, dict):
             owner = _text(_ci(enterprise, "employeeNumber"))
         meta = _ci(user, "meta")
-        created = _timestamp(_ci(meta, "created")) if isinstance(meta, dict) else None
+        created = iso_time(_ci(meta, "created")) if isinstance(meta, dict) else None
         return Account(
             provider=self.name,
             id=user_id,

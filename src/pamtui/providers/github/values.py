@@ -7,6 +7,7 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
+from pamtui.providers.base import iso_time
 from pamtui.providers.base import text as _text
 
 log = logging.getLogger("pamtui.providers.github")
@@ -33,13 +34,7 @@ def _timestamp(value: Any) -> datetime | None:
             return datetime.fromtimestamp(value / 1000, UTC)
         except (OverflowError, OSError, ValueError):
             return None
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
+    return iso_time(value)
 
 
 def _epoch_ms(value: Any) -> int | None:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pamtui.providers.base import iso_time
 from pamtui.providers.base import text as _text
 
 log = logging.getLogger("pamtui.providers.okta")
@@ -18,14 +19,7 @@ log = logging.getLogger("pamtui.providers.okta")
 _CURSOR_PREFIX = "okta-log.v1."
 
 
-def _timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
+_timestamp = iso_time
 
 
 def _iso(when: datetime) -> str:
