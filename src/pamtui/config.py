@@ -300,7 +300,7 @@ def _section(raw: Mapping[str, Any], name: str, where: str) -> Any:
                 f"{where}: {name}.{key}: expected {expected}, got {type(item).__name__}"
             )
         try:
-            kwargs[key] = setting.parse(item, None)
+            kwargs[key] = setting.parse(item)
         except SettingError:
             raise ConfigError(
                 f"{where}: {name}.{key}: expected {setting.expectation()}, got {item!r}"

@@ -82,7 +82,7 @@ SETTINGS = Settings(
         None,
         low=MIN_ACCOUNTS,
         high=2_000_000,
-        unit="accounts",
+        expected=f"a number of accounts, at least {MIN_ACCOUNTS} and at most 2000000",
     ),
 )
 """Settings of ``type = "demo"``."""

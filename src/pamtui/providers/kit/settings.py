@@ -129,7 +129,9 @@ class Setting:
         }[self.kind]
 
     def expectation(self) -> str:
-        """The full "must be ..." phrase: type words and bounds."""
+        """The full "must be ..." phrase: type words and bounds (``expected`` says it all)."""
+        if self.expected:
+            return self.expected
         words = self.type_words()
         bounds = self.bounds()
         return f"{words} {bounds}" if bounds and self.kind in ("integer", "number") else words
@@ -178,11 +180,11 @@ class Setting:
 
     # -- validation ----------------------------------------------------------
 
-    def parse(self, value: Any, context: ProviderContext | None) -> Any:
+    def parse(self, value: Any) -> Any:
         """The checked value; raises SettingError (``must be ...``) when wrong."""
         kind = self.kind
         if kind == "secret":
-            return value  # resolved by parse_settings, which knows where it is
+            return value  # resolved by Settings.parse, which has the context
         if kind in ("integer", "number"):
             value = self._number(value)
         elif kind == "boolean":
@@ -212,7 +214,7 @@ class Setting:
         integer = self.kind == "integer"
         if isinstance(value, bool) or not isinstance(value, int if integer else int | float):
             raise self._type_error(value)
-        if not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value):
             raise SettingError(f"must be a finite number {self.bounds()}".rstrip())
         low, high = self.low, self.high
         too_low = low is not None and (value <= low if self.low_open else value < low)
@@ -431,7 +433,7 @@ class Settings:
             if item.secret:
                 continue  # resolved last, once everything else is known to be right
             try:
-                values[item.name] = item.parse(raw[item.name], context)
+                values[item.name] = item.parse(raw[item.name])
             except SettingError as exc:
                 raise config_error(f"{where}: setting {exc.key or item.name!r} {exc}") from None
         for item in self.items:
