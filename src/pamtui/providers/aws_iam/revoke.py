@@ -21,6 +21,7 @@ from pamtui.model import (
 )
 from pamtui.providers.aws_iam.calls import AwsApiError, BotoCalls
 from pamtui.providers.aws_iam.documents import _as_list, _document, _utc
+from pamtui.providers.aws_iam.settings import AwsSettings
 from pamtui.providers.base import (
     ProviderError,
     check_action,
@@ -47,6 +48,8 @@ _ACTIONS = {
 
 class Revocation(BotoCalls):
     """Revoke and verify (a mixin of :class:`AwsIamProvider`)."""
+
+    settings: AwsSettings
 
     def revoke_actions(self, target: Account | Credential) -> list[RevokeAction]:
         if isinstance(target, Credential):

@@ -17,8 +17,11 @@ from pamtui.providers.base import ProviderError
 from pamtui.providers.base import text as _text
 from pamtui.providers.github.values import _epoch_ms, _id
 from pamtui.providers.http import (
+    HttpClient,
     HttpError,
+    Sleep,
 )
+from pamtui.providers.kit.cursors import SavedCursor
 
 _DENIED = ("deny", "denied", "reject", "rejected", "block", "blocked", "fail", "failed", "failure")
 
@@ -95,6 +98,19 @@ def _status(entry: Mapping[str, Any], action: str) -> int:
 
 class AuditLog:
     """The audit-log stream (a mixin of :class:`GitHubProvider`)."""
+
+    name: str
+    http: HttpClient
+    audit_log: bool
+    audit_include: str
+    poll_seconds: float
+    backfill_hours: float
+    _org_path: str
+    _saved: SavedCursor
+    _sleep: Sleep
+    _clock: Any
+    _login_ids: dict[str, str]
+    _token_pats: dict[str, str]
 
     async def stream_events(self, since: str | None = None) -> AsyncIterator[AccessEvent]:
         """Audit-log events after ``since``, polling every ``poll_seconds``, forever."""

@@ -20,6 +20,7 @@ from pamtui.providers.base import ProviderError, check_action
 from pamtui.providers.base import text as _text
 from pamtui.providers.github.values import _id
 from pamtui.providers.http import (
+    HttpClient,
     HttpError,
     provider_message,
 )
@@ -56,6 +57,11 @@ _ACTIONS = {
 
 class Revocation:
     """Revoke and verify (a mixin of :class:`GitHubProvider`)."""
+
+    name: str
+    http: HttpClient
+    org: str
+    _org_path: str
 
     def revoke_actions(self, target: Account | Credential) -> list[RevokeAction]:
         if isinstance(target, Credential):

@@ -17,6 +17,7 @@ from pamtui.model import (
 from pamtui.providers.base import ProviderError
 from pamtui.providers.jsonl import records
 from pamtui.providers.jsonl.records import _last_line_start, _Lines, _parse_cursor, _Tail
+from pamtui.providers.kit.cursors import SavedCursor
 
 STOP_GRACE_S = 2.0
 
@@ -26,6 +27,15 @@ STDERR_TAIL = 2048
 
 class FileTail:
     """Reading the log file or the command (a mixin of :class:`JsonlProvider`)."""
+
+    name: str
+    path: Path | None
+    command: list[str] | None
+    poll_interval_s: float
+    start_at: str
+    last_error: str
+    _saved: SavedCursor
+    _procs: set[asyncio.subprocess.Process]
 
     @property
     def cursor_file(self) -> Path | None:

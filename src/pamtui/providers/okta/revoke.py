@@ -17,7 +17,7 @@ from pamtui.model import (
 )
 from pamtui.providers.base import ProviderError, check_action
 from pamtui.providers.base import text as _text
-from pamtui.providers.http import HttpError
+from pamtui.providers.http import HttpClient, HttpError
 from pamtui.providers.okta.settings import _ACTIONS, ACCOUNT_ACTIONS
 from pamtui.providers.okta.values import _get, _iso, _timestamp
 
@@ -30,6 +30,11 @@ _CLOCK_SKEW = timedelta(minutes=5)
 
 class Revocation:
     """Revoke and verify (a mixin of :class:`OktaProvider`)."""
+
+    name: str
+    http: HttpClient
+    account_actions: tuple[str, ...]
+    _cleared_at: dict[str, datetime]
 
     def revoke_actions(self, target: Account | Credential) -> list[RevokeAction]:
         if isinstance(target, Credential):

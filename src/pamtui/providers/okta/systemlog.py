@@ -13,7 +13,7 @@ from typing import Any
 from pamtui.model import AccessEvent
 from pamtui.providers.base import ProviderError
 from pamtui.providers.base import text as _text
-from pamtui.providers.http import next_link
+from pamtui.providers.http import HttpClient, Sleep, next_link
 from pamtui.providers.okta.values import _CURSOR_PREFIX, _encode_cursor, _get, _iso, _timestamp
 
 log = logging.getLogger("pamtui.providers.okta")
@@ -31,6 +31,13 @@ _OUTCOME_STATUS = {
 
 class SystemLog:
     """The System Log stream (a mixin of :class:`OktaProvider`)."""
+
+    name: str
+    http: HttpClient
+    page_size: int
+    poll_seconds: float
+    backfill_minutes: int
+    _sleep: Sleep
 
     def _decode_cursor(self, cursor: str) -> dict[str, Any]:
         if not cursor.startswith(_CURSOR_PREFIX):
