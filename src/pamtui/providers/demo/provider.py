@@ -51,7 +51,14 @@ SETTINGS = Settings(
         non_empty=True,
         expected="a path",
     ),
-    integer("seed", "the generator's seed", None, low=-(2**63), high=2**63 - 1),
+    integer(
+        "seed",
+        "the generator's seed",
+        None,
+        low=-(2**63),
+        high=2**63 - 1,
+        expected="an integer (64-bit)",
+    ),
     number(
         "latency_ms",
         "simulated latency of each call",
