@@ -39,6 +39,9 @@ class Reply:
     """bytes or str as they are; anything else is sent as JSON."""
     delay: float = 0.0
     """Seconds to wait before answering (cut short when the server stops)."""
+    stream_bytes: int = 0
+    """When set: send ``body`` then filler up to this many bytes, with no length
+    (the connection closes), stopping early when the client hangs up."""
 
     def encoded(self) -> tuple[bytes, dict[str, str]]:
         headers = dict(self.headers)
@@ -118,6 +121,8 @@ class FakeServer(LocalServer):
         self.requests: list[Recorded] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        self.streamed = 0
+        """Bytes sent by streamed replies (they stop when the client hangs up)."""
         self.stopping = threading.Event()
         server = self
 
@@ -147,6 +152,9 @@ class FakeServer(LocalServer):
                     if server.stopping.is_set() and reply.delay:
                         return
                     data, headers = reply.encoded()
+                    if reply.stream_bytes:
+                        self._stream(reply, data, headers)
+                        return
                     self.send_response_only(reply.status)
                     for name, value in headers.items():
                         self.send_header(name, value)
@@ -159,6 +167,27 @@ class FakeServer(LocalServer):
                 finally:
                     with server._lock:
                         server.in_flight -= 1
+
+            def _stream(self, reply: Reply, data: bytes, headers: dict[str, str]) -> None:
+                self.close_connection = True
+                self.send_response_only(reply.status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Connection", "close")
+                self.end_headers()
+                filler = b" " * 65536
+                sent = 0
+                try:
+                    self.wfile.write(data)
+                    sent = len(data)
+                    while sent < reply.stream_bytes and not server.stopping.is_set():
+                        self.wfile.write(filler)
+                        sent += len(filler)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                finally:
+                    with server._lock:
+                        server.streamed += sent
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
 

@@ -152,3 +152,94 @@ async def test_a_restart_resumes_with_no_gap_and_no_duplicate(db_path) -> None:
     shown, asked = await _run_once(db_path, log, expected=2)
     assert asked == ["5"]
     assert shown == ["/call/6", "/call/7"]
+
+
+# -- one writer for every provider's own cursor file; files written before still load ----
+
+
+def test_cursor_files_written_before_still_load(tmp_path) -> None:
+    """The exact bytes the github, jsonl and aws-iam providers wrote before the kit."""
+    from pamtui.providers.aws_iam import AwsIamProvider, StreamPosition
+    from pamtui.providers.github import decode_cursor, encode_cursor
+    from pamtui.providers.jsonl import JsonlProvider
+    from pamtui.providers.kit.cursors import SavedCursor
+
+    github_cursor = encode_cursor(1_700_000_000_123, {"doc-1", "doc-2"})
+    scope = "https://api.github.com/orgs/acme"
+    (tmp_path / "github-corp_gh.cursor").write_text(
+        json.dumps({"scope": scope, "cursor": github_cursor})
+    )
+    saved = SavedCursor(tmp_path, "github", "corp/gh", scope={"scope": scope})
+    assert saved.load(decode_cursor) == github_cursor
+    other = SavedCursor(tmp_path, "github", "corp/gh", scope={"scope": scope + "x"})
+    assert other.load(decode_cursor) is None  # another org: not its cursor
+
+    log = tmp_path / "access.jsonl"
+    (tmp_path / "jsonl-edge.cursor").write_text(json.dumps({"path": str(log), "cursor": "12:345"}))
+    provider = JsonlProvider.from_config(
+        "edge", {"path": str(log), "fields": {"ts": "t", "account": "a"}}, _context(tmp_path)
+    )
+    assert provider._load_cursor() == (12, 345)
+
+    position = StreamPosition.decode("ct1|2026-01-02T03:04:05+00:00|ev-1,ev-2")
+    (tmp_path / "aws-iam-corp-aws.cursor").write_text(position.encode())  # bare text, no JSON
+    aws = AwsIamProvider("corp-aws", _aws_settings(), None, None, state_dir=tmp_path)
+    loaded = aws._load_position()
+    assert loaded is not None and loaded.encode() == position.encode()
+
+    # Saving again writes the kit's JSON, which loads the same.
+    later = StreamPosition.decode("ct1|2026-01-02T03:05:00+00:00|ev-3")
+    aws._save_position(later)
+    assert json.loads((tmp_path / "aws-iam-corp-aws.cursor").read_text())["cursor"] == (
+        later.encode()
+    )
+    again = AwsIamProvider("corp-aws", _aws_settings(), None, None, state_dir=tmp_path)
+    assert again._load_position().encode() == later.encode()
+
+
+def test_damaged_cursor_files_cost_a_backfill_not_the_session(tmp_path) -> None:
+    from pamtui.providers.github import decode_cursor
+    from pamtui.providers.kit.cursors import SavedCursor
+
+    path = tmp_path / "github-corp.cursor"
+    for damaged in ('{"cursor": "not-a-github-cursor"}', "{", "two\nlines", '{"cursor": 3}'):
+        path.write_text(damaged)
+        saved = SavedCursor(tmp_path, "github", "corp", scope={})
+        assert saved.load(decode_cursor) is None, damaged
+        assert "ignoring unreadable cursor file" in saved.problem
+
+
+def test_cursor_writer_is_atomic_owner_only_and_replaces_a_symlink(tmp_path) -> None:
+    from pamtui.providers.kit.cursors import SavedCursor
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "jsonl-edge.cursor").symlink_to(victim)
+    saved = SavedCursor(state, "jsonl", "edge", scope={"path": "/x"})
+    assert saved.save("1:2")
+    target = state / "jsonl-edge.cursor"
+    assert not target.is_symlink() and victim.read_text() == "keep me"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert json.loads(target.read_text()) == {"path": "/x", "cursor": "1:2"}
+    assert [p.name for p in state.iterdir()] == ["jsonl-edge.cursor"]  # no temporary left
+    assert not saved.save("1:2")  # the same cursor again: nothing written
+
+
+def test_services_cursor_store_is_the_kits() -> None:
+    from pamtui.providers.kit import cursors as kit
+
+    assert CursorStore is kit.CursorStore and FILE_NAME == kit.FILE_NAME
+
+
+def _context(tmp_path):
+    from pamtui.providers.base import ProviderContext
+
+    return ProviderContext(state_dir=tmp_path)
+
+
+def _aws_settings():
+    from pamtui.providers.aws_iam import AwsSettings
+
+    return AwsSettings()

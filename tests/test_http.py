@@ -606,3 +606,23 @@ def test_token_auth_rejects_bad_tokens() -> None:
     with pytest.raises(ProviderConfigError) as info:
         TokenAuth("abc\r\nX-Injected: 1")
     assert "abc" not in str(info.value)
+
+
+@pytest.mark.parametrize("declared", [True, False])
+async def test_body_size_cap_boundary(http_server: FakeServer, declared: bool) -> None:
+    cap = 4096
+    exact = b'"' + b"x" * (cap - 2) + b'"'  # a JSON string of exactly cap bytes
+    headers = {"Content-Type": "application/json"}
+    if declared:
+        http_server.route("/exact", Reply(200, headers=headers, body=exact))
+        http_server.route("/over", Reply(200, headers=headers, body=exact + b" "))
+    else:  # no Content-Length: the body is only known to be too large while it is read
+        http_server.route("/over", Reply(200, headers=headers, body=exact, stream_bytes=10**7))
+    async with make_client(http_server.url, max_response_bytes=cap, max_retries=3) as client:
+        if declared:
+            assert await client.get_json("/exact") == "x" * (cap - 2)
+        with pytest.raises(HttpError) as info:
+            await client.get_json("/over")
+    assert "larger than max_response_bytes (4,096 bytes)" in str(info.value)
+    assert not info.value.retryable and info.value.status == 200
+    assert len(http_server.hits("/over")) == 1  # not retried: it would be as large again

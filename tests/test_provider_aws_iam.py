@@ -282,7 +282,7 @@ async def test_iam_list_calls_follow_markers(
     tmp_path: Path, iam_managed: Any, moto_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     iam = iam_managed
-    monkeypatch.setattr(aws_iam, "LIST_PAGE", 2)
+    monkeypatch.setattr(aws_iam.calls, "LIST_PAGE", 2)
     names = [f"user-{i}" for i in range(5)]
     for name in names:
         iam.create_user(UserName=name)

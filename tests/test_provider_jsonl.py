@@ -386,8 +386,8 @@ async def test_malformed_lines_are_skipped_and_counted(tmp_path: Path) -> None:
 async def test_over_long_line_is_dropped_without_buffering_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("pamtui.providers.jsonl.MAX_LINE", 1000)
-    monkeypatch.setattr("pamtui.providers.jsonl.CHUNK", 256)
+    monkeypatch.setattr("pamtui.providers.jsonl.records.MAX_LINE", 1000)
+    monkeypatch.setattr("pamtui.providers.jsonl.records.CHUNK", 256)
     log = tmp_path / "access.jsonl"
     log.write_text(rec(1) + rec(2, pad="x" * 5000) + rec(3))
     provider = make(tmp_path, start_at="beginning")

@@ -18,6 +18,7 @@ import platformdirs
 
 from pamtui.errors import EXIT_USAGE, PamtuiError
 from pamtui.forward_config import ForwardConfig, parse_forward
+from pamtui.providers.kit.settings import SettingError, Settings, boolean, integer, string
 
 APP_NAME = "pamtui"
 
@@ -63,6 +64,64 @@ class QueueConfig:
 @dataclass(frozen=True)
 class UiConfig:
     theme: str = ""
+
+
+SECTIONS: dict[str, tuple[type, Settings]] = {
+    "operator": (
+        OperatorConfig,
+        Settings(
+            string("name", "the operator's name instead of the OS login (needs require_totp)", ""),
+            boolean("require_totp", "TOTP step-up before executing or approving", False),
+            boolean(
+                "four_eyes_for_privileged", "a second operator approves privileged steps", False
+            ),
+            boolean("read_only", "this operator can review but never revoke", False),
+        ),
+    ),
+    "risk": (
+        RiskConfig,
+        Settings(
+            integer(
+                "stale_days",
+                "an active credential unused this long is stale",
+                90,
+                low=1,
+                high=3650,
+                unit="days",
+            ),
+        ),
+    ),
+    "queue": (
+        QueueConfig,
+        Settings(
+            integer(
+                "lease_seconds",
+                "after this, a crashed process's item is re-driven",
+                120,
+                low=1,
+                high=86400,
+                unit="seconds",
+            ),
+            integer(
+                "approval_ttl_hours",
+                "four-eyes requests expire after this",
+                24,
+                low=1,
+                high=24 * 366,
+                unit="hours",
+            ),
+            integer(
+                "concurrency_per_provider",
+                "revocations run at once against one provider",
+                4,
+                low=1,
+                high=256,
+            ),
+        ),
+    ),
+    "ui": (UiConfig, Settings(string("theme", "the colour theme", ""))),
+}
+"""Each section's settings, declared like the providers' (bounds on every number)."""
 
 
 @dataclass(frozen=True)
@@ -177,10 +236,10 @@ def parse(raw: Mapping[str, Any], path: Path | None) -> Config:
             f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(_TOP_KEYS))})"
         )
 
-    operator = _section(raw, "operator", OperatorConfig, where)
-    risk = _section(raw, "risk", RiskConfig, where)
-    ui = _section(raw, "ui", UiConfig, where)
-    queue = _section(raw, "queue", QueueConfig, where)
+    operator = _section(raw, "operator", where)
+    risk = _section(raw, "risk", where)
+    ui = _section(raw, "ui", where)
+    queue = _section(raw, "queue", where)
     if operator.name and not operator.require_totp:
         # On a shared bastion account the OS login says nothing about who is at the
         # keyboard; a name in a file anyone there can edit proves even less. The
@@ -191,11 +250,6 @@ def parse(raw: Mapping[str, Any], path: Path | None) -> Config:
             "(each operator then proves the name with their own TOTP code; "
             "see 'pamtui mfa enroll')"
         )
-    if risk.stale_days <= 0:
-        raise fail("risk.stale_days", "a positive number of days")
-    for key in ("lease_seconds", "approval_ttl_hours", "concurrency_per_provider"):
-        if getattr(queue, key) <= 0:
-            raise fail(f"queue.{key}", "a positive integer")
 
     providers_raw = raw.get("providers", [])
     if not isinstance(providers_raw, list):
@@ -242,20 +296,27 @@ def _forward(raw: Any, where: str) -> tuple[ForwardConfig, ...]:
         raise ConfigError(f"{where}: {exc}") from None
 
 
-def _section(raw: Mapping[str, Any], name: str, cls: type[Any], where: str) -> Any:
+def _section(raw: Mapping[str, Any], name: str, where: str) -> Any:
+    """One ``[section]`` as its dataclass; an error names the file, the key and the range."""
+    cls, declared = SECTIONS[name]
     value = raw.get(name, {})
     if not isinstance(value, dict):
         raise ConfigError(f"{where}: {name}: expected a table ([{name}])")
-    defaults = cls()
     kwargs = {}
     for key, item in value.items():
-        if not hasattr(defaults, key) or key.startswith("_"):
-            known = ", ".join(f.name for f in cls.__dataclass_fields__.values())
+        if key not in declared.names():
+            known = ", ".join(declared.names())
             raise ConfigError(f"{where}: {name}.{key}: unknown key (known: {known})")
-        expected = type(getattr(defaults, key))
-        if type(item) is not expected:
+        setting = declared[key]
+        expected = {"boolean": "bool", "string": "str", "integer": "int"}[setting.kind]
+        if type(item) is not {"bool": bool, "str": str, "int": int}[expected]:
             raise ConfigError(
-                f"{where}: {name}.{key}: expected {expected.__name__}, got {type(item).__name__}"
+                f"{where}: {name}.{key}: expected {expected}, got {type(item).__name__}"
             )
-        kwargs[key] = item
+        try:
+            kwargs[key] = setting.parse(item)
+        except SettingError:
+            raise ConfigError(
+                f"{where}: {name}.{key}: expected {setting.expectation()}, got {item!r}"
+            ) from None
     return cls(**kwargs)

@@ -10,16 +10,21 @@ from pamtui.cli.common import (
     EXIT_FALSE,
     EXIT_OK,
     UsageError,
+    clean,
     print_json,
     print_table,
 )
 from pamtui.safe_write import SafeWriteError, check_target, protected_files, safe_write_text
-from pamtui.sanitize import clean
 
 
 def cmd_providers(args: argparse.Namespace) -> int:
     from pamtui import config as config_mod
     from pamtui.services import catalog
+
+    if args.settings is not None:
+        return show_settings(args.settings, as_json=args.json, markdown=args.markdown)
+    if args.markdown:
+        raise UsageError("--markdown goes with --settings TYPE")
 
     cfg = config_mod.load(args.config)
     types = catalog.available_types()
@@ -49,6 +54,22 @@ def cmd_providers(args: argparse.Namespace) -> int:
         ],
     )
     return EXIT_OK if all(p["type"] in known for p in configured) else EXIT_FALSE
+
+
+def show_settings(type_name: str, *, as_json: bool, markdown: bool) -> int:
+    """``pamtui providers --settings TYPE``: the type's declared settings."""
+    from pamtui.services.catalog import markdown_table, settings_of, text_lines
+
+    declared = settings_of(type_name)
+    if as_json:
+        print_json({"type": type_name, "settings": declared.describe()})
+    elif markdown:
+        print(markdown_table(declared), end="")
+    else:
+        print(f"Settings of provider type {type_name} ([[providers]] with type = {type_name!r}):")
+        for line in text_lines(declared):
+            print(clean(line, max_length=200))
+    return EXIT_OK
 
 
 def scale_config(scale: int, *, seed: int | None = None, event_rate: float | None = None) -> str:
@@ -127,6 +148,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("providers", parents=[common], help="installed and configured providers")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--settings", metavar="TYPE", help="the settings a provider type takes (declared once)"
+    )
+    p.add_argument(
+        "--markdown", action="store_true", help="with --settings: a Markdown table (the README's)"
+    )
     p.set_defaults(func=cmd_providers)
 
     p = sub.add_parser("demo", parents=[common], help="the bundled demo organisation")

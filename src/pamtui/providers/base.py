@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -20,6 +21,7 @@ from pamtui.model import (
     Credential,
     RevokeAction,
     RevokeResult,
+    TargetKind,
     VerifyResult,
 )
 
@@ -50,6 +52,56 @@ class ProviderContext:
 
     state_dir: Path
     resolve_secret: Callable[[Any], str] = field(default=lambda ref: str(ref))
+
+
+def where(name: str, type_name: str) -> str:
+    """How errors name a provider: ``provider 'corp-okta' (type okta)``."""
+    return f"provider {name!r} (type {type_name})"
+
+
+def text(value: Any) -> str:
+    """A provider's string field, stripped; '' for anything that is not a string."""
+    return value.strip() if isinstance(value, str) else ""
+
+
+def iso_time(value: Any) -> datetime | None:
+    """An ISO 8601 timestamp with a zone (``Z`` or an offset) as UTC; None for anything else.
+
+    Providers answer timestamps as text; one without a zone is ambiguous and
+    is not guessed at.
+    """
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
+
+
+def check_action(
+    provider: Any, action: RevokeAction, known: Mapping[str, TargetKind | None]
+) -> None:
+    """Refuse an action meant for another provider, or one ``provider`` does not know.
+
+    ``known`` maps each action name to the target kind it takes (None: either).
+    Every provider checks this before touching its API; the id checks that
+    follow are the provider's own (ids differ per API).
+    """
+    if action.provider != provider.name:
+        raise ProviderError(
+            f"action for provider {action.provider!r} sent to {provider.type} provider "
+            f"{provider.name!r}"
+        )
+    here = where(provider.name, provider.type)
+    if action.name not in known:
+        raise ProviderError(f"{here}: unknown action {action.name!r}")
+    kind = known[action.name]
+    if kind is not None and action.target_kind is not kind:
+        raise ProviderError(
+            f"{here}: unknown action {action.name!r} for a {action.target_kind} target "
+            f"(it needs a {kind} target)"
+        )
 
 
 def secret_setting(

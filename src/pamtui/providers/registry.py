@@ -12,6 +12,7 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from pamtui.providers.base import Provider, ProviderConfigError, ProviderContext
+from pamtui.providers.kit.settings import Settings
 
 ENTRY_POINT_GROUP = "pamtui.providers"
 
@@ -55,6 +56,14 @@ def load_type(type_name: str) -> type[Provider]:
             f"provider type {type_name!r} failed to load from {ep.value}: {exc}"
         ) from exc
     return cls
+
+
+def settings_of(type_name: str) -> Settings:
+    """The declared settings of an installed provider type (its class's ``SETTINGS``)."""
+    declared = getattr(load_type(type_name), "SETTINGS", None)
+    if not isinstance(declared, Settings):
+        raise ProviderConfigError(f"provider type {type_name!r} declares no settings")
+    return declared
 
 
 def create(

@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
-from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -46,20 +45,18 @@ from pamtui.model import (
     TargetKind,
     VerifyResult,
 )
-from pamtui.providers.base import (
-    ProviderConfigError,
-    ProviderContext,
-    ProviderError,
-    secret_setting,
-)
+from pamtui.providers.base import ProviderContext, ProviderError, check_action, iso_time, where
+from pamtui.providers.base import text as _text
 from pamtui.providers.http import (
+    HTTP_SETTINGS,
     HttpClient,
     HttpError,
-    Sleep,
-    bearer_auth,
-    http_settings,
+    http_client,
     iter_scim_pages,
 )
+from pamtui.providers.http import ci_get as _ci
+from pamtui.providers.kit.provider import DeclaredProvider
+from pamtui.providers.kit.settings import SettingError, Settings, integer, secret, string, strings
 
 log = logging.getLogger("pamtui.providers.scim")
 
@@ -67,7 +64,7 @@ PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 SCIM_JSON = "application/scim+json"
 
-_EXTRA_KEYS = ("token", "privileged_groups", "hr_attribute", "page_size")
+_ACTIONS = {"deactivate_account": TargetKind.ACCOUNT, "delete_account": TargetKind.ACCOUNT}
 _CONFLICT_RETRIES = 3
 """Times a PATCH/DELETE is re-read and re-sent after 412 Precondition Failed."""
 
@@ -88,51 +85,38 @@ _TERMINATED = frozenset(
 )
 
 
-def _ci(data: Mapping[str, Any], key: str) -> Any:
-    """SCIM attribute names are case-insensitive (RFC 7643 §2.1)."""
-    if key in data:
-        return data[key]
-    lower = key.lower()
-    for k, v in data.items():
-        if isinstance(k, str) and k.lower() == lower:
-            return v
-    return None
-
-
-def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _timestamp(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
-
-
-def _parse_hr_attribute(where: str, value: Any) -> tuple[str, tuple[str, ...]] | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise ProviderConfigError(
-            f"{where}: setting 'hr_attribute' must be a non-empty attribute path string"
-        )
-    value = value.strip()
+def _parse_hr_attribute(value: str) -> tuple[str, tuple[str, ...]] | None:
     if value.lower().startswith("urn:"):
         schema, sep, attribute = value.rpartition(":")
         if not sep or not attribute or not schema.count(":"):
-            raise ProviderConfigError(
-                f"{where}: setting 'hr_attribute' must look like 'urn:...:User:attribute'"
-            )
+            raise SettingError("must look like 'urn:...:User:attribute'")
     else:
         schema, attribute = ENTERPRISE_USER, value
     parts = tuple(attribute.split("."))
     if any(not p for p in parts):
-        raise ProviderConfigError(f"{where}: setting 'hr_attribute' has an empty path segment")
+        raise SettingError("has an empty path segment")
     return schema, parts
+
+
+SETTINGS = Settings(
+    HTTP_SETTINGS,
+    secret("token", "the bearer token"),
+    strings(
+        "privileged_groups",
+        "group display names that make a member privileged",
+        expected="a list of group display names",
+    ),
+    string(
+        "hr_attribute",
+        "the employment-status attribute: a full urn:... path or a name in the enterprise "
+        "extension (e.g. employmentStatus)",
+        non_empty=True,
+        expected="a non-empty attribute path string",
+        check=_parse_hr_attribute,
+    ),
+    integer("page_size", "resources per GET /Users page", 100, low=1, high=1000),
+)
+"""Settings of ``type = "scim"``."""
 
 
 def _owner_status(value: Any) -> OwnerStatus:
@@ -146,10 +130,11 @@ def _owner_status(value: Any) -> OwnerStatus:
     return OwnerStatus.UNKNOWN
 
 
-class ScimProvider:
+class ScimProvider(DeclaredProvider):
     """Accounts of a SCIM 2.0 service provider; deactivate or delete them."""
 
     type: ClassVar[str] = "scim"
+    SETTINGS: ClassVar[Settings] = SETTINGS
     capabilities = frozenset({Capability.ACCOUNTS, Capability.REVOKE, Capability.VERIFY})
 
     def __init__(
@@ -170,56 +155,17 @@ class ScimProvider:
         self._config_lock = asyncio.Lock()
         self._config: dict[str, bool] | None = None
 
-    @property
-    def where(self) -> str:
-        return f"provider {self.name!r} (type scim)"
-
     # -- configuration -------------------------------------------------------
 
     @classmethod
-    def from_config(
-        cls,
-        name: str,
-        settings: Mapping[str, Any],
-        context: ProviderContext,
-        *,
-        sleep: Sleep = asyncio.sleep,
+    def from_settings(
+        cls, name: str, values: dict[str, Any], context: ProviderContext, **options: Any
     ) -> ScimProvider:
-        where = f"provider {name!r} (type scim)"
-        http, extra = http_settings(
-            name, settings, allowed_extra_keys=_EXTRA_KEYS, type_name="scim"
-        )
-        token = secret_setting(where, "token", extra.get("token"), context)
-        try:
-            auth = bearer_auth(token)
-        except ProviderConfigError as exc:
-            raise ProviderConfigError(f"{where}: setting 'token': {exc}") from exc
-
-        groups = extra.get("privileged_groups", [])
-        if not isinstance(groups, list | tuple) or not all(
-            isinstance(g, str) and g.strip() for g in groups
-        ):
-            raise ProviderConfigError(
-                f"{where}: setting 'privileged_groups' must be a list of group display names"
-            )
-        hr_attribute = _parse_hr_attribute(where, extra.get("hr_attribute"))
-        page_size = extra.get("page_size", 100)
-        if isinstance(page_size, bool) or not isinstance(page_size, int):
-            raise ProviderConfigError(
-                f"{where}: setting 'page_size' must be an integer, not {type(page_size).__name__}"
-            )
-        if not 1 <= page_size <= 1000:
-            raise ProviderConfigError(f"{where}: setting 'page_size' must be between 1 and 1000")
-
-        client = HttpClient(
-            name, http, auth=auth, headers={"Accept": f"{SCIM_JSON}, application/json"}, sleep=sleep
-        )
+        accept = {"Accept": f"{SCIM_JSON}, application/json"}
         return cls(
             name,
-            client,
-            privileged_groups=tuple(g.strip() for g in groups),
-            hr_attribute=hr_attribute,
-            page_size=page_size,
+            http_client(name, where(name, cls.type), values, headers=accept, **options),
+            **SETTINGS.own(values),
         )
 
     async def service_provider_config(self) -> dict[str, bool]:
@@ -318,7 +264,7 @@ class ScimProvider:
         if isinstance(enterprise, dict):
             owner = _text(_ci(enterprise, "employeeNumber"))
         meta = _ci(user, "meta")
-        created = _timestamp(_ci(meta, "created")) if isinstance(meta, dict) else None
+        created = iso_time(_ci(meta, "created")) if isinstance(meta, dict) else None
         return Account(
             provider=self.name,
             id=user_id,
@@ -389,15 +335,7 @@ class ScimProvider:
         ]
 
     def _check(self, action: RevokeAction) -> str:
-        if action.provider != self.name:
-            raise ProviderError(
-                f"action for provider {action.provider!r} sent to scim provider {self.name!r}"
-            )
-        if action.target_kind is not TargetKind.ACCOUNT or action.name not in (
-            "deactivate_account",
-            "delete_account",
-        ):
-            raise ProviderError(f"{self.where}: unknown action {action.name!r}")
+        check_action(self, action, _ACTIONS)
         if not action.target_id.strip() or action.target_id in (".", ".."):
             raise ProviderError(f"{self.where}: invalid SCIM user id {action.target_id!r}")
         # ids are opaque (RFC 7643 §3.1): quote everything, so '/', '?' or '..' cannot escape Users/

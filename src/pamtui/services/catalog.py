@@ -7,6 +7,7 @@ layer; the CLI asks here, so the front ends never import a provider module
 
 from __future__ import annotations
 
-from pamtui.providers.registry import ProviderType, available_types
+from pamtui.providers.kit.settings import markdown_table, text_lines
+from pamtui.providers.registry import ProviderType, available_types, settings_of
 
-__all__ = ["ProviderType", "available_types"]
+__all__ = ["ProviderType", "available_types", "markdown_table", "settings_of", "text_lines"]

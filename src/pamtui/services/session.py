@@ -19,7 +19,7 @@ from pamtui import heap
 from pamtui.config import Config, ConfigError
 from pamtui.journal import Journal, JournalError
 from pamtui.providers import registry
-from pamtui.providers.base import Provider, ProviderContext
+from pamtui.providers.base import Provider, ProviderConfigError, ProviderContext
 from pamtui.services.drift import DriftRecorder, SnapshotStore
 from pamtui.services.inventory import AccountView, Inventory
 from pamtui.services.policy import Policy, parse_policies
@@ -58,7 +58,12 @@ def build_providers(cfg: Config, state_dir: Path) -> dict[str, Provider]:
     context = ProviderContext(state_dir=state_dir, resolve_secret=resolve_secret)
     providers: dict[str, Provider] = {}
     for pc in cfg.providers:
-        providers[pc.name] = registry.create(pc.type, pc.name, pc.settings, context)
+        try:
+            providers[pc.name] = registry.create(pc.type, pc.name, pc.settings, context)
+        except ProviderConfigError as exc:
+            if cfg.source is None:
+                raise
+            raise ProviderConfigError(f"{cfg.source}: {exc}") from exc  # name the file too
     return providers
 
 

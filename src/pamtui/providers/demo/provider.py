@@ -12,7 +12,7 @@ import asyncio
 import json
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -31,23 +31,68 @@ from pamtui.model import (
     RevokeResult,
     VerifyResult,
 )
-from pamtui.providers.base import ProviderConfigError, ProviderContext, ProviderError
+from pamtui.providers.base import ProviderContext, ProviderError
 from pamtui.providers.demo import events as ev
 from pamtui.providers.demo import state as st
 from pamtui.providers.demo.constants import DEFAULT_SEED, GITHUB_ORG, SYSTEMS
 from pamtui.providers.demo.generate import MIN_ACCOUNTS
+from pamtui.providers.kit.provider import DeclaredProvider
+from pamtui.providers.kit.settings import Settings, choice, integer, number, string
 
 PAGE = 1000
 
-_SETTINGS: dict[str, tuple[type | tuple[type, ...], str]] = {
-    "system": (str, "one of idp, git, cloud"),
-    "state_file": ((str, os.PathLike), "a path"),
-    "seed": (int, "an integer"),
-    "latency_ms": ((int, float), "a number of milliseconds"),
-    "event_rate": ((int, float), "a number of events per second"),
-    "backfill_minutes": ((int, float), "a number of minutes"),
-    "scale": (int, f"a number of accounts (at least {MIN_ACCOUNTS})"),
-}
+SETTINGS = Settings(
+    choice(
+        "system", "the simulated system this instance serves (default: all three)", SYSTEMS, None
+    ),
+    string(
+        "state_file",
+        "the SQLite state file (relative: beside the database)",
+        non_empty=True,
+        expected="a path",
+    ),
+    integer(
+        "seed",
+        "the generator's seed",
+        None,
+        low=-(2**63),
+        high=2**63 - 1,
+        expected="an integer (64-bit)",
+    ),
+    number(
+        "latency_ms",
+        "simulated latency of each call",
+        150.0,
+        low=0,
+        high=60_000,
+        unit="milliseconds",
+    ),
+    number(
+        "event_rate",
+        "simulated events per second",
+        8.0,
+        low=0,
+        high=100_000,
+        unit="events per second",
+    ),
+    number(
+        "backfill_minutes",
+        "how far back a stream without a cursor starts",
+        30.0,
+        low=0,
+        high=7 * 24 * 60,
+        unit="minutes",
+    ),
+    integer(
+        "scale",
+        "a generated org of this many accounts (default: the bundled 250)",
+        None,
+        low=MIN_ACCOUNTS,
+        high=2_000_000,
+        expected=f"a number of accounts, at least {MIN_ACCOUNTS} and at most 2000000",
+    ),
+)
+"""Settings of ``type = "demo"``."""
 CREDENTIALS_PER_ACCOUNT = 3
 """A scaled org (``scale = N``) holds exactly this many credentials per account."""
 
@@ -140,10 +185,11 @@ def reset(
     return st.ensure(path, seed=seed)
 
 
-class DemoProvider:
+class DemoProvider(DeclaredProvider):
     """A believable mid-size company, simulated: accounts, credentials, live traffic."""
 
     type: ClassVar[str] = "demo"
+    SETTINGS: ClassVar[Settings] = SETTINGS
     capabilities = frozenset(Capability)
 
     def __init__(
@@ -177,52 +223,27 @@ class DemoProvider:
     # -- configuration -------------------------------------------------------
 
     @classmethod
-    def from_config(
-        cls, name: str, settings: Mapping[str, Any], context: ProviderContext
+    def from_settings(
+        cls, name: str, values: dict[str, Any], context: ProviderContext, **options: Any
     ) -> DemoProvider:
-        where = f"provider {name!r} (type demo)"
-        for key, value in settings.items():
-            if key not in _SETTINGS:
-                known = ", ".join(sorted(_SETTINGS))
-                raise ProviderConfigError(
-                    f"{where}: unknown setting {key!r} (known settings: {known})"
-                )
-            types, expected = _SETTINGS[key]
-            if isinstance(value, bool) or not isinstance(value, types):
-                raise ProviderConfigError(
-                    f"{where}: setting {key!r} must be {expected}, "
-                    f"not {type(value).__name__} {value!r}"
-                )
-        system = settings.get("system")
-        if system is not None and system not in SYSTEMS:
-            raise ProviderConfigError(
-                f"{where}: setting 'system' must be one of idp, git, cloud, not {system!r}"
-            )
-        for key in ("latency_ms", "event_rate", "backfill_minutes"):
-            if key in settings and not settings[key] >= 0:
-                raise ProviderConfigError(f"{where}: setting {key!r} must not be negative")
-        scale = settings.get("scale")
-        if scale is not None and scale < MIN_ACCOUNTS:
-            raise ProviderConfigError(
-                f"{where}: setting 'scale' must be at least {MIN_ACCOUNTS}, not {scale}"
-            )
+        system, scale = values["system"], values["scale"]
         state_dir = Path(context.state_dir)
-        if "state_file" in settings:
-            state_file = Path(settings["state_file"]).expanduser()
+        if values["state_file"] is not None:
+            state_file = Path(values["state_file"]).expanduser()
             if not state_file.is_absolute():
                 state_file = state_dir / state_file
         elif scale is not None:
-            state_file = scaled_path(state_dir, scale, settings.get("seed"))
+            state_file = scaled_path(state_dir, scale, values["seed"])
         else:
             state_file = st.default_path(state_dir)
         return cls(
             name,
             state_file=state_file,
             system=system,
-            seed=settings.get("seed"),
-            latency_ms=settings.get("latency_ms", 150),
-            event_rate=settings.get("event_rate", 8),
-            backfill_minutes=settings.get("backfill_minutes", 30),
+            seed=values["seed"],
+            latency_ms=values["latency_ms"],
+            event_rate=values["event_rate"],
+            backfill_minutes=values["backfill_minutes"],
             scale=scale,
         )
 

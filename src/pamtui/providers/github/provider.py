@@ -1,0 +1,216 @@
+"""``GitHubProvider``: members and fine-grained PATs of one GitHub organisation."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+from pamtui.model import (
+    Account,
+    AccountKind,
+    AccountStatus,
+    Capability,
+    Credential,
+    CredentialKind,
+    CredentialStatus,
+)
+from pamtui.providers.base import ProviderContext, ProviderError, where
+from pamtui.providers.base import text as _text
+from pamtui.providers.github.auditlog import AuditLog
+from pamtui.providers.github.revoke import Revocation
+from pamtui.providers.github.settings import API_VERSION, GITHUB_JSON, SETTINGS
+from pamtui.providers.github.values import _id, _timestamp
+from pamtui.providers.http import (
+    HttpClient,
+    HttpError,
+    Sleep,
+    http_client,
+    iter_link_pages,
+)
+from pamtui.providers.kit.cursors import SavedCursor
+from pamtui.providers.kit.provider import DeclaredProvider
+from pamtui.providers.kit.settings import (
+    Settings,
+)
+
+log = logging.getLogger("pamtui.providers.github")
+
+
+class GitHubProvider(AuditLog, Revocation, DeclaredProvider):
+    """Members and fine-grained PATs of one GitHub organisation; revoke, remove, verify."""
+
+    type: ClassVar[str] = "github"
+    SETTINGS: ClassVar[Settings] = SETTINGS
+
+    def __init__(
+        self,
+        name: str,
+        http: HttpClient,
+        *,
+        org: str,
+        page_size: int = 100,
+        poll_seconds: float = 60.0,
+        backfill_hours: float = 24.0,
+        audit_log: bool = True,
+        audit_include: str = "all",
+        state_dir: Path | None = None,
+        sleep: Sleep = asyncio.sleep,
+        clock: Any = time.time,
+    ) -> None:
+        self.name = name
+        self.http = http
+        self.org = org
+        self.page_size = page_size
+        self.poll_seconds = poll_seconds
+        self.backfill_hours = backfill_hours
+        self.audit_log = audit_log
+        self.audit_include = audit_include
+        self.state_dir = state_dir
+        self._sleep = sleep
+        self._clock = clock
+        caps = {Capability.ACCOUNTS, Capability.CREDENTIALS, Capability.REVOKE, Capability.VERIFY}
+        if audit_log:
+            caps.add(Capability.EVENTS)
+        self.capabilities = frozenset(caps)
+        self._org_path = f"orgs/{quote(org, safe='')}"
+        self._login_ids: dict[str, str] = {}
+        """login -> user id, from list_accounts (for audit entries without actor_id)."""
+        self._token_pats: dict[str, str] = {}
+        """token_id -> pat id, from list_credentials (for audit entries)."""
+        self._saved = SavedCursor(state_dir, "github", name, scope={"scope": self._cursor_scope()})
+        """The last delivered cursor, for the same organisation and API host only."""
+
+    @classmethod
+    def from_settings(
+        cls, name: str, values: dict[str, Any], context: ProviderContext, **options: Any
+    ) -> GitHubProvider:
+        headers = {"Accept": GITHUB_JSON, "X-GitHub-Api-Version": API_VERSION}
+        client = http_client(name, where(name, cls.type), values, headers=headers, **options)
+        return cls(
+            name,
+            client,
+            state_dir=context.state_dir,
+            **SETTINGS.own(values),
+            **options,
+        )
+
+    async def _list(self, path: str, params: Mapping[str, Any] | None = None) -> AsyncIterator[Any]:
+        query = {"per_page": self.page_size, **(params or {})}
+        async for page in iter_link_pages(self.http, path, query):
+            if not isinstance(page, list):
+                raise ProviderError(
+                    f"{self.where}: GET /{path} did not return a JSON array "
+                    f"(got {type(page).__name__})"
+                )
+            for item in page:
+                if isinstance(item, dict):
+                    yield item
+
+    async def _members(self, **params: str) -> list[dict[str, Any]]:
+        return [
+            m async for m in self._list(f"{self._org_path}/members", params) if _id(m.get("id"))
+        ]
+
+    async def list_accounts(self) -> AsyncIterator[Account]:
+        members = await self._members()
+        admins = {_id(m.get("id")) for m in await self._members(role="admin")}
+        try:
+            no_2fa: set[str] | None = {
+                _id(m.get("id")) for m in await self._members(filter="2fa_disabled")
+            }
+        except HttpError as exc:
+            # Only owners may ask (documented); anyone else gets 403 or 422.
+            if exc.status not in (403, 404, 422):
+                raise
+            log.debug("%s: 2FA state not available (HTTP %s)", self.name, exc.status)
+            no_2fa = None
+        for member in members:
+            account = self._account(member, admins, no_2fa)
+            self._login_ids[account.name] = account.id
+            yield account
+
+    def _account(
+        self, member: Mapping[str, Any], admins: set[str], no_2fa: set[str] | None
+    ) -> Account:
+        user_id = _id(member.get("id"))
+        login = _text(member.get("login")) or user_id
+        admin = user_id in admins
+        groups = ["role:admin" if admin else "role:member"]
+        if no_2fa is not None:
+            groups.append("2fa:disabled" if user_id in no_2fa else "2fa:enabled")
+        kind = AccountKind.BOT if _text(member.get("type")).lower() == "bot" else AccountKind.HUMAN
+        return Account(
+            provider=self.name,
+            id=user_id,
+            name=login,
+            kind=kind,
+            status=AccountStatus.ACTIVE,
+            email=_text(member.get("email")),
+            display_name=_text(member.get("name")),
+            system=self.org,
+            privileged=admin,
+            groups=tuple(groups),
+        )
+
+    async def _pats(self) -> list[dict[str, Any]]:
+        return [
+            p
+            async for p in self._list(f"{self._org_path}/personal-access-tokens")
+            if _id(p.get("id"))
+        ]
+
+    async def list_credentials(self, account: Account | None = None) -> AsyncIterator[Credential]:
+        for pat in await self._pats():
+            credential = self._credential(pat)
+            if account is not None and credential.account_id != account.id:
+                continue
+            yield credential
+
+    def _credential(self, pat: Mapping[str, Any]) -> Credential:
+        pat_id = _id(pat.get("id"))
+        owner = pat.get("owner") if isinstance(pat.get("owner"), dict) else {}
+        token_id = _id(pat.get("token_id"))
+        if token_id:
+            self._token_pats[token_id] = pat_id
+        scopes: list[str] = []
+        permissions = pat.get("permissions")
+        if isinstance(permissions, dict):
+            for category in sorted(k for k in permissions if isinstance(k, str)):
+                block = permissions[category]
+                if not isinstance(block, dict):
+                    continue
+                for permission in sorted(k for k in block if isinstance(k, str)):
+                    level = _text(block[permission])
+                    scopes.append(f"{category}.{permission}:{level}" if level else permission)
+        selection = _text(pat.get("repository_selection"))
+        if selection:
+            scopes.append(f"repositories:{selection}")
+        expired = pat.get("token_expired") is True
+        expires = _timestamp(pat.get("token_expires_at"))
+        name = _text(pat.get("token_name"))
+        return Credential(
+            provider=self.name,
+            id=pat_id,
+            account_id=_id(owner.get("id")),
+            kind=CredentialKind.PERSONAL_ACCESS_TOKEN,
+            status=CredentialStatus.EXPIRED if expired else CredentialStatus.ACTIVE,
+            label=name or (f"token {token_id}" if token_id else f"pat {pat_id}"),
+            scopes=tuple(scopes),
+            created=_timestamp(pat.get("access_granted_at")),
+            expires=expires,
+            last_used=_timestamp(pat.get("token_last_used_at")),
+        )
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    def __repr__(self) -> str:
+        return (
+            f"GitHubProvider(name={self.name!r}, org={self.org!r}, "
+            f"base_url={self.http.settings.base_url!r})"
+        )

@@ -1,0 +1,55 @@
+"""The github provider's declared settings."""
+
+from __future__ import annotations
+
+import re
+
+from pamtui.providers.http import (
+    HTTP_SETTINGS,
+)
+from pamtui.providers.kit.settings import (
+    REQUIRED,
+    Settings,
+    boolean,
+    choice,
+    hours,
+    integer,
+    seconds,
+    secret,
+    string,
+)
+
+DEFAULT_BASE_URL = "https://api.github.com"
+
+
+API_VERSION = "2022-11-28"
+
+
+GITHUB_JSON = "application/vnd.github+json"
+
+
+_INCLUDE = ("web", "git", "all")
+
+
+_ORG_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})")
+
+
+SETTINGS = Settings(
+    HTTP_SETTINGS.with_defaults(base_url=DEFAULT_BASE_URL),
+    string(
+        "org",
+        "the organisation's login",
+        REQUIRED,
+        pattern=_ORG_RE.pattern,
+        expected="a GitHub organisation login (letters, digits and hyphens, at most 39 characters)",
+    ),
+    secret("token", "a GitHub App installation token (bearer)"),
+    integer("page_size", "per_page of every listing", 100, low=1, high=100),
+    seconds("poll_seconds", "audit-log poll interval", 60.0, low_open=True, high=3600),
+    hours(
+        "backfill_hours", "how far back a stream without a saved cursor starts", 24.0, high=24 * 180
+    ),
+    boolean("audit_log", "read the organisation audit log (Enterprise Cloud) as the stream", True),
+    choice("audit_include", "the audit log's include: web, git (7 days) or all", _INCLUDE, "all"),
+)
+"""Settings of ``type = "github"`` (``base_url`` defaults to GitHub.com's API)."""
