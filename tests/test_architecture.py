@@ -23,6 +23,8 @@ HEADLESS = [
     "pamtui.providers.github",
     "pamtui.providers.okta",
     "pamtui.providers.aws_iam",
+    "pamtui.providers.contract",  # shipped for plugin authors' tests: no Textual, no pytest
+    "pamtui.providers.faultproxy",
     "pamtui.services.health",
     "pamtui.services.cursors",
     "pamtui.services.mfa",
@@ -58,3 +60,17 @@ def test_providers_do_not_know_the_queue_or_the_journal() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("module", ["pamtui.providers.contract", "pamtui.providers.faultproxy"])
+def test_contract_kit_imports_neither_pytest_nor_textual(module: str) -> None:
+    """Plugin authors import the contract from the wheel; importing it must stay cheap."""
+    code = (
+        f"import sys, {module}; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pytest', '_pytest', 'textual')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]", f"{module} pulls in: {result.stdout.strip()}"
