@@ -471,11 +471,52 @@ class ProviderContract:
     ) -> None:
         self._fault(provider_factory, fault_injector, "401")
 
-    def _fault(self, factory: ProviderFactory, injector: FaultInjector | None, kind: str) -> None:
+    def test_failed_revoke_is_a_clear_error_and_can_be_redriven(
+        self, provider_factory: ProviderFactory, seed: Seed, fault_injector: Any
+    ) -> None:
+        """A 5xx then a 401 during revoke: clear errors; once the backend is back, it works."""
+        factory = provider_factory
+        self._need_faults(factory, fault_injector, "500")
+        self._need_faults(factory, fault_injector, "401")
+
+        async def check() -> None:
+            provider = factory.create()
+            try:
+                _require(provider, Capability.REVOKE, "revoke")
+                if Capability.CREDENTIALS in provider.capabilities:
+                    found = provider.list_credentials(None)
+                    target, _ = await _find(found, seed.credential_id, "credential")
+                else:
+                    _require(provider, Capability.ACCOUNTS, "account to revoke")
+                    target, _ = await _find(provider.list_accounts(), seed.account_id, "account")
+                action = min(provider.revoke_actions(target), key=lambda a: a.order)
+                for kind in ("500", "401"):
+                    fault_injector.inject(kind, 100)
+                    try:
+                        with _pytest().raises(Exception) as caught:
+                            await _step(provider.revoke(action, "contract-fault"))
+                    finally:
+                        fault_injector.clear()
+                    _assert_clear_error(factory, caught.value, f"revoke under fault {kind}")
+                self._check_result(
+                    factory, await _step(provider.revoke(action, "contract-fault")), action
+                )
+                assert (await _step(provider.verify(action))).gone, "not gone after the re-drive"
+            finally:
+                await _close(provider)
+
+        _run(check)
+
+    @staticmethod
+    def _need_faults(factory: ProviderFactory, injector: FaultInjector | None, kind: str) -> None:
         _skip_unless(factory, "faults")
         _skip_unless(factory, f"fault:{kind}")
         if injector is None:
             _pytest().skip(f"{factory.type_name}: no fault injector (no network)")
+
+    def _fault(self, factory: ProviderFactory, injector: FaultInjector | None, kind: str) -> None:
+        self._need_faults(factory, injector, kind)
+        assert injector is not None
 
         async def check() -> None:
             provider = factory.create()
