@@ -29,7 +29,13 @@ import pytest
 
 from pamtui.providers.base import ProviderContext
 from pamtui.providers.contract import FaultInjector, ProviderFactory, Seed
-from pamtui.providers.faultproxy import FaultProxy, aws_query_replies, json_replies
+from pamtui.providers.faultproxy import (
+    FaultGroup,
+    FaultProxy,
+    aws_json_replies,
+    aws_query_replies,
+    json_replies,
+)
 
 NAME = "contract-under-test"
 SECRETS = {
@@ -355,10 +361,11 @@ def aws_backend(
     past = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
     trail.add(*(event("ListBuckets", past + timedelta(seconds=n), user="leaver") for n in range(3)))
     proxy = _proxy(moto_server, replies=aws_query_replies())
+    trail_proxy = _proxy(trail.url, replies=aws_json_replies())
     settings = {
         "region": "us-east-1",
         "endpoint_url": proxy.url,
-        "cloudtrail_endpoint_url": trail.url,
+        "cloudtrail_endpoint_url": trail_proxy.url,
         "access_key_id": "AKIACONTRACTTEST0001",
         "secret_access_key": {"env": "AWS_SECRET"},
         "timeout_s": HTTP_LIMITS["timeout_s"],
@@ -375,7 +382,9 @@ def aws_backend(
         secret_values=(SECRETS["AWS_SECRET"],),
     )
     try:
-        yield Backend(factory, Seed(account_id="leaver", credential_id=key), proxy)
+        faults = FaultGroup(proxy, trail_proxy)
+        yield Backend(factory, Seed(account_id="leaver", credential_id=key), faults)
     finally:
+        trail_proxy.stop()
         proxy.stop()
         trail.stop()

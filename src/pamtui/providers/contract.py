@@ -203,13 +203,18 @@ def _require(provider: Provider, capability: Capability, check: str) -> None:
         _pytest().skip(f"{provider.type}: declares no {capability} capability, so no {check}")
 
 
-async def _first(provider: Provider) -> Any:
+async def _listing(provider: Provider) -> Any:
     """One read that goes to the backend: what the fault checks make fail."""
     caps = provider.capabilities
     if Capability.ACCOUNTS in caps:
         return await _collect(provider.list_accounts())
     if Capability.CREDENTIALS in caps:
         return await _collect(provider.list_credentials())
+    return await _stream(provider)
+
+
+async def _stream(provider: Provider) -> list[AccessEvent]:
+    """The first event of a stream from its start: what the fault checks make fail."""
     return await _take(provider.stream_events(None), 1)
 
 
@@ -518,24 +523,30 @@ class ProviderContract:
         self._need_faults(factory, injector, kind)
         assert injector is not None
 
+        async def fails(provider: Provider, probe: Callable[[Provider], Awaitable[Any]]) -> None:
+            what = f"fault {kind} in {probe.__name__.strip('_')}"
+            injector.inject(kind, 100)
+            try:
+                await probe(provider)
+            except Exception as exc:
+                caught: BaseException = exc
+            else:
+                raise AssertionError(f"{what}: the provider did not fail")
+            finally:
+                injector.clear()
+            _assert_clear_error(factory, caught, what)
+            if kind in RETRYABLE_FAULTS:
+                assert caught.retryable, f"{what}: should be retryable: {caught}"
+            elif kind == "401":
+                assert not caught.retryable, f"{what}: a 401 is not retryable: {caught}"
+            await probe(provider)  # the faults are used up: the same instance works again
+
         async def check() -> None:
             provider = factory.create()
             try:
-                injector.inject(kind, 100)
-                try:
-                    await _first(provider)
-                except Exception as exc:
-                    caught: BaseException = exc
-                else:
-                    raise AssertionError(f"fault {kind}: the provider did not fail")
-                finally:
-                    injector.clear()
-                _assert_clear_error(factory, caught, f"fault {kind}")
-                if kind in RETRYABLE_FAULTS:
-                    assert caught.retryable, f"fault {kind} should be retryable: {caught}"
-                elif kind == "401":
-                    assert not caught.retryable, f"a 401 is not retryable: {caught}"
-                await _first(provider)  # the faults are used up: it works again
+                await fails(provider, _listing)
+                if Capability.EVENTS in provider.capabilities:
+                    await fails(provider, _stream)
             finally:
                 await _close(provider)
 

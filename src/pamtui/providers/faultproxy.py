@@ -102,6 +102,44 @@ def aws_query_replies(retry_after: int = 1) -> dict[str, FaultReply]:
     }
 
 
+def aws_json_replies(retry_after: int = 1) -> dict[str, FaultReply]:
+    """Fault replies of the AWS JSON 1.1 protocol (CloudTrail, ...): ``__type`` and message."""
+    kind = {"Content-Type": "application/x-amz-json-1.1"}
+
+    def error(code: str, message: str) -> bytes:
+        return json.dumps({"__type": code, "message": message}).encode()
+
+    return {
+        "429": FaultReply(
+            429,
+            error("ThrottlingException", "Rate exceeded"),
+            {**kind, "Retry-After": str(retry_after)},
+        ),
+        "500": FaultReply(500, error("InternalFailure", "internal error"), kind),
+        "malformed": FaultReply(200, b'{"Events": [{"EventId": "trunc', kind),
+        "401": FaultReply(
+            400,
+            error("UnrecognizedClientException", f"The security token is invalid: {ECHO}"),
+            kind,
+        ),
+    }
+
+
+class FaultGroup:
+    """Several proxies (one per endpoint of a provider) failing together."""
+
+    def __init__(self, *proxies: FaultProxy) -> None:
+        self.proxies = proxies
+
+    def inject(self, kind: str, count: int = 1) -> None:
+        for proxy in self.proxies:
+            proxy.inject(kind, count)
+
+    def clear(self) -> None:
+        for proxy in self.proxies:
+            proxy.clear()
+
+
 @dataclass
 class _Fault:
     kind: str
