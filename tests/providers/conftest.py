@@ -45,13 +45,15 @@ SECRETS = {
     "AWS_SECRET": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYcontractSECRET",
 }
 HTTP_LIMITS: dict[str, Any] = {
-    "timeout_s": 1.0,
+    "timeout_s": 0.5,
     "max_retries": 1,
     "backoff_base_s": 0,
     "backoff_max_s": 0,
-    "rate_limit_max_wait_s": 2,
+    "rate_limit_max_wait_s": 0.5,
 }
-"""Small timeouts and retries: a fault fails fast, a hang costs two timeouts."""
+"""Small timeouts and retries: a fault fails fast, a hang costs two timeouts, and the
+proxy's ``Retry-After: 1`` is longer than the longest wait allowed, so a 429 fails at
+once with the retryable "rate limited until ..." error instead of sleeping."""
 HANG_S = 4.0
 """How long the proxy holds a hung request (more than the providers' timeouts)."""
 
@@ -368,7 +370,7 @@ def aws_backend(
         "cloudtrail_endpoint_url": trail_proxy.url,
         "access_key_id": "AKIACONTRACTTEST0001",
         "secret_access_key": {"env": "AWS_SECRET"},
-        "timeout_s": HTTP_LIMITS["timeout_s"],
+        "timeout_s": 1.0,  # moto is slower than the fakes; one attempt only
         "max_retries": 0,  # botocore's own backoff would make the fault checks slow
         "backfill_minutes": 20,
         "poll_seconds": 0.2,
