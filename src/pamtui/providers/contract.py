@@ -40,10 +40,12 @@ Checks (each a test method; providers built only through
   with the next event;
 - faults: 429 (with ``Retry-After``), 500, a hang longer than the provider's
   timeout, malformed JSON and 401 (whose body echoes the ``Authorization``
-  header) each end in one clear ``ProviderError`` (one line, naming the
-  provider, retryable for 429/500/timeout, never the secret), and the provider
-  works again once the faults are used up. Keep the provider's timeout and
-  retries small in ``settings`` so this runs fast.
+  header), on the first listing and on the event stream, each end in one
+  clear ``ProviderError`` (one line, naming the provider, retryable for
+  429/500/timeout, never the secret), and the provider works again once the
+  faults are used up; a 500 and a 401 during revoke too, and the revoke then
+  succeeds when re-driven. Keep the provider's timeout and retries small in
+  ``settings`` so this runs fast.
 
 :func:`uncovered_types` lists installed provider types that have no contract
 test, so no provider escapes the suite.
@@ -179,6 +181,10 @@ def _assert_no_secret(factory: ProviderFactory, text: str, what: str) -> None:
 
 
 def _assert_clear_error(factory: ProviderFactory, exc: BaseException, what: str) -> None:
+    assert not isinstance(exc, TimeoutError), (
+        f"{what}: no answer and no error within {STEP_TIMEOUT_S:g} s (the provider hangs "
+        "or retries forever instead of reporting the failure)"
+    )
     assert isinstance(exc, ProviderError), (
         f"{what}: expected a ProviderError, got {type(exc).__name__}: {exc!r}"
     )
@@ -266,6 +272,7 @@ class ProviderContract:
                     f"type {provider.type!r} is not the entry-point name {factory.type_name!r}"
                 )
                 assert provider.name == factory.name
+                _assert_no_secret(factory, repr(provider) + str(provider), "repr(provider)")
                 caps = provider.capabilities
                 assert isinstance(caps, frozenset) and caps, "capabilities: a non-empty frozenset"
                 assert all(isinstance(c, Capability) for c in caps), caps
