@@ -380,7 +380,7 @@ def aws_backend(
         settings,
         context(tmp_path),
         name=NAME,
-        secret_settings=("secret_access_key",),
+        secret_settings=("secret_access_key", "session_token"),
         secret_values=(SECRETS["AWS_SECRET"],),
     )
     try:
