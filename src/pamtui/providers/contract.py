@@ -387,7 +387,9 @@ class ProviderContract:
 
         _run(check)
 
-    async def _bystanders(self, provider: Provider, target: Account | Credential) -> dict:
+    async def _bystanders(
+        self, provider: Provider, target: Account | Credential
+    ) -> dict[tuple[str, str], str]:
         """Status of every other account and credential (credentials of the target's account
         are its business: deactivating an account may end them)."""
         account_id = target.account_id if isinstance(target, Credential) else target.id
@@ -564,6 +566,7 @@ class ProviderContract:
             finally:
                 injector.clear()
             _assert_clear_error(factory, caught, what)
+            assert isinstance(caught, ProviderError)
             if kind in RETRYABLE_FAULTS:
                 assert caught.retryable, f"{what}: should be retryable: {caught}"
             elif kind == "401":
