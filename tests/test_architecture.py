@@ -19,6 +19,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src"
 
@@ -72,3 +74,17 @@ def test_import_linter_contracts_hold() -> None:
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "0 broken" in result.stdout
+
+
+@pytest.mark.parametrize("module", ["pamtui.providers.contract", "pamtui.providers.faultproxy"])
+def test_contract_kit_imports_neither_pytest_nor_textual(module: str) -> None:
+    """Plugin authors import the contract from the wheel; importing it must stay cheap."""
+    code = (
+        f"import sys, {module}; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pytest', '_pytest', 'textual')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]", f"{module} pulls in: {result.stdout.strip()}"

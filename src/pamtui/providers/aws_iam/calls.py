@@ -83,6 +83,7 @@ class BotoCalls:
             PartialCredentialsError,
             ReadTimeoutError,
         )
+        from botocore.parsers import ResponseParserError
 
         service = client.meta.service_model.service_name if client is not None else "aws"
         api = client.meta.method_to_api_mapping.get(op, op) if client is not None else op
@@ -111,6 +112,10 @@ class BotoCalls:
             )
         if isinstance(exc, BotoCoreError):
             return ProviderError(self._redact(f"{what}: {exc}"))
+        if isinstance(exc, ResponseParserError):  # not a BotoCoreError: a malformed answer
+            first = " ".join(str(exc).split("\n", 1)[0].split())[:200]
+            text = f"{what}: malformed response ({first})"
+            return ProviderError(self._redact(text), retryable=True)
         return exc
 
     def _sync(self, client: Any, op: str, **kwargs: Any) -> dict[str, Any]:

@@ -118,6 +118,15 @@ class CloudTrailStream(BotoCalls):
                 MaxResults=LOOKUP_PAGE,
                 **({"NextToken": token} if token else {}),
             )
+            if not isinstance(page.get("Events"), list):
+                # LookupEvents always answers an Events list; botocore parses a body that is
+                # not JSON into an answer without one. Read as "no events", the stream would
+                # skip this window for good.
+                raise ProviderError(
+                    f"{self.where}: cloudtrail:LookupEvents returned a malformed response "
+                    "(no Events list)",
+                    retryable=True,
+                )
             events.extend(e for e in page.get("Events") or [] if isinstance(e, dict))
             token = page.get("NextToken")
             if not token:
