@@ -57,7 +57,7 @@ CASES: list[tuple[str, str, Argv, int, str]] = [
             _write(tmp, "c.toml", '[[providers]]\nname = "o"\ntype = "okta"\n'),
         ],
         EXIT_USAGE,
-        "pamtui: config: provider 'o' (type okta): setting 'base_url' is required",
+        "pamtui: config: {cfg}: provider 'o' (type okta): setting 'base_url' is required",
     ),
     (
         "provider-type-unknown",
@@ -70,7 +70,7 @@ CASES: list[tuple[str, str, Argv, int, str]] = [
             _write(tmp, "c.toml", '[[providers]]\nname = "x"\ntype = "nope"\n'),
         ],
         EXIT_USAGE,
-        "pamtui: config: unknown provider type 'nope'",
+        "pamtui: config: {cfg}: unknown provider type 'nope'",
     ),
     (
         "authorized-keys-missing",
@@ -184,7 +184,8 @@ def test_a_user_mistake_is_one_line_and_its_exit_code(
     code = main(argv(tmp_path, db_path))
     _, err = capsys.readouterr()
     assert code == exit_code == info.value.exit_code, err
-    assert err.startswith(start), err
+    # {cfg}: the config file the test wrote, which the message names.
+    assert err.startswith(start.format(cfg=tmp_path / "c.toml")), err
     assert err.count("\n") == 1 and err.endswith("\n"), err
     assert "Traceback" not in err and "internal error" not in err
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from pamtui.errors import EXIT_USAGE, PamtuiError
 from pamtui.providers.base import ProviderConfigError, ProviderContext, secret_setting
 
 REQUIRED: Any = object()
@@ -38,11 +39,14 @@ REQUIRED: Any = object()
 KINDS = ("string", "integer", "number", "boolean", "choice", "strings", "table", "secret", "any")
 
 
-class SettingError(ValueError):
+class SettingError(PamtuiError, ValueError):
     """What is wrong with one value; the validator adds provider and key.
 
     ``key`` names a part of the setting (``fields.ts``) when the error is there.
     """
+
+    exit_code = EXIT_USAGE
+    label = "config"
 
     def __init__(self, message: str, *, key: str = "") -> None:
         super().__init__(message)
