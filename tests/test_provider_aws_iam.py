@@ -760,6 +760,25 @@ async def test_stream_maps_cloudtrail_events(tmp_path: Path, cloudtrail: CloudTr
         await provider.aclose()
 
 
+async def test_stream_reads_an_event_whose_session_context_is_not_an_object(
+    tmp_path: Path, cloudtrail: CloudTrailFake
+) -> None:
+    # CloudTrail's JSON is untrusted: a non-object sessionContext once raised
+    # AttributeError out of the stream instead of being read as absent.
+    odd = event("AssumeRole", BASE, user="")
+    detail = json.loads(odd["CloudTrailEvent"])
+    detail["userIdentity"]["sessionContext"] = "not an object"
+    odd["CloudTrailEvent"] = json.dumps(detail)
+    cloudtrail.add(odd)
+    provider = stream_provider(tmp_path, cloudtrail)
+    try:
+        (got,) = await take(provider, 1)
+        assert got.path == "AssumeRole"
+        assert got.account_id == detail["userIdentity"]["principalId"]
+    finally:
+        await provider.aclose()
+
+
 def _history(count: int, per_second: int) -> list[dict[str, Any]]:
     """``count`` events, ``per_second`` of them sharing each second."""
     return [

@@ -199,10 +199,10 @@ class CloudTrailStream(BotoCalls):
                 parsed = json.loads(raw)
                 if isinstance(parsed, dict):
                     detail = parsed
-        identity = (
-            detail.get("userIdentity") if isinstance(detail.get("userIdentity"), dict) else {}
-        )
-        issuer = (identity.get("sessionContext") or {}).get("sessionIssuer") or {}
+        raw_identity = detail.get("userIdentity")
+        identity: dict[str, Any] = raw_identity if isinstance(raw_identity, dict) else {}
+        context = identity.get("sessionContext")
+        issuer = context.get("sessionIssuer") if isinstance(context, dict) else None
         account = (
             str(identity.get("userName") or "")
             or str(item.get("Username") or "")

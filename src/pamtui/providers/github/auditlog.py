@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pamtui.model import (
     AccessEvent,
@@ -111,6 +111,15 @@ class AuditLog:
     _clock: Any
     _login_ids: dict[str, str]
     _token_pats: dict[str, str]
+
+    if TYPE_CHECKING:  # provided by GitHubProvider and its base DeclaredProvider
+
+        @property
+        def where(self) -> str: ...
+
+        def _list(
+            self, path: str, params: Mapping[str, Any] | None = None
+        ) -> AsyncIterator[Any]: ...
 
     async def stream_events(self, since: str | None = None) -> AsyncIterator[AccessEvent]:
         """Audit-log events after ``since``, polling every ``poll_seconds``, forever."""

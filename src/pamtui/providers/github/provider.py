@@ -173,7 +173,8 @@ class GitHubProvider(AuditLog, Revocation, DeclaredProvider):
 
     def _credential(self, pat: Mapping[str, Any]) -> Credential:
         pat_id = _id(pat.get("id"))
-        owner = pat.get("owner") if isinstance(pat.get("owner"), dict) else {}
+        raw_owner = pat.get("owner")
+        owner: Mapping[str, Any] = raw_owner if isinstance(raw_owner, dict) else {}
         token_id = _id(pat.get("token_id"))
         if token_id:
             self._token_pats[token_id] = pat_id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
@@ -62,6 +63,15 @@ class Revocation:
     http: HttpClient
     org: str
     _org_path: str
+
+    if TYPE_CHECKING:  # provided by GitHubProvider and its base DeclaredProvider
+
+        @property
+        def where(self) -> str: ...
+
+        async def _pats(self) -> list[dict[str, Any]]: ...
+
+        async def _members(self, **params: str) -> list[dict[str, Any]]: ...
 
     def revoke_actions(self, target: Account | Credential) -> list[RevokeAction]:
         if isinstance(target, Credential):

@@ -256,11 +256,15 @@ class HttpClient:
             await response.aclose()
         return response
 
-    def _too_large(self, method: str, path: str, response: httpx.Response, size: str) -> HttpError:
+    def _too_large(
+        self, method: str, path: str, response: httpx.Response, declared: int | None
+    ) -> HttpError:
+        """The error for a body over the cap; ``declared`` is its Content-Length, if sent."""
         cap = self.settings.max_response_bytes
+        size = f": Content-Length {declared:,}" if declared is not None else ""
         return HttpError(
             f"{self.where}: {method} {path} answered HTTP {response.status_code} with a body "
-            f"larger than max_response_bytes ({cap:,} bytes): {size}; stopped reading",
+            f"larger than max_response_bytes ({cap:,} bytes){size}; stopped reading",
             status=response.status_code,
             method=method,
             path=path,

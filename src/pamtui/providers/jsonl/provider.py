@@ -105,11 +105,13 @@ class JsonlProvider(FileTail, DeclaredProvider):
         )
 
     async def list_accounts(self) -> AsyncIterator[Account]:
-        for account in ():
+        none: tuple[Account, ...] = ()  # an events-only provider: an empty async iterator
+        for account in none:
             yield account
 
     async def list_credentials(self, account: Account | None = None) -> AsyncIterator[Credential]:
-        for credential in ():
+        none: tuple[Credential, ...] = ()
+        for credential in none:
             yield credential
 
     def revoke_actions(self, target: Account | Credential) -> list[RevokeAction]:

@@ -9,7 +9,7 @@ import signal
 import stat
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from pamtui.model import (
     AccessEvent,
@@ -36,6 +36,14 @@ class FileTail:
     last_error: str
     _saved: SavedCursor
     _procs: set[asyncio.subprocess.Process]
+
+    if TYPE_CHECKING:  # provided by JsonlProvider: parsing lines into events
+
+        def _consume(self, tail: _Tail, data: bytes) -> list[AccessEvent]: ...
+
+        def _skip(self, where: str, reason: str) -> None: ...
+
+        def _event(self, line: bytes | None, cursor: str, where: str) -> AccessEvent | None: ...
 
     @property
     def cursor_file(self) -> Path | None:

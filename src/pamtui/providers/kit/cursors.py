@@ -100,7 +100,8 @@ class SavedCursor:
         except FileNotFoundError:
             return None
         except (OSError, UnicodeDecodeError) as exc:
-            return self._ignore(exc)
+            self._ignore(exc)
+            return None
         try:
             saved = json.loads(text)
         except ValueError:
@@ -114,19 +115,21 @@ class SavedCursor:
         else:
             cursor = None
         if not isinstance(cursor, str) or not cursor:
-            return self._ignore(ValueError("no cursor in it"))
+            self._ignore(ValueError("no cursor in it"))
+            return None
         if validate is not None:
             try:
                 validate(cursor)
             except Exception as exc:  # the provider's decoder says what is wrong
-                return self._ignore(exc)
+                self._ignore(exc)
+                return None
         self._saved = cursor
         return cursor
 
     def _ignore(self, exc: BaseException) -> None:
+        """Say in ``problem`` (and the log) why the saved cursor is not used."""
         self.problem = f"ignoring unreadable cursor file {self.path}: {exc}"
         log.warning("%s", self.problem)
-        return None
 
     def save(self, cursor: str | None, *, force: bool = False) -> bool:
         """Keep ``cursor``; False when nothing was written (throttled, same, or failed)."""

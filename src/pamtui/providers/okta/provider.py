@@ -181,7 +181,8 @@ class OktaProvider(SystemLog, Revocation, DeclaredProvider):
 
     def _account(self, user: Mapping[str, Any], roles: tuple[str, ...]) -> Account:
         user_id = _text(user.get("id"))
-        profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
+        raw_profile = user.get("profile")
+        profile: Mapping[str, Any] = raw_profile if isinstance(raw_profile, dict) else {}
         login = _text(profile.get("login"))
         display = _text(profile.get("displayName")) or " ".join(
             p for p in (_text(profile.get("firstName")), _text(profile.get("lastName"))) if p
@@ -251,7 +252,7 @@ class OktaProvider(SystemLog, Revocation, DeclaredProvider):
         label = name or _text(token.get("id"))
         if client:
             label += f" ({client})"
-        scopes = ()
+        scopes: tuple[str, ...] = ()
         connection = _text(_get(token, "network", "connection"))
         if connection:
             scopes = (f"network:{connection}",)

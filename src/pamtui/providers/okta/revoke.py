@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from pamtui.model import (
@@ -35,6 +35,11 @@ class Revocation:
     http: HttpClient
     account_actions: tuple[str, ...]
     _cleared_at: dict[str, datetime]
+
+    if TYPE_CHECKING:  # provided by DeclaredProvider, a later base of OktaProvider
+
+        @property
+        def where(self) -> str: ...
 
     def revoke_actions(self, target: Account | Credential) -> list[RevokeAction]:
         if isinstance(target, Credential):

@@ -8,7 +8,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pamtui.model import AccessEvent
 from pamtui.providers.base import ProviderError
@@ -38,6 +38,11 @@ class SystemLog:
     poll_seconds: float
     backfill_minutes: int
     _sleep: Sleep
+
+    if TYPE_CHECKING:  # provided by DeclaredProvider, a later base of OktaProvider
+
+        @property
+        def where(self) -> str: ...
 
     def _decode_cursor(self, cursor: str) -> dict[str, Any]:
         if not cursor.startswith(_CURSOR_PREFIX):
