@@ -5,8 +5,8 @@ One fixture per built-in provider type returns a :class:`Backend`: the
 small timeouts and retries so fault checks are quick), the ``Seed`` (what to
 revoke) and the fault injector (a :class:`FaultProxy` in front of the backend,
 or None without a network). The servers are the ones the providers' own tests
-use: ``tests/okta_fake.py``, ``tests/github_fake.py``, the ``scim2-server``
-package, moto's server and ``tests/cloudtrail_fake.py``.
+use: ``tests/fakes/okta.py``, ``tests/fakes/github.py``, the ``scim2-server``
+package, moto's server and ``tests/fakes/cloudtrail.py``.
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def jsonl_backend(tmp_path: Path) -> Backend:
 
 @pytest.fixture
 def okta_backend(tmp_path: Path) -> Iterator[Backend]:
-    from tests.okta_fake import OktaFake
+    from tests.fakes.okta import OktaFake
 
     fake = OktaFake()
     token = SECRETS["OKTA_TOKEN"]
@@ -178,7 +178,7 @@ def okta_backend(tmp_path: Path) -> Iterator[Backend]:
 
 @pytest.fixture
 def github_backend(tmp_path: Path) -> Iterator[Backend]:
-    from tests.github_fake import GitHubFake
+    from tests.fakes.github import GitHubFake
 
     token = SECRETS["GITHUB_TOKEN"]
     fake = GitHubFake(token=token)
@@ -335,7 +335,7 @@ def aws_backend(
     tmp_path: Path, moto_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Backend]:
     boto3 = pytest.importorskip("boto3")
-    from tests.cloudtrail_fake import CloudTrailFake, event
+    from tests.fakes.cloudtrail import CloudTrailFake, event
 
     for var in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(var, raising=False)

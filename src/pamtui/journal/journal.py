@@ -242,7 +242,7 @@ class Journal:
         # Outside the lock: check, encode, and pre-assemble each body around
         # the three parts only the lock can tell (prev_hash, seq, default ts).
         # The body is chain.body_text's, spelled out in pieces;
-        # tests/test_journal_concurrency.py checks both give the same hashes.
+        # tests/journal/test_journal_concurrency.py checks both give the same hashes.
         quote = encode_basestring  # what chain._dump does for a str
         check = _check_no_secrets
         encode = _canonical_encode

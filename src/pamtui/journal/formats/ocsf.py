@@ -38,7 +38,7 @@ emitting them as 3001/3005 events would make a SIEM count revocations that
 never happened; the ``jsonl``/``cef`` exports contain every entry.
 
 Every event validates against the OCSF 1.3.0 schema it declares (checked
-by ``tests/test_ocsf_schema.py`` against the schema files vendored under
+by ``tests/journal/test_ocsf_schema.py`` against the schema files vendored under
 ``tests/data/ocsf-1.3.0``): the base event's and the class's required
 attributes are filled, ``type_uid = class_uid * 100 + activity_id``,
 ``time`` is in milliseconds since the epoch. Two 1.3.0 details matter:

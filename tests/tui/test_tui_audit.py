@@ -1,0 +1,162 @@
+"""The audit review screen: paging, search, detail, verification, export."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+from textual.widgets import Input, Static
+
+from pamtui.journal import Journal
+from pamtui.tui.app import AuditApp
+from pamtui.tui.screens.audit import PAGE, AuditScreen, ExportDialog, JournalTable
+from tests.support.hostile import HOSTILE_STRINGS
+from tests.tui.test_tui import make_app, settle
+
+SIZE = (120, 40)
+
+
+def fill(db_path, n: int = 500) -> None:
+    journal = Journal.open(db_path)
+    with journal.transaction() as tx:
+        for i in range(n):
+            tx.append(
+                "alice" if i % 3 else "bob",
+                "revoked" if i % 2 else "stage",
+                provider="demo-git" if i % 5 else "demo-idp",
+                subject=f"credential:t{i}",
+                detail={"label": f"Revoke token t{i}", "reason": "offboarding"},
+                ts=f"2026-11-{1 + i // 100:02d}T10:{i % 60:02d}:00.000000Z",
+            )
+        tx.append(
+            "mallory",
+            "stage",
+            subject="credential:evil",
+            detail={"label": HOSTILE_STRINGS[0], "reason": HOSTILE_STRINGS[3]},
+            ts="2026-11-20T03:00:00.000000Z",
+        )
+    journal.close()
+
+
+def status_text(app) -> str:
+    return str(app.screen.query_one("#audit-status", Static).render())
+
+
+async def wait_verified(app, pilot) -> None:
+    await app.workers.wait_for_complete()
+    await pilot.pause(0.1)
+
+
+@pytest.fixture
+def audit_app(db_path):
+    fill(db_path)
+    return AuditApp(Journal.open(db_path, read_only=True))
+
+
+async def test_pages_instead_of_loading_everything(audit_app):
+    async with audit_app.run_test(size=SIZE) as pilot:
+        await wait_verified(audit_app, pilot)
+        table = audit_app.screen.query_one(JournalTable)
+        assert table.row_count == PAGE  # one page, not 501 rows
+        assert "501 entries" in str(audit_app.screen.query_one("#audit-list-pane").border_title)
+        assert table.entries[0].seq == 501  # newest first
+        table.focus()
+        await pilot.press("end")
+        await pilot.pause()
+        assert table.row_count > PAGE
+        for _ in range(4):
+            await pilot.press("end")
+            await pilot.pause()
+        assert table.row_count == 501 and table.exhausted
+        assert [e.seq for e in table.entries] == list(range(501, 0, -1))
+
+
+async def test_search_narrows_and_detail_is_escaped(audit_app):
+    async with audit_app.run_test(size=SIZE) as pilot:
+        await wait_verified(audit_app, pilot)
+        await pilot.press("slash", *"actor:mallory", "enter")
+        await pilot.pause()
+        table = audit_app.screen.query_one(JournalTable)
+        assert [e.actor for e in table.entries] == ["mallory"]
+        detail = str(audit_app.screen.query_one("#audit-detail", Static).render())
+        assert '"actor": "mallory"' in detail
+        assert "\x1b" not in detail and "\\u001b]0;pwned-title" in detail
+        assert "[@click=app.quit]" in detail  # shown literally, not run
+        query = audit_app.screen.query_one("#audit-query", Input)
+        query.focus()
+        query.value = ""
+        await pilot.press(*"provider:demo-idp since:2026-11-03", "enter")
+        await pilot.pause()
+        assert {e.provider for e in table.entries} == {"demo-idp"}
+        assert all(e.ts >= "2026-11-03" for e in table.entries)
+        assert len(table.entries) == 60
+
+
+async def test_verification_status_and_tampering(db_path):
+    fill(db_path, 50)
+    app = AuditApp(Journal.open(db_path, read_only=True))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_verified(app, pilot)
+        assert "chain verified: 51 entries" in status_text(app)
+        sqlite3.connect(db_path, isolation_level=None).execute(
+            "UPDATE entries SET actor = 'eve' WHERE seq = 17"
+        )
+        await pilot.press("v")
+        await wait_verified(app, pilot)
+        assert "CHAIN BROKEN at entry 17" in status_text(app)
+
+
+async def test_export_from_the_screen(audit_app, tmp_path):
+    target = tmp_path / "out.jsonl"
+    async with audit_app.run_test(size=SIZE) as pilot:
+        await wait_verified(audit_app, pilot)
+        await pilot.press("slash", *"actor:bob", "enter")
+        await pilot.pause()
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(audit_app.screen, ExportDialog)
+        path = audit_app.screen.query_one("#export-path", Input)
+        path.value = str(target)
+        path.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+    records = [json.loads(line) for line in target.read_text().splitlines()]
+    assert len(records) == 167 and {r["actor"] for r in records} == {"bob"}
+    assert oct(target.stat().st_mode & 0o777) == "0o600"
+
+
+async def test_escape_quits_the_standalone_screen(audit_app):
+    async with audit_app.run_test(size=SIZE) as pilot:
+        await wait_verified(audit_app, pilot)
+        await pilot.press("escape")
+        await pilot.pause()
+    assert audit_app.return_code == 0
+
+
+async def test_a_opens_the_audit_screen_from_triage(db_path):
+    from tests.fakes import StaticProvider
+
+    app = make_app(db_path, StaticProvider())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, AuditScreen)
+        table = app.screen.query_one(JournalTable)
+        assert [e.action for e in table.entries] == ["session_start"]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, AuditScreen)
+
+
+def test_snapshot_audit_screen(snap_compare, db_path):
+    fill(db_path, 30)
+
+    async def loaded(pilot) -> None:
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.1)
+
+    assert snap_compare(
+        AuditApp(Journal.open(db_path, read_only=True)), terminal_size=SIZE, run_before=loaded
+    )
