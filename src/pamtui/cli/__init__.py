@@ -11,7 +11,18 @@ import sys
 from collections.abc import Sequence
 
 from pamtui import __version__
-from pamtui.cli import audit, drift, providers, queue, review, security, ssh, sweep, triage
+from pamtui.cli import (
+    audit,
+    drift,
+    people,
+    providers,
+    queue,
+    review,
+    security,
+    ssh,
+    sweep,
+    triage,
+)
 from pamtui.cli.common import (
     EXIT_FALSE,
     EXIT_OK,
@@ -27,7 +38,7 @@ from pamtui.sanitize import clean
 from pamtui.services.mfa import MfaError
 from pamtui.services.queue import QueueError
 
-COMMAND_GROUPS = (triage, queue, security, sweep, audit, providers, ssh, review, drift)
+COMMAND_GROUPS = (triage, queue, security, sweep, audit, providers, ssh, review, drift, people)
 
 
 def build_parser() -> argparse.ArgumentParser:
