@@ -112,7 +112,7 @@ def test_bad_settings_are_named(tmp_path: Path) -> None:
         HrCsvProvider.from_config("hr", {}, ProviderContext(state_dir=tmp_path))
     with pytest.raises(ProviderConfigError, match="mapping"):
         source(tmp_path, "workday.csv", mapping="sap")
-    with pytest.raises(ProviderConfigError, match="columns.salary"):
+    with pytest.raises(ProviderConfigError, match=r"columns\.salary"):
         source(tmp_path, "workday.csv", columns={"salary": "Pay"})
 
 
