@@ -142,3 +142,32 @@ def test_cli_people_from_an_hr_export_and_its_renamed_column_error(
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "bamboohr-renamed.csv" in lines[0] and "Work Email" in lines[0]
     assert "Traceback" not in err
+
+
+def test_hostile_roster_text_never_reaches_the_terminal(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    import csv
+
+    from tests.hostile import HOSTILE_STRINGS
+
+    monkeypatch.setenv("PAMTUI_DB", str(db_path))
+    roster = tmp_path / "hostile.csv"
+    with roster.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "name", "email", "status", "title", "department"])
+        for n, text in enumerate(HOSTILE_STRINGS):
+            writer.writerow([f"H{n}", f"Eve {text}", f"eve{n}@x.example", "active", text, text])
+    config = tmp_path / "pamtui.toml"
+    config.write_text(
+        f'[[providers]]\nname = "hr"\ntype = "hr-csv"\npath = "{roster}"\n', encoding="utf-8"
+    )
+    config.chmod(0o600)
+    outputs = []
+    for argv in (["people"], ["people", "show", "H3"], ["people", "show", "eve"]):
+        main([*argv, "--config", str(config)])
+        out, err = capsys.readouterr()
+        outputs.append(out + err)
+    assert "Eve" in outputs[0] and "H3" in outputs[1] and "matches" in outputs[2]
+    for text in outputs:
+        assert not any(ch in text for ch in ("\x1b", "\x07", "\x9b", "\x00", "\u202e", "\r"))

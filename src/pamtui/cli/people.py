@@ -59,7 +59,7 @@ def _find_person(corr: Correlation, ref: str) -> Any:
     try:
         return corr.find(ref)
     except PeopleError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(clean(str(exc), max_length=300)) from None  # roster names are untrusted
 
 
 def _find_account(session: Session, views: Sequence[AccountView], provider: str, ref: str) -> Any:
