@@ -214,3 +214,45 @@ def test_a_link_is_never_made_on_a_weaker_rule_when_a_stronger_one_disagrees(wor
             assert not _candidates(stronger, account, people), (
                 f"{link.rule} linked {account} although {stronger} had a say"
             )
+
+
+async def test_a_providers_own_identities_are_its_hook(tmp_path, journal) -> None:
+    """PeopleService: a provider's ``account_identities`` feeds the ``provider`` rule."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    from pamtui.model import Identity
+    from pamtui.providers.base import ProviderContext
+    from pamtui.providers.hr_csv import HrCsvProvider
+    from pamtui.services.inventory import Inventory
+    from pamtui.services.people import PeopleService
+    from tests.fakes import StaticProvider
+
+    class SamlOrg(StaticProvider):
+        def __init__(self, name: str) -> None:
+            super().__init__(name)
+            # GitHub reports no HR id: bob is only a login and an address.
+            self.accounts["u2"] = replace(self.accounts["u2"], owner="")
+
+        def account_identities(self, account: Account) -> list[Identity]:
+            if account.name == "bob":  # bob@example.test is nobody's address
+                return [Identity("hr_id", "E1111", "SAML identity (NameID) in org acme")]
+            return []
+
+    roster = HrCsvProvider.from_config(
+        "hr",
+        {
+            "path": str(Path(__file__).parent / "data" / "roster" / "workday.csv"),
+            "mapping": "workday",
+        },
+        ProviderContext(state_dir=tmp_path),
+    )
+    providers = {"gh": SamlOrg("gh"), "hr": roster}
+    views = await Inventory(providers).sync()
+    corr = await PeopleService(providers, journal).refresh(views)
+    link = corr.links[("gh", "u2")]
+    assert (link.person_id, link.rule) == ("E1111", LinkRule.PROVIDER)
+    assert link.evidence == "SAML identity (NameID) in org acme: E1111"
+    assert RiskFlag.ORPHANED in corr.flags(("gh", "u2"))  # E1111 left (the roster says so)
+    assert ("gh", "u1") not in corr.links  # alice's owner E1 is not on this roster
+    assert "E1" in corr.unresolved[("gh", "u1")]

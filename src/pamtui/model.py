@@ -154,6 +154,21 @@ class LinkRelation(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Identity:
+    """An identity a provider found on an account, for correlation's ``provider`` rule.
+
+    A provider may implement ``account_identities(account) -> Iterable[Identity]``
+    (GitHub: the member's SAML identity or verified org email; AWS: a tag).
+    """
+
+    kind: str
+    """``hr_id`` or ``email``."""
+    value: str
+    evidence: str
+    """Where it was read, e.g. ``SAML identity (NameID) in org acme``."""
+
+
+@dataclass(frozen=True, slots=True)
 class AccountLink:
     """One account linked to one person, with how and why (shown to operators and auditors)."""
 

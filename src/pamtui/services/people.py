@@ -55,6 +55,7 @@ from pamtui.model import (
     AccountLink,
     AccountStatus,
     CredentialStatus,
+    Identity,
     JournalEntry,
     LinkRelation,
     LinkRule,
@@ -84,19 +85,13 @@ class PeopleError(Exception):
     """A person reference does not resolve; the message is for operators."""
 
 
-@dataclass(frozen=True, slots=True)
-class Identity:
-    """One identity a provider-specific hook found on an account."""
-
-    kind: str
-    """``hr_id`` or ``email``."""
-    value: str
-    evidence: str
-    """Where it was read, e.g. ``SAML identity (NameID) of the org``."""
-
-
 EvidenceHook = Callable[[Account], Iterable[Identity]]
-"""Provider-specific identities of an account (keyed by provider name in :func:`correlate`)."""
+"""Provider-specific identities of an account (keyed by provider name in :func:`correlate`).
+
+:class:`PeopleService` uses a provider's own ``account_identities(account)``
+method as its hook when it has one (the provider layer cannot import
+services: ``Identity`` lives in ``model.py``); explicit ``hooks`` win.
+"""
 
 
 @dataclass(frozen=True)
@@ -339,7 +334,12 @@ class PeopleService:
     ) -> None:
         self.providers = providers
         self.store = LinkStore(journal, read_only=read_only)
-        self.hooks = dict(hooks or {})
+        self.hooks: dict[str, EvidenceHook] = {
+            name: provider.account_identities
+            for name, provider in providers.items()
+            if callable(getattr(provider, "account_identities", None))
+        }
+        self.hooks.update(hooks or {})
         self.roster = Roster()
         self.last: Correlation | None = None
         """The latest correlation (None before the first :meth:`refresh`)."""
