@@ -33,7 +33,7 @@ For the offboarding plan (``services/revoke.py``'s ``plan_person``) and the
 TUI, after an inventory sync::
 
     corr = await session.people.refresh(session.inventory.rows())
-    person = corr.find("lucia")                      # id, email, alias or name
+    person = corr.find("E1111")                      # id, email, alias or name
     for link in corr.accounts_of(person.id):         # every account, every provider
         view = session.inventory.get(link.account)   # credentials, flags
         link.rule, link.evidence, link.relation      # how it was made
