@@ -59,6 +59,8 @@ class Capability(StrEnum):
     EVENTS = "events"
     REVOKE = "revoke"
     VERIFY = "verify"
+    PEOPLE = "people"
+    """Serves an HR roster (``list_people``): see providers/roster.py."""
 
 
 class RiskFlag(StrEnum):
@@ -68,6 +70,8 @@ class RiskFlag(StrEnum):
     ANOMALOUS = "anomalous"
     REGRESSED = "regressed"
     """Access pamtui revoked came back (found by ``pamtui audit recheck``)."""
+    UNOWNED = "unowned"
+    """A human account that correlation linked to nobody on the roster (services/people)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +96,91 @@ class Account:
     @property
     def key(self) -> tuple[str, str]:
         return (self.provider, self.id)
+
+
+class PersonStatus(StrEnum):
+    """Employment status on the HR roster."""
+
+    EMPLOYED = "employed"
+    LEAVE = "leave"
+    TERMINATED = "terminated"
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """One human on an HR roster (``providers/roster.py``), the unit of offboarding."""
+
+    id: str
+    """The HR id (employee or contingent-worker number); unique within the roster."""
+    name: str
+    email: str = ""
+    """Work email, the strongest link after the HR id."""
+    aliases: tuple[str, ...] = ()
+    """Other email addresses (old names, short forms); matched like the work email."""
+    status: PersonStatus = PersonStatus.EMPLOYED
+    terminated: datetime | None = None
+    manager: str = ""
+    """The manager's HR id."""
+    department: str = ""
+    title: str = ""
+    worker_type: str = "employee"
+    """``employee`` or ``contractor`` (Workday's contingent worker)."""
+    source: str = ""
+    """The roster source it came from (a provider instance name)."""
+
+    @property
+    def owner_status(self) -> OwnerStatus:
+        """The status accounts show for their owner (leave is still employed)."""
+        if self.status is PersonStatus.TERMINATED:
+            return OwnerStatus.TERMINATED
+        return OwnerStatus.EMPLOYED
+
+
+class LinkRule(StrEnum):
+    """How an account was linked to a person, strongest first (see services/people.py)."""
+
+    MANUAL = "manual"
+    HR_ID = "hr_id"
+    WORK_EMAIL = "work_email"
+    ALIAS = "alias"
+    PROVIDER = "provider"
+
+
+class LinkRelation(StrEnum):
+    """What the person is to the account."""
+
+    HOLDER = "holder"
+    """A human account: the person signs in with it."""
+    OWNER = "owner"
+    """A service account or bot: the person answers for it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """An identity a provider found on an account, for correlation's ``provider`` rule.
+
+    A provider may implement ``account_identities(account) -> Iterable[Identity]``
+    (GitHub: the member's SAML identity or verified org email; AWS: a tag).
+    """
+
+    kind: str
+    """``hr_id`` or ``email``."""
+    value: str
+    evidence: str
+    """Where it was read, e.g. ``SAML identity (NameID) in org acme``."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccountLink:
+    """One account linked to one person, with how and why (shown to operators and auditors)."""
+
+    person_id: str
+    account: tuple[str, str]
+    """``(provider, account id)``, the account's key."""
+    rule: LinkRule
+    evidence: str
+    """What matched, in words: ``owner E1111 (HR id reported by demo-idp)``."""
+    relation: LinkRelation = LinkRelation.HOLDER
 
 
 @dataclass(frozen=True, slots=True)

@@ -128,6 +128,38 @@ def jsonl_backend(tmp_path: Path) -> Backend:
     return Backend(factory, Seed(), None)
 
 
+# --------------------------------------------------------------------------- hr-csv
+
+
+@pytest.fixture
+def hr_csv_backend(tmp_path: Path) -> Backend:
+    roster = tmp_path / "people.csv"
+    roster.write_text(
+        "Employee Id,Name,Work Email,Status\nE1,Ada Lovelace,ada@example.com,Active\n"
+    )
+    factory = ProviderFactory(
+        "hr-csv",
+        {
+            "path": str(roster),
+            "columns": {
+                "id": "Employee Id",
+                "name": "Name",
+                "email": "Work Email",
+                "status": "Status",
+            },
+        },
+        context(tmp_path),
+        name=NAME,
+        not_applicable={
+            "secrets": "no secret settings: hr-csv reads a local export file",
+            "revoke": "a roster source: no accounts, nothing to revoke",
+            "events": "a roster source: no event stream",
+            "faults": "no network: hr-csv reads a local file",
+        },
+    )
+    return Backend(factory, Seed(), None)
+
+
 # --------------------------------------------------------------------------- okta
 
 

@@ -79,6 +79,11 @@ class TestAwsIamContract(_Contract):
     backend_fixture = "aws_backend"
 
 
+class TestHrCsvContract(_Contract):
+    provider_type = "hr-csv"
+    backend_fixture = "hr_csv_backend"
+
+
 COVERED = covered_types(globals().values())
 
 

@@ -16,12 +16,23 @@ import sys
 from collections.abc import Sequence
 
 from pamtui import __version__
-from pamtui.cli import audit, drift, providers, queue, review, security, ssh, sweep, triage
+from pamtui.cli import (
+    audit,
+    drift,
+    people,
+    providers,
+    queue,
+    review,
+    security,
+    ssh,
+    sweep,
+    triage,
+)
 from pamtui.cli.common import common_options
 from pamtui.errors import EXIT_INTERNAL, EXIT_OK, PamtuiError
 from pamtui.sanitize import clean
 
-COMMAND_GROUPS = (triage, queue, security, sweep, audit, providers, ssh, review, drift)
+COMMAND_GROUPS = (triage, queue, security, sweep, audit, providers, ssh, review, drift, people)
 
 
 def build_parser() -> argparse.ArgumentParser:

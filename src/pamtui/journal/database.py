@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pamtui.journal.errors import JournalError, JournalUnavailable
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 _SCHEMA_1 = """
@@ -152,12 +152,36 @@ def _migrate_to_5(conn: sqlite3.Connection) -> None:
     _run_statements(conn, _SCHEMA_5)
 
 
+_SCHEMA_6 = """
+        CREATE TABLE IF NOT EXISTS person_links (
+            provider TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            person_id TEXT NOT NULL,
+            op TEXT NOT NULL CHECK (op IN ('link', 'unlink')),
+            reason TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            created TEXT NOT NULL,
+            seq INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (provider, account_id, person_id)
+        );
+        CREATE INDEX IF NOT EXISTS person_links_person ON person_links (person_id)
+"""
+
+
+def _migrate_to_6(conn: sqlite3.Connection) -> None:
+    # Manual correlation overrides (services/people.py): an operator's
+    # ``people link``/``unlink`` of one account to one person, with the seq of
+    # the journal entry that records it. At most one 'link' row per account.
+    _run_statements(conn, _SCHEMA_6)
+
+
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _migrate_to_1,
     2: _migrate_to_2,
     3: _migrate_to_3,
     4: _migrate_to_4,
     5: _migrate_to_5,
+    6: _migrate_to_6,
 }
 
 

@@ -22,6 +22,7 @@ from pamtui.providers import registry
 from pamtui.providers.base import Provider, ProviderConfigError, ProviderContext
 from pamtui.services.drift import DriftRecorder, SnapshotStore
 from pamtui.services.inventory import AccountView, Inventory
+from pamtui.services.people import PeopleService
 from pamtui.services.policy import Policy, parse_policies
 from pamtui.services.queue import RevocationQueue
 from pamtui.services.revoke import RevocationService
@@ -82,6 +83,8 @@ class Session:
     policies: tuple[Policy, ...] = field(init=False)
     drift: DriftRecorder = field(init=False)
     activity: RecentActivity = field(init=False, default_factory=RecentActivity)
+    people: PeopleService = field(init=False)
+    """Roster and correlation: ``await session.people.refresh(session.inventory.rows())``."""
 
     def __post_init__(self) -> None:
         self.inventory = Inventory(
@@ -111,6 +114,7 @@ class Session:
             self.config.operator,
             lambda code, subject: self.step_up(code, subject=subject),
         )
+        self.people = PeopleService(self.providers, self.journal, read_only=self.read_only)
         # Validated at every start, so a policy typo fails `pamtui` and `sweep` alike.
         self.policies = parse_policies(
             self.config.policies, self.config.source, providers=list(self.providers)

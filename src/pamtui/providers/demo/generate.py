@@ -40,6 +40,7 @@ from pamtui.providers.demo.constants import (
     SYSTEMS,
     TIMEZONE,
 )
+from pamtui.providers.demo.people import add_realism
 
 DEFAULT_ACCOUNTS = 250
 MIN_ACCOUNTS = 40
@@ -761,6 +762,8 @@ class _Gen:
         if credentials is not None:
             creds = self.fit_credentials(creds, accts, by_id, credentials, incidents)
 
+        # Its own random stream: the ids, tokens and counts above stay those of the seed.
+        add_realism(self.seed, people, accts, creds, incidents)
         order = {s: i for i, s in enumerate(SYSTEMS)}
         accts.sort(key=lambda a: (order[a["system"]], a["name"]))
         account_order = {a["id"]: i for i, a in enumerate(accts)}

@@ -27,6 +27,7 @@ from pamtui.model import (
     CredentialKind,
     CredentialStatus,
     OwnerStatus,
+    Person,
     RevokeAction,
     RevokeResult,
     VerifyResult,
@@ -36,6 +37,7 @@ from pamtui.providers.demo import events as ev
 from pamtui.providers.demo import state as st
 from pamtui.providers.demo.constants import DEFAULT_SEED, GITHUB_ORG, SYSTEMS
 from pamtui.providers.demo.generate import MIN_ACCOUNTS
+from pamtui.providers.demo.people import people_from_rows
 from pamtui.providers.kit.provider import DeclaredProvider
 from pamtui.providers.kit.settings import Settings, choice, integer, number, string
 
@@ -292,10 +294,20 @@ class DemoProvider(DeclaredProvider):
 
     async def list_accounts(self) -> AsyncIterator[Account]:
         # "+a.system": walk the table in rowid order (one scan), not the system index.
+        # An account its system cannot attribute (hr_id_known = 0: no SAML identity, no
+        # tag) reports no owner, as the real system would; see demo/people.py.
+        owner, owner_status = (
+            (
+                "CASE WHEN a.hr_id_known THEN a.owner END",
+                "CASE WHEN a.hr_id_known THEN p.status END",
+            )
+            if self._has_column("accounts", "hr_id_known")
+            else ("a.owner", "p.status")
+        )
         sql = (
             "SELECT a.rowid, a.id, a.name, a.kind, a.status, a.email, a.display_name, "
-            "a.system, a.privileged, a.groups, a.owner, p.status, a.created, a.last_active "
-            "FROM accounts a LEFT JOIN people p ON p.id = a.owner "
+            f"a.system, a.privileged, a.groups, {owner}, {owner_status}, a.created, "
+            "a.last_active FROM accounts a LEFT JOIN people p ON p.id = a.owner "
             f"WHERE +a.system IN ({self._marks()}) AND a.rowid > ? ORDER BY a.rowid LIMIT ?"
         )
         name = self.name
@@ -325,6 +337,30 @@ class DemoProvider(DeclaredProvider):
                 created=_ts(created),
                 last_active=_ts(last_active),
             )
+
+    def _has_column(self, table: str, column: str) -> bool:
+        """A state file built by an older pamtui lacks the newer columns (until demo --reset)."""
+        rows = self._db().execute(f"PRAGMA table_info({table})").fetchall()
+        return any(r[1] == column for r in rows)
+
+    # -- the roster (providers/roster.py) ----------------------------------------
+
+    @property
+    def serves_roster(self) -> bool:
+        """Only the instance serving the idp system reports the roster (they share one file)."""
+        return "idp" in self.systems
+
+    async def list_people(self) -> AsyncIterator[Person]:
+        """Acme Robotics' HR roster: every person, leavers included (demo/people.py)."""
+        conn = self._db()
+        extra = self._has_column("people", "aliases")
+        columns = "id, name, email, status, terminated, manager, department, title"
+        if extra:
+            columns += ", aliases, worker_type"
+        rows = conn.execute(f"SELECT {columns} FROM people ORDER BY id").fetchall()
+        for person in people_from_rows(rows, extended=extra, source=self.name):
+            yield person
+        await asyncio.sleep(0)
 
     async def list_credentials(self, account: Account | None = None) -> AsyncIterator[Credential]:
         columns = (

@@ -35,13 +35,14 @@ _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE people (
     id TEXT PRIMARY KEY, name TEXT, email TEXT, department TEXT, title TEXT,
-    manager TEXT, location TEXT, status TEXT, hired REAL, terminated REAL
+    manager TEXT, location TEXT, status TEXT, hired REAL, terminated REAL,
+    aliases TEXT NOT NULL DEFAULT '[]', worker_type TEXT NOT NULL DEFAULT 'employee'
 );
 CREATE TABLE accounts (
     id TEXT PRIMARY KEY, system TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,
     display_name TEXT, email TEXT, status TEXT NOT NULL, privileged INTEGER NOT NULL,
     groups TEXT NOT NULL, owner TEXT, console INTEGER NOT NULL, created REAL,
-    last_active REAL, disabled_at REAL
+    last_active REAL, disabled_at REAL, hr_id_known INTEGER NOT NULL DEFAULT 1
 );
 CREATE TABLE credentials (
     id TEXT PRIMARY KEY, account_id TEXT NOT NULL, system TEXT NOT NULL, kind TEXT NOT NULL,
@@ -169,7 +170,7 @@ def build(path: Path, org: dict[str, Any], *, now: float) -> None:
         conn.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
         people = {p["id"]: p for p in org["people"]}
         conn.executemany(
-            "INSERT INTO people VALUES (?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO people VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 (
                     p["id"],
@@ -182,13 +183,15 @@ def build(path: Path, org: dict[str, Any], *, now: float) -> None:
                     p["status"],
                     ago_days(p["hired_days_ago"]),
                     ago_days(p.get("terminated_days_ago")),
+                    json.dumps(p.get("aliases", [])),
+                    p.get("worker_type", "employee"),
                 )
                 for p in org["people"]
             ),
         )
         accounts = {a["id"]: a for a in org["accounts"]}
         conn.executemany(
-            "INSERT INTO accounts VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO accounts VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 (
                     a["id"],
@@ -205,6 +208,7 @@ def build(path: Path, org: dict[str, Any], *, now: float) -> None:
                     ago_days(a.get("created_days_ago")),
                     ago_minutes(a.get("last_active_minutes_ago")),
                     None if a["status"] == "active" else now,
+                    int(a.get("hr_id_known", True)),
                 )
                 for a in org["accounts"]
             ),
