@@ -11,6 +11,11 @@ Two planted incidents keep happening so an operator can watch revocations bite:
 a departed employee's token used from a never-seen IP every 5–10 seconds since
 03:00 (company time), and a service's access key listing every bucket every few
 minutes.
+
+Why one module of ~680 lines: the traffic model (rates, incident schedules,
+the per-second seeded draws) and the cursor that replays it must agree to the
+event; keeping them in one module keeps a change to one from silently
+breaking the other's replay.
 """
 
 from __future__ import annotations

@@ -11,6 +11,13 @@ created. No secret is ever produced: a credential carries only a fingerprint
 Generation is a single pass with one seeded ``random.Random`` and is linear in
 ``accounts`` (100,000 accounts take a few seconds).
 
+Why one module of ~1,500 lines: the demo *is* the order of the random draws.
+Every test, the README tour and the tmux end-to-end test name accounts and
+token ids (``lucia-castillo-acme``, ``716008953``) that exist only because
+each draw happens where it does; splitting the pass across modules invites
+reordering it, which silently re-deals the whole organisation. It is data
+construction, with no I/O and no logic other modules call.
+
     python -m pamtui.providers.demo.generate --out sample_data/demo-org.json
 """
 

@@ -6,6 +6,11 @@ several processes may use it at once: WAL mode, a busy timeout and short
 transactions. Revocations are rows updated in place (with the time they took
 effect, so the event stream can tell before from after); every revoke call is
 appended to ``calls``.
+
+Why one module of ~680 lines: it is the schema of ``demo.sqlite`` and every
+statement that reads or writes it, kept together so the schema and its
+queries change in one place (the provider, the event stream and the tests'
+fault helpers all go through here).
 """
 
 from __future__ import annotations
