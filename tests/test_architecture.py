@@ -88,3 +88,18 @@ def test_contract_kit_imports_neither_pytest_nor_textual(module: str) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]", f"{module} pulls in: {result.stdout.strip()}"
+
+
+def test_no_module_over_600_lines_without_a_stated_reason() -> None:
+    """Issue 13: small modules with one job; a long one says why in its docstring."""
+    import ast
+
+    unexplained = []
+    for path in sorted((SRC / "pamtui").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if text.count("\n") <= 600:
+            continue
+        doc = ast.get_docstring(ast.parse(text)) or ""
+        if "Why one module" not in doc:
+            unexplained.append(f"{path.relative_to(SRC)} ({text.count(chr(10))} lines)")
+    assert unexplained == [], "split these, or say why they are one module"
