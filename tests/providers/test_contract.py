@@ -79,6 +79,11 @@ class TestAwsIamContract(_Contract):
     backend_fixture = "aws_backend"
 
 
+class TestEntraContract(_Contract):
+    provider_type = "entra"
+    backend_fixture = "entra_backend"
+
+
 COVERED = covered_types(globals().values())
 
 

@@ -68,8 +68,8 @@ class EntraProvider(Directory, Revocation, AuditStream, DeclaredProvider):
         self._sleep = sleep
         self._sign_in_activity = True
         """False once Graph refused ``signInActivity`` (no Entra ID P1/P2 licence)."""
-        self._sessions_before: dict[str, datetime | None] = {}
-        """User id → session cut-off read before this process revoked its sessions."""
+        self._revoked_at: dict[str, datetime] = {}
+        """User id → Graph's time (``Date``) of this process's last ``revokeSignInSessions``."""
         self.cursor_file = SavedCursor(
             state_dir, self.type, name, scope={"tenant": tenant_id, "graph": http.settings.base_url}
         )

@@ -8,6 +8,7 @@ the object back (a 404 is "gone" for deletions).
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from pamtui.model import (
@@ -28,6 +29,9 @@ SESSION_LOOKBACK = timedelta(hours=1)
 """After a restart (no reading from before the revoke), a session cut-off this recent,
 when the tenant has no sign-in activity to compare with, verifies ``revoke_sessions``."""
 
+DATE_SLACK = timedelta(seconds=2)
+"""The response's ``Date`` has whole seconds and is sent after the cut-off was set."""
+
 _COLLECTIONS = ("applications", "servicePrincipals")
 
 
@@ -36,7 +40,7 @@ class Revocation:
     graph: Graph
     account_actions: tuple[str, ...]
     _sign_in_activity: bool
-    _sessions_before: dict[str, datetime | None]
+    _revoked_at: dict[str, datetime]
 
     if TYPE_CHECKING:
 
@@ -111,11 +115,12 @@ class Revocation:
         return await handler(*parts)
 
     async def _revoke_revoke_sessions(self, user_id: str) -> RevokeResult:
-        before = await self._session_cutoff(user_id)
-        self._sessions_before.setdefault(user_id, before[0])
-        await self.graph.request(
+        response = await self.graph.request(
             "POST", f"users/{q(user_id)}/revokeSignInSessions", expect=(200, 204)
         )
+        # Graph's clock, not ours: the cut-off it sets is compared with its own Date.
+        served = _http_date(response.headers.get("date")) or datetime.now(UTC)
+        self._revoked_at[user_id] = served
         return RevokeResult(ok=True, detail="sign-in sessions and refresh tokens revoked")
 
     async def _revoke_disable_account(self, user_id: str) -> RevokeResult:
@@ -188,9 +193,8 @@ class Revocation:
             return VerifyResult(
                 gone=False, detail="no session cut-off set", provider_response=shown
             )
-        if user_id in self._sessions_before:
-            before = self._sessions_before[user_id]
-            gone = before is None or cutoff > before
+        if user_id in self._revoked_at:
+            gone = cutoff >= self._revoked_at[user_id] - DATE_SLACK
             detail = "session cut-off moved past the revoke" if gone else "cut-off not moved yet"
         elif last_sign_in is not None:
             gone = cutoff >= last_sign_in
@@ -292,6 +296,15 @@ def _parse_credential(credential_id: str) -> tuple[str, tuple[str, ...]]:
     if kind not in sizes or len(parts) != sizes[kind]:
         raise ProviderError(f"not an entra credential id: {credential_id!r}")
     return kind, parts
+
+
+def _http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).astimezone(UTC)
+    except (TypeError, ValueError):
+        return None
 
 
 def _check_id(where: str, value: str) -> None:
