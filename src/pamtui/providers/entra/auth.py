@@ -24,7 +24,6 @@ from urllib.parse import quote
 
 import httpx
 
-from pamtui.providers.base import ProviderError
 from pamtui.providers.http import HttpClient, HttpError, Sleep, parse_retry_after, provider_message
 from pamtui.providers.http.errors import collapse
 
@@ -32,6 +31,10 @@ EARLY_S = 120.0
 """A cached token is renewed this long before it expires (clock skew, slow requests)."""
 
 _RETRY = frozenset({429, 500, 502, 503, 504})
+
+
+class TokenError(HttpError):
+    """The token endpoint refused or failed: its message already says what to check."""
 
 
 class TokenSource:
@@ -98,7 +101,7 @@ class TokenSource:
                 response = await self.http.httpx_client.post(url, data=self._form)
             except httpx.TransportError as exc:
                 if last:
-                    raise HttpError(
+                    raise TokenError(
                         f"{self.where}: the token endpoint {url.host} cannot be reached "
                         f"({type(exc).__name__}; gave up after {attempts} attempts)",
                         retryable=True,
@@ -106,7 +109,7 @@ class TokenSource:
                 await self._sleep(self._backoff(attempt))
                 continue
             if len(response.content) > settings.max_response_bytes:
-                raise HttpError(f"{self.where}: the token endpoint's answer is too large")
+                raise TokenError(f"{self.where}: the token endpoint's answer is too large")
             status = response.status_code
             if status == 200:
                 return self._parse(response)
@@ -132,7 +135,7 @@ class TokenSource:
             data = None
         token = data.get("access_token") if isinstance(data, dict) else None
         if not isinstance(token, str) or not token.strip():
-            raise ProviderError(
+            raise TokenError(
                 f"{self.where}: the token endpoint answered HTTP 200 without an access "
                 "token (malformed JSON or an unexpected body)",
                 retryable=True,
@@ -143,13 +146,13 @@ class TokenSource:
             lifetime = 3599.0
         return token.strip(), max(0.0, lifetime)
 
-    def _error(self, response: httpx.Response, *, retryable: bool) -> HttpError:
+    def _error(self, response: httpx.Response, *, retryable: bool) -> TokenError:
         status = response.status_code
         detail = self.redact(collapse(provider_message(response), 240))
         hint = ""
         if status in (400, 401):
             hint = "; check tenant_id, client_id and client_secret (it may have expired)"
-        return HttpError(
+        return TokenError(
             f"{self.where}: the token endpoint refused client-credentials sign-in "
             f"(HTTP {status}{': ' + detail if detail else ''}){hint}",
             status=status,

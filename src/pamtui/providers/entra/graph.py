@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from pamtui.providers.base import ProviderError
-from pamtui.providers.entra.auth import TokenSource
+from pamtui.providers.entra.auth import TokenError, TokenSource
 from pamtui.providers.http import DEFAULT_EXPECT, HttpClient, HttpError
 
 MAX_PAGES = 10_000
@@ -51,6 +51,8 @@ class Graph:
             return await self.http.request(
                 method, path, params=params, json=json, expect=expect, idempotent=idempotent
             )
+        except TokenError:
+            raise
         except HttpError as exc:
             if exc.status == 401:
                 raise HttpError(
