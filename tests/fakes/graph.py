@@ -307,10 +307,12 @@ def _missing(ident: str) -> GraphError:
 
 
 class GraphFake(LocalServer):
-    def __init__(self, *, licensed: bool = True) -> None:
+    def __init__(self, *, licensed: bool = True, sign_in_logs: bool = True) -> None:
         self.schema = GraphSchema()
         self.lock = threading.RLock()
         self.licensed = licensed
+        self.sign_in_logs = sign_in_logs
+        """False: a tenant without P1/P2, where ``auditLogs/signIns`` answers 403."""
         self.users: dict[str, dict[str, Any]] = {}
         self.service_principals: dict[str, dict[str, Any]] = {}
         self.applications: dict[str, dict[str, Any]] = {}
@@ -587,6 +589,12 @@ class GraphFake(LocalServer):
         self.templates.add((hit.method, template))
         selected = [s for s in query.get("$select", "").split(",") if s]
         if "signInActivity" in selected and not self.licensed:
+            raise GraphError(
+                403,
+                "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+                "Neither tenant is B2C or tenant doesn't have premium license",
+            )
+        if template == "auditLogs/signIns" and not self.sign_in_logs:
             raise GraphError(
                 403,
                 "Authentication_RequestFromNonPremiumTenantOrB2CTenant",

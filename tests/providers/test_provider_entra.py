@@ -335,6 +335,33 @@ async def test_sign_ins_and_audits_merge_in_time_order_and_resume(fake, tmp_path
     assert decode_cursor(saved[0].cursor)
 
 
+async def test_without_sign_in_logs_the_stream_carries_audits(tmp_path) -> None:
+    fake = GraphFake(sign_in_logs=False)
+    fake.start()
+    try:
+        ids = seed(fake)
+        when = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3)
+        fake.add_sign_in(ids["leaver"], when)
+        fake.add_audit("Disable account", when, user_id=ids["admin"])
+        provider = make(fake, tmp_path)
+        try:
+            events = await take(provider.stream_events(None), 1)
+            fake.add_audit("Update user", when + timedelta(seconds=5), user_id=ids["admin"])
+            more = await take(provider.stream_events(events[0].cursor), 1)
+        finally:
+            await provider.aclose()
+    finally:
+        fake.stop()
+    assert [e.method for e in events + more] == ["AUDIT", "AUDIT"]
+    assert [e.path for e in events + more] == [
+        "UserManagement/Disable account",
+        "UserManagement/Update user",
+    ]
+    refused = [h for h in fake.hits if h.status == 403]
+    assert len(refused) == 1, "asked once, then audits only"
+    assert fake.violations == []
+
+
 @pytest.mark.parametrize("cursor", ["okta-log.v1.%%%", "{}", "entra1.bm90LWpzb24", "entra1.e30"])
 async def test_a_foreign_or_damaged_cursor_is_a_clear_error(fake, tmp_path, cursor) -> None:
     provider = make(fake, tmp_path)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +22,10 @@ from typing import Any
 from pamtui.model import AccessEvent
 from pamtui.providers.base import ProviderError, iso_time, text
 from pamtui.providers.entra.graph import Graph
+from pamtui.providers.http import HttpError
 from pamtui.providers.kit.cursors import SavedCursor
+
+log = logging.getLogger("pamtui.providers.entra")
 
 PREFIX = "entra1."
 SIGN_INS = "s"
@@ -74,6 +78,8 @@ class AuditStream:
     backfill_minutes: int
     cursor_file: SavedCursor
     _sleep: Any
+    _sign_ins_readable: bool = True
+    """False once Graph refused the sign-in log (no P1/P2 licence): audits only."""
 
     async def stream_events(self, since: str | None = None) -> AsyncIterator[AccessEvent]:
         if since is None:
@@ -88,7 +94,18 @@ class AuditStream:
         while True:
             batch: list[tuple[datetime, str, str, dict[str, Any]]] = []
             for key in _LOGS:
-                batch.extend(await self._read(key, position[key]))
+                if key == SIGN_INS and not self._sign_ins_readable:
+                    continue
+                try:
+                    batch.extend(await self._read(key, position[key]))
+                except HttpError as exc:
+                    # Sign-in logs need an Entra ID P1/P2 licence; directory audits do not.
+                    if key != SIGN_INS or exc.status != 403:
+                        raise
+                    self._sign_ins_readable = False
+                    log.warning(
+                        "%s: sign-in logs refused, streaming audits only: %s", self.name, exc
+                    )
             batch.sort(key=lambda item: (item[0], item[1], item[2]))
             for when, key, item_id, item in batch:
                 at, ids = position[key]

@@ -64,9 +64,15 @@ class Graph:
                     path=exc.path,
                 ) from None
             if exc.status == 403:
+                licence = "licen" in str(exc).lower()
+                why = (
+                    "the tenant lacks the Entra ID P1/P2 licence this needs"
+                    if licence
+                    else "the app registration lacks the Graph application permission for "
+                    "this call (see the README's entra section)"
+                )
                 raise HttpError(
-                    f"{exc}; the app registration lacks the Graph application permission "
-                    "for this call (see the README's entra section)",
+                    f"{exc}; {why}",
                     status=403,
                     method=method,
                     path=exc.path,
