@@ -83,17 +83,19 @@ class Directory:
         """Users with ``signInActivity`` where the tenant is licensed for it, else without."""
         if self._sign_in_activity:
             select = f"{USER_FIELDS},{SIGN_IN_FIELD}"
+            yielded = False
             try:
                 first = self.graph.pages("users", {"$select": select, "$top": self.page_size})
                 async for page in first:
                     for user in page:
                         if text(user.get("id")):
+                            yielded = True
                             yield user
                 return
             except HttpError as exc:
-                # Graph answers 403 for signInActivity without an Entra ID P1/P2 licence;
-                # it fails on the first page, so nothing has been yielded yet.
-                if exc.status != 403:
+                # Graph answers 403 for signInActivity without an Entra ID P1/P2 licence,
+                # on the first page; a 403 later is another problem and is not hidden.
+                if exc.status != 403 or yielded:
                     raise
                 log.info("%s: no signInActivity (%s); listing users without it", self.name, exc)
                 self._sign_in_activity = False
