@@ -422,3 +422,48 @@ def aws_backend(
         trail_proxy.stop()
         proxy.stop()
         trail.stop()
+
+
+# --------------------------------------------------------------------------- entra
+
+
+@pytest.fixture
+def entra_backend(tmp_path: Path) -> Iterator[Backend]:
+    from tests.fakes.graph import CLIENT_ID, CLIENT_SECRET, TENANT, GraphFake
+
+    fake = GraphFake()
+    leaver = fake.add_user("leaver@example.com", employeeId="E1001")
+    fake.add_user("bystander@example.com", employeeId="E1002")
+    fake.add_role("Global Administrator", "62e90394-69f5-4237-9190-012177145e10", leaver)
+    client = fake.add_service_principal("Contoso CRM")
+    grant = fake.add_grant(client, leaver)
+    fake.add_application("nightly-export", secrets=1)
+    past = datetime.now(UTC) - timedelta(minutes=5)
+    for n in range(3):
+        fake.add_sign_in(leaver, past + timedelta(seconds=n))
+    fake.start()
+    proxy = _proxy(fake.url, replies=json_replies())
+    settings = {
+        "base_url": proxy.url + "/v1.0",
+        "authority": proxy.url,
+        "tenant_id": TENANT,
+        "client_id": CLIENT_ID,
+        "client_secret": {"env": "ENTRA_SECRET"},
+        "poll_seconds": 0.2,
+        "backfill_minutes": 30,
+        **HTTP_LIMITS,
+    }
+    SECRETS["ENTRA_SECRET"] = CLIENT_SECRET
+    factory = ProviderFactory(
+        "entra",
+        settings,
+        context(tmp_path),
+        name=NAME,
+        secret_settings=("client_secret",),
+        secret_values=(CLIENT_SECRET,),
+    )
+    try:
+        yield Backend(factory, Seed(account_id=leaver, credential_id=f"grant:{grant}"), proxy)
+    finally:
+        proxy.stop()
+        fake.stop()

@@ -84,6 +84,11 @@ class TestHrCsvContract(_Contract):
     backend_fixture = "hr_csv_backend"
 
 
+class TestEntraContract(_Contract):
+    provider_type = "entra"
+    backend_fixture = "entra_backend"
+
+
 COVERED = covered_types(globals().values())
 
 
