@@ -111,8 +111,9 @@ async def test_revoke_a_credential_end_to_end(db_path):
         ("execute", "tester"),
         ("revoked", "tester"),
         ("verified", "tester"),
+        ("session_end", "tester"),  # quitting closes the session in the journal
     ]
-    assert journal.entries(limit=1)[0].subject == "credential:t-bob-1"
+    assert journal.entries(limit=2)[1].subject == "credential:t-bob-1"
     assert journal.verify().ok
 
 
@@ -257,7 +258,7 @@ async def test_stream_shows_events_batched(db_path):
         await pilot.pause(0.3)
         log = app.screen.query_one(StreamLog)
         assert log.shown == 10
-        await pilot.press("d")  # denied only
+        await pilot.press("t")  # the status filter's first stop: denied only
         log.push(events[0])
         log.push(events[9])
         log.flush()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Mapping
+from pathlib import Path
 
 from rich.text import Text
 from textual import events, work
@@ -24,14 +26,16 @@ from pamtui.services.session import Session
 from pamtui.services.stream import EventFeed, StreamProblem
 from pamtui.services.watch import StreamWatch
 from pamtui.tui.commands import PamtuiCommands
+from pamtui.tui.keymap import KEY_MAP_SUMMARY, keymap_for
 from pamtui.tui.keys import redirect_stray_key
 from pamtui.tui.screens.audit import AuditScreen
 from pamtui.tui.screens.help import HelpScreen, bindings_table
 from pamtui.tui.screens.main import MainScreen
 from pamtui.tui.screens.providers import ProvidersScreen
+from pamtui.tui.screens.quit import ConfirmQuit
 from pamtui.tui.themes import discover_themes
 from pamtui.tui.throttle import Throttle
-from pamtui.tui.widgets.stream import StreamLog
+from pamtui.tui.widgets.stream import StreamLog, format_rate
 
 DEFAULT_THEME = "pamtui-dark"
 LOADING_REDRAW_INTERVAL = 1.0
@@ -51,9 +55,36 @@ class BaseApp(App[int]):
         Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
     ]
 
-    def __init__(self, *, theme: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        theme: str | None = None,
+        keys: Mapping[str, str] | None = None,
+        keys_source: Path | None = None,
+    ) -> None:
         super().__init__()
         self._requested_theme = theme or DEFAULT_THEME
+        # The config's [keys] table over the shared key map (tui/keymap.py).
+        keymap, self._keymap_problems = keymap_for(keys or {}, keys_source)
+        if keymap:
+            self.set_keymap(keymap)
+
+    def busy(self) -> str:
+        """What is running that quitting would interrupt ("" when nothing is)."""
+        return ""
+
+    async def action_quit(self) -> None:
+        """``q`` (and ctrl+q): quits at once, or asks first while work is running."""
+        what = self.busy()
+        if not what:
+            self.exit()
+            return
+
+        def answered(quit_: bool | None) -> None:
+            if quit_:
+                self.exit()
+
+        self.push_screen(ConfirmQuit(what), callback=answered)
 
     def _on_key(self, event: events.Key) -> None:
         # Runs before App._on_key (the bindings): a burst typed after "/" is text.
@@ -98,13 +129,13 @@ class BaseApp(App[int]):
             )
             if DEFAULT_THEME in self.available_themes:
                 self.theme = DEFAULT_THEME
-        for problem in problems:
+        for problem in [*problems, *self._keymap_problems]:
             self.notify(problem, severity="warning", markup=False)
 
     def action_help(self) -> None:
         intro = (
             "Tab moves between panes; Enter opens the selected row. "
-            "Esc closes dialogs and clears filters."
+            "Esc closes dialogs and clears filters. " + KEY_MAP_SUMMARY
         )
         self.push_screen(HelpScreen(bindings_table(self.screen), intro))
 
@@ -112,8 +143,15 @@ class BaseApp(App[int]):
 class AuditApp(BaseApp):
     """``pamtui audit``: the journal review screen alone, read-only (fit for SSH)."""
 
-    def __init__(self, journal: Journal, *, theme: str | None = None) -> None:
-        super().__init__(theme=theme)
+    def __init__(
+        self,
+        journal: Journal,
+        *,
+        theme: str | None = None,
+        keys: Mapping[str, str] | None = None,
+        keys_source: Path | None = None,
+    ) -> None:
+        super().__init__(theme=theme, keys=keys, keys_source=keys_source)
         self.journal = journal
 
     async def on_mount(self) -> None:
@@ -137,7 +175,11 @@ class PamtuiApp(BaseApp):
     ]
 
     def __init__(self, session: Session, *, theme: str | None = None, stream: bool = True) -> None:
-        super().__init__(theme=theme or session.config.ui.theme or None)
+        super().__init__(
+            theme=theme or session.config.ui.theme or None,
+            keys=session.config.keys,
+            keys_source=session.config.source,
+        )
         self.session = session
         self.read_only = session.read_only
         self._stream_enabled = stream
@@ -320,7 +362,27 @@ class PamtuiApp(BaseApp):
         with contextlib.suppress(JournalError):
             follow(self.session.db_path, destinations, self._forward_stop, on_pass=passed)
 
+    def busy(self) -> str:
+        running = {w.group for w in self.workers if w.is_running}
+        if "revoke" in running:
+            return "A revocation"
+        if "recover" in running:
+            return "Queue recovery"
+        return ""
+
+    def _journal_session_end(self) -> None:
+        """The pair of session_start: when this operator's TUI session ended."""
+        if self.read_only:
+            return
+        with contextlib.suppress(JournalError):
+            self.session.journal.append(
+                self.session.operator,
+                "session_end",
+                detail={"interface": "tui", "read_only": self.read_only},
+            )
+
     async def on_unmount(self) -> None:
+        self._journal_session_end()
         self._forward_stop.set()
         heap.restore_thresholds()
         if self.cursors is not None:
@@ -364,7 +426,7 @@ class PamtuiApp(BaseApp):
             bar.append(" (shift+p)", style="dim")
         else:
             bar.append(f"{len(self.session.providers)} ok", style="green")
-        bar.append(f"  stream {self.watch.total.rate():.0f}/s")
+        bar.append(f"  stream {format_rate(self.watch.total.rate())}")
         bar.append("  queue ")
         bar.append(
             " ".join(f"{state}:{counts[state]}" for state in QueueState if counts.get(state))

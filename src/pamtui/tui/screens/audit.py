@@ -32,6 +32,7 @@ from pamtui.services.audit import (
     parse_query,
 )
 from pamtui.tui.safe import safe
+from pamtui.tui.widgets.table import KeyedDataTable
 
 PAGE = 200
 COLUMNS = ("Seq", "Time (UTC)", "Actor", "Action", "Provider", "Subject", "Detail")
@@ -51,13 +52,14 @@ def entry_json(entry: JournalEntry) -> Text:
     return Text(json.dumps(record, indent=2, ensure_ascii=True, sort_keys=True), no_wrap=False)
 
 
-class JournalTable(DataTable):
-    """A window onto the journal; asks for more when the cursor nears its end."""
+class JournalTable(KeyedDataTable):
+    """A window onto the journal; asks for more when the cursor nears its end.
 
-    BINDINGS = [
-        Binding("end,G", "last_row", "Oldest loaded", show=False, id="audit.last"),
-        Binding("home,g", "first_row", "Newest", show=False, id="audit.first"),
-    ]
+    G/end (the shared ``table.last``) goes to the oldest entry loaded, which
+    pages in older ones; g/home to the newest.
+    """
+
+    HELP_WHERE = "journal list"
 
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", **kwargs)
@@ -92,9 +94,6 @@ class JournalTable(DataTable):
     def action_last_row(self) -> None:
         # Moving the cursor (not just scrolling) is what pages in older entries.
         self.move_cursor(row=self.row_count - 1)
-
-    def action_first_row(self) -> None:
-        self.move_cursor(row=0)
 
     @property
     def selected(self) -> JournalEntry | None:
@@ -157,6 +156,9 @@ class AuditScreen(Screen):
             id="audit.copy",
             tooltip="Copy the selected value to the clipboard (OSC 52, works over SSH)",
         ),
+        # Esc clears an active search first; then goes back to the triage screen,
+        # or (stand-alone, over SSH) does nothing: q quits, never Esc.
+        Binding("escape", "clear_search", "Clear search", id="audit.clear_search"),
         Binding("escape", "back", "Back", id="audit.back"),
     ]
 
@@ -265,6 +267,7 @@ class AuditScreen(Screen):
             return
         self.reload()
         self.query_one(JournalTable).focus()
+        self.refresh_bindings()
 
     # -- verification ----------------------------------------------------------
 
@@ -318,14 +321,32 @@ class AuditScreen(Screen):
 
         self.app.push_screen(ExportDialog(), callback=chosen)
 
-    def action_back(self) -> None:
-        query = self.query_one("#audit-query", Input)
-        if self.focused is query and query.value:
-            query.value = ""
+    @property
+    def searching(self) -> bool:
+        """A search is typed or applied (what Esc clears first)."""
+        if not self.is_mounted:
+            return False
+        return bool(self.query_one("#audit-query", Input).value) or self.filter != EntryFilter()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # False: not in the footer, and the next binding of the key (if any) is tried.
+        if action == "clear_search":
+            return self.searching
+        if action == "back":
+            return not self.standalone
+        return True
+
+    @on(Input.Changed, "#audit-query")
+    def _query_changed(self) -> None:
+        self.refresh_bindings()  # the footer's esc: "Clear search" or not
+
+    def action_clear_search(self) -> None:
+        self.query_one("#audit-query", Input).value = ""
+        if self.filter != EntryFilter():
             self.filter = EntryFilter()
             self.reload()
-            return
-        if self.standalone:
-            self.app.exit()
-        else:
-            self.app.pop_screen()
+        self.query_one(JournalTable).focus()
+        self.refresh_bindings()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

@@ -72,13 +72,6 @@ class MainScreen(RevokeActions, Screen):
             tooltip="Pause or resume the stream view (events keep arriving)",
         ),
         Binding(
-            "d",
-            "denied_only",
-            "Denied",
-            id="main.denied",
-            tooltip="Show only denied calls (401/403) in the stream",
-        ),
-        Binding(
             "f",
             "stream_account",
             "Follow",
@@ -90,9 +83,9 @@ class MainScreen(RevokeActions, Screen):
             "t",
             "stream_status",
             "Status",
-            show=False,
             id="main.stream_status",
-            tooltip="Stream: cycle the status filter: denied, errors (4xx/5xx), ok, all",
+            # Not d: the shared key map keeps one meaning per letter (d defers in a review).
+            tooltip="Stream: cycle the status filter: denied (401/403), errors, ok, all",
         ),
         Binding(
             "o",
@@ -392,7 +385,8 @@ class MainScreen(RevokeActions, Screen):
         log = self.query_one(StreamLog)
         flt = log.filter
         label = clean(log.account_name(*flt.account), max_length=30) if flt.account else None
-        parts = ["Live access stream", log.summary()]
+        # The status bar's rate (events received per second), not a second meaning.
+        parts = ["Live access stream", log.summary(self.app.watch.total.rate())]
         if flt.active:
             parts.append(f"only {clean(describe(flt, label), max_length=80)}")
         # A Content object: account names and filter text are never parsed as markup.

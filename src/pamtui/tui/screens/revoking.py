@@ -101,6 +101,14 @@ class RevokeActions(_Base):
         if item_id is None:
             return
         item = self.session.queue.get(item_id)
+        if item.state is not QueueState.STAGED:
+            # Refused at once, not after the operator typed a new reason. The rule is
+            # the queue's (queue_store.edit refuses the same): this only saves a dialog.
+            self.notify(
+                f"#{item.id} is {item.state}: only staged items can be edited.",
+                severity="warning",
+            )
+            return
 
         def edited(reason: str | None) -> None:
             if reason is None:
@@ -196,7 +204,7 @@ class RevokeActions(_Base):
         title = join(
             Text("De-provision account", style="bold"),
             safe(view.account.name, "bold"),
-            Text(f"({len(plan.steps)} steps, run in this order)"),
+            # The dialog counts the steps itself ("3 of 5 steps"), live as they are toggled.
         )
         self._confirm_then_run(title, plan)
 

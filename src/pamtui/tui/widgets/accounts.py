@@ -37,6 +37,8 @@ TABLE_COLUMNS = (
 )
 COLUMNS = tuple((c.label, c.key) for c in TABLE_COLUMNS)
 ASCENDING_MARK, DESCENDING_MARK = "▲", "▼"
+RESORT_DELAY = 0.2
+"""Seconds an update waits for others before the rows are re-sorted (one sort per burst)."""
 
 
 def row_key(key: AccountKey) -> str:
@@ -64,6 +66,7 @@ class _RowKeys:
 class AccountsTable(VirtualTable):
     """Accounts, riskiest first. Posts ``AccountSelected`` when the cursor moves."""
 
+    HELP_WHERE = "accounts pane"
     columns = TABLE_COLUMNS
     header_reserve = 2  # " ▲"
 
@@ -110,6 +113,7 @@ class AccountsTable(VirtualTable):
         self.index = AccountIndex()
         self._filter = ""
         self._measured = False
+        self._resort_pending = False
 
     # -- rows -------------------------------------------------------------------
 
@@ -173,9 +177,29 @@ class AccountsTable(VirtualTable):
         self._rows_changed(selected)
 
     def update_view(self, view: AccountView) -> None:
-        """Redraw the account in place (its row does not move until the next sort)."""
+        """Redraw the account; if what it sorts by changed, re-sort soon after.
+
+        The pane promises "riskiest first": an account the stream flags
+        ANOMALY must rise above plain ORPHAN rows, not wait for the operator's
+        next sort. Re-sorting costs O(n log n), so bursts of updates share one
+        re-sort (``RESORT_DELAY``); the cursor stays on its account.
+        """
         self.index.update(view)
         self.data_changed()
+        # The sort is stable: rows whose sort key did not change keep their order.
+        self._schedule_resort()
+
+    def _schedule_resort(self) -> None:
+        if self._resort_pending or not self.is_mounted:
+            return
+        self._resort_pending = True
+        self.set_timer(RESORT_DELAY, self._resort)
+
+    def _resort(self) -> None:
+        self._resort_pending = False
+        selected = self.selected_key
+        self.index.sort(self.index.sort_column, self.index.descending)
+        self._rows_changed(selected)
 
     def _rows_changed(self, selected: AccountKey | None, *, measure: bool = False) -> None:
         position = self.index.position(selected) if selected is not None else None

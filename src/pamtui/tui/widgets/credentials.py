@@ -6,13 +6,14 @@ from datetime import datetime
 
 from rich.text import Text
 from textual.containers import Vertical
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from pamtui.model import Credential, CredentialStatus, utcnow
 from pamtui.services.inventory import AccountView
 from pamtui.services.risk import has_admin_scope
 from pamtui.tui.safe import join, safe
 from pamtui.tui.widgets.badges import flag_badges
+from pamtui.tui.widgets.table import KeyedDataTable
 
 
 def ago(when: datetime | None, now: datetime) -> str:
@@ -33,7 +34,9 @@ def ago(when: datetime | None, now: datetime) -> str:
 COLUMNS = ("Label", "Status", "Kind", "Last used", "Scopes", "Expires", "Fingerprint")
 
 
-class CredentialsTable(DataTable):
+class CredentialsTable(KeyedDataTable):
+    HELP_WHERE = "credentials pane"
+
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", **kwargs)
         self._credentials: list[Credential] = []
