@@ -167,7 +167,7 @@ class PamtuiApp(BaseApp):
             "P",
             "providers",
             "Providers",
-            key_display="shift+p",
+            key_display="P",
             show=False,
             id="app.providers",
             tooltip="Each provider's health, and why a degraded one is degraded",
@@ -414,10 +414,27 @@ class PamtuiApp(BaseApp):
         main.refresh_queue()
         counts = self.session.queue.counts()
         degraded = [s.name for s in self.provider_statuses() if not s.ok]
-        bar = Text(end="", no_wrap=True)
+        # Most important first: a narrow terminal cuts the right end (with "…"),
+        # so the journal's state and degraded providers come before the rates.
+        bar = Text(end="", no_wrap=True, overflow="ellipsis")
         bar.append(
             " RO " if self.read_only else " RW ", style="bold reverse" if self.read_only else "bold"
         )
+        head = self.session.journal.head()
+        bar.append(f"  journal #{head.seq if head else 0}")
+        if self.journal_check is None:
+            bar.append(" verifying…", style="dim")
+        elif self.journal_check.ok:
+            bar.append(" ✓ chain verified", style="green")
+        elif self.journal_check.missing_archive:
+            archive = clean(self.journal_check.missing_archive, max_length=40)
+            bar.append(f" ✗ NOT VERIFIED: archive {archive} missing", style="bold red")
+        else:
+            bar.append(f" ✗ BROKEN at entry {self.journal_check.bad_seq}", style="bold red")
+        if self.forward_lags:
+            lag = max(item.lag for item in self.forward_lags)
+            failing = any(item.last_error for item in self.forward_lags)
+            bar.append(f"  fwd lag {lag}", style="bold red" if failing else "")
         bar.append("  providers ")
         if degraded:
             names = ", ".join(degraded[:2]) + ("…" if len(degraded) > 2 else "")
@@ -426,27 +443,12 @@ class PamtuiApp(BaseApp):
             bar.append(" (shift+p)", style="dim")
         else:
             bar.append(f"{len(self.session.providers)} ok", style="green")
-        bar.append(f"  stream {format_rate(self.watch.total.rate())}")
         bar.append("  queue ")
         bar.append(
             " ".join(f"{state}:{counts[state]}" for state in QueueState if counts.get(state))
             or "empty"
         )
-        head = self.session.journal.head()
-        bar.append(f"  journal #{head.seq if head else 0}")
-        if self.forward_lags:
-            lag = max(item.lag for item in self.forward_lags)
-            failing = any(item.last_error for item in self.forward_lags)
-            bar.append(f"  fwd lag {lag}", style="bold red" if failing else "")
-        if self.journal_check is None:
-            bar.append(" (verifying…)", style="dim")
-        elif self.journal_check.ok:
-            bar.append(" ✓ chain verified", style="green")
-        elif self.journal_check.missing_archive:
-            archive = clean(self.journal_check.missing_archive, max_length=40)
-            bar.append(f" ✗ NOT VERIFIED: archive {archive} missing", style="bold red")
-        else:
-            bar.append(f" ✗ BROKEN at entry {self.journal_check.bad_seq}", style="bold red")
+        bar.append(f"  stream {format_rate(self.watch.total.rate())}")
         main.query_one("#status-bar", Static).update(bar, layout=False)  # one line, always
 
     @work(thread=True, exclusive=True, group="journal-verify")

@@ -22,7 +22,7 @@ from pamtui.journal import EntryFilter, Journal, JournalError
 from pamtui.journal.export import entry_record
 from pamtui.model import JournalEntry
 from pamtui.safe_write import SafeWriteError, TargetExists
-from pamtui.sanitize import clean
+from pamtui.sanitize import clean, is_clean
 from pamtui.services.audit import (
     EXPORT_FORMATS,
     QueryError,
@@ -47,9 +47,21 @@ def summary(entry: JournalEntry) -> str:
 
 
 def entry_json(entry: JournalEntry) -> Text:
-    """The whole entry as JSON; ensure_ascii escapes every control character."""
+    """The whole entry as JSON: text as written (``…``, ``é``), controls escaped.
+
+    JSON escapes C0 controls itself; whatever else a terminal would act on
+    (DEL, C1, bidi overrides, invisibles: ``pamtui.sanitize``) is written as
+    a ``\\uXXXX`` escape, which is still valid JSON for the same string.
+    """
     record = entry_record(entry)
-    return Text(json.dumps(record, indent=2, ensure_ascii=True, sort_keys=True), no_wrap=False)
+    text = json.dumps(record, indent=2, ensure_ascii=False, sort_keys=True)
+    return Text(_escape_unsafe(text), no_wrap=False)
+
+
+def _escape_unsafe(text: str) -> str:
+    if is_clean(text.replace("\n", "")):
+        return text
+    return "".join(ch if ch == "\n" or is_clean(ch) else f"\\u{ord(ch):04x}" for ch in text)
 
 
 class JournalTable(KeyedDataTable):

@@ -43,7 +43,8 @@ def bindings_table(screen: Screen) -> Table:
         if not binding.id or not binding.description or binding.id in seen:
             continue
         seen.add(binding.id)
-        keys = [b.key_display or b.key for k, a in ranked if (b := a.binding).id == binding.id]
+        keys = [b.key_display or b.key for _, a in ranked if (b := a.binding).id == binding.id]
+        keys.sort(key=lambda k: len(k) > 1)  # the letter first: j/down, g/home
         what = binding.tooltip or binding.description
         table.add_row(
             Text("/".join(dict.fromkeys(keys))),

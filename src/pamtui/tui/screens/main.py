@@ -35,6 +35,16 @@ MUTATING_ACTIONS = frozenset(
     }
 )
 FOCUS_MARK = "● focus"
+PANE_NAMES = ("Accounts", "Credentials", "Stream", "Queue")
+
+
+def pane_tabs(current: int) -> str:
+    """``[1 Accounts] 2 Credentials 3 Stream 4 Queue · Tab``: the panes a small terminal hides."""
+    tabs = [
+        f"[{n + 1} {name}]" if n == current else f"{n + 1} {name}"
+        for n, name in enumerate(PANE_NAMES)
+    ]
+    return " ".join(tabs) + " · Tab"
 
 
 class MainScreen(RevokeActions, Screen):
@@ -60,7 +70,7 @@ class MainScreen(RevokeActions, Screen):
             "R",
             "revoke_account",
             "De-provision",
-            key_display="shift+r",
+            key_display="R",
             id="main.revoke_account",
             tooltip="De-provision the account: every token, key and session, then the account",
         ),
@@ -115,7 +125,7 @@ class MainScreen(RevokeActions, Screen):
             "D",
             "open_drift",
             "Drift",
-            key_display="shift+d",
+            key_display="D",
             show=False,
             id="main.drift",
             tooltip="Inventory drift: new privileged accounts, grants, credentials, owners who left",
@@ -174,16 +184,28 @@ class MainScreen(RevokeActions, Screen):
     def _mark_focus(self, focused: Widget | None) -> None:
         # Watching the reactive, not DescendantFocus: that event arrives before
         # Screen.focused changes, so the mark would lag one move behind.
-        for pane in self.query(".pane"):
+        compact = self.has_class("compact")
+        for n, pane in enumerate(self.query(".pane")):
             inside = focused is not None and (focused is pane or pane in focused.ancestors)
-            pane.border_subtitle = FOCUS_MARK if inside else ""
+            if compact:
+                # One pane on screen: say which, and that the others exist (1-4, Tab).
+                pane.border_subtitle = Content(pane_tabs(n)) if inside else ""
+            else:
+                pane.border_subtitle = FOCUS_MARK if inside else ""
             pane.set_class(inside, "-shown")  # in compact mode, the one pane on screen
 
     # -- small terminals: one pane at a time --------------------------------------
 
     def on_resize(self, event) -> None:
         compact = event.size.width < COMPACT_WIDTH or event.size.height < COMPACT_HEIGHT
-        self.set_class(compact, "compact")
+        if compact != self.has_class("compact"):
+            self.set_class(compact, "compact")
+            self._mark_focus(self.focused)
+            # Every key in one line at 80 columns: less padding, no palette hint
+            # (ctrl+p still opens it; the help screen lists it).
+            footer = self.query_one(Footer)
+            footer.compact = compact
+            footer.show_command_palette = not compact
 
     def _pane_order(self) -> list[str]:
         return ["accounts", "credentials", "stream", "queue"]

@@ -233,7 +233,7 @@ class ReviewScreen(Screen):
             "K",
             "keep",
             "Keep",
-            key_display="shift+k",
+            key_display="K",
             id="review.keep",
             tooltip="Keep this access (asks why)",
         ),
@@ -241,7 +241,7 @@ class ReviewScreen(Screen):
             "R",
             "revoke",
             "Revoke",
-            key_display="shift+r",
+            key_display="R",
             id="review.revoke",
             tooltip="Revoke: stage the account's revocation plan in the queue (not executed)",
         ),
@@ -285,10 +285,11 @@ class ReviewScreen(Screen):
         campaigns = self.query_one("#review-campaigns", DataTable)
         campaigns.add_columns("ID", "Scope", "Progress", "Due")
         items = self.query_one("#review-items", DataTable)
+        # The decision right after the number: a narrow pane cuts the right end.
         items.add_column("#", key="pos")
+        items.add_column("Decision", key="decision")
         items.add_column("Account", key="account")
         items.add_column("Provider", key="provider")
-        items.add_column("Decision", key="decision")
         self.query_one("#review-evidence-pane").border_title = "Evidence"
         try:
             self.campaigns = self.service.campaigns()
@@ -377,9 +378,9 @@ class ReviewScreen(Screen):
         for item in self.items:
             table.add_row(
                 safe(item.position),
+                safe(item.decision or "-", DECISION_STYLE.get(item.decision, "")),
                 safe(item.account_name, max_length=36),
                 safe(item.provider, max_length=16),
-                safe(item.decision or "-", DECISION_STYLE.get(item.decision, "")),
                 key=str(item.position),
             )
         if self.items:

@@ -24,12 +24,14 @@ from pamtui.tui.widgets.badges import flag_badges
 from pamtui.tui.widgets.table import Column, VirtualTable
 
 _SEP = "\x1f"
-RISK_WIDTH = 15
-ACCOUNT_WIDTH = 28
+RISK_MAX_WIDTH = 35
+"""Every badge at once ("CAME BACK ORPHAN ANOMALY PRIV STALE"): risk is never cut."""
+ACCOUNT_WIDTH = 24
 # What triage needs first comes first: narrow terminals cut the right side.
 TABLE_COLUMNS = (
     Column("account", "Account", max_width=ACCOUNT_WIDTH),
-    Column("risk", "Risk", width=RISK_WIDTH),
+    # Fitted to the badges shown, and widened when the stream adds one (update_view).
+    Column("risk", "Risk", max_width=RISK_MAX_WIDTH),
     Column("creds", "Live", justify="right"),
     Column("provider", "Provider", max_width=16),
     Column("status", "Status"),
@@ -91,7 +93,7 @@ class AccountsTable(VirtualTable):
             "S",
             "sort_reverse",
             "Reverse sort",
-            key_display="shift+s",
+            key_display="S",
             show=False,
             id="accounts.sort_reverse",
             tooltip="Reverse the accounts' sort order",
@@ -162,7 +164,9 @@ class AccountsTable(VirtualTable):
     def load(self, views: Iterable[AccountView]) -> None:
         selected = self.selected_key
         self.index.load(views)
-        self._rows_changed(selected, measure=not self._measured)
+        # Every load (provisional rows first, then with credentials): flags read
+        # later (STALE) widen the risk column rather than being cut off.
+        self._rows_changed(selected, measure=True, grow_only=self._measured)
         self._measured = True
 
     def set_filter(self, needle: str) -> None:
@@ -185,6 +189,7 @@ class AccountsTable(VirtualTable):
         re-sort (``RESORT_DELAY``); the cursor stays on its account.
         """
         self.index.update(view)
+        self.fit_cell("risk", flag_badges(view.flags, self.app.current_theme).cell_len)
         self.data_changed()
         # The sort is stable: rows whose sort key did not change keep their order.
         self._schedule_resort()
@@ -201,9 +206,11 @@ class AccountsTable(VirtualTable):
         self.index.sort(self.index.sort_column, self.index.descending)
         self._rows_changed(selected)
 
-    def _rows_changed(self, selected: AccountKey | None, *, measure: bool = False) -> None:
+    def _rows_changed(
+        self, selected: AccountKey | None, *, measure: bool = False, grow_only: bool = False
+    ) -> None:
         position = self.index.position(selected) if selected is not None else None
-        self.data_changed(measure=measure)
+        self.data_changed(measure=measure, grow_only=grow_only)
         if position is None:
             self.scroll_to(y=0, animate=False, immediate=True)
         self.move_cursor(row=position or 0)

@@ -30,8 +30,18 @@ def ago(when: datetime | None, now: datetime) -> str:
     return f"{int(seconds // 86400)}d ago"
 
 
-# Most useful first: a narrow pane cuts the right-hand columns.
-COLUMNS = ("Label", "Status", "Kind", "Last used", "Scopes", "Expires", "Fingerprint")
+# Most useful first: a narrow pane cuts the right-hand columns. At 120 columns
+# the pane is 46 cells wide: label, status, last use and kind fit whole.
+COLUMNS = ("Label", "Status", "Used", "Kind", "Scopes", "Expires", "Fingerprint")
+LABEL_WIDTH = 16
+KIND_LABEL = {
+    "api_token": "token",
+    "access_key": "key",
+    "personal_access_token": "PAT",
+    "session": "session",
+    "ssh_key": "SSH key",
+}
+"""Short kinds for the narrow pane (``personal_access_token`` was cut to ``personal_access_t``)."""
 
 
 class CredentialsTable(KeyedDataTable):
@@ -60,10 +70,10 @@ class CredentialsTable(KeyedDataTable):
             active = c.status is CredentialStatus.ACTIVE
             expired = active and c.expires is not None and c.expires < now
             cells = {
-                "Label": safe(c.label or c.id, max_length=24),
+                "Label": safe(c.label or c.id, max_length=LABEL_WIDTH),
                 "Status": safe(c.status, f"bold {error}" if expired else ("" if active else "dim")),
-                "Kind": safe(c.kind),
-                "Last used": safe(ago(c.last_used, now)),
+                "Kind": safe(KIND_LABEL.get(str(c.kind), c.kind)),
+                "Used": safe(ago(c.last_used, now)),
                 "Scopes": safe(
                     ", ".join(c.scopes), warning if has_admin_scope(c) else "", max_length=40
                 ),

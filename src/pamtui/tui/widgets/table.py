@@ -165,10 +165,10 @@ class VirtualTable(ScrollView, can_focus=True):
 
     # -- data changes ------------------------------------------------------------------
 
-    def data_changed(self, *, measure: bool = False) -> None:
+    def data_changed(self, *, measure: bool = False, grow_only: bool = False) -> None:
         """Call after the rows changed: redraws, keeps the cursor in range."""
         if measure:
-            self.measure()
+            self.measure(grow_only=grow_only)
         self._generation += 1
         self._line_cache.clear()
         self._update_virtual_size()
@@ -182,8 +182,12 @@ class VirtualTable(ScrollView, can_focus=True):
         if self.is_mounted:
             self.refresh(Region(0, row + 1 - round(self.scroll_y), self.size.width, 1))
 
-    def measure(self) -> None:
-        """Fit the widths of the unfixed columns to the header and a sample of rows."""
+    def measure(self, *, grow_only: bool = False) -> None:
+        """Fit the widths of the unfixed columns to the header and a sample of rows.
+
+        ``grow_only``: a column never gets narrower (rows reloaded while the
+        operator reads them should not make the columns jump left).
+        """
         widths = [len(c.label) + self.header_reserve for c in self.columns]
         count = self.row_count
         if count <= SAMPLE_ROWS:
@@ -198,11 +202,23 @@ class VirtualTable(ScrollView, can_focus=True):
             cells = self.row_cells(row)
             for n in unfixed:
                 widths[n] = max(widths[n], cells[n].cell_len)
+        if grow_only:
+            widths = [max(w, old) for w, old in zip(widths, self._widths, strict=True)]
         self._widths = [
             c.width if c.width is not None else min(w, c.max_width)
             for c, w in zip(self.columns, widths, strict=True)
         ]
         self._update_virtual_size()
+
+    def fit_cell(self, column_key: str, cell_len: int) -> None:
+        """Widen a fitted column (up to its ``max_width``) so a new cell is not cut."""
+        for n, column in enumerate(self.columns):
+            if column.key == column_key and column.width is None:
+                wanted = min(cell_len, column.max_width)
+                if wanted > self._widths[n]:
+                    self._widths[n] = wanted
+                    self._update_virtual_size()
+                return
 
     def _update_virtual_size(self) -> None:
         width = sum(self._widths) + 2 * CELL_PADDING * len(self._widths)
