@@ -38,7 +38,8 @@ TABLE_BINDINGS = [
 
 KEY_MAP_SUMMARY = (
     "Everywhere: j/k move, g/G first/last row, / filter or search, esc back or clear, "
-    "? help, q quit. Revoking: r a credential, shift+r a whole account (on every screen). "
+    "? help, q quit. Revoking: r a credential, R (shift+r) a whole account, on every "
+    "screen. "
     "Queue: y approve, x run, c cancel, e edit reason. Remap any key by its id in the "
     "config's [keys] table."
 )

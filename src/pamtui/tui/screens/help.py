@@ -31,7 +31,7 @@ def bindings_table(screen: Screen) -> Table:
     table.add_column("Key", style="bold", no_wrap=True)
     table.add_column("Action")
     table.add_column("Where", style="dim", no_wrap=True)
-    table.add_column("Id ([keys])", style="dim", no_wrap=True)
+    table.add_column(Text("Id (for [keys])"), style="dim", no_wrap=True)  # not markup
     seen: set[str] = set()
     # pamtui's own keys (screen and app) first, then the focused pane's.
     ranked = sorted(

@@ -130,12 +130,18 @@ class MainScreen(RevokeActions, Screen):
             id="main.drift",
             tooltip="Inventory drift: new privileged accounts, grants, credentials, owners who left",
         ),
-        Binding("1", "focus_pane('accounts')", "Accounts", show=False, id="main.focus_accounts"),
         Binding(
-            "2", "focus_pane('credentials')", "Credentials", show=False, id="main.focus_credentials"
+            "1", "focus_pane('accounts')", "Accounts pane", show=False, id="main.focus_accounts"
         ),
-        Binding("3", "focus_pane('stream')", "Stream", show=False, id="main.focus_stream"),
-        Binding("4", "focus_pane('queue')", "Queue", show=False, id="main.focus_queue"),
+        Binding(
+            "2",
+            "focus_pane('credentials')",
+            "Credentials pane",
+            show=False,
+            id="main.focus_credentials",
+        ),
+        Binding("3", "focus_pane('stream')", "Stream pane", show=False, id="main.focus_stream"),
+        Binding("4", "focus_pane('queue')", "Queue pane", show=False, id="main.focus_queue"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="main.clear_filter"),
         Binding("tab", "next_pane(1)", "Next pane", show=False, id="main.next_pane"),
         Binding("shift+tab", "next_pane(-1)", "Previous pane", show=False, id="main.previous_pane"),

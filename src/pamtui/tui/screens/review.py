@@ -198,7 +198,7 @@ def evidence_renderable(
                 )
             )
     else:
-        lines.append(Text("Undecided: shift+k keep · shift+r revoke · d defer", style="bold"))
+        lines.append(Text("Undecided: K keep · R revoke · d defer (K, R: shift)", style="bold"))
     for line in lines:
         if isinstance(line, Text):
             line.end = "\n"  # safe() and join() end without one: one line each here

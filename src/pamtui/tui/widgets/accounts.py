@@ -26,10 +26,14 @@ from pamtui.tui.widgets.table import Column, VirtualTable
 _SEP = "\x1f"
 RISK_MAX_WIDTH = 35
 """Every badge at once ("CAME BACK ORPHAN ANOMALY PRIV STALE"): risk is never cut."""
-ACCOUNT_WIDTH = 24
+ACCOUNT_WIDTH = 28
+"""Characters of a name kept in its cell (what tests and the copy key see)."""
+ACCOUNT_COLUMN_WIDTH = 24
+"""Cells the name column takes at most: at 120 columns the risk badges, the
+live count and the provider then fit whole beside it."""
 # What triage needs first comes first: narrow terminals cut the right side.
 TABLE_COLUMNS = (
-    Column("account", "Account", max_width=ACCOUNT_WIDTH),
+    Column("account", "Account", max_width=ACCOUNT_COLUMN_WIDTH),
     # Fitted to the badges shown, and widened when the stream adds one (update_view).
     Column("risk", "Risk", max_width=RISK_MAX_WIDTH),
     Column("creds", "Live", justify="right"),
