@@ -31,9 +31,9 @@ def ago(when: datetime | None, now: datetime) -> str:
 
 
 # Most useful first: a narrow pane cuts the right-hand columns. At 120 columns
-# the pane is 46 cells wide: label, status, last use and kind fit whole.
+# the pane is 46 cells wide: label (18), status, last use and kind fit whole.
 COLUMNS = ("Label", "Status", "Used", "Kind", "Scopes", "Expires", "Fingerprint")
-LABEL_WIDTH = 16
+LABEL_WIDTH = 18
 KIND_LABEL = {
     "api_token": "token",
     "access_key": "key",
@@ -73,7 +73,8 @@ class CredentialsTable(KeyedDataTable):
                 "Label": safe(c.label or c.id, max_length=LABEL_WIDTH),
                 "Status": safe(c.status, f"bold {error}" if expired else ("" if active else "dim")),
                 "Kind": safe(KIND_LABEL.get(str(c.kind), c.kind)),
-                "Used": safe(ago(c.last_used, now)),
+                # "24d", not "24d ago": the header says it, and the pane is narrow.
+                "Used": safe(ago(c.last_used, now).removesuffix(" ago")),
                 "Scopes": safe(
                     ", ".join(c.scopes), warning if has_admin_scope(c) else "", max_length=40
                 ),
