@@ -489,7 +489,14 @@ def run_app(session: Session, *, theme: str | None = None) -> int:
     return app.return_code or 0
 
 
-def run_audit_app(journal: Journal, *, theme: str | None = None) -> int:
-    app = AuditApp(journal, theme=theme)
+def run_audit_app(
+    journal: Journal,
+    *,
+    theme: str | None = None,
+    keys: Mapping[str, str] | None = None,
+    keys_source: Path | None = None,
+) -> int:
+    """``pamtui audit``; ``keys``: the config's [keys] table (the CLI passes it)."""
+    app = AuditApp(journal, theme=theme, keys=keys, keys_source=keys_source)
     app.run()
     return app.return_code or 0

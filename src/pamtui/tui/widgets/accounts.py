@@ -43,7 +43,7 @@ TABLE_COLUMNS = (
 )
 COLUMNS = tuple((c.label, c.key) for c in TABLE_COLUMNS)
 ASCENDING_MARK, DESCENDING_MARK = "▲", "▼"
-RESORT_DELAY = 0.2
+RESORT_DELAY = 0.5
 """Seconds an update waits for others before the rows are re-sorted (one sort per burst)."""
 
 
