@@ -21,7 +21,7 @@ from pamtui.tui.screens.review import ReviewScreen
 from pamtui.tui.widgets.accounts import RESORT_DELAY, AccountsTable
 from pamtui.tui.widgets.credentials import CredentialsTable
 from pamtui.tui.widgets.sparkline import StreamRates
-from pamtui.tui.widgets.stream import StreamLog
+from pamtui.tui.widgets.stream import StreamLog, format_event
 from tests.fakes import StaticProvider
 from tests.test_tui import SIZE, account_names, make_app, select_account, settle
 
@@ -171,3 +171,20 @@ async def test_the_review_screen_shows_its_decisions_at_120(db_path):
         items = app.screen.query_one("#review-items")
         assert "Decision" in line(items, 0)
         assert any("defer" in line(items, y) for y in range(1, 4))
+
+
+def test_the_callers_ip_is_not_pushed_out_by_a_long_path():
+    # The tour's incident turns on 203.0.113.66; a long path cut it off at 120 columns.
+    event = AccessEvent(
+        "demo-git",
+        utcnow(),
+        "u9",
+        "716008953",
+        "GET",
+        "/repos/acme-robotics/firmware/contents/" + "x" * 60,
+        200,
+        "203.0.113.66",
+    )
+    shown = format_event(event, "lucia-castillo-acme", "red", "yellow").plain
+    pane = 68  # the stream pane's inner width at 120 columns
+    assert "203.0.113.66" in shown[:pane], shown[:pane]

@@ -104,13 +104,15 @@ def format_event(
     line.append(safe(event.provider, "dim", max_length=14))
     line.append(" ")
     line.append(safe(account, "bold", max_length=28))
+    if event.source_ip:
+        # Before the path: a long path must not push the caller's IP (what an
+        # incident turns on) out of a 120-column pane.
+        line.append(" ")
+        line.append(safe(event.source_ip, "dim", max_length=40))
     line.append(" ")
     line.append(safe(event.method, max_length=7))
     line.append(" ")
     line.append(safe(event.path, max_length=70))
-    if event.source_ip:
-        line.append(" ")
-        line.append(safe(event.source_ip, "dim", max_length=40))
     if event.user_agent:
         line.append(" ")
         line.append(safe(event.user_agent, "dim italic", max_length=40))
