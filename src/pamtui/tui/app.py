@@ -132,16 +132,23 @@ class BaseApp(App[int]):
         for problem in [*problems, *self._keymap_problems]:
             self.notify(problem, severity="warning", markup=False)
 
+    HELP_INTRO = (
+        "Tab moves between panes; Enter opens the selected row. "
+        "Esc closes dialogs and clears filters. " + KEY_MAP_SUMMARY
+    )
+
     def action_help(self) -> None:
-        intro = (
-            "Tab moves between panes; Enter opens the selected row. "
-            "Esc closes dialogs and clears filters. " + KEY_MAP_SUMMARY
-        )
-        self.push_screen(HelpScreen(bindings_table(self.screen), intro))
+        self.push_screen(HelpScreen(bindings_table(self.screen), self.HELP_INTRO))
 
 
 class AuditApp(BaseApp):
     """``pamtui audit``: the journal review screen alone, read-only (fit for SSH)."""
+
+    HELP_INTRO = (
+        "j/k move, g/G newest/oldest entry, / searches (actor:, action:, since:, free text), "
+        "Esc clears the search and never quits: q quits. Remap any key by its id in the "
+        "config's [keys] table."
+    )
 
     def __init__(
         self,
