@@ -158,7 +158,10 @@ class ExportDialog(ModalScreen[tuple[str, str] | None]):
 
 class AuditScreen(Screen):
     BINDINGS = [
-        Binding("slash", "focus_query", "Search", key_display="/", id="audit.search"),
+        # priority: see MainScreen's "/" (a burst typed after it stays in order).
+        Binding(
+            "slash", "focus_query", "Search", key_display="/", priority=True, id="audit.search"
+        ),
         Binding("v", "verify", "Verify chain", id="audit.verify"),
         Binding("e", "export", "Export", id="audit.export"),
         Binding(
@@ -342,6 +345,8 @@ class AuditScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # False: not in the footer, and the next binding of the key (if any) is tried.
+        if action == "focus_query" and isinstance(self.focused, Input):
+            return False  # a "/" typed into a box is text (the binding is a priority one)
         if action == "clear_search":
             return self.searching
         if action == "back":

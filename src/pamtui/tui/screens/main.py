@@ -51,11 +51,15 @@ class MainScreen(RevokeActions, Screen):
     BINDINGS = [
         # Footer labels are short so every key fits at 120 columns; the help screen
         # shows the tooltip, which says exactly what the key does.
+        # priority: handled as the app reads it, before the next key of a burst is
+        # routed, so "/lucia-castillo" reaches the box whole and in order (a key
+        # still bubbling from the table could otherwise land after later ones).
         Binding(
             "slash",
             "filter",
             "Filter",
             key_display="/",
+            priority=True,
             id="main.filter",
             tooltip="Filter accounts as you type: name, email, provider, flag",
         ),
@@ -232,6 +236,8 @@ class MainScreen(RevokeActions, Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # False hides the binding from the footer and help, and it does not run.
+        if action == "filter" and isinstance(self.focused, Input):
+            return False  # a "/" typed into a box is text (the binding is a priority one)
         return not (action in MUTATING_ACTIONS and self.app.read_only)
 
     # -- data in -----------------------------------------------------------
