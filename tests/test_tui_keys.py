@@ -12,17 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from pathlib import Path
 
+import pyotp
 import pytest
 from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.widgets import DataTable, Input
 
 from pamtui import config
-from pamtui.config import demo_config
+from pamtui.config import Config, OperatorConfig, ProviderConfig, demo_config
 from pamtui.journal import Journal
 from pamtui.model import QueueState
+from pamtui.services import mfa
 from pamtui.services.session import Session
 from pamtui.ssh.audit import SshAuditApp
 from pamtui.tui.app import PamtuiApp
@@ -36,6 +39,7 @@ from pamtui.tui.screens.review import ReviewScreen
 from pamtui.tui.widgets.queue import QueueTable
 from pamtui.tui.widgets.table import KeyedDataTable, VirtualTable
 from tests.fakes import StaticProvider
+from tests.test_mfa import memory_keyring  # noqa: F401  (fixture: backend chosen by config)
 from tests.test_tui import SIZE, make_app, select_account, settle
 
 
@@ -323,3 +327,38 @@ async def test_review_keys_follow_the_shared_map(db_path):
         await pilot.press("R")  # shift+r revokes, as on the triage screen
         await pilot.pause()
         assert isinstance(app.screen, PromptScreen)
+
+
+async def test_y_and_c_on_a_verified_item_refuse_before_any_totp_prompt(
+    db_path,
+    memory_keyring,  # noqa: F811
+):
+    store = mfa.KeyringStore()
+    enrolment = mfa.enroll("tester", store)
+    totp = pyotp.TOTP(enrolment.secret)
+    journal = Journal.open(db_path)
+    mfa.confirm_enrollment("tester", enrolment.secret, totp.at(time.time() - 30), store, journal)
+    cfg = Config(
+        source=None,
+        providers=(ProviderConfig("static", "static"),),
+        operator=OperatorConfig(require_totp=True),
+    )
+    provider = StaticProvider()
+    session = Session(
+        cfg, journal, {"static": provider}, read_only=False, db_path=db_path, operator="tester"
+    )
+    app = PamtuiApp(session, stream=False)
+    action = provider.revoke_actions(provider.credentials["t-carol-1"])[0]
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        (item,) = app.session.queue.stage([action], "stale", actor="tester")
+        app.session.queue.approve(item.id, actor="tester")
+        await app.session.queue.run([item.id])
+        app.main.refresh_queue()
+        for key in ("y", "c"):
+            await pilot.press("4", key)
+            await pilot.pause()
+            assert not isinstance(app.screen, PromptScreen), key  # no code asked for
+        refusals = [n.message for n in app._notifications if "verified: it cannot be" in n.message]
+        assert len(refusals) == 2
+        assert app.session.queue.get(item.id).state is QueueState.VERIFIED
