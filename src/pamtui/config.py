@@ -135,6 +135,8 @@ class Config:
     queue: QueueConfig = QueueConfig()
     policies: tuple[Mapping[str, Any], ...] = ()
     forward: tuple[ForwardConfig, ...] = ()
+    keys: Mapping[str, str] = field(default_factory=dict)
+    """[keys]: binding id -> key string (the TUI applies it, pamtui/tui/keymap.py)."""
 
     @property
     def is_demo(self) -> bool:
@@ -221,7 +223,7 @@ def load_file(path: Path) -> Config:
     return parse(raw, path)
 
 
-_TOP_KEYS = {"operator", "risk", "ui", "queue", "providers", "policies", "forward"}
+_TOP_KEYS = {"operator", "risk", "ui", "queue", "providers", "policies", "forward", "keys"}
 
 
 def parse(raw: Mapping[str, Any], path: Path | None) -> Config:
@@ -286,7 +288,20 @@ def parse(raw: Mapping[str, Any], path: Path | None) -> Config:
         queue=queue,
         policies=tuple(policies_raw),
         forward=_forward(raw.get("forward"), where),
+        keys=_keys(raw.get("keys", {}), where),
     )
+
+
+def _keys(raw: Any, where: str) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: keys: expected a table ([keys]) of binding id = key")
+    for binding_id, key in raw.items():
+        if not isinstance(key, str) or not key.strip():
+            raise ConfigError(
+                f'{where}: keys.{binding_id}: expected a key string such as "ctrl+r" '
+                '(several: "j,down")'
+            )
+    return dict(raw)
 
 
 def _forward(raw: Any, where: str) -> tuple[ForwardConfig, ...]:

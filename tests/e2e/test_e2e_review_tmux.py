@@ -145,8 +145,9 @@ def test_review_campaign_end_to_end_in_tmux(tmux) -> None:
     screen = tmux.screen()
     assert "Evidence · item 1 of 3" in screen and "Owner / HR" in screen
 
-    _decide(tmux, "k", "justification (journalled)", "break-glass admin, owner confirmed", 1)
-    _decide(tmux, "x", "Enter stages", "no longer in the team", 2)
+    # The shared key map: shift+k keeps (k moves up), shift+r revokes as on the triage screen.
+    _decide(tmux, "K", "justification (journalled)", "break-glass admin, owner confirmed", 1)
+    _decide(tmux, "R", "Enter stages", "no longer in the team", 2)
     _decide(tmux, "d", None, "", 3)
     screen = tmux.wait_for("All 3 items decided")
     assert "kept 1, revoked 1, deferred 1" in screen

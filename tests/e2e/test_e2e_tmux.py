@@ -186,7 +186,7 @@ def test_full_triage_loop_in_tmux(tmux) -> None:
     )
 
     # The attacker keeps calling: those calls now come back denied.
-    tmux.keys("d")
+    tmux.keys("t")  # the status filter's first stop (d defers in a review: one meaning a key)
     tmux.wait_for("only denied")
     tmux.wait_for(
         lambda s: any("401" in line and ACCOUNT in line for line in s.splitlines()), timeout=30

@@ -289,6 +289,17 @@ def test_the_authorised_key_gets_the_read_only_audit_screen(server: Server, tmux
     tmux("send-keys", "-t", "t", "Escape")
     wait_until(lambda: "pamtui keys" not in screen(), 5, "the help to close")
 
+    # Esc never closes the connection (issue 15): with a search typed, it clears
+    # the search; at the top level it does nothing. Only q quits.
+    tmux("send-keys", "-t", "t", "-l", "/zz-no-such-text")
+    wait_until(lambda: "zz-no-such-text" in screen(), 5, "the search to be typed")
+    tmux("send-keys", "-t", "t", "Escape")
+    wait_until(lambda: "zz-no-such-text" not in screen(), 5, f"Esc to clear:\n{screen()}")
+    tmux("send-keys", "-t", "t", "Escape", "Escape")
+    time.sleep(1)
+    assert Path(f"/proc/{pid}").exists(), "Esc ended the SSH audit session"
+    assert "Audit journal" in screen() and "esc" not in screen().rstrip().splitlines()[-1]
+
     # A resize reaches the app: the panes reflow to 80 columns, footer on row 24.
     tmux("resize-window", "-t", "t", "-x", "80", "-y", "24")
 

@@ -189,7 +189,11 @@ async def test_filters_by_status_provider_and_account(db_path):
         await ingest(pilot, log, total)
 
         def paths() -> set[str]:
-            return {line.split()[5].rsplit("/", 1)[0] for line in shown_text(log)}
+            # The path is the first word starting with "/" (the source IP comes before it).
+            return {
+                next(w for w in line.split() if w.startswith("/")).rsplit("/", 1)[0]
+                for line in shown_text(log)
+            }
 
         assert paths() == {"/alpha-ok", "/alpha-no", "/alpha-err", "/beta-ok"}
         await pilot.press("t")  # status: denied

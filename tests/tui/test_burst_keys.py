@@ -67,3 +67,21 @@ async def test_a_burst_after_slash_on_the_audit_screen_is_the_query(db_path):
         await pilot.pause(0.3)
         assert app.is_running and isinstance(app.screen, AuditScreen)
         assert app.screen.query_one("#audit-query").value == "actor:quinn"
+
+
+async def test_a_slash_typed_into_the_filter_is_text(db_path):
+    # "/" is a priority binding (handled as the app reads it, so a burst stays in
+    # order); inside the box it must still be a character.
+    app = make_app(db_path, StaticProvider())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        burst(app, "/repos/acme")
+        await pilot.pause(0.3)
+        assert app.screen.query_one("#accounts-filter").value == "repos/acme"
+        await pilot.press("escape")
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, AuditScreen)
+        burst(app, "/since:2026/11")
+        await pilot.pause(0.3)
+        assert app.screen.query_one("#audit-query").value == "since:2026/11"

@@ -111,8 +111,9 @@ async def test_revoke_a_credential_end_to_end(db_path):
         ("execute", "tester"),
         ("revoked", "tester"),
         ("verified", "tester"),
+        ("session_end", "tester"),  # quitting closes the session in the journal
     ]
-    assert journal.entries(limit=1)[0].subject == "credential:t-bob-1"
+    assert journal.entries(limit=2)[1].subject == "credential:t-bob-1"
     assert journal.verify().ok
 
 
@@ -209,7 +210,8 @@ async def test_help_lists_the_keys(db_path):
         assert isinstance(app.screen, HelpScreen)
         table = app.screen._table
         keys = [cell.plain for cell in table.columns[0]._cells]
-        assert {"r", "shift+r", "/", "q", "?", "a"} <= set(keys)
+        assert {"r", "R", "/", "q", "?", "a"} <= set(keys)
+        assert {"j/down", "k/up", "g/home", "G/end"} <= set(keys)  # the shared table keys
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, HelpScreen)
@@ -257,7 +259,7 @@ async def test_stream_shows_events_batched(db_path):
         await pilot.pause(0.3)
         log = app.screen.query_one(StreamLog)
         assert log.shown == 10
-        await pilot.press("d")  # denied only
+        await pilot.press("t")  # the status filter's first stop: denied only
         log.push(events[0])
         log.push(events[9])
         log.flush()

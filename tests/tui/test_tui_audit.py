@@ -126,10 +126,38 @@ async def test_export_from_the_screen(audit_app, tmp_path):
     assert oct(target.stat().st_mode & 0o777) == "0o600"
 
 
-async def test_escape_quits_the_standalone_screen(audit_app):
+def footer_keys(app) -> dict[str, str]:
+    """The footer's key -> description, as the operator reads it."""
+    return {
+        key: active.binding.description
+        for key, active in app.screen.active_bindings.items()
+        if active.binding.show and active.enabled
+    }
+
+
+async def test_escape_never_quits_the_standalone_screen_q_does(audit_app):
+    # Issue 15: Esc quit `pamtui audit` (over SSH: closed the connection), even
+    # with a search active, while the footer said "esc Back".
     async with audit_app.run_test(size=SIZE) as pilot:
         await wait_verified(audit_app, pilot)
-        await pilot.press("escape")
+        screen = audit_app.screen
+        assert "escape" not in footer_keys(audit_app)  # no "esc Back" to nowhere
+        await pilot.press("slash", *"actor:bob", "enter")
+        await pilot.pause()
+        assert screen.query_one(JournalTable).row_count == 167
+        assert footer_keys(audit_app)["escape"] == "Clear search"
+        await pilot.press("escape")  # clears the search...
+        await pilot.pause()
+        assert audit_app.is_running and audit_app.screen is screen
+        assert screen.query_one("#audit-query", Input).value == ""
+        assert screen.query_one(JournalTable).row_count == PAGE  # everything again
+        await pilot.press("escape", "escape")  # ...then does nothing at the top level
+        await pilot.pause()
+        assert audit_app.is_running and audit_app.screen is screen
+        await pilot.press("slash", *"zzz", "escape")  # typed, not submitted: cleared too
+        await pilot.pause()
+        assert audit_app.is_running and screen.query_one("#audit-query", Input).value == ""
+        await pilot.press("q")
         await pilot.pause()
     assert audit_app.return_code == 0
 

@@ -39,7 +39,7 @@ def head(app) -> str:
 
 def decisions(app) -> list[str]:
     table = app.screen.query_one("#review-items", DataTable)
-    return [table.get_row_at(i)[3].plain for i in range(table.row_count)]
+    return [table.get_row_at(i)[1].plain for i in range(table.row_count)]
 
 
 async def open_review(app, pilot) -> None:
@@ -66,7 +66,7 @@ async def test_decide_every_item_from_the_screen(db_path):
         first = app.screen.current
         assert first.account_name in evidence(app) and "Owner / HR" in evidence(app)
 
-        await pilot.press("k")
+        await pilot.press("K")  # shift+k keeps: k moves up, as in every table
         await pilot.pause()
         await answer(app, pilot, "break-glass admin")
         assert "1/4 decided" in head(app)
@@ -74,18 +74,18 @@ async def test_decide_every_item_from_the_screen(db_path):
 
         await pilot.press("d")
         await pilot.pause()
-        await pilot.press("x")
+        await pilot.press("R")  # shift+r revokes the account, as on the triage screen
         await pilot.pause()
         await answer(app, pilot, "no longer needed")
-        await pilot.press("k")
+        await pilot.press("K")
         await pilot.pause()
         await answer(app, pilot, "")  # an empty justification keeps nothing
         assert "3/4 decided" in head(app)
-        await pilot.press("r")  # r revokes too
+        await pilot.press("R")
         await pilot.pause()
-        await pilot.press("escape")  # ...but Esc cancels it
+        await pilot.press("escape")  # Esc cancels a revocation
         await pilot.pause()
-        await pilot.press("k")
+        await pilot.press("K")
         await pilot.pause()
         await answer(app, pilot, "service account, owner confirmed")
         assert "4/4 decided" in head(app)
@@ -103,7 +103,7 @@ async def test_decide_every_item_from_the_screen(db_path):
         assert app.session.providers["static"].revoke_calls == []  # nothing executed
         assert "no longer needed" in staged[0].reason
 
-        await pilot.press("p")  # all decided: still on the last item, p goes back one
+        await pilot.press("k")  # all decided: still on the last item, k goes up one
         await pilot.pause()
         assert "Decision: revoke" in evidence(app) and "pending (approved)" in evidence(app)
         await pilot.press("escape")
@@ -119,7 +119,7 @@ async def test_read_only_has_no_decision_keys(db_path):
     app = make_app(db_path, StaticProvider(), read_only=True)
     async with app.run_test(size=SIZE) as pilot:
         await open_review(app, pilot)
-        for key in ("k", "x", "r", "d"):
+        for key in ("K", "R", "x", "r", "d"):
             await pilot.press(key)
             await pilot.pause()
             assert isinstance(app.screen, ReviewScreen), key
@@ -191,7 +191,7 @@ async def test_hostile_names_are_shown_literally(db_path):
         await pilot.pause()
         assert "[@click=app.quit]click-me[/]" in evidence(app)
         assert app.is_running and isinstance(app.screen, ReviewScreen)
-        await pilot.press("k")
+        await pilot.press("K")
         await pilot.pause()
         await answer(app, pilot, "\x1b]52;c;ZXZpbA==\x07 [bold]x[/bold]")
         table.move_cursor(row=click.position - 1)

@@ -18,7 +18,7 @@ import contextlib
 import fcntl
 import sys
 import termios
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from textual import events
@@ -48,8 +48,16 @@ class SshAuditApp(AuditApp):
     # Textual resolves a relative CSS_PATH next to the subclass's module.
     CSS_PATH = str(Path(tui_app.__file__).with_name(str(AuditApp.CSS_PATH)))
 
-    def __init__(self, journal: Journal, *, operator: str, theme: str | None = None) -> None:
-        super().__init__(journal, theme=theme)
+    def __init__(
+        self,
+        journal: Journal,
+        *,
+        operator: str,
+        theme: str | None = None,
+        keys: Mapping[str, str] | None = None,
+        keys_source: Path | None = None,
+    ) -> None:
+        super().__init__(journal, theme=theme, keys=keys, keys_source=keys_source)
         self.operator = operator
 
     # Takes the event (Textual passes it by parameter count) to stop AuditApp's handler.
@@ -79,15 +87,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--operator", required=True)
     args = parser.parse_args(argv)
     try:
-        theme = None
+        theme, keys, source = None, None, None
         if args.config:
-            theme = config_mod.load(args.config).ui.theme or None
+            loaded = config_mod.load(args.config)
+            theme, keys, source = loaded.ui.theme or None, loaded.keys, loaded.source
         journal = Journal.open(args.db, read_only=True)
     except (JournalError, config_mod.ConfigError) as exc:
         print(f"pamtui: {exc}", file=sys.stderr)
         return 2
     try:
-        app = SshAuditApp(journal, operator=args.operator, theme=theme)
+        app = SshAuditApp(
+            journal, operator=args.operator, theme=theme, keys=keys, keys_source=source
+        )
         app.run()
         return app.return_code or 0
     finally:

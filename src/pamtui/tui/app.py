@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Mapping
+from pathlib import Path
 
 from rich.text import Text
 from textual import events, work
@@ -25,14 +27,16 @@ from pamtui.services.session import Session
 from pamtui.services.stream import EventFeed, StreamProblem
 from pamtui.services.watch import StreamWatch
 from pamtui.tui.commands import PamtuiCommands
+from pamtui.tui.keymap import KEY_MAP_SUMMARY, keymap_for
 from pamtui.tui.keys import redirect_stray_key
 from pamtui.tui.screens.audit import AuditScreen
 from pamtui.tui.screens.help import HelpScreen, bindings_table
 from pamtui.tui.screens.main import MainScreen
 from pamtui.tui.screens.providers import ProvidersScreen
+from pamtui.tui.screens.quit import ConfirmQuit
 from pamtui.tui.themes import discover_themes
 from pamtui.tui.throttle import Throttle
-from pamtui.tui.widgets.stream import StreamLog
+from pamtui.tui.widgets.stream import StreamLog, format_rate
 
 DEFAULT_THEME = "pamtui-dark"
 LOADING_REDRAW_INTERVAL = 1.0
@@ -52,9 +56,36 @@ class BaseApp(App[int]):
         Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
     ]
 
-    def __init__(self, *, theme: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        theme: str | None = None,
+        keys: Mapping[str, str] | None = None,
+        keys_source: Path | None = None,
+    ) -> None:
         super().__init__()
         self._requested_theme = theme or DEFAULT_THEME
+        # The config's [keys] table over the shared key map (tui/keymap.py).
+        keymap, self._keymap_problems = keymap_for(keys or {}, keys_source)
+        if keymap:
+            self.set_keymap(keymap)
+
+    def busy(self) -> str:
+        """What is running that quitting would interrupt ("" when nothing is)."""
+        return ""
+
+    async def action_quit(self) -> None:
+        """``q`` (and ctrl+q): quits at once, or asks first while work is running."""
+        what = self.busy()
+        if not what:
+            self.exit()
+            return
+
+        def answered(quit_: bool | None) -> None:
+            if quit_:
+                self.exit()
+
+        self.push_screen(ConfirmQuit(what), callback=answered)
 
     async def _on_key(self, event: events.Key) -> None:
         # Runs before App._on_key (the bindings): a burst typed after "/" is text.
@@ -99,22 +130,36 @@ class BaseApp(App[int]):
             )
             if DEFAULT_THEME in self.available_themes:
                 self.theme = DEFAULT_THEME
-        for problem in problems:
+        for problem in [*problems, *self._keymap_problems]:
             self.notify(problem, severity="warning", markup=False)
 
+    HELP_INTRO = (
+        "Tab moves between panes; Enter opens the selected row. "
+        "Esc closes dialogs and clears filters. " + KEY_MAP_SUMMARY
+    )
+
     def action_help(self) -> None:
-        intro = (
-            "Tab moves between panes; Enter opens the selected row. "
-            "Esc closes dialogs and clears filters."
-        )
-        self.push_screen(HelpScreen(bindings_table(self.screen), intro))
+        self.push_screen(HelpScreen(bindings_table(self.screen), self.HELP_INTRO))
 
 
 class AuditApp(BaseApp):
     """``pamtui audit``: the journal review screen alone, read-only (fit for SSH)."""
 
-    def __init__(self, journal: Journal, *, theme: str | None = None) -> None:
-        super().__init__(theme=theme)
+    HELP_INTRO = (
+        "j/k move, g/G newest/oldest entry, / searches (actor:, action:, since:, free text), "
+        "Esc clears the search and never quits: q quits. Remap any key by its id in the "
+        "config's [keys] table."
+    )
+
+    def __init__(
+        self,
+        journal: Journal,
+        *,
+        theme: str | None = None,
+        keys: Mapping[str, str] | None = None,
+        keys_source: Path | None = None,
+    ) -> None:
+        super().__init__(theme=theme, keys=keys, keys_source=keys_source)
         self.journal = journal
 
     async def on_mount(self) -> None:
@@ -130,7 +175,7 @@ class PamtuiApp(BaseApp):
             "P",
             "providers",
             "Providers",
-            key_display="shift+p",
+            key_display="P",
             show=False,
             id="app.providers",
             tooltip="Each provider's health, and why a degraded one is degraded",
@@ -138,7 +183,11 @@ class PamtuiApp(BaseApp):
     ]
 
     def __init__(self, session: Session, *, theme: str | None = None, stream: bool = True) -> None:
-        super().__init__(theme=theme or session.config.ui.theme or None)
+        super().__init__(
+            theme=theme or session.config.ui.theme or None,
+            keys=session.config.keys,
+            keys_source=session.config.source,
+        )
         self.session = session
         self.read_only = session.read_only
         self._stream_enabled = stream
@@ -329,7 +378,27 @@ class PamtuiApp(BaseApp):
         with contextlib.suppress(JournalError):
             follow(self.session.db_path, destinations, self._forward_stop, on_pass=passed)
 
+    def busy(self) -> str:
+        running = {w.group for w in self.workers if w.is_running}
+        if "revoke" in running:
+            return "A revocation"
+        if "recover" in running:
+            return "Queue recovery"
+        return ""
+
+    def _journal_session_end(self) -> None:
+        """The pair of session_start: when this operator's TUI session ended."""
+        if self.read_only:
+            return
+        with contextlib.suppress(JournalError):
+            self.session.journal.append(
+                self.session.operator,
+                "session_end",
+                detail={"interface": "tui", "read_only": self.read_only},
+            )
+
     async def on_unmount(self) -> None:
+        self._journal_session_end()
         self._forward_stop.set()
         heap.restore_thresholds()
         if self.cursors is not None:
@@ -361,10 +430,27 @@ class PamtuiApp(BaseApp):
         main.refresh_queue()
         counts = self.session.queue.counts()
         degraded = [s.name for s in self.provider_statuses() if not s.ok]
-        bar = Text(end="", no_wrap=True)
+        # Most important first: a narrow terminal cuts the right end (with "…"),
+        # so the journal's state and degraded providers come before the rates.
+        bar = Text(end="", no_wrap=True, overflow="ellipsis")
         bar.append(
             " RO " if self.read_only else " RW ", style="bold reverse" if self.read_only else "bold"
         )
+        head = self.session.journal.head()
+        bar.append(f"  journal #{head.seq if head else 0}")
+        if self.journal_check is None:
+            bar.append(" verifying…", style="dim")
+        elif self.journal_check.ok:
+            bar.append(" ✓ chain verified", style="green")
+        elif self.journal_check.missing_archive:
+            archive = clean(self.journal_check.missing_archive, max_length=40)
+            bar.append(f" ✗ NOT VERIFIED: archive {archive} missing", style="bold red")
+        else:
+            bar.append(f" ✗ BROKEN at entry {self.journal_check.bad_seq}", style="bold red")
+        if self.forward_lags:
+            lag = max(item.lag for item in self.forward_lags)
+            failing = any(item.last_error for item in self.forward_lags)
+            bar.append(f"  fwd lag {lag}", style="bold red" if failing else "")
         bar.append("  providers ")
         if degraded:
             names = ", ".join(degraded[:2]) + ("…" if len(degraded) > 2 else "")
@@ -373,27 +459,12 @@ class PamtuiApp(BaseApp):
             bar.append(" (shift+p)", style="dim")
         else:
             bar.append(f"{len(self.session.providers)} ok", style="green")
-        bar.append(f"  stream {self.stream_watch.total.rate():.0f}/s")
         bar.append("  queue ")
         bar.append(
             " ".join(f"{state}:{counts[state]}" for state in QueueState if counts.get(state))
             or "empty"
         )
-        head = self.session.journal.head()
-        bar.append(f"  journal #{head.seq if head else 0}")
-        if self.forward_lags:
-            lag = max(item.lag for item in self.forward_lags)
-            failing = any(item.last_error for item in self.forward_lags)
-            bar.append(f"  fwd lag {lag}", style="bold red" if failing else "")
-        if self.journal_check is None:
-            bar.append(" (verifying…)", style="dim")
-        elif self.journal_check.ok:
-            bar.append(" ✓ chain verified", style="green")
-        elif self.journal_check.missing_archive:
-            archive = clean(self.journal_check.missing_archive, max_length=40)
-            bar.append(f" ✗ NOT VERIFIED: archive {archive} missing", style="bold red")
-        else:
-            bar.append(f" ✗ BROKEN at entry {self.journal_check.bad_seq}", style="bold red")
+        bar.append(f"  stream {format_rate(self.stream_watch.total.rate())}")
         main.query_one("#status-bar", Static).update(bar, layout=False)  # one line, always
 
     @work(thread=True, exclusive=True, group="journal-verify")
@@ -434,7 +505,14 @@ def run_app(session: Session, *, theme: str | None = None) -> int:
     return app.return_code or 0
 
 
-def run_audit_app(journal: Journal, *, theme: str | None = None) -> int:
-    app = AuditApp(journal, theme=theme)
+def run_audit_app(
+    journal: Journal,
+    *,
+    theme: str | None = None,
+    keys: Mapping[str, str] | None = None,
+    keys_source: Path | None = None,
+) -> int:
+    """``pamtui audit``; ``keys``: the config's [keys] table (the CLI passes it)."""
+    app = AuditApp(journal, theme=theme, keys=keys, keys_source=keys_source)
     app.run()
     return app.return_code or 0

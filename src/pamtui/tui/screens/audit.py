@@ -20,7 +20,7 @@ from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Sel
 
 from pamtui.model import JournalEntry
 from pamtui.safe_write import SafeWriteError, TargetExists
-from pamtui.sanitize import clean
+from pamtui.sanitize import clean, is_clean
 from pamtui.services.audit import (
     EXPORT_FORMATS,
     QueryError,
@@ -31,6 +31,7 @@ from pamtui.services.audit import (
 )
 from pamtui.services.journal import EntryFilter, Journal, JournalError, entry_record
 from pamtui.tui.safe import safe
+from pamtui.tui.widgets.table import KeyedDataTable
 
 PAGE = 200
 COLUMNS = ("Seq", "Time (UTC)", "Actor", "Action", "Provider", "Subject", "Detail")
@@ -45,18 +46,31 @@ def summary(entry: JournalEntry) -> str:
 
 
 def entry_json(entry: JournalEntry) -> Text:
-    """The whole entry as JSON; ensure_ascii escapes every control character."""
+    """The whole entry as JSON: text as written (``…``, ``é``), controls escaped.
+
+    JSON escapes C0 controls itself; whatever else a terminal would act on
+    (DEL, C1, bidi overrides, invisibles: ``pamtui.sanitize``) is written as
+    a ``\\uXXXX`` escape, which is still valid JSON for the same string.
+    """
     record = entry_record(entry)
-    return Text(json.dumps(record, indent=2, ensure_ascii=True, sort_keys=True), no_wrap=False)
+    text = json.dumps(record, indent=2, ensure_ascii=False, sort_keys=True)
+    return Text(_escape_unsafe(text), no_wrap=False)
 
 
-class JournalTable(DataTable):
-    """A window onto the journal; asks for more when the cursor nears its end."""
+def _escape_unsafe(text: str) -> str:
+    if is_clean(text.replace("\n", "")):
+        return text
+    return "".join(ch if ch == "\n" or is_clean(ch) else f"\\u{ord(ch):04x}" for ch in text)
 
-    BINDINGS = [
-        Binding("end,G", "last_row", "Oldest loaded", show=False, id="audit.last"),
-        Binding("home,g", "first_row", "Newest", show=False, id="audit.first"),
-    ]
+
+class JournalTable(KeyedDataTable):
+    """A window onto the journal; asks for more when the cursor nears its end.
+
+    G/end (the shared ``table.last``) goes to the oldest entry loaded, which
+    pages in older ones; g/home to the newest.
+    """
+
+    HELP_WHERE = "journal list"
 
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", **kwargs)
@@ -91,9 +105,6 @@ class JournalTable(DataTable):
     def action_last_row(self) -> None:
         # Moving the cursor (not just scrolling) is what pages in older entries.
         self.move_cursor(row=self.row_count - 1)
-
-    def action_first_row(self) -> None:
-        self.move_cursor(row=0)
 
     @property
     def selected(self) -> JournalEntry | None:
@@ -146,7 +157,10 @@ class ExportDialog(ModalScreen[tuple[str, str] | None]):
 
 class AuditScreen(Screen):
     BINDINGS = [
-        Binding("slash", "focus_query", "Search", key_display="/", id="audit.search"),
+        # priority: see MainScreen's "/" (a burst typed after it stays in order).
+        Binding(
+            "slash", "focus_query", "Search", key_display="/", priority=True, id="audit.search"
+        ),
         Binding("v", "verify", "Verify chain", id="audit.verify"),
         Binding("e", "export", "Export", id="audit.export"),
         Binding(
@@ -156,6 +170,9 @@ class AuditScreen(Screen):
             id="audit.copy",
             tooltip="Copy the selected value to the clipboard (OSC 52, works over SSH)",
         ),
+        # Esc clears an active search first; then goes back to the triage screen,
+        # or (stand-alone, over SSH) does nothing: q quits, never Esc.
+        Binding("escape", "clear_search", "Clear search", id="audit.clear_search"),
         Binding("escape", "back", "Back", id="audit.back"),
     ]
 
@@ -264,6 +281,7 @@ class AuditScreen(Screen):
             return
         self.reload()
         self.query_one(JournalTable).focus()
+        self.refresh_bindings()
 
     # -- verification ----------------------------------------------------------
 
@@ -317,14 +335,34 @@ class AuditScreen(Screen):
 
         self.app.push_screen(ExportDialog(), callback=chosen)
 
-    def action_back(self) -> None:
-        query = self.query_one("#audit-query", Input)
-        if self.focused is query and query.value:
-            query.value = ""
+    @property
+    def searching(self) -> bool:
+        """A search is typed or applied (what Esc clears first)."""
+        if not self.is_mounted:
+            return False
+        return bool(self.query_one("#audit-query", Input).value) or self.filter != EntryFilter()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # False: not in the footer, and the next binding of the key (if any) is tried.
+        if action == "focus_query" and isinstance(self.focused, Input):
+            return False  # a "/" typed into a box is text (the binding is a priority one)
+        if action == "clear_search":
+            return self.searching
+        if action == "back":
+            return not self.standalone
+        return True
+
+    @on(Input.Changed, "#audit-query")
+    def _query_changed(self) -> None:
+        self.refresh_bindings()  # the footer's esc: "Clear search" or not
+
+    def action_clear_search(self) -> None:
+        self.query_one("#audit-query", Input).value = ""
+        if self.filter != EntryFilter():
             self.filter = EntryFilter()
             self.reload()
-            return
-        if self.standalone:
-            self.app.exit()
-        else:
-            self.app.pop_screen()
+        self.query_one(JournalTable).focus()
+        self.refresh_bindings()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

@@ -1,16 +1,28 @@
-"""Confirm a revocation: show the plan, let steps be deselected, require a reason."""
+"""Confirm a revocation: show the plan, let steps be deselected, require a reason.
+
+A deselected step must read as deselected without colour (NO_COLOR, a
+monochrome terminal): each step shows ``[x]`` or ``[ ]``, and the dialog's
+title counts what will run ("3 of 5 steps"). Tab goes from the reason to the
+steps, as the label says, then to the buttons.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, SelectionList, Static
+from textual.strip import Strip
+from textual.widget import Widget
+from textual.widgets import Button, Input, Label, OptionList, SelectionList, Static
+from textual.widgets.option_list import OptionDoesNotExist
 from textual.widgets.selection_list import Selection
 
 from pamtui.model import RevokeAction
@@ -31,10 +43,38 @@ def _step_text(step: RevokeAction) -> Text:
     )
 
 
+SELECTED_MARK, DESELECTED_MARK = "[x] ", "[ ] "
+
+
+class StepList(SelectionList[int]):
+    """A SelectionList whose rows say ``[x]``/``[ ]`` in text, not in colour only."""
+
+    def _get_left_gutter_width(self) -> int:
+        return len(SELECTED_MARK)
+
+    def render_line(self, y: int) -> Strip:
+        line = OptionList.render_line(self, y)
+        index = self.scroll_offset.y + y
+        try:
+            selection = self.get_option_at_index(index)
+        except OptionDoesNotExist:
+            return line
+        chosen = selection.value in self._selected
+        base = next(iter(line)).style or self.rich_style
+        mark_style = base + Style(bold=chosen, meta={"option": index})
+        return Strip([Segment(SELECTED_MARK if chosen else DESELECTED_MARK, mark_style), *line])
+
+
 class ConfirmRevoke(ModalScreen[Confirmation | None]):
     """Dismisses with the reason and the chosen steps, or None (cancelled)."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="confirm.cancel")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="confirm.cancel"),
+        Binding("tab", "cycle_focus(1)", "Next field", show=False, id="confirm.next"),
+        Binding(
+            "shift+tab", "cycle_focus(-1)", "Previous field", show=False, id="confirm.previous"
+        ),
+    ]
 
     def __init__(self, title: Text, steps: Sequence[RevokeAction]) -> None:
         super().__init__()
@@ -48,7 +88,7 @@ class ConfirmRevoke(ModalScreen[Confirmation | None]):
                 yield Static(join(Text(" 1."), _step_text(self._steps[0])), id="confirm-plan")
             else:
                 yield Label("Steps, run in this order (Tab here, space to deselect one):")
-                yield SelectionList[int](
+                yield StepList(
                     *(Selection(_step_text(step), n, True) for n, step in enumerate(self._steps)),
                     id="confirm-steps",
                 )
@@ -61,12 +101,34 @@ class ConfirmRevoke(ModalScreen[Confirmation | None]):
 
     def on_mount(self) -> None:
         self.query_one("#confirm-reason", Input).focus()
+        self._count_steps()
 
     def _chosen(self) -> tuple[RevokeAction, ...]:
         if len(self._steps) == 1:
             return tuple(self._steps)
         picked = set(self.query_one("#confirm-steps", SelectionList).selected)
         return tuple(step for n, step in enumerate(self._steps) if n in picked)
+
+    @on(SelectionList.SelectedChanged, "#confirm-steps")
+    def _count_steps(self) -> None:
+        """The dialog's title counts the steps that will run, as they are toggled."""
+        total = len(self._steps)
+        chosen = len(self._chosen())
+        noun = "step" if total == 1 else "steps"
+        count = f"{total} {noun}" if chosen == total else f"{chosen} of {total} {noun}"
+        self.query_one("#confirm-dialog").border_title = count
+
+    def _focus_order(self) -> list[Widget]:
+        """Reason, steps, then the buttons: what "Tab here" promises."""
+        order: list[Widget] = [self.query_one("#confirm-reason", Input)]
+        order.extend(self.query("#confirm-steps"))
+        order.extend(self.query(Button))
+        return order
+
+    def action_cycle_focus(self, step: int) -> None:
+        order = self._focus_order()
+        current = order.index(self.focused) if self.focused in order else -1
+        self.set_focus(order[(current + step) % len(order)])
 
     def _submit(self) -> None:
         error = self.query_one("#confirm-error", Static)

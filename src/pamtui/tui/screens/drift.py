@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from pamtui.services.drift import KIND_LABEL, Change, SnapshotStore, group_by_kind, timestamp
 from pamtui.tui.safe import safe
+from pamtui.tui.widgets.table import KeyedDataTable
 
 WIDE_WINDOW = timedelta(days=7)
 LIMIT = 5000
@@ -59,7 +60,7 @@ class DriftScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
         yield Static(id="drift-summary")
-        yield DataTable(id="drift-table", cursor_type="row", zebra_stripes=True)
+        yield KeyedDataTable(id="drift-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -11,35 +11,47 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 
-def _key_label(binding: Binding) -> str:
-    return binding.key_display or binding.key
+def _where(node: object) -> str:
+    """Where a key works, in the operator's words (never a class name)."""
+    if isinstance(node, App):
+        return "everywhere"
+    if isinstance(node, Screen):
+        return "this screen"
+    return getattr(node, "HELP_WHERE", "focused pane")
 
 
 def bindings_table(screen: Screen) -> Table:
-    """Keys active on ``screen`` (app, screen and focused widget), deduplicated."""
+    """pamtui's keys active on ``screen`` (app, screen, focused widget), deduplicated.
+
+    Only bindings with an id: they are pamtui's own, the ones ``[keys]`` can
+    remap. Textual's built-ins (ctrl+c "Copy selected text", focus moves)
+    have none and are left out.
+    """
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
     table.add_column("Key", style="bold", no_wrap=True)
     table.add_column("Action")
-    table.add_column("Where", style="dim")
-    seen: set[tuple[str, str]] = set()
+    table.add_column("Where", style="dim", no_wrap=True)
+    table.add_column(Text("Id (for [keys])"), style="dim", no_wrap=True)  # not markup
+    seen: set[str] = set()
     # pamtui's own keys (screen and app) first, then the focused pane's.
     ranked = sorted(
         screen.active_bindings.items(),
         key=lambda item: not isinstance(item[1].node, Screen | App),
     )
-    for key, active in ranked:
+    for _key, active in ranked:
         binding = active.binding
-        if not binding.description or (key, binding.description) in seen:
+        if not binding.id or not binding.description or binding.id in seen:
             continue
-        seen.add((key, binding.description))
-        node = active.node
-        where = (
-            "everywhere"
-            if isinstance(node, App)
-            else ("this screen" if isinstance(node, Screen) else f"focused {type(node).__name__}")
-        )
+        seen.add(binding.id)
+        keys = [b.key_display or b.key for _, a in ranked if (b := a.binding).id == binding.id]
+        keys.sort(key=lambda k: len(k) > 1)  # the letter first: j/down, g/home
         what = binding.tooltip or binding.description
-        table.add_row(Text(_key_label(binding)), Text(what), Text(where))
+        table.add_row(
+            Text("/".join(dict.fromkeys(keys))),
+            Text(what),
+            Text(_where(active.node)),
+            Text(binding.id),
+        )
     return table
 
 

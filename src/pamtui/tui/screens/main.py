@@ -3,6 +3,8 @@ stream and the revocation queue, side by side."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,6 +24,9 @@ from pamtui.tui.widgets.queue import QueueTable
 from pamtui.tui.widgets.sparkline import StreamRates
 from pamtui.tui.widgets.stream import STATUS_FILTERS, StreamLog, describe
 
+if TYPE_CHECKING:
+    from pamtui.tui.app import PamtuiApp
+
 COMPACT_WIDTH, COMPACT_HEIGHT = 100, 30
 PANE_IDS = ("accounts-pane", "detail-pane", "stream-pane", "queue-pane")
 MUTATING_ACTIONS = frozenset(
@@ -35,17 +40,31 @@ MUTATING_ACTIONS = frozenset(
     }
 )
 FOCUS_MARK = "● focus"
+PANE_NAMES = ("Accounts", "Credentials", "Stream", "Queue")
+
+
+def pane_tabs(current: int) -> str:
+    """``[1 Accounts] 2 Credentials 3 Stream 4 Queue · Tab``: the panes a small terminal hides."""
+    tabs = [
+        f"[{n + 1} {name}]" if n == current else f"{n + 1} {name}"
+        for n, name in enumerate(PANE_NAMES)
+    ]
+    return " ".join(tabs) + " · Tab"
 
 
 class MainScreen(RevokeActions, Screen):
     BINDINGS = [
         # Footer labels are short so every key fits at 120 columns; the help screen
         # shows the tooltip, which says exactly what the key does.
+        # priority: handled as the app reads it, before the next key of a burst is
+        # routed, so "/lucia-castillo" reaches the box whole and in order (a key
+        # still bubbling from the table could otherwise land after later ones).
         Binding(
             "slash",
             "filter",
             "Filter",
             key_display="/",
+            priority=True,
             id="main.filter",
             tooltip="Filter accounts as you type: name, email, provider, flag",
         ),
@@ -60,7 +79,7 @@ class MainScreen(RevokeActions, Screen):
             "R",
             "revoke_account",
             "De-provision",
-            key_display="shift+r",
+            key_display="R",
             id="main.revoke_account",
             tooltip="De-provision the account: every token, key and session, then the account",
         ),
@@ -70,13 +89,6 @@ class MainScreen(RevokeActions, Screen):
             "Pause",
             id="main.pause",
             tooltip="Pause or resume the stream view (events keep arriving)",
-        ),
-        Binding(
-            "d",
-            "denied_only",
-            "Denied",
-            id="main.denied",
-            tooltip="Show only denied calls (401/403) in the stream",
         ),
         Binding(
             "f",
@@ -90,9 +102,9 @@ class MainScreen(RevokeActions, Screen):
             "t",
             "stream_status",
             "Status",
-            show=False,
             id="main.stream_status",
-            tooltip="Stream: cycle the status filter: denied, errors (4xx/5xx), ok, all",
+            # Not d: the shared key map keeps one meaning per letter (d defers in a review).
+            tooltip="Stream: cycle the status filter: denied (401/403), errors, ok, all",
         ),
         Binding(
             "o",
@@ -122,17 +134,23 @@ class MainScreen(RevokeActions, Screen):
             "D",
             "open_drift",
             "Drift",
-            key_display="shift+d",
+            key_display="D",
             show=False,
             id="main.drift",
             tooltip="Inventory drift: new privileged accounts, grants, credentials, owners who left",
         ),
-        Binding("1", "focus_pane('accounts')", "Accounts", show=False, id="main.focus_accounts"),
         Binding(
-            "2", "focus_pane('credentials')", "Credentials", show=False, id="main.focus_credentials"
+            "1", "focus_pane('accounts')", "Accounts pane", show=False, id="main.focus_accounts"
         ),
-        Binding("3", "focus_pane('stream')", "Stream", show=False, id="main.focus_stream"),
-        Binding("4", "focus_pane('queue')", "Queue", show=False, id="main.focus_queue"),
+        Binding(
+            "2",
+            "focus_pane('credentials')",
+            "Credentials pane",
+            show=False,
+            id="main.focus_credentials",
+        ),
+        Binding("3", "focus_pane('stream')", "Stream pane", show=False, id="main.focus_stream"),
+        Binding("4", "focus_pane('queue')", "Queue pane", show=False, id="main.focus_queue"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="main.clear_filter"),
         Binding("tab", "next_pane(1)", "Next pane", show=False, id="main.next_pane"),
         Binding("shift+tab", "next_pane(-1)", "Previous pane", show=False, id="main.previous_pane"),
@@ -185,16 +203,28 @@ class MainScreen(RevokeActions, Screen):
     def _mark_focus(self, focused: Widget | None) -> None:
         # Watching the reactive, not DescendantFocus: that event arrives before
         # Screen.focused changes, so the mark would lag one move behind.
-        for pane in self.query(".pane"):
+        compact = self.has_class("compact")
+        for n, pane in enumerate(self.query(".pane")):
             inside = focused is not None and (focused is pane or pane in focused.ancestors)
-            pane.border_subtitle = FOCUS_MARK if inside else ""
+            if compact:
+                # One pane on screen: say which, and that the others exist (1-4, Tab).
+                pane.border_subtitle = Content(pane_tabs(n)) if inside else ""
+            else:
+                pane.border_subtitle = FOCUS_MARK if inside else ""
             pane.set_class(inside, "-shown")  # in compact mode, the one pane on screen
 
     # -- small terminals: one pane at a time --------------------------------------
 
     def on_resize(self, event) -> None:
         compact = event.size.width < COMPACT_WIDTH or event.size.height < COMPACT_HEIGHT
-        self.set_class(compact, "compact")
+        if compact != self.has_class("compact"):
+            self.set_class(compact, "compact")
+            self._mark_focus(self.focused)
+            # Every key in one line at 80 columns: less padding, no palette hint
+            # (ctrl+p still opens it; the help screen lists it).
+            footer = self.query_one(Footer)
+            footer.compact = compact
+            footer.show_command_palette = not compact
 
     def _pane_order(self) -> list[str]:
         return ["accounts", "credentials", "stream", "queue"]
@@ -215,6 +245,8 @@ class MainScreen(RevokeActions, Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # False hides the binding from the footer and help, and it does not run.
+        if action == "filter" and isinstance(self.focused, Input):
+            return False  # a "/" typed into a box is text (the binding is a priority one)
         return not (action in MUTATING_ACTIONS and getattr(self.app, "read_only", True))
 
     # -- data in -----------------------------------------------------------
@@ -396,7 +428,9 @@ class MainScreen(RevokeActions, Screen):
         log = self.query_one(StreamLog)
         flt = log.filter
         label = clean(log.account_name(*flt.account), max_length=30) if flt.account else None
-        parts = ["Live access stream", log.summary()]
+        # The status bar's rate (events received per second), not a second meaning.
+        rate = cast("PamtuiApp", self.app).stream_watch.total.rate()
+        parts = ["Live access stream", log.summary(rate)]
         if flt.active:
             parts.append(f"only {clean(describe(flt, label), max_length=80)}")
         # A Content object: account names and filter text are never parsed as markup.

@@ -4,8 +4,9 @@ Left, the evidence for the current item (the snapshot taken when the
 campaign started: account, owner and HR status, flags, credentials with
 scopes and last use; then the journal's recent entries about it and any
 revocation the decision caused). Right, every item with its decision.
-k keeps (asks a justification), x or r revokes (stages the plan, approved by
-the reviewer, nothing executes), d defers; n/p move. All rules live in
+shift+k keeps (asks a justification), shift+r revokes (stages the plan,
+approved by the reviewer, nothing executes), d defers; j/k move, n goes to the
+next undecided item (the shared key map: tui/keymap.py). All rules live in
 ``services.review``; this screen only asks and shows.
 """
 
@@ -36,6 +37,7 @@ from pamtui.services.review import (
 from pamtui.tui.safe import join, safe
 from pamtui.tui.screens.stepup import with_step_up
 from pamtui.tui.widgets.credentials import ago
+from pamtui.tui.widgets.table import KeyedDataTable
 
 REVIEW_MUTATING = frozenset({"keep", "revoke", "defer"})
 DECISION_STYLE = {
@@ -196,7 +198,7 @@ def evidence_renderable(
                 )
             )
     else:
-        lines.append(Text("Undecided: k keep · x revoke · d defer", style="bold"))
+        lines.append(Text("Undecided: K keep · R revoke · d defer (K, R: shift)", style="bold"))
     for line in lines:
         if isinstance(line, Text):
             line.end = "\n"  # safe() and join() end without one: one line each here
@@ -224,19 +226,33 @@ class ReviewScreen(Screen):
     }
     """
 
+    # The shared key map (tui/keymap.py): j/k move (so keep is shift+k), shift+r
+    # revokes a whole account as on the triage screen, x only ever runs queue items.
     BINDINGS = [
-        Binding("k", "keep", "Keep", id="review.keep", tooltip="Keep this access (asks why)"),
         Binding(
-            "x,r",
+            "K",
+            "keep",
+            "Keep",
+            key_display="K",
+            id="review.keep",
+            tooltip="Keep this access (asks why)",
+        ),
+        Binding(
+            "R",
             "revoke",
             "Revoke",
-            key_display="x",
+            key_display="R",
             id="review.revoke",
             tooltip="Revoke: stage the account's revocation plan in the queue (not executed)",
         ),
         Binding("d", "defer", "Defer", id="review.defer", tooltip="Decide this item later"),
-        Binding("n", "move(1)", "Next", id="review.next"),
-        Binding("p", "move(-1)", "Prev", id="review.prev"),
+        Binding(
+            "n",
+            "next_open",
+            "Next open",
+            id="review.next_open",
+            tooltip="The next undecided item (j/k move one item)",
+        ),
         Binding("escape", "back", "Back", id="review.back"),
     ]
 
@@ -261,18 +277,19 @@ class ReviewScreen(Screen):
             with VerticalScroll(id="review-evidence-pane", classes="pane"):
                 yield Static(id="review-evidence")
             with Vertical(id="review-list-pane", classes="pane"):
-                yield DataTable(id="review-campaigns", cursor_type="row")
-                yield DataTable(id="review-items", cursor_type="row", classes="hidden")
+                yield KeyedDataTable(id="review-campaigns", cursor_type="row")
+                yield KeyedDataTable(id="review-items", cursor_type="row", classes="hidden")
         yield Footer()
 
     def on_mount(self) -> None:
         campaigns = self.query_one("#review-campaigns", DataTable)
         campaigns.add_columns("ID", "Scope", "Progress", "Due")
         items = self.query_one("#review-items", DataTable)
+        # The decision right after the number: a narrow pane cuts the right end.
         items.add_column("#", key="pos")
+        items.add_column("Decision", key="decision")
         items.add_column("Account", key="account")
         items.add_column("Provider", key="provider")
-        items.add_column("Decision", key="decision")
         self.query_one("#review-evidence-pane").border_title = "Evidence"
         try:
             self.campaigns = self.service.campaigns()
@@ -294,7 +311,7 @@ class ReviewScreen(Screen):
                 return False
             if self.campaign_id is None:
                 return None  # shown greyed out until a campaign is open
-        if action == "move" and self.campaign_id is None:
+        if action == "next_open" and self.campaign_id is None:
             return None
         return True
 
@@ -361,9 +378,9 @@ class ReviewScreen(Screen):
         for item in self.items:
             table.add_row(
                 safe(item.position),
+                safe(item.decision or "-", DECISION_STYLE.get(item.decision, "")),
                 safe(item.account_name, max_length=36),
                 safe(item.provider, max_length=16),
-                safe(item.decision or "-", DECISION_STYLE.get(item.decision, "")),
                 key=str(item.position),
             )
         if self.items:
@@ -410,10 +427,9 @@ class ReviewScreen(Screen):
             "#review-evidence-pane"
         ).border_title = f"Evidence · item {item.position} of {len(self.items)}"
 
-    def action_move(self, step: int) -> None:
-        table = self.query_one("#review-items", DataTable)
+    def action_next_open(self) -> None:
         if self.items:
-            table.move_cursor(row=(table.cursor_row + step) % len(self.items))
+            self._advance()
 
     def _advance(self) -> None:
         """After a decision: the next undecided item, else stay."""

@@ -19,7 +19,7 @@ from pamtui.model import CredentialStatus, QueueState
 from pamtui.services.inventory import AccountKey, AccountView
 from pamtui.services.journal import JournalError
 from pamtui.services.mfa import MfaError
-from pamtui.services.queue import Outcome, QueueError
+from pamtui.services.queue import ALLOWED, Outcome, QueueError
 from pamtui.services.revoke import Plan
 from pamtui.tui.safe import join, safe
 from pamtui.tui.screens.stepup import refused, with_step_up
@@ -55,9 +55,22 @@ class RevokeActions(_Base):
             self.notify("Select a queue item first (4 focuses the queue).", severity="warning")
         return item_id
 
+    def _refused_at_once(self, item_id: int, to: QueueState, verb: str) -> bool:
+        """True (and the operator told) when the queue's state machine forbids it.
+
+        Asked before any step-up prompt: typing a TOTP code only to be told the
+        item is already verified is the misfire issue 15 describes. The rule is
+        the queue's own (``ALLOWED``), not restated here.
+        """
+        item = self.session.queue.get(item_id)
+        if to in ALLOWED[item.state]:
+            return False
+        self.notify(f"#{item.id} is {item.state}: it cannot be {verb}.", severity="warning")
+        return True
+
     def action_approve_item(self) -> None:
         item_id = self._queue_item()
-        if item_id is None:
+        if item_id is None or self._refused_at_once(item_id, QueueState.APPROVED, "approved"):
             return
 
         def approve(code: str | None) -> None:
@@ -101,6 +114,14 @@ class RevokeActions(_Base):
         if item_id is None:
             return
         item = self.session.queue.get(item_id)
+        if item.state is not QueueState.STAGED:
+            # Refused at once, not after the operator typed a new reason. The rule is
+            # the queue's (queue_store.edit refuses the same): this only saves a dialog.
+            self.notify(
+                f"#{item.id} is {item.state}: only staged items can be edited.",
+                severity="warning",
+            )
+            return
 
         def edited(reason: str | None) -> None:
             if reason is None:
@@ -121,7 +142,7 @@ class RevokeActions(_Base):
 
     def action_cancel_item(self) -> None:
         item_id = self._queue_item()
-        if item_id is None:
+        if item_id is None or self._refused_at_once(item_id, QueueState.CANCELLED, "cancelled"):
             return
 
         def cancel(code: str | None) -> None:
@@ -196,7 +217,7 @@ class RevokeActions(_Base):
         title = join(
             Text("De-provision account", style="bold"),
             safe(view.account.name, "bold"),
-            Text(f"({len(plan.steps)} steps, run in this order)"),
+            # The dialog counts the steps itself ("3 of 5 steps"), live as they are toggled.
         )
         self._confirm_then_run(title, plan)
 

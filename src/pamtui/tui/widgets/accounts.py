@@ -24,12 +24,18 @@ from pamtui.tui.widgets.badges import flag_badges
 from pamtui.tui.widgets.table import Column, VirtualTable
 
 _SEP = "\x1f"
-RISK_WIDTH = 15
+RISK_MAX_WIDTH = 35
+"""Every badge at once ("CAME BACK ORPHAN ANOMALY PRIV STALE"): risk is never cut."""
 ACCOUNT_WIDTH = 28
+"""Characters of a name kept in its cell (what tests and the copy key see)."""
+ACCOUNT_COLUMN_WIDTH = 24
+"""Cells the name column takes at most: at 120 columns the risk badges, the
+live count and the provider then fit whole beside it."""
 # What triage needs first comes first: narrow terminals cut the right side.
 TABLE_COLUMNS = (
-    Column("account", "Account", max_width=ACCOUNT_WIDTH),
-    Column("risk", "Risk", width=RISK_WIDTH),
+    Column("account", "Account", max_width=ACCOUNT_COLUMN_WIDTH),
+    # Fitted to the badges shown, and widened when the stream adds one (update_view).
+    Column("risk", "Risk", max_width=RISK_MAX_WIDTH),
     Column("creds", "Live", justify="right"),
     Column("provider", "Provider", max_width=16),
     Column("status", "Status"),
@@ -37,6 +43,8 @@ TABLE_COLUMNS = (
 )
 COLUMNS = tuple((c.label, c.key) for c in TABLE_COLUMNS)
 ASCENDING_MARK, DESCENDING_MARK = "▲", "▼"
+RESORT_DELAY = 0.5
+"""Seconds an update waits for others before the rows are re-sorted (one sort per burst)."""
 
 
 def row_key(key: AccountKey) -> str:
@@ -64,6 +72,7 @@ class _RowKeys:
 class AccountsTable(VirtualTable):
     """Accounts, riskiest first. Posts ``AccountSelected`` when the cursor moves."""
 
+    HELP_WHERE = "accounts pane"
     columns = TABLE_COLUMNS
     header_reserve = 2  # " ▲"
 
@@ -88,7 +97,7 @@ class AccountsTable(VirtualTable):
             "S",
             "sort_reverse",
             "Reverse sort",
-            key_display="shift+s",
+            key_display="S",
             show=False,
             id="accounts.sort_reverse",
             tooltip="Reverse the accounts' sort order",
@@ -110,6 +119,7 @@ class AccountsTable(VirtualTable):
         self.index = AccountIndex()
         self._filter = ""
         self._measured = False
+        self._resort_pending = False
 
     # -- rows -------------------------------------------------------------------
 
@@ -158,7 +168,9 @@ class AccountsTable(VirtualTable):
     def load(self, views: Iterable[AccountView]) -> None:
         selected = self.selected_key
         self.index.load(views)
-        self._rows_changed(selected, measure=not self._measured)
+        # Every load (provisional rows first, then with credentials): flags read
+        # later (STALE) widen the risk column rather than being cut off.
+        self._rows_changed(selected, measure=True, grow_only=self._measured)
         self._measured = True
 
     def set_filter(self, needle: str) -> None:
@@ -173,13 +185,36 @@ class AccountsTable(VirtualTable):
         self._rows_changed(selected)
 
     def update_view(self, view: AccountView) -> None:
-        """Redraw the account in place (its row does not move until the next sort)."""
-        self.index.update(view)
-        self.data_changed()
+        """Redraw the account; if what it sorts by changed, re-sort soon after.
 
-    def _rows_changed(self, selected: AccountKey | None, *, measure: bool = False) -> None:
+        The pane promises "riskiest first": an account the stream flags
+        ANOMALY must rise above plain ORPHAN rows, not wait for the operator's
+        next sort. Re-sorting costs O(n log n), so bursts of updates share one
+        re-sort (``RESORT_DELAY``); the cursor stays on its account.
+        """
+        self.index.update(view)
+        self.fit_cell("risk", flag_badges(view.flags, self.app.current_theme).cell_len)
+        self.data_changed()
+        # The sort is stable: rows whose sort key did not change keep their order.
+        self._schedule_resort()
+
+    def _schedule_resort(self) -> None:
+        if self._resort_pending or not self.is_mounted:
+            return
+        self._resort_pending = True
+        self.set_timer(RESORT_DELAY, self._resort)
+
+    def _resort(self) -> None:
+        self._resort_pending = False
+        selected = self.selected_key
+        self.index.sort(self.index.sort_column, self.index.descending)
+        self._rows_changed(selected)
+
+    def _rows_changed(
+        self, selected: AccountKey | None, *, measure: bool = False, grow_only: bool = False
+    ) -> None:
         position = self.index.position(selected) if selected is not None else None
-        self.data_changed(measure=measure)
+        self.data_changed(measure=measure, grow_only=grow_only)
         if position is None:
             self.scroll_to(y=0, animate=False, immediate=True)
         self.move_cursor(row=position or 0)

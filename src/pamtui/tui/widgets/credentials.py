@@ -6,13 +6,14 @@ from datetime import datetime
 
 from rich.text import Text
 from textual.containers import Vertical
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from pamtui.model import Credential, CredentialStatus, utcnow
 from pamtui.services.inventory import AccountView
 from pamtui.services.risk import has_admin_scope
 from pamtui.tui.safe import join, safe
 from pamtui.tui.widgets.badges import flag_badges
+from pamtui.tui.widgets.table import KeyedDataTable
 
 
 def ago(when: datetime | None, now: datetime) -> str:
@@ -29,11 +30,23 @@ def ago(when: datetime | None, now: datetime) -> str:
     return f"{int(seconds // 86400)}d ago"
 
 
-# Most useful first: a narrow pane cuts the right-hand columns.
-COLUMNS = ("Label", "Status", "Kind", "Last used", "Scopes", "Expires", "Fingerprint")
+# Most useful first: a narrow pane cuts the right-hand columns. At 120 columns
+# the pane is 46 cells wide: label (18), status, last use and kind fit whole.
+COLUMNS = ("Label", "Status", "Used", "Kind", "Scopes", "Expires", "Fingerprint")
+LABEL_WIDTH = 18
+KIND_LABEL = {
+    "api_token": "token",
+    "access_key": "key",
+    "personal_access_token": "PAT",
+    "session": "session",
+    "ssh_key": "SSH key",
+}
+"""Short kinds for the narrow pane (``personal_access_token`` was cut to ``personal_access_t``)."""
 
 
-class CredentialsTable(DataTable):
+class CredentialsTable(KeyedDataTable):
+    HELP_WHERE = "credentials pane"
+
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", **kwargs)
         self._credentials: list[Credential] = []
@@ -57,10 +70,11 @@ class CredentialsTable(DataTable):
             active = c.status is CredentialStatus.ACTIVE
             expired = active and c.expires is not None and c.expires < now
             cells = {
-                "Label": safe(c.label or c.id, max_length=24),
+                "Label": safe(c.label or c.id, max_length=LABEL_WIDTH),
                 "Status": safe(c.status, f"bold {error}" if expired else ("" if active else "dim")),
-                "Kind": safe(c.kind),
-                "Last used": safe(ago(c.last_used, now)),
+                "Kind": safe(KIND_LABEL.get(str(c.kind), c.kind)),
+                # "24d", not "24d ago": the header says it, and the pane is narrow.
+                "Used": safe(ago(c.last_used, now).removesuffix(" ago")),
                 "Scopes": safe(
                     ", ".join(c.scopes), warning if has_admin_scope(c) else "", max_length=40
                 ),

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.binding import Binding
-from textual.widgets import DataTable
 
 from pamtui.model import QueueItem
 from pamtui.tui.safe import safe
 from pamtui.tui.widgets.badges import state_badge
+from pamtui.tui.widgets.table import KeyedDataTable
 
 
-class QueueTable(DataTable):
+class QueueTable(KeyedDataTable):
+    HELP_WHERE = "queue pane"
+
     # Screen actions: read-only hides them centrally (MainScreen.check_action).
     BINDINGS = [
         Binding(

@@ -71,6 +71,10 @@ class StreamRates(Static):
         max-height: 4;
         padding: 0 1;
         border-bottom: hkey $foreground 20%;
+        /* One line per account: a long name is cut with "…", never wrapped
+           (a wrapped label pushed the third sparkline out of the pane). */
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
     }
     """
 

@@ -104,13 +104,15 @@ def format_event(
     line.append(safe(event.provider, "dim", max_length=14))
     line.append(" ")
     line.append(safe(account, "bold", max_length=28))
+    if event.source_ip:
+        # Before the path: a long path must not push the caller's IP (what an
+        # incident turns on) out of a 120-column pane.
+        line.append(" ")
+        line.append(safe(event.source_ip, "dim", max_length=40))
     line.append(" ")
     line.append(safe(event.method, max_length=7))
     line.append(" ")
     line.append(safe(event.path, max_length=70))
-    if event.source_ip:
-        line.append(" ")
-        line.append(safe(event.source_ip, "dim", max_length=40))
     if event.user_agent:
         line.append(" ")
         line.append(safe(event.user_agent, "dim italic", max_length=40))
@@ -123,6 +125,8 @@ def format_event(
 
 class StreamLog(RichLog):
     """Events are counted as they come and drawn once per tick, never one call each."""
+
+    HELP_WHERE = "stream pane"
 
     def __init__(self, **kwargs) -> None:
         super().__init__(
@@ -280,13 +284,23 @@ class StreamLog(RichLog):
 
     # -- for the pane's title -----------------------------------------------------
 
-    def summary(self) -> str:
-        """Rate, filter and pause in pamtui's own words (no provider text)."""
-        parts = [f"{self.rates.rate(seconds=5):,.0f}/s"]
+    def summary(self, rate: float | None = None) -> str:
+        """Rate, filter and pause in pamtui's own words (no provider text).
+
+        ``rate``: the events received per second, the status bar's figure (one
+        rate, one meaning on screen); without it, this pane's own count by the
+        events' timestamps.
+        """
+        parts = [format_rate(self.rates.rate(seconds=5) if rate is None else rate)]
         if self.paused:
             held = self.ingested - self._paused_seq
             parts.append(f"PAUSED, {held:,} new (p resumes)")
         return " · ".join(parts)
+
+
+def format_rate(rate: float) -> str:
+    """Events received per second, written the same in the pane title and the status bar."""
+    return f"{rate:,.0f}/s"
 
 
 def describe(flt: StreamFilter, account_label: str | None = None) -> str:

@@ -5,7 +5,7 @@ subclass for one row's cells (``row_cells``) and draws them into a strip, so
 100,000 rows cost what 40 do. Subclasses supply ``row_count`` and
 ``row_cells``; cells are ``rich.text.Text`` objects (never markup strings).
 
-Keys: up/down, page up/down, home/end move the row cursor; left/right scroll
+Keys: j/k or up/down, g/G or home/end, page up/down move the row cursor; left/right scroll
 sideways; enter posts ``RowSelected``. The mouse is optional: a click moves
 the cursor (a second click on the same row selects it), a click on a header
 posts ``HeaderClicked``, the wheel scrolls.
@@ -30,6 +30,9 @@ from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widgets import DataTable
+
+from pamtui.tui.keymap import TABLE_BINDINGS
 
 SAMPLE_ROWS = 500
 CELL_PADDING = 1
@@ -49,15 +52,12 @@ class VirtualTable(ScrollView, can_focus=True):
     """A table that renders only the rows on screen. Row 0 is the first data row."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "cursor_up", "Up", show=False),
-        Binding("down", "cursor_down", "Down", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("home", "first_row", "First row", show=False),
-        Binding("end", "last_row", "Last row", show=False),
-        Binding("left", "scroll_left", "Scroll left", show=False),
-        Binding("right", "scroll_right", "Scroll right", show=False),
-        Binding("enter", "select_row", "Select", show=False),
+        *TABLE_BINDINGS,  # j/k/g/G and the arrows, home, end: the shared key map
+        Binding("pageup", "page_up", "Page up", show=False, id="table.page_up"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="table.page_down"),
+        Binding("left", "scroll_left", "Scroll left", show=False, id="table.scroll_left"),
+        Binding("right", "scroll_right", "Scroll right", show=False, id="table.scroll_right"),
+        Binding("enter", "select_row", "Select", show=False, id="table.select"),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -102,6 +102,8 @@ class VirtualTable(ScrollView, can_focus=True):
     }
     """
 
+    HELP_WHERE = "table"
+    """What the help screen calls this widget when it has the focus."""
     columns: tuple[Column, ...] = ()
     header_reserve: int = 0
     """Extra header cells every fitted column keeps free (say, for a sort arrow)."""
@@ -163,10 +165,10 @@ class VirtualTable(ScrollView, can_focus=True):
 
     # -- data changes ------------------------------------------------------------------
 
-    def data_changed(self, *, measure: bool = False) -> None:
+    def data_changed(self, *, measure: bool = False, grow_only: bool = False) -> None:
         """Call after the rows changed: redraws, keeps the cursor in range."""
         if measure:
-            self.measure()
+            self.measure(grow_only=grow_only)
         self._generation += 1
         self._line_cache.clear()
         self._update_virtual_size()
@@ -180,8 +182,12 @@ class VirtualTable(ScrollView, can_focus=True):
         if self.is_mounted:
             self.refresh(Region(0, row + 1 - round(self.scroll_y), self.size.width, 1))
 
-    def measure(self) -> None:
-        """Fit the widths of the unfixed columns to the header and a sample of rows."""
+    def measure(self, *, grow_only: bool = False) -> None:
+        """Fit the widths of the unfixed columns to the header and a sample of rows.
+
+        ``grow_only``: a column never gets narrower (rows reloaded while the
+        operator reads them should not make the columns jump left).
+        """
         widths = [len(c.label) + self.header_reserve for c in self.columns]
         count = self.row_count
         if count <= SAMPLE_ROWS:
@@ -196,11 +202,23 @@ class VirtualTable(ScrollView, can_focus=True):
             cells = self.row_cells(row)
             for n in unfixed:
                 widths[n] = max(widths[n], cells[n].cell_len)
+        if grow_only:
+            widths = [max(w, old) for w, old in zip(widths, self._widths, strict=True)]
         self._widths = [
             c.width if c.width is not None else min(w, c.max_width)
             for c, w in zip(self.columns, widths, strict=True)
         ]
         self._update_virtual_size()
+
+    def fit_cell(self, column_key: str, cell_len: int) -> None:
+        """Widen a fitted column (up to its ``max_width``) so a new cell is not cut."""
+        for n, column in enumerate(self.columns):
+            if column.key == column_key and column.width is None:
+                wanted = min(cell_len, column.max_width)
+                if wanted > self._widths[n]:
+                    self._widths[n] = wanted
+                    self._update_virtual_size()
+                return
 
     def _update_virtual_size(self) -> None:
         width = sum(self._widths) + 2 * CELL_PADDING * len(self._widths)
@@ -379,3 +397,16 @@ class VirtualTable(ScrollView, can_focus=True):
             segments.extend(Segment.apply_style(text.render(console), style, post))
             segments.append(pad)
         return Strip(segments)
+
+
+class KeyedDataTable(DataTable):
+    """A DataTable with the shared key map (j/k/g/G): every DataTable pamtui shows."""
+
+    HELP_WHERE = "table"
+    BINDINGS: ClassVar[list[BindingType]] = list(TABLE_BINDINGS)
+
+    def action_first_row(self) -> None:
+        self.move_cursor(row=0)
+
+    def action_last_row(self) -> None:
+        self.move_cursor(row=self.row_count - 1)

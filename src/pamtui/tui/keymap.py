@@ -1,0 +1,92 @@
+"""One key map for every screen, and the operator's ``[keys]`` table over it.
+
+Every pamtui ``Binding`` has an ``id`` (``main.filter``, ``queue.execute``,
+``table.down``...). The config's ``[keys]`` table maps ids to key strings::
+
+    [keys]
+    "queue.execute" = "ctrl+x"
+    "table.down" = "j,ctrl+n"
+
+and :func:`keymap_for` turns it into the mapping ``App.set_keymap`` applies
+(as Posting and Harlequin do). An id pamtui does not have is reported, not
+silently ignored: a typo would otherwise leave the operator's old habit
+firing the default key.
+
+The shared map (README "Keys" and the help screen say the same):
+movement ``j``/``k``/``g``/``G`` in every table; ``r`` revokes the selected
+credential and ``R`` (shift+r) the whole account, on every screen that
+revokes; ``x`` only ever runs (executes) queue items; ``y`` approves;
+``c`` cancels a queue item; ``/`` filters or searches; ``esc`` goes back
+or clears; ``q`` quits; ``?`` helps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from textual.binding import Binding
+from textual.dom import DOMNode
+
+TABLE_BINDINGS = [
+    Binding("j,down", "cursor_down", "Down", show=False, id="table.down"),
+    Binding("k,up", "cursor_up", "Up", show=False, id="table.up"),
+    Binding("g,home", "first_row", "First row", show=False, id="table.first"),
+    Binding("G,end", "last_row", "Last row", show=False, id="table.last"),
+]
+"""Vim movement, added to every table (the arrows and page keys stay too)."""
+
+KEY_MAP_SUMMARY = (
+    "Everywhere: j/k move, g/G first/last row, / filter or search, esc back or clear, "
+    "? help, q quit. Revoking: r a credential, R (shift+r) a whole account, on every "
+    "screen. "
+    "Queue: y approve, x run, c cancel, e edit reason. Remap any key by its id in the "
+    "config's [keys] table."
+)
+
+
+def _subclasses(cls: type) -> Iterable[type]:
+    sub: type
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def binding_ids() -> dict[str, Binding]:
+    """Every binding id pamtui declares, with its binding (for checks and docs)."""
+    # Import the modules that declare bindings, so their classes exist.
+    from pamtui.tui import app as _app  # noqa: F401
+    from pamtui.tui.screens import (  # noqa: F401
+        confirm,
+        drift,
+        prompt,
+        review,
+    )
+
+    found: dict[str, Binding] = {}
+    for cls in _subclasses(DOMNode):
+        if not cls.__module__.startswith("pamtui."):
+            continue
+        for binding in cls.__dict__.get("BINDINGS", []):
+            if isinstance(binding, Binding) and binding.id:
+                found.setdefault(binding.id, binding)
+    for binding in TABLE_BINDINGS:
+        found.setdefault(binding.id or "", binding)
+    return found
+
+
+def keymap_for(keys: Mapping[str, str], source: Path | None) -> tuple[dict[str, str], list[str]]:
+    """The keymap to apply, and one line per ``[keys]`` entry that names no binding."""
+    where = str(source) if source else "<config>"
+    known = binding_ids()
+    keymap: dict[str, str] = {}
+    problems: list[str] = []
+    for binding_id, key in keys.items():
+        if binding_id not in known:
+            problems.append(
+                f"{where}: keys.{binding_id}: unknown binding id, ignored "
+                "(the help screen, ?, lists every id)"
+            )
+            continue
+        keymap[binding_id] = ",".join(part.strip() for part in key.split(",") if part.strip())
+    return keymap, problems
