@@ -79,6 +79,11 @@ class TestAwsIamContract(_Contract):
     backend_fixture = "aws_backend"
 
 
+class TestGoogleWorkspaceContract(_Contract):
+    provider_type = "google-workspace"
+    backend_fixture = "google_backend"
+
+
 COVERED = covered_types(globals().values())
 
 

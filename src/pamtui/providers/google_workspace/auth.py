@@ -240,8 +240,7 @@ class DelegatedAuth(httpx.Auth):
         token = await self.source.token()
         request.headers["Authorization"] = f"Bearer {token}"
         response = yield request
-        if response.status_code == 401:
-            await response.aclose()
+        if response.status_code == 401:  # httpx reads and closes the refused response
             token = await self.source.token(stale=token)
             request.headers["Authorization"] = f"Bearer {token}"
             yield request

@@ -197,4 +197,3 @@ class Revocation:
             )
         stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
         return VerifyResult(True, f"Google accepted the sign-out of user {user} at {stamp}")
-
