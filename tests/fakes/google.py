@@ -565,6 +565,17 @@ class GoogleFake(LocalServer):
             user["suspensionReason"] = "ADMIN"
         return user
 
+    def _directory_users_makeAdmin(self, p: dict[str, str], q: dict[str, str], body: Any) -> Any:
+        user = self._user(p["userKey"])
+        if (body or {}).get("status") is True:
+            self.assign(user["id"], SUPER_ADMIN_ROLE)
+        else:
+            for ident, a in list(self.assignments.items()):
+                if a["assignedTo"] == user["id"] and a["roleId"] == SUPER_ADMIN_ROLE:
+                    del self.assignments[ident]
+            self._sync_admin(user["id"])
+        return None
+
     def _directory_users_signOut(self, p: dict[str, str], q: dict[str, str], body: Any) -> Any:
         self.signed_out.append(self._user(p["userKey"])["id"])
         return None

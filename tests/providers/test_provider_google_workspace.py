@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -474,3 +476,60 @@ def test_stream_resumes_from_cursor_and_from_the_saved_cursor(
     assert resumed[1].path.startswith("login.logout")
     with pytest.raises(ProviderError, match="not a Google Workspace Reports cursor"):
         run(take("okta-log.v1.abc", 1))
+
+
+def test_a_super_admin_flag_without_an_assignment_is_removed_too(
+    seeded: Seeded, tmp_path: Path
+) -> None:
+    fake = seeded.fake
+    fake.users[seeded.bystander]["isAdmin"] = True  # no role assignment lists it
+    p = make(tmp_path, fake.url, fake.token_url)
+
+    async def go() -> tuple[bool, bool]:
+        try:
+            accounts = {a.id: a async for a in p.list_accounts()}
+            target = accounts[seeded.bystander]
+            assert target.privileged
+            action = next(a for a in p.revoke_actions(target) if a.name == "remove_admin_roles")
+            before = (await p.verify(action)).gone
+            result = await p.revoke(action, "k")
+            assert result.ok and not result.already_done and "super admin" in result.detail
+            return before, (await p.verify(action)).gone
+        finally:
+            await p.aclose()
+
+    assert run(go()) == (False, True)
+    assert fake.users[seeded.bystander]["isAdmin"] is False
+    assert [c.method.id for c in fake.calls if c.method and "makeAdmin" in c.method.id] == [
+        "directory.users.makeAdmin"
+    ]
+    assert [p for c in fake.calls for p in conformance_problems(c)] == []
+
+
+def test_google_error_messages_are_not_repeated(seeded: Seeded, tmp_path: Path) -> None:
+    """Google's error repeats its message in ``errors[].message``: said once, not twice."""
+    fake = seeded.fake
+    p = make(tmp_path, fake.url, fake.token_url, read_only=True)  # a token without write scopes
+
+    async def go() -> None:
+        try:
+            await p.http.request("PUT", f"admin/directory/v1/users/{seeded.leaver}", json={})
+        finally:
+            await p.aclose()
+
+    with pytest.raises(ProviderError) as caught:
+        run(go())
+    text = str(caught.value)
+    assert "HTTP 403" in text
+    assert text.count("insufficient authentication scopes") == 1, text
+
+
+def test_importing_the_provider_does_not_load_google_auth() -> None:
+    code = (
+        "import sys, pamtui.providers.google_workspace as g; "
+        "print('google.auth' in sys.modules, g.GoogleWorkspaceProvider.type)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.split() == ["False", "google-workspace"], result.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -129,7 +130,7 @@ class GoogleWorkspaceProvider(Reports, Revocation, DeclaredProvider):
             scopes=READ_SCOPES if values["read_only"] else REVOKE_SCOPES,
             token_uri=values["token_uri"],
             http=settings,
-            clock=options.get("clock") or __import__("time").time,
+            clock=options.get("clock") or time.time,
         )
         sleep = options.get("sleep")
         client_options = {"sleep": sleep} if sleep is not None else {}

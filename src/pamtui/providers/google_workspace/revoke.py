@@ -144,9 +144,13 @@ class Revocation:
         return RevokeResult(True, False, f"suspended Google user {user}")
 
     async def _remove_roles(self, user: str) -> RevokeResult:
+        """Delete each of the user's role assignments; a super admin flag left over goes too.
+
+        The super admin role is an assignment like any other (``_SEED_ADMIN_ROLE``);
+        should ``isAdmin`` still be set once they are gone, ``users.makeAdmin``
+        with ``status: false`` clears it.
+        """
         held = await self.role_assignments(user)
-        if not held:
-            return RevokeResult(True, True, f"Google user {user} holds no admin role")
         removed = []
         for assignment in held:
             ident = _text(str(assignment.get("roleAssignmentId", "")))
@@ -155,12 +159,22 @@ class Revocation:
             path = self._path("customer", self.customer, "roleassignments", ident)
             await self.http.request("DELETE", path, expect=(200, 204, 404))
             removed.append(ident)
-        return RevokeResult(
-            True,
-            False,
-            f"removed {len(removed)} admin role assignment(s) of Google user {user}",
-            {"role_assignments": removed},
-        )
+        account = await self._get(self._path("users", user))
+        demoted = False
+        if account is not None and account.get("isAdmin") is True:
+            await self.http.request(
+                "POST",
+                self._path("users", user, "makeAdmin"),
+                json={"status": False},
+                idempotent=True,
+            )
+            demoted = True
+        if not removed and not demoted:
+            return RevokeResult(True, True, f"Google user {user} holds no admin role")
+        detail = f"removed {len(removed)} admin role assignment(s) of Google user {user}"
+        if demoted:
+            detail += " and its super admin status"
+        return RevokeResult(True, False, detail, {"role_assignments": removed})
 
     async def verify(self, action: RevokeAction) -> VerifyResult:
         user, ident = self._target(action)
@@ -178,6 +192,8 @@ class Revocation:
                 return VerifyResult(
                     False, f"Google user {user} still holds {len(held)} admin role(s)"
                 )
+            if account.get("isAdmin") is True:
+                return VerifyResult(False, f"Google user {user} is still a super admin")
             return VerifyResult(True, f"Google user {user} holds no admin role")
         if action.name == "suspend_account":
             suspended = account.get("suspended") is True
