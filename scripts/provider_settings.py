@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-BUILT_IN = ("demo", "scim", "jsonl", "okta", "github", "aws-iam")
+BUILT_IN = ("demo", "scim", "jsonl", "okta", "github", "aws-iam", "google-workspace")
 
 
 def tables() -> dict[str, str]:

@@ -69,6 +69,7 @@ class GoogleWorkspaceProvider(Reports, Revocation, DeclaredProvider):
     type: ClassVar[str] = "google-workspace"
     SETTINGS: ClassVar[Settings] = SETTINGS
     SECRET_WHAT: ClassVar[str] = "the service account key"
+    http: GoogleHttpClient
 
     def __init__(
         self,
