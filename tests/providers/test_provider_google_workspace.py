@@ -348,6 +348,7 @@ def test_an_expired_token_is_refreshed_once_then_a_clear_error(
     text = run(go())
     assert fake.token_requests == 3  # refreshed once more, not in a loop
     assert "HTTP 401" in text and "gw" in text and "\n" not in text
+    assert "new access token" in text and "domain-wide delegation" in text
     _no_secret(text, fake)
 
 

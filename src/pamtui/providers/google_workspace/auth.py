@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from pamtui.providers.base import ProviderConfigError, ProviderError
-from pamtui.providers.http import HttpClient, HttpSettings
+from pamtui.providers.http import HttpClient, HttpError, HttpSettings
 
 REFRESH_MARGIN_S = 60.0
 """A token this close to its expiry is replaced before use."""
@@ -253,9 +253,25 @@ class DelegatedAuth(httpx.Auth):
 
 
 class GoogleHttpClient(HttpClient):
-    """The API client; its errors also hide every access token the source handed out."""
+    """The API client; its errors also hide every access token the source handed out,
+    and a 401 or 403 says what to check (the refresh already happened)."""
 
     source: TokenSource
 
     def redact(self, text: str) -> str:
         return self.source.redact(super().redact(text))
+
+    def _status_error(
+        self, method: str, path: str, response: httpx.Response, **options: Any
+    ) -> HttpError:
+        status = response.status_code
+        if not options.get("note") and status in (401, 403):
+            subject = self.source.subject
+            options["note"] = (
+                "refused again with a new access token: check the service account's "
+                f"domain-wide delegation and that {subject} is an active admin"
+                if status == 401
+                else f"check that {subject} holds an admin role allowing this and that the "
+                "delegation grants the scope"
+            )
+        return super()._status_error(method, path, response, **options)
