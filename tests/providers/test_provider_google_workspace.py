@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -534,3 +535,45 @@ def test_importing_the_provider_does_not_load_google_auth() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
     )
     assert result.stdout.split() == ["False", "google-workspace"], result.stderr
+
+
+def test_an_offboarding_through_the_cli_is_verified_against_the_fake(
+    seeded: Seeded, tmp_path: Path
+) -> None:
+    """The installed program: a config file, the key from the environment, one plan."""
+    fake = seeded.fake
+    config = tmp_path / "config.toml"
+    config.write_text(
+        "[[providers]]\n"
+        'name = "corp-google"\n'
+        'type = "google-workspace"\n'
+        f'base_url = "{fake.url}"\n'
+        f'token_uri = "{fake.token_url}"\n'
+        'subject = "admin@example.com"\n'
+        'credentials = { env = "GW_KEY" }\n'
+    )
+    env = {
+        **os.environ,
+        "GW_KEY": KEY_JSON,
+        "PAMTUI_CONFIG": str(config),
+        "PAMTUI_DB": str(tmp_path / "journal.sqlite"),
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+    }
+    argv = ["revoke", "--provider", "corp-google", "--account", "leaver@example.com"]
+    result = subprocess.run(
+        [sys.executable, "-m", "pamtui", *argv, "--reason", "offboarding", "--yes"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count(": verified") == 5, (
+        result.stdout
+    )  # grant, ASP, roles, sign-out, suspend
+    assert fake.users[seeded.leaver]["suspended"] is True
+    assert not fake.tokens[seeded.leaver] and not fake.asps[seeded.leaver]
+    assert [p for c in fake.calls for p in conformance_problems(c)] == []
+    _no_secret(result.stdout + result.stderr, fake)
