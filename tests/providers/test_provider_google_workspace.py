@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from pamtui.model import AccountStatus, Capability, CredentialKind
+from pamtui.model import AccountStatus, Capability, CredentialKind, RevokeAction
 from pamtui.providers import registry
 from pamtui.providers.base import ProviderConfigError, ProviderContext, ProviderError
 from pamtui.providers.faultproxy import FaultProxy, json_replies
@@ -288,6 +288,10 @@ def test_read_only_asks_read_scopes_and_offers_no_revoke(seeded: Seeded, tmp_pat
     accounts = run(go())
     assert Capability.REVOKE not in p.capabilities
     assert all(p.revoke_actions(a) == [] for a in accounts)
+    leaver = next(a for a in accounts if a.id == seeded.leaver)
+    action = RevokeAction.on_account(p.name, leaver, "suspend_account", "x", 60)
+    with pytest.raises(ProviderError, match="read_only"):
+        run(p.revoke(action, "k"))
     assert set(next(iter(fake.access.values()))[1]) == set(READ_SCOPES)
 
     writer = make(tmp_path, fake.url, fake.token_url)  # asks for the revoke scopes: refused

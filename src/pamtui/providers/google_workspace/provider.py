@@ -31,7 +31,7 @@ from pamtui.providers.google_workspace.auth import (
     make_signer,
     read_key_file,
 )
-from pamtui.providers.google_workspace.reports import Reports
+from pamtui.providers.google_workspace.reports import Reports, field
 from pamtui.providers.google_workspace.revoke import Revocation, asp_id, token_id
 from pamtui.providers.google_workspace.settings import (
     DEFAULT_ACCOUNT_ACTIONS,
@@ -230,8 +230,7 @@ class GoogleWorkspaceProvider(Reports, Revocation, DeclaredProvider):
         return ""
 
     def _account(self, user: Mapping[str, Any], roles: list[str]) -> Account:
-        name = user.get("name") if isinstance(user.get("name"), dict) else {}
-        assert isinstance(name, dict)
+        name = field(user, "name")
         display = _text(name.get("fullName")) or " ".join(
             p for p in (_text(name.get("givenName")), _text(name.get("familyName"))) if p
         )
@@ -283,15 +282,24 @@ class GoogleWorkspaceProvider(Reports, Revocation, DeclaredProvider):
             async with limit:
                 return await self._credentials_of(user_id)
 
+        async def each(batch: list[str]) -> list[list[Credential]]:
+            tasks = [asyncio.ensure_future(one(u)) for u in batch]
+            try:
+                return await asyncio.gather(*tasks)
+            except BaseException:
+                for task in tasks:  # one failed: the others stop too, before the client closes
+                    task.cancel()
+                raise
+
         batch: list[str] = []
         async for user in self._users():
             batch.append(_text(user["id"]))
             if len(batch) >= _LOOKUPS * 4:
-                for found in await asyncio.gather(*(one(u) for u in batch)):
+                for found in await each(batch):
                     for credential in found:
                         yield credential
                 batch = []
-        for found in await asyncio.gather(*(one(u) for u in batch)):
+        for found in await each(batch):
             for credential in found:
                 yield credential
 

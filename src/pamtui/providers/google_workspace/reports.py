@@ -33,6 +33,12 @@ State = dict[str, tuple[str, list[str]]]
 """application -> (time text of the last activity delivered, uniqueQualifiers at that time)."""
 
 
+def field(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """``data[key]`` when it is a JSON object, else an empty one (answers are untrusted)."""
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def _iso(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
 
@@ -117,8 +123,7 @@ class Reports:
                 last_text, seen = state.get(app, ("", []))
                 last = iso_time(last_text)
                 for item in await self._activities(app, last_text or backfill):
-                    ident = item.get("id") if isinstance(item.get("id"), dict) else {}
-                    assert isinstance(ident, dict)
+                    ident = field(item, "id")
                     when = iso_time(ident.get("time"))
                     unique = _text(str(ident.get("uniqueQualifier", "")))
                     if when is None or not unique:
@@ -129,7 +134,7 @@ class Reports:
             fresh.sort(key=lambda f: (f[0], f[1], f[2]))
             for when, app, unique, item in fresh:
                 last_text, seen = state.get(app, ("", []))
-                text = _text(item["id"].get("time"))
+                text = _text(field(item, "id").get("time"))
                 if iso_time(last_text) != when:
                     seen = []
                 state[app] = (text, [*seen, unique])
@@ -141,8 +146,7 @@ class Reports:
             await self._sleep(self.poll_seconds)
 
     def _event(self, app: str, item: Mapping[str, Any], ts: datetime, cursor: str) -> AccessEvent:
-        actor = item.get("actor") if isinstance(item.get("actor"), dict) else {}
-        assert isinstance(actor, dict)
+        actor = field(item, "actor")
         events = [e for e in item.get("events") or [] if isinstance(e, dict)]
         names = [_text(e.get("name")) for e in events if _text(e.get("name"))]
         user = _text(actor.get("profileId"))

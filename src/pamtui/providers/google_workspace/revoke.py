@@ -118,6 +118,8 @@ class Revocation:
 
     async def revoke(self, action: RevokeAction, idempotency_key: str) -> RevokeResult:
         user, ident = self._target(action)
+        if self.read_only:
+            raise ProviderError(f"{self.where}: read_only is set: no revoke (the token cannot)")
         if action.name in ("revoke_token", "delete_asp"):
             path = self._credential_path(action, user, ident)
             if await self._get(path) is None:
