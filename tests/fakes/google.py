@@ -61,6 +61,7 @@ from tests.fakes.google_discovery import (
     Method,
     conformance_problems,
     match,
+    schema_problems,
 )
 from tests.fakes.http import LocalServer
 
@@ -72,6 +73,7 @@ __all__ = [
     "Method",
     "conformance_problems",
     "match",
+    "schema_problems",
     "service_account",
 ]
 
@@ -170,6 +172,8 @@ class GoogleFake(LocalServer):
         self.refuse_every_token = False
         """When set, the API answers 401 to every token (a revoked delegation)."""
         self.calls: list[Call] = []
+        self.answers: list[tuple[Method, Any]] = []
+        """Each API answer with a body, for :func:`schema_problems`."""
         self.token_requests = 0
         self.signed_out: list[str] = []
         self._ids = 100
@@ -333,6 +337,8 @@ class GoogleFake(LocalServer):
             self._authorize(handler.headers.get("Authorization", ""), method)
             q = {k: v[-1] for k, v in query.items()}
             result = getattr(self, "_" + method.id.replace(".", "_"))(path_params, q, payload)
+            if result is not None:
+                self.answers.append((method, json.loads(json.dumps(result))))
             return (204 if result is None else 200), result
         except GoogleError as exc:
             return exc.code, exc.body

@@ -32,6 +32,7 @@ class Method:
     regex: re.Pattern[str]
     parameters: dict[str, Any]
     request: str | None
+    response: str | None
     scopes: tuple[str, ...]
 
 
@@ -61,6 +62,7 @@ def load_discovery() -> tuple[list[Method], dict[str, Any]]:
                     re.compile(pattern),
                     m.get("parameters", {}),
                     (m.get("request") or {}).get("$ref"),
+                    (m.get("response") or {}).get("$ref"),
                     tuple(m.get("scopes", ())),
                 )
             )
@@ -161,4 +163,37 @@ def conformance_problems(call: Call) -> list[str]:
                 kind = _JSON_TYPES.get(spec.get("type", ""))
                 if kind is not None and not isinstance(value, kind):
                     problems.append(f"{where}: body field {key!r} is not a {spec['type']}")
+    return problems
+
+
+def schema_problems(schema: dict[str, Any] | str, value: Any, where: str = "") -> list[str]:
+    """What in ``value`` (an answer of the fake) the schema does not describe.
+
+    Every object key must be a documented property (recursively, through
+    ``$ref``, ``items`` and ``additionalProperties``) and every value of the
+    documented JSON type: the fake's answers cannot drift either.
+    """
+    if isinstance(schema, str):
+        where = where or schema
+        schema = SCHEMAS[schema]
+    if "$ref" in schema:
+        return schema_problems(schema["$ref"], value, where)
+    kind = schema.get("type")
+    expected = _JSON_TYPES.get(kind or "")
+    if expected is not None and not isinstance(value, expected):
+        return [f"{where}: {type(value).__name__} where the schema says {kind}"]
+    problems: list[str] = []
+    if isinstance(value, dict) and kind == "object":
+        properties = schema.get("properties")
+        extra = schema.get("additionalProperties")
+        for key, item in value.items():
+            if properties is not None and key in properties:
+                problems += schema_problems(properties[key], item, f"{where}.{key}")
+            elif extra is not None:
+                problems += schema_problems(extra, item, f"{where}.{key}")
+            else:
+                problems.append(f"{where}: field {key!r} is not in the schema")
+    elif isinstance(value, list) and "items" in schema:
+        for n, item in enumerate(value):
+            problems += schema_problems(schema["items"], item, f"{where}[{n}]")
     return problems

@@ -31,6 +31,7 @@ from tests.fakes.google import (
     GoogleFake,
     conformance_problems,
     match,
+    schema_problems,
     service_account,
 )
 
@@ -236,6 +237,10 @@ def test_every_request_conforms_to_the_discovery_documents(seeded: Seeded, tmp_p
     }
     problems = [p for call in fake.calls for p in conformance_problems(call)]
     assert problems == []
+    answered = {m.id for m, _ in fake.answers}
+    assert {"directory.users.list", "reports.activities.list", "directory.tokens.list"} <= answered
+    drift = [p for m, body in fake.answers for p in schema_problems(m.response or "", body)]
+    assert drift == []
 
 
 def test_the_conformance_check_catches_drift() -> None:
@@ -271,6 +276,11 @@ def test_the_conformance_check_catches_drift() -> None:
         params,
     )
     assert conformance_problems(ok) == []
+    user = {"id": "1", "primaryEmail": "a@example.com", "name": {"fullName": "A"}}
+    assert schema_problems("User", user) == []
+    assert schema_problems("User", {**user, "lastLogin": "x"})  # Okta's name, not Google's
+    assert schema_problems("User", {**user, "suspended": "true"})
+    assert schema_problems("Tokens", {"items": [{"clientId": "c", "scope": ["x"]}]})
     assert len(METHODS) > 50
 
 
