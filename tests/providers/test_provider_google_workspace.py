@@ -591,3 +591,22 @@ def test_an_offboarding_through_the_cli_is_verified_against_the_fake(
     assert not fake.tokens[seeded.leaver] and not fake.asps[seeded.leaver]
     assert [p for c in fake.calls for p in conformance_problems(c)] == []
     _no_secret(result.stdout + result.stderr, fake)
+
+
+def test_token_endpoint_faults_are_retried_or_clear(proxied: Any, tmp_path: Path) -> None:
+    """The grant goes through the shared HTTP layer too: a 500 is retried, bad JSON is named."""
+    seeded, proxy = proxied
+    token_uri = f"{proxy.url}/token"
+    seeded.fake.token_url = token_uri  # the audience the fake expects in the JWT
+    proxy.inject("500", 1)
+    assert run(_all_then_close(make(tmp_path, seeded.fake.url, token_uri)))
+    assert proxy.faulted == 1 and seeded.fake.token_requests == 1
+    proxy.inject("malformed", 5)
+    try:
+        with pytest.raises(ProviderError) as caught:
+            run(_all_then_close(make(tmp_path, seeded.fake.url, token_uri)))
+    finally:
+        proxy.clear()
+    text = str(caught.value)
+    assert "malformed JSON" in text and "token endpoint" in text and "'gw'" in text, text
+    _no_secret(text, seeded.fake)
