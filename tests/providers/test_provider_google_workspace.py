@@ -494,6 +494,29 @@ def test_stream_resumes_from_cursor_and_from_the_saved_cursor(
         run(take("okta-log.v1.abc", 1))
 
 
+def test_a_challenge_is_a_401_only_when_it_failed(seeded: Seeded, tmp_path: Path) -> None:
+    fake = seeded.fake
+    fake.activities.clear()
+    now = datetime.now(UTC) - timedelta(minutes=1)
+    for n, outcome in enumerate(("Challenge Passed", "Challenge Failed")):
+        fake.add_activity(
+            "login",
+            "login_challenge",
+            seeded.leaver,
+            now + timedelta(seconds=n),
+            login_challenge_status=outcome,
+        )
+    p = make(tmp_path, fake.url, fake.token_url, applications=["login"])
+
+    async def go() -> list[Any]:
+        try:
+            return await _take(p.stream_events(None), 2)
+        finally:
+            await p.aclose()
+
+    assert [e.status for e in run(go())] == [200, 401]
+
+
 def test_a_super_admin_flag_without_an_assignment_is_removed_too(
     seeded: Seeded, tmp_path: Path
 ) -> None:

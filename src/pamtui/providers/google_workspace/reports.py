@@ -27,7 +27,8 @@ from pamtui.providers.kit.cursors import SavedCursor
 
 PREFIX = "gws-reports.v1."
 MAX_RESULTS = 1000
-_FAILED = {"login_failure": 401, "login_challenge": 401, "login_verification": 401}
+_FAILED_EVENTS = frozenset({"login_failure"})
+"""Event names that are a refused sign-in (401); a challenge is 401 only when it failed."""
 
 State = dict[str, tuple[str, list[str]]]
 """application -> (time text of the last activity delivered, uniqueQualifiers at that time)."""
@@ -151,13 +152,17 @@ class Reports:
         names = [_text(e.get("name")) for e in events if _text(e.get("name"))]
         user = _text(actor.get("profileId"))
         client = ""
+        status = 401 if _FAILED_EVENTS & set(names) else 200
         for event in events:
             for param in event.get("parameters") or []:
-                if isinstance(param, dict) and param.get("name") == "client_id":
+                if not isinstance(param, dict):
+                    continue
+                if param.get("name") == "client_id":
                     client = _text(param.get("value"))
-        status = 200
-        for name in names:
-            status = _FAILED.get(name, status)
+                # login_challenge / login_verification: "Challenge Passed" or "... Failed"
+                value = _text(param.get("value")).lower()
+                if param.get("name") == "login_challenge_status" and "fail" in value:
+                    status = 401
         who = _text(actor.get("email"))
         path = f"{app}.{','.join(names[:3]) or 'activity'}" + (f" {who}" if who else "")
         return AccessEvent(
