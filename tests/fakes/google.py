@@ -536,6 +536,8 @@ class GoogleFake(LocalServer):
         def when(a: dict[str, Any]) -> datetime:
             return datetime.fromisoformat(a["id"]["time"].replace("Z", "+00:00"))
 
+        if q.get("eventName"):
+            found = [a for a in found if any(e["name"] == q["eventName"] for e in a["events"])]
         if q.get("startTime"):
             start = datetime.fromisoformat(q["startTime"].replace("Z", "+00:00"))
             found = [a for a in found if when(a) >= start]

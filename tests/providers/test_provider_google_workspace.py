@@ -633,3 +633,35 @@ def test_token_endpoint_faults_are_retried_or_clear(proxied: Any, tmp_path: Path
     text = str(caught.value)
     assert "malformed JSON" in text and "token endpoint" in text and "'gw'" in text, text
     _no_secret(text, seeded.fake)
+
+
+def test_a_sign_out_is_verified_after_a_restart_until_the_user_signs_in_again(
+    seeded: Seeded, tmp_path: Path
+) -> None:
+    """``audit recheck`` verifies in a later process: the evidence must outlive this one."""
+    fake = seeded.fake
+
+    async def step(what: str) -> Any:
+        p = make(tmp_path, fake.url, fake.token_url)
+        try:
+            accounts = {a.id: a async for a in p.list_accounts()}
+            action = next(
+                a for a in p.revoke_actions(accounts[seeded.leaver]) if a.name == "sign_out"
+            )
+            if what == "revoke":
+                return await p.revoke(action, "k")
+            return await p.verify(action)
+        finally:
+            await p.aclose()
+
+    assert not run(step("verify")).gone
+    assert run(step("revoke")).ok
+    verified = run(step("verify"))  # a new instance, as after a restart
+    assert verified.gone, verified
+    assert "no sign-in reported since" in verified.detail
+    fake.add_activity(
+        "login", "login_success", seeded.leaver, datetime.now(UTC) + timedelta(seconds=1)
+    )
+    again = run(step("verify"))
+    assert not again.gone and "signed in again" in again.detail
+    assert [p for c in fake.calls for p in conformance_problems(c)] == []

@@ -26,13 +26,13 @@ answers 404), ``delete_asp`` (``asps.delete``; ``asps.get`` 404),
 ``remove_admin_roles`` (``roleAssignments.delete`` of each of the user's
 assignments, offered for privileged accounts; ``roleAssignments.list?userKey``
 empty), ``sign_out`` (``users.signOut``; Google lists no sessions, so it is
-verified by the accepted sign-out this process sent, or by the user being
-suspended), ``suspend_account`` (``users.update`` with ``suspended: true``;
+verified by the accepted sign-out, kept in the state dir, and no
+``login_success`` reported since, or by the user being suspended), ``suspend_account`` (``users.update`` with ``suspended: true``;
 ``users.get`` says suspended).
 
 Auth: see ``auth`` (a JWT bearer grant signed with google-auth, domain-wide
 delegation). Modules: ``settings``, ``auth``, ``provider``, ``revoke``,
-``reports``.
+``signouts``, ``reports``.
 """
 
 from pamtui.providers.google_workspace.provider import GoogleWorkspaceProvider

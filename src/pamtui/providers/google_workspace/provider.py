@@ -40,6 +40,7 @@ from pamtui.providers.google_workspace.settings import (
     REVOKE_SCOPES,
     SETTINGS,
 )
+from pamtui.providers.google_workspace.signouts import SignOuts
 from pamtui.providers.http import Sleep, http_from
 from pamtui.providers.kit.cursors import SavedCursor
 from pamtui.providers.kit.provider import DeclaredProvider
@@ -98,7 +99,7 @@ class GoogleWorkspaceProvider(Reports, Revocation, DeclaredProvider):
         self.poll_seconds = poll_seconds
         self.backfill_minutes = backfill_minutes
         self._sleep = sleep
-        self._signed_out: dict[str, datetime] = {}
+        self._signed_out = SignOuts(state_dir, name)
         scope = {"base_url": http.settings.base_url, "customer": customer}
         self._saved = SavedCursor(state_dir, "google-workspace", name, scope=scope, every=5.0)
         caps = {Capability.ACCOUNTS, Capability.CREDENTIALS, Capability.EVENTS}

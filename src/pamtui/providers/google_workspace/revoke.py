@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from pamtui.model import (
     Account,
@@ -14,9 +15,10 @@ from pamtui.model import (
     RevokeResult,
     VerifyResult,
 )
-from pamtui.providers.base import ProviderError, check_action
+from pamtui.providers.base import ProviderError, check_action, iso_time
 from pamtui.providers.base import text as _text
 from pamtui.providers.google_workspace.settings import ACCOUNT_ACTIONS, ACTIONS
+from pamtui.providers.google_workspace.signouts import SignOuts
 from pamtui.providers.http import HttpClient
 
 if TYPE_CHECKING:
@@ -43,7 +45,7 @@ class Revocation:
     account_actions: tuple[str, ...]
     customer: str
     read_only: bool
-    _signed_out: dict[str, datetime]
+    _signed_out: SignOuts
 
     if TYPE_CHECKING:
 
@@ -134,7 +136,7 @@ class Revocation:
             return await self._remove_roles(user)
         if action.name == "sign_out":
             await self.http.request("POST", self._path("users", user, "signOut"), idempotent=True)
-            self._signed_out[user] = datetime.now(UTC)
+            self._signed_out.record(user, datetime.now(UTC))
             return RevokeResult(True, False, f"signed Google user {user} out of every session")
         # suspend_account
         current = await self._get(self._path("users", user))
@@ -210,8 +212,32 @@ class Revocation:
         if when is None:
             return VerifyResult(
                 False,
-                f"no sign-out of Google user {user} was sent by this pamtui process "
+                f"no sign-out of Google user {user} is on record here "
                 "(Google has no API that lists a user's sessions)",
             )
         stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
-        return VerifyResult(True, f"Google accepted the sign-out of user {user} at {stamp}")
+        again = await self._signed_in_since(user, when)
+        if again:
+            return VerifyResult(False, f"Google user {user} signed in again at {again}")
+        return VerifyResult(
+            True,
+            f"Google accepted the sign-out of user {user} at {stamp}; no sign-in reported since",
+        )
+
+    async def _signed_in_since(self, user: str, when: datetime) -> str:
+        """The time of a successful sign-in of ``user`` after ``when`` ('' if none reported)."""
+        path = f"admin/reports/v1/activity/users/{quote(user, safe='')}/applications/login"
+        params = {
+            "eventName": "login_success",
+            "startTime": when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+            + f"{when.microsecond // 1000:03d}Z",
+            "maxResults": 10,
+        }
+        data = await self.http.get_json(path, params=params)
+        items = data.get("items") if isinstance(data, dict) else None
+        for item in items if isinstance(items, list) else []:
+            ident = item.get("id") if isinstance(item, dict) else None
+            stamp = iso_time(ident.get("time")) if isinstance(ident, dict) else None
+            if stamp is not None and stamp > when:
+                return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return ""
