@@ -154,7 +154,23 @@ def test_accounts_carry_admin_roles_hr_id_status_and_last_login(
     assert not bystander.privileged and bystander.status is AccountStatus.SUSPENDED
     assert bystander.owner == "E1002"
     user = seeded.fake.users[seeded.leaver]
-    assert GoogleWorkspaceProvider.aliases(user) == ("leaver@example.com", "lee@example.com")
+    assert GoogleWorkspaceProvider.addresses_of(user) == ("leaver@example.com", "lee@example.com")
+    assert p.other_addresses(leaver) == ("lee@example.com",)
+    assert p.other_addresses(bystander) == ()
+
+
+def test_aliases_feed_the_people_correlation_hook(seeded: Seeded, tmp_path: Path) -> None:
+    """With pamtui's people service (``model.Identity``), each alias is an email identity."""
+    import pamtui.model as model
+
+    if not hasattr(model, "Identity"):
+        pytest.skip("this pamtui has no people correlation (model.Identity) yet")
+    p = make(tmp_path, seeded.fake.url, seeded.fake.token_url)
+    accounts = {a.id: a for a in run(_all_then_close(p))}
+    found = p.account_identities(accounts[seeded.leaver])
+    assert [(i.kind, i.value) for i in found] == [("email", "lee@example.com")]
+    assert "leaver@example.com" in found[0].evidence
+    assert p.account_identities(accounts[seeded.bystander]) == []
 
 
 def test_credentials_are_oauth_grants_and_app_passwords(seeded: Seeded, tmp_path: Path) -> None:

@@ -100,6 +100,8 @@ class GoogleWorkspaceProvider(Reports, Revocation, DeclaredProvider):
         self.backfill_minutes = backfill_minutes
         self._sleep = sleep
         self._signed_out = SignOuts(state_dir, name)
+        self._other_addresses: dict[str, tuple[str, ...]] = {}
+        """User id -> its addresses besides the primary one, from the last listing."""
         scope = {"base_url": http.settings.base_url, "customer": customer}
         self._saved = SavedCursor(state_dir, "google-workspace", name, scope=scope, every=5.0)
         caps = {Capability.ACCOUNTS, Capability.CREDENTIALS, Capability.EVENTS}
@@ -246,6 +248,12 @@ class GoogleWorkspaceProvider(Reports, Revocation, DeclaredProvider):
             bool(roles) or user.get("isAdmin") is True or user.get("isDelegatedAdmin") is True
         )
         email = _text(user.get("primaryEmail"))
+        user_id = _text(user.get("id"))
+        others = tuple(a for a in self.addresses_of(user) if a != email.lower())
+        if others:
+            self._other_addresses[user_id] = others
+        else:
+            self._other_addresses.pop(user_id, None)
         return Account(
             provider=self.name,
             id=_text(user.get("id")),
@@ -263,13 +271,33 @@ class GoogleWorkspaceProvider(Reports, Revocation, DeclaredProvider):
         )
 
     @staticmethod
-    def aliases(user: Mapping[str, Any]) -> tuple[str, ...]:
-        """Every address of a user (primary, ``emails``, ``aliases``), for correlating people."""
+    def addresses_of(user: Mapping[str, Any]) -> tuple[str, ...]:
+        """Every address of a user (primary, ``emails``, ``aliases``), lower case, primary first."""
         found = [_text(user.get("primaryEmail"))]
         found += [_text(e.get("address")) for e in user.get("emails") or [] if isinstance(e, dict)]
         found += [_text(a) for a in user.get("aliases") or []]
         found += [_text(a) for a in user.get("nonEditableAliases") or []]
         return tuple(dict.fromkeys(a.lower() for a in found if a))
+
+    def other_addresses(self, account: Account) -> tuple[str, ...]:
+        """The account's aliases and other ``emails`` seen by the last :meth:`list_accounts`."""
+        return self._other_addresses.get(account.id, ())
+
+    def account_identities(self, account: Account) -> list[Any]:
+        """The correlation hook of pamtui's people service: each alias as an email identity.
+
+        ``Account`` carries only the primary address; a person known to HR by an
+        alias (an old name, a short form) is found through these. Synchronous and
+        cheap (read from the last listing). ``Identity`` is looked up at call
+        time: a pamtui without people correlation has none, and gets nothing.
+        """
+        from pamtui import model
+
+        identity = getattr(model, "Identity", None)
+        if identity is None:
+            return []
+        evidence = f"Google Workspace address of {account.name}"
+        return [identity("email", a, evidence) for a in self.other_addresses(account)]
 
     async def list_credentials(self, account: Account | None = None) -> AsyncIterator[Credential]:
         """OAuth grants to third-party apps and app passwords, of one user or of all."""
