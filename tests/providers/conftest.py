@@ -402,7 +402,7 @@ def google_backend(tmp_path: Path) -> Iterator[Backend]:
     key, key_json = service_account()
     SECRETS["GOOGLE_KEY"] = key_json
     fake = GoogleFake(key.public_key(), json.loads(key_json)["client_email"])
-    admin = fake.add_user("admin@example.com", admin=True)
+    fake.add_user("admin@example.com", admin=True)  # the subject the service account acts as
     leaver = fake.add_user("leaver@example.com", hr_id="E1001", aliases=("lee@example.com",))
     bystander = fake.add_user("bystander@example.com", hr_id="E1002")
     fake.assign(leaver, "2")  # a delegated admin: remove_admin_roles applies
@@ -436,6 +436,5 @@ def google_backend(tmp_path: Path) -> Iterator[Backend]:
     try:
         yield Backend(factory, Seed(account_id=leaver, credential_id=credential), proxy)
     finally:
-        assert admin
         proxy.stop()
         fake.stop()
