@@ -130,17 +130,18 @@ class Revocation:
                 )
             response = await self.http.request("DELETE", path, expect=(200, 204, 404))
             return RevokeResult(True, response.status_code == 404, f"deleted {action.target_id}")
-        if await self._get(self._path("users", user)) is None:
+        current = await self._get(self._path("users", user))
+        if current is None:
             return RevokeResult(True, True, f"Google user {user} does not exist", {"status": 404})
         if action.name == "remove_admin_roles":
             return await self._remove_roles(user)
         if action.name == "sign_out":
+            sent = datetime.now(UTC)  # a sign-in after this time is one the sign-out missed
             await self.http.request("POST", self._path("users", user, "signOut"), idempotent=True)
-            self._signed_out.record(user, datetime.now(UTC))
+            self._signed_out.record(user, sent)
             return RevokeResult(True, False, f"signed Google user {user} out of every session")
         # suspend_account
-        current = await self._get(self._path("users", user))
-        if current is not None and current.get("suspended") is True:
+        if current.get("suspended") is True:
             return RevokeResult(True, True, f"Google user {user} is already suspended")
         await self.http.request(
             "PUT", self._path("users", user), json={"suspended": True}, expect=(200,)
