@@ -18,7 +18,17 @@ import sys
 from pathlib import Path
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-BUILT_IN = ("demo", "scim", "jsonl", "okta", "github", "aws-iam", "hr-csv", "entra")
+BUILT_IN = (
+    "demo",
+    "scim",
+    "jsonl",
+    "okta",
+    "github",
+    "aws-iam",
+    "hr-csv",
+    "entra",
+    "google-workspace",
+)
 
 
 def tables() -> dict[str, str]:

@@ -467,3 +467,51 @@ def entra_backend(tmp_path: Path) -> Iterator[Backend]:
     finally:
         proxy.stop()
         fake.stop()
+
+
+# --------------------------------------------------------------------------- google-workspace
+
+
+@pytest.fixture
+def google_backend(tmp_path: Path) -> Iterator[Backend]:
+    from tests.fakes.google import GoogleFake, service_account
+
+    key, key_json = service_account()
+    SECRETS["GOOGLE_KEY"] = key_json
+    fake = GoogleFake(key.public_key(), json.loads(key_json)["client_email"])
+    fake.add_user("admin@example.com", admin=True)  # the subject the service account acts as
+    leaver = fake.add_user("leaver@example.com", hr_id="E1001", aliases=("lee@example.com",))
+    bystander = fake.add_user("bystander@example.com", hr_id="E1002")
+    fake.assign(leaver, "2")  # a delegated admin: remove_admin_roles applies
+    credential = fake.add_token(leaver, "1234-leaver.apps.googleusercontent.com", "Leaver's CRM")
+    fake.add_asp(leaver, "leaver-imap")
+    fake.add_token(bystander, "5678-by.apps.googleusercontent.com", "Bystander's CRM")
+    past = datetime.now(UTC) - timedelta(minutes=5)
+    for n in range(3):
+        fake.add_activity("login", "login_success", leaver, past + timedelta(seconds=n))
+    fake.start()
+    proxy = _proxy(fake.url, replies=json_replies())
+    settings = {
+        "base_url": proxy.url,
+        "token_uri": fake.token_url,
+        "subject": "admin@example.com",
+        "credentials": {"env": "GOOGLE_KEY"},
+        "applications": ["login"],
+        "poll_seconds": 0.2,
+        "backfill_minutes": 30,
+        **HTTP_LIMITS,
+    }
+    private_pem = json.loads(key_json)["private_key"]
+    factory = ProviderFactory(
+        "google-workspace",
+        settings,
+        context(tmp_path),
+        name=NAME,
+        secret_settings=("credentials",),
+        secret_values=(key_json, private_pem.splitlines()[5]),
+    )
+    try:
+        yield Backend(factory, Seed(account_id=leaver, credential_id=credential), proxy)
+    finally:
+        proxy.stop()
+        fake.stop()

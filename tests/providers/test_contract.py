@@ -89,6 +89,11 @@ class TestEntraContract(_Contract):
     backend_fixture = "entra_backend"
 
 
+class TestGoogleWorkspaceContract(_Contract):
+    provider_type = "google-workspace"
+    backend_fixture = "google_backend"
+
+
 COVERED = covered_types(globals().values())
 
 

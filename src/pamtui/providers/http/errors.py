@@ -91,7 +91,7 @@ def _message_from_json(data: dict[str, Any]) -> str:
             for e in data.get("errors") or []
             if isinstance(e, dict)
         ]
-        errors = [e for e in errors if e]
+        errors = [e for e in errors if e and e != message]  # Google repeats its message
         if errors:
             message += ": " + "; ".join(errors)
         doc = _str(data.get("documentation_url"))
