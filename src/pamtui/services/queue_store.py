@@ -462,6 +462,13 @@ class QueueStore:
             (group,),
         )
 
+    def account_items(self, provider: str, account_id: str) -> list[QueueItem]:
+        """Every item on one account (its credentials' too), oldest first."""
+        return self._rows(
+            "SELECT * FROM queue_items WHERE provider = ? AND account_id = ? ORDER BY id",
+            (provider, account_id),
+        )
+
     def group_of(self, item_id: int) -> str:
         row = self.journal.conn.execute(
             "SELECT plan_group FROM queue_items WHERE id = ?", (item_id,)
