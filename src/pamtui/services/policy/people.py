@@ -30,7 +30,7 @@ import dataclasses
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pamtui.journal import JournalError
 from pamtui.model import Person, PersonStatus, QueueState
@@ -58,6 +58,14 @@ class PersonProposal:
     why: str
 
 
+def _days_since(when: datetime | None, now: datetime) -> int:
+    if when is None:
+        return 0
+    if when.tzinfo is None:  # a roster date without a zone is UTC
+        when = when.replace(tzinfo=UTC)
+    return (now - when).days
+
+
 def evaluate_people(
     policies: Iterable[Policy], people: Iterable[Person], now: datetime
 ) -> list[PersonProposal]:
@@ -71,7 +79,7 @@ def evaluate_people(
         for person in people:
             if person.status is not PersonStatus.TERMINATED:
                 continue
-            left = (now - person.terminated).days if person.terminated else 0
+            left = _days_since(person.terminated, now)
             if days is not None and not (left > days or (days == 0 and left >= 0)):
                 continue
             when = f" on {person.terminated.date()}" if person.terminated else ""
