@@ -420,7 +420,8 @@ class QueueStore:
         2. In a plan group (a person's offboarding: one plan per provider),
            the *gate* steps of the group's other plans (block new logins at
            the identity provider) that are not settled yet: settled is
-           verified, cancelled, or failed. A failed gate (the identity
+           verified, cancelled, or failed. Gates do not wait for each other
+           (two identity providers block logins side by side). A failed gate (the identity
            provider is down) releases the other providers' steps, because
            leaving a leaver's access live elsewhere until the identity
            provider answers is worse than ending it out of order; the gate
@@ -439,7 +440,7 @@ class QueueStore:
         return blockers + self._rows(
             "SELECT g.* FROM queue_items AS i JOIN queue_items AS g"
             " ON g.plan_group = i.plan_group AND g.plan_id != i.plan_id"
-            " WHERE i.id = ? AND i.plan_group != '' AND g.gate = 1"
+            " WHERE i.id = ? AND i.plan_group != '' AND i.gate = 0 AND g.gate = 1"
             " AND g.state NOT IN (?, ?, ?) ORDER BY g.step_order, g.id",
             (item.id, str(S.VERIFIED), str(S.CANCELLED), str(S.FAILED)),
         )
