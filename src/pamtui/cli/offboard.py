@@ -268,9 +268,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "offboard",
         parents=[common],
         help="end a person's access in every provider (offboard report PERSON: the certificate)",
-        description="pamtui offboard PERSON --reason TEXT [--dry-run] [--yes] [--totp CODE]\n"
-        "pamtui offboard report PERSON [--format md|html|csv] [--out FILE [--force]]",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        usage="pamtui offboard PERSON --reason TEXT [--dry-run] [--yes] [--totp CODE]\n"
+        "       pamtui offboard report PERSON [--format md|html|csv] [--out FILE [--force]]",
+        description="End a person's access in every provider, in order (block logins at the "
+        "identity provider, sessions, tokens and keys, memberships, accounts); or print the "
+        "offboarding certificate (exit 1 if anything is still live or could not be checked).",
     )
     p.add_argument(
         "words",
