@@ -292,3 +292,39 @@ async def test_deselected_steps_stay_out_and_a_read_only_session_is_refused(tmp_
             ro.revocations.submit(plan, "left")
     finally:
         await ro.aclose()
+
+
+def test_a_schema_6_journal_gains_plan_groups_and_keeps_its_items(db_path) -> None:
+    """Journal schema 7 adds ``plan_group`` and ``gate``; older items are in no group."""
+    import sqlite3
+
+    from pamtui.journal import Journal
+    from pamtui.journal.database import SCHEMA_VERSION
+    from pamtui.services.queue import RevocationQueue
+    from tests.fakes import StaticProvider
+
+    journal = Journal.open(db_path)
+    journal.close()
+    conn = sqlite3.connect(db_path)
+    conn.execute("DROP INDEX queue_items_group")
+    conn.execute("ALTER TABLE queue_items DROP COLUMN plan_group")
+    conn.execute("ALTER TABLE queue_items DROP COLUMN gate")
+    conn.execute(
+        "INSERT INTO queue_items (state, provider, action_name, target_kind, target_id,"
+        " account_id, label, step_order, reason, requested_by, idempotency_key, plan_id,"
+        " created, updated) VALUES ('approved', 'static', 'deactivate_account', 'account',"
+        " 'u2', 'u2', 'Deactivate u2', 90, 'old', 'alice', 'k-1', 'p1', '2026-12-01T00:00:00Z', '2026-12-01T00:00:00Z')"
+    )
+    conn.execute("PRAGMA user_version=6")
+    conn.commit()
+    conn.close()
+    journal = Journal.open(db_path)
+    try:
+        version = journal.conn.execute("PRAGMA user_version").fetchone()[0]
+        assert version == SCHEMA_VERSION == 7
+        queue = RevocationQueue(journal, {"static": StaticProvider()}, "alice")
+        (item,) = queue.items()
+        assert queue.group_of(item.id) == "" and queue.waits_for(item) == []
+        assert not queue.is_gate(item)
+    finally:
+        journal.close()

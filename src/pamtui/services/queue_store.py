@@ -445,15 +445,6 @@ class QueueStore:
             (item.id, str(S.VERIFIED), str(S.CANCELLED), str(S.FAILED)),
         )
 
-    def group_gates(self, item: QueueItem) -> list[QueueItem]:
-        """The gate steps of the other plans in ``item``'s group (none outside a group)."""
-        return self._rows(
-            "SELECT g.* FROM queue_items AS i JOIN queue_items AS g"
-            " ON g.plan_group = i.plan_group AND g.plan_id != i.plan_id"
-            " WHERE i.id = ? AND i.plan_group != '' AND g.gate = 1 ORDER BY g.id",
-            (item.id,),
-        )
-
     def group_items(self, group: str) -> list[QueueItem]:
         """Every step of a plan group (a person's offboarding), by provider then order."""
         if not group:
