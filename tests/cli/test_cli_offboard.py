@@ -177,3 +177,36 @@ def test_offboard_needs_a_step_up_code_which_may_come_on_stdin(
     code, out, err = run(capsys, "offboard", "E1111", "--reason", "left", "--yes")
     assert code == 0, err
     assert "every step verified" in out
+
+
+def test_hostile_roster_text_is_cleaned_in_every_output(capsys, db, tmp_path, monkeypatch) -> None:
+    """A roster name with a terminal escape and markup never reaches the terminal or a report."""
+    hostile = "Lucía \x1b[2J<script>x</script> | *Castillo*"
+    roster = tmp_path / "people.csv"
+    roster.write_text(
+        f'id,name,email,status,terminated\nE1111,"{hostile}",{LUCIA},terminated,2026-11-10\n',
+        encoding="utf-8",
+    )
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        f'[[providers]]\nname = "hr"\ntype = "hr-csv"\npath = "{roster}"\n'
+        + "".join(
+            f'[[providers]]\nname = "demo-{s}"\ntype = "demo"\nsystem = "{s}"\nlatency_ms = 0\n'
+            for s in ("idp", "git", "cloud")
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("PAMTUI_CONFIG", str(cfg))
+    code, out, err = run(capsys, "offboard", "E1111", "--reason", "left", "--yes")
+    assert code == 0, err
+    assert "\x1b" not in out + err and "every step verified" in out
+    for fmt in ("md", "html", "csv"):
+        code, out, err = run(capsys, "offboard", "report", "E1111", "--format", fmt)
+        assert code == 0, err
+        assert "\x1b" not in out + err
+        if fmt == "html":
+            assert "<script>" not in out and "&lt;script&gt;" in out
+    code, out, err = run(capsys, "audit", "recheck", "--person", "E1111", "--json")
+    assert code == 0 and '"ok": true' in out, err
+    code, _, err = run(capsys, "audit", "recheck", "--person", "E9999")
+    assert code == 2 and "no person" in err
