@@ -10,9 +10,9 @@ order``, so the provider's order still holds inside a phase):
 1. **block new logins at the identity provider**: suspend (else deactivate)
    the person's account at every identity provider. These are the plan's
    *gates*: every other provider's steps wait for them in the queue;
-2. **end sessions**: ``clear_sessions``, ``end_session``, STS sessions;
+2. **end sessions**: ``clear_sessions``, ``end_session``, ``revoke_sessions``, STS sessions;
 3. **revoke tokens and keys** in every system (and console passwords);
-4. **remove memberships** (``remove_member``);
+4. **remove memberships** (``remove_member``, directory roles, app role assignments);
 5. **disable or delete accounts**.
 
 Why this order: once the identity provider refuses new logins, the person
@@ -58,20 +58,30 @@ PHASES: dict[int, str] = {
     PHASE_ACCOUNTS: "disable or delete accounts",
 }
 
-_SESSION_ACTIONS = frozenset({"clear_sessions", "end_session", "revoke_older_sessions"})
-_MEMBERSHIP_ACTIONS = frozenset({"remove_member", "remove_from_group", "remove_membership"})
+_SESSION_ACTIONS = frozenset(
+    {"clear_sessions", "end_session", "revoke_older_sessions", "revoke_sessions"}
+)
+_MEMBERSHIP_ACTIONS = frozenset(
+    {
+        "remove_member",
+        "remove_from_group",
+        "remove_membership",
+        "remove_privileged_roles",  # entra: directory roles
+        "remove_app_role_assignment",
+    }
+)
 _CREDENTIAL_ACCOUNT_ACTIONS = frozenset({"revoke_all_tokens", "delete_login_profile"})
-_BLOCK_ACTIONS = ("suspend_account", "deactivate_account")
+_BLOCK_ACTIONS = ("suspend_account", "deactivate_account", "disable_account")
 """At an identity provider, the first of these that it offers blocks new logins."""
-IDENTITY_PROVIDER_TYPES = frozenset({"okta", "scim"})
+IDENTITY_PROVIDER_TYPES = frozenset({"okta", "scim", "entra"})
 
 
 def is_identity_provider(provider: Any) -> bool:
     """Whether people sign in to other systems through this provider.
 
     A provider says so with an ``identity_provider`` attribute; otherwise the
-    ``okta`` and ``scim`` types are, and a demo instance serving the ``idp``
-    system is.
+    ``okta``, ``scim`` and ``entra`` types are, and a demo instance serving
+    the ``idp`` system is.
     """
     declared = getattr(provider, "identity_provider", None)
     if isinstance(declared, bool):
