@@ -19,6 +19,7 @@ from pamtui import __version__
 from pamtui.cli import (
     audit,
     drift,
+    offboard,
     people,
     providers,
     queue,
@@ -32,7 +33,19 @@ from pamtui.cli.common import common_options
 from pamtui.errors import EXIT_INTERNAL, EXIT_OK, PamtuiError
 from pamtui.sanitize import clean
 
-COMMAND_GROUPS = (triage, queue, security, sweep, audit, providers, ssh, review, drift, people)
+COMMAND_GROUPS = (
+    triage,
+    queue,
+    security,
+    sweep,
+    audit,
+    providers,
+    ssh,
+    review,
+    drift,
+    people,
+    offboard,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

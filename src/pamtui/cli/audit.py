@@ -24,6 +24,10 @@ from pamtui.services.journal import EntryFilter, Head, Journal, entry_record
 def cmd_audit(args: argparse.Namespace) -> int:
     verb = args.verb
     if verb == "recheck":  # asks the providers: needs a session, not only the journal
+        if getattr(args, "person", None):
+            from pamtui.cli.offboard import cmd_recheck_person
+
+            return cmd_recheck_person(args)
         from pamtui.cli.drift import cmd_recheck
 
         return cmd_recheck(args)
@@ -202,6 +206,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     from pamtui.cli.drift import register_recheck
 
     register_recheck(audit, common)
+    audit.choices["recheck"].add_argument(
+        "--person",
+        metavar="PERSON",
+        help="only this person's offboarding: every step checked again, and every account "
+        "they still have read now (exit 1 if anything is live or could not be checked)",
+    )
     from pamtui.cli.forward import register_forward
 
     register_forward(audit, common)

@@ -22,6 +22,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from pamtui.services.policy import (
         evaluate,
         evaluate_drift,
+        offboard_sweep,
         preview_drift,
         review_drift,
         sweep,
@@ -57,7 +58,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 # Only this sync's records: a provider that did not answer keeps its old one.
                 records = [r for p, r in recorder.last.items() if before.get(p) is not r]
         reviews = evaluate_drift(session.policies, records, views)
-        if (proposals or reviews) and not args.dry_run:
+        offboarding = any(p.enabled and p.is_offboard for p in session.policies)
+        if (proposals or reviews or offboarding) and not args.dry_run:
             policy_history.record(
                 session.journal,
                 session.config.policies,
@@ -65,6 +67,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 when_empty=True,
             )
         report = sweep(session.revocations, proposals, dry_run=args.dry_run)
+        roster_problems = await offboard_sweep(
+            session.policies,
+            session.revocations,
+            session.people,
+            views,
+            report,
+            now=utcnow(),
+            dry_run=args.dry_run,
+        )
         if reviews:
             review_drift(ReviewService.for_session(session), reviews, report)
         if args.json:
@@ -77,7 +88,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 f"pamtui: provider {health.name} is degraded: {clean(health.reason)}",
                 file=sys.stderr,
             )
-        return EXIT_OK if report.ok and not degraded else EXIT_FALSE
+        for problem in roster_problems:
+            print(f"pamtui: {clean(problem)}", file=sys.stderr)
+        return EXIT_OK if report.ok and not degraded and not roster_problems else EXIT_FALSE
 
     return run_session(args, body)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pamtui.journal.errors import JournalError, JournalUnavailable
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 _SCHEMA_1 = """
@@ -175,6 +175,19 @@ def _migrate_to_6(conn: sqlite3.Connection) -> None:
     _run_statements(conn, _SCHEMA_6)
 
 
+def _migrate_to_7(conn: sqlite3.Connection) -> None:
+    # Person-level offboarding plans (services/revoke.py, ``plan_person``): one
+    # queue plan per provider, tied by ``plan_group``. A ``gate`` step (block
+    # new logins at the identity provider) must be settled before any step of
+    # another plan of its group may start; the queue's claim checks it.
+    conn.execute("ALTER TABLE queue_items ADD COLUMN plan_group TEXT NOT NULL DEFAULT ''")
+    conn.execute("ALTER TABLE queue_items ADD COLUMN gate INTEGER NOT NULL DEFAULT 0")
+    conn.execute(
+        "CREATE INDEX IF NOT EXISTS queue_items_group ON queue_items (plan_group, gate)"
+        " WHERE plan_group != ''"
+    )
+
+
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _migrate_to_1,
     2: _migrate_to_2,
@@ -182,6 +195,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     4: _migrate_to_4,
     5: _migrate_to_5,
     6: _migrate_to_6,
+    7: _migrate_to_7,
 }
 
 

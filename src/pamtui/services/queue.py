@@ -21,6 +21,9 @@ Guarantees, and how:
   non-cancelled step of its plan is not verified, whoever asks (run, approve, retry, recovery):
   the check sits in :meth:`RevocationQueue.claim`, inside the transaction
   that takes the item. Asking to run a later step runs the plan up to it.
+  Across the plans of one group (a person's offboarding, one plan per
+  provider) a step also waits for the group's unsettled *gate* steps (block
+  new logins at the identity provider): see ``QueueStore.waits_for``.
 - *Nothing is faked*: only the provider's own answer to ``verify`` makes an
   item ``verified``; a revocation the provider accepted but verification
   contradicts fails loudly as ``verify_failed``.
@@ -378,6 +381,12 @@ class RevocationQueue(QueueStore):
                 outcomes.append(await self._drive_safely(claimed))
         return outcomes
 
+    def is_gate(self, item: QueueItem) -> bool:
+        row = self.journal.conn.execute(
+            "SELECT gate FROM queue_items WHERE id = ?", (item.id,)
+        ).fetchone()
+        return bool(row and row[0])
+
     def held_elsewhere(self, now: datetime | None = None) -> list[Held]:
         """In-flight items that a live process holds: not ours to touch until it ends."""
         now = now or datetime.now(UTC)
@@ -390,15 +399,30 @@ class RevocationQueue(QueueStore):
         ]
 
     def _with_earlier_steps(self, item_ids: Iterable[int]) -> dict[str, list[QueueItem]]:
-        """The asked-for items, each with the approved steps before it in its plan."""
+        """The asked-for items, each with the approved steps before it in its plan.
+
+        In a plan group the approved gate steps of the other plans come too
+        (with the steps before them in their own plan), so asking for a
+        person's step in one provider blocks logins at the identity provider
+        first.
+        """
         plans: dict[str, dict[int, QueueItem]] = defaultdict(dict)
-        for item_id in item_ids:
-            item = self.get(item_id)
+        todo = [self.get(item_id) for item_id in item_ids]
+        seen: set[int] = set()
+        while todo:
+            item = todo.pop()
+            if item.id in seen:
+                continue
+            seen.add(item.id)
             plan = plans[item.plan_id or f"item-{item.id}"]
             plan[item.id] = item
             for earlier in self.waits_for(item):
-                if earlier.state is S.APPROVED:
+                if earlier.state is not S.APPROVED:
+                    continue
+                if earlier.plan_id == item.plan_id:
                     plan.setdefault(earlier.id, earlier)
+                else:  # another plan's gate: it brings its own earlier steps
+                    todo.append(earlier)
         return {
             key: sorted(steps.values(), key=lambda it: (it.action.order, it.id))
             for key, steps in plans.items()
@@ -438,7 +462,21 @@ class RevocationQueue(QueueStore):
                     results.append(heard(await self.execute(step.id)))
             return results
 
-        batches = await asyncio.gather(*(run_plan(steps) for steps in plans.values()))
+        # Gates first (block new logins at the identity provider): every plan
+        # of a group waits for them in claim(), so run them before the rest.
+        first = {k: [s for s in v if self.is_gate(s)] for k, v in plans.items()}
+        first = {k: v for k, v in first.items() if v}
+        if first:
+            upto = {k: max(v, key=lambda it: (it.action.order, it.id)) for k, v in first.items()}
+            early = {
+                k: [s for s in plans[k] if (s.action.order, s.id) <= (g.action.order, g.id)]
+                for k, g in upto.items()
+            }
+            rest = {k: [s for s in v if s not in early.get(k, [])] for k, v in plans.items()}
+            batches = list(await asyncio.gather(*(run_plan(steps) for steps in early.values())))
+        else:
+            rest, batches = plans, []
+        batches += await asyncio.gather(*(run_plan(steps) for steps in rest.values() if steps))
         return [outcome for batch in batches for outcome in batch]
 
     async def run_pending(self) -> RunReport:

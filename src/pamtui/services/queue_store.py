@@ -10,7 +10,7 @@ the guarantees that go with it, are :class:`pamtui.services.queue.RevocationQueu
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -220,6 +220,8 @@ class QueueStore:
         approve: bool = False,
         four_eyes: bool = False,
         tx: Transaction | None = None,
+        group: str = "",
+        gates: Collection[RevokeAction] = (),
     ) -> list[QueueItem]:
         """Put actions in the queue as one plan.
 
@@ -228,6 +230,10 @@ class QueueStore:
         asks for a second operator. Everything is journalled in the same
         transaction as the rows it creates: ``tx`` when the caller has one
         open (a review decision commits with the plan it stages).
+
+        ``group`` ties this plan to others (a person's offboarding stages one
+        plan per provider); ``gates`` are this plan's steps that every other
+        plan of the group waits for (see :meth:`waits_for`).
         """
         self._require_writable()
         reason = reason.strip()
@@ -239,10 +245,17 @@ class QueueStore:
             if action.provider not in self.providers:
                 raise QueueError(f"unknown provider {action.provider!r}")
         actor = actor or self.operator
+        unknown_gates = [g for g in gates if g not in actions]
+        if unknown_gates:
+            raise QueueError(f"{unknown_gates[0].label!r} is a gate but not a step of the plan")
+        if gates and not group:
+            raise QueueError("gate steps need a plan group")
         if tx is None:
             with self.journal.transaction() as own:
-                return self._stage(own, actions, reason, actor, approve, four_eyes)
-        return self._stage(tx, actions, reason, actor, approve, four_eyes)
+                return self._stage(
+                    own, actions, reason, actor, approve, four_eyes, group, frozenset(gates)
+                )
+        return self._stage(tx, actions, reason, actor, approve, four_eyes, group, frozenset(gates))
 
     def _stage(
         self,
@@ -252,6 +265,8 @@ class QueueStore:
         actor: str,
         approve: bool,
         four_eyes: bool,
+        group: str = "",
+        gates: frozenset[RevokeAction] = frozenset(),
     ) -> list[QueueItem]:
         plan_id = uuid.uuid4().hex[:12]
         staged: list[QueueItem] = []
@@ -261,8 +276,9 @@ class QueueStore:
             cursor = tx.execute(
                 "INSERT INTO queue_items (state, provider, action_name, target_kind,"
                 " target_id, account_id, label, reversible, step_order, reason,"
-                " requested_by, idempotency_key, plan_id, created, updated, four_eyes)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " requested_by, idempotency_key, plan_id, created, updated, four_eyes,"
+                " plan_group, gate)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     str(S.STAGED),
                     action.provider,
@@ -280,6 +296,8 @@ class QueueStore:
                     now,
                     now,
                     int(four_eyes),
+                    group,
+                    int(action in gates),
                 ),
             )
             item_id = cursor.lastrowid
@@ -295,6 +313,7 @@ class QueueStore:
                     "reason": reason,
                     "idempotency_key": key,
                     "four_eyes": four_eyes,
+                    **({"group": group, "gate": action in gates} if group else {}),
                     **_action_detail(action),
                 },
             )
@@ -392,20 +411,61 @@ class QueueStore:
     # -- execution ---------------------------------------------------------
 
     def waits_for(self, item: QueueItem) -> list[QueueItem]:
-        """The earlier steps of ``item``'s plan that are neither verified nor cancelled.
+        """The steps that must be settled before ``item`` may start.
 
-        "Earlier" is a lower step order: every token, key and session (one
-        order) before the account itself (a later one). Steps of one order are
-        peers and may run side by side. While this is not empty the item must
-        not start (the queue's plan-order invariant).
+        1. The earlier steps of ``item``'s plan that are neither verified nor
+           cancelled. "Earlier" is a lower step order: every token, key and
+           session (one order) before the account itself (a later one). Steps
+           of one order are peers and may run side by side.
+        2. In a plan group (a person's offboarding: one plan per provider),
+           the *gate* steps of the group's other plans (block new logins at
+           the identity provider) that are not settled yet: settled is
+           verified, cancelled, or failed. Gates do not wait for each other
+           (two identity providers block logins side by side). A failed gate (the identity
+           provider is down) releases the other providers' steps, because
+           leaving a leaver's access live elsewhere until the identity
+           provider answers is worse than ending it out of order; the gate
+           stays open in the plan's report.
+
+        While this is not empty the item must not start (the queue's
+        plan-order invariant).
         """
         if not item.plan_id:
             return []
-        return self._rows(
+        blockers = self._rows(
             "SELECT * FROM queue_items WHERE plan_id = ? AND step_order < ?"
             " AND state NOT IN (?, ?) ORDER BY step_order, id",
             (item.plan_id, item.action.order, str(S.VERIFIED), str(S.CANCELLED)),
         )
+        return blockers + self._rows(
+            "SELECT g.* FROM queue_items AS i JOIN queue_items AS g"
+            " ON g.plan_group = i.plan_group AND g.plan_id != i.plan_id"
+            " WHERE i.id = ? AND i.plan_group != '' AND i.gate = 0 AND g.gate = 1"
+            " AND g.state NOT IN (?, ?, ?) ORDER BY g.step_order, g.id",
+            (item.id, str(S.VERIFIED), str(S.CANCELLED), str(S.FAILED)),
+        )
+
+    def group_items(self, group: str) -> list[QueueItem]:
+        """Every step of a plan group (a person's offboarding), by provider then order."""
+        if not group:
+            return []
+        return self._rows(
+            "SELECT * FROM queue_items WHERE plan_group = ? ORDER BY provider, step_order, id",
+            (group,),
+        )
+
+    def account_items(self, provider: str, account_id: str) -> list[QueueItem]:
+        """Every item on one account (its credentials' too), oldest first."""
+        return self._rows(
+            "SELECT * FROM queue_items WHERE provider = ? AND account_id = ? ORDER BY id",
+            (provider, account_id),
+        )
+
+    def group_of(self, item_id: int) -> str:
+        row = self.journal.conn.execute(
+            "SELECT plan_group FROM queue_items WHERE id = ?", (item_id,)
+        ).fetchone()
+        return str(row[0]) if row else ""
 
     def plan_items(self, plan_id: str) -> list[QueueItem]:
         """Every step of a plan, in the order they run."""

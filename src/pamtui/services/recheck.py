@@ -158,9 +158,26 @@ async def recheck(
     breaker: int = DEFAULT_BREAKER,
     actor: str = "system",
     record: bool = True,
+    items: Iterable[QueueItem] | None = None,
+    person: str = "",
 ) -> RecheckReport:
-    """Ask every provider again; journal the findings and a summary (``record``)."""
-    items = revoked_items(journal, since)
+    """Ask every provider again; journal the findings and a summary (``record``).
+
+    ``items`` narrows the run to those items (one person's offboarding:
+    ``pamtui audit recheck --person``; point-in-time actions are left out as
+    always); its summary is then a ``recheck_person`` entry with subject
+    ``person:ID``, so it does not replace the last full recheck that the TUI
+    reads its REGRESSED flags from.
+    """
+    if items is None:
+        items = revoked_items(journal, since)
+    else:
+        items = [
+            it
+            for it in items
+            if it.state in (QueueState.REVOKED, QueueState.VERIFIED)
+            and it.action.name not in POINT_IN_TIME
+        ]
     limits: dict[str, asyncio.Semaphore] = defaultdict(
         lambda: asyncio.Semaphore(max(1, concurrency))
     )
@@ -195,12 +212,15 @@ async def recheck(
     checks = list(await asyncio.gather(*(check(item) for item in items)))
     report = RecheckReport(since, checks)
     if record and not journal.read_only:
-        _journal(journal, report, actor)
+        _journal(journal, report, actor, person)
         report.journalled = True
     return report
 
 
-def _journal(journal: Journal, report: RecheckReport, actor: str) -> None:
+PERSON_RECHECK_ACTION = "recheck_person"
+
+
+def _journal(journal: Journal, report: RecheckReport, actor: str, person: str = "") -> None:
     with journal.transaction() as tx:
         for c in report.came_back:
             a = c.action
@@ -216,8 +236,10 @@ def _journal(journal: Journal, report: RecheckReport, actor: str) -> None:
             )
         tx.append(
             actor,
-            RECHECK_ACTION,
+            PERSON_RECHECK_ACTION if person else RECHECK_ACTION,
+            subject=f"person:{person}" if person else "",
             detail={
+                **({"person": person} if person else {}),
                 "since": report.since or "",
                 **report.counts(),
                 "came_back_accounts": sorted(

@@ -15,21 +15,56 @@ through :class:`RevocationService`. It applies, in one place and in one order:
 5. **execution and verification** by the queue.
 
 Callers collect input (a reason, a code) and show results; they decide none
-of the above. A step-up is proven by a :class:`StepUp` token that only
+of the above.
+
+**A person** (:meth:`RevocationService.plan_person`, ``pamtui offboard``, the
+``offboard`` policy action) gets one plan across every provider, in the order
+of ``services/offboarding_plan.py``: block new logins at the identity
+provider, end sessions, revoke tokens and keys, remove memberships, disable or
+delete accounts. Accounts the person only owns (service accounts, bots) are
+listed as "needs a new owner", never staged. On submission the plan is staged
+as **one queue plan per provider**, all in one *plan group* (journal schema 7,
+``queue_items.plan_group``), in one transaction with an ``offboard_plan``
+journal entry (subject ``person:ID``) that lists the items:
+
+- inside a provider, plan order holds as for any plan: a failed step holds
+  only that provider's later steps;
+- across providers, the identity provider's block-logins steps are *gates*
+  (``queue_items.gate``): ``RevocationQueue.claim`` refuses any step of
+  another plan of the group while a gate is not settled (verified,
+  cancelled or failed), whoever asks: the CLI, the TUI, an approval, a
+  second process, recovery;
+- a provider that is down fails its own steps and holds nobody else's. An
+  identity provider that is down fails its gate, which releases the others:
+  a leaver's access elsewhere is ended rather than left live until the
+  identity provider answers. Whatever is not verified is reported open
+  (``services/offboarding.py``). A step-up is proven by a :class:`StepUp` token that only
 :meth:`RevocationService.step_up` makes and that one submission consumes.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from pamtui.config import OperatorConfig
 from pamtui.journal import Transaction
-from pamtui.model import Credential, CredentialStatus, QueueItem, QueueState, RevokeAction, RiskFlag
+from pamtui.model import (
+    AccountLink,
+    Credential,
+    CredentialStatus,
+    Person,
+    QueueItem,
+    QueueState,
+    RevokeAction,
+    RiskFlag,
+)
 from pamtui.providers.base import Provider
 from pamtui.services.inventory import AccountKey, AccountView
+from pamtui.services.offboarding_plan import person_steps
+from pamtui.services.people import Correlation
 from pamtui.services.plans import plan_for_account, plan_for_credential
 from pamtui.services.queue import (
     Outcome,
@@ -39,6 +74,9 @@ from pamtui.services.queue import (
     RunReport,
     requires_four_eyes,
 )
+
+OFFBOARD_PLAN_ACTION = "offboard_plan"
+"""The journal entry that ties a person plan's queue items to the person."""
 
 StepUpCheck = Callable[[str | None, str], None]
 """Checks an operator's TOTP code for a subject, or raises (and journals either way)."""
@@ -51,6 +89,7 @@ class RevokeError(QueueError):
 class PlanKind(StrEnum):
     CREDENTIAL = "credential"
     ACCOUNT = "account"
+    PERSON = "person"
 
 
 @dataclass(frozen=True)
@@ -65,6 +104,22 @@ class Plan:
     """Who or what the plan is for, as an operator reads it (untrusted text)."""
     four_eyes: bool
     """A second operator must approve before anything runs."""
+    person_id: str = ""
+    """A person plan's HR id (``PlanKind.PERSON``)."""
+    gates: frozenset[RevokeAction] = frozenset()
+    """Steps every other provider's steps wait for (block logins at the identity provider)."""
+    needs_owner: tuple[AccountLink, ...] = ()
+    """Accounts the person owns (service accounts, bots): reported, not staged."""
+    already_ended: tuple[AccountKey, ...] = ()
+    unreadable: tuple[AccountKey, ...] = ()
+    """A person's linked accounts that no provider view covers (not planned)."""
+
+    def by_provider(self) -> dict[str, list[RevokeAction]]:
+        """The steps grouped by provider, each group in plan order."""
+        groups: dict[str, list[RevokeAction]] = {}
+        for step in self.steps:
+            groups.setdefault(step.provider, []).append(step)
+        return groups
 
     @property
     def subject(self) -> str:
@@ -205,6 +260,34 @@ class RevocationService:
             steps = _only(steps, action)
         return self._plan(PlanKind.ACCOUNT, view, steps)
 
+    def plan_person(
+        self, person: Person, correlation: Correlation, views: Iterable[AccountView]
+    ) -> Plan:
+        """Every account the person holds, in every provider, in the offboarding order.
+
+        ``views`` are the inventory's (``session.inventory.rows()``) after the
+        sync that ``correlation`` was made from. Accounts the person owns
+        (relation ``owner``) are listed in ``needs_owner``; accounts with no
+        live access in ``already_ended``. Four eyes when any target is
+        privileged.
+        """
+        by_key = {v.key: v for v in views}
+        found = person_steps(correlation.accounts_of(person.id), by_key, self.providers)
+        for view in found.views:
+            self._complete(view)
+        return Plan(
+            kind=PlanKind.PERSON,
+            steps=found.steps,
+            accounts=found.accounts,
+            target=f"{person.name} ({person.id})",
+            four_eyes=any(self.four_eyes_for(v) for v in found.views),
+            person_id=person.id,
+            gates=found.gates,
+            needs_owner=found.needs_owner,
+            already_ended=found.already_ended,
+            unreadable=found.unreadable,
+        )
+
     def _plan(self, kind: PlanKind, view: AccountView, steps: Sequence[RevokeAction]) -> Plan:
         if not steps:
             raise RevokeError("nothing left to revoke: the provider offers no action for this")
@@ -244,9 +327,12 @@ class RevocationService:
                 raise RevokeError("a step-up must be checked before the transaction opens")
             proof = self.step_up(code, what=plan.describe(), subject=plan.subject)
         proof.consume()
-        items = self.queue.stage(
-            chosen, reason, actor=actor, approve=True, four_eyes=plan.four_eyes, tx=tx
-        )
+        if plan.kind is PlanKind.PERSON:
+            items = self._stage_person(plan, chosen, reason, actor=actor, approve=True, tx=tx)
+        else:
+            items = self.queue.stage(
+                chosen, reason, actor=actor, approve=True, four_eyes=plan.four_eyes, tx=tx
+            )
         runnable = tuple(item.id for item in items if item.state is QueueState.APPROVED)
         return Submission(plan, tuple(items), runnable)
 
@@ -260,6 +346,67 @@ class RevocationService:
         """
         self._writable()
         return self.queue.stage(actions, reason, actor=actor, approve=approve)
+
+    def stage_person_for_policy(
+        self, plan: Plan, reason: str, *, actor: str, approve: bool
+    ) -> list[QueueItem]:
+        """A policy's person-level plan (the ``offboard`` action): as :meth:`stage_for_policy`."""
+        self._writable()
+        if plan.kind is not PlanKind.PERSON:
+            raise RevokeError("only a person plan is staged this way")
+        return self._stage_person(plan, list(plan.steps), reason, actor=actor, approve=approve)
+
+    def _stage_person(
+        self,
+        plan: Plan,
+        chosen: Sequence[RevokeAction],
+        reason: str,
+        *,
+        actor: str | None,
+        approve: bool,
+        tx: Transaction | None = None,
+    ) -> list[QueueItem]:
+        """One queue plan per provider in one group, and the ``offboard_plan`` entry."""
+        if not chosen:
+            raise RevokeError("nothing left to revoke for this person")
+        if tx is None:
+            with self.queue.journal.transaction() as own:
+                return self._stage_person(
+                    plan, chosen, reason, actor=actor, approve=approve, tx=own
+                )
+        group = "person-" + uuid.uuid4().hex[:12]
+        by_provider: dict[str, list[RevokeAction]] = {}
+        for step in chosen:
+            by_provider.setdefault(step.provider, []).append(step)
+        items: list[QueueItem] = []
+        for steps in by_provider.values():
+            items += self.queue.stage(
+                steps,
+                reason,
+                actor=actor,
+                approve=approve,
+                four_eyes=plan.four_eyes,
+                tx=tx,
+                group=group,
+                gates=[s for s in steps if s in plan.gates],
+            )
+        tx.append(
+            actor or self.operator,
+            OFFBOARD_PLAN_ACTION,
+            subject=f"person:{plan.person_id}",
+            detail={
+                "person": plan.person_id,
+                "target": plan.target,
+                "group": group,
+                "reason": reason.strip(),
+                "items": [item.id for item in items],
+                "four_eyes": plan.four_eyes,
+                "accounts": [f"{p}:{a}" for p, a in plan.accounts],
+                "needs_new_owner": [f"{lk.account[0]}:{lk.account[1]}" for lk in plan.needs_owner],
+                "deselected": len(plan.steps) - len(chosen),
+            },
+        )
+        return items
 
     async def execute(
         self, submission: Submission, *, on_outcome: Callable[[Outcome], None] | None = None

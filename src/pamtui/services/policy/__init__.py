@@ -110,6 +110,14 @@ failed-and-retryable is skipped, so running ``pamtui sweep`` from cron does
 not stage duplicates (a *cancelled* item does not block: the policy proposes
 it again, so fix the policy if it is wrong).
 
+People: ``action = "offboard"``
+-------------------------------
+
+A person-level policy: ``match = { owner_status = "terminated",
+terminated_days_over = 0 }`` selects leavers on the HR roster, and ``pamtui
+sweep`` stages each one's whole offboarding plan across every provider
+(``services/revoke.py``'s ``plan_person``): see ``policy/people.py``.
+
 Modules
 -------
 
@@ -119,6 +127,8 @@ Modules
 - ``drift_review``: review policies (:func:`evaluate_drift`,
   :func:`preview_drift`, :func:`review_drift`).
 - ``report``: :class:`SweepReport` and its entries.
+- ``people``: offboard policies (:func:`evaluate_people`, :func:`sweep_people`,
+  :func:`offboard_sweep`).
 
 The modules are not named after the functions they hold (``evaluate``,
 ``sweep``): a submodule named like a function re-exported here would be
@@ -130,6 +140,7 @@ from __future__ import annotations
 from pamtui.services.policy.config import (
     ACCOUNT_ACTIONS,
     CREDENTIAL_ACTIONS,
+    OFFBOARD,
     PLAN,
     REVIEW,
     Match,
@@ -143,6 +154,12 @@ from pamtui.services.policy.drift_review import (
     review_drift,
 )
 from pamtui.services.policy.matching import Proposal, Proposals, Skip, evaluate
+from pamtui.services.policy.people import (
+    PersonProposal,
+    evaluate_people,
+    offboard_sweep,
+    sweep_people,
+)
 from pamtui.services.policy.report import (
     DUPLICATE,
     FAILED,
@@ -161,12 +178,14 @@ __all__ = [
     "CREDENTIAL_ACTIONS",
     "DUPLICATE",
     "FAILED",
+    "OFFBOARD",
     "PLAN",
     "REVIEW",
     "REVIEWED",
     "STAGED",
     "UNSUPPORTED",
     "Match",
+    "PersonProposal",
     "Policy",
     "Proposal",
     "Proposals",
@@ -177,8 +196,11 @@ __all__ = [
     "SweepReport",
     "evaluate",
     "evaluate_drift",
+    "evaluate_people",
+    "offboard_sweep",
     "parse_policies",
     "preview_drift",
     "review_drift",
     "sweep",
+    "sweep_people",
 ]

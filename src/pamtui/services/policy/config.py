@@ -19,6 +19,9 @@ from pamtui.services import drift
 
 PLAN = "plan"
 REVIEW = "review"
+OFFBOARD = "offboard"
+"""A person-level action: the person's whole offboarding plan (``policy/people.py``)."""
+OFFBOARD_MATCH_KEYS = ("owner_status", "terminated_days_over")
 
 CREDENTIAL_ACTIONS = frozenset(
     {"revoke_token", "deactivate_access_key", "delete_access_key", "end_session"}
@@ -46,6 +49,7 @@ _MATCH_KEYS = (
     "account_kind",
     "privileged",
     "drift",
+    "terminated_days_over",
 )
 
 
@@ -62,6 +66,8 @@ class Match:
     privileged: bool | None = None
     drift: frozenset[str] | None = None
     """Change kinds (``drift.KINDS``) found in this sync; only with ``action = "review"``."""
+    terminated_days_over: int | None = None
+    """The person left more than N days ago (0: any time before now); only with ``offboard``."""
 
     @property
     def has_credential_conditions(self) -> bool:
@@ -95,6 +101,11 @@ class Policy:
     @property
     def is_review(self) -> bool:
         return self.action == REVIEW
+
+    @property
+    def is_offboard(self) -> bool:
+        """A person-level policy: ``evaluate`` skips it, ``policy.people`` handles it."""
+        return self.action == OFFBOARD
 
     def applies_to(self, provider: str) -> bool:
         return self.providers is None or provider in self.providers
@@ -151,11 +162,15 @@ def _parse_one(table: Any, where: str, key: str, known_providers: Collection[str
     if not isinstance(action, str) or not (action == PLAN or _ACTION.fullmatch(action)):
         raise fail(
             ".action",
-            "a revoke action name such as 'revoke_token' or 'deactivate_account', 'plan' "
-            "or 'review'",
+            "a revoke action name such as 'revoke_token' or 'deactivate_account', 'plan', "
+            "'review' or 'offboard'",
         )
     _check_review(table, match, action, where, key)
-    target = TargetKind.ACCOUNT if action == REVIEW else _parse_target(table, action, where, key)
+    _check_offboard(table, action, where, key)
+    if action in (REVIEW, OFFBOARD):
+        target = TargetKind.ACCOUNT
+    else:
+        target = _parse_target(table, action, where, key)
 
     providers: tuple[str, ...] | None = None
     if "providers" in table:
@@ -219,6 +234,34 @@ def _check_review(
     for flag in ("target", "approve"):
         if flag in table:
             raise ConfigError(f'{where}: {key}.{flag}: not allowed with action = "review"')
+
+
+def _check_offboard(table: Mapping[str, Any], action: str, where: str, key: str) -> None:
+    """``offboard`` matches people: only ``owner_status`` and ``terminated_days_over``."""
+    match = table["match"]  # validated by _parse_match
+    if action != OFFBOARD:
+        if "terminated_days_over" in match:
+            raise ConfigError(
+                f'{where}: {key}.match.terminated_days_over: only with action = "offboard" '
+                "(it is a condition on a person, not an account)"
+            )
+        return
+    others = sorted(str(k) for k in match if k not in OFFBOARD_MATCH_KEYS)
+    if others:
+        raise ConfigError(
+            f"{where}: {key}.match.{others[0]}: an offboard policy matches people: use only "
+            f"{' and '.join(OFFBOARD_MATCH_KEYS)}"
+        )
+    if match.get("owner_status", "terminated") != "terminated":
+        raise ConfigError(
+            f'{where}: {key}.match.owner_status: an offboard policy needs "terminated"'
+        )
+    for flag in ("target", "providers"):
+        if flag in table:
+            raise ConfigError(
+                f'{where}: {key}.{flag}: not allowed with action = "offboard" (a person is '
+                "offboarded in every provider)"
+            )
 
 
 def _parse_target(table: Mapping[str, Any], action: str, where: str, key: str) -> TargetKind:
@@ -291,6 +334,10 @@ def _parse_match(value: Any, where: str, key: str) -> Match:
             raise fail("owner_status", f"one of {', '.join(s.value for s in OwnerStatus)}")
         owner = OwnerStatus(raw)
 
+    days_left = value.get("terminated_days_over")
+    if "terminated_days_over" in value and (type(days_left) is not int or days_left < 0):
+        raise fail("terminated_days_over", "a whole number of days, 0 or more")
+
     change_kinds: frozenset[str] | None = None
     if "drift" in value:
         raw = value["drift"]
@@ -314,4 +361,5 @@ def _parse_match(value: Any, where: str, key: str) -> Match:
         account_kind=kinds("account_kind", AccountKind),
         privileged=boolean("privileged"),
         drift=change_kinds,
+        terminated_days_over=days_left,
     )

@@ -162,8 +162,8 @@ def evaluate(
     views = sorted(views, key=lambda v: v.key)
     result = Proposals()
     for policy in policies:
-        if not policy.enabled or policy.is_review:
-            continue  # review policies react to drift: see evaluate_drift
+        if not policy.enabled or policy.is_review or policy.is_offboard:
+            continue  # review: see evaluate_drift; offboard (people): see policy.people
         for view in views:
             account = view.account
             if account.status in _DEAD_ACCOUNT or not policy.applies_to(account.provider):
