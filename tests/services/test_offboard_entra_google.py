@@ -1,0 +1,115 @@
+"""One person, accounts in Microsoft Entra ID and Google Workspace, one plan.
+
+Issue 16's "done when": a person with accounts in both is offboarded in one
+plan, every step verified against the fakes (each built from the vendor's
+published description: Graph's CSDL, Google's discovery documents). The
+roster is an hr-csv export; both providers carry the HR id, so correlation
+links the accounts without an operator's help.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pamtui.model import QueueState
+from pamtui.services.offboarding import certify
+from pamtui.services.session import Session
+from tests.fakes.google import GoogleFake, service_account
+from tests.fakes.graph import CLIENT_ID, CLIENT_SECRET, TENANT, GraphFake
+
+LEAVER, STAYS = "lee.ver@corp.example", "sam.stays@corp.example"
+
+
+@pytest.fixture
+def corp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    graph = GraphFake()
+    graph_leaver = graph.add_user(LEAVER, employeeId="E1001", mail=LEAVER)
+    graph.add_user(STAYS, employeeId="E1002", mail=STAYS)
+    crm = graph.add_service_principal("Contoso CRM")
+    graph.add_grant(crm, graph_leaver)
+    graph.start()
+
+    key, key_json = service_account()
+    google = GoogleFake(key.public_key(), json.loads(key_json)["client_email"])
+    google.add_user("admin@corp.example", admin=True)
+    google_leaver = google.add_user(LEAVER, hr_id="E1001")
+    google.add_user(STAYS, hr_id="E1002")
+    google.add_token(google_leaver, "1234-crm.apps.googleusercontent.com", "Lee's CRM")
+    google.add_asp(google_leaver, "lee-imap")
+    google.start()
+
+    monkeypatch.setenv("T_ENTRA", CLIENT_SECRET)
+    monkeypatch.setenv("T_GOOGLE", key_json)
+    roster = tmp_path / "people.csv"
+    roster.write_text(
+        "id,name,email,status,terminated\n"
+        f"E1001,Lee Ver,{LEAVER},terminated,2026-11-30\n"
+        f"E1002,Sam Stays,{STAYS},active,\n",
+        encoding="utf-8",
+    )
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        f"""
+[[providers]]
+name = "hr"
+type = "hr-csv"
+path = "{roster}"
+
+[[providers]]
+name = "corp-entra"
+type = "entra"
+base_url = "{graph.url}/v1.0"
+authority = "{graph.url}"
+tenant_id = "{TENANT}"
+client_id = "{CLIENT_ID}"
+client_secret = {{ env = "T_ENTRA" }}
+max_retries = 0
+
+[[providers]]
+name = "corp-google"
+type = "google-workspace"
+base_url = "{google.url}"
+token_uri = "{google.token_url}"
+subject = "admin@corp.example"
+credentials = {{ env = "T_GOOGLE" }}
+max_retries = 0
+""",
+        encoding="utf-8",
+    )
+    try:
+        yield cfg
+    finally:
+        google.stop()
+        graph.stop()
+
+
+async def test_one_plan_ends_a_leaver_in_entra_and_google_every_step_verified(
+    corp: Path, db_path: Path
+) -> None:
+    session = Session.open(config_path=str(corp), db_path=str(db_path))
+    try:
+        views = await session.inventory.sync()
+        degraded = {n: h.reason for n, h in session.inventory.health.items() if not h.ok}
+        assert not degraded, degraded
+        corr = await session.people.refresh(views)
+        person = corr.find(LEAVER)
+        linked = {link.account[0] for link in corr.accounts_of(person.id)}
+        assert linked == {"corp-entra", "corp-google"}  # by HR id, no operator needed
+        plan = session.revocations.plan_person(person, corr, views)
+        assert set(plan.by_provider()) == {"corp-entra", "corp-google"}
+        submission = session.revocations.submit(plan, "left 2026-11-30")
+        outcomes = await session.revocations.execute(submission)
+        failed = [(o.item.action.label, o.message) for o in outcomes if not o.ok]
+        assert not failed, failed
+        states = {session.queue.get(i.id).state for i in submission.items}
+        assert states == {QueueState.VERIFIED}
+        names = {(i.action.provider, i.action.name) for i in submission.items}
+        assert ("corp-entra", "revoke_sessions") in names
+        assert any(p == "corp-google" for p, _ in names)
+        cert = await certify(session, LEAVER)
+        assert cert.ok, cert.findings
+    finally:
+        await session.aclose()
