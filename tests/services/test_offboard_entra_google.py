@@ -10,6 +10,7 @@ links the accounts without an operator's help.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ import pytest
 from pamtui.model import QueueState
 from pamtui.services.offboarding import certify
 from pamtui.services.session import Session
+from pamtui.tui.app import PamtuiApp
+from pamtui.tui.widgets.accounts import AccountsTable
 from tests.fakes.google import GoogleFake, service_account
 from tests.fakes.graph import CLIENT_ID, CLIENT_SECRET, TENANT, GraphFake
 
@@ -30,6 +33,9 @@ def corp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     graph.add_user(STAYS, employeeId="E1002", mail=STAYS)
     crm = graph.add_service_principal("Contoso CRM")
     graph.add_grant(crm, graph_leaver)
+    past = datetime.now(UTC) - timedelta(minutes=5)
+    for n in range(3):
+        graph.add_sign_in(graph_leaver, past + timedelta(seconds=n))
     graph.start()
 
     key, key_json = service_account()
@@ -39,6 +45,8 @@ def corp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     google.add_user(STAYS, hr_id="E1002")
     google.add_token(google_leaver, "1234-crm.apps.googleusercontent.com", "Lee's CRM")
     google.add_asp(google_leaver, "lee-imap")
+    for n in range(3):
+        google.add_activity("login", "login_success", google_leaver, past + timedelta(seconds=n))
     google.start()
 
     monkeypatch.setenv("T_ENTRA", CLIENT_SECRET)
@@ -67,6 +75,8 @@ tenant_id = "{TENANT}"
 client_id = "{CLIENT_ID}"
 client_secret = {{ env = "T_ENTRA" }}
 max_retries = 0
+poll_seconds = 0.2
+backfill_minutes = 30
 
 [[providers]]
 name = "corp-google"
@@ -76,6 +86,9 @@ token_uri = "{google.token_url}"
 subject = "admin@corp.example"
 credentials = {{ env = "T_GOOGLE" }}
 max_retries = 0
+applications = ["login"]
+poll_seconds = 0.2
+backfill_minutes = 30
 """,
         encoding="utf-8",
     )
@@ -113,3 +126,35 @@ async def test_one_plan_ends_a_leaver_in_entra_and_google_every_step_verified(
         assert cert.ok, cert.findings
     finally:
         await session.aclose()
+
+
+async def test_one_tui_shows_entra_and_google_accounts_and_streams(
+    corp: Path, db_path: Path
+) -> None:
+    session = Session.open(config_path=str(corp), db_path=str(db_path))
+    app = PamtuiApp(session)
+    seen: set[str] = set()
+    async with app.run_test(size=(160, 50)) as pilot:
+        original = app.stream_watch.observe
+
+        def spy(event):
+            seen.add(event.provider)
+            return original(event)
+
+        app.stream_watch.observe = spy
+        await pilot.pause()
+        finite = [w for w in app.workers if w.group != "stream"]
+        if finite:
+            await app.workers.wait_for_complete(finite)
+        statuses = {s.name: s for s in app.provider_statuses()}
+        degraded = {n: s.reason for n, s in statuses.items() if not s.ok}
+        assert not degraded, degraded
+        table = app.screen.query_one(AccountsTable)
+        rows = [table.row_cells(i) for i in range(table.row_count)]
+        providers = {cell.plain for row in rows for cell in row} & {"corp-entra", "corp-google"}
+        assert providers == {"corp-entra", "corp-google"}
+        for _ in range(100):  # bounded: at most ~10 s
+            if {"corp-entra", "corp-google"} <= seen:
+                break
+            await pilot.pause(0.1)
+        assert {"corp-entra", "corp-google"} <= seen, seen
