@@ -57,6 +57,19 @@ def iso(value: Any) -> str:
     return value.isoformat() if value is not None else ""
 
 
+def require_terminal(what: str) -> None:
+    """Refuse to draw a full-screen UI into a file or a pipe (exit 2, one line).
+
+    Textual would write its escape codes into ``pamtui > out.txt``; a script
+    wants a command with ``--json`` instead.
+    """
+    if not sys.stdout.isatty():
+        raise UsageError(
+            f"standard output is not a terminal: {what} needs one; for scripts use a "
+            "command, e.g. pamtui accounts --json (see: pamtui --help)"
+        )
+
+
 # -- sessions ---------------------------------------------------------------
 
 
@@ -133,6 +146,18 @@ def plural(n: int, noun: str, nouns: str | None = None) -> str:
     return f"{n} {noun if n == 1 else (nouns or noun + 's')}"
 
 
+def outcome_json(outcome: Outcome) -> dict[str, Any]:
+    """One outcome of a run, for ``--json``."""
+    return {
+        "item": outcome.item.id,
+        "label": outcome.item.action.label,
+        "state": str(outcome.item.state),
+        "ok": outcome.ok,
+        "failed": outcome.failed,
+        "message": outcome.message,
+    }
+
+
 def print_outcomes(outcomes: Sequence[Outcome]) -> None:
     """One line an item: ``[ok ]`` verified, ``[-- ]`` another runner's or waiting, ``[ERR]``."""
     for outcome in outcomes:
@@ -157,4 +182,11 @@ def common_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         metavar="FILE",
         default=default,
         help="database file (default: $PAMTUI_DB, else the user data dir)",
+    )
+
+
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    """``--json``, with the same help on every command that prints."""
+    parser.add_argument(
+        "--json", action="store_true", help="machine-readable output: JSON on standard output"
     )

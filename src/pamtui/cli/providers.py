@@ -10,6 +10,7 @@ from pamtui.cli.common import (
     EXIT_FALSE,
     EXIT_OK,
     UsageError,
+    add_json_option,
     clean,
     print_json,
     print_table,
@@ -147,7 +148,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("providers", parents=[common], help="installed and configured providers")
-    p.add_argument("--json", action="store_true")
+    add_json_option(p)
     p.add_argument(
         "--settings", metavar="TYPE", help="the settings a provider type takes (declared once)"
     )

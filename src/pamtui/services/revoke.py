@@ -39,6 +39,7 @@ from pamtui.services.queue import (
     RunReport,
     requires_four_eyes,
 )
+from pamtui.services.queue_store import WrongState
 
 StepUpCheck = Callable[[str | None, str], None]
 """Checks an operator's TOTP code for a subject, or raises (and journals either way)."""
@@ -308,13 +309,13 @@ class RevocationService:
         for item_id in ids:
             item = self.queue.get(item_id)
             if item.state not in (QueueState.APPROVED, QueueState.FAILED):
-                raise RevokeError(f"#{item.id} is {item.state}: only approved or failed items run")
+                raise WrongState(f"#{item.id} is {item.state}: only approved or failed items run")
         return await self.queue.run(ids, on_outcome=on_outcome)
 
     async def retry(self, item_id: int, *, code: str | None = None) -> list[Outcome]:
         item = self.queue.get(item_id)
         if item.state is not QueueState.FAILED:
-            raise RevokeError(f"item {item.id} is {item.state}; only failed items are retried")
+            raise WrongState(f"item {item.id} is {item.state}; only failed items are retried")
         return await self.run([item_id], code=code)
 
     async def run_pending(self, *, code: str | None = None) -> RunReport:
