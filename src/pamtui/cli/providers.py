@@ -12,6 +12,7 @@ from pamtui.cli.common import (
     UsageError,
     add_json_option,
     clean,
+    plural,
     print_json,
     print_table,
 )
@@ -107,15 +108,51 @@ def cmd_demo(args: argparse.Namespace) -> int:
     import sys
     import time
 
+    from pamtui import config as config_mod
     from pamtui.config import resolve_db_path
-    from pamtui.services.demo import MIN_ACCOUNTS, ensure_scaled, reset, scaled_path
+    from pamtui.services.demo import MIN_ACCOUNTS, ensure_scaled, reset, reset_demo, scaled_path
 
     state_dir = resolve_db_path(args.db).parent
     if args.scale is None:
         if not args.reset:
             raise UsageError("pamtui demo needs --reset or --scale N")
-        path = reset(state_dir)
-        print(f"demo organisation restored ({path})")
+        config = config_mod.load(args.config)
+        if any(p.type != "demo" for p in config.providers):
+            # This database holds real work too: only the demo's own state is reset.
+            path = reset(state_dir)
+            if args.json:
+                print_json({"state_file": str(path), "journal_rotated": False})
+            else:
+                print(f"demo organisation restored ({path})")
+                print(
+                    f"{config.source} configures real providers too: the queue, reviews, "
+                    "drift snapshots and journal were left as they are"
+                )
+            return EXIT_OK
+        done = reset_demo(resolve_db_path(args.db), actor=config.operator.login)
+        if args.json:
+            print_json(
+                {
+                    "state_file": str(done.state_file),
+                    "journal_rotated": done.archive is not None,
+                    "archive": str(done.archive) if done.archive else None,
+                    "cleared": done.cleared,
+                    "drift_snapshots_removed": done.snapshots_removed,
+                    "reset_entry": done.reset_seq,
+                }
+            )
+            return EXIT_OK
+        print(f"demo organisation restored ({done.state_file})")
+        forgot = [
+            plural(done.cleared.get("queue_items", 0), "queue item"),
+            plural(done.cleared.get("review_campaigns", 0), "review campaign"),
+        ]
+        print(
+            f"forgot {', '.join(forgot)} and the drift snapshots of the old org; "
+            f"journal entry {done.reset_seq} records the reset"
+        )
+        if done.archive is not None:
+            print(f"the journal's earlier entries are archived in {done.archive}")
         return EXIT_OK
     if args.scale < MIN_ACCOUNTS:
         raise UsageError(f"--scale must be at least {MIN_ACCOUNTS}")
@@ -175,4 +212,5 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         help="with --scale: write the config here (0600, never over the database), not stdout",
     )
     p.add_argument("--force", action="store_true", help="replace the --write-config file")
+    add_json_option(p)
     p.set_defaults(func=cmd_demo)
