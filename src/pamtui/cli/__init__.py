@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pamtui import __version__
 from pamtui.cli import (
     audit,
+    doctor,
     drift,
     people,
     providers,
@@ -32,7 +33,19 @@ from pamtui.cli.common import common_options
 from pamtui.errors import EXIT_INTERNAL, EXIT_OK, PamtuiError
 from pamtui.sanitize import clean
 
-COMMAND_GROUPS = (triage, queue, security, sweep, audit, providers, ssh, review, drift, people)
+COMMAND_GROUPS = (
+    triage,
+    queue,
+    security,
+    sweep,
+    audit,
+    providers,
+    ssh,
+    review,
+    drift,
+    people,
+    doctor,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pamtui {__version__}")
     common_options(parser, suppress=False)
     parser.add_argument("--read-only", action="store_true", help="remove every mutating action")
-    parser.add_argument("--theme", help="colour theme for the TUI")
+    parser.add_argument(
+        "--theme", metavar="NAME", help="colour theme for the TUI (an unknown name lists them)"
+    )
     parser.set_defaults(func=triage.cmd_tui, json=False)
 
     common = argparse.ArgumentParser(add_help=False)

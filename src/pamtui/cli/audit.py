@@ -13,6 +13,7 @@ from pamtui.cli.common import (
     CheckFailed,
     UsageError,
     add_json_option,
+    check_theme,
     open_journal,
     operator_login,
     plural,
@@ -35,6 +36,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
         return cmd_forward(args)
     if verb is None:
+        check_theme(getattr(args, "theme", None))
         require_terminal("the audit review screen")
     journal = open_journal(args, read_only=verb != "rotate")
     if verb is None:  # the audit review screen, read-only: fit for an SSH ForceCommand

@@ -70,6 +70,23 @@ def require_terminal(what: str) -> None:
         )
 
 
+def check_theme(name: str | None) -> None:
+    """``--theme NAME`` must name a theme: one line listing them, exit 2."""
+    if not name:
+        return
+    from textual.theme import BUILTIN_THEMES  # the CLI starts the TUI: it may know Textual
+
+    from pamtui.resources import theme_names
+
+    ours = theme_names()
+    if name in ours or name in BUILTIN_THEMES:
+        return
+    raise UsageError(
+        f"--theme {name!r}: no such theme (pamtui's: {', '.join(ours)}; Textual's: "
+        f"{', '.join(sorted(BUILTIN_THEMES))})"
+    )
+
+
 # -- sessions ---------------------------------------------------------------
 
 

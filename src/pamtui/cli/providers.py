@@ -30,7 +30,10 @@ def cmd_providers(args: argparse.Namespace) -> int:
 
     cfg = config_mod.load(args.config)
     types = catalog.available_types()
-    configured = [{"name": p.name, "type": p.type} for p in cfg.providers]
+    known = {t.name for t in types}
+    configured = [
+        {"name": p.name, "type": p.type, "status": _status(p.type, known)} for p in cfg.providers
+    ]
     if args.json:
         print_json(
             {
@@ -47,15 +50,26 @@ def cmd_providers(args: argparse.Namespace) -> int:
     print_table(["type", "module", "from"], [(t.name, t.module, t.distribution) for t in types])
     print()
     print(f"Configured instances ({cfg.source or 'bundled demo configuration'}):")
-    known = {t.name for t in types}
     print_table(
-        ["name", "type", "status"],
-        [
-            (p["name"], p["type"], "ok" if p["type"] in known else "TYPE NOT INSTALLED")
-            for p in configured
-        ],
+        ["name", "type", "status"], [(p["name"], p["type"], p["status"]) for p in configured]
     )
-    return EXIT_OK if all(p["type"] in known for p in configured) else EXIT_FALSE
+    return EXIT_OK if all(p["status"] == "ok" for p in configured) else EXIT_FALSE
+
+
+def _status(type_name: str, known: set[str]) -> str:
+    """``ok``, ``TYPE NOT INSTALLED``, or which package to install."""
+    from pamtui.errors import PamtuiError
+    from pamtui.services import catalog
+
+    if type_name not in known:
+        return "TYPE NOT INSTALLED"
+    try:
+        missing = catalog.missing_packages(type_name)
+    except PamtuiError as exc:  # the plugin's module failed to load
+        return f"BROKEN: {exc}"
+    if missing:
+        return "MISSING " + ", ".join(f"{m} (pip install '{i}')" for m, i in missing)
+    return "ok"
 
 
 def show_settings(type_name: str, *, as_json: bool, markdown: bool) -> int:

@@ -215,6 +215,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_decide(args: argparse.Namespace) -> int:
     campaign_id = _id(args.id, "the campaign ID")
     position = _id(args.item, "the item number")
+    if args.decision == Decision.KEEP and not (args.justification or "").strip():
+        raise UsageError("keeping access needs a justification: --justification TEXT")
 
     async def body(session: Session) -> int:
         service = ReviewService.for_session(session)

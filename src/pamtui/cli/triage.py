@@ -15,6 +15,7 @@ from pamtui.cli.common import (
     add_json_option,
     add_totp_option,
     ask_totp,
+    check_theme,
     iso,
     open_session,
     outcome_json,
@@ -32,6 +33,7 @@ from pamtui.services.session import Session
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
+    check_theme(args.theme)
     require_terminal("the TUI")
     from pamtui.tui.app import run_app
 
