@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pamtui.cli import main
+from pamtui.journal import Journal
 from pamtui.services.drift import snapshot_path
 
 ACCOUNT, TOKEN = "lucia-castillo-acme", "716008953"
@@ -53,3 +54,30 @@ def test_after_a_reset_the_demo_is_coherent(
     code, out, err = run(capsys, "audit", "verify", "--db", db)  # old entries in the archive
     assert code == 0, out + err
     assert "1 archive included" in out
+    # And there is drift to look at: an admin granted behind pamtui's back after the reset.
+    assert done["drift_seeded"]
+    code, out, err = run(capsys, "drift", "--json", "--db", db)
+    assert code == 0, err
+    changed = [c for c in json.loads(out)["changes"] if c["account"] == done["drift_seeded"]]
+    assert {c["kind"] for c in changed} >= {"privilege_granted", "admin_scope_added"}
+
+
+def test_a_reset_beside_real_providers_leaves_the_journal_alone(
+    tmp_path: Path, db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The database holds real work too: only the demo's own state file is reset."""
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        '[[providers]]\nname = "demo-git"\ntype = "demo"\nsystem = "git"\n\n'
+        '[[providers]]\nname = "okta"\ntype = "okta"\nbase_url = "https://x.example"\n'
+    )
+    cfg.chmod(0o600)
+    db = str(db_path)
+    journal = Journal.open(db_path)
+    journal.append("tester", "note", detail={"real": True})
+    journal.close()
+    code, out, err = run(capsys, "demo", "--reset", "--json", "--db", db, "--config", str(cfg))
+    assert code == 0, err
+    assert json.loads(out)["journal_rotated"] is False
+    code, out, _ = run(capsys, "audit", "list", "--json", "--db", db)
+    assert [e["action"] for e in json.loads(out)] == ["note"]

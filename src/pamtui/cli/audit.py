@@ -35,6 +35,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
         from pamtui.cli.forward import cmd_forward
 
         return cmd_forward(args)
+    if getattr(args, "limit", 1) < 1:
+        raise UsageError(f"--limit: expected at least 1, got {args.limit}")
     if verb is None:
         check_theme(getattr(args, "theme", None))
         require_terminal("the audit review screen")

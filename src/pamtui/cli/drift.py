@@ -70,6 +70,10 @@ def cmd_recheck(args: argparse.Namespace) -> int:
     from pamtui.services.recheck import recheck
 
     since = parse_since(args.since)
+    if args.concurrency < 0:
+        raise UsageError(f"--concurrency: expected 0 (the default) or more, got {args.concurrency}")
+    if args.timeout <= 0:
+        raise UsageError(f"--timeout: expected a positive number of seconds, got {args.timeout:g}")
 
     async def body(session: Session) -> int:
         report = await recheck(
@@ -153,6 +157,8 @@ def cmd_drift(args: argparse.Namespace) -> int:
     since = parse_since(args.since)
 
     async def body(session: Session) -> int:
+        if args.provider and args.provider not in session.providers:
+            raise UsageError(f"no provider named {args.provider!r} (see: pamtui providers)")
         degraded: list[str] = []
         if not args.no_sync:
             await session.inventory.sync()

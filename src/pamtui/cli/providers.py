@@ -119,12 +119,20 @@ def _check_config_target(target: str, db_path: Path, *, force: bool) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    import asyncio
     import sys
     import time
 
     from pamtui import config as config_mod
     from pamtui.config import resolve_db_path
-    from pamtui.services.demo import MIN_ACCOUNTS, ensure_scaled, reset, reset_demo, scaled_path
+    from pamtui.services.demo import (
+        MIN_ACCOUNTS,
+        ensure_scaled,
+        reset,
+        reset_demo,
+        scaled_path,
+        seed_drift,
+    )
 
     state_dir = resolve_db_path(args.db).parent
     if args.scale is None:
@@ -144,6 +152,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 )
             return EXIT_OK
         done = reset_demo(resolve_db_path(args.db), actor=config.operator.login)
+        changed = asyncio.run(seed_drift(config, resolve_db_path(args.db)))
         if args.json:
             print_json(
                 {
@@ -153,6 +162,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     "cleared": done.cleared,
                     "drift_snapshots_removed": done.snapshots_removed,
                     "reset_entry": done.reset_seq,
+                    "drift_seeded": changed,
                 }
             )
             return EXIT_OK
@@ -167,6 +177,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
         if done.archive is not None:
             print(f"the journal's earlier entries are archived in {done.archive}")
+        if changed:
+            print(
+                f"to show drift, {clean(changed)} was made an admin behind pamtui's back: "
+                "see pamtui drift"
+            )
         return EXIT_OK
     if args.scale < MIN_ACCOUNTS:
         raise UsageError(f"--scale must be at least {MIN_ACCOUNTS}")
