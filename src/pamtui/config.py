@@ -171,12 +171,18 @@ def default_db_path() -> Path:
 
 def resolve_config_path(flag: str | None) -> tuple[Path, bool]:
     """The config path and whether the user named it (flag or environment)."""
+    path, why = config_source(flag)
+    return path, why != "platform default"
+
+
+def config_source(flag: str | None) -> tuple[Path, str]:
+    """The config path and why that one: ``--config``, ``$PAMTUI_CONFIG`` or the platform's."""
     if flag:
-        return Path(flag).expanduser(), True
+        return Path(flag).expanduser(), "--config"
     env = os.environ.get("PAMTUI_CONFIG")
     if env:
-        return Path(env).expanduser(), True
-    return default_config_path(), False
+        return Path(env).expanduser(), "$PAMTUI_CONFIG"
+    return default_config_path(), "platform default"
 
 
 def resolve_db_path(flag: str | None) -> Path:
@@ -272,6 +278,9 @@ def parse(raw: Mapping[str, Any], path: Path | None) -> Config:
         seen.add(name)
         settings = {k: v for k, v in item.items() if k not in ("name", "type")}
         providers.append(ProviderConfig(name, type_, settings))
+    if "providers" not in raw:
+        # A file that only sets [ui] or [operator] (say, a theme) still runs the demo.
+        providers = list(DEMO_PROVIDERS)
     if not providers:
         raise ConfigError(f"{where}: providers: configure at least one [[providers]] table")
 

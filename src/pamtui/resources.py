@@ -6,7 +6,10 @@ install, or tests run from the repo) they are the repo's top-level folders.
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
+
+import platformdirs
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -27,3 +30,26 @@ def sample_data_dir() -> Path:
 
 def themes_dir() -> Path:
     return bundled_dir("themes")
+
+
+def user_themes_dir() -> Path:
+    """Where users drop their own theme files (``<user config dir>/pamtui/themes``)."""
+    return platformdirs.user_config_path("pamtui") / "themes"
+
+
+def theme_names() -> list[str]:
+    """The names of the bundled and the user's theme files (Textual's own not included).
+
+    Read without Textual, so the CLI can refuse ``--theme nope`` before any UI starts;
+    a file that does not parse is skipped here (the TUI reports it).
+    """
+    names = []
+    for folder in (themes_dir(), user_themes_dir()):
+        for path in sorted(folder.glob("*.toml")) if folder.is_dir() else ():
+            try:
+                name = tomllib.loads(path.read_text(encoding="utf-8")).get("name")
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                continue
+            if isinstance(name, str) and name:
+                names.append(name)
+    return names

@@ -6,6 +6,7 @@ Real parts: the demo's state file, the journal, the queue; the command line in-p
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import time
@@ -210,3 +211,20 @@ def test_hostile_roster_text_is_cleaned_in_every_output(capsys, db, tmp_path, mo
     assert code == 0 and '"ok": true' in out, err
     code, _, err = run(capsys, "audit", "recheck", "--person", "E9999")
     assert code == 2 and "no person" in err
+
+
+def test_offboard_json_is_the_plan_and_each_steps_outcome(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PAMTUI_DB", str(tmp_path / "data" / "pamtui.db"))
+    who = "lucia.castillo@acme-robotics.example"
+    assert main(["offboard", who, "--reason", "left", "--dry-run", "--json"]) == 0
+    planned = json.loads(capsys.readouterr().out)
+    assert planned["dry_run"] and planned["person"]["id"] == "E1111"
+    providers = {step["provider"] for step in planned["plan"]["steps"]}
+    assert providers == {"demo-idp", "demo-git", "demo-cloud"}
+    assert any(step["gate"] for step in planned["plan"]["steps"])
+    assert main(["offboard", who, "--reason", "left", "--yes", "--json"]) == 0
+    done = json.loads(capsys.readouterr().out)
+    assert done["exit_code"] == 0 and done["items"]
+    assert {item["state"] for item in done["items"]} == {"verified"}

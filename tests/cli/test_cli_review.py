@@ -62,18 +62,20 @@ def test_usage_errors_exit_2(capsys, db):
         assert err.count("\n") == 1 and "Traceback" not in err
 
 
-def test_unknown_campaign_and_refused_decisions_exit_1(capsys, campaign):
+def test_unknown_campaign_and_refused_decisions_exit_2(capsys, campaign):
+    """Wrong as typed (no such campaign or item, a decision the item's state refuses): 2."""
     cid = str(campaign["id"])
     code, _, err = run(capsys, "review", "show", "99")
-    assert code == 1 and "no review campaign 99" in err
+    assert code == 2 and "no review campaign 99" in err
     code, _, err = run(capsys, "review", "decide", cid, "1", "keep")
-    assert code == 1 and "justification" in err
+    assert code == 2 and "justification" in err
     code, _, err = run(capsys, "review", "decide", cid, "9", "defer")
-    assert code == 1 and "no item 9" in err
+    assert code == 2 and "no item 9" in err
     code, out, _ = run(capsys, "review", "decide", cid, "1", "keep", "--justification", "on call")
     assert code == 0 and "keep by" in out and "1/3 decided" in out
     code, _, err = run(capsys, "review", "decide", cid, "1", "defer")
-    assert code == 1 and "decided already" in err and "nothing overwritten" in err
+    assert code == 2 and "decided already" in err and "nothing overwritten" in err
+    assert "pass --override to replace it" in err
     code, out, _ = run(capsys, "review", "decide", cid, "1", "defer", "--override")
     assert code == 0 and "defer" in out
 

@@ -195,7 +195,7 @@ def test_a_legitimate_rotation_verifies_with_its_archives(db_path, journal, caps
     journal.close()
     code = main(["audit", "verify", "--db", str(db_path), "--expect-head", str(first_witness)])
     out = capsys.readouterr().out
-    assert code == 0 and out.startswith("ok: 13 entries (2 archive(s) included)")
+    assert code == 0 and out.startswith("ok: 13 entries (2 archives included)")
 
 
 def test_moved_archives_are_supplied_with_archive(db_path, journal, tmp_path, capsys):

@@ -73,7 +73,7 @@ system = "idp"
         ("providers = 3\n", "providers: expected an array"),
         ("[risk]\nstale_days = 0\n[[providers]]\nname='a'\ntype='demo'\n", "risk.stale_days"),
         ("this is not toml", "not valid TOML"),
-        ("", "configure at least one"),
+        ("providers = []\n", "configure at least one"),
     ],
 )
 def test_mistakes_name_the_file_and_key(tmp_path: Path, text: str, message: str) -> None:

@@ -135,7 +135,7 @@ async def test_an_unchanged_sync_stores_nothing_but_one_row(cfg: Path, db_path: 
 def test_cli_drift_shows_the_grant_and_honours_since(cfg: Path, db_path: Path, capsys) -> None:
     code, out, err = run(capsys, "drift")
     assert code == 0, err
-    assert "first snapshot (baseline)" in out and "0 change(s)" in out
+    assert "first snapshot (baseline)" in out and "0 changes" in out
 
     path = demo_file(db_path)
     conn = st.connect(path)
@@ -159,11 +159,11 @@ def test_cli_drift_shows_the_grant_and_honours_since(cfg: Path, db_path: Path, c
 
     # A later sync with nothing new: "since the previous sync" is empty, --since is not.
     code, out, _ = run(capsys, "drift")
-    assert code == 0 and "0 change(s)" in out
+    assert code == 0 and "0 changes" in out
     code, out, _ = run(capsys, "drift", "--no-sync", "--since", "1d", "--provider", "demo-git")
     assert "Privilege granted (1)" in out
     code, out, _ = run(capsys, "drift", "--no-sync", "--since", "2999-01-01")
-    assert "0 change(s)" in out
+    assert "0 changes" in out
 
 
 def test_drift_text_is_cleaned(cfg: Path, db_path: Path, capsys) -> None:

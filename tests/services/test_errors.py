@@ -102,16 +102,16 @@ CASES: list[tuple[str, str, Argv, int, str]] = [
     ),
     (
         "queue-item-unknown",
-        "QueueError",
+        "NoSuchItem",
         lambda tmp, db: ["queue", "retry", "999", "--db", str(db)],
-        EXIT_FALSE,
+        EXIT_USAGE,
         "pamtui: no queue item 999",
     ),
     (
         "review-campaign-unknown",
-        "ReviewError",
+        "NoSuchReview",
         lambda tmp, db: ["review", "show", "999", "--db", str(_journal(db))],
-        EXIT_FALSE,
+        EXIT_USAGE,
         "pamtui: no review campaign 999",
     ),
     (

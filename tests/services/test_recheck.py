@@ -254,7 +254,7 @@ def test_cli_exit_codes_for_cron(cfg: Path, db_path: Path, capsys, tmp_path: Pat
     )
     code, out, err = run(capsys, "audit", "recheck", "--config", str(other))
     assert code == 1
-    assert "could not check 1 revocation(s) (demo-idp)" in err and "CAME BACK" not in err
+    assert "could not check 1 revocation (demo-idp)" in err and "CAME BACK" not in err
 
     code, _, err = run(capsys, "audit", "recheck", "--since", "last tuesday")
     assert code == 2 and "--since" in err

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pamtui import __version__
 from pamtui.cli import (
     audit,
+    doctor,
     drift,
     offboard,
     people,
@@ -44,6 +45,7 @@ COMMAND_GROUPS = (
     review,
     drift,
     people,
+    doctor,
     offboard,
 )
 
@@ -57,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pamtui {__version__}")
     common_options(parser, suppress=False)
     parser.add_argument("--read-only", action="store_true", help="remove every mutating action")
-    parser.add_argument("--theme", help="colour theme for the TUI")
+    parser.add_argument(
+        "--theme", metavar="NAME", help="colour theme for the TUI (an unknown name lists them)"
+    )
     parser.set_defaults(func=triage.cmd_tui, json=False)
 
     common = argparse.ArgumentParser(add_help=False)

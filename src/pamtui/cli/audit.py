@@ -12,10 +12,14 @@ from pamtui.cli.common import (
     EXIT_OK,
     CheckFailed,
     UsageError,
+    add_json_option,
+    check_theme,
     open_journal,
     operator_login,
+    plural,
     print_json,
     print_table,
+    require_terminal,
 )
 from pamtui.sanitize import clean
 from pamtui.services.journal import EntryFilter, Head, Journal, entry_record
@@ -35,6 +39,11 @@ def cmd_audit(args: argparse.Namespace) -> int:
         from pamtui.cli.forward import cmd_forward
 
         return cmd_forward(args)
+    if getattr(args, "limit", 1) < 1:
+        raise UsageError(f"--limit: expected at least 1, got {args.limit}")
+    if verb is None:
+        check_theme(getattr(args, "theme", None))
+        require_terminal("the audit review screen")
     journal = open_journal(args, read_only=verb != "rotate")
     if verb is None:  # the audit review screen, read-only: fit for an SSH ForceCommand
         from pamtui.tui.app import run_audit_app
@@ -43,6 +52,11 @@ def cmd_audit(args: argparse.Namespace) -> int:
     try:
         if verb == "rotate":
             previous, start, archive = journal.rotate(args.archive, actor=operator_login(args))
+            if args.json:
+                print_json(
+                    {"archived_head": str(previous), "archive": str(archive), "start": start.seq}
+                )
+                return EXIT_OK
             print(f"archived entries up to {previous.seq} to {archive} (head {previous})")
             print(f"this journal continues at entry {start.seq}, linked to that head")
             if archive.parent != journal.archive_dir():
@@ -56,6 +70,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
             head = journal.head()
             if head is None:
                 raise CheckFailed("the journal is empty")
+            if args.json:
+                print_json({"seq": head.seq, "head": str(head)})
+                return EXIT_OK
             print(head)
             return EXIT_OK
         if verb == "verify":
@@ -82,9 +99,14 @@ def cmd_audit(args: argparse.Namespace) -> int:
                 )
             elif report.ok:
                 archived = (
-                    f" ({len(report.archives)} archive(s) included)" if report.archives else ""
+                    f" ({plural(len(report.archives), 'archive')} included)"
+                    if report.archives
+                    else ""
                 )
-                print(f"ok: {report.entries} entries{archived}, head {report.head}")
+                print(
+                    f"ok: {plural(report.entries, 'entry', 'entries')}{archived}, "
+                    f"head {report.head}"
+                )
             else:
                 print(f"FAILED at entry {report.bad_seq}: {report.problem}")
             return EXIT_OK if report.ok else EXIT_FALSE
@@ -104,7 +126,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
             print_json([entry_record(e) for e in entries])
         else:
             print_table(
-                ["seq", "ts", "actor", "action", "provider", "subject", "detail"],
+                ["seq", "ts", "actor", "action", "provider", "subject", "reason", "detail"],
                 [
                     (
                         e.seq,
@@ -113,9 +135,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
                         e.action,
                         e.provider,
                         e.subject,
-                        e.detail.get("label")
-                        or e.detail.get("reason")
-                        or e.detail.get("error", ""),
+                        e.detail.get("reason") or e.detail.get("justification") or "",
+                        e.detail.get("label") or e.detail.get("error", ""),
                     )
                     for e in entries
                 ],
@@ -164,8 +185,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     ):
         filters.add_argument(f"--{name}", help=what)
     a = audit.add_parser("list", parents=[common, filters], help="journal entries, newest first")
-    a.add_argument("--limit", type=int, default=100)
-    a.add_argument("--json", action="store_true")
+    a.add_argument("--limit", type=int, default=100, help="at most N entries (default 100)")
+    add_json_option(a)
     from pamtui.services.audit import EXPORT_FORMATS, export_help
 
     a = audit.add_parser(
@@ -176,7 +197,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         epilog=export_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    a.add_argument("--format", required=True, choices=list(EXPORT_FORMATS))
+    a.add_argument(
+        "--format", required=True, choices=list(EXPORT_FORMATS), help="the format (see below)"
+    )
     a.add_argument(
         "--out",
         metavar="FILE",
@@ -185,7 +208,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     a.add_argument("--force", action="store_true", help="replace FILE if it exists")
     a = audit.add_parser("verify", parents=[common], help="recompute the hash chain")
-    a.add_argument("--expect-head", metavar="SEQ:HASH")
+    a.add_argument(
+        "--expect-head",
+        metavar="SEQ:HASH",
+        help="a head recorded earlier (pamtui audit head): the chain must still reach it",
+    )
     a.add_argument(
         "--archive",
         metavar="FILE",
@@ -193,8 +220,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         help="an archive made by `audit rotate` (repeatable); those in DB-archives/ are "
         "found without it. A rotated journal verifies only with its archives",
     )
-    a.add_argument("--json", action="store_true")
-    audit.add_parser("head", parents=[common], help="print SEQ:HASH of the last entry")
+    add_json_option(a)
+    a = audit.add_parser("head", parents=[common], help="print SEQ:HASH of the last entry")
+    add_json_option(a)
     a = audit.add_parser(
         "rotate", parents=[common], help="archive the entries and continue the chain here"
     )
@@ -203,6 +231,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="the new archive file (default: a new file in DB-archives/, where verify looks)",
     )
+    add_json_option(a)
     from pamtui.cli.drift import register_recheck
 
     register_recheck(audit, common)

@@ -22,6 +22,7 @@ from pamtui.sanitize import clean
 from pamtui.services.journal import Journal
 from pamtui.services.queue import Outcome
 from pamtui.services.session import Session
+from pamtui.wording import plural as plural  # re-exported for the CLI modules
 
 
 class UsageError(PamtuiError):
@@ -55,6 +56,36 @@ def print_json(value: Any) -> None:
 
 def iso(value: Any) -> str:
     return value.isoformat() if value is not None else ""
+
+
+def require_terminal(what: str) -> None:
+    """Refuse to draw a full-screen UI into a file or a pipe (exit 2, one line).
+
+    Textual would write its escape codes into ``pamtui > out.txt``; a script
+    wants a command with ``--json`` instead.
+    """
+    if not sys.stdout.isatty():
+        raise UsageError(
+            f"standard output is not a terminal: {what} needs one; for scripts use a "
+            "command, e.g. pamtui accounts --json (see: pamtui --help)"
+        )
+
+
+def check_theme(name: str | None) -> None:
+    """``--theme NAME`` must name a theme: one line listing them, exit 2."""
+    if not name:
+        return
+    from textual.theme import BUILTIN_THEMES  # the CLI starts the TUI: it may know Textual
+
+    from pamtui.resources import theme_names
+
+    ours = theme_names()
+    if name in ours or name in BUILTIN_THEMES:
+        return
+    raise UsageError(
+        f"--theme {name!r}: no such theme (pamtui's: {', '.join(ours)}; Textual's: "
+        f"{', '.join(sorted(BUILTIN_THEMES))})"
+    )
 
 
 # -- sessions ---------------------------------------------------------------
@@ -128,9 +159,16 @@ def add_totp_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def plural(n: int, noun: str, nouns: str | None = None) -> str:
-    """``1 item``, ``2 items``."""
-    return f"{n} {noun if n == 1 else (nouns or noun + 's')}"
+def outcome_json(outcome: Outcome) -> dict[str, Any]:
+    """One outcome of a run, for ``--json``."""
+    return {
+        "item": outcome.item.id,
+        "label": outcome.item.action.label,
+        "state": str(outcome.item.state),
+        "ok": outcome.ok,
+        "failed": outcome.failed,
+        "message": outcome.message,
+    }
 
 
 def print_outcomes(outcomes: Sequence[Outcome]) -> None:
@@ -157,4 +195,11 @@ def common_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         metavar="FILE",
         default=default,
         help="database file (default: $PAMTUI_DB, else the user data dir)",
+    )
+
+
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    """``--json``, with the same help on every command that prints."""
+    parser.add_argument(
+        "--json", action="store_true", help="machine-readable output: JSON on standard output"
     )

@@ -26,6 +26,8 @@ from pamtui.cli.common import (
     EXIT_FALSE,
     EXIT_OK,
     UsageError,
+    add_json_option,
+    plural,
     print_json,
     print_table,
     run_session,
@@ -68,6 +70,10 @@ def cmd_recheck(args: argparse.Namespace) -> int:
     from pamtui.services.recheck import recheck
 
     since = parse_since(args.since)
+    if args.concurrency < 0:
+        raise UsageError(f"--concurrency: expected 0 (the default) or more, got {args.concurrency}")
+    if args.timeout <= 0:
+        raise UsageError(f"--timeout: expected a positive number of seconds, got {args.timeout:g}")
 
     async def body(session: Session) -> int:
         report = await recheck(
@@ -84,7 +90,7 @@ def cmd_recheck(args: argparse.Namespace) -> int:
             window = f"since {args.since}" if since else "ever"
             counts = report.counts()
             print(
-                f"rechecked {counts['checked']} revocation(s) {window}: "
+                f"rechecked {plural(counts['checked'], 'revocation')} {window}: "
                 f"{counts['came_back']} CAME BACK, {counts['still_gone']} still gone, "
                 f"{counts['could_not_check']} could not check"
             )
@@ -108,14 +114,15 @@ def cmd_recheck(args: argparse.Namespace) -> int:
                 print("(read-only: nothing journalled)")
         if report.came_back:
             print(
-                f"pamtui: {len(report.came_back)} revoked access(es) CAME BACK "
+                f"pamtui: {plural(len(report.came_back), 'revoked access', 'revoked accesses')} "
+                "CAME BACK "
                 "(journalled as recheck_came_back)",
                 file=sys.stderr,
             )
         if report.could_not_check:
             providers = sorted({c.action.provider for c in report.could_not_check})
             print(
-                f"pamtui: could not check {len(report.could_not_check)} revocation(s) "
+                f"pamtui: could not check {plural(len(report.could_not_check), 'revocation')} "
                 f"({clean(', '.join(providers))}): not known to be gone",
                 file=sys.stderr,
             )
@@ -138,7 +145,7 @@ def register_recheck(audit_sub: Any, common: argparse.ArgumentParser) -> None:
         help="checks at a time per provider (default: queue.concurrency_per_provider)",
     )
     a.add_argument("--timeout", type=float, default=60.0, help="seconds per check (default 60)")
-    a.add_argument("--json", action="store_true")
+    add_json_option(a)
 
 
 # -- drift ------------------------------------------------------------------------
@@ -150,6 +157,8 @@ def cmd_drift(args: argparse.Namespace) -> int:
     since = parse_since(args.since)
 
     async def body(session: Session) -> int:
+        if args.provider and args.provider not in session.providers:
+            raise UsageError(f"no provider named {args.provider!r} (see: pamtui providers)")
         degraded: list[str] = []
         if not args.no_sync:
             await session.inventory.sync()
@@ -179,7 +188,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
             if baselines:
                 print(f"first snapshot (baseline) of: {clean(', '.join(baselines))}")
             groups = group_by_kind(changes)
-            print(f"{len(changes)} change(s) {window}")
+            print(f"{plural(len(changes), 'change')} {window}")
             for kind, items in groups.items():
                 print()
                 print(f"{KIND_LABEL.get(kind, kind)} ({len(items)})")
@@ -215,5 +224,5 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "--no-sync", action="store_true", help="read the stored snapshots, do not sync first"
     )
     p.add_argument("--check", action="store_true", help="exit 1 when access grew")
-    p.add_argument("--json", action="store_true")
+    add_json_option(p)
     p.set_defaults(func=cmd_drift)

@@ -8,7 +8,15 @@ import sys
 import threading
 from typing import Any
 
-from pamtui.cli.common import EXIT_FALSE, EXIT_OK, UsageError, print_json, print_table
+from pamtui.cli.common import (
+    EXIT_FALSE,
+    EXIT_OK,
+    UsageError,
+    add_json_option,
+    plural,
+    print_json,
+    print_table,
+)
 from pamtui.config import resolve_db_path
 from pamtui.services.forward import (
     ForwardLag,
@@ -71,10 +79,10 @@ def _print_results(results: list[ForwardResult], lags: list[ForwardLag], as_json
         return
     for r in results:
         lag = by_name.get(r.destination)
-        line = f"{r.destination}: sent {r.sent} entries"
+        line = f"{r.destination}: sent {plural(r.sent, 'entry', 'entries')}"
         if r.not_sent:
             line += f" ({r.not_sent} with no message in this payload)"
-        line += f", {r.checkpoints} head checkpoint(s), lag {lag.lag if lag else '?'}"
+        line += f", {plural(r.checkpoints, 'head checkpoint')}, lag {lag.lag if lag else '?'}"
         if r.error:
             line += f"; FAILED: {r.error}"
         print(line)
@@ -157,4 +165,4 @@ def register_forward(audit: Any, common: argparse.ArgumentParser) -> None:
         "last error; exit 1 if the last attempt failed",
     )
     a.add_argument("--destination", metavar="NAME", help="only this [[forward]] name")
-    a.add_argument("--json", action="store_true")
+    add_json_option(a)

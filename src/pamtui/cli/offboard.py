@@ -18,6 +18,8 @@ same check, printed as a summary.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import sys
 from typing import Any
 
@@ -82,6 +84,27 @@ def print_plan(plan: Plan) -> None:
         print("  four eyes: a second operator approves before anything runs")
 
 
+def _plan_json(plan: Plan) -> dict[str, Any]:
+    return {
+        "steps": [
+            {
+                "provider": step.provider,
+                "action": step.name,
+                "label": step.label,
+                "target": step.subject,
+                "phase": PHASES[phase_of(step)],
+                "gate": step in plan.gates,
+            }
+            for steps in plan.by_provider().values()
+            for step in steps
+        ],
+        "needs_new_owner": [f"{p}/{a}" for p, a in (link.account for link in plan.needs_owner)],
+        "already_ended": [f"{p}/{a}" for p, a in plan.already_ended],
+        "unreadable": [f"{p}/{a}" for p, a in plan.unreadable],
+        "four_eyes": plan.four_eyes,
+    }
+
+
 def print_status(items: list[QueueItem]) -> list[QueueItem]:
     """Each item's state grouped by provider; returns the ones still open."""
     by_provider: dict[str, list[QueueItem]] = {}
@@ -115,6 +138,15 @@ def cmd_offboard(args: argparse.Namespace) -> int:
         raise UsageError("--reason TEXT is required: say why this person's access ends")
 
     async def body(session: Session) -> int:
+        if not args.json:
+            return await run(session, {})
+        result: dict[str, Any] = {}
+        with contextlib.redirect_stdout(io.StringIO()):  # the text, replaced by the JSON
+            code = await run(session, result)
+        print_json({**result, "exit_code": code})
+        return code
+
+    async def run(session: Session, result: dict[str, Any]) -> int:
         if not session.people.sources:
             raise UsageError("no roster source is configured (see docs/people.md)")
         views = await session.inventory.sync()
@@ -129,6 +161,12 @@ def cmd_offboard(args: argparse.Namespace) -> int:
             plan = session.revocations.plan_person(person, corr, views)
         except RevokeError as exc:
             raise CheckFailed(str(exc)) from None
+        result.update(
+            person={"id": person.id, "name": person.name, "status": str(person.status)},
+            plan=_plan_json(plan),
+            problems=problems,
+            dry_run=bool(args.dry_run),
+        )
         print(
             f"Offboarding {clean(person.name)} ({clean(person.id)}, {person.status}), "
             f"reason: {clean(args.reason)}"
@@ -153,6 +191,7 @@ def cmd_offboard(args: argparse.Namespace) -> int:
         except RevokeError as exc:
             raise CheckFailed(str(exc)) from None
         if submission.awaiting_approval:
+            result["awaiting_approval"] = [i.id for i in submission.items]
             ids = " ".join(str(i.id) for i in submission.items)
             print(
                 f"four eyes required: staged as {plural(len(submission.items), 'item')} {ids}, "
@@ -161,6 +200,17 @@ def cmd_offboard(args: argparse.Namespace) -> int:
             return EXIT_FALSE
         await session.revocations.execute(submission)
         items = [session.queue.get(i.id) for i in submission.items]
+        result["items"] = [
+            {
+                "id": it.id,
+                "provider": it.action.provider,
+                "action": it.action.name,
+                "label": it.action.label,
+                "state": str(it.state),
+                "last_error": it.last_error,
+            }
+            for it in items
+        ]
         print("Outcome:")
         still_open = print_status(items)
         if still_open:
@@ -249,10 +299,10 @@ def cmd_recheck_person(args: argparse.Namespace) -> int:
             counts = cert.recheck.counts() if cert.recheck else {}
             print(
                 f"rechecked {clean(cert.person.name)} ({clean(cert.person.id)}): "
-                f"{counts.get('checked', 0)} revocation(s), {counts.get('came_back', 0)} CAME "
+                f"{plural(counts.get('checked', 0), 'revocation')}, {counts.get('came_back', 0)} CAME "
                 f"BACK, {counts.get('still_gone', 0)} still gone, "
                 f"{counts.get('could_not_check', 0)} could not check; "
-                f"{len(cert.open_steps)} step(s) open"
+                f"{plural(len(cert.open_steps), 'step')} open"
             )
             for finding in cert.findings:
                 print(f"  {clean(finding, max_length=300)}")
@@ -287,4 +337,5 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--format", default="md", help="report: md (default), html or csv")
     p.add_argument("--out", metavar="FILE", help="report: write to FILE (0600) instead of stdout")
     p.add_argument("--force", action="store_true", help="report: overwrite FILE")
-    p.set_defaults(func=cmd_offboard, json=False)
+    p.add_argument("--json", action="store_true", help="the plan and each step's outcome as JSON")
+    p.set_defaults(func=cmd_offboard)

@@ -10,7 +10,9 @@ from pamtui.cli.common import (
     EXIT_FALSE,
     EXIT_OK,
     UsageError,
+    add_json_option,
     clean,
+    plural,
     print_json,
     print_table,
 )
@@ -28,7 +30,10 @@ def cmd_providers(args: argparse.Namespace) -> int:
 
     cfg = config_mod.load(args.config)
     types = catalog.available_types()
-    configured = [{"name": p.name, "type": p.type} for p in cfg.providers]
+    known = {t.name for t in types}
+    configured = [
+        {"name": p.name, "type": p.type, "status": _status(p.type, known)} for p in cfg.providers
+    ]
     if args.json:
         print_json(
             {
@@ -45,15 +50,26 @@ def cmd_providers(args: argparse.Namespace) -> int:
     print_table(["type", "module", "from"], [(t.name, t.module, t.distribution) for t in types])
     print()
     print(f"Configured instances ({cfg.source or 'bundled demo configuration'}):")
-    known = {t.name for t in types}
     print_table(
-        ["name", "type", "status"],
-        [
-            (p["name"], p["type"], "ok" if p["type"] in known else "TYPE NOT INSTALLED")
-            for p in configured
-        ],
+        ["name", "type", "status"], [(p["name"], p["type"], p["status"]) for p in configured]
     )
-    return EXIT_OK if all(p["type"] in known for p in configured) else EXIT_FALSE
+    return EXIT_OK if all(p["status"] == "ok" for p in configured) else EXIT_FALSE
+
+
+def _status(type_name: str, known: set[str]) -> str:
+    """``ok``, ``TYPE NOT INSTALLED``, or which package to install."""
+    from pamtui.errors import PamtuiError
+    from pamtui.services import catalog
+
+    if type_name not in known:
+        return "TYPE NOT INSTALLED"
+    try:
+        missing = catalog.missing_packages(type_name)
+    except PamtuiError as exc:  # the plugin's module failed to load
+        return f"BROKEN: {exc}"
+    if missing:
+        return "MISSING " + ", ".join(f"{m} (pip install '{i}')" for m, i in missing)
+    return "ok"
 
 
 def show_settings(type_name: str, *, as_json: bool, markdown: bool) -> int:
@@ -103,18 +119,69 @@ def _check_config_target(target: str, db_path: Path, *, force: bool) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    import asyncio
     import sys
     import time
 
+    from pamtui import config as config_mod
     from pamtui.config import resolve_db_path
-    from pamtui.services.demo import MIN_ACCOUNTS, ensure_scaled, reset, scaled_path
+    from pamtui.services.demo import (
+        MIN_ACCOUNTS,
+        ensure_scaled,
+        reset,
+        reset_demo,
+        scaled_path,
+        seed_drift,
+    )
 
     state_dir = resolve_db_path(args.db).parent
     if args.scale is None:
         if not args.reset:
             raise UsageError("pamtui demo needs --reset or --scale N")
-        path = reset(state_dir)
-        print(f"demo organisation restored ({path})")
+        config = config_mod.load(args.config)
+        if any(p.type != "demo" for p in config.providers):
+            # This database holds real work too: only the demo's own state is reset.
+            path = reset(state_dir)
+            if args.json:
+                print_json({"state_file": str(path), "journal_rotated": False})
+            else:
+                print(f"demo organisation restored ({path})")
+                print(
+                    f"{config.source} configures real providers too: the queue, reviews, "
+                    "drift snapshots and journal were left as they are"
+                )
+            return EXIT_OK
+        done = reset_demo(resolve_db_path(args.db), actor=config.operator.login)
+        changed = asyncio.run(seed_drift(config, resolve_db_path(args.db)))
+        if args.json:
+            print_json(
+                {
+                    "state_file": str(done.state_file),
+                    "journal_rotated": done.archive is not None,
+                    "archive": str(done.archive) if done.archive else None,
+                    "cleared": done.cleared,
+                    "drift_snapshots_removed": done.snapshots_removed,
+                    "reset_entry": done.reset_seq,
+                    "drift_seeded": changed,
+                }
+            )
+            return EXIT_OK
+        print(f"demo organisation restored ({done.state_file})")
+        forgot = [
+            plural(done.cleared.get("queue_items", 0), "queue item"),
+            plural(done.cleared.get("review_campaigns", 0), "review campaign"),
+        ]
+        print(
+            f"forgot {', '.join(forgot)} and the drift snapshots of the old org; "
+            f"journal entry {done.reset_seq} records the reset"
+        )
+        if done.archive is not None:
+            print(f"the journal's earlier entries are archived in {done.archive}")
+        if changed:
+            print(
+                f"to show drift, {clean(changed)} was made an admin behind pamtui's back: "
+                "see pamtui drift"
+            )
         return EXIT_OK
     if args.scale < MIN_ACCOUNTS:
         raise UsageError(f"--scale must be at least {MIN_ACCOUNTS}")
@@ -147,7 +214,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("providers", parents=[common], help="installed and configured providers")
-    p.add_argument("--json", action="store_true")
+    add_json_option(p)
     p.add_argument(
         "--settings", metavar="TYPE", help="the settings a provider type takes (declared once)"
     )
@@ -174,4 +241,5 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         help="with --scale: write the config here (0600, never over the database), not stdout",
     )
     p.add_argument("--force", action="store_true", help="replace the --write-config file")
+    add_json_option(p)
     p.set_defaults(func=cmd_demo)

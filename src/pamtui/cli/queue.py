@@ -9,9 +9,11 @@ from pamtui.cli.common import (
     EXIT_FALSE,
     EXIT_OK,
     UsageError,
+    add_json_option,
     add_totp_option,
     ask_totp,
     iso,
+    outcome_json,
     print_json,
     print_outcomes,
     print_table,
@@ -76,36 +78,59 @@ def cmd_queue(args: argparse.Namespace) -> int:
             if not args.reason:
                 raise UsageError("pamtui queue edit ID needs --reason TEXT")
             item = revocations.edit(args.id, reason=args.reason)
-            print(f"#{item.id} reason: {clean(item.reason)}")
+            if args.json:
+                print_json(_queue_json(item))
+            else:
+                print(f"#{item.id} reason: {clean(item.reason)}")
             return EXIT_OK
         code = ask_totp(args, session)
         if verb == "cancel":
             item = revocations.cancel(args.id, code=code)
-            print(f"#{item.id} {item.state}")
+            if args.json:
+                print_json(_queue_json(item))
+            else:
+                print(f"#{item.id} {item.state}")
             return EXIT_OK
         if verb == "approve":
             item, outcomes = await revocations.approve_and_run(args.id, code=code)
-            print(f"#{item.id} {item.state} (approved by {clean(item.approved_by)})")
-            print_outcomes(outcomes)
+            if args.json:
+                print_json({**_queue_json(item), "outcomes": [outcome_json(o) for o in outcomes]})
+            else:
+                print(f"#{item.id} {item.state} (approved by {clean(item.approved_by)})")
+                print_outcomes(outcomes)
             return EXIT_FALSE if any(o.failed for o in outcomes) else EXIT_OK
+        expired: list[QueueItem] = []
+        held: list[Any] = []
         if verb == "retry":
             outcomes = await revocations.retry(args.id, code=code)
         else:
             report = await revocations.run_pending(code=code)
-            outcomes = report.outcomes
-            for item in report.expired:
+            outcomes, expired, held = list(report.outcomes), list(report.expired), list(report.held)
+        if args.json:
+            print_json(
+                {
+                    "outcomes": [outcome_json(o) for o in outcomes],
+                    "expired": [_queue_json(i) for i in expired],
+                    "held": [
+                        {**_queue_json(h.item), "holder": h.holder, "until": str(h.until)}
+                        for h in held
+                    ],
+                }
+            )
+        else:
+            for item in expired:
                 print(
                     f"#{item.id} cancelled: approval expired (requested by "
                     f"{clean(item.requested_by)})"
                 )
-            for held in report.held:
+            for h in held:
                 print(
-                    f"#{held.item.id} {held.item.state}: held by {clean(held.holder)}, "
-                    f"which is alive; its lease ends {held.until}"
+                    f"#{h.item.id} {h.item.state}: held by {clean(h.holder)}, "
+                    f"which is alive; its lease ends {h.until}"
                 )
-            if not outcomes and not report.expired and not report.held:
+            if verb == "run" and not outcomes and not expired and not held:
                 print("nothing to run: no approved item, nothing left behind by a crash")
-        print_outcomes(outcomes)
+            print_outcomes(outcomes)
         # An item another runner took is not a failure of this run (cron-friendly).
         return EXIT_FALSE if any(o.failed for o in outcomes) else EXIT_OK
 
@@ -114,9 +139,14 @@ def cmd_queue(args: argparse.Namespace) -> int:
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("queue", parents=[common], help="the revocation queue")
-    p.add_argument("verb", nargs="?", choices=["list", "run", "retry", "cancel", "approve", "edit"])
+    p.add_argument(
+        "verb",
+        nargs="?",
+        choices=["list", "run", "retry", "cancel", "approve", "edit"],
+        help="list (default), run the approved items, or retry/cancel/approve/edit item ID",
+    )
     p.add_argument("--reason", metavar="TEXT", help="with edit: the staged item's new reason")
     add_totp_option(p)
-    p.add_argument("id", nargs="?", type=int)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("id", nargs="?", type=int, help="the item ID (see: pamtui queue list)")
+    add_json_option(p)
     p.set_defaults(func=cmd_queue)

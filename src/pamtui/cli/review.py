@@ -14,9 +14,12 @@ from pamtui.cli.common import (
     EXIT_OK,
     CheckFailed,
     UsageError,
+    add_json_option,
+    add_totp_option,
     ask_totp,
     open_journal,
     operator_login,
+    plural,
     print_json,
     print_table,
     run_session,
@@ -27,6 +30,7 @@ from pamtui.safe_write import SafeWriteError
 from pamtui.sanitize import clean
 from pamtui.services import review_report
 from pamtui.services.review import (
+    AlreadyDecided,
     Campaign,
     Decision,
     ReviewError,
@@ -40,14 +44,16 @@ from pamtui.services.session import Session
 
 
 def _errors(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """A refused review operation is one clean line and exit 1, never a traceback."""
+    """A database from before reviews is one clean line and exit 1, never a traceback.
+
+    A ``ReviewError`` keeps its own exit code (``pamtui.cli.main`` maps it): 2
+    for an unknown campaign or item or an item decided already, 1 otherwise.
+    """
 
     @functools.wraps(func)
     def wrapper(args: argparse.Namespace) -> int:
         try:
             return func(args)
-        except ReviewError as exc:
-            raise CheckFailed(clean(exc)) from None
         except sqlite3.OperationalError as exc:
             if "no such table" not in str(exc):
                 raise
@@ -140,7 +146,7 @@ def cmd_start(args: argparse.Namespace) -> int:
             print_json(_campaign_json(campaign))
         else:
             print(
-                f"review {campaign.id} started: {campaign.item_count} account(s) in scope "
+                f"review {campaign.id} started: {plural(campaign.item_count, 'account')} in scope "
                 f"{clean(campaign.scope)}{' due ' + campaign.due if campaign.due else ''} "
                 f"(journal entry {campaign.start_seq})"
             )
@@ -209,6 +215,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_decide(args: argparse.Namespace) -> int:
     campaign_id = _id(args.id, "the campaign ID")
     position = _id(args.item, "the item number")
+    if args.decision == Decision.KEEP and not (args.justification or "").strip():
+        raise UsageError("keeping access needs a justification: --justification TEXT")
 
     async def body(session: Session) -> int:
         service = ReviewService.for_session(session)
@@ -222,16 +230,24 @@ def cmd_decide(args: argparse.Namespace) -> int:
                 # Staging a revocation asks for step-up (four eyes or not): the service checks.
                 code = ask_totp(args, session)
         expected = item.version if args.override else None
-        decided = service.decide(
-            campaign_id,
-            position,
-            args.decision,
-            args.justification or "",
-            reviewer=session.operator,
-            expected_version=expected,
-            view=view,
-            code=code,
-        )
+        try:
+            decided = service.decide(
+                campaign_id,
+                position,
+                args.decision,
+                args.justification or "",
+                reviewer=session.operator,
+                expected_version=expected,
+                view=view,
+                code=code,
+            )
+        except AlreadyDecided as exc:
+            hint = (
+                "; pass --override to replace it"
+                if item.decision == Decision.KEEP
+                else " (--override replaces only a keep decision)"
+            )
+            raise UsageError(f"{exc}{hint}") from None
         progress = service.progress(campaign_id)
         if args.json:
             print_json({**_item_json(decided), "progress": str(progress)})
@@ -295,35 +311,39 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     v.add_argument("--scope", required=True, help="privileged, all or provider:NAME")
     v.add_argument("--due", metavar="DATE", help="due date, YYYY-MM-DD")
     v.add_argument("--limit", type=int, metavar="N", help="at most N accounts (first by name)")
-    v.add_argument("--json", action="store_true")
+    add_json_option(v)
     v.set_defaults(func=cmd_start)
 
     v = verbs.add_parser("list", parents=[common], help="campaigns and their progress")
-    v.add_argument("--json", action="store_true")
+    add_json_option(v)
     v.set_defaults(func=cmd_list)
 
     v = verbs.add_parser("show", parents=[common], help="one campaign, item by item")
-    v.add_argument("id", metavar="ID")
-    v.add_argument("--json", action="store_true")
+    v.add_argument("id", metavar="ID", help="the campaign ID (see: pamtui review list)")
+    add_json_option(v)
     v.set_defaults(func=cmd_show)
 
     v = verbs.add_parser("decide", parents=[common], help="keep, revoke or defer one item")
-    v.add_argument("id", metavar="ID")
+    v.add_argument("id", metavar="ID", help="the campaign ID (see: pamtui review list)")
     v.add_argument("item", metavar="ITEM", help="the item number (see: pamtui review show ID)")
-    v.add_argument("decision", choices=[d.value for d in Decision])
+    v.add_argument(
+        "decision", choices=[d.value for d in Decision], help="keep, revoke (stages it) or defer"
+    )
     v.add_argument("--justification", metavar="TEXT", help="required to keep access")
     v.add_argument(
         "--override",
         action="store_true",
         help="replace a keep decision already recorded (journalled as a change)",
     )
-    v.add_argument("--totp", metavar="CODE", help="TOTP code when policy requires step-up")
-    v.add_argument("--json", action="store_true")
+    add_totp_option(v)
+    add_json_option(v)
     v.set_defaults(func=cmd_decide)
 
     v = verbs.add_parser("report", parents=[common], help="the evidence report for auditors")
-    v.add_argument("id", metavar="ID")
-    v.add_argument("--format", choices=review_report.FORMATS, default="md")
+    v.add_argument("id", metavar="ID", help="the campaign ID (see: pamtui review list)")
+    v.add_argument(
+        "--format", choices=review_report.FORMATS, default="md", help="md (default), html or csv"
+    )
     v.add_argument(
         "--out",
         metavar="FILE",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import sys
 from typing import Any
 
@@ -12,6 +13,8 @@ from pamtui.cli.common import (
     EXIT_OK,
     CheckFailed,
     UsageError,
+    add_json_option,
+    print_json,
 )
 from pamtui.services.journal import Journal
 
@@ -26,9 +29,9 @@ def cmd_secrets(args: argparse.Namespace) -> int:
     from pamtui.services import mfa
     from pamtui.services.session import KEYRING_SERVICE
 
-    warning = mfa.KeyringStore().backend_warning()
+    warning = mfa.KeyringStore().backend_warning(what="this provider secret")
     if warning:
-        print(f"WARNING: {warning}", file=sys.stderr)
+        print(warning, file=sys.stderr)
     if sys.stdin.isatty():
         secret = getpass.getpass(f"Secret for {args.name} (not echoed): ")
     else:
@@ -39,7 +42,10 @@ def cmd_secrets(args: argparse.Namespace) -> int:
         keyring.set_password(KEYRING_SERVICE, args.name, secret)
     except KeyringError as exc:
         raise CheckFailed(f"the OS keyring refused it: {exc}") from exc
-    print(f'stored; refer to it in the config as: token = {{ keyring = "{args.name}" }}')
+    if args.json:
+        print_json({"stored": args.name, "config": {"keyring": args.name}, "warning": warning})
+    else:
+        print(f'stored; refer to it in the config as: token = {{ keyring = "{args.name}" }}')
     return EXIT_OK
 
 
@@ -53,7 +59,10 @@ def cmd_mfa(args: argparse.Namespace) -> int:
     try:
         if args.verb == "status":
             state = mfa.status(operator, store, journal)
-            print(state.describe())
+            if args.json:
+                print_json(dataclasses.asdict(state))
+            else:
+                print(state.describe())
             return EXIT_OK if state.enrolled else EXIT_FALSE
         if not sys.stdin.isatty():
             raise UsageError(
@@ -61,7 +70,7 @@ def cmd_mfa(args: argparse.Namespace) -> int:
             )
         enrolment = mfa.enroll(operator, store)
         if enrolment.warning:
-            print(f"WARNING: {enrolment.warning}", file=sys.stderr)
+            print(enrolment.warning, file=sys.stderr)
         if enrolment.replacing and input("Replace your TOTP enrolment? [y/N] ").lower() != "y":
             print("kept the existing enrolment")
             return EXIT_OK
@@ -78,10 +87,16 @@ def cmd_mfa(args: argparse.Namespace) -> int:
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("secrets", parents=[common], help="store a provider secret in the keyring")
-    p.add_argument("action", choices=["set"])
+    p.add_argument("action", choices=["set"], help="set: read the secret and store it")
     p.add_argument("name", metavar="NAME", help='the name config uses: { keyring = "NAME" }')
+    add_json_option(p)
     p.set_defaults(func=cmd_secrets)
 
     p = sub.add_parser("mfa", parents=[common], help="TOTP step-up: enroll, status")
-    p.add_argument("verb", choices=["enroll", "status"])
+    p.add_argument(
+        "verb",
+        choices=["enroll", "status"],
+        help="enroll this device (needs a terminal), or status (exit 1 if not enrolled)",
+    )
+    add_json_option(p)
     p.set_defaults(func=cmd_mfa)

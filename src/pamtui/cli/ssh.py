@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pamtui.cli.common import EXIT_OK, UsageError
+from pamtui.cli.common import EXIT_OK, UsageError, plural
 
 DEFAULT_KEYS_NAME = "ssh_authorized_keys"
 
@@ -99,7 +99,7 @@ def cmd_serve_ssh(args: argparse.Namespace) -> int:
             log(f"WARNING: listening on {args.host}, not only on this machine")
         log(
             f"listening on {args.host}:{port}; host key {host_key.get_fingerprint('sha256')}; "
-            f"{len(keys)} keys for {', '.join(keys.operators)}; journal {db_path}"
+            f"{plural(len(keys), 'key')} for {', '.join(keys.operators)}; journal {db_path}"
         )
         try:
             await stop.wait()

@@ -9,6 +9,7 @@ from typing import Any
 from pamtui.cli.common import (
     EXIT_FALSE,
     EXIT_OK,
+    add_json_option,
     print_json,
     run_session,
 )
@@ -20,6 +21,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from pamtui.model import utcnow
     from pamtui.services import policy_history
     from pamtui.services.policy import (
+        SweepReport,
         evaluate,
         evaluate_drift,
         offboard_sweep,
@@ -31,7 +33,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     async def body(session: Session) -> int:
         if not session.policies:
-            print("no [[policies]] configured: nothing to sweep")
+            if args.json:
+                print_json({**SweepReport(dry_run=args.dry_run).as_dict(), "policies": 0})
+            else:
+                print("no [[policies]] configured: nothing to sweep")
             return EXIT_OK
         reviewing = any(p.enabled and p.is_review for p in session.policies)
         recorder = session.drift
@@ -100,5 +105,5 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "sweep", parents=[common], help="apply the configured policies (cron-friendly)"
     )
     p.add_argument("--dry-run", action="store_true", help="show what would be staged")
-    p.add_argument("--json", action="store_true")
+    add_json_option(p)
     p.set_defaults(func=cmd_sweep)

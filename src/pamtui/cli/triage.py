@@ -12,14 +12,18 @@ from pamtui.cli.common import (
     EXIT_OK,
     CheckFailed,
     UsageError,
+    add_json_option,
     add_totp_option,
     ask_totp,
+    check_theme,
     iso,
     open_session,
+    outcome_json,
     plural,
     print_json,
     print_outcomes,
     print_table,
+    require_terminal,
     run_session,
 )
 from pamtui.model import Account, Credential, CredentialStatus
@@ -29,6 +33,8 @@ from pamtui.services.session import Session
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
+    check_theme(args.theme)
+    require_terminal("the TUI")
     from pamtui.tui.app import run_app
 
     session = open_session(args)
@@ -146,15 +152,34 @@ def cmd_revoke(args: argparse.Namespace) -> int:
             if "does not apply" in str(exc):
                 raise UsageError(str(exc)) from None
             raise CheckFailed(str(exc)) from None
-        print(
-            f"Plan for {clean(view.account.name)} ({args.provider}), reason: {clean(args.reason)}"
-        )
-        for n, action in enumerate(plan.steps, 1):
-            print(f"  {n}. {clean(action.label)} [{action.name}]")
-        if plan.four_eyes:
-            print("  four eyes: a second operator approves before anything runs")
+        record: dict[str, Any] = {
+            "provider": args.provider,
+            "account": view.account.name,
+            "reason": args.reason,
+            "four_eyes": plan.four_eyes,
+            "steps": [{"action": a.name, "label": a.label} for a in plan.steps],
+            "dry_run": args.dry_run,
+            "staged": [],
+            "awaiting_approval": False,
+            "outcomes": [],
+        }
+        if args.json:
+            if not (args.yes or args.dry_run):
+                raise UsageError("--json asks no question: pass --yes (or --dry-run)")
+        else:
+            print(
+                f"Plan for {clean(view.account.name)} ({args.provider}), "
+                f"reason: {clean(args.reason)}"
+            )
+            for n, action in enumerate(plan.steps, 1):
+                print(f"  {n}. {clean(action.label)} [{action.name}]")
+            if plan.four_eyes:
+                print("  four eyes: a second operator approves before anything runs")
         if args.dry_run:
-            print("dry run: nothing staged, nothing executed")
+            if args.json:
+                print_json(record)
+            else:
+                print("dry run: nothing staged, nothing executed")
             return EXIT_OK
         if not args.yes:
             if not sys.stdin.isatty():
@@ -164,16 +189,24 @@ def cmd_revoke(args: argparse.Namespace) -> int:
                 print("cancelled: nothing staged")
                 return EXIT_FALSE
         submission = revocations.submit(plan, args.reason, code=ask_totp(args, session))
+        record["staged"] = [i.id for i in submission.items]
         if submission.awaiting_approval:
+            record["awaiting_approval"] = True
             ids = " ".join(str(i.id) for i in submission.items)
-            print(
-                f"{clean(view.account.name)} is privileged: four eyes required. Staged as "
-                f"{plural(len(submission.items), 'item')} {ids}, awaiting another operator's "
-                "approval (pamtui queue approve ID)."
-            )
+            if args.json:
+                print_json(record)
+            else:
+                print(
+                    f"{clean(view.account.name)} is privileged: four eyes required. Staged as "
+                    f"{plural(len(submission.items), 'item')} {ids}, awaiting another "
+                    "operator's approval (pamtui queue approve ID)."
+                )
             return EXIT_OK
         outcomes = await revocations.execute(submission)
-        print_outcomes(outcomes)
+        if args.json:
+            print_json({**record, "outcomes": [outcome_json(o) for o in outcomes]})
+        else:
+            print_outcomes(outcomes)
         return EXIT_FALSE if any(o.failed for o in outcomes) else EXIT_OK
 
     return run_session(args, body)
@@ -181,20 +214,25 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("accounts", parents=[common], help="accounts and their risk flags")
-    p.add_argument("--provider", metavar="P")
+    p.add_argument("--provider", metavar="P", help="only this provider's accounts")
     p.add_argument("--risky", action="store_true", help="only flagged accounts")
-    p.add_argument("--json", action="store_true")
+    add_json_option(p)
     p.set_defaults(func=cmd_accounts)
 
     p = sub.add_parser(
         "revoke", parents=[common], help="revoke a credential or an account's access"
     )
-    p.add_argument("--provider", metavar="P", required=True)
+    p.add_argument(
+        "--provider", metavar="P", required=True, help="the provider name (see: pamtui providers)"
+    )
     p.add_argument("--account", metavar="A", required=True, help="account id, name or email")
     p.add_argument("--credential", metavar="C", help="one credential (default: the whole account)")
     p.add_argument("--action", metavar="NAME", help="one action by name")
-    p.add_argument("--reason", metavar="TEXT", required=True)
+    p.add_argument(
+        "--reason", metavar="TEXT", required=True, help="why: journalled with every step"
+    )
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     add_totp_option(p)
     p.add_argument("--dry-run", action="store_true", help="show the plan only")
+    add_json_option(p)
     p.set_defaults(func=cmd_revoke)

@@ -2,12 +2,132 @@
 
 What ``pamtui demo`` does, through the services layer so the CLI never imports
 the demo provider's modules (import-linter holds that rule, see pyproject.toml).
+
+:func:`reset_demo` restores the whole demo, not only the simulated providers:
+what pamtui remembers about the old org (revocations in the queue, review
+campaigns, drift snapshots, the journal's entries) describes accounts and
+credentials that are back to their first state, so ``audit recheck`` would
+report every old revocation as "CAME BACK". The journal is rotated (its
+entries archived where ``audit verify`` finds them, the chain continued) and
+the new segment says the demo was reset.
+
+So that the drift view has something to show, :func:`seed_drift` then takes
+the first snapshot of the fresh org and changes one account "behind pamtui's
+back", as an administrator with console access could: the next sync (``pamtui
+drift``, or the TUI) reports a privilege granted and an admin token created.
 """
 
 from __future__ import annotations
 
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pamtui.config import Config
+from pamtui.journal import Journal
+from pamtui.model import AccountKind, AccountStatus, OwnerStatus
 from pamtui.providers.demo import reset
+from pamtui.providers.demo import state as demo_state
 from pamtui.providers.demo.generate import MIN_ACCOUNTS
 from pamtui.providers.demo.provider import ensure_scaled, scaled_path
+from pamtui.services.drift import snapshot_path
 
-__all__ = ["MIN_ACCOUNTS", "ensure_scaled", "reset", "scaled_path"]
+__all__ = [
+    "MIN_ACCOUNTS",
+    "DemoReset",
+    "ensure_scaled",
+    "reset",
+    "reset_demo",
+    "scaled_path",
+    "seed_drift",
+]
+
+DRIFT_GROUP = "Okta Super Admins"
+DRIFT_TOKEN = "00tMINTEDOUTSIDEPAMTUI"
+
+JOURNAL_DEMO_RESET = "demo_reset"
+_CLEARED_TABLES = ("review_items", "review_campaigns", "queue_items")
+
+
+@dataclass(frozen=True)
+class DemoReset:
+    """What :func:`reset_demo` did, for the CLI to report."""
+
+    state_file: Path
+    archive: Path | None = None
+    """Where the journal's earlier entries went (None: the journal was empty)."""
+    cleared: dict[str, int] = field(default_factory=dict)
+    """Rows removed per table (queue items, review campaigns and items)."""
+    snapshots_removed: bool = False
+    reset_seq: int = 0
+    """The ``demo_reset`` journal entry."""
+
+
+def reset_demo(db_path: Path, *, actor: str) -> DemoReset:
+    """Restore the demo providers and forget what pamtui recorded about the old org."""
+    state = reset(db_path.parent)
+    journal = Journal.open(db_path)
+    try:
+        archive = None
+        if journal.head() is not None:
+            _, _, archive = journal.rotate(actor=actor)
+        with journal.transaction() as tx:
+            cleared = {t: tx.execute(f"DELETE FROM {t}").rowcount for t in _CLEARED_TABLES}
+            snapshots = snapshot_path(db_path)
+            removed = snapshots.exists()
+            for path in (snapshots, Path(f"{snapshots}-wal"), Path(f"{snapshots}-shm")):
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+            entry = tx.append(
+                actor,
+                JOURNAL_DEMO_RESET,
+                detail={
+                    "state_file": state.name,
+                    "archive": archive.name if archive else "",
+                    "cleared": cleared,
+                    "drift_snapshots_removed": removed,
+                },
+            )
+    finally:
+        journal.close()
+    return DemoReset(state, archive, cleared, removed, entry.seq)
+
+
+async def seed_drift(cfg: Config, db_path: Path) -> str | None:
+    """Snapshot the fresh demo, then grant one idp account admin behind pamtui's back.
+
+    Returns the account's name (None when the demo has no such account, e.g.
+    a config without ``demo-idp``): the next sync shows it as drift.
+    """
+    from pamtui.services.session import Session
+
+    session = Session.open(cfg=cfg, db_path=str(db_path))
+    try:
+        await session.inventory.sync()
+        plain = sorted(
+            (
+                v
+                for v in session.inventory.rows()
+                if v.account.provider == "demo-idp"
+                and v.account.status is AccountStatus.ACTIVE
+                and v.account.kind is AccountKind.HUMAN
+                and v.account.owner_status is OwnerStatus.EMPLOYED
+                and not v.flags
+            ),
+            key=lambda v: v.account.name,
+        )
+        if not plain:
+            return None
+        account = plain[0].account
+        path = demo_state.default_path(db_path.parent)
+        demo_state.grant_privilege(path, account.id, DRIFT_GROUP)
+        demo_state.add_credential(
+            path,
+            account.id,
+            DRIFT_TOKEN,
+            scopes=["okta.admin.read"],
+            label="minted in the admin console",
+        )
+        return account.name
+    finally:
+        await session.aclose()

@@ -123,27 +123,29 @@ class KeyringStore:
     def backend_name(self) -> str:
         return _backend_name(self.backend)
 
-    def backend_warning(self) -> str | None:
-        """A loud warning when secrets would be kept in plain text or nowhere."""
+    def backend_warning(self, what: str = "the TOTP secret") -> str | None:
+        """A loud warning (starting ``WARNING:``) when ``what`` would be kept in plain text
+        or nowhere: ``what`` names the secret (the TOTP secret, a provider's secret)."""
         try:
             weakness = _weakness(self.backend)
         except Exception as exc:
             return (
                 f"WARNING: the keyring could not be initialised ({exc}): pamtui cannot "
-                f"store the TOTP secret. {SAFER_CHOICES}"
+                f"store {what}. {SAFER_CHOICES}"
             )
         if weakness is None:
             return None
         kind, name = weakness
         if kind == "plaintext":
+            harm = "generate your step-up codes" if what == "the TOTP secret" else f"read {what}"
             return (
                 f"WARNING: the keyring backend {name} stores secrets in PLAIN TEXT "
-                "(at best base64-encoded) in a file: anyone who can read it can generate "
-                f"your step-up codes. {SAFER_CHOICES}"
+                f"(at best base64-encoded) in a file: anyone who can read it can {harm}. "
+                f"{SAFER_CHOICES}"
             )
         return (
-            f"WARNING: no usable keyring backend ({name}): pamtui cannot store the "
-            f"TOTP secret. {SAFER_CHOICES}"
+            f"WARNING: no usable keyring backend ({name}): pamtui cannot store {what}. "
+            f"{SAFER_CHOICES}"
         )
 
     def _call(self, what: str, fn: Callable[[], Any]) -> Any:
@@ -310,7 +312,8 @@ class MfaStatus:
         if self.locked_until is not None:
             lines.append(f"step-up locked until {_clock_time(self.locked_until)}")
         elif self.failures:
-            lines.append(f"{self.failures} failed step-up attempt(s) since the last success")
+            attempts = "attempt" if self.failures == 1 else "attempts"
+            lines.append(f"{self.failures} failed step-up {attempts} since the last success")
         if self.warning:
             lines.append(self.warning)
         return "\n".join(lines)

@@ -45,6 +45,7 @@ from pamtui.services.offboarding_plan import PHASES, live, phase_of
 from pamtui.services.queue_store import QueueStore
 from pamtui.services.recheck import POINT_IN_TIME, RecheckReport, recheck
 from pamtui.services.revoke import OFFBOARD_PLAN_ACTION
+from pamtui.wording import plural
 
 if TYPE_CHECKING:
     from pamtui.services.session import Session
@@ -137,7 +138,7 @@ class Certificate:
                 live_creds = sum(1 for c in acc.credentials if c.status is CredentialStatus.ACTIVE)
                 out.append(
                     f"{acc.provider}: {acc.name} is still live "
-                    f"(account {acc.status}, {live_creds} active credential(s))"
+                    f"(account {acc.status}, {plural(live_creds, 'active credential')})"
                 )
         out += [
             f"{name}: could not be read, its accounts could not be checked"
@@ -302,6 +303,6 @@ def plan_detail(entry: JournalEntry) -> str:
     """One line for an ``offboard_plan`` entry: when, who, why, how many steps."""
     d = entry.detail
     return (
-        f"{entry.ts} by {entry.actor}: {len(d.get('items', ()))} step(s), "
+        f"{entry.ts} by {entry.actor}: {plural(len(d.get('items', ())), 'step')}, "
         f"reason {json.dumps(str(d.get('reason', '')), ensure_ascii=False)}"
     )

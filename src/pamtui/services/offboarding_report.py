@@ -24,6 +24,7 @@ from pamtui.model import CredentialStatus
 from pamtui.safe_write import check_target, protected_files, safe_write_text
 from pamtui.services.offboarding import AccountRecord, Certificate, StepRecord, plan_detail
 from pamtui.services.review_report import csv_cell, h, md_escape
+from pamtui.wording import plural
 
 FORMATS = ("md", "html", "csv")
 
@@ -31,7 +32,7 @@ FORMATS = ("md", "html", "csv")
 def _verdict(cert: Certificate) -> str:
     if cert.ok:
         return "OFFBOARDED: every access ended, verified, and still gone now"
-    return f"NOT PROVEN: {len(cert.findings)} finding(s)"
+    return f"NOT PROVEN: {plural(len(cert.findings), 'finding')}"
 
 
 def _summary(cert: Certificate) -> list[tuple[str, str]]:

@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pamtui.errors import PamtuiError
+from pamtui.errors import EXIT_USAGE, PamtuiError
 from pamtui.journal import Journal, Transaction, timestamp
 from pamtui.model import QueueItem, QueueState, RevokeAction, TargetKind
 from pamtui.providers.base import Provider
@@ -49,6 +49,18 @@ class ReadOnlyError(QueueError):
 
 class FourEyesError(QueueError):
     """The requester tried to approve their own request."""
+
+
+class NoSuchItem(QueueError):
+    """The ID names no queue item: a usage mistake (exit 2), nothing was tried."""
+
+    exit_code = EXIT_USAGE
+
+
+class WrongState(QueueError):
+    """The verb does not apply to the item's state (retry a verified item): exit 2."""
+
+    exit_code = EXIT_USAGE
 
 
 class PlanOrderError(QueueError):
@@ -148,7 +160,7 @@ class QueueStore:
     def get(self, item_id: int) -> QueueItem:
         found = self._rows("SELECT * FROM queue_items WHERE id = ?", (item_id,))
         if not found:
-            raise QueueError(f"no queue item {item_id}")
+            raise NoSuchItem(f"no queue item {item_id} (see: pamtui queue list)")
         return found[0]
 
     def counts(self) -> dict[QueueState, int]:
@@ -175,7 +187,7 @@ class QueueStore:
     ) -> QueueItem:
         self._require_writable()
         if to not in ALLOWED[item.state]:
-            raise QueueError(f"item {item.id} is {item.state}; it cannot become {to}")
+            raise WrongState(f"item {item.id} is {item.state}; it cannot become {to}")
         lease_owner, lease_until = lease if lease is not None else ("", "")
         cursor = tx.execute(
             "UPDATE queue_items SET state = ?, updated = ?, attempts = ?, last_error = ?,"
@@ -351,7 +363,7 @@ class QueueStore:
         with self.journal.transaction() as tx:
             item = self.get(item_id)
             if item.state is not S.STAGED:
-                raise QueueError(f"item {item_id} is {item.state}: only staged items can be edited")
+                raise WrongState(f"item {item_id} is {item.state}: only staged items can be edited")
             cursor = tx.execute(
                 "UPDATE queue_items SET reason = ?, updated = ? WHERE id = ? AND state = ?",
                 (reason, timestamp(), item.id, str(S.STAGED)),
@@ -376,7 +388,7 @@ class QueueStore:
         with self.journal.transaction() as tx:
             item = self.get(item_id)
             if item.state not in PENDING:
-                raise QueueError(
+                raise WrongState(
                     f"item {item_id} is {item.state}: only pending items can be cancelled"
                 )
             return self._transition(

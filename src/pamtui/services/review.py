@@ -41,10 +41,12 @@ from pamtui.services.review_model import (  # re-exported: the review's public n
     FINAL,
     JOURNAL_DECISION,
     JOURNAL_START,
+    AlreadyDecided,
     Campaign,
     Decision,
     DecisionCheck,
     Evidence,
+    NoSuchReview,
     Progress,
     ReviewConflict,
     ReviewError,
@@ -62,10 +64,12 @@ __all__ = [
     "FINAL",
     "JOURNAL_DECISION",
     "JOURNAL_START",
+    "AlreadyDecided",
     "Campaign",
     "Decision",
     "DecisionCheck",
     "Evidence",
+    "NoSuchReview",
     "Progress",
     "ReviewConflict",
     "ReviewError",
@@ -238,7 +242,7 @@ class ReviewService:
     def get(self, campaign_id: int) -> Campaign:
         rows = self._query("SELECT * FROM review_campaigns WHERE id = ?", (campaign_id,))
         if not rows:
-            raise ReviewError(f"no review campaign {campaign_id} (see: pamtui review list)")
+            raise NoSuchReview(f"no review campaign {campaign_id} (see: pamtui review list)")
         return self._campaign(rows[0])
 
     def items(self, campaign_id: int) -> list[ReviewItem]:
@@ -258,7 +262,7 @@ class ReviewService:
         )
         if not rows:
             self.get(campaign_id)
-            raise ReviewError(f"campaign {campaign_id} has no item {position}")
+            raise NoSuchReview(f"campaign {campaign_id} has no item {position}")
         return _item_from_row(rows[0])
 
     def progress(self, campaign_id: int) -> Progress:
@@ -413,12 +417,13 @@ class ReviewService:
             )
         if item.decision == Decision.REVOKE:
             ids = " ".join(str(i) for i in item.queue_item_ids)
-            raise ReviewConflict(
+            raise AlreadyDecided(
                 f"item {item.position} is decided already ({who}): revocation staged as "
-                f"queue item(s) {ids}; cancel them in the queue to undo it"
+                f"queue {'item' if len(item.queue_item_ids) == 1 else 'items'} {ids}; "
+                "cancel them in the queue to undo it"
             )
         if expected_version is None and item.decision == Decision.KEEP:
-            raise ReviewConflict(
+            raise AlreadyDecided(
                 f"item {item.position} is decided already ({who}); nothing overwritten"
             )
 

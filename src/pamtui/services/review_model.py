@@ -15,7 +15,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pamtui.errors import PamtuiError
+from pamtui.errors import EXIT_USAGE, PamtuiError
 from pamtui.journal import timestamp
 from pamtui.model import JournalEntry, QueueItem, QueueState, RiskFlag
 from pamtui.services.inventory import AccountView
@@ -30,6 +30,18 @@ class ReviewError(PamtuiError):
 
 class ReviewConflict(ReviewError):
     """Someone else decided the item meanwhile: nothing was overwritten."""
+
+
+class NoSuchReview(ReviewError):
+    """The campaign or item number names nothing: a usage mistake (exit 2)."""
+
+    exit_code = EXIT_USAGE
+
+
+class AlreadyDecided(ReviewConflict):
+    """The item is decided already and this request would not replace it (exit 2)."""
+
+    exit_code = EXIT_USAGE
 
 
 class Decision(StrEnum):

@@ -74,6 +74,7 @@ from pamtui.services.queue import (
     RunReport,
     requires_four_eyes,
 )
+from pamtui.services.queue_store import WrongState
 
 OFFBOARD_PLAN_ACTION = "offboard_plan"
 """The journal entry that ties a person plan's queue items to the person."""
@@ -455,13 +456,13 @@ class RevocationService:
         for item_id in ids:
             item = self.queue.get(item_id)
             if item.state not in (QueueState.APPROVED, QueueState.FAILED):
-                raise RevokeError(f"#{item.id} is {item.state}: only approved or failed items run")
+                raise WrongState(f"#{item.id} is {item.state}: only approved or failed items run")
         return await self.queue.run(ids, on_outcome=on_outcome)
 
     async def retry(self, item_id: int, *, code: str | None = None) -> list[Outcome]:
         item = self.queue.get(item_id)
         if item.state is not QueueState.FAILED:
-            raise RevokeError(f"item {item.id} is {item.state}; only failed items are retried")
+            raise WrongState(f"item {item.id} is {item.state}; only failed items are retried")
         return await self.run([item_id], code=code)
 
     async def run_pending(self, *, code: str | None = None) -> RunReport:

@@ -76,7 +76,8 @@ def help_text() -> str:
 
 def summary(result: ExportResult, fmt: str, target: str | None = None) -> str:
     """ "exported N entries (fmt) [to FILE]" and, if any were left out, how many and why."""
-    line = f"exported {result.written} entries ({fmt})"
+    noun = "entry" if result.written == 1 else "entries"
+    line = f"exported {result.written} {noun} ({fmt})"
     if target:
         line += f" to {target}"
     if result.skipped_total:

@@ -32,6 +32,8 @@ class AwsIamProvider(Inventory, CloudTrailStream, Revocation, DeclaredProvider):
     type: ClassVar[str] = "aws-iam"
     SETTINGS: ClassVar[Settings] = SETTINGS
     SECRET_WHAT: ClassVar[str] = "secrets"
+    REQUIRES: ClassVar[tuple[tuple[str, str], ...]] = (("boto3", "pamtui[aws]"),)
+    """(module, what to install): ``pamtui providers`` and ``doctor`` check them."""
 
     def __init__(
         self,
