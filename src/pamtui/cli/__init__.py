@@ -20,6 +20,7 @@ from pamtui.cli import (
     audit,
     drift,
     people,
+    policy_cmd,
     providers,
     queue,
     review,
@@ -32,7 +33,19 @@ from pamtui.cli.common import common_options
 from pamtui.errors import EXIT_INTERNAL, EXIT_OK, PamtuiError
 from pamtui.sanitize import clean
 
-COMMAND_GROUPS = (triage, queue, security, sweep, audit, providers, ssh, review, drift, people)
+COMMAND_GROUPS = (
+    triage,
+    queue,
+    security,
+    sweep,
+    audit,
+    providers,
+    ssh,
+    review,
+    drift,
+    people,
+    policy_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
