@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from pamtui.forward_config import ForwardConfig
 from pamtui.services.forward import follow
 from pamtui.services.journal import Journal, JournalError
 from pamtui.ssh.keys import AuthorizedKey, AuthorizedKeys
+from pamtui.ssh.limits import Admission, Limits, session_refusal
 from pamtui.ssh.ptychild import PtyChild
 
 UNAUTHENTICATED = "ssh:unauthenticated"
@@ -72,9 +74,7 @@ class ServeOptions:
     host: str = "127.0.0.1"
     port: int = 2222
     idle_timeout: float = 900.0
-    max_sessions: int = 4
-    login_timeout: float = 30.0
-    max_connections: int = 32
+    limits: Limits = field(default_factory=Limits)
     refusals_per_minute: int = 30
     child_argv: Callable[[str], list[str]] | None = None  # tests may replace the child
     forward: tuple[ForwardConfig, ...] = ()  # [[forward]]: forwarded while the service runs
@@ -99,8 +99,9 @@ class AuditSshServer:
         self.options = options
         self.sessions: dict[str, LiveSession] = {}
         self._handles: dict[str, _Session] = {}
-        self._reserved = 0
+        self._reserved: Counter[str] = Counter()
         self._connections: set[_Connection] = set()
+        self.admission: Admission[_Connection] = Admission(options.limits)
         self._journal = Journal.open(options.db_path)  # creates the db the child reads
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pamtui-journal")
         self._acceptor: asyncssh.SSHAcceptor | None = None
@@ -130,7 +131,7 @@ class AuditSshServer:
             allow_pty=True,
             encoding=None,
             line_editor=False,
-            login_timeout=opts.login_timeout,
+            login_timeout=opts.limits.login_grace,
             keepalive_interval=30,
             keepalive_count_max=3,
         )
@@ -165,14 +166,17 @@ class AuditSshServer:
 
     # -- sessions ------------------------------------------------------------
 
-    def reserve_slot(self) -> bool:
-        if len(self.sessions) + self._reserved >= self.options.max_sessions:
-            return False
-        self._reserved += 1
-        return True
+    def reserve_slot(self, operator: str) -> str | None:
+        """Hold a session slot for ``operator``, or say why not (a line for the client)."""
+        open_by = Counter(s.operator for s in self.sessions.values()) + self._reserved
+        total = len(self.sessions) + sum(self._reserved.values())
+        refusal = session_refusal(self.options.limits, operator, open_by, total)
+        if refusal is None:
+            self._reserved[operator] += 1
+        return refusal
 
-    def release_reservation(self) -> None:
-        self._reserved -= 1
+    def release_reservation(self, operator: str) -> None:
+        self._reserved[operator] -= 1
 
     def child_argv(self, operator: str) -> list[str]:
         if self.options.child_argv is not None:
@@ -246,15 +250,15 @@ class _Connection(asyncssh.SSHServer):
         self.conn = conn
         peer = conn.get_extra_info("peername") or ("?", 0)
         self.client = f"{peer[0]}:{peer[1]}"
-        if len(self.server._connections) >= self.server.options.max_connections:
-            log(f"too many connections: closing {self.client}")
-            asyncio.get_running_loop().call_soon(conn.close)
-            return
+        for old in self.server.admission.admit(self, str(peer[0])):
+            log(f"too many unauthenticated connections: closing {old.client}, the oldest")
+            old.close()
         self.server._connections.add(self)
         self._watchdog = asyncio.get_running_loop().create_task(self._watch_idle())
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server._connections.discard(self)
+        self.server.admission.gone(self)
         if self._watchdog is not None:
             self._watchdog.cancel()
         if not self.authenticated and self.username is not None:
@@ -342,6 +346,10 @@ class _Connection(asyncssh.SSHServer):
         self.last_activity = time.monotonic()
         assert self.key is not None  # set by validate_public_key before auth completes
         log(f"{self.operator} authenticated from {self.client} ({self.key.fingerprint})")
+        if not self.server.admission.authenticate(self):
+            limit = self.server.options.limits.max_connections
+            self._refuse("connection limit", max_connections=limit)
+            asyncio.get_running_loop().call_soon(self.close)
 
     # -- what a connection may ask for ---------------------------------------------
 
@@ -426,12 +434,15 @@ class _Session(asyncssh.SSHServerSession):
     async def _start(self) -> None:
         conn, chan = self.connection, self.chan
         assert chan is not None
-        limit = self.server.options.max_sessions
-        if not self.server.reserve_slot():
-            self.connection._refuse("session limit", max_sessions=limit)
-            chan.write_stderr(
-                f"pamtui: all {limit} audit sessions are in use; try again later\r\n".encode()
+        limits = self.server.options.limits
+        refusal = self.server.reserve_slot(conn.operator)
+        if refusal is not None:
+            self.connection._refuse(
+                "session limit",
+                max_sessions=limits.max_sessions,
+                max_sessions_per_operator=limits.max_sessions_per_operator,
             )
+            chan.write_stderr(f"pamtui: {refusal}\r\n".encode())
             chan.exit(1)
             return
         session_id = uuid.uuid4().hex[:12]
@@ -464,7 +475,7 @@ class _Session(asyncssh.SSHServerSession):
             )
             self.server.sessions[session_id] = self.live
         finally:
-            self.server.release_reservation()
+            self.server.release_reservation(conn.operator)
         try:
             self.child = PtyChild(
                 self.server.child_argv(conn.operator),
