@@ -25,6 +25,7 @@ from pamtui.cli import (
     queue,
     review,
     security,
+    sessions,
     ssh,
     sweep,
     triage,
@@ -45,6 +46,7 @@ COMMAND_GROUPS = (
     drift,
     people,
     policy_cmd,
+    sessions,
 )
 
 
