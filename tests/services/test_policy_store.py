@@ -66,3 +66,18 @@ def test_an_untouched_database_records_nothing(tmp_path, db_path):
         assert not [e for e in session.journal.entries() if e.action == policy_store.ACTION]
     finally:
         session.journal.close()
+
+
+def test_the_recorded_policy_survives_a_rotation_and_is_checked_in_its_archive(tmp_path, db_path):
+    journal = Journal.open(db_path)
+    policy_store.change(journal, "four_eyes_for_privileged", True, actor="carol", source="test")
+    journal.append("carol", "something_else")
+    _, _, archive = journal.rotate()
+    assert policy_store.load(journal).four_eyes_for_privileged  # read from the archive
+    journal.close()
+    lax = _config(tmp_path / "lax.toml", "")
+    with pytest.raises(PolicyError, match="four_eyes_for_privileged = true"):
+        Session.open(config_path=lax, db_path=str(db_path))
+    archive.rename(tmp_path / "moved-away.db")  # the entry can no longer be checked
+    with pytest.raises(policy_store.PolicyTampered, match="does not match the journal"):
+        Session.open(config_path=lax, db_path=str(db_path))

@@ -30,12 +30,15 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from pamtui.config import Config
 from pamtui.errors import EXIT_FALSE, EXIT_USAGE, PamtuiError
 from pamtui.journal import Journal, JournalUnavailable, Transaction
 from pamtui.journal.chain import body_text, entry_hash
+from pamtui.journal.database import connect
+from pamtui.journal.segments import default_archive_dir, find_archive, segment_link
 
 ACTION = "operator_policy_change"
 """Not ``operator_policy_change``: that action is the sweep policies' history (policy_history.py)."""
@@ -109,12 +112,63 @@ def _mismatch(why: str) -> PolicyTampered:
     )
 
 
-def _load(conn: sqlite3.Connection) -> RecordedPolicy:
+_MAX_SEGMENTS = 1000
+
+
+def _following(conn: sqlite3.Connection, seq: int) -> str | None:
+    row = conn.execute(
+        "SELECT prev_hash FROM entries WHERE seq > ? ORDER BY seq LIMIT 1", (seq,)
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def _in_archives(
+    conn: sqlite3.Connection, path: Path, rows: bool
+) -> tuple[tuple[Any, ...], str | None] | None:
+    """The last policy entry (and the prev_hash after it) in the archives ``path`` continues.
+
+    A rotated journal (``audit rotate``) keeps its earlier entries in archives,
+    and a live file never vouches for what it no longer holds: the entry that
+    recorded the policy is read, and checked, where it is.
+    """
+    archive_dir = default_archive_dir(path)
+    current, current_path = conn, path
+    opened: list[sqlite3.Connection] = []
+    try:
+        for _ in range(_MAX_SEGMENTS):
+            link = segment_link(current, current_path)
+            if link is None:
+                return None
+            head, name = link
+            archive, why = find_archive(head, name, (), archive_dir, current_path.parent)
+            if archive is None:
+                if not rows:
+                    return None  # nothing recorded here, and nothing to check it against
+                raise _mismatch(f"its entry is in an archive that cannot be read{why}")
+            current, current_path = connect(archive, read_only=True), archive
+            opened.append(current)
+            entry = _last_entry(current)
+            if entry is not None:
+                return entry, _following(current, int(entry[0]))
+        return None
+    finally:
+        for archived in opened:
+            archived.close()
+
+
+def _load(conn: sqlite3.Connection, path: Path | None = None) -> RecordedPolicy:
     rows = _rows(conn)
     entry = _last_entry(conn)
+    following: str | None = None
+    if entry is not None:
+        following = _following(conn, int(entry[0]))
+    elif path is not None:
+        archived = _in_archives(conn, path, bool(rows))
+        if archived is not None:
+            entry, following = archived
     if entry is None:
         if rows:
-            raise _mismatch("policy rows without a operator_policy_change entry")
+            raise _mismatch("policy rows without an operator_policy_change entry")
         return RecordedPolicy()
     seq, ts, actor, action, provider, subject, detail_json, prev_hash, hash_ = entry
     body = body_text(
@@ -129,10 +183,7 @@ def _load(conn: sqlite3.Connection) -> RecordedPolicy:
     )
     if entry_hash(prev_hash, body) != hash_:
         raise _mismatch(f"journal entry #{seq} was altered")
-    following = conn.execute(
-        "SELECT prev_hash FROM entries WHERE seq > ? ORDER BY seq LIMIT 1", (seq,)
-    ).fetchone()
-    if following is not None and following[0] != hash_:
+    if following is not None and following != hash_:
         raise _mismatch(f"journal entry #{seq} was rewritten")
     after = json.loads(detail_json).get("after", [])
     expected = {k: k in after for k in KEYS}
@@ -146,7 +197,7 @@ def _load(conn: sqlite3.Connection) -> RecordedPolicy:
 
 def load(journal: Journal) -> RecordedPolicy:
     """The recorded policy, checked against the journal (raises PolicyTampered)."""
-    return _load(journal.conn)
+    return _load(journal.conn, journal.path)
 
 
 def _record(
@@ -179,7 +230,7 @@ def change(journal: Journal, key: str, value: bool, *, actor: str, source: str) 
     if key not in KEYS:
         raise PolicyError(f"unknown policy key {key!r} (known: {', '.join(KEYS)})")
     with journal.transaction() as tx:
-        before = _load(tx.conn)  # under the writer lock: no change is lost
+        before = _load(tx.conn, journal.path)  # under the writer lock: no change is lost
         if before.as_dict()[key] == value:
             return before
         return _record(tx, actor, before, {**before.as_dict(), key: value}, source)
@@ -211,7 +262,7 @@ def effective_config(journal: Journal, cfg: Config, *, actor: str) -> Config:
     if tighter and not journal.read_only:
         try:
             with journal.transaction() as tx:
-                before = _load(tx.conn)
+                before = _load(tx.conn, journal.path)
                 after = before.as_dict()
                 for key in RATCHETED_BY_CONFIG:
                     after[key] = after[key] or bool(getattr(op, key))
