@@ -80,3 +80,12 @@ def test_a_changed_recording_fails_its_hash_check(db_path) -> None:
             recordings.verified_recording(journal, db_path, "s5")
     finally:
         journal.close()
+
+
+def test_a_recordings_directory_others_can_write_is_refused(db_path) -> None:
+    directory = recordings.recordings_dir(db_path)
+    directory.mkdir(parents=True)
+    directory.chmod(0o777)
+    with pytest.raises(RecordingError, match="writable by others"):
+        Recorder.create(db_path, "s6", cols=80, rows=24)
+    assert not (directory / "s6.cast").exists()

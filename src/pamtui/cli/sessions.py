@@ -74,7 +74,14 @@ def cmd_play(args: argparse.Namespace) -> int:
         out.write(text)
         out.flush()
 
-    play(data, write, speed=args.speed, max_wait=args.max_wait)
+    try:
+        play(data, write, speed=args.speed, max_wait=args.max_wait)
+    except KeyboardInterrupt:
+        if out.isatty():  # the recording may have left the terminal in the TUI's modes
+            from pamtui.ssh.channel import TERMINAL_RESET
+
+            write(TERMINAL_RESET.decode())
+        raise
     return EXIT_OK
 
 

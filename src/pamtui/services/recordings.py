@@ -103,6 +103,11 @@ class Recorder:
         """A new recording for ``session_id``; OSError or SafeWriteError if it cannot be."""
         directory = recordings_dir(db_path)
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if directory.stat().st_mode & 0o022:  # others could remove or replace recordings
+            raise RecordingError(
+                f"{directory}: the recordings directory is writable by others; "
+                f"fix with: chmod go-w {directory}"
+            )
         target = check_target(directory / file_name(session_id), protect=[db_path])
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, FILE_MODE)
         os.fchmod(fd, FILE_MODE)  # whatever the umask
