@@ -81,3 +81,17 @@ def test_the_recorded_policy_survives_a_rotation_and_is_checked_in_its_archive(t
     archive.rename(tmp_path / "moved-away.db")  # the entry can no longer be checked
     with pytest.raises(policy_store.PolicyTampered, match="does not match the journal"):
         Session.open(config_path=lax, db_path=str(db_path))
+
+
+def test_a_read_only_session_meets_a_recorded_read_only(tmp_path, db_path):
+    journal = Journal.open(db_path)
+    policy_store.change(journal, "read_only", True, actor="carol", source="test")
+    journal.close()
+    plain = _config(tmp_path / "plain.toml", "")
+    with pytest.raises(PolicyError, match=r"operator\.read_only = false"):
+        Session.open(config_path=plain, db_path=str(db_path))
+    session = Session.open(config_path=plain, db_path=str(db_path), read_only=True)  # --read-only
+    try:
+        assert session.read_only and session.queue.read_only
+    finally:
+        session.journal.close()

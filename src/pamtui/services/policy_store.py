@@ -240,15 +240,18 @@ def _source_name(cfg: Config) -> str:
     return str(cfg.source) if cfg.source is not None else "the bundled demo configuration"
 
 
-def effective_config(journal: Journal, cfg: Config, *, actor: str) -> Config:
+def effective_config(
+    journal: Journal, cfg: Config, *, actor: str, read_only: bool = False
+) -> Config:
     """``cfg`` with the recorded policy applied, or PolicyError if it asks for less.
 
     A config stricter in ``require_totp``/``four_eyes_for_privileged`` tightens
     the recorded policy (journalled) when the journal is writable; a config's
-    ``read_only`` only makes its own session read-only.
+    ``read_only`` only makes its own session read-only. ``read_only`` says the
+    session is read-only anyway (``--read-only``): that is not laxer.
     """
     recorded = load(journal)
-    op = cfg.operator
+    op = replace(cfg.operator, read_only=True) if read_only else cfg.operator
     laxer = [k for k in KEYS if getattr(recorded, k) and not getattr(op, k)]
     if laxer:
         where = f" (journal entry #{recorded.seq})" if recorded.seq else ""

@@ -154,7 +154,8 @@ class Session:
             # The policy recorded with the data wins over this config (which may
             # only tighten it): everything below reads cfg.operator, so the queue's
             # read-only, the revocation service and step_up all get the effective one.
-            cfg = policy_store.effective_config(journal, cfg, actor=cfg.operator.login)
+            login = cfg.operator.login
+            cfg = policy_store.effective_config(journal, cfg, actor=login, read_only=read_only)
             read_only = read_only or cfg.operator.read_only
             providers = build_providers(cfg, state_dir=path.parent)
         except Exception:
