@@ -68,6 +68,7 @@ class SshConfig:
     max_sessions: int = 4
     max_sessions_per_operator: int = 2
     max_connections: int = 32
+    max_connections_per_operator: int = 4
     login_grace_seconds: int = 10
     max_unauthenticated: int = 64
     max_unauthenticated_per_source: int = 8
@@ -142,6 +143,9 @@ SECTIONS: dict[str, tuple[type, Settings]] = {
             _bounded("max_sessions", "serve-ssh sessions at once", 4, 1000),
             _bounded("max_sessions_per_operator", "serve-ssh sessions of one operator", 2, 1000),
             _bounded("max_connections", "authenticated serve-ssh connections at once", 32, 10000),
+            _bounded(
+                "max_connections_per_operator", "authenticated connections of one operator", 4, 1000
+            ),
             _bounded(
                 "login_grace_seconds",
                 "close a connection not logged in by then",

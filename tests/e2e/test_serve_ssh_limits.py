@@ -164,9 +164,21 @@ def test_admission_closes_the_oldest_of_the_busiest_source() -> None:
     assert admission.admit("a4", "A") == ["a1"]  # the cap per source
     assert admission.admit("b1", "B") == []
     assert admission.admit("c1", "C") == ["a2"]  # the total cap: A is the busiest
-    assert admission.authenticate("b1")
+    assert admission.authenticate("b1", "bob") is None
     assert admission.admit("b2", "B") == []  # an authenticated connection is not counted
     assert admission.unauthenticated_from("A") == 2
+
+
+def test_one_operator_may_not_take_every_connection() -> None:
+    admission: Admission[str] = Admission(Limits(max_connections=3, max_connections_per_operator=2))
+    for conn in ("a1", "a2", "a3", "b1"):
+        admission.admit(conn, "A")
+    assert admission.authenticate("a1", "alice") is None
+    assert admission.authenticate("a2", "alice") is None
+    assert admission.authenticate("a3", "alice") == "connection limit per operator"
+    assert admission.authenticate("b1", "bob") is None
+    admission.gone("a1")
+    assert admission.authenticate("a3", "alice") is None
 
 
 def test_session_limits_in_total_and_per_operator() -> None:

@@ -89,6 +89,7 @@ def cmd_serve_ssh(args: argparse.Namespace) -> int:
                 args.max_unauthenticated_per_source, config.ssh.max_unauthenticated_per_source
             ),
             max_connections=config.ssh.max_connections,
+            max_connections_per_operator=config.ssh.max_connections_per_operator,
             max_sessions=_pick(args.max_sessions, config.ssh.max_sessions),
             max_sessions_per_operator=_pick(
                 args.max_sessions_per_operator, config.ssh.max_sessions_per_operator

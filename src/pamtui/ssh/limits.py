@@ -14,7 +14,9 @@ filled the 32 connection slots and refused a real operator's login for the
   connection is old by the time a real client arrives, so it is the one
   that goes, and one source cannot push out the others' logins;
 - authenticated connections are counted apart (``max_connections``), so
-  pre-auth traffic never takes an operator's place;
+  pre-auth traffic never takes an operator's place, and per operator
+  (``max_connections_per_operator``), so one key's ``ssh -N`` loop cannot
+  take the others' places;
 - sessions are bounded in total (``max_sessions``) and per operator
   (``max_sessions_per_operator``), so one key cannot take every session.
 
@@ -38,6 +40,7 @@ class Limits:
     max_unauthenticated_per_source: int = 8
     max_connections: int = 32
     """Authenticated connections at once."""
+    max_connections_per_operator: int = 4
     max_sessions: int = 4
     max_sessions_per_operator: int = 2
 
@@ -55,7 +58,8 @@ class Admission(Generic[Conn]):
 
     limits: Limits
     pending: list[_Pending[Conn]] = field(default_factory=list)
-    authenticated: set[Conn] = field(default_factory=set)
+    authenticated: dict[Conn, str] = field(default_factory=dict)
+    """Each authenticated connection and its operator."""
 
     def admit(self, conn: Conn, source: str) -> list[Conn]:
         """Admit a new (unauthenticated) connection; return the connections to close."""
@@ -76,17 +80,20 @@ class Admission(Generic[Conn]):
     def _drop(self, pending: _Pending[Conn]) -> None:
         self.pending.remove(pending)
 
-    def authenticate(self, conn: Conn) -> bool:
-        """The connection authenticated: False if the authenticated ones are at their cap."""
+    def authenticate(self, conn: Conn, operator: str) -> str | None:
+        """The connection authenticated as ``operator``: why it may not stay, or None."""
         self.pending = [p for p in self.pending if p.conn is not conn]
         if len(self.authenticated) >= self.limits.max_connections:
-            return False
-        self.authenticated.add(conn)
-        return True
+            return "connection limit"
+        mine = sum(1 for who in self.authenticated.values() if who == operator)
+        if mine >= self.limits.max_connections_per_operator:
+            return "connection limit per operator"
+        self.authenticated[conn] = operator
+        return None
 
     def gone(self, conn: Conn) -> None:
         self.pending = [p for p in self.pending if p.conn is not conn]
-        self.authenticated.discard(conn)
+        self.authenticated.pop(conn, None)
 
     def unauthenticated_from(self, source: str) -> int:
         return sum(1 for p in self.pending if p.source == source)

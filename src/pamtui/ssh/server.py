@@ -324,9 +324,14 @@ class _Connection(asyncssh.SSHServer):
         self.last_activity = time.monotonic()
         assert self.key is not None  # set by validate_public_key before auth completes
         log(f"{self.operator} authenticated from {self.client} ({self.key.fingerprint})")
-        if not self.server.admission.authenticate(self):
-            limit = self.server.options.limits.max_connections
-            self._refuse("connection limit", max_connections=limit)
+        refusal = self.server.admission.authenticate(self, self.key.operator)
+        if refusal is not None:
+            limits = self.server.options.limits
+            self._refuse(
+                refusal,
+                max_connections=limits.max_connections,
+                max_connections_per_operator=limits.max_connections_per_operator,
+            )
             asyncio.get_running_loop().call_soon(self.close)
 
     # -- what a connection may ask for ---------------------------------------------
