@@ -109,3 +109,25 @@ def test_a_modified_recording_is_refused(recorded, tmp_path: Path) -> None:
         assert _cli(server, "sessions", "play", end.detail["session"]).returncode == 1
     finally:
         path.write_bytes(original)
+
+
+def test_a_session_that_cannot_be_recorded_does_not_run(tmp_path: Path) -> None:
+    server = Server(tmp_path)
+    try:
+        recordings = server.db.parent / "recordings"
+        recordings.mkdir(mode=0o700)
+        recordings.chmod(0o777)  # others could replace recordings: the service refuses it
+        result = subprocess.run(
+            server.ssh_argv("-tt"),
+            stdin=subprocess.PIPE,
+            capture_output=True,
+            timeout=30,
+            env=server.env,
+        )
+        assert result.returncode == 1
+        assert b"the session cannot be recorded" in result.stdout + result.stderr
+        assert not server.children()
+        end = server.wait_entry("ssh_session_end", lambda e: True)
+        assert end.detail["reason"] == "cannot record" and "recording_sha256" not in end.detail
+    finally:
+        server.stop()
