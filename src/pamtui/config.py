@@ -62,6 +62,23 @@ class QueueConfig:
 
 
 @dataclass(frozen=True)
+class SshConfig:
+    """``pamtui serve-ssh``'s limits (see ssh/limits.py and docs/ssh.md)."""
+
+    max_sessions: int = 4
+    max_sessions_per_operator: int = 2
+    max_connections: int = 32
+    max_connections_per_operator: int = 4
+    login_grace_seconds: int = 10
+    max_unauthenticated: int = 64
+    max_unauthenticated_per_source: int = 8
+
+
+def _bounded(name: str, help: str, default: int, high: int, unit: str = "") -> Any:
+    return integer(name, help, default, low=1, high=high, **({"unit": unit} if unit else {}))
+
+
+@dataclass(frozen=True)
 class UiConfig:
     theme: str = ""
 
@@ -120,6 +137,31 @@ SECTIONS: dict[str, tuple[type, Settings]] = {
         ),
     ),
     "ui": (UiConfig, Settings(string("theme", "the colour theme", ""))),
+    "ssh": (
+        SshConfig,
+        Settings(
+            _bounded("max_sessions", "serve-ssh sessions at once", 4, 1000),
+            _bounded("max_sessions_per_operator", "serve-ssh sessions of one operator", 2, 1000),
+            _bounded("max_connections", "authenticated serve-ssh connections at once", 32, 10000),
+            _bounded(
+                "max_connections_per_operator", "authenticated connections of one operator", 4, 1000
+            ),
+            _bounded(
+                "login_grace_seconds",
+                "close a connection not logged in by then",
+                10,
+                600,
+                "seconds",
+            ),
+            _bounded("max_unauthenticated", "connections not logged in yet, in total", 64, 10000),
+            _bounded(
+                "max_unauthenticated_per_source",
+                "connections not logged in yet, from one address",
+                8,
+                1000,
+            ),
+        ),
+    ),
 }
 """Each section's settings, declared like the providers' (bounds on every number)."""
 
@@ -133,6 +175,7 @@ class Config:
     risk: RiskConfig = RiskConfig()
     ui: UiConfig = UiConfig()
     queue: QueueConfig = QueueConfig()
+    ssh: SshConfig = SshConfig()
     policies: tuple[Mapping[str, Any], ...] = ()
     forward: tuple[ForwardConfig, ...] = ()
     keys: Mapping[str, str] = field(default_factory=dict)
@@ -229,7 +272,7 @@ def load_file(path: Path) -> Config:
     return parse(raw, path)
 
 
-_TOP_KEYS = {"operator", "risk", "ui", "queue", "providers", "policies", "forward", "keys"}
+_TOP_KEYS = {"operator", "risk", "ui", "queue", "ssh", "providers", "policies", "forward", "keys"}
 
 
 def parse(raw: Mapping[str, Any], path: Path | None) -> Config:
@@ -248,6 +291,7 @@ def parse(raw: Mapping[str, Any], path: Path | None) -> Config:
     risk = _section(raw, "risk", where)
     ui = _section(raw, "ui", where)
     queue = _section(raw, "queue", where)
+    ssh = _section(raw, "ssh", where)
     if operator.name and not operator.require_totp:
         # On a shared bastion account the OS login says nothing about who is at the
         # keyboard; a name in a file anyone there can edit proves even less. The
@@ -295,6 +339,7 @@ def parse(raw: Mapping[str, Any], path: Path | None) -> Config:
         risk=risk,
         ui=ui,
         queue=queue,
+        ssh=ssh,
         policies=tuple(policies_raw),
         forward=_forward(raw.get("forward"), where),
         keys=_keys(raw.get("keys", {}), where),

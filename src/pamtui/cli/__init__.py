@@ -22,10 +22,12 @@ from pamtui.cli import (
     drift,
     offboard,
     people,
+    policy_cmd,
     providers,
     queue,
     review,
     security,
+    sessions,
     ssh,
     sweep,
     triage,
@@ -47,6 +49,8 @@ COMMAND_GROUPS = (
     people,
     doctor,
     offboard,
+    policy_cmd,
+    sessions,
 )
 
 

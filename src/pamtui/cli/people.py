@@ -266,12 +266,18 @@ def _cmd_override(args: argparse.Namespace, *, unlink: bool) -> int:
         try:
             if unlink:
                 entry = session.people.unlink(session.operator, person, account, args.reason)
+                if args.json:
+                    print_json(_override_json("unlinked", person, args.provider, account, entry))
+                    return _report(problems)
                 print(
                     f"unlinked {clean(args.provider)}/{clean(account.name)} from "
                     f"{clean(person.name)} ({clean(person.id)}): journal #{entry.seq}"
                 )
             else:
                 entry = session.people.link(session.operator, person, account, args.reason)
+                if args.json:
+                    print_json(_override_json("linked", person, args.provider, account, entry))
+                    return _report(problems)
                 was = ""
                 if current is not None and current.person_id != person.id:
                     was = f" (was {clean(current.person_id)} by {current.rule})"
@@ -284,6 +290,17 @@ def _cmd_override(args: argparse.Namespace, *, unlink: bool) -> int:
         return _report(problems)
 
     return run_session(args, body)
+
+
+def _override_json(done: str, person: Any, provider: str, account: Any, entry: Any) -> dict:
+    return {
+        "done": done,
+        "person": person.id,
+        "provider": provider,
+        "account": account.id,
+        "account_name": account.name,
+        "journal_seq": entry.seq,
+    }
 
 
 def cmd_link(args: argparse.Namespace) -> int:
@@ -302,7 +319,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--unowned", action="store_true", help="human accounts linked to nobody on the roster"
     )
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_people)
     people_sub = p.add_subparsers(dest="people_command", metavar="COMMAND")
 
@@ -310,7 +327,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "show", parents=[common], help="every account of one person, with how each was linked"
     )
     s.add_argument("person", metavar="PERSON", help="HR id, work email, alias or name")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true", help="machine-readable output")
     s.set_defaults(func=cmd_show)
 
     for name, func, what in (
@@ -319,7 +336,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     ):
         s = people_sub.add_parser(name, parents=[common], help=what)
         s.add_argument("person", metavar="PERSON", help="HR id, work email, alias or name")
-        s.add_argument("provider", metavar="PROVIDER")
+        s.add_argument("provider", metavar="PROVIDER", help="the configured provider's name")
         s.add_argument("account", metavar="ACCOUNT", help="account id, name or email")
-        s.add_argument("--reason", metavar="TEXT", required=True)
-        s.set_defaults(func=func, json=False)
+        s.add_argument("--reason", metavar="TEXT", required=True, help="why (journalled)")
+        s.add_argument("--json", action="store_true", help="machine-readable output")
+        s.set_defaults(func=func)

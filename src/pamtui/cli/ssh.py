@@ -42,6 +42,11 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _pick(flag: Any, configured: Any) -> Any:
+    """A flag given on the command line wins over the config's [ssh] value."""
+    return configured if flag is None else flag
+
+
 def cmd_serve_ssh(args: argparse.Namespace) -> int:
     import asyncio
     import signal
@@ -53,6 +58,7 @@ def cmd_serve_ssh(args: argparse.Namespace) -> int:
         load_authorized_keys,
         load_or_create_host_key,
     )
+    from pamtui.ssh.limits import Limits
     from pamtui.ssh.server import AuditSshServer, ServeOptions, log
 
     db_path = config_mod.resolve_db_path(args.db)
@@ -76,7 +82,19 @@ def cmd_serve_ssh(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         idle_timeout=args.idle_timeout,
-        max_sessions=args.max_sessions,
+        limits=Limits(
+            login_grace=_pick(args.login_grace, config.ssh.login_grace_seconds),
+            max_unauthenticated=config.ssh.max_unauthenticated,
+            max_unauthenticated_per_source=_pick(
+                args.max_unauthenticated_per_source, config.ssh.max_unauthenticated_per_source
+            ),
+            max_connections=config.ssh.max_connections,
+            max_connections_per_operator=config.ssh.max_connections_per_operator,
+            max_sessions=_pick(args.max_sessions, config.ssh.max_sessions),
+            max_sessions_per_operator=_pick(
+                args.max_sessions_per_operator, config.ssh.max_sessions_per_operator
+            ),
+        ),
         forward=config.forward,
     )
 
@@ -153,7 +171,31 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "--max-sessions",
         metavar="N",
         type=_positive(int, "a positive integer"),
-        default=4,
-        help="concurrent audit sessions; more are refused with a message (default 4)",
+        default=None,
+        help="concurrent audit sessions; more are refused with a message "
+        "(default: [ssh] max_sessions, 4)",
+    )
+    p.add_argument(
+        "--max-sessions-per-operator",
+        metavar="N",
+        type=_positive(int, "a positive integer"),
+        default=None,
+        help="concurrent sessions of one operator (default: [ssh] max_sessions_per_operator, 2)",
+    )
+    p.add_argument(
+        "--login-grace",
+        metavar="SECONDS",
+        type=_positive(float, "a positive number of seconds"),
+        default=None,
+        help="close a connection that has not logged in by then "
+        "(default: [ssh] login_grace_seconds, 10)",
+    )
+    p.add_argument(
+        "--max-unauthenticated-per-source",
+        metavar="N",
+        type=_positive(int, "a positive integer"),
+        default=None,
+        help="connections not logged in yet from one address; past it the oldest is closed "
+        "(default: [ssh] max_unauthenticated_per_source, 8)",
     )
     p.set_defaults(func=cmd_serve_ssh)

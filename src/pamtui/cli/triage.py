@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -34,10 +35,16 @@ from pamtui.services.session import Session
 
 def cmd_tui(args: argparse.Namespace) -> int:
     check_theme(args.theme)
-    require_terminal("the TUI")
+    # The session first: a config laxer than the recorded policy is refused as
+    # such (services/policy_store.py), whatever the terminal.
+    session = open_session(args)
+    try:
+        require_terminal("the TUI")
+    except BaseException:
+        asyncio.run(session.aclose())
+        raise
     from pamtui.tui.app import run_app
 
-    session = open_session(args)
     return run_app(session, theme=args.theme)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pamtui.journal.errors import JournalError, JournalUnavailable
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 
 _SCHEMA_1 = """
@@ -188,6 +188,22 @@ def _migrate_to_7(conn: sqlite3.Connection) -> None:
     )
 
 
+_SCHEMA_8 = """
+        CREATE TABLE IF NOT EXISTS policy (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL CHECK (value IN ('true', 'false')),
+            seq INTEGER NOT NULL
+        )
+"""
+
+
+def _migrate_to_8(conn: sqlite3.Connection) -> None:
+    # The operator policy recorded with the data (services/policy_store.py):
+    # require_totp, four_eyes_for_privileged, read_only, each with the seq of
+    # the operator_policy_change journal entry that set it, so the journal covers it.
+    _run_statements(conn, _SCHEMA_8)
+
+
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _migrate_to_1,
     2: _migrate_to_2,
@@ -196,6 +212,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     5: _migrate_to_5,
     6: _migrate_to_6,
     7: _migrate_to_7,
+    8: _migrate_to_8,
 }
 
 

@@ -20,6 +20,7 @@ from pamtui.config import Config, ConfigError
 from pamtui.journal import Journal, JournalError
 from pamtui.providers import registry
 from pamtui.providers.base import Provider, ProviderConfigError, ProviderContext
+from pamtui.services import policy_store
 from pamtui.services.drift import DriftRecorder, SnapshotStore
 from pamtui.services.inventory import AccountView, Inventory
 from pamtui.services.people import PeopleService
@@ -150,6 +151,12 @@ class Session:
         path = config_mod.resolve_db_path(db_path)
         journal = Journal.open(path, read_only=read_only and path.exists())
         try:
+            # The policy recorded with the data wins over this config (which may
+            # only tighten it): everything below reads cfg.operator, so the queue's
+            # read-only, the revocation service and step_up all get the effective one.
+            login = cfg.operator.login
+            cfg = policy_store.effective_config(journal, cfg, actor=login, read_only=read_only)
+            read_only = read_only or cfg.operator.read_only
             providers = build_providers(cfg, state_dir=path.parent)
         except Exception:
             journal.close()

@@ -7,7 +7,10 @@ request on a pty, which runs the read-only audit screen
 Exec requests, subsystems (SFTP), TCP/Unix forwarding, agent and X11
 forwarding are refused, and refused attempts are journalled. Sessions are
 journalled at start and end (operator, key fingerprint, client address,
-duration); journal writes run on one worker thread, never on the event loop.
+duration, and the SHA-256 of the session's recording); journal writes run on
+one worker thread, never on the event loop. Who is let in is decided by
+:mod:`pamtui.ssh.limits`; what happens inside a session (the child, its
+recording, its end) is :mod:`pamtui.ssh.channel`.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import re
 import sys
 import threading
 import time
-import uuid
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -32,8 +35,9 @@ import asyncssh
 from pamtui.forward_config import ForwardConfig
 from pamtui.services.forward import follow
 from pamtui.services.journal import Journal, JournalError
+from pamtui.ssh.channel import TERMINAL_RESET, LiveSession, SessionChannel, log
 from pamtui.ssh.keys import AuthorizedKey, AuthorizedKeys
-from pamtui.ssh.ptychild import PtyChild
+from pamtui.ssh.limits import Admission, Limits, session_refusal
 
 UNAUTHENTICATED = "ssh:unauthenticated"
 _TERM = re.compile(r"[A-Za-z0-9._+-]{1,64}")
@@ -51,16 +55,6 @@ _ENV_KEEP = (
     "XDG_CONFIG_HOME",
     "XDG_DATA_HOME",
 )
-# What a killed Textual app leaves on: alternate screen, mouse reporting,
-# bracketed paste, focus events, the kitty keyboard protocol, hidden cursor.
-TERMINAL_RESET = (
-    b"\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1015l\x1b[?1004l"
-    b"\x1b[?2004l\x1b[<u\x1b[0m\x1b[?25h\x1b[?1049l\r\n"
-)
-
-
-def log(message: str) -> None:
-    print(f"pamtui serve-ssh: {message}", file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -72,35 +66,20 @@ class ServeOptions:
     host: str = "127.0.0.1"
     port: int = 2222
     idle_timeout: float = 900.0
-    max_sessions: int = 4
-    login_timeout: float = 30.0
-    max_connections: int = 32
+    limits: Limits = field(default_factory=Limits)
     refusals_per_minute: int = 30
     child_argv: Callable[[str], list[str]] | None = None  # tests may replace the child
     forward: tuple[ForwardConfig, ...] = ()  # [[forward]]: forwarded while the service runs
-
-
-@dataclass
-class LiveSession:
-    """One audit screen being shown: what the registry lists."""
-
-    id: str
-    operator: str
-    fingerprint: str
-    client: str
-    started: float
-    pid: int | None = None
-    ended: bool = False
-    detail: dict[str, Any] = field(default_factory=dict)
 
 
 class AuditSshServer:
     def __init__(self, options: ServeOptions) -> None:
         self.options = options
         self.sessions: dict[str, LiveSession] = {}
-        self._handles: dict[str, _Session] = {}
-        self._reserved = 0
+        self._handles: dict[str, SessionChannel] = {}
+        self._reserved: Counter[str] = Counter()
         self._connections: set[_Connection] = set()
+        self.admission: Admission[_Connection] = Admission(options.limits)
         self._journal = Journal.open(options.db_path)  # creates the db the child reads
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pamtui-journal")
         self._acceptor: asyncssh.SSHAcceptor | None = None
@@ -130,7 +109,7 @@ class AuditSshServer:
             allow_pty=True,
             encoding=None,
             line_editor=False,
-            login_timeout=opts.login_timeout,
+            login_timeout=opts.limits.login_grace,
             keepalive_interval=30,
             keepalive_count_max=3,
         )
@@ -165,14 +144,17 @@ class AuditSshServer:
 
     # -- sessions ------------------------------------------------------------
 
-    def reserve_slot(self) -> bool:
-        if len(self.sessions) + self._reserved >= self.options.max_sessions:
-            return False
-        self._reserved += 1
-        return True
+    def reserve_slot(self, operator: str) -> str | None:
+        """Hold a session slot for ``operator``, or say why not (a line for the client)."""
+        open_by = Counter(s.operator for s in self.sessions.values()) + self._reserved
+        total = len(self.sessions) + sum(self._reserved.values())
+        refusal = session_refusal(self.options.limits, operator, open_by, total)
+        if refusal is None:
+            self._reserved[operator] += 1
+        return refusal
 
-    def release_reservation(self) -> None:
-        self._reserved -= 1
+    def release_reservation(self, operator: str) -> None:
+        self._reserved[operator] -= 1
 
     def child_argv(self, operator: str) -> list[str]:
         if self.options.child_argv is not None:
@@ -236,7 +218,7 @@ class _Connection(asyncssh.SSHServer):
         self.key: AuthorizedKey | None = None
         self.authenticated = False
         self.failures: list[dict[str, str]] = []
-        self.sessions: set[_Session] = set()
+        self.sessions: set[SessionChannel] = set()
         self.last_activity = time.monotonic()
         self._watchdog: asyncio.Task | None = None
 
@@ -246,15 +228,15 @@ class _Connection(asyncssh.SSHServer):
         self.conn = conn
         peer = conn.get_extra_info("peername") or ("?", 0)
         self.client = f"{peer[0]}:{peer[1]}"
-        if len(self.server._connections) >= self.server.options.max_connections:
-            log(f"too many connections: closing {self.client}")
-            asyncio.get_running_loop().call_soon(conn.close)
-            return
+        for old in self.server.admission.admit(self, str(peer[0])):
+            log(f"too many unauthenticated connections: closing {old.client}, the oldest")
+            old.close()
         self.server._connections.add(self)
         self._watchdog = asyncio.get_running_loop().create_task(self._watch_idle())
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server._connections.discard(self)
+        self.server.admission.gone(self)
         if self._watchdog is not None:
             self._watchdog.cancel()
         if not self.authenticated and self.username is not None:
@@ -342,11 +324,20 @@ class _Connection(asyncssh.SSHServer):
         self.last_activity = time.monotonic()
         assert self.key is not None  # set by validate_public_key before auth completes
         log(f"{self.operator} authenticated from {self.client} ({self.key.fingerprint})")
+        refusal = self.server.admission.authenticate(self, self.key.operator)
+        if refusal is not None:
+            limits = self.server.options.limits
+            self._refuse(
+                refusal,
+                max_connections=limits.max_connections,
+                max_connections_per_operator=limits.max_connections_per_operator,
+            )
+            asyncio.get_running_loop().call_soon(self.close)
 
     # -- what a connection may ask for ---------------------------------------------
 
     def session_requested(self) -> asyncssh.SSHServerSession:
-        return _Session(self)
+        return SessionChannel(self)
 
     def _refuse(self, reason: str, **extra: Any) -> bool:
         self.server.refused(self.operator, reason, {**self.base_detail(), **extra})
@@ -377,195 +368,4 @@ class _Connection(asyncssh.SSHServer):
         return self._refuse("tap forwarding")
 
 
-class _Session(asyncssh.SSHServerSession):
-    def __init__(self, connection: _Connection) -> None:
-        self.connection = connection
-        self.server = connection.server
-        self.chan: asyncssh.SSHServerChannel | None = None
-        self.term: str | None = None
-        self.size = (80, 24)
-        self.has_pty = False
-        self.child: PtyChild | None = None
-        self.live: LiveSession | None = None
-        self._ending: asyncio.Task | None = None
-        self._end_reason = "client disconnected"
-
-    def connection_made(self, chan: asyncssh.SSHServerChannel) -> None:
-        self.chan = chan
-        self.connection.sessions.add(self)
-
-    # -- requests --------------------------------------------------------------
-
-    def pty_requested(self, term_type: str, term_size: tuple, term_modes: Any) -> bool:
-        self.has_pty = True
-        self.term = term_type
-        if term_size[0] and term_size[1]:
-            self.size = (term_size[0], term_size[1])
-        return True
-
-    def shell_requested(self) -> bool:
-        if not self.has_pty:
-            return self.connection._refuse("shell without a pty")
-        return True
-
-    def exec_requested(self, command: str) -> bool:
-        return self.connection._refuse("exec request", command=command[:200])
-
-    def subsystem_requested(self, subsystem: str) -> bool:
-        return self.connection._refuse("subsystem request", subsystem=subsystem[:100])
-
-    def break_received(self, msec: int) -> bool:
-        return False
-
-    def signal_received(self, signal: str) -> None:
-        return None
-
-    def session_started(self) -> None:
-        asyncio.get_running_loop().create_task(self._start())
-
-    async def _start(self) -> None:
-        conn, chan = self.connection, self.chan
-        assert chan is not None
-        limit = self.server.options.max_sessions
-        if not self.server.reserve_slot():
-            self.connection._refuse("session limit", max_sessions=limit)
-            chan.write_stderr(
-                f"pamtui: all {limit} audit sessions are in use; try again later\r\n".encode()
-            )
-            chan.exit(1)
-            return
-        session_id = uuid.uuid4().hex[:12]
-        cols, rows = self.size
-        try:
-            detail = {
-                **conn.base_detail(),
-                "session": session_id,
-                "term": self.term or "",
-                "size": f"{cols}x{rows}",
-            }
-            try:
-                await self.server.journal(
-                    conn.operator, "ssh_session_start", subject=f"ssh:{session_id}", detail=detail
-                )
-            except JournalError as exc:
-                log(f"cannot journal the session start, refusing it: {exc}")
-                chan.write_stderr(b"pamtui: the journal is unavailable; session refused\r\n")
-                chan.exit(1)
-                return
-            if chan.is_closing():  # the client left while the entry was written
-                self.live = LiveSession(
-                    session_id, conn.operator, detail["key_fingerprint"], conn.client, time.time()
-                )
-                self.server.sessions[session_id] = self.live
-                await self._finish("client disconnected", None)
-                return
-            self.live = LiveSession(
-                session_id, conn.operator, detail["key_fingerprint"], conn.client, time.time()
-            )
-            self.server.sessions[session_id] = self.live
-        finally:
-            self.server.release_reservation()
-        try:
-            self.child = PtyChild(
-                self.server.child_argv(conn.operator),
-                env=self.server.child_env(self.term),
-                cols=cols,
-                rows=rows,
-                on_output=self._output,
-                on_exit=self._child_exited,
-                cwd=str(Path(self.server.options.db_path).parent),
-            )
-        except OSError as exc:
-            log(f"cannot start the audit screen: {exc}")
-            chan.write_stderr(b"pamtui: cannot start the audit screen\r\n")
-            self._end_reason = f"cannot start: {exc.strerror}"
-            chan.exit(1)
-            return
-        self.live.pid = self.child.pid
-        self.server._handles[session_id] = self
-        log(f"session {session_id}: {conn.operator} from {conn.client}, pid {self.child.pid}")
-
-    # -- data --------------------------------------------------------------------
-
-    def _output(self, data: bytes) -> None:
-        if self.chan is not None and not self.chan.is_closing():
-            self.chan.write(data)
-
-    def data_received(self, data: bytes, datatype: Any) -> None:
-        self.connection.last_activity = time.monotonic()
-        if self.child is not None:
-            self.child.write(data)
-
-    def terminal_size_changed(self, width: int, height: int, pixwidth: int, pixheight: int):
-        if width and height:
-            self.size = (width, height)
-            if self.child is not None:
-                self.child.resize(width, height)
-
-    def pause_writing(self) -> None:
-        if self.child is not None:
-            self.child.pause_output()
-
-    def resume_writing(self) -> None:
-        if self.child is not None:
-            self.child.resume_output()
-
-    def eof_received(self) -> bool:
-        # The client's input ended (ssh -tt < file): keep showing the screen
-        # until the app exits, the idle timeout fires or the client leaves.
-        return True
-
-    # -- the end -------------------------------------------------------------------
-
-    def _child_exited(self, status: int | None) -> None:
-        if self._ending is not None:
-            return  # ended by the server or the client: _finish closes the channel
-        self._end_reason = "audit screen exited"
-        if self.chan is not None and not self.chan.is_closing():
-            self.chan.exit(status if status is not None and status >= 0 else 1)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.connection.sessions.discard(self)
-        if self._ending is None and self.live is not None:
-            self._ending = asyncio.get_running_loop().create_task(
-                self._finish(self._end_reason, None)
-            )
-
-    async def shutdown(self, reason: str, message: str | None = None) -> None:
-        """Server-side end: stop the app, restore the client's terminal, say why."""
-        if self._ending is None:
-            self._end_reason = reason
-            self._ending = asyncio.get_running_loop().create_task(self._finish(reason, message))
-        await asyncio.shield(self._ending)
-
-    async def _finish(self, reason: str, message: str | None) -> None:
-        status = None
-        if self.child is not None:
-            status = await self.child.terminate()
-        chan = self.chan
-        if chan is not None and not chan.is_closing():
-            chan.write(TERMINAL_RESET + (message or f"pamtui: {reason}").encode() + b"\r\n")
-            chan.exit(0)
-        live = self.live
-        if live is None or live.ended:
-            return
-        live.ended = True
-        self.server.sessions.pop(live.id, None)
-        self.server._handles.pop(live.id, None)
-        duration = round(time.time() - live.started, 1)
-        log(f"session {live.id} ended ({reason}) after {duration} s")
-        try:
-            await self.server.journal(
-                live.operator,
-                "ssh_session_end",
-                subject=f"ssh:{live.id}",
-                detail={
-                    **self.connection.base_detail(),
-                    "session": live.id,
-                    "duration_s": duration,
-                    "reason": reason,
-                    "exit_status": status,
-                },
-            )
-        except JournalError as exc:
-            log(f"cannot journal the end of session {live.id}: {exc}")
+__all__ = ["TERMINAL_RESET", "AuditSshServer", "LiveSession", "ServeOptions", "log"]
