@@ -1,4 +1,4 @@
-"""One person, accounts in Microsoft Entra ID and Google Workspace, one plan.
+"""One person, accounts in Microsoft Entra ID and Google Workspace, one plan; one TUI.
 
 Issue 16's "done when": a person with accounts in both is offboarded in one
 plan, every step verified against the fakes (each built from the vendor's
@@ -24,13 +24,16 @@ from tests.fakes.google import GoogleFake, service_account
 from tests.fakes.graph import CLIENT_ID, CLIENT_SECRET, TENANT, GraphFake
 
 LEAVER, STAYS = "lee.ver@corp.example", "sam.stays@corp.example"
+KIM_HR, KIM_SYSTEMS = "kim@corp.example", "kim.a@corp.example"
 
 
 @pytest.fixture
 def corp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     graph = GraphFake()
-    graph_leaver = graph.add_user(LEAVER, employeeId="E1001", mail=LEAVER)
-    graph.add_user(STAYS, employeeId="E1002", mail=STAYS)
+    graph_leaver = graph.add_user(LEAVER, employeeId="X7001", mail=LEAVER)
+    graph.add_user(STAYS, employeeId="X7002", mail=STAYS)
+    # Kim: no HR id anywhere; HR knows her as kim@, the systems by kim.a@.
+    graph.add_user(KIM_SYSTEMS, mail=KIM_SYSTEMS, otherMails=[KIM_HR])
     crm = graph.add_service_principal("Contoso CRM")
     graph.add_grant(crm, graph_leaver)
     past = datetime.now(UTC) - timedelta(minutes=5)
@@ -41,8 +44,9 @@ def corp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     key, key_json = service_account()
     google = GoogleFake(key.public_key(), json.loads(key_json)["client_email"])
     google.add_user("admin@corp.example", admin=True)
-    google_leaver = google.add_user(LEAVER, hr_id="E1001")
-    google.add_user(STAYS, hr_id="E1002")
+    google_leaver = google.add_user(LEAVER, hr_id="X7001")
+    google.add_user(STAYS, hr_id="X7002")
+    google.add_user(KIM_SYSTEMS, aliases=(KIM_HR,))
     google.add_token(google_leaver, "1234-crm.apps.googleusercontent.com", "Lee's CRM")
     google.add_asp(google_leaver, "lee-imap")
     for n in range(3):
@@ -54,8 +58,9 @@ def corp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     roster = tmp_path / "people.csv"
     roster.write_text(
         "id,name,email,status,terminated\n"
-        f"E1001,Lee Ver,{LEAVER},terminated,2026-11-30\n"
-        f"E1002,Sam Stays,{STAYS},active,\n",
+        f"X7001,Lee Ver,{LEAVER},terminated,2026-11-30\n"
+        f"X7002,Sam Stays,{STAYS},active,\n"
+        f"X7003,Kim Alias,{KIM_HR},active,\n",
         encoding="utf-8",
     )
     cfg = tmp_path / "config.toml"
@@ -65,6 +70,12 @@ def corp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 name = "hr"
 type = "hr-csv"
 path = "{roster}"
+
+[[providers]]
+name = "demo-git"
+type = "demo"
+system = "git"
+latency_ms = 0
 
 [[providers]]
 name = "corp-entra"
@@ -102,6 +113,7 @@ backfill_minutes = 30
 async def test_one_plan_ends_a_leaver_in_entra_and_google_every_step_verified(
     corp: Path, db_path: Path
 ) -> None:
+    # HR ids X7xxx: the demo org beside them uses E1xxx, and one HR id is one person.
     session = Session.open(config_path=str(corp), db_path=str(db_path))
     try:
         views = await session.inventory.sync()
@@ -151,10 +163,28 @@ async def test_one_tui_shows_entra_and_google_accounts_and_streams(
         assert not degraded, degraded
         table = app.screen.query_one(AccountsTable)
         rows = [table.row_cells(i) for i in range(table.row_count)]
-        providers = {cell.plain for row in rows for cell in row} & {"corp-entra", "corp-google"}
-        assert providers == {"corp-entra", "corp-google"}
+        shown = {"corp-entra", "corp-google", "demo-git"}
+        providers = {cell.plain for row in rows for cell in row} & shown
+        assert providers == shown  # beside the existing providers, in one TUI
         for _ in range(100):  # bounded: at most ~10 s
             if {"corp-entra", "corp-google"} <= seen:
                 break
             await pilot.pause(0.1)
         assert {"corp-entra", "corp-google"} <= seen, seen
+
+
+async def test_an_address_known_only_to_one_system_links_through_its_identities(
+    corp: Path, db_path: Path
+) -> None:
+    """Entra's otherMails and Google's aliases reach correlation (account_identities)."""
+    session = Session.open(config_path=str(corp), db_path=str(db_path))
+    try:
+        views = await session.inventory.sync()
+        corr = await session.people.refresh(views)
+        kim = corr.find(KIM_HR)
+        links = {link.account[0]: link for link in corr.accounts_of(kim.id)}
+        assert set(links) == {"corp-entra", "corp-google"}
+        assert "Entra ID otherMails" in links["corp-entra"].evidence
+        assert "Google Workspace address" in links["corp-google"].evidence
+    finally:
+        await session.aclose()

@@ -21,6 +21,7 @@ from pamtui.model import (
     Credential,
     CredentialKind,
     CredentialStatus,
+    Identity,
 )
 from pamtui.providers.base import iso_time, text
 from pamtui.providers.entra.graph import Graph
@@ -59,8 +60,22 @@ class Directory:
     page_size: int
     privileged_roles: tuple[str, ...]
     _sign_in_activity: bool
+    _other_addresses: dict[str, tuple[str, ...]]
 
     # ----------------------------------------------------------------- accounts
+
+    def account_identities(self, account: Account) -> list[Identity]:
+        """People correlation's provider rule: a user's other addresses as email identities.
+
+        ``Account`` carries one address (``mail``, else the first of
+        ``otherMails``); a person known to HR by another of their ``otherMails``,
+        or by the UPN, is found through these. Read from the last listing.
+        """
+        evidence = f"Entra ID otherMails/userPrincipalName of {account.name}"
+        return [
+            Identity("email", address, evidence)
+            for address in self._other_addresses.get(account.id, ())
+        ]
 
     async def list_accounts(self) -> AsyncIterator[Account]:
         roles = await self.privileged_members()
@@ -121,6 +136,11 @@ class Directory:
         upn = text(user.get("userPrincipalName"))
         mail = text(user.get("mail"))
         others = [text(m) for m in user.get("otherMails") or () if text(m)]
+        primary = mail or (others[0] if others else "") or (upn if "@" in upn else "")
+        seen = (*others, upn) if "@" in upn else tuple(others)
+        self._other_addresses[user_id] = tuple(
+            dict.fromkeys(a for a in seen if a.lower() != primary.lower())
+        )
         activity = user.get("signInActivity")
         last = None
         if isinstance(activity, dict):
@@ -135,7 +155,7 @@ class Directory:
             name=upn or user_id,
             kind=AccountKind.HUMAN,
             status=AccountStatus.SUSPENDED if enabled is False else AccountStatus.ACTIVE,
-            email=mail or (others[0] if others else "") or (upn if "@" in upn else ""),
+            email=primary,
             display_name=text(user.get("displayName")),
             system=USER,
             privileged=bool(roles),

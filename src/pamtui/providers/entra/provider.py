@@ -67,6 +67,8 @@ class EntraProvider(Directory, Revocation, AuditStream, DeclaredProvider):
         self.backfill_minutes = backfill_minutes
         self._sleep = sleep
         self._sign_in_activity = True
+        self._other_addresses: dict[str, tuple[str, ...]] = {}
+        """User id → addresses beyond its primary one, from the last listing."""
         """False once Graph refused ``signInActivity`` (no Entra ID P1/P2 licence)."""
         self._revoked_at: dict[str, datetime] = {}
         """User id → Graph's time (``Date``) of this process's last ``revokeSignInSessions``."""

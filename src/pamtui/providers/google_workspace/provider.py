@@ -19,6 +19,7 @@ from pamtui.model import (
     Credential,
     CredentialKind,
     CredentialStatus,
+    Identity,
 )
 from pamtui.providers.base import ProviderConfigError, ProviderContext, ProviderError, iso_time
 from pamtui.providers.base import text as _text
@@ -283,21 +284,15 @@ class GoogleWorkspaceProvider(Reports, Revocation, DeclaredProvider):
         """The account's aliases and other ``emails`` seen by the last :meth:`list_accounts`."""
         return self._other_addresses.get(account.id, ())
 
-    def account_identities(self, account: Account) -> list[Any]:
+    def account_identities(self, account: Account) -> list[Identity]:
         """The correlation hook of pamtui's people service: each alias as an email identity.
 
         ``Account`` carries only the primary address; a person known to HR by an
         alias (an old name, a short form) is found through these. Synchronous and
-        cheap (read from the last listing). ``Identity`` is looked up at call
-        time: a pamtui without people correlation has none, and gets nothing.
+        cheap (read from the last listing).
         """
-        from pamtui import model
-
-        identity = getattr(model, "Identity", None)
-        if identity is None:
-            return []
         evidence = f"Google Workspace address of {account.name}"
-        return [identity("email", a, evidence) for a in self.other_addresses(account)]
+        return [Identity("email", a, evidence) for a in self.other_addresses(account)]
 
     async def list_credentials(self, account: Account | None = None) -> AsyncIterator[Credential]:
         """OAuth grants to third-party apps and app passwords, of one user or of all."""
