@@ -447,6 +447,6 @@ def test_a_pending_approval_expires_when_queue_run_sees_it(tmp_path):
     assert provider_calls(db) == []
 
     late = pamtui(bob, db, "queue", "approve", str(old))
-    assert late.returncode == 1 and "cancelled" in late.stderr
+    assert late.returncode == 2 and "cancelled" in late.stderr  # the state refuses the verb
     assert provider_calls(db) == []
     assert pamtui(bob, db, "audit", "verify").returncode == 0
