@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pamtui.journal.errors import JournalError, JournalUnavailable
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 
 _SCHEMA_1 = """
@@ -204,6 +204,14 @@ def _migrate_to_8(conn: sqlite3.Connection) -> None:
     _run_statements(conn, _SCHEMA_8)
 
 
+def _migrate_to_9(conn: sqlite3.Connection) -> None:
+    # Plan order (RevocationQueue.claim, waits_for) asks for a plan's earlier
+    # steps on every claim: without this index that is a scan of the whole queue.
+    conn.execute(
+        "CREATE INDEX IF NOT EXISTS queue_items_plan ON queue_items (plan_id, step_order)"
+    )
+
+
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _migrate_to_1,
     2: _migrate_to_2,
@@ -213,6 +221,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     6: _migrate_to_6,
     7: _migrate_to_7,
     8: _migrate_to_8,
+    9: _migrate_to_9,
 }
 
 
