@@ -438,7 +438,7 @@ def test_the_session_limit_refuses_the_extra_session(server: Server) -> None:
         wait_until(server.children, 15, "the first session")
         extra = server.ssh("-tt")
         assert extra.returncode != 0
-        assert "all 1 audit sessions are in use" in extra.stdout + extra.stderr
+        assert "the one audit session is in use" in extra.stdout + extra.stderr
         assert len(server.children()) == 1
         entry = server.wait_entry(
             "ssh_refused", lambda e: e.detail.get("reason") == "session limit"

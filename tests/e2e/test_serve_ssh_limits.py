@@ -139,7 +139,7 @@ def test_one_operator_may_not_take_every_session(server: Server) -> None:
         wait_until(server.children, 15, "the first session")
         second = server.ssh("-tt")
         assert second.returncode != 0
-        assert "alice already has 1 sessions open" in second.stdout + second.stderr
+        assert "alice already has 1 session open" in second.stdout + second.stderr
         assert len(server.children()) == 1
         entry = server.wait_entry(
             "ssh_refused", lambda e: e.detail.get("max_sessions_per_operator") == 1

@@ -207,9 +207,7 @@ def _migrate_to_8(conn: sqlite3.Connection) -> None:
 def _migrate_to_9(conn: sqlite3.Connection) -> None:
     # Plan order (RevocationQueue.claim, waits_for) asks for a plan's earlier
     # steps on every claim: without this index that is a scan of the whole queue.
-    conn.execute(
-        "CREATE INDEX IF NOT EXISTS queue_items_plan ON queue_items (plan_id, step_order)"
-    )
+    conn.execute("CREATE INDEX IF NOT EXISTS queue_items_plan ON queue_items (plan_id, step_order)")
 
 
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {

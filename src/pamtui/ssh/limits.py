@@ -30,6 +30,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from pamtui.wording import plural
+
 Conn = TypeVar("Conn")
 
 
@@ -104,11 +106,14 @@ def session_refusal(
 ) -> str | None:
     """Why a new session of ``operator`` is refused (a line for the client), or None."""
     if total >= limits.max_sessions:
-        return f"all {limits.max_sessions} audit sessions are in use; try again later"
+        n = limits.max_sessions
+        which = "the one audit session is" if n == 1 else f"all {n} audit sessions are"
+        return f"{which} in use; try again later"
     mine = open_by_operator.get(operator, 0)
     if mine >= limits.max_sessions_per_operator:
         return (
-            f"{operator} already has {mine} sessions open, the most one operator may have; "
+            f"{operator} already has {plural(mine, 'session')} open, the most one operator "
+            "may have; "
             "close one and try again"
         )
     return None
