@@ -52,7 +52,7 @@ revoking an unknown pat id is 404 (bulk: 404 when any id is unknown, 422 for
 an empty or >100 list); cursors are base64 positions; ``include`` tells
 ``git.*`` actions (``git``) from the others (``web``, the default) and
 ``all``; ``audit_log_available = False`` answers the audit log with 404 (an
-organisation not on Enterprise Cloud); classic PATs, GitHub Apps' own tokens, outside
+organisation not on Enterprise Cloud); GitHub Apps' own tokens, outside
 collaborators, teams and invitations are not modelled.
 
 Fault injection: :meth:`GitHubFake.inject` scripts replies (``Reply`` of
@@ -177,6 +177,9 @@ class GitHubFake(LocalServer):
         self.audit_log_available = True
         self.members: dict[str, Member] = {}
         self.pats: dict[int, dict[str, Any]] = {}
+        self.saml_sso = True
+        self.sso_authorizations: dict[int, dict[str, Any]] = {}
+        self._sso_ids = itertools.count(161_195)
         self.audit: list[dict[str, Any]] = []
         self.faults: list[Fault] = []
         self.requests: list[Recorded] = []
@@ -270,6 +273,38 @@ class GitHubFake(LocalServer):
                 "token_last_used_at": last_used_at,
             }
             return pat_id
+
+    def add_sso_authorization(
+        self,
+        login: str,
+        *,
+        credential_type: str = "personal access token",
+        last_eight: str | None = "12345678",
+        fingerprint: str | None = None,
+        scopes: list[str] | None = None,
+        authorized_at: str = "2024-02-01T09:00:00Z",
+        accessed_at: str | None = None,
+        title: str | None = None,
+        expires_at: str | None = None,
+    ) -> int:
+        """A credential authorised for the org's SAML SSO by member ``login``."""
+        with self._lock:
+            credential_id = next(self._sso_ids)
+            self.sso_authorizations[credential_id] = {
+                "login": self.members[login.lower()].login,
+                "credential_id": credential_id,
+                "credential_type": credential_type,
+                "token_last_eight": last_eight,
+                "credential_authorized_at": authorized_at,
+                "scopes": scopes if scopes is not None else ["repo", "read:org"],
+                "fingerprint": fingerprint,
+                "credential_accessed_at": accessed_at,
+                "authorized_credential_id": credential_id + 1_000_000,
+                "authorized_credential_title": title,
+                "authorized_credential_note": None,
+                "authorized_credential_expires_at": expires_at,
+            }
+            return credential_id
 
     def add_audit(self, action: str, *, ts_ms: int | None = None, **fields: Any) -> dict[str, Any]:
         with self._lock:
@@ -368,6 +403,30 @@ class GitHubFake(LocalServer):
             return self._revoke_one(record, rest[1])
         if rest == ["audit-log"] and method == "GET":
             return self._audit_log(record, query)
+        if rest and rest[0] == "credential-authorizations":
+            return self._credential_authorizations(record, method, rest[1:], query)
+        return error(404, "Not Found")
+
+    def _credential_authorizations(
+        self, record: Recorded, method: str, rest: list[str], query: dict[str, str]
+    ) -> Reply:
+        if not self.saml_sso:
+            return error(404, "Not Found")
+        if not rest and method == "GET":
+            items = sorted(self.sso_authorizations.values(), key=lambda i: i["credential_id"])
+            login = query.get("login")
+            if login:
+                items = [i for i in items if i["login"].lower() == login.lower()]
+            return self._page(record, items, query)
+        if len(rest) == 1 and method == "DELETE":
+            raw = rest[0]
+            if not raw.isdigit() or int(raw) not in self.sso_authorizations:
+                return error(404, "Not Found")
+            item = self.sso_authorizations.pop(int(raw))
+            self.add_audit(
+                "org.revoke_sso_authorization", user=item["login"], credential_id=int(raw)
+            )
+            return Reply(204)
         return error(404, "Not Found")
 
     def _page(self, record: Recorded, items: list[Any], query: dict[str, str]) -> Reply:

@@ -88,7 +88,12 @@ cursor), ``revoke`` (revoke and verify) and ``provider``; the entry point
 
 from pamtui.providers.github.auditlog import decode_cursor, encode_cursor
 from pamtui.providers.github.provider import GitHubProvider
-from pamtui.providers.github.revoke import REMOVE_MEMBER, REVOKE_ALL_TOKENS, REVOKE_TOKEN
+from pamtui.providers.github.revoke import (
+    REMOVE_MEMBER,
+    REVOKE_ALL_TOKENS,
+    REVOKE_SSO_AUTHORIZATION,
+    REVOKE_TOKEN,
+)
 from pamtui.providers.github.settings import API_VERSION, DEFAULT_BASE_URL, SETTINGS
 
 __all__ = [
@@ -96,6 +101,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "REMOVE_MEMBER",
     "REVOKE_ALL_TOKENS",
+    "REVOKE_SSO_AUTHORIZATION",
     "REVOKE_TOKEN",
     "SETTINGS",
     "GitHubProvider",

@@ -24,6 +24,7 @@ from pamtui.providers.base import text as _text
 from pamtui.providers.github.auditlog import AuditLog
 from pamtui.providers.github.revoke import Revocation
 from pamtui.providers.github.settings import API_VERSION, GITHUB_JSON, SETTINGS
+from pamtui.providers.github.sso import sso_credential
 from pamtui.providers.github.values import _id, _timestamp
 from pamtui.providers.http import (
     HttpClient,
@@ -58,6 +59,7 @@ class GitHubProvider(AuditLog, Revocation, DeclaredProvider):
         backfill_hours: float = 24.0,
         audit_log: bool = True,
         audit_include: str = "all",
+        sso_credentials: bool = True,
         state_dir: Path | None = None,
         sleep: Sleep = asyncio.sleep,
         clock: Any = time.time,
@@ -70,6 +72,7 @@ class GitHubProvider(AuditLog, Revocation, DeclaredProvider):
         self.backfill_hours = backfill_hours
         self.audit_log = audit_log
         self.audit_include = audit_include
+        self.sso_credentials = sso_credentials
         self.state_dir = state_dir
         self._sleep = sleep
         self._clock = clock
@@ -164,12 +167,55 @@ class GitHubProvider(AuditLog, Revocation, DeclaredProvider):
             if _id(p.get("id"))
         ]
 
+    async def _sso_authorizations(self, login: str | None = None) -> list[dict[str, Any]]:
+        """The org's SAML SSO credential authorizations; [] without SAML SSO.
+
+        GitHub answers 404 for an organisation without SAML single sign-on
+        (or not on Enterprise Cloud) and 403 when the App may not read them:
+        then there is nothing pamtui can list, which is logged, not an error.
+        """
+        if not self.sso_credentials:
+            return []
+        params = {"login": login} if login else None
+        try:
+            return [
+                item
+                async for item in self._list(f"{self._org_path}/credential-authorizations", params)
+                if _id(item.get("credential_id"))
+            ]
+        except HttpError as exc:
+            if exc.status not in (403, 404):
+                raise
+            log.debug("%s: no SAML SSO credential authorizations (HTTP %s)", self.name, exc.status)
+            return []
+
+    async def _login_map(self) -> dict[str, str]:
+        if not self._login_ids:
+            for member in await self._members():
+                login = _text(member.get("login"))
+                if login:
+                    self._login_ids[login] = _id(member.get("id"))
+        return {login.lower(): user_id for login, user_id in self._login_ids.items()}
+
     async def list_credentials(self, account: Account | None = None) -> AsyncIterator[Credential]:
         for pat in await self._pats():
             credential = self._credential(pat)
             if account is not None and credential.account_id != account.id:
                 continue
             yield credential
+        authorizations = await self._sso_authorizations(account.name if account else None)
+        if not authorizations:
+            return
+        logins = await self._login_map()
+        for item in authorizations:
+            login = _text(item.get("login"))
+            user_id = logins.get(login.lower(), "")
+            if account is not None and user_id != account.id:
+                continue
+            if not user_id:
+                log.debug("%s: SSO credential of non-member %r skipped", self.name, login)
+                continue
+            yield sso_credential(self.name, item, user_id)
 
     def _credential(self, pat: Mapping[str, Any]) -> Credential:
         pat_id = _id(pat.get("id"))

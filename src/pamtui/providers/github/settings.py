@@ -50,6 +50,11 @@ SETTINGS = Settings(
         "backfill_hours", "how far back a stream without a saved cursor starts", 24.0, high=24 * 180
     ),
     boolean("audit_log", "read the organisation audit log (Enterprise Cloud) as the stream", True),
+    boolean(
+        "sso_credentials",
+        "list and revoke classic PATs and SSH keys authorised for the org's SAML SSO",
+        True,
+    ),
     choice("audit_include", "the audit log's include: web, git (7 days) or all", _INCLUDE, "all"),
 )
 """Settings of ``type = "github"`` (``base_url`` defaults to GitHub.com's API)."""
