@@ -68,6 +68,7 @@ class OktaProvider(SystemLog, Revocation, DeclaredProvider):
         privileged_roles: tuple[str, ...] = (),
         hr_attribute: str = "",
         account_actions: tuple[str, ...] = DEFAULT_ACCOUNT_ACTIONS,
+        forget_devices: bool = True,
         page_size: int = MAX_PAGE_SIZE,
         poll_seconds: float = 15.0,
         backfill_minutes: int = 60,
@@ -80,6 +81,7 @@ class OktaProvider(SystemLog, Revocation, DeclaredProvider):
         self._privileged = frozenset(r.upper() for r in privileged_roles)
         self.hr_attribute = hr_attribute
         self.account_actions = account_actions
+        self.forget_devices = forget_devices
         self.page_size = page_size
         self.poll_seconds = poll_seconds
         self.backfill_minutes = backfill_minutes

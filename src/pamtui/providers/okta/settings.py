@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pamtui.model import TargetKind
 from pamtui.providers.http import HTTP_SETTINGS
-from pamtui.providers.kit.settings import Settings, integer, seconds, secret, string, strings
+from pamtui.providers.kit.settings import (
+    Settings,
+    boolean,
+    integer,
+    seconds,
+    secret,
+    string,
+    strings,
+)
 
 ACCOUNT_ACTIONS: dict[str, tuple[int, bool]] = {
     # name: (order, reversible)
@@ -62,6 +70,11 @@ SETTINGS = Settings(
         non_empty=True,
         expected="a non-empty list of " + ", ".join(ACCOUNT_ACTIONS),
         check=lambda actions: tuple(dict.fromkeys(actions)),
+    ),
+    boolean(
+        "forget_devices",
+        "clear_sessions also forgets remembered devices (forgetDevices), so MFA is asked again",
+        True,
     ),
     integer("page_size", "objects per page (limit)", MAX_PAGE_SIZE, low=1, high=MAX_PAGE_SIZE),
     seconds(
