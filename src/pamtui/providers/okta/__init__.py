@@ -18,6 +18,11 @@ Settings (``[[providers]]`` with ``type = "okta"``):
   de-provisioning plan): any of ``clear_sessions``, ``suspend_account``,
   ``deactivate_account``, ``delete_account``; default
   ``["clear_sessions", "deactivate_account"]``;
+- ``forget_devices``: ``clear_sessions`` also forgets remembered devices
+  (default ``true``, sent explicitly either way);
+- ``roster``: also serve the users as an HR roster (``list_people``, see
+  ``roster``; default ``false``), with ``person_id_attribute`` (default
+  ``employeeNumber``) as the HR id;
 - ``page_size``: objects per page (``limit``; default 200, at most 200);
 - ``poll_seconds``: how long the System Log stream waits once caught up
   (default 15);

@@ -76,6 +76,16 @@ SETTINGS = Settings(
         "clear_sessions also forgets remembered devices (forgetDevices), so MFA is asked again",
         True,
     ),
+    boolean(
+        "roster", "also serve the org's users as an HR roster (people, for offboarding)", False
+    ),
+    string(
+        "person_id_attribute",
+        "with roster: the profile attribute holding the HR id",
+        "employeeNumber",
+        pattern=r"[A-Za-z_][A-Za-z0-9_]*",
+        expected="an Okta profile attribute name",
+    ),
     integer("page_size", "objects per page (limit)", MAX_PAGE_SIZE, low=1, high=MAX_PAGE_SIZE),
     seconds(
         "poll_seconds",
