@@ -129,6 +129,8 @@ class Member:
     role: str = "member"
     two_factor: bool = True
     type: str = "User"
+    email: str | None = None
+    """The public profile email (GitHub lets users publish only a verified address)."""
 
     def simple(self, base: str) -> dict[str, Any]:
         return {
@@ -231,10 +233,16 @@ class GitHubFake(LocalServer):
     # ----------------------------------------------------------------- state
 
     def add_member(
-        self, login: str, *, role: str = "member", two_factor: bool = True, type: str = "User"
+        self,
+        login: str,
+        *,
+        role: str = "member",
+        two_factor: bool = True,
+        type: str = "User",
+        email: str | None = None,
     ) -> int:
         with self._lock:
-            member = Member(login, next(self._ids), role, two_factor, type)
+            member = Member(login, next(self._ids), role, two_factor, type, email)
             self.members[login.lower()] = member
             return member.id
 
@@ -386,6 +394,11 @@ class GitHubFake(LocalServer):
 
     def _route(self, record: Recorded) -> Reply:
         parts = [unquote(p) for p in record.path.strip("/").split("/")]
+        if len(parts) == 2 and parts[0] == "users" and record.method == "GET":
+            user = self.member(parts[1])
+            if user is None:
+                return error(404, "Not Found")
+            return Reply(200, body={**user.simple(self.url), "name": None, "email": user.email})
         if len(parts) < 3 or parts[0] != "orgs" or parts[1].lower() != self.org.lower():
             return error(404, "Not Found")
         rest, method = parts[2:], record.method

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -18,6 +19,7 @@ from pamtui.model import (
     Credential,
     CredentialKind,
     CredentialStatus,
+    Identity,
 )
 from pamtui.providers.base import ProviderContext, ProviderError, where
 from pamtui.providers.base import text as _text
@@ -42,6 +44,10 @@ from pamtui.providers.kit.settings import (
 log = logging.getLogger("pamtui.providers.github")
 
 
+_USER_LOOKUPS = 8
+"""Concurrent ``GET /users/{login}`` requests (only with ``identity_domains``)."""
+
+
 class GitHubProvider(AuditLog, Revocation, DeclaredProvider):
     """Members and fine-grained PATs of one GitHub organisation; revoke, remove, verify."""
 
@@ -60,6 +66,7 @@ class GitHubProvider(AuditLog, Revocation, DeclaredProvider):
         audit_log: bool = True,
         audit_include: str = "all",
         sso_credentials: bool = True,
+        identity_domains: tuple[str, ...] = (),
         state_dir: Path | None = None,
         sleep: Sleep = asyncio.sleep,
         clock: Any = time.time,
@@ -73,6 +80,9 @@ class GitHubProvider(AuditLog, Revocation, DeclaredProvider):
         self.audit_log = audit_log
         self.audit_include = audit_include
         self.sso_credentials = sso_credentials
+        self.identity_domains = tuple(d.lower() for d in identity_domains)
+        self._emails: dict[str, str] = {}
+        """user id -> public email in ``identity_domains``, from the last list_accounts."""
         self.state_dir = state_dir
         self._sleep = sleep
         self._clock = clock
@@ -132,10 +142,52 @@ class GitHubProvider(AuditLog, Revocation, DeclaredProvider):
                 raise
             log.debug("%s: 2FA state not available (HTTP %s)", self.name, exc.status)
             no_2fa = None
+        emails = await self._member_emails(members) if self.identity_domains else {}
+        self._emails = emails
         for member in members:
             account = self._account(member, admins, no_2fa)
+            if account.id in emails and not account.email:
+                account = replace(account, email=emails[account.id])
             self._login_ids[account.name] = account.id
             yield account
+
+    async def _member_emails(self, members: list[dict[str, Any]]) -> dict[str, str]:
+        """User id -> the member's public email, when its domain is in ``identity_domains``.
+
+        GitHub's REST API gives neither a member's SAML NameID nor their
+        verified-domain emails (both are GraphQL only), so the public profile
+        email of ``GET /users/{login}`` is used: GitHub only lets a user make a
+        *verified* address public, and only addresses in the organisation's
+        own domains (``identity_domains``) are kept.
+        """
+        limit = asyncio.Semaphore(_USER_LOOKUPS)
+
+        async def one(member: Mapping[str, Any]) -> tuple[str, str]:
+            login = _text(member.get("login"))
+            if not login:
+                return "", ""
+            async with limit:
+                data = await self.http.get_json(f"users/{quote(login, safe='')}")
+            email = _text(data.get("email")) if isinstance(data, dict) else ""
+            domain = email.rpartition("@")[2].lower()
+            return _id(member.get("id")), email if domain in self.identity_domains else ""
+
+        pairs = await asyncio.gather(*(one(m) for m in members))
+        return {user_id: email for user_id, email in pairs if user_id and email}
+
+    def account_identities(self, account: Account) -> list[Identity]:
+        """The correlation hook of pamtui's people service (synchronous: the last listing).
+
+        The member's public, GitHub-verified email in one of ``identity_domains``.
+        """
+        email = self._emails.get(account.id, "")
+        if not email:
+            return []
+        evidence = (
+            f"GitHub-verified public email of {account.name} (GET /users/{{login}}), "
+            f"in a domain of org {self.org}"
+        )
+        return [Identity("email", email, evidence)]
 
     def _account(
         self, member: Mapping[str, Any], admins: set[str], no_2fa: set[str] | None
