@@ -312,6 +312,11 @@ class GitHubFake(LocalServer):
                 "authorized_credential_note": None,
                 "authorized_credential_expires_at": expires_at,
             }
+            # Documented as "only included" for tokens / for SSH keys respectively.
+            item = self.sso_authorizations[credential_id]
+            for key in ("token_last_eight", "fingerprint"):
+                if item[key] is None:
+                    del item[key]
             return credential_id
 
     def add_audit(self, action: str, *, ts_ms: int | None = None, **fields: Any) -> dict[str, Any]:
