@@ -52,7 +52,7 @@ revoking an unknown pat id is 404 (bulk: 404 when any id is unknown, 422 for
 an empty or >100 list); cursors are base64 positions; ``include`` tells
 ``git.*`` actions (``git``) from the others (``web``, the default) and
 ``all``; ``audit_log_available = False`` answers the audit log with 404 (an
-organisation not on Enterprise Cloud); classic PATs, GitHub Apps' own tokens, outside
+organisation not on Enterprise Cloud); GitHub Apps' own tokens, outside
 collaborators, teams and invitations are not modelled.
 
 Fault injection: :meth:`GitHubFake.inject` scripts replies (``Reply`` of
@@ -129,6 +129,8 @@ class Member:
     role: str = "member"
     two_factor: bool = True
     type: str = "User"
+    email: str | None = None
+    """The public profile email (GitHub lets users publish only a verified address)."""
 
     def simple(self, base: str) -> dict[str, Any]:
         return {
@@ -177,6 +179,9 @@ class GitHubFake(LocalServer):
         self.audit_log_available = True
         self.members: dict[str, Member] = {}
         self.pats: dict[int, dict[str, Any]] = {}
+        self.saml_sso = True
+        self.sso_authorizations: dict[int, dict[str, Any]] = {}
+        self._sso_ids = itertools.count(161_195)
         self.audit: list[dict[str, Any]] = []
         self.faults: list[Fault] = []
         self.requests: list[Recorded] = []
@@ -228,10 +233,16 @@ class GitHubFake(LocalServer):
     # ----------------------------------------------------------------- state
 
     def add_member(
-        self, login: str, *, role: str = "member", two_factor: bool = True, type: str = "User"
+        self,
+        login: str,
+        *,
+        role: str = "member",
+        two_factor: bool = True,
+        type: str = "User",
+        email: str | None = None,
     ) -> int:
         with self._lock:
-            member = Member(login, next(self._ids), role, two_factor, type)
+            member = Member(login, next(self._ids), role, two_factor, type, email)
             self.members[login.lower()] = member
             return member.id
 
@@ -270,6 +281,43 @@ class GitHubFake(LocalServer):
                 "token_last_used_at": last_used_at,
             }
             return pat_id
+
+    def add_sso_authorization(
+        self,
+        login: str,
+        *,
+        credential_type: str = "personal access token",
+        last_eight: str | None = "12345678",
+        fingerprint: str | None = None,
+        scopes: list[str] | None = None,
+        authorized_at: str = "2024-02-01T09:00:00Z",
+        accessed_at: str | None = None,
+        title: str | None = None,
+        expires_at: str | None = None,
+    ) -> int:
+        """A credential authorised for the org's SAML SSO by member ``login``."""
+        with self._lock:
+            credential_id = next(self._sso_ids)
+            self.sso_authorizations[credential_id] = {
+                "login": self.members[login.lower()].login,
+                "credential_id": credential_id,
+                "credential_type": credential_type,
+                "token_last_eight": last_eight,
+                "credential_authorized_at": authorized_at,
+                "scopes": scopes if scopes is not None else ["repo", "read:org"],
+                "fingerprint": fingerprint,
+                "credential_accessed_at": accessed_at,
+                "authorized_credential_id": credential_id + 1_000_000,
+                "authorized_credential_title": title,
+                "authorized_credential_note": None,
+                "authorized_credential_expires_at": expires_at,
+            }
+            # Documented as "only included" for tokens / for SSH keys respectively.
+            item = self.sso_authorizations[credential_id]
+            for key in ("token_last_eight", "fingerprint"):
+                if item[key] is None:
+                    del item[key]
+            return credential_id
 
     def add_audit(self, action: str, *, ts_ms: int | None = None, **fields: Any) -> dict[str, Any]:
         with self._lock:
@@ -351,6 +399,11 @@ class GitHubFake(LocalServer):
 
     def _route(self, record: Recorded) -> Reply:
         parts = [unquote(p) for p in record.path.strip("/").split("/")]
+        if len(parts) == 2 and parts[0] == "users" and record.method == "GET":
+            user = self.member(parts[1])
+            if user is None:
+                return error(404, "Not Found")
+            return Reply(200, body={**user.simple(self.url), "name": None, "email": user.email})
         if len(parts) < 3 or parts[0] != "orgs" or parts[1].lower() != self.org.lower():
             return error(404, "Not Found")
         rest, method = parts[2:], record.method
@@ -368,6 +421,30 @@ class GitHubFake(LocalServer):
             return self._revoke_one(record, rest[1])
         if rest == ["audit-log"] and method == "GET":
             return self._audit_log(record, query)
+        if rest and rest[0] == "credential-authorizations":
+            return self._credential_authorizations(record, method, rest[1:], query)
+        return error(404, "Not Found")
+
+    def _credential_authorizations(
+        self, record: Recorded, method: str, rest: list[str], query: dict[str, str]
+    ) -> Reply:
+        if not self.saml_sso:
+            return error(404, "Not Found")
+        if not rest and method == "GET":
+            items = sorted(self.sso_authorizations.values(), key=lambda i: i["credential_id"])
+            login = query.get("login")
+            if login:
+                items = [i for i in items if i["login"].lower() == login.lower()]
+            return self._page(record, items, query)
+        if len(rest) == 1 and method == "DELETE":
+            raw = rest[0]
+            if not raw.isdigit() or int(raw) not in self.sso_authorizations:
+                return error(404, "Not Found")
+            item = self.sso_authorizations.pop(int(raw))
+            self.add_audit(
+                "org.revoke_sso_authorization", user=item["login"], credential_id=int(raw)
+            )
+            return Reply(204)
         return error(404, "Not Found")
 
     def _page(self, record: Recorded, items: list[Any], query: dict[str, str]) -> Reply:

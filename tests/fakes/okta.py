@@ -21,7 +21,10 @@ A real HTTP/1.1 server (``ThreadingHTTPServer`` in a daemon thread on
 - User Sessions ("Revoke all user sessions"): ``DELETE
   /api/v1/users/{id}/sessions?oauthTokens=true`` answers 204 and ends the
   user's sessions (and OAuth tokens when asked). Okta has no admin endpoint
-  that lists a user's sessions, so neither does this fake.
+  that lists a user's sessions, so neither does this fake. ``forgetDevices``
+  (Identity Engine: default ``true``; ``identity_engine = False`` makes the
+  default ``false``, as on Classic Engine) also forgets the user's remembered
+  devices (``remembered_devices``), so they must pass MFA again.
 - Role Assignment ("List all users with role assignments", "List all user
   role assignments"): ``GET /api/v1/iam/assignees/users`` (``{"value": [...],
   "_links": {"next": {"href"}}}``) and ``GET /api/v1/users/{id}/roles``.
@@ -245,6 +248,8 @@ class OktaFake(LocalServer):
         self.expired: set[str] = set()
         self.sessions: dict[str, int] = {}
         self.oauth_tokens: dict[str, int] = {}
+        self.remembered_devices: dict[str, int] = {}
+        self.identity_engine = True
         self.logs: list[dict[str, Any]] = []
         self.faults: list[Fault] = []
         self.hits: list[Hit] = []
@@ -391,9 +396,10 @@ class OktaFake(LocalServer):
             self.secrets[secret or secrets.token_urlsafe(30)] = token_id
         return token_id
 
-    def start_session(self, user_id: str, *, oauth_tokens: int = 1) -> None:
+    def start_session(self, user_id: str, *, oauth_tokens: int = 1, devices: int = 0) -> None:
         with self.lock:
             self.sessions[user_id] = self.sessions.get(user_id, 0) + 1
+            self.remembered_devices[user_id] = self.remembered_devices.get(user_id, 0) + devices
             self.oauth_tokens[user_id] = self.oauth_tokens.get(user_id, 0) + oauth_tokens
 
     def expire_token(self, secret: str) -> None:
@@ -634,6 +640,9 @@ class OktaFake(LocalServer):
                 self.sessions[user["id"]] = 0
                 if query.get("oauthTokens", "false").lower() == "true":
                     self.oauth_tokens[user["id"]] = 0
+                default = "true" if self.identity_engine else "false"
+                if query.get("forgetDevices", default).lower() == "true":
+                    self.remembered_devices[user["id"]] = 0
                 self._log_admin("user.session.clear", [user["id"]], token_id, path)
                 return 204, None, {}
             lifecycle = re.fullmatch(r"/lifecycle/(suspend|unsuspend|deactivate)", rest)

@@ -379,7 +379,7 @@ async def test_clear_sessions_is_verified_by_the_system_log(
     tmp_path: Path, okta_server: OktaFake
 ) -> None:
     dev = okta_server.add_user("dev@example.com")
-    okta_server.start_session(dev, oauth_tokens=2)
+    okta_server.start_session(dev, oauth_tokens=2, devices=2)
     provider = make(tmp_path, okta_server.url)
     try:
         account = (await _accounts(provider))[dev]
@@ -390,8 +390,9 @@ async def test_clear_sessions_is_verified_by_the_system_log(
         result = await provider.revoke(clear, "k")
         assert result.ok and not result.already_done
         [hit] = okta_server.requests_to(rf"/api/v1/users/{dev}/sessions", "DELETE")
-        assert hit.query == {"oauthTokens": "true"}
+        assert hit.query == {"oauthTokens": "true", "forgetDevices": "true"}
         assert okta_server.sessions[dev] == 0 and okta_server.oauth_tokens[dev] == 0
+        assert okta_server.remembered_devices[dev] == 0
         verified = await provider.verify(clear)
         assert verified.gone and verified.provider_response["verified_by"] == "system_log"
         assert "not a live check" in verified.detail
@@ -740,3 +741,23 @@ def test_settings_errors_name_the_key(tmp_path: Path, settings: dict[str, Any], 
         OktaProvider.from_config("corp-okta", settings, context(tmp_path))
     assert f"'{key}'" in str(info.value)
     assert "corp-okta" in str(info.value)
+
+
+async def test_forget_devices_is_sent_explicitly_either_way(
+    tmp_path: Path, okta_server: OktaFake
+) -> None:
+    """forgetDevices defaults to true on Identity Engine only: pamtui always says which."""
+    dev = okta_server.add_user("dev@example.com")
+    okta_server.start_session(dev, devices=3)
+    provider = make(tmp_path, okta_server.url, forget_devices=False)
+    try:
+        account = (await _accounts(provider))[dev]
+        result = await provider.revoke(_action(provider, account, "clear_sessions"), "k")
+        assert result.ok and result.provider_response["forget_devices"] is False
+        [hit] = okta_server.requests_to(rf"/api/v1/users/{dev}/sessions", "DELETE")
+        assert hit.query == {"oauthTokens": "true", "forgetDevices": "false"}
+        # on an Identity Engine org leaving the parameter out would have forgotten them
+        assert okta_server.identity_engine and okta_server.remembered_devices[dev] == 3
+        assert okta_server.sessions[dev] == 0
+    finally:
+        await provider.aclose()

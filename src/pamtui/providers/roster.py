@@ -10,7 +10,7 @@ configured, created and reported exactly like a provider:
   with a column mapping (ready-made: ``bamboohr``, ``workday``);
 - ``demo``: the instance serving the demo's ``idp`` system also serves the
   demo organisation's HR roster;
-- later, ``okta`` and ``scim`` (user status, the SCIM enterprise extension's
+- ``okta`` with ``roster = true`` (``providers/okta/roster.py``); later ``scim`` (user status, the SCIM enterprise extension's
   ``employeeNumber`` and ``manager``), by adding ``list_people`` to them.
 
 A source may opt out at run time with ``serves_roster = False`` (the demo's

@@ -15,6 +15,11 @@ application/vnd.github+json``, ``X-GitHub-Api-Version: 2022-11-28``):
   is the grant's ``id`` (the ``pat_id`` GitHub revokes by); it belongs to the
   account of ``owner.id``. ``scopes`` are ``"{organization|repository|other}.
   {permission}:{read|write|admin}"`` plus ``repositories:{all|subset|none}``.
+- credentials, too: with SAML single sign-on, the classic PATs and SSH keys
+  authorised for the org (``GET /orgs/{org}/credential-authorizations``), id
+  ``sso-{credential_id}``, revoked by ``revoke_sso_authorization`` (order 10,
+  ``DELETE /orgs/{org}/credential-authorizations/{credential_id}``) and
+  verified by listing again.
 - revoke actions:
 
   ===================== ====== ==============================================
@@ -73,6 +78,12 @@ Settings (``[[providers]]`` with ``type = "github"``):
 - ``backfill_hours``: how far back a stream without a cursor starts (default 24);
 - ``audit_log``: ``false`` for organisations without the audit-log API
   (not on Enterprise Cloud): no event stream (default ``true``);
+- ``sso_credentials``: list and revoke the classic PATs and SSH keys authorised
+  for the org's SAML SSO (``sso`` module; default ``true``, nothing is listed
+  when the org has no SAML SSO);
+- ``identity_domains``: email domains; a member whose public (GitHub-verified)
+  profile email is in one is linked to the person with that email
+  (``account_identities``; default none, no per-member lookups);
 - ``audit_include``: the audit log's ``include``: ``web``, ``git`` (clone,
   fetch, push: kept 7 days by GitHub) or ``all`` (default).
 
@@ -88,7 +99,12 @@ cursor), ``revoke`` (revoke and verify) and ``provider``; the entry point
 
 from pamtui.providers.github.auditlog import decode_cursor, encode_cursor
 from pamtui.providers.github.provider import GitHubProvider
-from pamtui.providers.github.revoke import REMOVE_MEMBER, REVOKE_ALL_TOKENS, REVOKE_TOKEN
+from pamtui.providers.github.revoke import (
+    REMOVE_MEMBER,
+    REVOKE_ALL_TOKENS,
+    REVOKE_SSO_AUTHORIZATION,
+    REVOKE_TOKEN,
+)
 from pamtui.providers.github.settings import API_VERSION, DEFAULT_BASE_URL, SETTINGS
 
 __all__ = [
@@ -96,6 +112,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "REMOVE_MEMBER",
     "REVOKE_ALL_TOKENS",
+    "REVOKE_SSO_AUTHORIZATION",
     "REVOKE_TOKEN",
     "SETTINGS",
     "GitHubProvider",

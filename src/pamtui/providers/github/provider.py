@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -18,12 +19,14 @@ from pamtui.model import (
     Credential,
     CredentialKind,
     CredentialStatus,
+    Identity,
 )
 from pamtui.providers.base import ProviderContext, ProviderError, where
 from pamtui.providers.base import text as _text
 from pamtui.providers.github.auditlog import AuditLog
 from pamtui.providers.github.revoke import Revocation
 from pamtui.providers.github.settings import API_VERSION, GITHUB_JSON, SETTINGS
+from pamtui.providers.github.sso import sso_credential
 from pamtui.providers.github.values import _id, _timestamp
 from pamtui.providers.http import (
     HttpClient,
@@ -39,6 +42,10 @@ from pamtui.providers.kit.settings import (
 )
 
 log = logging.getLogger("pamtui.providers.github")
+
+
+_USER_LOOKUPS = 8
+"""Concurrent ``GET /users/{login}`` requests (only with ``identity_domains``)."""
 
 
 class GitHubProvider(AuditLog, Revocation, DeclaredProvider):
@@ -58,6 +65,8 @@ class GitHubProvider(AuditLog, Revocation, DeclaredProvider):
         backfill_hours: float = 24.0,
         audit_log: bool = True,
         audit_include: str = "all",
+        sso_credentials: bool = True,
+        identity_domains: tuple[str, ...] = (),
         state_dir: Path | None = None,
         sleep: Sleep = asyncio.sleep,
         clock: Any = time.time,
@@ -70,6 +79,10 @@ class GitHubProvider(AuditLog, Revocation, DeclaredProvider):
         self.backfill_hours = backfill_hours
         self.audit_log = audit_log
         self.audit_include = audit_include
+        self.sso_credentials = sso_credentials
+        self.identity_domains = tuple(d.lower() for d in identity_domains)
+        self._emails: dict[str, str] = {}
+        """user id -> public email in ``identity_domains``, from the last list_accounts."""
         self.state_dir = state_dir
         self._sleep = sleep
         self._clock = clock
@@ -129,10 +142,52 @@ class GitHubProvider(AuditLog, Revocation, DeclaredProvider):
                 raise
             log.debug("%s: 2FA state not available (HTTP %s)", self.name, exc.status)
             no_2fa = None
+        emails = await self._member_emails(members) if self.identity_domains else {}
+        self._emails = emails
         for member in members:
             account = self._account(member, admins, no_2fa)
+            if account.id in emails and not account.email:
+                account = replace(account, email=emails[account.id])
             self._login_ids[account.name] = account.id
             yield account
+
+    async def _member_emails(self, members: list[dict[str, Any]]) -> dict[str, str]:
+        """User id -> the member's public email, when its domain is in ``identity_domains``.
+
+        GitHub's REST API gives neither a member's SAML NameID nor their
+        verified-domain emails (both are GraphQL only), so the public profile
+        email of ``GET /users/{login}`` is used: GitHub only lets a user make a
+        *verified* address public, and only addresses in the organisation's
+        own domains (``identity_domains``) are kept.
+        """
+        limit = asyncio.Semaphore(_USER_LOOKUPS)
+
+        async def one(member: Mapping[str, Any]) -> tuple[str, str]:
+            login = _text(member.get("login"))
+            if not login:
+                return "", ""
+            async with limit:
+                data = await self.http.get_json(f"users/{quote(login, safe='')}")
+            email = _text(data.get("email")) if isinstance(data, dict) else ""
+            domain = email.rpartition("@")[2].lower()
+            return _id(member.get("id")), email if domain in self.identity_domains else ""
+
+        pairs = await asyncio.gather(*(one(m) for m in members))
+        return {user_id: email for user_id, email in pairs if user_id and email}
+
+    def account_identities(self, account: Account) -> list[Identity]:
+        """The correlation hook of pamtui's people service (synchronous: the last listing).
+
+        The member's public, GitHub-verified email in one of ``identity_domains``.
+        """
+        email = self._emails.get(account.id, "")
+        if not email:
+            return []
+        evidence = (
+            f"GitHub-verified public email of {account.name} (GET /users/{{login}}), "
+            f"in a domain of org {self.org}"
+        )
+        return [Identity("email", email, evidence)]
 
     def _account(
         self, member: Mapping[str, Any], admins: set[str], no_2fa: set[str] | None
@@ -164,12 +219,55 @@ class GitHubProvider(AuditLog, Revocation, DeclaredProvider):
             if _id(p.get("id"))
         ]
 
+    async def _sso_authorizations(self, login: str | None = None) -> list[dict[str, Any]]:
+        """The org's SAML SSO credential authorizations; [] without SAML SSO.
+
+        GitHub answers 404 for an organisation without SAML single sign-on
+        (or not on Enterprise Cloud) and 403 when the App may not read them:
+        then there is nothing pamtui can list, which is logged, not an error.
+        """
+        if not self.sso_credentials:
+            return []
+        params = {"login": login} if login else None
+        try:
+            return [
+                item
+                async for item in self._list(f"{self._org_path}/credential-authorizations", params)
+                if _id(item.get("credential_id"))
+            ]
+        except HttpError as exc:
+            if exc.status not in (403, 404):
+                raise
+            log.debug("%s: no SAML SSO credential authorizations (HTTP %s)", self.name, exc.status)
+            return []
+
+    async def _login_map(self) -> dict[str, str]:
+        if not self._login_ids:
+            for member in await self._members():
+                login = _text(member.get("login"))
+                if login:
+                    self._login_ids[login] = _id(member.get("id"))
+        return {login.lower(): user_id for login, user_id in self._login_ids.items()}
+
     async def list_credentials(self, account: Account | None = None) -> AsyncIterator[Credential]:
         for pat in await self._pats():
             credential = self._credential(pat)
             if account is not None and credential.account_id != account.id:
                 continue
             yield credential
+        authorizations = await self._sso_authorizations(account.name if account else None)
+        if not authorizations:
+            return
+        logins = await self._login_map()
+        for item in authorizations:
+            login = _text(item.get("login"))
+            user_id = logins.get(login.lower(), "")
+            if account is not None and user_id != account.id:
+                continue
+            if not user_id:
+                log.debug("%s: SSO credential of non-member %r skipped", self.name, login)
+                continue
+            yield sso_credential(self.name, item, user_id)
 
     def _credential(self, pat: Mapping[str, Any]) -> Credential:
         pat_id = _id(pat.get("id"))

@@ -19,6 +19,7 @@ from pamtui.model import (
 )
 from pamtui.providers.base import ProviderError, check_action
 from pamtui.providers.base import text as _text
+from pamtui.providers.github.sso import SSO_ID_RE, SSO_PREFIX, credential_id_of
 from pamtui.providers.github.values import _id
 from pamtui.providers.http import (
     HttpClient,
@@ -49,7 +50,11 @@ REVOKE_ALL_TOKENS = "revoke_all_tokens"
 REMOVE_MEMBER = "remove_member"
 
 
+REVOKE_SSO_AUTHORIZATION = "revoke_sso_authorization"
+
+
 _ACTIONS = {
+    REVOKE_SSO_AUTHORIZATION: TargetKind.CREDENTIAL,
     REVOKE_TOKEN: TargetKind.CREDENTIAL,
     REVOKE_ALL_TOKENS: TargetKind.ACCOUNT,
     REMOVE_MEMBER: TargetKind.ACCOUNT,
@@ -73,7 +78,21 @@ class Revocation:
 
         async def _members(self, **params: str) -> list[dict[str, Any]]: ...
 
+        async def _sso_authorizations(self, login: str | None = None) -> list[dict[str, Any]]: ...
+
     def revoke_actions(self, target: Account | Credential) -> list[RevokeAction]:
+        if isinstance(target, Credential) and target.id.startswith(SSO_PREFIX):
+            label = target.label or target.id
+            return [
+                RevokeAction.on_credential(
+                    self.name,
+                    target,
+                    REVOKE_SSO_AUTHORIZATION,
+                    f"Remove the SAML SSO authorization of {label} "
+                    f"(credential {credential_id_of(target.id)}) in GitHub org {self.org}",
+                    10,
+                )
+            ]
         if isinstance(target, Credential):
             label = target.label or target.id
             return [
@@ -107,6 +126,12 @@ class Revocation:
 
     def _check(self, action: RevokeAction) -> None:
         check_action(self, action, _ACTIONS)
+        if action.name == REVOKE_SSO_AUTHORIZATION:
+            if not SSO_ID_RE.fullmatch(action.target_id):
+                raise ProviderError(
+                    f"{self.where}: invalid SSO credential id {action.target_id[:40]!r}"
+                )
+            return
         if not _ID_RE.fullmatch(action.target_id):
             what = "pat id" if action.target_kind is TargetKind.CREDENTIAL else "user id"
             raise ProviderError(f"{self.where}: invalid GitHub {what} {action.target_id[:40]!r}")
@@ -118,7 +143,36 @@ class Revocation:
             return await self._revoke_token(action.target_id)
         if action.name == REVOKE_ALL_TOKENS:
             return await self._revoke_all(action.target_id)
+        if action.name == REVOKE_SSO_AUTHORIZATION:
+            return await self._revoke_sso(credential_id_of(action.target_id))
         return await self._remove_member(action.target_id)
+
+    async def _sso_listed(self, credential_id: str) -> bool:
+        return any(
+            _id(item.get("credential_id")) == credential_id
+            for item in await self._sso_authorizations()
+        )
+
+    async def _revoke_sso(self, credential_id: str) -> RevokeResult:
+        path = f"{self._org_path}/credential-authorizations/{credential_id}"
+        # Removing an authorization twice changes nothing: retry like an idempotent request.
+        response = await self.http.request("DELETE", path, expect=(204, 404), idempotent=True)
+        if response.status_code == 204:
+            return RevokeResult(
+                ok=True,
+                detail=f"SAML SSO authorization of credential {credential_id} removed in org "
+                f"{self.org}",
+                provider_response={"status": 204},
+            )
+        # 404: removed already (a second delete), or the org's list still has it.
+        if not await self._sso_listed(credential_id):
+            return RevokeResult(
+                ok=True,
+                already_done=True,
+                detail=f"credential {credential_id} is no longer authorised for org {self.org}",
+                provider_response={"status": 404},
+            )
+        raise self._refused("DELETE", response)
 
     async def _revoke_token(self, pat_id: str) -> RevokeResult:
         path = f"{self._org_path}/personal-access-tokens/{pat_id}"
@@ -247,6 +301,16 @@ class Revocation:
                 + ("is not a member" if login is None else f"({login}) is still a member")
                 + f" of org {self.org}",
                 provider_response={"member": login is not None},
+            )
+        if action.name == REVOKE_SSO_AUTHORIZATION:
+            credential_id = credential_id_of(action.target_id)
+            listed = await self._sso_listed(credential_id)
+            return VerifyResult(
+                gone=not listed,
+                detail=f"credential {credential_id} "
+                + ("is still" if listed else "is no longer")
+                + f" authorised for org {self.org}",
+                provider_response={"listed": listed},
             )
         pats = await self._pats()
         if action.name == REVOKE_TOKEN:

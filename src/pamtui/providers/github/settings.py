@@ -17,6 +17,7 @@ from pamtui.providers.kit.settings import (
     seconds,
     secret,
     string,
+    strings,
 )
 
 DEFAULT_BASE_URL = "https://api.github.com"
@@ -50,6 +51,18 @@ SETTINGS = Settings(
         "backfill_hours", "how far back a stream without a saved cursor starts", 24.0, high=24 * 180
     ),
     boolean("audit_log", "read the organisation audit log (Enterprise Cloud) as the stream", True),
+    boolean(
+        "sso_credentials",
+        "list and revoke classic PATs and SSH keys authorised for the org's SAML SSO",
+        True,
+    ),
+    strings(
+        "identity_domains",
+        "email domains whose members' (GitHub-verified) public emails link them to people",
+        pattern=r"[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
+        expected='a list of email domains such as "acme.example"',
+        check=lambda domains: tuple(d.lower() for d in domains),
+    ),
     choice("audit_include", "the audit log's include: web, git (7 days) or all", _INCLUDE, "all"),
 )
 """Settings of ``type = "github"`` (``base_url`` defaults to GitHub.com's API)."""

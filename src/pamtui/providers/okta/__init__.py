@@ -18,6 +18,11 @@ Settings (``[[providers]]`` with ``type = "okta"``):
   de-provisioning plan): any of ``clear_sessions``, ``suspend_account``,
   ``deactivate_account``, ``delete_account``; default
   ``["clear_sessions", "deactivate_account"]``;
+- ``forget_devices``: ``clear_sessions`` also forgets remembered devices
+  (default ``true``, sent explicitly either way);
+- ``roster``: also serve the users as an HR roster (``list_people``, see
+  ``roster``; default ``false``), with ``person_id_attribute`` (default
+  ``employeeNumber``) as the HR id;
 - ``page_size``: objects per page (``limit``; default 200, at most 200);
 - ``poll_seconds``: how long the System Log stream waits once caught up
   (default 15);
@@ -52,8 +57,10 @@ Revocation (Okta has no idempotency keys: each action reads first and treats
 
 - ``revoke_token`` (API token): ``DELETE /api/v1/api-tokens/{id}``; verified by
   ``GET /api/v1/api-tokens/{id}`` answering 404.
-- ``clear_sessions``: ``DELETE /api/v1/users/{id}/sessions?oauthTokens=true``
-  (Okta sessions plus OAuth/OIDC access and refresh tokens). Okta has no admin
+- ``clear_sessions``: ``DELETE /api/v1/users/{id}/sessions?oauthTokens=true&forgetDevices=...``
+  (Okta sessions plus OAuth/OIDC access and refresh tokens; ``forgetDevices``
+  is always sent, from the ``forget_devices`` setting, default ``true``, since
+  its default differs between Identity Engine and Classic Engine orgs). Okta has no admin
   API listing a user's sessions, so it cannot be verified by reading them back:
   it is verified by the System Log's ``user.session.clear`` record for the
   user (SUCCESS) since the clear this process sent (or the last hour, after a

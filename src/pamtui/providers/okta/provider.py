@@ -32,6 +32,7 @@ from pamtui.providers.http import (
 from pamtui.providers.kit.provider import DeclaredProvider
 from pamtui.providers.kit.settings import Settings
 from pamtui.providers.okta.revoke import Revocation
+from pamtui.providers.okta.roster import Roster
 from pamtui.providers.okta.settings import DEFAULT_ACCOUNT_ACTIONS, MAX_PAGE_SIZE, SETTINGS
 from pamtui.providers.okta.systemlog import SystemLog
 from pamtui.providers.okta.values import _duration, _get, _timestamp
@@ -44,7 +45,7 @@ _ROLE_LOOKUPS = 8
 """Concurrent ``GET /users/{id}/roles`` requests."""
 
 
-class OktaProvider(SystemLog, Revocation, DeclaredProvider):
+class OktaProvider(SystemLog, Revocation, Roster, DeclaredProvider):
     """Users, API tokens and the System Log of an Okta org; suspend, deactivate, delete."""
 
     type: ClassVar[str] = "okta"
@@ -68,6 +69,9 @@ class OktaProvider(SystemLog, Revocation, DeclaredProvider):
         privileged_roles: tuple[str, ...] = (),
         hr_attribute: str = "",
         account_actions: tuple[str, ...] = DEFAULT_ACCOUNT_ACTIONS,
+        forget_devices: bool = True,
+        roster: bool = False,
+        person_id_attribute: str = "employeeNumber",
         page_size: int = MAX_PAGE_SIZE,
         poll_seconds: float = 15.0,
         backfill_minutes: int = 60,
@@ -80,6 +84,13 @@ class OktaProvider(SystemLog, Revocation, DeclaredProvider):
         self._privileged = frozenset(r.upper() for r in privileged_roles)
         self.hr_attribute = hr_attribute
         self.account_actions = account_actions
+        self.forget_devices = forget_devices
+        self.roster = roster
+        self.person_id_attribute = person_id_attribute
+        self.serves_roster = roster
+        """``roster_sources`` skips an instance that is not configured as a roster."""
+        if roster:
+            self.capabilities = self.capabilities | {Capability.PEOPLE}
         self.page_size = page_size
         self.poll_seconds = poll_seconds
         self.backfill_minutes = backfill_minutes

@@ -34,6 +34,7 @@ class Revocation:
     name: str
     http: HttpClient
     account_actions: tuple[str, ...]
+    forget_devices: bool
     _cleared_at: dict[str, datetime]
 
     if TYPE_CHECKING:  # provided by DeclaredProvider, a later base of OktaProvider
@@ -189,8 +190,14 @@ class Revocation:
 
     async def _clear_sessions(self, action: RevokeAction, path: str) -> RevokeResult:
         started = datetime.now(UTC)
+        # forgetDevices is always sent: its default differs between Identity Engine
+        # (true) and Classic Engine orgs, and the operator's choice must not depend on that.
+        params = {
+            "oauthTokens": "true",
+            "forgetDevices": "true" if self.forget_devices else "false",
+        }
         response = await self.http.request(
-            "DELETE", f"{path}/sessions", params={"oauthTokens": "true"}, expect=(200, 204, 404)
+            "DELETE", f"{path}/sessions", params=params, expect=(200, 204, 404)
         )
         if response.status_code == 404:
             return RevokeResult(
@@ -202,8 +209,12 @@ class Revocation:
         self._cleared_at[action.target_id] = started
         return RevokeResult(
             ok=True,
-            detail=f"Okta sessions and OAuth tokens of user {action.target_id} cleared",
-            provider_response={"status": response.status_code},
+            detail=f"Okta sessions and OAuth tokens of user {action.target_id} cleared"
+            + ("; remembered devices forgotten" if self.forget_devices else ""),
+            provider_response={
+                "status": response.status_code,
+                "forget_devices": self.forget_devices,
+            },
         )
 
     async def verify(self, action: RevokeAction) -> VerifyResult:

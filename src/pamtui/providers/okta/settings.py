@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pamtui.model import TargetKind
 from pamtui.providers.http import HTTP_SETTINGS
-from pamtui.providers.kit.settings import Settings, integer, seconds, secret, string, strings
+from pamtui.providers.kit.settings import (
+    Settings,
+    boolean,
+    integer,
+    seconds,
+    secret,
+    string,
+    strings,
+)
 
 ACCOUNT_ACTIONS: dict[str, tuple[int, bool]] = {
     # name: (order, reversible)
@@ -62,6 +70,21 @@ SETTINGS = Settings(
         non_empty=True,
         expected="a non-empty list of " + ", ".join(ACCOUNT_ACTIONS),
         check=lambda actions: tuple(dict.fromkeys(actions)),
+    ),
+    boolean(
+        "forget_devices",
+        "clear_sessions also forgets remembered devices (forgetDevices), so MFA is asked again",
+        True,
+    ),
+    boolean(
+        "roster", "also serve the org's users as an HR roster (people, for offboarding)", False
+    ),
+    string(
+        "person_id_attribute",
+        "with roster: the profile attribute holding the HR id",
+        "employeeNumber",
+        pattern=r"[A-Za-z_][A-Za-z0-9_]*",
+        expected="an Okta profile attribute name",
     ),
     integer("page_size", "objects per page (limit)", MAX_PAGE_SIZE, low=1, high=MAX_PAGE_SIZE),
     seconds(
