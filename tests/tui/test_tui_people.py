@@ -1,0 +1,127 @@
+"""The people view on the demo: list, filter, a person's accounts, offboarding by key.
+
+Real parts: the demo providers (their SQLite state), a real journal and queue; keys are
+pressed (or posted as one burst, as a terminal delivers typed words) as an operator does.
+"""
+
+from __future__ import annotations
+
+from textual import events
+from textual.widgets import DataTable, Static
+
+from pamtui.config import demo_config
+from pamtui.model import QueueState
+from pamtui.services.session import Session
+from pamtui.tui.app import PamtuiApp
+from pamtui.tui.screens.confirm import ConfirmRevoke
+from pamtui.tui.screens.people import PeopleScreen
+from tests.tui.test_tui import SIZE, settle
+
+KEY_NAMES = {"/": "slash", " ": "space"}
+
+
+def burst(app, text: str) -> None:
+    for ch in text:
+        app.post_message(events.Key(KEY_NAMES.get(ch, ch), ch))
+
+
+def demo_app(db_path, *, read_only: bool = False) -> PamtuiApp:
+    session = Session.open(cfg=demo_config(), db_path=str(db_path), read_only=read_only)
+    return PamtuiApp(session, stream=False)
+
+
+def cells(table: DataTable) -> list[list[str]]:
+    return [[c.plain for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def open_people(app, pilot) -> PeopleScreen:
+    await settle(app, pilot)
+    await pilot.press("u")
+    await settle(app, pilot)
+    screen = app.screen
+    assert isinstance(screen, PeopleScreen)
+    return screen
+
+
+async def test_people_lists_lucia_near_the_top_and_filters(db_path):
+    app = demo_app(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_people(app, pilot)
+        rows = cells(screen.query_one("#people-list", DataTable))
+        assert len(rows) > 3
+        names = [r[0] for r in rows]
+        lucia = names.index("Lucía Castillo")
+        assert lucia < 5, names[:5]
+        # Only terminated people with live access come before her.
+        assert all(r[2] == "terminated" and r[7] for r in rows[: lucia + 1]), rows[: lucia + 1]
+        assert rows[lucia][1] == "E1111" and rows[lucia][2] == "terminated"
+        assert rows[lucia][4] == "3"  # systems with live access
+        burst(app, "/lucia castillo")
+        await pilot.pause(0.3)
+        rows = cells(screen.query_one("#people-list", DataTable))
+        assert [r[1] for r in rows] == ["E1111"]
+        assert app.is_running
+
+
+async def test_detail_shows_every_account_with_its_link_rule(db_path):
+    app = demo_app(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_people(app, pilot)
+        burst(app, "/E1111")
+        await pilot.pause(0.3)
+        await pilot.press("enter")  # the filter closes, the list has the focus
+        await pilot.press("enter")  # the person's detail
+        await pilot.pause()
+        rows = cells(screen.query_one("#person-accounts", DataTable))
+        assert {r[0] for r in rows} == {"demo-idp", "demo-git", "demo-cloud"}
+        assert all(r[4] for r in rows), rows  # every link says its rule
+        assert all(r[5] for r in rows), rows  # and its evidence
+        summary = str(screen.query_one("#person-summary", Static).render())
+        assert "Lucía Castillo" in summary and "E1111" in summary
+        await pilot.press("escape")
+        assert not screen.query_one("#people-pane").has_class("hidden")
+
+
+async def test_R_offboards_lucia_and_every_step_is_verified(db_path):
+    app = demo_app(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_people(app, pilot)
+        burst(app, "/lucia castillo")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.press("R")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmRevoke)
+        steps = [s.provider for s in dialog._steps]
+        assert {"demo-idp", "demo-git", "demo-cloud"} <= set(steps)
+        burst(app, "left 2026-11-10")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await settle(app, pilot)
+        assert app.screen is screen
+        items = app.session.queue.items(limit=200)
+        assert items and all(i.state is QueueState.VERIFIED for i in items), [
+            (i.id, i.state) for i in items
+        ]
+        assert len(items) == len(steps)
+        outcomes = str(screen.query_one("#person-outcomes", Static).render())
+        assert f"every step verified ({len(steps)})" in outcomes
+        # The demo providers themselves say the access has ended.
+        views = await app.session.inventory.sync()
+        corr = await app.session.people.refresh(views)
+        assert corr.live_credentials_of("E1111") == 0
+
+
+async def test_read_only_hides_R(db_path):
+    demo_app(db_path).session.journal.close()  # the journal exists, as after a first run
+    app = demo_app(db_path, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_people(app, pilot)
+        assert screen.check_action("offboard_person", ()) is False
+        await pilot.press("enter")
+        await pilot.press("R")
+        await pilot.pause()
+        assert app.screen is screen  # no dialog
+        assert app.session.queue.items(limit=10) == []
