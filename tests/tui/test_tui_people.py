@@ -125,3 +125,47 @@ async def test_read_only_hides_R(db_path):
         await pilot.pause()
         assert app.screen is screen  # no dialog
         assert app.session.queue.items(limit=10) == []
+
+
+async def test_hostile_roster_names_render_literally(tmp_path, db_path):
+    import csv
+
+    from pamtui.config import load
+    from pamtui.sanitize import clean, is_clean
+    from tests.support.hostile import HOSTILE_STRINGS
+
+    roster = tmp_path / "hostile.csv"
+    with roster.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "name", "email", "status", "title", "department"])
+        for n, text in enumerate(HOSTILE_STRINGS):
+            writer.writerow([f"H{n}", f"Eve {text}", f"eve{n}@x.example", "active", text, text])
+    config = tmp_path / "pamtui.toml"
+    config.write_text(
+        f'[[providers]]\nname = "hr"\ntype = "hr-csv"\npath = "{roster}"\n', encoding="utf-8"
+    )
+    config.chmod(0o600)
+    session = Session.open(cfg=load(str(config)), db_path=str(db_path))
+    app = PamtuiApp(session, stream=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_people(app, pilot)
+        rows = cells(screen.query_one("#people-list", DataTable))
+        names = {r[0] for r in rows}
+        assert names == {clean(f"Eve {text}", max_length=40) for text in HOSTILE_STRINGS}
+        assert "Eve [@click=app.quit]click-me[/]" in names  # shown, not parsed
+        assert all(is_clean(n) for n in names)
+        await pilot.press("enter")  # a hostile person's detail renders too
+        await pilot.pause()
+        assert is_clean(str(screen.query_one("#person-summary", Static).render()))
+        assert app.is_running and isinstance(app.screen, PeopleScreen)
+
+
+def test_snapshot_people_screen(snap_compare, db_path, monkeypatch):
+    """The demo's people, terminated with live access first, as ``u`` opens them."""
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):  # the header names the operator
+        monkeypatch.setenv(name, "tester")
+
+    async def people_open(pilot) -> None:
+        await open_people(pilot.app, pilot)
+
+    assert snap_compare(demo_app(db_path), terminal_size=SIZE, run_before=people_open)

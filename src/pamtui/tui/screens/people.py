@@ -19,7 +19,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, ProgressBar, Static
 
@@ -49,13 +48,15 @@ def risk_order(row: dict[str, Any]) -> tuple[int, int, str, str]:
 
 def risk_text(row: dict[str, Any]) -> Text:
     if row["status"] == PersonStatus.TERMINATED and row["orphaned_accounts"]:
-        return Text(f"LEFT, {row['orphaned_accounts']} live", style="bold red")
+        n = row["orphaned_accounts"]
+        return Text(f"LEFT · {n} live account{'s' if n != 1 else ''}", style="bold red")
     return Text("")
 
 
 class PeopleScreen(RevokeActions, Screen):
     DEFAULT_CSS = """
     PeopleScreen #people-list { height: 1fr; }
+    PeopleScreen #people-title { height: 1; padding: 0 1; }
     PeopleScreen #person-pane { height: 1fr; }
     PeopleScreen #person-summary { height: auto; padding: 0 1; }
     PeopleScreen #person-accounts { height: 1fr; }
@@ -98,6 +99,7 @@ class PeopleScreen(RevokeActions, Screen):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
         with Vertical(id="people-pane"):
+            yield Static(id="people-title")
             yield Input(
                 placeholder="filter: name, HR id, email, status",
                 id="people-filter",
@@ -158,10 +160,15 @@ class PeopleScreen(RevokeActions, Screen):
                 key=row["id"],
             )
         shown, total = table.row_count, len(self.rows)
-        title = f"People {shown}/{total}" if shown != total else f"People {total}"
+        at_risk = sum(1 for row in self.rows if risk_order(row)[0] == 0)
+        title = Text("People", style="bold")
+        title.append(f" {shown}/{total}" if shown != total else f" {total}")
+        title.append(f" · {at_risk} left with live access first")
         if needle:
-            title += f" · {needle}"
-        self.query_one("#people-pane").border_title = Content(safe(title).plain)
+            title.append(" · filter ")
+            title.append_text(safe(needle, max_length=40))
+        title.append(" · /: filter  enter: accounts  R: offboard  esc: back", style="dim")
+        self.query_one("#people-title", Static).update(title)
 
     def _selected_person(self) -> Person | None:
         if self.person is not None and not self.query_one("#person-pane").has_class("hidden"):
