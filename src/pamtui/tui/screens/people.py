@@ -181,6 +181,15 @@ class PeopleScreen(RevokeActions, Screen):
 
     # -- detail ----------------------------------------------------------------
 
+    def _open_selected(self) -> None:
+        table = self.query_one("#people-list", DataTable)
+        if self.corr is None or table.row_count == 0:
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        person = self.corr.people.get(key or "")
+        if person is not None:
+            self._show_person(person)
+
     @on(DataTable.RowSelected, "#people-list")
     def _opened(self, event: DataTable.RowSelected) -> None:
         if self.corr is None or event.row_key.value is None:
@@ -192,6 +201,9 @@ class PeopleScreen(RevokeActions, Screen):
     def _show_person(self, person: Person) -> None:
         assert self.corr is not None
         self.person = person
+        # Shown before it is filled: a hidden table measures its columns as empty.
+        self.query_one("#people-pane").add_class("hidden")
+        self.query_one("#person-pane").remove_class("hidden")
         table = self.query_one("#person-accounts", DataTable)
         table.clear()
         for link in self.corr.accounts_of(person.id):
@@ -218,8 +230,6 @@ class PeopleScreen(RevokeActions, Screen):
                 Text("   R: offboard  esc: back", style="dim"),
             )
         )
-        self.query_one("#people-pane").add_class("hidden")
-        self.query_one("#person-pane").remove_class("hidden")
         table.focus()
 
     def action_back(self) -> None:
@@ -252,8 +262,14 @@ class PeopleScreen(RevokeActions, Screen):
 
     @on(Input.Submitted, "#people-filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
+        if event.input.has_class("hidden"):
+            # A second Enter read in the same burst reached the box before the focus
+            # moved: it was meant for the list, so it opens the selected person.
+            self._open_selected()
+            return
         event.input.add_class("hidden")
-        self.query_one("#people-list").focus()
+        # At once (Widget.focus defers): an Enter right after this one opens the person.
+        self.set_focus(self.query_one("#people-list"))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "filter" and isinstance(self.focused, Input):
