@@ -72,8 +72,12 @@ async def test_detail_shows_every_account_with_its_link_rule(db_path):
         app.post_message(events.Key("enter", "\r"))
         app.post_message(events.Key("enter", "\r"))
         await pilot.pause(0.3)
-        rows = cells(screen.query_one("#person-accounts", DataTable))
+        accounts = screen.query_one("#person-accounts", DataTable)
+        rows = cells(accounts)
         assert {r[0] for r in rows} == {"demo-idp", "demo-git", "demo-cloud"}
+        # Columns fit what they hold (a table filled while hidden measured them empty).
+        provider_column = next(iter(accounts.columns.values()))
+        assert provider_column.get_render_width(accounts) > len("demo-cloud")
         assert all(r[4] for r in rows), rows  # every link says its rule
         assert all(r[5] for r in rows), rows  # and its evidence
         summary = str(screen.query_one("#person-summary", Static).render())

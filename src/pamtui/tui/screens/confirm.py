@@ -37,12 +37,14 @@ class Confirmation:
 
 def _step_text(step: RevokeAction, *, provider: bool = False) -> Text:
     """One step; ``provider`` labels it with its provider (a person's plan spans several)."""
-    return join(
-        safe(f"{step.provider}:", "bold", max_length=31) if provider else Text(""),
+    text = join(
         safe(step.label, max_length=70),
         Text(f"[{step.name}]", style="dim"),
         Text("(reversible)" if step.reversible else "", style="dim"),
     )
+    if provider:
+        return join(safe(f"{step.provider}:", "bold", max_length=31), text)
+    return text
 
 
 SELECTED_MARK, DESELECTED_MARK = "[x] ", "[ ] "
