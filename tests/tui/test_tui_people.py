@@ -173,3 +173,49 @@ def test_snapshot_people_screen(snap_compare, db_path, monkeypatch):
         await open_people(pilot.app, pilot)
 
     assert snap_compare(demo_app(db_path), terminal_size=SIZE, run_before=people_open)
+
+
+async def test_palette_People_opens_the_people_view(db_path):
+    from tests.tui.test_tui_commands import run_command
+
+    app = demo_app(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        hits = await run_command(app, pilot, "People")
+        assert hits[0] == "People"
+        await settle(app, pilot)
+        assert isinstance(app.screen, PeopleScreen)
+
+
+async def test_four_eyes_stages_her_plan_for_a_second_operator(db_path):
+    import dataclasses
+
+    from pamtui.config import OperatorConfig
+    from pamtui.providers.demo import state as st
+
+    cfg = dataclasses.replace(demo_config(), operator=OperatorConfig(four_eyes_for_privileged=True))
+    first = Session.open(cfg=cfg, db_path=str(db_path))
+    views = await first.inventory.sync()
+    idp = next(v for v in views if v.account.provider == "demo-idp" and v.account.owner == "E1111")
+    # Her IdP account made privileged, as test_offboard_person does.
+    st.grant_privilege(st.default_path(db_path.parent), idp.account.id, "Super Administrators")
+    first.journal.close()
+    app = PamtuiApp(Session.open(cfg=cfg, db_path=str(db_path)), stream=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_people(app, pilot)
+        burst(app, "/E1111")
+        app.post_message(events.Key("enter", "\r"))
+        await pilot.pause(0.3)
+        await pilot.press("R")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmRevoke)
+        assert "four eyes" in str(dialog.query_one("#confirm-title", Static).render())
+        burst(app, "left")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        states = {i.state for i in app.session.queue.items(limit=200)}
+        # Nothing runs before a second operator approves.
+        assert QueueState.AWAITING_APPROVAL in states
+        assert QueueState.VERIFIED not in states
