@@ -219,3 +219,27 @@ async def test_four_eyes_stages_her_plan_for_a_second_operator(db_path):
         # Nothing runs before a second operator approves.
         assert QueueState.AWAITING_APPROVAL in states
         assert QueueState.VERIFIED not in states
+
+
+async def test_accounts_a_person_only_owns_are_marked_owns(db_path):
+    from pamtui.model import LinkRelation
+
+    app = demo_app(db_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_people(app, pilot)
+        assert screen.corr is not None
+        owned = [lk for lk in screen.corr.links.values() if lk.relation is LinkRelation.OWNER]
+        assert owned  # the demo plants service accounts with human owners
+        person_id = owned[0].person_id
+        burst(app, f"/{person_id}")
+        app.post_message(events.Key("enter", "\r"))
+        app.post_message(events.Key("enter", "\r"))
+        await pilot.pause(0.3)
+        rows = cells(screen.query_one("#person-accounts", DataTable))
+        marked = {(r[0], r[1]) for r in rows if r[2] == "owns"}
+        expected = {
+            (lk.account[0], screen.corr.accounts[lk.account].name)
+            for lk in owned
+            if lk.person_id == person_id
+        }
+        assert marked == expected and len(rows) >= len(marked)
