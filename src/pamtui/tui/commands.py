@@ -45,6 +45,11 @@ MAIN_COMMANDS: tuple[tuple[str, str, str], ...] = (
         "open_review",
         "Decide each account of a review campaign: keep, revoke or defer",
     ),
+    (
+        "People",
+        "open_people",
+        "Everyone on the roster, their accounts in every provider; offboard a person",
+    ),
     ("Pause/resume stream", "pause_stream", "Pause or resume the stream view"),
     ("Denied calls only", "denied_only", "Show only denied calls (401/403) in the stream"),
     (

@@ -59,6 +59,7 @@ def binding_ids() -> dict[str, Binding]:
     from pamtui.tui.screens import (  # noqa: F401
         confirm,
         drift,
+        people,
         prompt,
         review,
     )

@@ -35,12 +35,16 @@ class Confirmation:
     steps: tuple[RevokeAction, ...]
 
 
-def _step_text(step: RevokeAction) -> Text:
-    return join(
+def _step_text(step: RevokeAction, *, provider: bool = False) -> Text:
+    """One step; ``provider`` labels it with its provider (a person's plan spans several)."""
+    text = join(
         safe(step.label, max_length=70),
         Text(f"[{step.name}]", style="dim"),
         Text("(reversible)" if step.reversible else "", style="dim"),
     )
+    if provider:
+        return join(safe(f"{step.provider}:", "bold", max_length=31), text)
+    return text
 
 
 SELECTED_MARK, DESELECTED_MARK = "[x] ", "[ ] "
@@ -76,8 +80,11 @@ class ConfirmRevoke(ModalScreen[Confirmation | None]):
         ),
     ]
 
-    def __init__(self, title: Text, steps: Sequence[RevokeAction]) -> None:
+    def __init__(
+        self, title: Text, steps: Sequence[RevokeAction], *, by_provider: bool = False
+    ) -> None:
         super().__init__()
+        self._by_provider = by_provider
         self._title = title
         self._steps = list(steps)
 
@@ -85,11 +92,17 @@ class ConfirmRevoke(ModalScreen[Confirmation | None]):
         with Vertical(id="confirm-dialog"):
             yield Static(self._title, id="confirm-title")
             if len(self._steps) == 1:
-                yield Static(join(Text(" 1."), _step_text(self._steps[0])), id="confirm-plan")
+                yield Static(
+                    join(Text(" 1."), _step_text(self._steps[0], provider=self._by_provider)),
+                    id="confirm-plan",
+                )
             else:
                 yield Label("Steps, run in this order (Tab here, space to deselect one):")
                 yield StepList(
-                    *(Selection(_step_text(step), n, True) for n, step in enumerate(self._steps)),
+                    *(
+                        Selection(_step_text(step, provider=self._by_provider), n, True)
+                        for n, step in enumerate(self._steps)
+                    ),
                     id="confirm-steps",
                 )
             yield Label("Reason (journalled):")

@@ -140,6 +140,14 @@ class MainScreen(RevokeActions, Screen):
             tooltip="Inventory drift: new privileged accounts, grants, credentials, owners who left",
         ),
         Binding(
+            "u",
+            "open_people",
+            "People",
+            show=False,
+            id="main.people",
+            tooltip="People: everyone on the roster, their accounts everywhere; offboard one",
+        ),
+        Binding(
             "1", "focus_pane('accounts')", "Accounts pane", show=False, id="main.focus_accounts"
         ),
         Binding(
@@ -364,6 +372,11 @@ class MainScreen(RevokeActions, Screen):
         from pamtui.tui.screens.drift import DriftScreen
 
         self.app.push_screen(DriftScreen(self.session.drift.store))
+
+    def action_open_people(self) -> None:
+        from pamtui.tui.screens.people import PeopleScreen
+
+        self.app.push_screen(PeopleScreen())
 
     def action_focus_pane(self, pane: str) -> None:
         target = {

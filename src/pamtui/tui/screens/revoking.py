@@ -20,7 +20,7 @@ from pamtui.services.inventory import AccountKey, AccountView
 from pamtui.services.journal import JournalError
 from pamtui.services.mfa import MfaError
 from pamtui.services.queue import ALLOWED, Outcome, QueueError
-from pamtui.services.revoke import Plan
+from pamtui.services.revoke import Plan, PlanKind
 from pamtui.tui.safe import join, safe
 from pamtui.tui.screens.stepup import refused, with_step_up
 from pamtui.tui.widgets.credentials import CredentialsTable
@@ -266,7 +266,9 @@ class RevokeActions(_Base):
                 accounts=plan.accounts,
             )
 
-        self.app.push_screen(ConfirmRevoke(title, list(plan.steps)), callback=confirmed)
+        # A person's plan spans providers: each step says which one (the plan keeps them grouped).
+        dialog = ConfirmRevoke(title, list(plan.steps), by_provider=plan.kind is PlanKind.PERSON)
+        self.app.push_screen(dialog, callback=confirmed)
 
     def _run_items(
         self,

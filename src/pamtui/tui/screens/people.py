@@ -1,0 +1,336 @@
+"""The people view: every person on the roster, their accounts everywhere, and offboarding.
+
+The rows, links and risk come from correlation (services/people.py); the plan,
+its order, four eyes and step-up from the revocation service (services/revoke.py).
+This screen only shows them and collects the operator's choices: the confirm
+dialog, the step-up prompt and the run with its progress bar are the triage
+screen's own (:class:`pamtui.tui.screens.revoking.RevokeActions`), reused.
+Everything from a roster or a provider goes through ``safe``.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, ProgressBar, Static
+
+from pamtui.model import LinkRelation, Person, PersonStatus
+from pamtui.services.inventory import AccountView
+from pamtui.services.people import Correlation, PeopleError, summary
+from pamtui.services.queue import Outcome, QueueError
+from pamtui.tui.safe import join, safe
+from pamtui.tui.screens.revoking import RevokeActions
+from pamtui.tui.widgets.table import KeyedDataTable
+
+PEOPLE_MUTATING = frozenset({"offboard_person"})
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: "lucia" finds "Lucía", as an operator types it."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def risk_order(row: dict[str, Any]) -> tuple[int, int, str, str]:
+    """Terminated people who still hold live access first, then by risk, then by name."""
+    live = row["orphaned_accounts"] > 0 or row["live_credentials"] > 0
+    terminated_live = row["status"] == PersonStatus.TERMINATED and live
+    return (0 if terminated_live else 1, -row["orphaned_accounts"], row["name"].lower(), row["id"])
+
+
+def risk_text(row: dict[str, Any]) -> Text:
+    if row["status"] == PersonStatus.TERMINATED and row["orphaned_accounts"]:
+        n = row["orphaned_accounts"]
+        return Text(f"LEFT · {n} live account{'s' if n != 1 else ''}", style="bold red")
+    return Text("")
+
+
+class PeopleScreen(RevokeActions, Screen):
+    DEFAULT_CSS = """
+    PeopleScreen #people-list { height: 1fr; }
+    PeopleScreen #people-title { height: 1; padding: 0 1; }
+    PeopleScreen #person-pane { height: 1fr; }
+    PeopleScreen #person-summary { height: auto; padding: 0 1; }
+    PeopleScreen #person-accounts { height: 1fr; }
+    PeopleScreen #queue-pane { height: auto; }
+    PeopleScreen #person-outcomes { height: auto; max-height: 12; padding: 0 1; }
+    PeopleScreen .hidden { display: none; }
+    """
+
+    BINDINGS = [
+        Binding(
+            "slash",
+            "filter",
+            "Filter",
+            key_display="/",
+            priority=True,
+            id="people.filter",
+            tooltip="Filter people as you type: name, HR id, email, status",
+        ),
+        Binding(
+            "R",
+            "offboard_person",
+            "Offboard",
+            key_display="R",
+            id="people.offboard",
+            tooltip="Offboard the selected person: every account in every provider, in order",
+        ),
+        Binding("escape", "back", "Back", id="people.back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.corr: Correlation | None = None
+        self.rows: list[dict[str, Any]] = []
+        self.person: Person | None = None
+
+    @property
+    def session(self):
+        return self.app.session  # type: ignore[attr-defined]
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        with Vertical(id="people-pane"):
+            yield Static(id="people-title")
+            yield Input(
+                placeholder="filter: name, HR id, email, status",
+                id="people-filter",
+                classes="hidden",
+            )
+            yield KeyedDataTable(id="people-list", cursor_type="row", zebra_stripes=True)
+        with Vertical(id="person-pane", classes="hidden"):
+            yield Static(id="person-summary")
+            yield KeyedDataTable(id="person-accounts", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="queue-pane"):
+                yield ProgressBar(id="queue-progress", show_eta=False, classes="hidden")
+                yield Static(id="person-outcomes")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#people-list", DataTable).add_columns(
+            "Name", "HR id", "Status", "Left", "Systems", "Accounts", "Live creds", "Risk"
+        )
+        self.query_one("#person-accounts", DataTable).add_columns(
+            "Provider", "Account", "Relation", "Live creds", "Rule", "Evidence"
+        )
+        self.query_one("#people-list").focus()
+        self.load()
+
+    # -- data ------------------------------------------------------------------
+
+    @work(exclusive=True, group="people-load")
+    async def load(self) -> None:
+        try:
+            corr = await self.session.people.refresh(self.session.inventory.rows())
+        except PeopleError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        self.corr = corr
+        people = list(corr.people.values())
+        self.rows = sorted(summary(corr, people), key=risk_order)
+        self._show_list()
+        if self.person is not None:
+            self._show_person(corr.people.get(self.person.id, self.person))
+
+    def _show_list(self) -> None:
+        table = self.query_one("#people-list", DataTable)
+        needle = fold(self.query_one("#people-filter", Input).value.strip())
+        table.clear()
+        for row in self.rows:
+            hay = fold(" ".join(str(row[k]) for k in ("name", "id", "email", "status")))
+            if needle and needle not in hay:
+                continue
+            table.add_row(
+                safe(row["name"], max_length=40),
+                safe(row["id"], max_length=20),
+                safe(row["status"], max_length=12),
+                safe(row["terminated"], max_length=10),
+                Text(str(row["systems"]), justify="right"),
+                Text(str(row["accounts"]), justify="right"),
+                Text(str(row["live_credentials"]), justify="right"),
+                risk_text(row),
+                key=row["id"],
+            )
+        shown, total = table.row_count, len(self.rows)
+        at_risk = sum(1 for row in self.rows if risk_order(row)[0] == 0)
+        title = Text("People", style="bold")
+        title.append(f" {shown}/{total}" if shown != total else f" {total}")
+        title.append(f" · {at_risk} left with live access first")
+        if needle:
+            title.append(" · filter ")
+            title.append_text(safe(needle, max_length=40))
+        title.append(" · /: filter  enter: accounts  R: offboard  esc: back", style="dim")
+        self.query_one("#people-title", Static).update(title)
+
+    def _selected_person(self) -> Person | None:
+        if self.person is not None and not self.query_one("#person-pane").has_class("hidden"):
+            return self.person
+        table = self.query_one("#people-list", DataTable)
+        if self.corr is None or table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self.corr.people.get(key or "")
+
+    # -- detail ----------------------------------------------------------------
+
+    def _open_selected(self) -> None:
+        table = self.query_one("#people-list", DataTable)
+        if self.corr is None or table.row_count == 0:
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        person = self.corr.people.get(key or "")
+        if person is not None:
+            self._show_person(person)
+
+    @on(DataTable.RowSelected, "#people-list")
+    def _opened(self, event: DataTable.RowSelected) -> None:
+        if self.corr is None or event.row_key.value is None:
+            return
+        person = self.corr.people.get(event.row_key.value)
+        if person is not None:
+            self._show_person(person)
+
+    def _show_person(self, person: Person) -> None:
+        assert self.corr is not None
+        self.person = person
+        # Shown before it is filled: a hidden table measures its columns as empty.
+        self.query_one("#people-pane").add_class("hidden")
+        self.query_one("#person-pane").remove_class("hidden")
+        table = self.query_one("#person-accounts", DataTable)
+        table.clear()
+        for link in self.corr.accounts_of(person.id):
+            account = self.corr.accounts[link.account]
+            owns = link.relation is LinkRelation.OWNER
+            table.add_row(
+                safe(link.account[0], max_length=30),
+                safe(account.name, max_length=40),
+                Text("owns", style="bold") if owns else Text("holds"),
+                Text(str(self.corr.live_credentials.get(link.account, 0)), justify="right"),
+                safe(link.rule, max_length=12),
+                safe(link.evidence, max_length=80),
+            )
+        left = f", left {person.terminated.date().isoformat()}" if person.terminated else ""
+        self.query_one("#person-summary", Static).update(
+            join(
+                safe(person.name, "bold", max_length=60),
+                safe(f"({person.id})", max_length=30),
+                safe(f"{person.status}{left}", max_length=40),
+                Text(
+                    f"· {self.corr.systems_of(person.id)} systems, "
+                    f"{self.corr.live_credentials_of(person.id)} live credentials"
+                ),
+                Text("   R: offboard  esc: back", style="dim"),
+            )
+        )
+        table.focus()
+
+    def action_back(self) -> None:
+        if not self.query_one("#person-pane").has_class("hidden"):
+            self.query_one("#person-pane").add_class("hidden")
+            self.query_one("#people-pane").remove_class("hidden")
+            self.query_one("#people-list").focus()
+            return
+        box = self.query_one("#people-filter", Input)
+        if box.value or not box.has_class("hidden"):
+            box.value = ""
+            box.add_class("hidden")
+            self._show_list()
+            self.set_focus(self.query_one("#people-list"))
+            return
+        self.app.pop_screen()
+
+    # -- filter (as the accounts pane's: focus at once, so a burst lands whole) --
+
+    def action_filter(self) -> None:
+        if not self.query_one("#person-pane").has_class("hidden"):
+            self.action_back()
+        box = self.query_one("#people-filter", Input)
+        box.remove_class("hidden")
+        self.set_focus(box)
+
+    @on(Input.Changed, "#people-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self._show_list()
+
+    @on(Input.Submitted, "#people-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        if event.input.has_class("hidden"):
+            # A second Enter read in the same burst reached the box before the focus
+            # moved: it was meant for the list, so it opens the selected person.
+            self._open_selected()
+            return
+        event.input.add_class("hidden")
+        # At once (Widget.focus defers): an Enter right after this one opens the person.
+        self.set_focus(self.query_one("#people-list"))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "filter" and isinstance(self.focused, Input):
+            return False  # a "/" typed into a box is text
+        return not (action in PEOPLE_MUTATING and getattr(self.app, "read_only", True))
+
+    # -- offboarding: the service plans, the shared dialog confirms and runs ----
+
+    def action_offboard_person(self) -> None:
+        person = self._selected_person()
+        if person is None or self.corr is None:
+            self.notify("Select a person first.", severity="warning")
+            return
+        try:
+            plan = self.session.revocations.plan_person(
+                person, self.corr, self.session.inventory.rows()
+            )
+        except QueueError as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+            return
+        if not plan.steps:
+            self.notify("Nothing left to revoke for this person.", severity="warning")
+            return
+        title = join(Text("Offboard", style="bold"), safe(plan.target, "bold", max_length=80))
+        if plan.needs_owner:
+            title = join(
+                title, Text(f"· {len(plan.needs_owner)} owned account(s) need a new owner")
+            )
+        self._show_person(person)
+        self.query_one("#person-outcomes", Static).update("")
+        self._confirm_then_run(title, plan)
+
+    # What RevokeActions needs from the screen it is mixed into.
+
+    def refresh_queue(self) -> None:
+        """The triage screen's queue pane is refreshed when it is shown again."""
+
+    def update_account(self, view: AccountView) -> None:
+        main = self.app.screen_stack[0] if self.app.screen_stack else None
+        if main is not None and main is not self and hasattr(main, "update_account"):
+            main.update_account(view)
+
+    def _selected_view(self) -> AccountView | None:
+        return None
+
+    def _report(self, outcomes: Sequence[Outcome]) -> None:
+        """Each step's outcome on the screen (and the usual notification), then re-read."""
+        super()._report(outcomes)
+        lines = Text(end="")
+        for outcome in outcomes:
+            action = outcome.item.action
+            mark = "ok" if outcome.ok else ("waiting" if outcome.waiting else "FAILED")
+            lines.append_text(
+                join(
+                    Text(f"{mark:>7}", style="bold" if outcome.ok else "bold red"),
+                    safe(action.provider, max_length=30),
+                    safe(action.label, max_length=70),
+                )
+            )
+            lines.append("\n")
+        if outcomes and all(o.ok for o in outcomes):
+            lines.append(f"every step verified ({len(outcomes)})", style="bold")
+        self.query_one("#person-outcomes", Static).update(lines)
+        self.load()
