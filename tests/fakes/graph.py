@@ -136,6 +136,10 @@ class GraphFake(LocalServer):
         self.licensed = licensed
         self.sign_in_logs = sign_in_logs
         """False: a tenant without P1/P2, where ``auditLogs/signIns`` answers 403."""
+        self.certificates: dict[str, Any] = {}
+        """x5t (SHA-1 thumbprint, base64url) -> the public key of a registered certificate."""
+        self.assertions: list[dict[str, Any]] = []
+        """The claims of every client assertion accepted (a test reads them)."""
         self.users: dict[str, dict[str, Any]] = {}
         self.service_principals: dict[str, dict[str, Any]] = {}
         self.applications: dict[str, dict[str, Any]] = {}
@@ -373,7 +377,12 @@ class GraphFake(LocalServer):
         if form.get("grant_type") != "client_credentials" or form.get("scope") != SCOPE:
             body = {"error": "invalid_request", "error_description": "AADSTS900144: bad request."}
             return 400, json.dumps(body).encode(), {}
-        if form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
+        if "client_assertion" in form:
+            refused = self._check_assertion(form, hit)
+            if refused:
+                body = {"error": "invalid_client", "error_description": refused}
+                return 401, json.dumps(body).encode(), {}
+        elif form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
             body = {
                 "error": "invalid_client",
                 "error_description": "AADSTS7000215: Invalid client secret provided. Ensure the "
@@ -390,6 +399,51 @@ class GraphFake(LocalServer):
             "access_token": token,
         }
         return 200, json.dumps(body).encode(), {}
+
+    def _check_assertion(self, form: dict[str, str], hit: Hit) -> str:
+        """Why a certificate assertion is refused (AADSTS text), or "" when it is good.
+
+        As Microsoft documents certificate credentials: an RS256 JWT whose
+        header names a registered certificate by ``x5t``, with ``aud`` the token
+        endpoint, ``iss`` = ``sub`` = the client id, and a current ``exp``.
+        """
+        import base64
+        import time
+
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        def part(text: str) -> bytes:
+            return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+        if form.get("client_assertion_type") != (
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+        ):
+            return "AADSTS50027: JWT token is invalid or malformed."
+        try:
+            head, body, sig = form["client_assertion"].split(".")
+            header, claims = json.loads(part(head)), json.loads(part(body))
+        except (ValueError, KeyError):
+            return "AADSTS50027: JWT token is invalid or malformed."
+        key = self.certificates.get(header.get("x5t", ""))
+        if header.get("alg") != "RS256" or key is None:
+            return "AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application."
+        try:
+            key.verify(part(sig), f"{head}.{body}".encode(), padding.PKCS1v15(), hashes.SHA256())
+        except InvalidSignature:
+            return "AADSTS700027: Client assertion contains an invalid signature."
+        audience = f"http://{hit.headers.get('host', '')}{hit.path}"
+        if (
+            claims.get("iss") != CLIENT_ID
+            or claims.get("sub") != CLIENT_ID
+            or claims.get("aud") != audience
+            or not isinstance(claims.get("exp"), int)
+            or claims["exp"] < time.time()
+        ):
+            return "AADSTS700024: Client assertion is not within its valid time range or its claims are wrong."
+        self.assertions.append(claims)
+        return ""
 
     def _graph(self, hit: Hit, origin: str) -> tuple[int, Any]:
         auth = hit.headers.get("authorization", "")

@@ -67,6 +67,7 @@ def make(fake: GraphFake, tmp_path: Path, *, secret: str = CLIENT_SECRET, **sett
         "poll_seconds": 0.01,
         **settings,
     }
+    raw = {k: v for k, v in raw.items() if v is not None}  # None: leave the setting out
     context = ProviderContext(state_dir=tmp_path / "state", resolve_secret=lambda ref: secret)
     options = {"sleep": sleep} if sleep is not None else {}
     return EntraProvider.from_config("corp-entra", raw, context, **options)
@@ -542,3 +543,87 @@ def test_the_vendored_description_is_microsofts() -> None:
     schema = GraphSchema(CSDL)
     assert schema.action("removeKey", "application") == {"keyId": True, "proof": True}
     assert "signInSessionsValidFromDateTime" in schema.properties("user")
+
+
+def _certificate() -> tuple[Any, str, str]:
+    """A fresh RSA key and self-signed certificate: (public key, x5t, PEM of both)."""
+    import base64
+    import datetime as dt
+    import hashlib
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pamtui")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    der = cert.public_bytes(serialization.Encoding.DER)
+    x5t = base64.urlsafe_b64encode(hashlib.sha1(der).digest()).decode().rstrip("=")
+    pem = (
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+        + cert.public_bytes(serialization.Encoding.PEM).decode()
+    )
+    return key.public_key(), x5t, pem
+
+
+async def test_a_certificate_signs_the_client_assertion_instead_of_a_secret(
+    fake: GraphFake, tmp_path: Path
+) -> None:
+    fake.add_user("cert@example.com", employeeId="E9")
+    public_key, x5t, pem = _certificate()
+    fake.certificates[x5t] = public_key
+    provider = make(
+        fake,
+        tmp_path,
+        secret=pem,
+        client_secret=None,
+        client_certificate={"env": "ENTRA_CERT"},
+    )
+    try:
+        accounts = await collect(provider.list_accounts())
+    finally:
+        await provider.aclose()
+    assert "cert@example.com" in {a.name for a in accounts}
+    (claims,) = fake.assertions
+    assert claims["iss"] == claims["sub"] == CLIENT_ID
+    assert claims["aud"].endswith(f"/{TENANT}/oauth2/v2.0/token")
+    token_forms = [h.body.decode() for h in fake.hits if h.path.endswith("/token")]
+    assert token_forms and all("client_secret" not in f for f in token_forms)
+
+
+async def test_an_unregistered_certificate_is_a_clear_error_without_the_key(
+    fake: GraphFake, tmp_path: Path
+) -> None:
+    _, _, pem = _certificate()  # not registered with the tenant
+    provider = make(fake, tmp_path, secret=pem, client_secret=None, client_certificate={"env": "C"})
+    try:
+        with pytest.raises(ProviderError) as caught:
+            await collect(provider.list_accounts())
+    finally:
+        await provider.aclose()
+    text = str(caught.value)
+    assert "AADSTS700027" in text and "\n" not in text
+    assert "PRIVATE KEY" not in text and pem.splitlines()[1] not in text
+
+
+def test_exactly_one_of_secret_and_certificate(tmp_path: Path) -> None:
+    fake = GraphFake()  # not started: the settings are refused before any call
+    for extra in ({"client_secret": None}, {"client_certificate": {"env": "C"}}):
+        with pytest.raises(ProviderConfigError, match="exactly one of 'client_secret'"):
+            make(fake, tmp_path, **extra)

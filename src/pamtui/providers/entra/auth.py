@@ -17,13 +17,18 @@ a token ever appears in an error.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import random
+import re
 import time
+import uuid
 from collections.abc import AsyncGenerator, Callable
 from urllib.parse import quote
 
 import httpx
 
+from pamtui.providers.base import ProviderConfigError
 from pamtui.providers.http import HttpClient, HttpError, Sleep, parse_retry_after, provider_message
 from pamtui.providers.http.errors import collapse
 
@@ -37,6 +42,57 @@ class TokenError(HttpError):
     """The token endpoint refused or failed: its message already says what to check."""
 
 
+class CertificateCredential:
+    """An app registration's certificate: signs the client assertion (RFC 7523).
+
+    Microsoft's identity platform accepts, instead of a client secret, a JWT
+    signed with the certificate's private key whose header names the
+    certificate by its SHA-1 thumbprint (``x5t``), with ``aud`` the token
+    endpoint and ``iss`` = ``sub`` = the client id. The PEM holds the private
+    key and the certificate; it comes from a secret reference, never the config.
+    """
+
+    def __init__(self, key_pem: str, thumbprint: str) -> None:
+        self._key_pem = key_pem
+        self.thumbprint = thumbprint
+
+    @classmethod
+    def from_pem(cls, pem: str, where: str) -> CertificateCredential:
+        blocks = re.findall(r"-----BEGIN ([A-Z ]+)-----(.*?)-----END \1-----", pem, re.S)
+        keys = [(kind, body) for kind, body in blocks if kind.endswith("PRIVATE KEY")]
+        certs = [body for kind, body in blocks if kind == "CERTIFICATE"]
+        if len(keys) != 1 or len(certs) != 1:
+            raise ProviderConfigError(
+                f"{where}: setting 'client_certificate' must hold one private key and one "
+                "certificate in PEM"
+            )
+        kind, body = keys[0]
+        key_pem = f"-----BEGIN {kind}-----{body}-----END {kind}-----\n"
+        der = base64.b64decode("".join(certs[0].split()))
+        thumbprint = base64.urlsafe_b64encode(hashlib.sha1(der).digest()).decode().rstrip("=")
+        return cls(key_pem, thumbprint)
+
+    def assertion(self, client_id: str, audience: str, now: float) -> str:
+        from google.auth import crypt, jwt  # the maintained signer, imported when used
+
+        signer = crypt.RSASigner.from_string(self._key_pem)
+        issued = int(now)
+        payload = {
+            "aud": audience,
+            "iss": client_id,
+            "sub": client_id,
+            "jti": uuid.uuid4().hex,
+            "nbf": issued,
+            "iat": issued,
+            "exp": issued + 600,
+        }
+        token: bytes = jwt.encode(signer, payload, header={"x5t": self.thumbprint})
+        return token.decode()
+
+    def __repr__(self) -> str:
+        return f"CertificateCredential(x5t={self.thumbprint!r})"
+
+
 class TokenSource:
     """An app-only Graph token, fetched on demand and cached until it nearly expires."""
 
@@ -46,22 +102,30 @@ class TokenSource:
         *,
         tenant_id: str,
         client_id: str,
-        client_secret: str,
+        client_secret: str | None,
         scope: str,
         where: str,
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.time,
+        client_certificate: str | None = None,
     ) -> None:
         self.http = http
         self.where = where
         self._path = f"{quote(tenant_id, safe='')}/oauth2/v2.0/token"
-        self._form = {
+        self._client_id = client_id
+        self._form: dict[str, str] = {
             "grant_type": "client_credentials",
             "client_id": client_id,
-            "client_secret": client_secret,
             "scope": scope,
         }
-        self._secret = client_secret
+        if client_secret is not None:
+            self._form["client_secret"] = client_secret
+        self._certificate = (
+            CertificateCredential.from_pem(client_certificate, where)
+            if client_certificate is not None
+            else None
+        )
+        self._secret = client_secret or client_certificate or ""
         self._sleep = sleep
         self._clock = clock
         self._token = ""
@@ -91,6 +155,17 @@ class TokenSource:
             self.fetched += 1
             return self._token
 
+    def _form_for(self, url: httpx.URL) -> dict[str, str]:
+        """The token request's form: the client secret, or a fresh signed assertion."""
+        if self._certificate is None:
+            return self._form
+        assertion = self._certificate.assertion(self._client_id, str(url), self._clock())
+        return {
+            **self._form,
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": assertion,
+        }
+
     async def _fetch(self) -> tuple[str, float]:
         url = self.http.url_for(self._path)
         settings = self.http.settings
@@ -98,7 +173,7 @@ class TokenSource:
         for attempt in range(attempts):
             last = attempt == attempts - 1
             try:
-                response = await self.http.httpx_client.post(url, data=self._form)
+                response = await self.http.httpx_client.post(url, data=self._form_for(url))
             except httpx.TransportError as exc:
                 if last:
                     raise TokenError(

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from pamtui.model import Capability
-from pamtui.providers.base import ProviderContext, where
+from pamtui.providers.base import ProviderConfigError, ProviderContext, where
 from pamtui.providers.entra.auth import GraphAuth, TokenSource
 from pamtui.providers.entra.directory import Directory
 from pamtui.providers.entra.events import AuditStream
@@ -86,11 +86,17 @@ class EntraProvider(Directory, Revocation, AuditStream, DeclaredProvider):
         token_http = HttpClient(
             name, http_from(name, here, {**values, "base_url": values["authority"]}), sleep=sleep
         )
+        if (values["client_secret"] is None) == (values["client_certificate"] is None):
+            raise ProviderConfigError(
+                f"{here}: set exactly one of 'client_secret' and 'client_certificate' "
+                '(a secret reference: { env = "VAR" } or { keyring = "NAME" })'
+            )
         tokens = TokenSource(
             token_http,
             tenant_id=values["tenant_id"],
             client_id=values["client_id"],
             client_secret=values["client_secret"],
+            client_certificate=values["client_certificate"],
             scope=values["scope"],
             where=here,
             sleep=sleep,

@@ -79,7 +79,17 @@ SETTINGS = Settings(
         pattern=r"[0-9A-Fa-f-]{1,64}",
         expected="an application (client) GUID",
     ),
-    secret("client_secret", "the app registration's client secret (client-credentials flow)"),
+    secret(
+        "client_secret",
+        "the app registration's client secret (client-credentials flow); or client_certificate",
+        None,
+    ),
+    secret(
+        "client_certificate",
+        "PEM of the app registration's certificate and its private key (a signed client "
+        "assertion instead of a secret); or client_secret",
+        None,
+    ),
     string(
         "authority",
         "the sign-in authority; the token endpoint is {authority}/{tenant_id}/oauth2/v2.0/token",
