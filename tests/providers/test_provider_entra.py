@@ -199,7 +199,8 @@ async def test_credentials_grants_assignments_and_secrets(fake, tmp_path) -> Non
     assert f"grant:{ids['tenant_grant']}" in {c.id for c in of_sp}
     assert all(c.account_id == ids["sp"] for c in of_sp)
     certificate = next(c for c in secrets if c.scopes == ("certificate",))
-    assert provider.revoke_actions(certificate) == []  # removeKey needs a proof: see README
+    (remove,) = provider.revoke_actions(certificate)  # PATCH keyCredentials: see README
+    assert remove.name == "remove_key" and remove.target_id == certificate.id
 
 
 async def test_paging_follows_odata_next_link(fake, tmp_path) -> None:
@@ -231,6 +232,7 @@ async def test_every_action_is_idempotent_and_verified(fake, tmp_path) -> None:
             credentials[f"approle:{ids['leaver']}:{ids['assignment']}"],
             next(c for c in credentials.values() if c.id.startswith("password:applications:")),
             next(c for c in credentials.values() if c.id.startswith("password:servicePrincipals:")),
+            next(c for c in credentials.values() if c.id.startswith("key:applications:")),
         ]
         done = []
         for target in targets:
@@ -252,6 +254,7 @@ async def test_every_action_is_idempotent_and_verified(fake, tmp_path) -> None:
         "remove_app_role_assignment",
         "remove_password",
         "remove_password",
+        "remove_key",
     ]
     # revokeSignInSessions is simply sent again; every other action sees it is done.
     assert all(second for name, _, second in done if name != "revoke_sessions")

@@ -61,8 +61,8 @@ class Revocation:
                 name, label = "remove_app_role_assignment", f"Remove {what}"
             elif kind == "password":
                 name, label = "remove_password", f"Remove {what} of {parts[1]}"
-            else:
-                return []  # certificates: see the README (removeKey needs a proof of possession)
+            else:  # a certificate (keyCredentials)
+                name, label = "remove_key", f"Remove {what} of {parts[1]}"
             return [
                 RevokeAction.on_credential(self.name, target, name, label, CREDENTIAL_ACTIONS[name])
             ]
@@ -96,6 +96,7 @@ class Revocation:
             "delete_grant": "grant",
             "remove_app_role_assignment": "approle",
             "remove_password": "password",
+            "remove_key": "key",
         }[action.name]
         if kind != expected:
             raise ProviderError(
@@ -103,7 +104,7 @@ class Revocation:
             )
         for part in parts:
             _check_id(self.where, part)
-        if kind == "password" and parts[0] not in _COLLECTIONS:
+        if kind in ("password", "key") and parts[0] not in _COLLECTIONS:
             raise ProviderError(f"{self.where}: invalid credential id {action.target_id!r}")
         return parts
 
@@ -179,6 +180,28 @@ class Revocation:
         )
         return RevokeResult(ok=True, detail="client secret removed")
 
+    async def _revoke_remove_key(self, collection: str, owner: str, key_id: str) -> RevokeResult:
+        """Remove a certificate by updating ``keyCredentials`` without it.
+
+        Graph's ``removeKey`` needs a proof of possession signed with one of the
+        application's own keys, which pamtui never holds; Microsoft documents
+        "Update application" (PATCH ``keyCredentials``, the whole collection)
+        for that case. The collection is read with ``$select`` on the single
+        object, which is when Graph returns each certificate's ``key``.
+        """
+        keys = await self._keys(collection, owner)
+        keep = [k for k in keys if text(k.get("keyId")).lower() != key_id.lower()]
+        if len(keep) == len(keys):
+            return RevokeResult(ok=True, already_done=True, detail="certificate already removed")
+        await self.graph.request(
+            "PATCH",
+            f"{collection}/{q(owner)}",
+            json={"keyCredentials": keep},
+            expect=(204, 200),
+            idempotent=True,
+        )
+        return RevokeResult(ok=True, detail="certificate removed from keyCredentials")
+
     # ----------------------------------------------------------------- verify
 
     async def verify(self, action: RevokeAction) -> VerifyResult:
@@ -241,7 +264,20 @@ class Revocation:
             detail="client secret not listed" if not present else "client secret still listed",
         )
 
+    async def _verify_remove_key(self, collection: str, owner: str, key_id: str) -> VerifyResult:
+        keys = await self._keys(collection, owner)
+        present = any(text(k.get("keyId")).lower() == key_id.lower() for k in keys)
+        return VerifyResult(
+            gone=not present,
+            detail="certificate not listed" if not present else "certificate still listed",
+        )
+
     # ----------------------------------------------------------------- reads
+
+    async def _keys(self, collection: str, owner: str) -> list[dict[str, Any]]:
+        item = await self.graph.get(f"{collection}/{q(owner)}", {"$select": "id,keyCredentials"})
+        keys = item.get("keyCredentials") if isinstance(item, dict) else None
+        return [k for k in keys or () if isinstance(k, dict)]
 
     async def _gone(self, path: str, what: str) -> VerifyResult:
         response = await self.graph.request(

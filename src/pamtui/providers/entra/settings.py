@@ -51,6 +51,7 @@ CREDENTIAL_ACTIONS: dict[str, int] = {
     "delete_grant": 20,
     "remove_app_role_assignment": 22,
     "remove_password": 25,
+    "remove_key": 26,
 }
 
 ACTIONS = {
