@@ -136,6 +136,14 @@ def ask_totp(args: argparse.Namespace, session: Session) -> str | None:
     """
     if not session.revocations.step_up_required:
         return None
+    return read_totp(args, "policy requires a TOTP code")
+
+
+def read_totp(args: argparse.Namespace, needed: str) -> str:
+    """The code from ``--totp``, else typed at the terminal (no echo), else one stdin line.
+
+    ``needed`` starts the one-line error when none comes (it says why a code is asked).
+    """
     given = getattr(args, "totp", None)
     if given:
         return str(given)
@@ -145,8 +153,7 @@ def ask_totp(args: argparse.Namespace, session: Session) -> str | None:
     if line:
         return line
     raise UsageError(
-        "policy requires a TOTP code: type it at the terminal, pipe it on standard input, "
-        "or pass --totp CODE"
+        f"{needed}: type it at the terminal, pipe it on standard input, or pass --totp CODE"
     )
 
 

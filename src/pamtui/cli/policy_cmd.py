@@ -9,8 +9,6 @@ requires TOTP, and it is journalled as ``operator_policy_change``.
 from __future__ import annotations
 
 import argparse
-import getpass
-import sys
 from typing import Any
 
 from pamtui.cli.common import (
@@ -20,6 +18,7 @@ from pamtui.cli.common import (
     open_journal,
     operator_login,
     print_json,
+    read_totp,
 )
 
 _TRUE = {"true", "yes", "on", "1"}
@@ -59,20 +58,6 @@ def cmd_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _code(args: argparse.Namespace) -> str:
-    if args.totp:
-        return str(args.totp)
-    if sys.stdin.isatty():
-        return getpass.getpass("TOTP code: ").strip()
-    line = sys.stdin.readline().strip()
-    if line:
-        return line
-    raise UsageError(
-        "the recorded policy requires a TOTP code: type it at the terminal, pipe it on "
-        "standard input, or pass --totp CODE"
-    )
-
-
 def cmd_set(args: argparse.Namespace) -> int:
     from pamtui.services import policy_store
     from pamtui.services.mfa import KeyringStore, StepUp
@@ -92,7 +77,10 @@ def cmd_set(args: argparse.Namespace) -> int:
                 print(f"{key} is already {str(value).lower()}: nothing changed")
             return EXIT_OK
         if before.require_totp:
-            StepUp(journal, KeyringStore(), actor).check(_code(args), subject=f"policy:{key}")
+            StepUp(journal, KeyringStore(), actor).check(
+                read_totp(args, "the recorded policy requires a TOTP code"),
+                subject=f"policy:{key}",
+            )
         after = policy_store.change(journal, key, value, actor=actor, source="policy set")
     finally:
         journal.close()
