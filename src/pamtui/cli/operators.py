@@ -62,6 +62,8 @@ def _admin_verb(args: argparse.Namespace, *, reset: bool) -> int:
     journal = open_journal(args, read_only=False)
     try:
         operators.check_name(args.name)
+        # Refused (and journalled) before a code is asked for: a code proves nothing here.
+        operators.require_admin(journal, admin, "reset-totp" if reset else "allow-enrol", args.name)
         code = None
         if reset or operators.admin_is_enrolled(journal, admin):
             code = read_totp(args, f"your TOTP code as admin ({admin}) is required")

@@ -147,7 +147,7 @@ def _journal(
         raise MfaError(f"refused: cannot write the journal: {exc}") from exc
 
 
-def _require_admin(journal: Journal, admin: str, verb: str, name: str) -> None:
+def require_admin(journal: Journal, admin: str, verb: str, name: str) -> None:
     if is_admin(admin, journal.path):
         return
     _journal(
@@ -204,7 +204,7 @@ def allow_enrol(
     """Let ``name`` enrol once; the admin steps up when enrolled themselves."""
     name = check_name(name)
     store = store or TotpStore.beside(journal.path)
-    _require_admin(journal, admin, "allow-enrol", name)
+    require_admin(journal, admin, "allow-enrol", name)
     if store.enrolment(name) is not None:
         raise AlreadyEnrolled(
             f"{name} is enrolled already: a lost device is reset with "
@@ -237,7 +237,7 @@ def reset_totp(
     """
     name = check_name(name)
     store = store or TotpStore.beside(journal.path)
-    _require_admin(journal, admin, "reset-totp", name)
+    require_admin(journal, admin, "reset-totp", name)
     subject = f"operator:{name}"
     if name == admin:
         _journal(
