@@ -119,6 +119,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     allow.set_defaults(func=cmd_allow_enrol)
     reset = verbs.add_parser(
         "reset-totp",
+        aliases=["reset-mfa"],  # the name the shared design uses
         parents=[common],
         help="remove NAME's enrolment after a lost device and let NAME enrol again "
         "(admin, with the admin's step-up; journalled)",
