@@ -13,11 +13,13 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import select
 import subprocess
 import sys
 import termios
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pyotp
@@ -26,7 +28,7 @@ import pytest
 from pamtui.journal import EntryFilter, Journal
 from pamtui.services.mfa import StepUp
 from pamtui.services.totp_store import TotpStore, local_principal
-from tests.support.totp import enrol
+from tests.support.totp import allow, enrol
 
 SPOOFED = "alice"
 ALICE_REAL_UID = "uid:1000"  # alice's own processes: another account than the attacker's
@@ -59,10 +61,16 @@ def pamtui(env: dict[str, str], *argv: str, stdin: str = "") -> subprocess.Compl
     )
 
 
+Answer = str | Callable[[str], str]
+
+
 def in_a_terminal(
-    env: dict[str, str], argv: list[str], answers: list[tuple[str, str]]
+    env: dict[str, str], argv: list[str], answers: list[tuple[str, Answer]]
 ) -> tuple[int, str]:
-    """Run pamtui on a pseudo-terminal (its controlling tty); answer each prompt in turn."""
+    """Run pamtui on a pseudo-terminal (its controlling tty); answer each prompt in turn.
+
+    An answer may be a function of everything shown so far (a code for a QR's secret).
+    """
     master, slave = os.openpty()
 
     def take_the_terminal() -> None:
@@ -94,7 +102,9 @@ def in_a_terminal(
                     break
                 seen += chunk
             if pending and pending[0][0].encode() in seen:
-                os.write(master, pending.pop(0)[1].encode() + b"\r")
+                answer = pending.pop(0)[1]
+                text = answer if isinstance(answer, str) else answer(seen.decode(errors="replace"))
+                os.write(master, text.encode() + b"\r")
             if proc.poll() is not None and not ready:
                 break
         rc = proc.wait(timeout=30)
@@ -164,6 +174,37 @@ def test_enrolment_without_an_allowance_is_refused_and_journalled(
     assert rc == 1 and "allow-enrol ops-bob" in out and "otpauth://" not in out, out
     [refused] = entries(db_path, "mfa_enroll_refused")
     assert refused.actor == "ops-bob" and refused.detail == {"result": "not_allowed"}
+
+
+def test_an_allowed_operator_enrols_in_a_terminal_and_the_allowance_is_spent(
+    tmp_path: Path, db_path: Path, alice: pyotp.TOTP
+) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[operator]\nname = "ops-bob"\nrequire_totp = true\n\n' + DEMO)
+    allow(db_path, "ops-bob", by="root")
+    env = env_for(tmp_path, db_path)
+
+    def code_for_the_shown_secret(seen: str) -> str:
+        secret = re.search(r"secret=([A-Z2-7]+)", seen)
+        assert secret, seen
+        return pyotp.TOTP(secret.group(1)).now()
+
+    rc, out = in_a_terminal(
+        env,
+        ["mfa", "enroll", "--config", str(cfg)],
+        [("Code from your authenticator app", code_for_the_shown_secret)],
+    )
+    assert rc == 0 and "enrolled ops-bob" in out, out
+    assert "\u2580" in out or "\u2584" in out  # the QR code was drawn
+    store = TotpStore.beside(db_path)
+    try:
+        assert store.enrolment("ops-bob") is not None and store.allowance("ops-bob") is None
+    finally:
+        store.close()
+    [entry] = [e for e in entries(db_path, "mfa_enrolled") if e.actor == "ops-bob"]
+    assert entry.detail == {"result": "enrolled", "grounds": "allowance"}
+    result = pamtui(env, "mfa", "status", "--json", "--config", str(cfg))
+    assert result.returncode == 0 and json.loads(result.stdout)["enrolled"] is True
 
 
 # -- lockout ------------------------------------------------------------------------

@@ -55,12 +55,14 @@ def cmd_mfa(args: argparse.Namespace) -> int:
     from pamtui import config as config_mod
     from pamtui.services import enrolment as enrol
     from pamtui.services import mfa
+    from pamtui.services.totp_store import TotpStore
 
     operator = config_mod.load(args.config).operator.login
     journal = Journal.open(config_mod.resolve_db_path(args.db))
+    store = TotpStore.beside(journal.path)
     try:
         if args.verb == "status":
-            state = mfa.status(operator, journal)
+            state = mfa.status(operator, journal, store=store)
             if args.json:
                 print_json(dataclasses.asdict(state))
             else:
@@ -71,20 +73,21 @@ def cmd_mfa(args: argparse.Namespace) -> int:
                 "pamtui mfa enroll needs a terminal to show the QR code and read the first code"
             )
         current = None
-        if mfa.status(operator, journal).enrolled:
+        if mfa.status(operator, journal, store=store).enrolled:
             print(f"{operator} is enrolled already: re-enrolment needs a code from that device")
             current = getpass.getpass("Code from your CURRENT authenticator (not echoed): ")
         enrolment = enrol.begin_enrolment(
-            journal, operator, current_code=(current or "").strip() or None
+            journal, operator, current_code=(current or "").strip() or None, store=store
         )
         with contextlib.suppress(mfa.MfaError):  # no QR renderer: the URI below suffices
             print(mfa.qr_text(enrolment.uri))
         print(enrolment.uri)
         code = input("Code from your authenticator app: ").strip()
-        enrol.confirm_enrollment(journal, enrolment, code)
+        enrol.confirm_enrollment(journal, enrolment, code, store=store)
         print(f"enrolled {operator}: step-up codes are now checked against this device")
         return EXIT_OK
     finally:
+        store.close()
         journal.close()
 
 
