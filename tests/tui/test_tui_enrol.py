@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pyotp
 import pytest
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from pamtui.config import Config, OperatorConfig, ProviderConfig
 from pamtui.journal import EntryFilter, Journal
@@ -114,7 +114,9 @@ def test_snapshot_first_login_enrolment(
     monkeypatch.setattr(enrolment_service.pyotp, "random_base32", lambda: FIXED_SECRET)
 
     async def shown(pilot) -> None:
-        await pilot.pause()
+        await settle(pilot.app, pilot)  # the accounts behind it loaded: a stable picture
         assert isinstance(pilot.app.screen, EnrolScreen)
+        pilot.app.screen.query_one(Input).cursor_blink = False  # a blink is not a change
+        await pilot.pause()
 
     assert snap_compare(make_app(db_path), terminal_size=SIZE, run_before=shown)
