@@ -26,7 +26,7 @@ from pamtui.services.mfa import (
     status,
 )
 from pamtui.services.totp_store import TotpStore, TotpStoreError
-from tests.support.keyring_memory import MemoryKeyring
+from tests.support.keyring_memory import MemoryKeyring, use_backend
 
 OPERATOR = "alice"
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # fixed: codes are reproducible
@@ -52,21 +52,6 @@ def code_at(epoch: float, secret: str = SECRET) -> str:
 def wrong_code(epoch: float, secret: str = SECRET) -> str:
     valid = {code_at(epoch + d * 30, secret) for d in (-1, 0, 1)}
     return next(c for c in ("918273", "564738", "291847", "736251") if c not in valid)
-
-
-def use_backend(monkeypatch: pytest.MonkeyPatch, name: str) -> keyring.backend.KeyringBackend:
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", name)
-    keyring.core.init_backend()
-    return keyring.get_keyring()
-
-
-@pytest.fixture
-def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
-    backend = use_backend(monkeypatch, "tests.support.keyring_memory.MemoryKeyring")
-    assert type(backend) is MemoryKeyring
-    yield backend
-    # Leave no test backend behind (and never fall through to a real keyring).
-    keyring.set_keyring(keyring.core.load_keyring("keyring.backends.fail.Keyring"))
 
 
 @pytest.fixture

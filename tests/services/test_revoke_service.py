@@ -22,7 +22,6 @@ from pamtui.services.queue import FourEyesError, ReadOnlyError
 from pamtui.services.revoke import PlanKind, RevokeError, StepUp
 from pamtui.services.session import Session
 from tests.fakes import StaticProvider
-from tests.services.test_mfa import memory_keyring  # noqa: F401  (fixture: backend chosen by config)
 from tests.support.totp import enrol as enrol_in_store
 
 
@@ -138,7 +137,7 @@ async def test_four_eyes_plans_wait_and_the_requester_cannot_approve(db_path):
     assert provider.revoke_calls == []
 
 
-async def test_read_only_is_refused_before_a_code_is_asked_for(db_path, memory_keyring):  # noqa: F811
+async def test_read_only_is_refused_before_a_code_is_asked_for(db_path, memory_keyring):
     session, provider = make_session(db_path, totp=True, read_only=True)
     plan = session.revocations.plan_account(await view_of(session, "bob"))
     with pytest.raises(ReadOnlyError):
@@ -153,7 +152,7 @@ async def test_read_only_is_refused_before_a_code_is_asked_for(db_path, memory_k
 # -- step-up ------------------------------------------------------------------------
 
 
-async def test_step_up_comes_before_a_four_eyes_plan_is_staged(db_path, memory_keyring):  # noqa: F811
+async def test_step_up_comes_before_a_four_eyes_plan_is_staged(db_path, memory_keyring):
     """Where the TUI and CLI disagreed, the service does the stricter thing."""
     totp = enrol(db_path)
     session, provider = make_session(db_path, totp=True, four_eyes=True)
@@ -173,7 +172,7 @@ async def test_step_up_comes_before_a_four_eyes_plan_is_staged(db_path, memory_k
     assert provider.revoke_calls == []
 
 
-async def test_every_queue_act_asks_for_step_up(db_path, memory_keyring):  # noqa: F811
+async def test_every_queue_act_asks_for_step_up(db_path, memory_keyring):
     totp = enrol(db_path)
     session, provider = make_session(db_path, totp=True)
     view = await view_of(session, "bob")
@@ -207,7 +206,7 @@ def test_a_step_up_proof_is_made_only_by_the_service():
         StepUp("forged", object())
 
 
-async def test_policies_stage_without_an_operator_code(db_path, memory_keyring):  # noqa: F811
+async def test_policies_stage_without_an_operator_code(db_path, memory_keyring):
     session, provider = make_session(db_path, totp=True)
     plan = session.revocations.plan_account(await view_of(session, "bob"))
     items = session.revocations.stage_for_policy(
