@@ -32,7 +32,9 @@ from typing import Any
 
 import asyncssh
 
+from pamtui.config import OperatorEntry
 from pamtui.forward_config import ForwardConfig
+from pamtui.model import Actor
 from pamtui.services.forward import follow
 from pamtui.services.journal import Journal, JournalError
 from pamtui.ssh.channel import TERMINAL_RESET, LiveSession, SessionChannel, log
@@ -70,6 +72,9 @@ class ServeOptions:
     refusals_per_minute: int = 30
     child_argv: Callable[[str], list[str]] | None = None  # tests may replace the child
     forward: tuple[ForwardConfig, ...] = ()  # [[forward]]: forwarded while the service runs
+    operators: tuple[OperatorEntry, ...] = ()
+    """[[operators]]: a key whose operator is listed gets the triage TUI with those roles;
+    any other key is an auditor (the read-only audit screen, nothing else)."""
 
 
 class AuditSshServer:
@@ -155,6 +160,22 @@ class AuditSshServer:
 
     def release_reservation(self, operator: str) -> None:
         self._reserved[operator] -= 1
+
+    def actor_for(self, key: AuthorizedKey) -> Actor:
+        """The key's operator with its [[operators]] roles (none: an auditor)."""
+        roles: frozenset[str] = frozenset()
+        for entry in self.options.operators:
+            if entry.name == key.operator:
+                roles = entry.roles
+        return Actor(key.operator, key.fingerprint, roles, "ssh")
+
+    def operator_argv(self, identity_fd: int, mode: str, words: list[str]) -> list[str]:
+        """``pamtui.cli.remote``: the TUI or one command, told its identity on ``identity_fd``."""
+        argv = [sys.executable, "-m", "pamtui.cli.remote", "--identity-fd", str(identity_fd)]
+        argv += ["--db", str(self.options.db_path)]
+        if self.options.config_path is not None:
+            argv += ["--config", str(self.options.config_path)]
+        return [*argv, mode, "--", *words]
 
     def child_argv(self, operator: str) -> list[str]:
         if self.options.child_argv is not None:
