@@ -271,3 +271,19 @@ def test_an_operator_gets_the_triage_tui_with_only_its_keys(bastion: Bastion, tm
     # bob approves: the revoke keys are neither in the help nor in the footer.
     assert "main.revoke_credential" not in str(help_screen)
     assert "main.revoke_account" not in str(help_screen)
+
+
+@pytest.mark.tmux
+def test_an_operators_audit_screen_writes_no_file_on_the_bastion(bastion: Bastion, tmux) -> None:
+    """The service account owns the keys file: no export path is ever typed over SSH."""
+    argv = " ".join(bastion.argv("alice", "-tt"))
+    assert tmux("new-session", "-d", "-s", "al", "-x", "160", "-y", "45", argv).returncode == 0
+    wait_until(lambda: "alice (operator)" in _screen(tmux, "al"), 60, "the triage TUI")
+    tmux("send-keys", "-t", "al", "a")
+    wait_until(lambda: "chain verified" in _screen(tmux, "al"), 30, "the audit screen")
+    screen = _screen(tmux, "al")
+    assert "Export" not in screen
+    tmux("send-keys", "-t", "al", "e")
+    time.sleep(1)
+    after = _screen(tmux, "al")
+    assert "Export the filtered journal" not in after and "created 0600" not in after

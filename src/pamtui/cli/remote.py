@@ -31,6 +31,7 @@ import tty
 from collections.abc import Sequence
 
 from pamtui.cli import build_parser, run_parsed
+from pamtui.cli.common import open_session
 from pamtui.errors import EXIT_USAGE
 from pamtui.services import identity
 from pamtui.ssh.commands import CommandRefused, allowed_command
@@ -63,6 +64,14 @@ def _take_terminal() -> None:
         fcntl.ioctl(sys.stdin.fileno(), termios.TIOCSCTTY, 0)
 
 
+def _tui(args: argparse.Namespace) -> int:
+    """The triage TUI without file writes (ssh/operator_app.py), as the assumed operator."""
+    session = open_session(args)
+    from pamtui.ssh.operator_app import run_operator_app
+
+    return run_operator_app(session)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pamtui-remote")
     parser.add_argument("--identity-fd", type=int, required=True)
@@ -80,9 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     _take_terminal()
     if args.mode == "tui":
-        tui_args = build_parser().parse_args(["--db", args.db])
-        tui_args.config = args.config
-        return run_parsed(tui_args)
+        return run_parsed(argparse.Namespace(func=_tui, db=args.db, config=args.config))
     if sys.stdout.isatty():  # plain output: no \r\n for a script that reads it
         with contextlib.suppress(termios.error):
             tty.setraw(sys.stdout.fileno())
