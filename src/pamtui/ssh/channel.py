@@ -1,4 +1,7 @@
-"""One SSH session channel of ``pamtui serve-ssh``: the audit screen on a pty, recorded.
+"""One SSH session channel of ``pamtui serve-ssh``: a child on a pty (or pipes), recorded.
+
+The child is the auditor's audit screen, an operator's triage TUI, or an
+operator's allow-listed command (on plain pipes when no pty was asked for).
 
 Split from server.py (the listener, connections and limits): this is what
 happens inside one session, from the shell request to the journalled end,

@@ -1,11 +1,14 @@
 """The asyncssh server behind ``pamtui serve-ssh``.
 
 Public-key authentication only, against :mod:`pamtui.ssh.keys` (the SSH user
-name must be the key's operator). The only thing a session may do is a shell
-request on a pty, which runs the read-only audit screen
-(:mod:`pamtui.ssh.audit`) in a child process on a pty of the client's size.
-Exec requests, subsystems (SFTP), TCP/Unix forwarding, agent and X11
-forwarding are refused, and refused attempts are journalled. Sessions are
+name must be the key's operator). A key whose operator has an ``[[operators]]``
+entry is that operator with its roles (:meth:`AuditSshServer.actor_for`): a
+shell on a pty runs the triage TUI, an exec request one allow-listed command
+(:mod:`pamtui.ssh.commands`), both in ``pamtui.cli.remote``, told who it acts
+for on an inherited pipe. Any other key is an auditor: a shell on a pty runs
+the read-only audit screen (:mod:`pamtui.ssh.audit`) and nothing else.
+Subsystems (SFTP), TCP/Unix forwarding, agent and X11 forwarding are refused,
+and refused attempts are journalled. Sessions are
 journalled at start and end (operator, key fingerprint, client address,
 duration, and the SHA-256 of the session's recording); journal writes run on
 one worker thread, never on the event loop. Who is let in is decided by
