@@ -287,3 +287,63 @@ def test_an_operators_audit_screen_writes_no_file_on_the_bastion(bastion: Bastio
     time.sleep(1)
     after = _screen(tmux, "al")
     assert "Export the filtered journal" not in after and "created 0600" not in after
+
+
+@pytest.mark.tmux
+def test_alice_stages_in_the_tui_over_ssh_and_bob_approves_from_his_session(
+    bastion: Bastion, tmux
+) -> None:
+    """The TUI route of four eyes across sessions: R in alice's TUI, approve in bob's."""
+    staged_before = {row[0] for row in bastion.rows("SELECT DISTINCT target_id FROM queue_items")}
+    listed = bastion.run("alice", "accounts", "--json", "--provider", "demo-git")
+    account = min(
+        (
+            a
+            for a in json.loads(listed.stdout)
+            if "privileged" in a["flags"]
+            and a["status"] == "active"
+            and not staged_before & {a["id"], *(c["id"] for c in a["credentials"])}
+            and any(c["status"] == "active" for c in a["credentials"])
+        ),
+        key=lambda a: (len(a["credentials"]), a["name"]),
+    )
+    argv = " ".join(bastion.argv("alice", "-tt"))
+    assert tmux("new-session", "-d", "-s", "st", "-x", "160", "-y", "45", argv).returncode == 0
+    wait_until(lambda: "alice (operator)" in _screen(tmux, "st"), 60, "alice's TUI")
+    wait_until(lambda: re.search(r"Accounts \d", _screen(tmux, "st")), 60, "the accounts")
+    tmux("send-keys", "-t", "st", "-l", f"/{account['name']}")
+    wait_until(lambda: "Accounts 1/" in _screen(tmux, "st"), 30, "the filter")
+    tmux("send-keys", "-t", "st", "Enter")
+    time.sleep(0.5)
+    for _attempt in range(4):
+        tmux("send-keys", "-t", "st", "R")
+        try:
+            wait_until(lambda: "Reason (journalled)" in _screen(tmux, "st"), 5, "the dialog")
+            break
+        except AssertionError:
+            continue
+    else:
+        raise AssertionError("no de-provisioning dialog:\n" + _screen(tmux, "st"))
+    tmux("send-keys", "-t", "st", "-l", "privileged owner left")
+    tmux("send-keys", "-t", "st", "Enter")
+    # A TOTP-free policy: the plan is staged for approval at once (four eyes).
+    waiting = wait_until(
+        lambda: bastion.rows(
+            "SELECT id FROM queue_items WHERE state = 'awaiting_approval' "
+            "AND reason = 'privileged owner left' ORDER BY step_order, id"
+        ),
+        30,
+        "alice's plan to be staged",
+    )
+    ids = [row[0] for row in waiting]
+    for item in ids:
+        approved = bastion.run("bob", "queue", "approve", str(item))
+        assert approved.returncode == 0, approved
+    states = dict(
+        bastion.rows(f"SELECT id, state FROM queue_items WHERE id IN ({','.join(map(str, ids))})")
+    )
+    assert set(states.values()) == {"verified"}, states
+    trail = [(e.actor, e.action, e.detail.get("key")) for e in bastion.entries()
+             if e.detail.get("item") in ids and e.action in ("stage", "approve")]  # fmt: skip
+    assert {t for t in trail if t[1] == "stage"} == {("alice", "stage", bastion.fp["alice"])}
+    assert {t for t in trail if t[1] == "approve"} == {("bob", "approve", bastion.fp["bob"])}
