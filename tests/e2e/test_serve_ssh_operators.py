@@ -38,6 +38,10 @@ roles = ["operator"]
 name = "bob"
 roles = ["approver"]
 
+[[operators]]
+name = "carol"
+roles = ["admin"]
+
 [[providers]]
 name = "demo-git"
 type = "demo"
@@ -52,7 +56,10 @@ class Bastion:
         self.db = root / "data" / "pamtui.db"
         self.config = root / "config.toml"
         self.config.write_text(CONFIG, encoding="utf-8")
-        self.fp = {name: _keygen(root / name, f"{name}@laptop") for name in ("alice", "bob", "eve")}
+        self.fp = {
+            name: _keygen(root / name, f"{name}@laptop")
+            for name in ("alice", "bob", "carol", "eve")
+        }
         keys = root / "authorized_keys"
         keys.write_text(
             "".join(
@@ -197,7 +204,7 @@ def test_alice_stages_bob_approves_and_the_journal_names_both_keys(bastion: Bast
 @pytest.mark.parametrize(
     "words",
     [
-        ("policy", "set", "four_eyes_for_privileged", "false"),
+        ("mfa", "enroll"),
         ("audit", "export", "--format", "ocsf", "--out", "/tmp/stolen.json"),
         ("accounts", "--json", "--db", "/tmp/other.db"),
         ("accounts", "--config", "/tmp/lax.toml"),
@@ -347,3 +354,20 @@ def test_alice_stages_in_the_tui_over_ssh_and_bob_approves_from_his_session(
              if e.detail.get("item") in ids and e.action in ("stage", "approve")]  # fmt: skip
     assert {t for t in trail if t[1] == "stage"} == {("alice", "stage", bastion.fp["alice"])}
     assert {t for t in trail if t[1] == "approve"} == {("bob", "approve", bastion.fp["bob"])}
+
+
+def test_only_the_admin_changes_the_policy_over_ssh(bastion: Bastion) -> None:
+    refused = bastion.run("alice", "policy", "set", "read_only", "true")
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1
+    assert "needs the admin role" in refused.stderr
+    shown = bastion.run("carol", "policy", "show", "--json")
+    assert shown.returncode == 0 and json.loads(shown.stdout)["four_eyes_for_privileged"] is True
+    for value in ("true", "false"):
+        changed = bastion.run("carol", "policy", "set", "read_only", value)
+        assert changed.returncode == 0 and "by carol" in changed.stdout, changed
+    changes = [e for e in bastion.entries() if e.action == "operator_policy_change"]
+    assert [(e.actor, e.detail.get("key")) for e in changes[-2:]] == [
+        ("carol", bastion.fp["carol"])
+    ] * 2
+    refusals = [e for e in bastion.entries() if e.action == "refused" and e.actor == "alice"]
+    assert any(e.subject == "policy:read_only" for e in refusals)

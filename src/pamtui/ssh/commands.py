@@ -20,6 +20,8 @@ ALLOWED: tuple[tuple[str, ...], ...] = (
     ("queue", "approve"),
     ("queue", "run"),
     ("queue", "cancel"),
+    ("policy", "show"),
+    ("policy", "set"),  # an admin's (services/roles.py), with the step-up policy asks for
 )
 
 
