@@ -28,7 +28,7 @@ SERVICE = {"db": "/var/lib/pamtui/pamtui.db", "config": "/etc/pamtui/config.toml
         ["queue", "list", "--config=/tmp/lax.toml"],
         ["audit", "export", "--format", "ocsf", "--out", "/home/x/.ssh/authorized_keys"],
         ["audit", "export", "--format", "ocsf", "--o", "/tmp/x"],
-        ["policy", "set", "read_only", "false"],
+        ["sessions", "play", "abc"],
         ["mfa", "enroll"],
         ["serve-ssh"],
         [],
