@@ -215,6 +215,21 @@ def test_anything_off_the_allow_list_is_refused_in_one_line(bastion: Bastion, wo
     result = bastion.run("alice", *words)
     assert result.returncode != 0 and result.stdout == ""
     assert result.stderr.count("\n") == 1 and "not available over SSH" in result.stderr, result
+    command = " ".join(words)
+    refusals = wait_until(
+        lambda: [
+            e
+            for e in bastion.entries()
+            if e.actor == "alice"
+            and (
+                (e.action == "refused" and e.detail.get("command") == command)
+                or (e.action == "ssh_refused" and e.detail.get("command") == command)
+            )
+        ],
+        10,
+        "the refusal in the journal",
+    )
+    assert refusals
 
 
 def test_allow_listed_read_commands_run_as_the_operator(bastion: Bastion) -> None:
@@ -223,8 +238,10 @@ def test_allow_listed_read_commands_run_as_the_operator(bastion: Bastion) -> Non
     audit = bastion.run("alice", "audit", "list", "--json")
     assert audit.returncode == 0 and isinstance(json.loads(audit.stdout), list)
     exported = bastion.run("alice", "audit", "export", "--format", "ocsf")
-    assert exported.returncode == 0
-    assert exported.stdout.strip(), exported.stderr
+    assert exported.returncode == 0 and "exported" in exported.stderr, exported
+    lines = bastion.run("alice", "audit", "export", "--format", "jsonl")
+    assert lines.returncode == 0 and lines.stdout.strip(), lines
+    assert all(json.loads(line)["seq"] for line in lines.stdout.splitlines()), lines
 
 
 @pytest.fixture

@@ -32,8 +32,11 @@ from collections.abc import Sequence
 
 from pamtui.cli import build_parser, run_parsed
 from pamtui.cli.common import open_session
-from pamtui.errors import EXIT_USAGE
+from pamtui.errors import EXIT_USAGE, PamtuiError
+from pamtui.model import Actor
 from pamtui.services import identity
+from pamtui.services.journal import Journal
+from pamtui.services.roles import REFUSED_ACTION
 from pamtui.ssh.commands import CommandRefused, allowed_command
 
 _OWN_FILES = ("config", "db", "out")
@@ -72,6 +75,23 @@ def _tui(args: argparse.Namespace) -> int:
     return run_operator_app(session)
 
 
+def _journal_refusal(db: str, actor: Actor, words: Sequence[str], reason: str) -> None:
+    """A command the child refused (an option naming a file) is journalled like any refusal."""
+    with contextlib.suppress(PamtuiError, OSError):
+        journal = Journal.open(db)
+        try:
+            if actor.key_fingerprint:
+                journal.actor_keys[actor.name] = actor.key_fingerprint
+            journal.append(
+                actor.name,
+                REFUSED_ACTION,
+                subject="ssh:command",
+                detail={"command": " ".join(words)[:200], "reason": reason, "via": actor.via},
+            )
+        finally:
+            journal.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pamtui-remote")
     parser.add_argument("--identity-fd", type=int, required=True)
@@ -83,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if not stat.S_ISFIFO(os.fstat(args.identity_fd).st_mode):
             raise identity.IdentityError("the identity must come on a pipe from the service")
-        identity.read_assumed(args.identity_fd)
+        actor = identity.read_assumed(args.identity_fd)
     except (OSError, identity.IdentityError) as exc:
         print(f"pamtui: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -97,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = parse_remote(args.words, db=args.db, config=args.config)
     except CommandRefused as exc:
         print(f"pamtui: refused: {exc}", file=sys.stderr)
+        _journal_refusal(args.db, actor, args.words, str(exc))
         return EXIT_USAGE
     return run_parsed(command)
 
