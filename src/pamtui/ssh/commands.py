@@ -11,6 +11,8 @@ from __future__ import annotations
 import shlex
 from collections.abc import Sequence
 
+from pamtui.errors import EXIT_USAGE, PamtuiError
+
 ALLOWED: tuple[tuple[str, ...], ...] = (
     ("accounts",),
     ("queue", "list"),
@@ -25,8 +27,11 @@ ALLOWED: tuple[tuple[str, ...], ...] = (
 )
 
 
-class CommandRefused(Exception):
+class CommandRefused(PamtuiError):
     """One line for the client: the command does not run over SSH."""
+
+    exit_code = EXIT_USAGE
+    label = "refused"
 
 
 def allowed_command(words: Sequence[str]) -> tuple[str, ...]:
