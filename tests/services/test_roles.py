@@ -150,3 +150,22 @@ def test_the_identity_pipe_round_trips_and_refuses_garbage():
     for bad in (b"", b"{}", b'{"name": "a", "key": null, "roles": ["root"], "via": "ssh"}'):
         with pytest.raises(identity.IdentityError):
             identity.decode(bad)
+
+
+async def test_a_review_decision_is_an_operators(db_path):
+    from pamtui.services.review import ReviewService
+
+    bob = session_as(db_path, BOB)
+    await bob.inventory.sync()
+    service = ReviewService.for_session(bob)
+    campaign = service.start("all", bob.inventory.rows(), actor="bob", providers=bob.providers)
+    with pytest.raises(RoleRefused, match="bob may not stage"):
+        service.decide(campaign.id, 1, "keep", "on call", reviewer="bob")
+    bob.journal.close()
+    alice = session_as(db_path, ALICE)
+    await alice.inventory.sync()
+    kept = ReviewService.for_session(alice).decide(
+        campaign.id, 1, "keep", "on call", reviewer="alice"
+    )
+    assert kept.decision == "keep"
+    alice.journal.close()

@@ -193,6 +193,9 @@ class RevocationService:
         if self.guard is not None:
             self.guard.require(act, subject)
 
+    require = _may
+    """For the other use cases that decide about access (review decisions)."""
+
     # -- policy ---------------------------------------------------------------
 
     @property
