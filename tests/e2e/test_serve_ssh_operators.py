@@ -282,7 +282,9 @@ def test_an_operator_gets_the_triage_tui_with_only_its_keys(bastion: Bastion, tm
     started = time.monotonic()
     assert tmux("new-session", "-d", "-s", "bob", "-x", "160", "-y", "45", argv).returncode == 0
     screen = wait_until(
-        lambda: (s := _screen(tmux, "bob")) and "bob (operator)" in s and "Accounts" in s and s,
+        lambda: (
+            (s := _screen(tmux, "bob")) and "bob (approver) via ssh" in s and "Accounts" in s and s
+        ),
         60,
         "the triage TUI",
     )
@@ -302,7 +304,7 @@ def test_an_operators_audit_screen_writes_no_file_on_the_bastion(bastion: Bastio
     """The service account owns the keys file: no export path is ever typed over SSH."""
     argv = " ".join(bastion.argv("alice", "-tt"))
     assert tmux("new-session", "-d", "-s", "al", "-x", "160", "-y", "45", argv).returncode == 0
-    wait_until(lambda: "alice (operator)" in _screen(tmux, "al"), 60, "the triage TUI")
+    wait_until(lambda: "alice (operator) via ssh" in _screen(tmux, "al"), 60, "the triage TUI")
     tmux("send-keys", "-t", "al", "a")
     wait_until(lambda: "chain verified" in _screen(tmux, "al"), 30, "the audit screen")
     screen = _screen(tmux, "al")
@@ -333,7 +335,7 @@ def test_alice_stages_in_the_tui_over_ssh_and_bob_approves_from_his_session(
     )
     argv = " ".join(bastion.argv("alice", "-tt"))
     assert tmux("new-session", "-d", "-s", "st", "-x", "160", "-y", "45", argv).returncode == 0
-    wait_until(lambda: "alice (operator)" in _screen(tmux, "st"), 60, "alice's TUI")
+    wait_until(lambda: "alice (operator) via ssh" in _screen(tmux, "st"), 60, "alice's TUI")
     wait_until(lambda: re.search(r"Accounts \d", _screen(tmux, "st")), 60, "the accounts")
     tmux("send-keys", "-t", "st", "-l", f"/{account['name']}")
     wait_until(lambda: "Accounts 1/" in _screen(tmux, "st"), 30, "the filter")

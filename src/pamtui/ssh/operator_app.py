@@ -25,6 +25,13 @@ class SshPamtuiApp(PamtuiApp):
     # Textual resolves a relative CSS_PATH next to the subclass's module.
     CSS_PATH = str(Path(tui_app.__file__).with_name(str(PamtuiApp.CSS_PATH)))
 
+    def on_ready(self) -> None:
+        """The header says who is signed in over SSH and with which roles."""
+        actor = self.session.actor
+        if actor is not None:
+            mode = "read-only" if self.read_only else ", ".join(sorted(actor.roles))
+            self.sub_title = f"{actor.name} ({mode}) via ssh"
+
     def action_open_audit(self) -> None:
         self.push_screen(SshAuditScreen(self.session.journal))
 
