@@ -50,9 +50,29 @@ def env_for(tmp_path: Path, db: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+# The real CLI as another OS account: pamtui's identity is the OS account of the
+# real uid (services/identity.os_account), and a test cannot switch uids, so the
+# child names the account the way the in-process tests do (a monkeypatch).
+AS_ACCOUNT = (
+    "import os, sys; from pamtui.services import identity; "
+    "identity.os_account = lambda: os.environ['PAMTUI_TEST_OS_ACCOUNT']; "
+    "from pamtui.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
+def command(env: dict[str, str], argv: list[str]) -> list[str]:
+    if "PAMTUI_TEST_OS_ACCOUNT" in env:
+        return [sys.executable, "-c", AS_ACCOUNT, *argv]
+    return [sys.executable, "-m", "pamtui", *argv]
+
+
+def as_account(env: dict[str, str], name: str) -> dict[str, str]:
+    return {**env, "PAMTUI_TEST_OS_ACCOUNT": name}
+
+
 def pamtui(env: dict[str, str], *argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pamtui", *argv],
+        command(env, list(argv)),
         capture_output=True,
         text=True,
         timeout=120,
@@ -78,7 +98,7 @@ def in_a_terminal(
         fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pamtui", *argv],
+        command(env, argv),
         stdin=slave,
         stdout=slave,
         stderr=slave,
@@ -167,9 +187,8 @@ def test_re_enrolment_under_a_spoofed_name_without_the_code_is_refused_and_journ
 def test_enrolment_without_an_allowance_is_refused_and_journalled(
     tmp_path: Path, db_path: Path, alice: pyotp.TOTP
 ) -> None:
-    cfg = tmp_path / "config.toml"
-    cfg.write_text('[operator]\nname = "ops-bob"\nrequire_totp = true\n\n' + DEMO)
-    env = env_for(tmp_path, db_path)
+    cfg = _totp_config(tmp_path / "config.toml")
+    env = as_account(env_for(tmp_path, db_path), "ops-bob")
     rc, out = in_a_terminal(env, ["mfa", "enroll", "--config", str(cfg)], [])
     assert rc == 1 and "allow-enrol ops-bob" in out and "otpauth://" not in out, out
     [refused] = entries(db_path, "mfa_enroll_refused")
@@ -179,10 +198,9 @@ def test_enrolment_without_an_allowance_is_refused_and_journalled(
 def test_an_allowed_operator_enrols_in_a_terminal_and_the_allowance_is_spent(
     tmp_path: Path, db_path: Path, alice: pyotp.TOTP
 ) -> None:
-    cfg = tmp_path / "config.toml"
-    cfg.write_text('[operator]\nname = "ops-bob"\nrequire_totp = true\n\n' + DEMO)
+    cfg = _totp_config(tmp_path / "config.toml")
     allow(db_path, "ops-bob", by="root")
-    env = env_for(tmp_path, db_path)
+    env = as_account(env_for(tmp_path, db_path), "ops-bob")
 
     def code_for_the_shown_secret(seen: str) -> str:
         secret = re.search(r"secret=([A-Z2-7]+)", seen)
@@ -257,21 +275,23 @@ def test_wrong_codes_lock_only_the_operator_who_sent_them(
     tmp_path: Path, db_path: Path, alice: pyotp.TOTP
 ) -> None:
     bob = enrol(db_path, "ops-bob")
-    bob_cfg = tmp_path / "bob.toml"
-    bob_cfg.write_text('[operator]\nname = "ops-bob"\nrequire_totp = true\n\n' + DEMO)
-    alice_cfg = tmp_path / "alice.toml"
-    alice_cfg.write_text('[operator]\nname = "alice"\nrequire_totp = true\n\n' + DEMO)
-    env = env_for(tmp_path, db_path)
+    bob_cfg = alice_cfg = _totp_config(tmp_path / "config.toml")
+    base = env_for(tmp_path, db_path)
+    bob_env, alice_env = as_account(base, "ops-bob"), as_account(base, "alice")
     for _ in range(5):
-        result = pamtui(env, "queue", "cancel", "1", "--config", str(bob_cfg), "--totp", "000000")
+        result = pamtui(
+            bob_env, "queue", "cancel", "1", "--config", str(bob_cfg), "--totp", "000000"
+        )
         assert result.returncode == 1
-    result = pamtui(env, "queue", "cancel", "1", "--config", str(bob_cfg), "--totp", bob.now())
+    result = pamtui(bob_env, "queue", "cancel", "1", "--config", str(bob_cfg), "--totp", bob.now())
     assert result.returncode == 1 and "locked" in result.stderr  # even the right code
     # alice is untouched: her right code passes step-up (item 1 does not exist: exit 2).
-    result = pamtui(env, "queue", "cancel", "1", "--config", str(alice_cfg), "--totp", alice.now())
+    result = pamtui(
+        alice_env, "queue", "cancel", "1", "--config", str(alice_cfg), "--totp", alice.now()
+    )
     assert "locked" not in result.stderr and "wrong code" not in result.stderr, result.stderr
     assert ("alice", "stepup_ok") in {(e.actor, e.action) for e in entries(db_path, "stepup_ok")}
-    listed = pamtui(env, "operators", "list", "--json")
+    listed = pamtui(base, "operators", "list", "--json")
     states = {s["name"]: s for s in json.loads(listed.stdout)}
     assert states["ops-bob"]["locked_until"] and states["ops-bob"]["failures"] == 5
     assert states["alice"]["locked_until"] is None and states["alice"]["failures"] == 0
@@ -285,9 +305,8 @@ def test_a_world_readable_store_is_refused_with_a_clear_message(
 ) -> None:
     store = TotpStore.beside(db_path).path
     os.chmod(store, 0o644)
-    cfg = tmp_path / "alice.toml"
-    cfg.write_text('[operator]\nname = "alice"\nrequire_totp = true\n\n' + DEMO)
-    env = env_for(tmp_path, db_path)
+    cfg = _totp_config(tmp_path / "alice.toml")
+    env = as_account(env_for(tmp_path, db_path), "alice")
     result = pamtui(env, "mfa", "status", "--config", str(cfg))
     assert result.returncode == 2
     assert result.stderr.strip() == (
@@ -310,12 +329,17 @@ def test_an_admin_allows_and_resets_and_a_non_admin_is_refused(
     if os.getuid() != 0:
         pytest.skip("the local admin rule is tested as root here")
 
-    # A non-admin (a name in a config, not the database's owner) is refused and journalled.
-    mallory = tmp_path / "mallory.toml"
-    mallory.write_text('[operator]\nname = "mallory"\nrequire_totp = true\n\n' + DEMO)
-    result = pamtui(root_env, "operators", "reset-totp", SPOOFED, "--config", str(mallory))
+    # A non-admin (an operator without the admin role) is refused and journalled.
+    roles = tmp_path / "roles.toml"
+    roles.write_text(
+        "[operator]\nrequire_totp = true\n\n"
+        '[[operators]]\nname = "mallory"\nroles = ["operator", "approver"]\n\n'
+        '[[operators]]\nname = "root"\nroles = ["admin"]\n\n' + DEMO
+    )
+    mallory_env = as_account(root_env, "mallory")
+    result = pamtui(mallory_env, "operators", "reset-totp", SPOOFED, "--config", str(roles))
     assert result.returncode == 1 and "mallory is not an admin" in result.stderr, result.stderr
-    result = pamtui(root_env, "operators", "allow-enrol", "eve", "--config", str(mallory))
+    result = pamtui(mallory_env, "operators", "allow-enrol", "eve", "--config", str(roles))
     assert result.returncode == 1
     refused = entries(db_path, "operators_refused")
     assert [(e.actor, e.detail["verb"]) for e in refused] == [

@@ -10,33 +10,43 @@ import pyotp
 import pytest
 
 from pamtui.journal import EntryFilter, Journal
+from pamtui.model import ROLES, Actor
 from pamtui.services import operators
 from pamtui.services.mfa import StepUpError
 from pamtui.services.totp_store import Lockout, TotpStore
 from tests.support.totp import enrol
+
+ROLES_ALL = frozenset(ROLES)
 
 
 def _me() -> str:
     return pwd.getpwuid(os.getuid()).pw_name
 
 
-def test_the_admin_is_the_database_owner_by_real_uid_not_by_name(
+def _actor(name: str, roles: frozenset[str] = ROLES_ALL, via: str = "local") -> Actor:
+    return Actor(name, None, roles, via)
+
+
+def test_the_admin_has_the_admin_role_and_locally_owns_the_database(
     journal: Journal, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     owner = _me()
-    assert operators.is_admin(owner, journal.path)
-    assert not operators.is_admin("alice", journal.path)
-    assert not operators.is_admin(owner, journal.path.with_name("absent.db"))
-    # Another account that calls itself the owner, or root (USER=root), is not an admin.
+    assert operators.is_admin(_actor(owner), journal.path)
+    assert not operators.is_admin(_actor(owner, frozenset({"operator"})), journal.path)
+    assert not operators.is_admin(_actor(owner), journal.path.with_name("absent.db"))
+    assert operators.is_admin(_actor("carol", frozenset({"admin"}), "ssh"), journal.path)
+    # Another local account, whatever it calls itself, is not the database's admin.
     monkeypatch.setattr(os, "getuid", lambda: 54321)
-    assert not operators.is_admin(owner, journal.path)
-    assert not operators.is_admin("root", journal.path)
+    assert not operators.is_admin(_actor(owner), journal.path)
+    assert not operators.is_admin(_actor("root"), journal.path)
 
 
 def test_reset_by_a_non_admin_is_refused_and_journalled(journal: Journal) -> None:
     alice = enrol(journal.path, "alice")
     with pytest.raises(operators.NotAdmin, match="mallory is not an admin"):
-        operators.reset_totp(journal, "mallory", "alice", code=alice.now())
+        operators.reset_totp(
+            journal, _actor("mallory", frozenset({"operator"})), "alice", code=alice.now()
+        )
     store = TotpStore.beside(journal.path)
     try:
         assert store.enrolment("alice") is not None
@@ -55,8 +65,10 @@ def test_a_reset_needs_the_admins_own_code_and_leaves_an_allowance(journal: Jour
     mine = enrol(journal.path, admin)
     bob = pyotp.TOTP(pyotp.random_base32())
     with pytest.raises(StepUpError, match="wrong code"):
-        operators.reset_totp(journal, admin, "alice", code=bob.now())  # not the admin's code
-    assert operators.reset_totp(journal, admin, "alice", code=mine.now()) is True
+        operators.reset_totp(
+            journal, _actor(admin), "alice", code=bob.now()
+        )  # not the admin's code
+    assert operators.reset_totp(journal, _actor(admin), "alice", code=mine.now()) is True
     store = TotpStore.beside(journal.path)
     try:
         assert store.enrolment("alice") is None

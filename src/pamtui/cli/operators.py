@@ -11,7 +11,7 @@ from pamtui.cli.common import (
     add_json_option,
     add_totp_option,
     open_journal,
-    operator_login,
+    operator_actor,
     print_json,
     print_table,
     read_totp,
@@ -58,23 +58,24 @@ def cmd_list(args: argparse.Namespace) -> int:
 def _admin_verb(args: argparse.Namespace, *, reset: bool) -> int:
     from pamtui.services import operators
 
-    admin = operator_login(args)
+    actor = operator_actor(args)
+    admin = actor.name
     journal = open_journal(args, read_only=False)
     try:
         operators.check_name(args.name)
         # Refused (and journalled) before a code is asked for: a code proves nothing here.
-        operators.require_admin(journal, admin, "reset-totp" if reset else "allow-enrol", args.name)
+        operators.require_admin(journal, actor, "reset-totp" if reset else "allow-enrol", args.name)
         code = None
         if reset or operators.admin_is_enrolled(journal, admin):
             code = read_totp(args, f"your TOTP code as admin ({admin}) is required")
         if reset:
-            had = operators.reset_totp(journal, admin, args.name, code=code)
+            had = operators.reset_totp(journal, actor, args.name, code=code)
             message = (
                 f"reset {args.name}'s TOTP enrolment" if had else f"{args.name} was not enrolled"
             ) + f"; {args.name} may enrol again: pamtui mfa enroll (journalled, by {admin})"
             result: dict[str, Any] = {"operator": args.name, "reset": True, "had_enrolment": had}
         else:
-            operators.allow_enrol(journal, admin, args.name, code=code)
+            operators.allow_enrol(journal, actor, args.name, code=code)
             message = f"{args.name} may enrol once: pamtui mfa enroll (journalled, by {admin})"
             result = {"operator": args.name, "allowed_to_enrol": True}
     finally:

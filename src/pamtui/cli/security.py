@@ -54,10 +54,10 @@ def cmd_mfa(args: argparse.Namespace) -> int:
 
     from pamtui import config as config_mod
     from pamtui.services import enrolment as enrol
-    from pamtui.services import mfa
+    from pamtui.services import identity, mfa
     from pamtui.services.totp_store import TotpStore
 
-    operator = config_mod.load(args.config).operator.login
+    operator = identity.current_actor(config_mod.load(args.config)).name
     journal = Journal.open(config_mod.resolve_db_path(args.db))
     store = TotpStore.beside(journal.path)
     try:

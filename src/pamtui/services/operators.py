@@ -15,7 +15,6 @@ roles of ``[[operators]]`` can answer it later. Every refusal is journalled.
 from __future__ import annotations
 
 import os
-import pwd
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,8 @@ from typing import Any
 
 from pamtui.errors import EXIT_USAGE, PamtuiError
 from pamtui.journal import Journal, JournalError
+from pamtui.model import Actor
+from pamtui.services import roles
 from pamtui.services.mfa import Clock, StepUp, migrate_from_keyring
 from pamtui.services.mfa_errors import MfaError, StepUpError
 from pamtui.services.totp_store import TotpStore, local_principal
@@ -46,33 +47,28 @@ class AlreadyEnrolled(PamtuiError):
     exit_code = EXIT_USAGE
 
 
-def _owner(db_path: Path) -> tuple[int, str] | None:
+def _owner(db_path: Path) -> tuple[int] | None:
     try:
-        uid = os.stat(db_path).st_uid
+        return (os.stat(db_path).st_uid,)
     except OSError:
         return None
-    try:
-        return uid, pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return uid, f"uid:{uid}"
 
 
-def is_admin(identity: str, db_path: Path | str) -> bool:
-    """May ``identity`` manage operators' enrolment on the database at ``db_path``?
+def is_admin(actor: Actor, db_path: Path | str) -> bool:
+    """May ``actor`` manage operators' enrolment on the database at ``db_path``?
 
-    Local rule, until roles come from ``[[operators]]``: the OS account that
-    owns the database file, or root, and the process really runs as that
-    account (its real uid), so a name typed into ``USER`` or a config proves
-    nothing.
+    The ``admin`` role (``services/roles.py``: from ``[[operators]]``; in local
+    mode without that table the OS account holds every role). A local actor
+    must also run as the account that owns the database, or as root (its real
+    uid): the store is that account's. An SSH actor was authenticated by the
+    service, which owns the database.
     """
+    if not roles.is_admin(actor):
+        return False
+    if actor.via == "ssh":
+        return True
     owner = _owner(Path(db_path).expanduser())
-    if owner is None:
-        return False
-    uid, name = owner
-    real = os.getuid()
-    if real not in (uid, 0):
-        return False
-    return identity in (name, "root") if real == 0 else identity == name
+    return owner is not None and os.getuid() in (owner[0], 0)
 
 
 def check_name(name: str) -> str:
@@ -147,8 +143,9 @@ def _journal(
         raise MfaError(f"refused: cannot write the journal: {exc}") from exc
 
 
-def require_admin(journal: Journal, admin: str, verb: str, name: str) -> None:
-    if is_admin(admin, journal.path):
+def require_admin(journal: Journal, actor: Actor, verb: str, name: str) -> None:
+    admin = actor.name
+    if is_admin(actor, journal.path):
         return
     _journal(
         journal,
@@ -158,8 +155,9 @@ def require_admin(journal: Journal, admin: str, verb: str, name: str) -> None:
         {"verb": verb, "result": "not_admin"},
     )
     raise NotAdmin(
-        f"{verb} {name}: {admin} is not an admin of this database (the admin is the OS "
-        "account that owns it, or root)"
+        f"{verb} {name}: {admin} is not an admin of this database (it needs the admin "
+        f"role, roles: {roles.role_names(actor)}; locally, also the account that owns "
+        "the database, or root)"
     )
 
 
@@ -193,7 +191,7 @@ def _admin_step_up(
 
 def allow_enrol(
     journal: Journal,
-    admin: str,
+    actor: Actor,
     name: str,
     *,
     code: str | None = None,
@@ -204,7 +202,8 @@ def allow_enrol(
     """Let ``name`` enrol once; the admin steps up when enrolled themselves."""
     name = check_name(name)
     store = store or TotpStore.beside(journal.path)
-    require_admin(journal, admin, "allow-enrol", name)
+    admin = actor.name
+    require_admin(journal, actor, "allow-enrol", name)
     if store.enrolment(name) is not None:
         raise AlreadyEnrolled(
             f"{name} is enrolled already: a lost device is reset with "
@@ -221,7 +220,7 @@ def allow_enrol(
 
 def reset_totp(
     journal: Journal,
-    admin: str,
+    actor: Actor,
     name: str,
     *,
     code: str | None = None,
@@ -237,7 +236,8 @@ def reset_totp(
     """
     name = check_name(name)
     store = store or TotpStore.beside(journal.path)
-    require_admin(journal, admin, "reset-totp", name)
+    admin = actor.name
+    require_admin(journal, actor, "reset-totp", name)
     subject = f"operator:{name}"
     if name == admin:
         _journal(
