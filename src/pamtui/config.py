@@ -177,6 +177,8 @@ class Config:
     queue: QueueConfig = QueueConfig()
     ssh: SshConfig = SshConfig()
     policies: tuple[Mapping[str, Any], ...] = ()
+    baselines: tuple[Mapping[str, Any], ...] = ()
+    """[[baselines]]: role baselines, validated by services/baselines.py (``parse_baselines``)."""
     forward: tuple[ForwardConfig, ...] = ()
     keys: Mapping[str, str] = field(default_factory=dict)
     """[keys]: binding id -> key string (the TUI applies it, pamtui/tui/keymap.py)."""
@@ -193,8 +195,38 @@ DEMO_PROVIDERS = (
 )
 
 
+DEMO_BASELINES: tuple[Mapping[str, Any], ...] = (
+    {
+        "name": "engineering",
+        "match": {"department": "Engineering"},
+        "allow": {
+            "demo-idp": ["Everyone", "VPN-Users", "Dept-Engineering", "App-*"],
+            "demo-git": ["*"],
+        },
+    },
+    {
+        "name": "sales",
+        "match": {"department": "Sales"},
+        "allow": {
+            "demo-idp": [
+                "Everyone",
+                "VPN-Users",
+                "Dept-Sales",
+                "App-Salesforce",
+                "App-Gong",
+                "App-HubSpot",
+                "App-Jira",
+                "App-Expensify",
+            ],
+            "demo-git": [],
+        },
+    },
+)
+"""The demo's role baselines: enough to show a mover (docs/people.md, "Baselines")."""
+
+
 def demo_config() -> Config:
-    return Config(source=None, providers=DEMO_PROVIDERS)
+    return Config(source=None, providers=DEMO_PROVIDERS, baselines=DEMO_BASELINES)
 
 
 def _os_login() -> str:
@@ -272,7 +304,18 @@ def load_file(path: Path) -> Config:
     return parse(raw, path)
 
 
-_TOP_KEYS = {"operator", "risk", "ui", "queue", "ssh", "providers", "policies", "forward", "keys"}
+_TOP_KEYS = {
+    "operator",
+    "risk",
+    "ui",
+    "queue",
+    "ssh",
+    "providers",
+    "policies",
+    "baselines",
+    "forward",
+    "keys",
+}
 
 
 def parse(raw: Mapping[str, Any], path: Path | None) -> Config:
@@ -332,6 +375,12 @@ def parse(raw: Mapping[str, Any], path: Path | None) -> Config:
     if not isinstance(policies_raw, list) or not all(isinstance(p, dict) for p in policies_raw):
         raise fail("policies", "an array of tables ([[policies]])")
 
+    baselines_raw = raw.get("baselines", [])
+    if not isinstance(baselines_raw, list) or not all(isinstance(b, dict) for b in baselines_raw):
+        raise fail("baselines", "an array of tables ([[baselines]])")
+    if "providers" not in raw and "baselines" not in raw:
+        baselines_raw = list(DEMO_BASELINES)
+
     return Config(
         source=path,
         providers=tuple(providers),
@@ -341,6 +390,7 @@ def parse(raw: Mapping[str, Any], path: Path | None) -> Config:
         queue=queue,
         ssh=ssh,
         policies=tuple(policies_raw),
+        baselines=tuple(baselines_raw),
         forward=_forward(raw.get("forward"), where),
         keys=_keys(raw.get("keys", {}), where),
     )
