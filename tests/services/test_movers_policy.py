@@ -1,0 +1,93 @@
+"""The ``remove_excess`` policy action: ``pamtui sweep`` stages a mover's old grants, once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pamtui.cli import main
+from pamtui.config import ConfigError
+from pamtui.journal import Journal
+from pamtui.services.policy import parse_policies
+from tests.services.test_movers import CONFIG, MOVER
+
+POLICY = """
+[[policies]]
+name = "movers"
+match = { access = "mover" }
+action = "remove_excess"
+"""
+
+
+@pytest.fixture
+def cfg(tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(CONFIG + POLICY, encoding="utf-8")
+    monkeypatch.setenv("PAMTUI_CONFIG", str(path))
+    monkeypatch.setenv("PAMTUI_DB", str(db_path))
+    return path
+
+
+def run(capsys, *argv: str) -> tuple[int, dict, str]:
+    code = main([*argv, "--json"])
+    out, err = capsys.readouterr()
+    return code, json.loads(out), err
+
+
+def test_sweep_stages_the_movers_grants_for_an_operator_and_only_once(capsys, cfg, db_path):
+    code, dry, err = run(capsys, "sweep", "--dry-run")
+    assert code == 0, err
+    assert dry["dry_run"] and {e["subject"] for e in dry["entries"]} == {f"person:{MOVER}"}
+    assert Journal.open(db_path).conn.execute("SELECT count(*) FROM queue_items").fetchone()[0] == 0
+
+    code, report, err = run(capsys, "sweep")
+    assert code == 0, err
+    staged = [e for e in report["entries"] if e["outcome"] == "staged"]
+    assert len(staged) == 5 and {e["action"] for e in staged} == {"remove_from_group"}
+    assert {e["provider"] for e in staged} == {"demo-idp", "demo-git"}
+
+    code, queue, err = run(capsys, "queue", "list")
+    items = queue if isinstance(queue, list) else queue["items"]
+    mine = [i for i in items if i["requested_by"] == "policy:movers"]
+    # approve = false: staged for an operator, who approves (step-up, four eyes) as usual.
+    assert len(mine) == 5 and {i["state"] for i in mine} == {"staged"}
+
+    code, again, err = run(capsys, "sweep")
+    assert code == 0, err
+    assert [e["outcome"] for e in again["entries"]] == ["duplicate"]
+
+
+def test_approved_policy_items_run_and_verify(capsys, cfg, db_path, tmp_path):
+    cfg.write_text(CONFIG + POLICY + "approve = true\n", encoding="utf-8")
+    code, report, err = run(capsys, "sweep")
+    assert code == 0, err
+    code, ran, err = run(capsys, "queue", "run")
+    assert code == 0, err
+    code, queue, err = run(capsys, "queue", "list")
+    items = queue if isinstance(queue, list) else queue["items"]
+    assert {i["state"] for i in items if i["requested_by"] == "policy:movers"} == {"verified"}
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"match": {"access": "mover"}, "action": "plan"}, "match.access: only with action"),
+        (
+            {"match": {"privileged": True}, "action": "remove_excess"},
+            "match.privileged: a remove_excess",
+        ),
+        (
+            {"match": {"access": "moved"}, "action": "remove_excess"},
+            "match.access: expected one of mover",
+        ),
+        (
+            {"match": {"access": "excess"}, "action": "remove_excess", "target": "account"},
+            "target: not allowed",
+        ),
+    ],
+)
+def test_policy_mistakes_name_the_key(table: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_policies([{"name": "p", **table}], "c.toml")
