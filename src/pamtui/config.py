@@ -378,8 +378,9 @@ def parse(raw: Mapping[str, Any], path: Path | None) -> Config:
     baselines_raw = raw.get("baselines", [])
     if not isinstance(baselines_raw, list) or not all(isinstance(b, dict) for b in baselines_raw):
         raise fail("baselines", "an array of tables ([[baselines]])")
+    baselines = tuple(baselines_raw)
     if "providers" not in raw and "baselines" not in raw:
-        baselines_raw = list(DEMO_BASELINES)
+        baselines = DEMO_BASELINES  # the demo's own (the same object: see Session)
 
     return Config(
         source=path,
@@ -390,7 +391,7 @@ def parse(raw: Mapping[str, Any], path: Path | None) -> Config:
         queue=queue,
         ssh=ssh,
         policies=tuple(policies_raw),
-        baselines=tuple(baselines_raw),
+        baselines=baselines,
         forward=_forward(raw.get("forward"), where),
         keys=_keys(raw.get("keys", {}), where),
     )

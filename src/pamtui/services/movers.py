@@ -191,6 +191,19 @@ def assess_all(
     return Movers(out, {k: frozenset(v) for k, v in flags.items()})
 
 
+def people_flags(corr: Any, movers: Movers) -> dict[AccountKey, frozenset[RiskFlag]]:
+    """The roster's flags for the accounts pane: UNOWNED (correlation), MOVER and EXCESS.
+
+    ``corr`` is a ``Correlation``; ORPHANED is not repeated here, the inventory
+    flags it from the account's owner already.
+    """
+    unowned = frozenset({RiskFlag.UNOWNED})
+    out: dict[AccountKey, frozenset[RiskFlag]] = dict.fromkeys(corr.unowned(), unowned)
+    for key, flags in movers.account_flags.items():
+        out[key] = out.get(key, frozenset()) | flags
+    return out
+
+
 class MoversService:
     """Roster history plus baselines, for one session (``session.movers``)."""
 

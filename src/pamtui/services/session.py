@@ -127,12 +127,13 @@ class Session:
         self.policies = parse_policies(
             self.config.policies, self.config.source, providers=list(self.providers)
         )
-        # The bundled demo's baselines name the demo's providers; a session built on
-        # the demo config with other providers (tests, plugins) simply has them govern nothing.
+        # The bundled demo's baselines name the demo's providers; a session that runs
+        # them with other providers (tests, plugins) simply has them govern nothing.
+        demo = self.config.baselines is config_mod.DEMO_BASELINES
         self.baselines = parse_baselines(
             self.config.baselines,
             self.config.source,
-            providers=None if self.config.is_demo else list(self.providers),
+            providers=None if demo else list(self.providers),
         )
         self.movers = MoversService(
             self.providers,
