@@ -68,6 +68,8 @@ def test_approved_policy_items_run_and_verify(capsys, cfg, db_path, tmp_path):
     code, queue, err = run(capsys, "queue", "list")
     items = queue if isinstance(queue, list) else queue["items"]
     assert {i["state"] for i in items if i["requested_by"] == "policy:movers"} == {"verified"}
+    code, people, err = run(capsys, "people", "--movers")
+    assert code == 0 and people == [], err
 
 
 @pytest.mark.parametrize(

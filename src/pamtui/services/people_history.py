@@ -88,9 +88,8 @@ class PeopleHistory:
             if not known:
                 for seed in sorted(seeds.get(person.id, ()), key=_until):
                     when = seed.until.isoformat() if seed.until else ""
-                    records.append(
-                        RoleRecord(person.id, dict(seed.role), when or now, when, "roster")
-                    )
+                    # The job history says when the old role ended, not when it began.
+                    records.append(RoleRecord(person.id, dict(seed.role), "", when, "roster"))
             since = records[-1].until if records and records[-1].until else now
             records.append(RoleRecord(person.id, role, since))
             history.setdefault(person.id, []).extend(records)
