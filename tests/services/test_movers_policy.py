@@ -93,3 +93,60 @@ def test_approved_policy_items_run_and_verify(capsys, cfg, db_path, tmp_path):
 def test_policy_mistakes_name_the_key(table: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_policies([{"name": "p", **table}], "c.toml")
+
+
+def _mover_state(tmp_path: Path, db_path: Path):
+    """The demo state file, built, and the mover's IdP and GitHub account ids."""
+    import asyncio
+
+    from pamtui.providers.demo import state as demo_state
+    from tests.services.test_movers import open_session
+
+    session = open_session(tmp_path, db_path)
+    try:
+        views = asyncio.run(session.inventory.sync())
+        path = session.providers["demo-idp"].state_file
+    finally:
+        asyncio.run(session.aclose())
+    ids = {v.account.provider: v.account.id for v in views if v.account.owner == MOVER}
+    return demo_state, path, ids
+
+
+def test_four_eyes_holds_for_an_approved_policy_on_a_privileged_account(
+    capsys, cfg, db_path, tmp_path
+):
+    demo_state, path, ids = _mover_state(tmp_path, db_path)
+    demo_state.grant_privilege(path, ids["demo-idp"])
+    cfg.write_text(
+        "[operator]\nfour_eyes_for_privileged = true\n" + CONFIG + POLICY + "approve = true\n",
+        encoding="utf-8",
+    )
+    code, report, err = run(capsys, "sweep")
+    assert code == 0, err
+    code, queue, err = run(capsys, "queue", "list")
+    items = queue if isinstance(queue, list) else queue["items"]
+    mine = [i for i in items if i["requested_by"] == "policy:movers"]
+    # approve = true does not skip the second operator: the plan waits for one.
+    assert len(mine) == 5 and {i["state"] for i in mine} == {"awaiting_approval"}
+    code, ran, err = run(capsys, "queue", "run")
+    code, queue, err = run(capsys, "queue", "list")
+    items = queue if isinstance(queue, list) else queue["items"]
+    assert {i["state"] for i in items if i["requested_by"] == "policy:movers"} == {
+        "awaiting_approval"
+    }
+
+
+def test_hostile_grant_names_reach_no_terminal(capsys, cfg, db_path, tmp_path):
+    from tests.support.hostile import HOSTILE_STRINGS
+
+    demo_state, path, ids = _mover_state(tmp_path, db_path)
+    for text in HOSTILE_STRINGS:
+        demo_state.grant_privilege(path, ids["demo-git"], group=text)
+    code = main(["people", "show", MOVER])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "MOVER" in out and "fake-alert" in out
+    assert not any(ch in out for ch in ("\x1b", "\x9b", "\x07", "\x00", "\u202e"))
+    code = main(["sweep", "--dry-run"])
+    out, err = capsys.readouterr()
+    assert not any(ch in out + err for ch in ("\x1b", "\x9b", "\x07", "\x00", "\u202e"))
