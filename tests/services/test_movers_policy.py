@@ -150,3 +150,17 @@ def test_hostile_grant_names_reach_no_terminal(capsys, cfg, db_path, tmp_path):
     code = main(["sweep", "--dry-run"])
     out, err = capsys.readouterr()
     assert not any(ch in out + err for ch in ("\x1b", "\x9b", "\x07", "\x00", "\u202e"))
+
+
+def test_a_removed_grant_that_comes_back_fails_the_recheck(capsys, cfg, db_path, tmp_path):
+    """Verified means the provider said so; a group re-added behind pamtui's back is found."""
+    cfg.write_text(CONFIG + POLICY + "approve = true\n", encoding="utf-8")
+    assert run(capsys, "sweep")[0] == 0
+    assert run(capsys, "queue", "run")[0] == 0
+    code, checked, err = run(capsys, "audit", "recheck")
+    assert code == 0, (checked, err)
+    demo_state, path, ids = _mover_state(tmp_path, db_path)
+    demo_state.grant_privilege(path, ids["demo-idp"], group="Dept-Engineering")
+    code, checked, err = run(capsys, "audit", "recheck")
+    assert code == 1
+    assert "Dept-Engineering" in json.dumps(checked)
