@@ -302,3 +302,20 @@ async def test_a_provider_that_cannot_remove_one_grant_gets_a_manual_step(tmp_pa
             raise AssertionError("a plan with only manual steps must be refused")
     finally:
         await session.aclose()
+
+
+def test_history_kept_in_memory_still_sees_another_writer(db_path: Path) -> None:
+    journal = Journal.open(db_path)
+    other = Journal.open(db_path)  # a second pamtui process on the same database
+    try:
+        mine, theirs = PeopleHistory(journal), PeopleHistory(other)
+        mine.observe([Person("E1", "Ann", department="Sales")])
+        assert mine.load() is mine.load()  # unchanged: not read again
+        theirs.observe([Person("E1", "Ann", department="Legal")])
+        records = mine.load()["E1"]
+        assert [r.role["department"] for r in records] == ["Sales", "Legal"]
+        mine.observe([Person("E1", "Ann", department="Legal")])  # nothing new to write
+        assert journal.conn.execute("SELECT count(*) FROM people_history").fetchone()[0] == 2
+    finally:
+        other.close()
+        journal.close()

@@ -40,7 +40,7 @@ from pamtui.providers.base import GrantRevoker
 from pamtui.providers.roster import PastRole, RoleHistorySource, roster_sources
 from pamtui.services.baselines import Baseline, allowed, matching, role_of
 from pamtui.services.inventory import AccountKey, AccountView
-from pamtui.services.people_history import PeopleHistory, RoleRecord, previous_role
+from pamtui.services.people_history import PeopleHistory, RoleRecord, previous_role, role_key
 
 KINDS = {"mover": RiskFlag.MOVER, "excess": RiskFlag.EXCESS}
 """The words for the two flags, as ``--movers/--excess`` and policies name them."""
@@ -96,23 +96,68 @@ def held_grants(
     return out
 
 
+class _Judge:
+    """Which baselines a role fits and what they allow, memoised.
+
+    80,000 people share a few hundred roles and a few hundred grant names: at
+    100,000 accounts the memo turns seconds of pattern matching into dictionary
+    lookups.
+    """
+
+    def __init__(self, baselines: Sequence[Baseline]) -> None:
+        self.baselines = tuple(baselines)
+        self._roles: dict[tuple[str, ...], tuple[Baseline, ...]] = {}
+        self._allowed: dict[tuple[int, str, str], bool] = {}
+
+    def matching(
+        self, role: Mapping[str, str], key: tuple[str, ...] | None = None
+    ) -> tuple[Baseline, ...]:
+        key = key or role_key(role)
+        found = self._roles.get(key)
+        if found is None:
+            found = self._roles[key] = matching(self.baselines, role)
+        return found
+
+    def allowed(self, baselines: tuple[Baseline, ...], provider: str, grant: str) -> bool:
+        # Keyed by identity: every tuple asked about is one ``matching`` keeps alive.
+        key = (id(baselines), provider, grant)
+        found = self._allowed.get(key)
+        if found is None:
+            found = self._allowed[key] = allowed(baselines, provider, grant)
+        return found
+
+
 def assess_person(
     person_id: str,
     role: Mapping[str, str],
     held: Iterable[tuple[AccountView, str]],
     baselines: Sequence[Baseline],
     previous: RoleRecord | None = None,
+    *,
+    judge: _Judge | None = None,
 ) -> PersonAccess:
     """Pure: the MOVER and EXCESS grants of one person (see the module's docstring)."""
-    now = matching(baselines, role)
-    before = matching(baselines, previous.role) if previous is not None else ()
+    judge = judge or _Judge(baselines)
+    now = judge.matching(role)
+    before = judge.matching(previous.role) if previous is not None else ()
+    return _assess(person_id, held, now, before, previous, judge)
+
+
+def _assess(
+    person_id: str,
+    held: Iterable[tuple[AccountView, str]],
+    now: tuple[Baseline, ...],
+    before: tuple[Baseline, ...],
+    previous: RoleRecord | None,
+    judge: _Judge,
+) -> PersonAccess:
     findings: list[GrantFinding] = []
     for view, grant in held:
         provider = view.account.provider
-        if allowed(now, provider, grant):
+        if judge.allowed(now, provider, grant):
             continue
         where = f"{provider}/{view.account.name or view.account.id}"
-        if before and allowed(before, provider, grant):
+        if before and judge.allowed(before, provider, grant):
             assert previous is not None
             old = ", ".join(b.name for b in before if b.allows(provider, grant))
             new = ", ".join(b.name for b in now) or "no baseline"
@@ -175,16 +220,19 @@ def assess_all(
     """Every person (``accounts_of``: correlation's ``accounts_of``) against the baselines."""
     if not baselines:
         return Movers()
+    judge = _Judge(baselines)
     out: dict[str, PersonAccess] = {}
     flags: dict[AccountKey, set[RiskFlag]] = {}
     for person in people:
         role = role_of(person)
-        previous = previous_role(history.get(person.id, ()), role)
-        result = assess_person(
-            person.id, role, held_grants(accounts_of(person.id), views), baselines, previous
-        )
-        if not result.baselines and not result.previous_baselines:
-            continue
+        key = role_key(role)
+        previous = previous_role(history.get(person.id, ()), key)
+        now = judge.matching(role, key)
+        before = judge.matching(previous.role, previous.key) if previous is not None else ()
+        if not now and not before:
+            continue  # no baseline speaks for this person: not judged
+        held = held_grants(accounts_of(person.id), views)
+        result = _assess(person.id, held, now, before, previous, judge)
         out[person.id] = result
         for finding in result.findings:
             flags.setdefault(finding.account, set()).add(finding.flag)

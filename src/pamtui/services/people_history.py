@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pamtui.journal import Journal, timestamp
 from pamtui.model import Person
@@ -36,6 +36,11 @@ class RoleRecord:
     since: str
     until: str = ""
     source: str = OBSERVED
+    key: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    """``role_key(role)``, computed once: history is compared for every person."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", role_key(self.role))
 
     def describe(self) -> str:
         """``Engineering / Staff Engineer``: how an operator reads a role."""
@@ -43,7 +48,12 @@ class RoleRecord:
         return " / ".join(p for p in parts if p) or "(no department or title)"
 
 
-def _key(role: Mapping[str, str]) -> str:
+def role_key(role: Mapping[str, str]) -> tuple[str, ...]:
+    """A role as a tuple of its fields' values: cheap to compare 80,000 times."""
+    return tuple(role.get(f, "") for f in ROLE_FIELDS)
+
+
+def _json(role: Mapping[str, str]) -> str:
     return json.dumps({f: role.get(f, "") for f in ROLE_FIELDS}, sort_keys=True)
 
 
@@ -53,9 +63,21 @@ class PeopleHistory:
     def __init__(self, journal: Journal, *, read_only: bool = False) -> None:
         self.journal = journal
         self.read_only = read_only or journal.read_only
+        self._cache: dict[str, list[RoleRecord]] | None = None
+        self._top = -1
+        """The table's last rowid when ``_cache`` was read (the table is append-only)."""
 
     def load(self) -> dict[str, list[RoleRecord]]:
-        """Every person's roles, oldest first."""
+        """Every person's roles, oldest first (kept until another writer adds a row).
+
+        The answer is shared: read it, do not change it.
+        """
+        try:
+            top = self.journal.conn.execute("SELECT max(rowid) FROM people_history").fetchone()[0]
+        except sqlite3.OperationalError:
+            return {}  # a read-only session on a database an older pamtui wrote
+        if self._cache is not None and (top or 0) == self._top:
+            return self._cache
         try:
             rows = self.journal.conn.execute(
                 "SELECT person_id, role, since, until, source FROM people_history ORDER BY rowid"
@@ -63,10 +85,15 @@ class PeopleHistory:
         except sqlite3.OperationalError:
             return {}  # a read-only session on a database an older pamtui wrote
         out: dict[str, list[RoleRecord]] = {}
+        roles: dict[str, dict[str, str]] = {}  # 80,000 people share a few hundred roles
         for person_id, role, since, until, source in rows:
+            decoded = roles.get(role)
+            if decoded is None:
+                decoded = roles[role] = json.loads(role)
             out.setdefault(person_id, []).append(
-                RoleRecord(person_id, json.loads(role), since, until, source)
+                RoleRecord(person_id, decoded, since, until, source)
             )
+        self._cache, self._top = out, top or 0
         return out
 
     def observe(
@@ -82,7 +109,7 @@ class PeopleHistory:
         for person in people:
             role = role_of(person)
             known = history.get(person.id)
-            if known and _key(known[-1].role) == _key(role):
+            if known and known[-1].key == role_key(role):
                 continue
             records: list[RoleRecord] = []
             if not known:
@@ -96,7 +123,16 @@ class PeopleHistory:
             new.extend(records)
         if new and not self.read_only:
             self._write(new)
+            # The cache already holds what was written (unless someone else wrote too).
+            if self._top + len(new) == self._last_rowid():
+                self._top += len(new)
+            else:
+                self._cache = None
         return history
+
+    def _last_rowid(self) -> int:
+        row = self.journal.conn.execute("SELECT max(rowid) FROM people_history").fetchone()
+        return int(row[0] or 0)
 
     def _write(self, records: Sequence[RoleRecord]) -> None:
         with self.journal.transaction() as tx:
@@ -106,7 +142,7 @@ class PeopleHistory:
                 [
                     (
                         r.person_id,
-                        _key(r.role),
+                        _json(r.role),
                         r.role.get("department", ""),
                         r.role.get("title", ""),
                         r.since,
@@ -122,10 +158,13 @@ def _until(entry: PastRole) -> str:
     return entry.until.isoformat() if entry.until else ""
 
 
-def previous_role(records: Sequence[RoleRecord], current: Mapping[str, str]) -> RoleRecord | None:
-    """The role held before the current one: the latest record that differs from it."""
-    now = _key(current)
+def previous_role(
+    records: Sequence[RoleRecord], current: Mapping[str, str] | tuple[str, ...]
+) -> RoleRecord | None:
+    """The role held before the current one (a role or its ``role_key``): the latest
+    record that differs from it."""
+    now = current if isinstance(current, tuple) else role_key(current)
     for record in reversed(records):
-        if _key(record.role) != now:
+        if record.key != now:
             return record
     return None
