@@ -53,6 +53,8 @@ async def test_r_removes_the_movers_old_access_and_every_step_is_verified(db_pat
         # Re-read after the run: nothing left to flag.
         await settle(app, pilot)
         assert app.screen.movers.flagged([RiskFlag.MOVER]) == []
+        # ... and the accounts pane's flags follow.
+        assert not any(RiskFlag.MOVER in v.flags for v in app.session.inventory.rows())
 
 
 async def test_r_is_registered_with_an_id_and_read_only_refuses_it(db_path):

@@ -24,7 +24,7 @@ from textual.widgets import DataTable, Footer, Header, Input, ProgressBar, Stati
 
 from pamtui.model import LinkRelation, Person, PersonStatus
 from pamtui.services.inventory import AccountView
-from pamtui.services.movers import Movers, PersonAccess, access_steps
+from pamtui.services.movers import Movers, PersonAccess, access_steps, people_flags
 from pamtui.services.people import Correlation, PeopleError, summary
 from pamtui.services.queue import Outcome, QueueError
 from pamtui.tui.safe import join, safe
@@ -179,6 +179,8 @@ class PeopleScreen(RevokeActions, Screen):
             return
         self.corr = corr
         self.movers = await self.session.movers.assess(corr, self.session.inventory.rows())
+        # The accounts pane's UNOWNED/MOVER/EXCESS follow (e.g. after r removed grants).
+        self.session.inventory.set_people_flags(people_flags(corr, self.movers))
         people = list(corr.people.values())
         self.rows = sorted(summary(corr, people), key=risk_order)
         for row in self.rows:
