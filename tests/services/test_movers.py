@@ -319,3 +319,45 @@ def test_history_kept_in_memory_still_sees_another_writer(db_path: Path) -> None
     finally:
         other.close()
         journal.close()
+
+
+async def test_an_auditor_may_see_movers_but_not_stage_their_removal(tmp_path, db_path):
+    from pamtui import config as config_mod
+    from pamtui.model import Actor
+    from pamtui.services.roles import RoleRefused
+    from pamtui.services.session import build_providers
+
+    path = tmp_path / "movers.toml"
+    path.write_text(CONFIG, encoding="utf-8")
+    cfg = config_mod.load_file(path)
+    eve = Actor("eve", "SHA256:evekey", frozenset(), "ssh")
+    session = Session(
+        cfg,
+        Journal.open(db_path),
+        build_providers(cfg, tmp_path),
+        read_only=False,
+        db_path=db_path,
+        operator=eve.name,
+        actor=eve,
+    )
+    try:
+        views = await session.inventory.sync()
+        corr = await session.people.refresh(views)
+        access = (await session.movers.assess(corr, views)).of(MOVER)
+        found = access_steps(access.findings, {v.key: v for v in views}, session.providers)
+        plan = session.revocations.plan_access(corr.find(MOVER), found, what="mover access")
+        for stage in (
+            lambda: session.revocations.submit(plan, "moved"),
+            lambda: session.revocations.stage_access_for_policy(
+                plan, "policy movers", actor="policy:movers", approve=True
+            ),
+        ):
+            try:
+                stage()
+            except RoleRefused as exc:
+                assert "eve may not stage a revocation" in str(exc)
+            else:
+                raise AssertionError("an auditor staged a revocation")
+        assert session.queue.items(limit=10) == []
+    finally:
+        await session.aclose()
