@@ -23,14 +23,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keyring
-import keyring.backend
-import keyring.errors
 import pyotp
 
 from pamtui.errors import PamtuiError
+
+if TYPE_CHECKING:  # keyring costs ~100 ms to import: only when a secret is touched
+    import keyring.backend
 from pamtui.journal import Journal, JournalError, Transaction, timestamp
 
 SERVICE = "pamtui-totp"
@@ -117,7 +117,11 @@ class KeyringStore:
 
     @property
     def backend(self) -> keyring.backend.KeyringBackend:
-        return self._backend if self._backend is not None else keyring.get_keyring()
+        if self._backend is not None:
+            return self._backend
+        import keyring
+
+        return keyring.get_keyring()
 
     @property
     def backend_name(self) -> str:
@@ -149,6 +153,8 @@ class KeyringStore:
         )
 
     def _call(self, what: str, fn: Callable[[], Any]) -> Any:
+        import keyring.errors
+
         try:
             return fn()
         except MfaError:
@@ -200,6 +206,8 @@ class KeyringStore:
                 lambda: self.backend.delete_password(self.service, operator),
             )
         except MfaError as exc:
+            import keyring.errors
+
             if isinstance(exc.__cause__, keyring.errors.PasswordDeleteError):
                 return False
             raise

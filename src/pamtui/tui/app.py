@@ -6,6 +6,7 @@ import contextlib
 import threading
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import events, work
@@ -20,8 +21,8 @@ from pamtui.errors import PamtuiError
 from pamtui.model import QueueState
 from pamtui.sanitize import clean
 from pamtui.services.cursors import CursorStore
-from pamtui.services.forward import ForwardLag, follow
 from pamtui.services.health import ProviderStatus, provider_statuses
+from pamtui.services.inventory_snapshot import InventorySnapshots
 from pamtui.services.journal import Journal, JournalError, VerifyReport
 from pamtui.services.session import Session
 from pamtui.services.stream import EventFeed, StreamProblem
@@ -29,14 +30,16 @@ from pamtui.services.watch import StreamWatch
 from pamtui.tui.commands import PamtuiCommands
 from pamtui.tui.keymap import KEY_MAP_SUMMARY, keymap_for
 from pamtui.tui.keys import redirect_stray_key
-from pamtui.tui.screens.audit import AuditScreen
-from pamtui.tui.screens.help import HelpScreen, bindings_table
 from pamtui.tui.screens.main import MainScreen
-from pamtui.tui.screens.providers import ProvidersScreen
-from pamtui.tui.screens.quit import ConfirmQuit
+from pamtui.tui.snapshot_start import SnapshotStart
 from pamtui.tui.themes import discover_themes
 from pamtui.tui.throttle import Throttle
 from pamtui.tui.widgets.stream import StreamLog, format_rate
+
+if TYPE_CHECKING:
+    from pamtui.services.forward import ForwardLag
+# Screens other than the main one, and the forwarder, are imported on first use:
+# the first frame does not wait for them (benchmarks/bench_tui_start.py).
 
 DEFAULT_THEME = "pamtui-dark"
 LOADING_REDRAW_INTERVAL = 1.0
@@ -84,6 +87,8 @@ class BaseApp(App[int]):
         def answered(quit_: bool | None) -> None:
             if quit_:
                 self.exit()
+
+        from pamtui.tui.screens.quit import ConfirmQuit
 
         self.push_screen(ConfirmQuit(what), callback=answered)
 
@@ -139,6 +144,8 @@ class BaseApp(App[int]):
     )
 
     def action_help(self) -> None:
+        from pamtui.tui.screens.help import HelpScreen, bindings_table
+
         self.push_screen(HelpScreen(bindings_table(self.screen), self.HELP_INTRO))
 
 
@@ -165,6 +172,8 @@ class AuditApp(BaseApp):
     async def on_mount(self) -> None:
         self.apply_themes()
         self.sub_title = "audit review (read-only)"
+        from pamtui.tui.screens.audit import AuditScreen
+
         await self.push_screen(AuditScreen(self.journal, standalone=True))
 
 
@@ -202,6 +211,9 @@ class PamtuiApp(BaseApp):
         self.forward_lags: list[ForwardLag] = []
         """Each [[forward]] receiver's lag, from the background forwarder's last pass."""
         self._forward_stop = threading.Event()
+        self.snapshots = InventorySnapshots.for_session(session)
+        self.start = SnapshotStart(self, self.snapshots)
+        """The accounts pane from the last inventory snapshot until the providers answer."""
 
     # -- start-up ----------------------------------------------------------
 
@@ -248,8 +260,12 @@ class PamtuiApp(BaseApp):
         inventory = self.session.inventory
         answered: list[str] = []
         listed: list[str] = []
+        await self.start.show()  # the whole pane at once, marked "snapshot"
 
         def redraw() -> None:
+            if self.start.showing:  # keep the complete snapshot; say who has answered
+                self.start.note(len(answered), len(self.session.providers))
+                return
             # A big provider takes seconds: show what has come so far, and say what has not.
             reading = [name for name in listed if name not in answered]
             note = f"loading: {len(answered)}/{len(self.session.providers)} providers"
@@ -275,9 +291,11 @@ class PamtuiApp(BaseApp):
         finally:
             throttle.cancel()
         try:
+            self.start.reconciled()
             self.main.show_accounts(views)
         except _SCREEN_GONE:
             return  # the operator quit while providers were still answering
+        self.start.save(views)
         # Drift snapshots cost a second at 100k accounts: after the first frame.
         await inventory.snapshot()
         self._tick()
@@ -371,6 +389,7 @@ class PamtuiApp(BaseApp):
         destinations = self.session.config.forward
         if self.read_only or not destinations:
             return
+        from pamtui.services.forward import follow
 
         def passed(_results: object, lags: list[ForwardLag]) -> None:
             self.forward_lags = lags
@@ -412,6 +431,8 @@ class PamtuiApp(BaseApp):
         )
 
     def action_providers(self) -> None:
+        from pamtui.tui.screens.providers import ProvidersScreen
+
         self.push_screen(ProvidersScreen(self.provider_statuses()))
 
     def _account_name(self, provider: str, account_id: str) -> str:
@@ -496,6 +517,8 @@ class PamtuiApp(BaseApp):
             )
 
     def action_open_audit(self) -> None:
+        from pamtui.tui.screens.audit import AuditScreen
+
         self.push_screen(AuditScreen(self.session.journal))
 
 

@@ -3,6 +3,7 @@ stream and the revocation queue, side by side."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
 
 from textual import on
@@ -16,6 +17,7 @@ from textual.widgets import Footer, Header, Input, ProgressBar, Static
 
 from pamtui.model import RiskFlag
 from pamtui.sanitize import clean
+from pamtui.services.account_rows import AccountRow
 from pamtui.services.inventory import AccountKey, AccountView
 from pamtui.tui.screens.revoking import RevokeActions
 from pamtui.tui.widgets.accounts import AccountsTable
@@ -263,7 +265,14 @@ class MainScreen(RevokeActions, Screen):
     def session(self):
         return self.app.session
 
-    def show_accounts(self, views: list[AccountView], *, loading: str = "") -> None:
+    def note_accounts(self, loading: str) -> None:
+        """Change only what the pane title says is still coming (no reload of the rows)."""
+        self._loading = loading
+        self._update_accounts_title()
+
+    def show_accounts(
+        self, views: Sequence[AccountView | AccountRow], *, loading: str = ""
+    ) -> None:
         """Show ``views``; ``loading``: what the pane title says is still coming."""
         table = self.query_one(AccountsTable)
         table.load(views)
