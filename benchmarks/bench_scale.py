@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
 import statistics
 import subprocess
@@ -33,7 +32,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import machine_line
+from _machine import machine_line, measured_env
 
 QUERIES = ("lucia-castillo", "orphan priv", "zoe.z", "~mrtgrc")
 
@@ -205,8 +204,7 @@ def headless(config: Path, db_dir: Path, scale: int, runs: int) -> None:
 class Tmux:
     def __init__(self, env: dict[str, str]) -> None:
         self.socket = f"pamtui-scale-{uuid.uuid4().hex[:8]}"
-        self.env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-        self.env.update(env)
+        self.env = measured_env(**env)
 
     def __call__(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(

@@ -221,12 +221,18 @@ class PamtuiApp(BaseApp):
         self.apply_themes()
         mode = "read-only" if self.read_only else "operator"
         self.sub_title = f"{self.session.operator} ({mode})"
-        await self.push_screen(MainScreen())  # panes exist before workers use them
+        # Panes exist before workers use them; the first frame holds the last
+        # snapshot's accounts, before the providers answer.
+        await self.push_screen(MainScreen(first_rows=self.start.show))
+        # The rest waits for the first frame: a start is judged by it.
+        self.call_after_refresh(self._after_first_frame)
+        self.set_interval(0.5, self._tick)
+
+    def _after_first_frame(self) -> None:
         self._journal_session_start()
         self.load_inventory()  # starts the stream once accounts are known
         self.verify_journal()
         self.forward_journal()
-        self.set_interval(0.5, self._tick)
 
     def _journal_session_start(self) -> None:
         if self.read_only:
@@ -260,7 +266,6 @@ class PamtuiApp(BaseApp):
         inventory = self.session.inventory
         answered: list[str] = []
         listed: list[str] = []
-        await self.start.show()  # the whole pane at once, marked "snapshot"
 
         def redraw() -> None:
             if self.start.showing:  # keep the complete snapshot; say who has answered

@@ -3,7 +3,7 @@ stream and the revocation queue, side by side."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, cast
 
 from textual import on
@@ -168,6 +168,11 @@ class MainScreen(RevokeActions, Screen):
     _loading = ""
     """What the accounts pane title says is still loading (set by ``show_accounts``)."""
 
+    def __init__(self, *, first_rows: Callable[[], object] | None = None) -> None:
+        super().__init__()
+        self._first_rows = first_rows
+        """Called as the screen mounts, so its first frame holds rows (the last snapshot)."""
+
     @property
     def accounts_loading(self) -> bool:
         """True while the accounts pane shows a sync still under way.
@@ -207,6 +212,8 @@ class MainScreen(RevokeActions, Screen):
         self.set_interval(0.1, self.query_one(StreamLog).flush)
         self.set_interval(0.5, self._refresh_stream_meta)
         self._refresh_stream_meta()
+        if self._first_rows is not None:
+            self._first_rows()
 
     # -- focus: visible without colour too (NO_COLOR, monochrome terminals) ----
 
