@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -211,6 +212,7 @@ class PamtuiApp(BaseApp):
         self.forward_lags: list[ForwardLag] = []
         """Each [[forward]] receiver's lag, from the background forwarder's last pass."""
         self._forward_stop = threading.Event()
+        self._verifier: Journal | None = None
         self.snapshots = InventorySnapshots.for_session(session)
         self.start = SnapshotStart(self, self.snapshots)
         """The accounts pane from the last inventory snapshot until the providers answer."""
@@ -424,6 +426,9 @@ class PamtuiApp(BaseApp):
     async def on_unmount(self) -> None:
         self._journal_session_end()
         self._forward_stop.set()
+        verifier = self._verifier
+        if verifier is not None:  # a chain check of a large journal: stop it, not wait
+            verifier.conn.interrupt()
         heap.restore_thresholds()
         if self.cursors is not None:
             self.cursors.flush()
@@ -498,11 +503,13 @@ class PamtuiApp(BaseApp):
         """Check the chain at start, on its own read-only connection (UI stays free)."""
         try:
             checker = Journal.open(self.session.journal.path, read_only=True)
+            self._verifier = checker  # quitting interrupts it (on_unmount)
             try:
                 report = checker.verify()
             finally:
+                self._verifier = None
                 checker.close()
-        except JournalError:
+        except (JournalError, sqlite3.OperationalError):  # interrupted: the app is quitting
             return
         self.journal_check = report
         self.call_from_thread(self._tick)  # show it now, not at the next tick
