@@ -271,7 +271,8 @@ class PamtuiApp(BaseApp):
 
         def redraw() -> None:
             if self.start.showing:  # keep the complete snapshot; say who has answered
-                self.start.note(len(answered), len(self.session.providers))
+                with contextlib.suppress(*_SCREEN_GONE):
+                    self.start.note(len(answered), len(self.session.providers))
                 return
             # A big provider takes seconds: show what has come so far, and say what has not.
             reading = [name for name in listed if name not in answered]
@@ -297,8 +298,8 @@ class PamtuiApp(BaseApp):
             )
         finally:
             throttle.cancel()
+        self.start.reconciled()
         try:
-            self.start.reconciled()
             self.main.show_accounts(views)
         except _SCREEN_GONE:
             return  # the operator quit while providers were still answering
