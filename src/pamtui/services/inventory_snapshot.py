@@ -7,8 +7,9 @@ snapshot, and replaces it when the providers answer (reconciliation: an
 account removed since then disappears, a new one appears).
 
 The file (``<db name>-inventory.sqlite``, 0600) holds one row per account: what
-the accounts pane shows, plus the account and its credentials as JSON, read
-only for the one account the operator selects (the credentials pane). It is a
+the accounts pane shows (read whole at start), and apart from it the account
+and its credentials as compact JSON, read only for the one account the
+operator selects (the credentials pane). It is a
 cache, never evidence: nothing plans a revocation from it (a snapshot view has
 ``credentials_read`` False), and it is used only when its fingerprint (the
 provider set and their settings, the risk settings, the format) matches the
@@ -40,7 +41,7 @@ from pamtui.services.inventory import AccountKey, AccountView
 if TYPE_CHECKING:
     from pamtui.services.session import Session
 
-FORMAT = 1
+FORMAT = 2
 """Bumped when the file's layout or the rows' meaning changes: older files are not used."""
 
 _SCHEMA = """
@@ -48,8 +49,10 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS accounts (
     provider TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL,
     display_name TEXT NOT NULL, email TEXT NOT NULL, system TEXT NOT NULL,
-    kind TEXT NOT NULL, status TEXT NOT NULL, flags TEXT NOT NULL, live INTEGER NOT NULL,
-    detail TEXT NOT NULL,
+    kind TEXT NOT NULL, status TEXT NOT NULL, flags TEXT NOT NULL, live INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS details (
+    provider TEXT NOT NULL, id TEXT NOT NULL, detail TEXT NOT NULL,
     PRIMARY KEY (provider, id)
 ) WITHOUT ROWID;
 """
@@ -84,20 +87,32 @@ class Snapshot:
 
 
 # -- JSON for one account and its credentials (no pickle: the file is data) ----------
+# Positional lists under the field names recorded in meta: a third of the size of
+# objects with keys, and json encodes them in C (StrEnums are strings already).
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
-def _plain(value: Any) -> Any:
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+def _iso(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
-    return value
+    raise TypeError(f"not JSON: {type(value).__name__}")
 
 
-def _encode(obj: Any) -> dict[str, Any]:
-    return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+def _detail(view: AccountView) -> str:
+    a_names, c_names = _field_names(Account), _field_names(Credential)
+    body = [
+        [getattr(view.account, n) for n in a_names],
+        [[getattr(c, n) for n in c_names] for c in view.credentials],
+    ]
+    return json.dumps(body, separators=(",", ":"), default=_iso)
 
 
 def _convert(tp: Any, value: Any) -> Any:
@@ -184,17 +199,24 @@ def account_view(path: Path, expected: str, key: AccountKey) -> AccountView | No
             if meta is None:
                 return None
             found = conn.execute(
-                "SELECT flags, detail FROM accounts WHERE provider = ? AND id = ?", key
+                "SELECT a.flags, d.detail FROM details d JOIN accounts a"
+                " ON a.provider = d.provider AND a.id = d.id"
+                " WHERE d.provider = ? AND d.id = ?",
+                key,
             ).fetchone()
         finally:
             conn.close()
         if found is None:
             return None
         flags = frozenset(RiskFlag(f) for f in found[0].split(",") if f)
-        detail = json.loads(found[1])
-        account = _decode(Account, detail["account"])
-        credentials = tuple(_decode(Credential, c) for c in detail["credentials"])
-    except (sqlite3.Error, ValueError, TypeError, KeyError):
+        names = json.loads(meta["fields"])
+        account_values, credential_values = json.loads(found[1])
+        account = _decode(Account, dict(zip(names["account"], account_values, strict=True)))
+        credentials = tuple(
+            _decode(Credential, dict(zip(names["credential"], values, strict=True)))
+            for values in credential_values
+        )
+    except (sqlite3.Error, ValueError, TypeError, KeyError):  # a damaged row: nothing shown
         return None
     # credentials_read False: shown, never planned from (revoking refuses such a view).
     return AccountView(
@@ -220,8 +242,12 @@ def save(path: Path, stamp: str, views: Sequence[AccountView], providers: Iterab
             conn.executescript(_SCHEMA)
             conn.execute("BEGIN")
             conn.executemany(
-                "INSERT OR REPLACE INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (_row(view) for view in views),
+            )
+            conn.executemany(
+                "INSERT OR REPLACE INTO details VALUES (?, ?, ?)",
+                ((v.account.provider, v.account.id, _detail(v)) for v in views),
             )
             conn.executemany(
                 "INSERT INTO meta VALUES (?, ?)",
@@ -230,6 +256,15 @@ def save(path: Path, stamp: str, views: Sequence[AccountView], providers: Iterab
                     ("fingerprint", stamp),
                     ("taken", utcnow().isoformat(timespec="seconds")),
                     ("providers", json.dumps(sorted(providers))),
+                    (
+                        "fields",
+                        json.dumps(
+                            {
+                                "account": _field_names(Account),
+                                "credential": _field_names(Credential),
+                            }
+                        ),
+                    ),
                 ],
             )
             conn.execute("COMMIT")
@@ -243,7 +278,6 @@ def save(path: Path, stamp: str, views: Sequence[AccountView], providers: Iterab
 
 def _row(view: AccountView) -> tuple[Any, ...]:
     a = view.account
-    detail = {"account": _encode(a), "credentials": [_encode(c) for c in view.credentials]}
     return (
         a.provider,
         a.id,
@@ -255,7 +289,6 @@ def _row(view: AccountView) -> tuple[Any, ...]:
         str(a.status),
         ",".join(sorted(str(f) for f in view.flags)),
         live_count(view),
-        json.dumps(detail, separators=(",", ":")),
     )
 
 
