@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, ProgressBar, Static
 
@@ -52,6 +53,10 @@ def pane_tabs(current: int) -> str:
         for n, name in enumerate(PANE_NAMES)
     ]
     return " ".join(tabs) + " · Tab"
+
+
+DETAIL_SETTLE = 0.12
+"""Seconds of no filter keys before the credentials pane shows the new selection."""
 
 
 class MainScreen(RevokeActions, Screen):
@@ -170,6 +175,7 @@ class MainScreen(RevokeActions, Screen):
 
     def __init__(self, *, first_rows: Callable[[], object] | None = None) -> None:
         super().__init__()
+        self._detail_timer: Timer | None = None
         self._first_rows = first_rows
         """Called as the screen mounts, so its first frame holds rows (the last snapshot)."""
 
@@ -323,8 +329,20 @@ class MainScreen(RevokeActions, Screen):
 
     @on(AccountsTable.AccountSelected)
     def _account_selected(self, message: AccountsTable.AccountSelected) -> None:
+        if isinstance(self.focused, Input):
+            # Typing a filter moves the selection at each key: the credentials pane
+            # follows once the keys pause, so a keystroke costs the table alone.
+            if self._detail_timer is not None:
+                self._detail_timer.stop()
+            self._detail_timer = self.set_timer(DETAIL_SETTLE, self._show_selected)
+            return
+        self._show_selected()
+
+    def _show_selected(self) -> None:
+        self._detail_timer = None
+        key = self.query_one(AccountsTable).selected_key
         # shown(): while a first sync runs, the account before its credentials.
-        view = self.session.inventory.shown(message.key) if message.key else None
+        view = self.session.inventory.shown(key) if key else None
         self.query_one(AccountDetail).show(view)
 
     @on(AccountsTable.AccountOpened)
