@@ -72,6 +72,10 @@ class RiskFlag(StrEnum):
     """Access pamtui revoked came back (found by ``pamtui audit recheck``)."""
     UNOWNED = "unowned"
     """A human account that correlation linked to nobody on the roster (services/people)."""
+    MOVER = "mover"
+    """Holds access the person's previous role's baseline granted and the new one does not."""
+    EXCESS = "excess"
+    """Holds access beyond every role baseline that matches its person (services/movers)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +233,12 @@ class AccessEvent:
 class TargetKind(StrEnum):
     ACCOUNT = "account"
     CREDENTIAL = "credential"
+    GRANT = "grant"
+    """One group, team or role membership of an account (``RevokeAction.on_grant``)."""
+
+
+GRANT_SEPARATOR = "#"
+"""A grant target's id is ``ACCOUNT_ID#GRANT``: the account id is known, so no escaping."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +296,30 @@ class RevokeAction:
         return cls(
             provider, name, TargetKind.ACCOUNT, account.id, account.id, label, reversible, order
         )
+
+    @classmethod
+    def on_grant(
+        cls,
+        provider: str,
+        account: Account,
+        grant: str,
+        name: str,
+        label: str,
+        order: int,
+        *,
+        reversible: bool = True,
+    ) -> RevokeAction:
+        """Remove one group, team or role (``grant``, as in ``Account.groups``) from an account."""
+        target = f"{account.id}{GRANT_SEPARATOR}{grant}"
+        return cls(provider, name, TargetKind.GRANT, target, account.id, label, reversible, order)
+
+    @property
+    def grant(self) -> str:
+        """A grant target's group, team or role; '' for any other target."""
+        prefix = f"{self.account_id}{GRANT_SEPARATOR}"
+        if self.target_kind is not TargetKind.GRANT or not self.target_id.startswith(prefix):
+            return ""
+        return self.target_id[len(prefix) :]
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,3 +381,26 @@ class JournalEntry:
     detail: dict[str, Any]
     prev_hash: str
     hash: str
+
+
+ROLES = ("operator", "approver", "admin")
+"""What an acting identity may do (services/roles.py says which act needs which)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is acting: the OS account of the real uid (local) or an SSH key's operator.
+
+    Never from ``USER``/``LOGNAME``, a config file or a flag; see
+    services/identity.py for where each comes from.
+    """
+
+    name: str
+    key_fingerprint: str | None = None
+    """The authenticated SSH key's ``SHA256:...`` fingerprint (bastion mode only)."""
+    roles: frozenset[str] = frozenset()
+    via: str = "local"
+    """``local`` (the OS account) or ``ssh`` (an authenticated key)."""
+
+    def has(self, role: str) -> bool:
+        return role in self.roles

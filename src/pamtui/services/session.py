@@ -18,15 +18,20 @@ from pamtui import config as config_mod
 from pamtui import heap
 from pamtui.config import Config, ConfigError
 from pamtui.journal import Journal, JournalError
+from pamtui.model import ROLES, Actor
 from pamtui.providers import registry
 from pamtui.providers.base import Provider, ProviderConfigError, ProviderContext
-from pamtui.services import policy_store
+from pamtui.services import identity, policy_store
+from pamtui.services.baselines import Baseline, parse_baselines
 from pamtui.services.drift import DriftRecorder, SnapshotStore
 from pamtui.services.inventory import AccountView, Inventory
+from pamtui.services.movers import MoversService
 from pamtui.services.people import PeopleService
+from pamtui.services.people_history import PeopleHistory
 from pamtui.services.policy import Policy, parse_policies
 from pamtui.services.queue import RevocationQueue
 from pamtui.services.revoke import RevocationService
+from pamtui.services.roles import RoleGuard, journal_refusals
 from pamtui.services.stream import RecentActivity
 
 KEYRING_SERVICE = "pamtui"
@@ -77,17 +82,30 @@ class Session:
     read_only: bool
     db_path: Path
     operator: str
+    actor: Actor | None = None
+    """Who acts (services/identity.py); None: ``operator`` with every role (in-process use)."""
+    guard: RoleGuard = field(init=False)
+    """The actor's roles, checked by the services (services/roles.py)."""
     inventory: Inventory = field(init=False)
     queue: RevocationQueue = field(init=False)
     revocations: RevocationService = field(init=False)
     """The one revocation path: every route that ends access goes through it."""
     policies: tuple[Policy, ...] = field(init=False)
+    baselines: tuple[Baseline, ...] = field(init=False)
+    movers: MoversService = field(init=False)
+    """Movers and excess: ``await session.movers.assess(corr, views)`` after a people refresh."""
+    """Role baselines (``[[baselines]]``), for movers and excess access (services/movers.py)."""
     drift: DriftRecorder = field(init=False)
     activity: RecentActivity = field(init=False, default_factory=RecentActivity)
     people: PeopleService = field(init=False)
     """Roster and correlation: ``await session.people.refresh(session.inventory.rows())``."""
 
     def __post_init__(self) -> None:
+        if self.actor is None:
+            self.actor = Actor(self.operator, None, frozenset(ROLES), "local")
+        if self.actor.key_fingerprint:
+            self.journal.actor_keys[self.actor.name] = self.actor.key_fingerprint
+        self.guard = RoleGuard(self.actor, journal_refusals(self.journal))
         self.inventory = Inventory(
             self.providers,
             stale_days=self.config.risk.stale_days,
@@ -114,11 +132,25 @@ class Session:
             self.providers,
             self.config.operator,
             lambda code, subject: self.step_up(code, subject=subject),
+            self.guard,
         )
         self.people = PeopleService(self.providers, self.journal, read_only=self.read_only)
         # Validated at every start, so a policy typo fails `pamtui` and `sweep` alike.
         self.policies = parse_policies(
             self.config.policies, self.config.source, providers=list(self.providers)
+        )
+        # The bundled demo's baselines name the demo's providers; a session that runs
+        # them with other providers (tests, plugins) simply has them govern nothing.
+        demo = self.config.baselines is config_mod.DEMO_BASELINES
+        self.baselines = parse_baselines(
+            self.config.baselines,
+            self.config.source,
+            providers=None if demo else list(self.providers),
+        )
+        self.movers = MoversService(
+            self.providers,
+            self.baselines,
+            PeopleHistory(self.journal, read_only=self.read_only),
         )
 
     def step_up(self, code: str | None, *, subject: str = "") -> None:
@@ -145,23 +177,27 @@ class Session:
         db_path: str | None = None,
         read_only: bool = False,
         cfg: Config | None = None,
+        actor: Actor | None = None,
     ) -> Session:
         cfg = cfg or config_mod.load(config_path)
-        read_only = read_only or cfg.operator.read_only
+        actor = actor or identity.current_actor(cfg)
+        # An auditor (no role) reads; nothing it runs can write.
+        read_only = read_only or cfg.operator.read_only or not actor.roles
         path = config_mod.resolve_db_path(db_path)
         journal = Journal.open(path, read_only=read_only and path.exists())
+        if actor.key_fingerprint:  # every entry this operator causes names the key
+            journal.actor_keys[actor.name] = actor.key_fingerprint
         try:
             # The policy recorded with the data wins over this config (which may
             # only tighten it): everything below reads cfg.operator, so the queue's
             # read-only, the revocation service and step_up all get the effective one.
-            login = cfg.operator.login
-            cfg = policy_store.effective_config(journal, cfg, actor=login, read_only=read_only)
+            cfg = policy_store.effective_config(journal, cfg, actor=actor.name, read_only=read_only)
             read_only = read_only or cfg.operator.read_only
             providers = build_providers(cfg, state_dir=path.parent)
         except Exception:
             journal.close()
             raise
-        session = cls(cfg, journal, providers, read_only, path, cfg.operator.login)
+        session = cls(cfg, journal, providers, read_only, path, actor.name, actor)
         try:
             session._on_open()
         except Exception:

@@ -20,6 +20,7 @@ from pamtui.model import RiskFlag
 from pamtui.sanitize import clean
 from pamtui.services.account_rows import AccountRow
 from pamtui.services.inventory import AccountKey, AccountView
+from pamtui.tui.keymap import role_allows
 from pamtui.tui.screens.revoking import RevokeActions
 from pamtui.tui.widgets.accounts import AccountsTable
 from pamtui.tui.widgets.credentials import AccountDetail, CredentialsTable
@@ -270,6 +271,8 @@ class MainScreen(RevokeActions, Screen):
         # False hides the binding from the footer and help, and it does not run.
         if action == "filter" and isinstance(self.focused, Input):
             return False  # a "/" typed into a box is text (the binding is a priority one)
+        if action in MUTATING_ACTIONS and not role_allows(self.app, action):
+            return False  # a role sees only the keys it may use
         return not (action in MUTATING_ACTIONS and getattr(self.app, "read_only", True))
 
     # -- data in -----------------------------------------------------------
