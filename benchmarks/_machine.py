@@ -21,3 +21,16 @@ def machine_line() -> str:
         f"machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"SQLite {sqlite3.sqlite_version}, {platform.system()} {platform.release()}"
     )
+
+
+UNMEASURED_ENV = ("COLUMNS", "LINES", "PYTHONDONTWRITEBYTECODE")
+"""Left out of a measured program's environment. PYTHONDONTWRITEBYTECODE would
+make every start compile pamtui's sources again (0.4 s on the reference
+machine); an installed program has its bytecode cached, so the benchmarks
+start once to cache it (the "cold" figure) and measure the starts after it."""
+
+
+def measured_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in UNMEASURED_ENV}
+    env.update(extra)
+    return env

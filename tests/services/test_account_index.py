@@ -16,6 +16,7 @@ from pamtui.model import (
     RiskFlag,
 )
 from pamtui.services.account_index import COLUMNS, AccountIndex, parse_query
+from pamtui.services.account_rows import row_of
 from pamtui.services.inventory import AccountView
 
 
@@ -52,7 +53,7 @@ def view(
 
 
 def names(index: AccountIndex) -> list[str]:
-    return [index[n].account.name for n in range(len(index))]
+    return [index[n].name for n in range(len(index))]
 
 
 @pytest.fixture
@@ -86,7 +87,7 @@ def test_sort_by_every_column_and_reverse(index):
     assert index.descending
     assert names(index)[0] == "dave" and names(index)[-1] == "carol"
     index.sort("provider")
-    assert [index[n].account.provider for n in range(6)] == [
+    assert [index[n].provider for n in range(6)] == [
         "aws",
         "aws",
         "github",
@@ -176,7 +177,7 @@ def test_update_changes_a_row_in_place_until_the_next_sort(index):
     assert names(index)[:2] == ["bob", "carol"]  # re-sorted by the filter change
     newcomer = view("zed", flags=(RiskFlag.ORPHANED,))
     index.update(newcomer)
-    assert index.get(newcomer.key) == newcomer and index.total == 7
+    assert index.get(newcomer.key) == row_of(newcomer) and index.total == 7
     index.sort("risk")
     assert "zed" in names(index)[:3]
 

@@ -1,7 +1,11 @@
 """The ``pamtui`` command line: the contract users script against.
 
 One module per command group; each has ``register(sub, common)``. The
-output helpers and sessions shared by all are in ``common``. Errors are mapped
+output helpers and sessions shared by all are in ``common``. A group's
+module is imported only when its command runs (``COMMANDS``): the TUI and
+``pamtui accounts`` do not pay for the SSH server's or the reports' imports.
+``--help``, a mistyped command or anything the quick scan of the arguments
+cannot place imports every group, so help lists every command. Errors are mapped
 to exit codes here, in one place: every error meant for the operator is a
 ``pamtui.errors.PamtuiError`` and carries its exit code (2 usage or config,
 1 refused or not true); anything else is a bug, reported in one line as an
@@ -11,52 +15,98 @@ internal error (exit 70) unless ``PAMTUI_DEBUG=1`` asks for the traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from pamtui import __version__
-from pamtui.cli import (
-    audit,
-    doctor,
-    drift,
-    offboard,
-    operators,
-    people,
-    policy_cmd,
-    providers,
-    queue,
-    review,
-    security,
-    sessions,
-    ssh,
-    sweep,
-    triage,
-)
 from pamtui.cli.common import common_options
 from pamtui.errors import EXIT_INTERNAL, EXIT_OK, PamtuiError
 from pamtui.sanitize import clean
 
-COMMAND_GROUPS = (
-    triage,
-    queue,
-    security,
-    sweep,
-    audit,
-    providers,
-    ssh,
-    review,
-    drift,
-    people,
-    doctor,
-    offboard,
-    policy_cmd,
-    sessions,
-    operators,
+COMMAND_GROUPS: tuple[str, ...] = (
+    "triage",
+    "queue",
+    "security",
+    "sweep",
+    "audit",
+    "providers",
+    "ssh",
+    "review",
+    "drift",
+    "people",
+    "doctor",
+    "offboard",
+    "policy_cmd",
+    "sessions",
+    "operators",
 )
+"""Every module of ``pamtui.cli`` with a ``register``, in the order help lists them."""
+
+COMMANDS: dict[str, str] = {
+    "accounts": "triage",
+    "revoke": "triage",
+    "queue": "queue",
+    "secrets": "security",
+    "mfa": "security",
+    "sweep": "sweep",
+    "audit": "audit",
+    "providers": "providers",
+    "demo": "providers",
+    "serve-ssh": "ssh",
+    "review": "review",
+    "drift": "drift",
+    "people": "people",
+    "config": "doctor",
+    "doctor": "doctor",
+    "offboard": "offboard",
+    "policy": "policy_cmd",
+    "sessions": "sessions",
+    "operators": "operators",
+}
+"""Top-level command -> the group module that registers it (tests check it is complete)."""
+
+_TOP_LEVEL_VALUES = frozenset({"--config", "--db", "--theme"})
+"""The top-level options that take a value (the next argument is not a command)."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _group(name: str) -> ModuleType:
+    return importlib.import_module(f"pamtui.cli.{name}")
+
+
+def command_in(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names, or None for the TUI; "" when unsure (import every group)."""
+    skip = False
+    for token in argv:
+        if skip:
+            skip = False
+            continue
+        if token in ("-h", "--help", "--"):
+            return ""
+        if token.startswith("-"):
+            option = token.split("=", 1)[0]
+            if option in _TOP_LEVEL_VALUES:
+                skip = "=" not in token
+            elif option not in ("--read-only", "--version"):
+                return ""  # an abbreviation or an unknown option: let argparse judge
+            continue
+        return token
+    return None
+
+
+def groups_for(argv: Sequence[str] | None) -> tuple[str, ...]:
+    """The group modules a parser for ``argv`` needs: one, none (the TUI) or all."""
+    command = command_in(sys.argv[1:] if argv is None else argv)
+    if command is None:
+        return ()
+    group = COMMANDS.get(command)
+    return (group,) if group else COMMAND_GROUPS
+
+
+def build_parser(groups: Sequence[str] = COMMAND_GROUPS) -> argparse.ArgumentParser:
+    """The whole command line; ``groups``: only these modules' commands (a quicker start)."""
     parser = argparse.ArgumentParser(
         prog="pamtui",
         description="Privileged-access triage and API de-provisioning in the terminal. "
@@ -68,19 +118,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--theme", metavar="NAME", help="colour theme for the TUI (an unknown name lists them)"
     )
-    parser.set_defaults(func=triage.cmd_tui, json=False)
+    parser.set_defaults(func=_run_tui, json=False)
 
     common = argparse.ArgumentParser(add_help=False)
     common_options(common, suppress=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    for group in COMMAND_GROUPS:
-        group.register(sub, common)
+    for name in groups:
+        _group(name).register(sub, common)
     return parser
 
 
+def _run_tui(args: argparse.Namespace) -> int:
+    return int(_group("triage").cmd_tui(args))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(groups_for(argv))
     return run_parsed(parser.parse_args(argv))
 
 

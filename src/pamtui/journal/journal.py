@@ -18,9 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from json.encoder import encode_basestring
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from pamtui.journal import canonical
 from pamtui.journal.canonical import canonical_json
@@ -36,6 +34,9 @@ from pamtui.journal.segments import (
     verify_segments,
 )
 from pamtui.model import JournalEntry
+
+if TYPE_CHECKING:  # sqlite-utils costs ~100 ms to import and nothing at start needs it
+    import sqlite_utils
 
 # A key that looks like it holds a secret (pamtui.journal.redact.looks_secret)
 # is refused at any depth: secrets are journalled as ``*_fingerprint`` only.
@@ -177,9 +178,18 @@ class Journal:
         self.conn = conn
         self.path = path
         self.read_only = read_only
-        self.db = sqlite_utils.Database(conn)
+        self._db: sqlite_utils.Database | None = None
         self.actor_keys: dict[str, str] = {}
         """actor -> SSH key fingerprint: entries by that actor carry ``"key"`` in detail."""
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """A ``sqlite_utils.Database`` on the journal's connection, made on first use."""
+        if self._db is None:
+            import sqlite_utils
+
+            self._db = sqlite_utils.Database(self.conn)
+        return self._db
 
     @classmethod
     def open(

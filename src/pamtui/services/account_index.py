@@ -1,6 +1,8 @@
 """An in-memory index of accounts for the accounts pane: sort and filter 100,000 rows fast.
 
-Pure and UI-free. Rows are ``AccountView`` objects; the index keeps, per row, a
+Pure and UI-free. Rows are light ``AccountRow`` tuples (``services/account_rows``:
+``load`` and ``update`` take synced ``AccountView`` objects too and keep only
+their row, so 100,000 accounts cost no model objects); the index keeps, per row, a
 lower-cased haystack (name, display name, email, provider, system, kind,
 status, risk flags) and, per column, a sort key computed on first use. The
 visible rows are a list of row numbers in the current order, so a screen of
@@ -31,7 +33,8 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from pamtui.model import CredentialStatus, RiskFlag
+from pamtui.model import RiskFlag
+from pamtui.services.account_rows import AccountRow, row_of
 from pamtui.services.inventory import AccountKey, AccountView
 
 # Sortable columns, in the order ``next_column`` cycles through them.
@@ -61,35 +64,35 @@ def risk_score(flags: Iterable[RiskFlag]) -> int:
     return sum(RISK_WEIGHT.get(flag, 0) for flag in flags)
 
 
-def live_credentials(view: AccountView) -> int:
-    return sum(1 for c in view.credentials if c.status is CredentialStatus.ACTIVE)
+def live_credentials(row: AccountRow) -> int:
+    """Active credentials of the row (0 while they are still being read)."""
+    return row.live or 0
 
 
-def haystack(view: AccountView) -> str:
-    a = view.account
+def haystack(row: AccountRow) -> str:
     words = [
-        a.name,
-        a.display_name,
-        a.email,
-        a.provider,
-        a.system,
-        str(a.kind),
-        str(a.status),
+        row.name,
+        row.display_name,
+        row.email,
+        row.provider,
+        row.system,
+        row.kind,
+        row.status,
     ]
-    for flag in view.flags:
+    for flag in row.flags:
         words.append(str(flag))
         if flag in FLAG_ALIASES:
             words.append(FLAG_ALIASES[flag])
     return _FIELD_SEP.join(words).lower()
 
 
-_KEYS: dict[str, Callable[[AccountView], Any]] = {
-    "risk": lambda v: risk_score(v.flags),
-    "account": lambda v: v.account.name.casefold(),
+_KEYS: dict[str, Callable[[AccountRow], Any]] = {
+    "risk": lambda r: risk_score(r.flags),
+    "account": lambda r: r.name.casefold(),
     "creds": live_credentials,
-    "provider": lambda v: v.account.provider.casefold(),
-    "status": lambda v: str(v.account.status),
-    "kind": lambda v: str(v.account.kind),
+    "provider": lambda r: r.provider.casefold(),
+    "status": lambda r: r.status,
+    "kind": lambda r: r.kind,
 }
 
 
@@ -119,8 +122,8 @@ def _narrows(old: tuple[str, ...], new: tuple[str, ...]) -> bool:
 class AccountIndex:
     """Accounts sorted by any column and filtered by a query; see the module docstring."""
 
-    def __init__(self, views: Iterable[AccountView] = ()) -> None:
-        self._views: list[AccountView] = []
+    def __init__(self, views: Iterable[AccountView | AccountRow] = ()) -> None:
+        self._views: list[AccountRow] = []
         self._row_of: dict[AccountKey, int] = {}
         self._hay: list[str] = []
         self._keys: dict[str, list[Any]] = {}
@@ -139,9 +142,9 @@ class AccountIndex:
 
     # -- content ---------------------------------------------------------------
 
-    def load(self, views: Iterable[AccountView]) -> None:
+    def load(self, views: Iterable[AccountView | AccountRow]) -> None:
         """Replace every row; the sort and the query stay as they were."""
-        self._views = list(views)
+        self._views = [row_of(view) for view in views]
         self._row_of = {v.key: n for n, v in enumerate(self._views)}
         self._hay = [haystack(v) for v in self._views]
         self._keys = {}
@@ -149,12 +152,13 @@ class AccountIndex:
         self._order = None
         self._apply(self._ordered(), self._terms)
 
-    def update(self, view: AccountView) -> None:
+    def update(self, view: AccountView | AccountRow) -> None:
         """Change one row in place (it keeps its position until the next sort or filter).
 
         An account the index did not hold is added, and appears with the next
         sort or filter change.
         """
+        view = row_of(view)
         row = self._row_of.get(view.key)
         if row is None:
             self._row_of[view.key] = len(self._views)
@@ -180,10 +184,10 @@ class AccountIndex:
     def __len__(self) -> int:
         return len(self._shown)
 
-    def __getitem__(self, position: int) -> AccountView:
+    def __getitem__(self, position: int) -> AccountRow:
         return self._views[self._shown[position]]
 
-    def get(self, key: AccountKey) -> AccountView | None:
+    def get(self, key: AccountKey) -> AccountRow | None:
         row = self._row_of.get(key)
         return None if row is None else self._views[row]
 
@@ -238,9 +242,9 @@ class AccountIndex:
             self._base = sorted(
                 range(len(views)),
                 key=lambda n: (
-                    views[n].account.provider.casefold(),
-                    views[n].account.name.casefold(),
-                    views[n].account.id,
+                    views[n].provider.casefold(),
+                    views[n].name.casefold(),
+                    views[n].id,
                 ),
             )
         if self._order is not None and self._order[:2] == (self._column, self._descending):

@@ -28,6 +28,8 @@ class AccountView:
     flags: frozenset[RiskFlag]
     credentials_read: bool = True
     """False for a provisional view (``Inventory.provisional``): flags from the account alone."""
+    snapshot: str = ""
+    """When set, the view comes from the inventory snapshot taken then (display only)."""
 
     @property
     def key(self) -> AccountKey:
@@ -66,6 +68,9 @@ class Inventory:
     """Wraps each sync, which builds every account and credential anew:
     ``pamtui.heap.long_lived`` in a session (the collector's business is the
     process's, not this service's)."""
+    before_sync: Callable[[AccountKey], AccountView | None] | None = None
+    """Until the first sync has answered: an account as the last inventory snapshot
+    holds it (``services/inventory_snapshot``), for display only (:meth:`shown`)."""
     _answered: set[str] = field(default_factory=set)
 
     async def sync(
@@ -212,6 +217,8 @@ class Inventory:
         view = self.views.get(key)
         if view is None and key[0] in self.provisional:
             view = self.provisional[key[0]].get(key)
+        if view is None and self.before_sync is not None:
+            view = self.before_sync(key)
         return view
 
     def get(self, key: AccountKey) -> AccountView | None:

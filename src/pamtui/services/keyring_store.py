@@ -11,13 +11,12 @@ there is no backend at all.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
-
-import keyring
-import keyring.backend
-import keyring.errors
+from typing import TYPE_CHECKING, Any
 
 from pamtui.services.mfa_errors import MfaError
+
+if TYPE_CHECKING:  # keyring costs ~100 ms to import: only when a secret is touched
+    import keyring.backend
 
 SERVICE = "pamtui-totp"
 
@@ -79,7 +78,11 @@ class KeyringStore:
 
     @property
     def backend(self) -> keyring.backend.KeyringBackend:
-        return self._backend if self._backend is not None else keyring.get_keyring()
+        if self._backend is not None:
+            return self._backend
+        import keyring
+
+        return keyring.get_keyring()
 
     @property
     def backend_name(self) -> str:
@@ -111,6 +114,8 @@ class KeyringStore:
         )
 
     def _call(self, what: str, fn: Callable[[], Any]) -> Any:
+        import keyring.errors
+
         try:
             return fn()
         except MfaError:
@@ -153,6 +158,8 @@ class KeyringStore:
 
     def delete(self, operator: str) -> bool:
         """Remove the secret; False if there was none."""
+        import keyring.errors
+
         self._check_operator(operator)
         if self.get(operator) is None:
             return False

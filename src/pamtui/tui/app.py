@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import threading
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import events, work
@@ -20,8 +22,8 @@ from pamtui.errors import PamtuiError
 from pamtui.model import QueueState
 from pamtui.sanitize import clean
 from pamtui.services.cursors import CursorStore
-from pamtui.services.forward import ForwardLag, follow
 from pamtui.services.health import ProviderStatus, provider_statuses
+from pamtui.services.inventory_snapshot import InventorySnapshots
 from pamtui.services.journal import Journal, JournalError, VerifyReport
 from pamtui.services.movers import people_flags
 from pamtui.services.session import Session
@@ -30,15 +32,16 @@ from pamtui.services.watch import StreamWatch
 from pamtui.tui.commands import PamtuiCommands
 from pamtui.tui.keymap import KEY_MAP_SUMMARY, keymap_for
 from pamtui.tui.keys import redirect_stray_key
-from pamtui.tui.screens.audit import AuditScreen
-from pamtui.tui.screens.enrol import offer_enrolment
-from pamtui.tui.screens.help import HelpScreen, bindings_table
 from pamtui.tui.screens.main import MainScreen
-from pamtui.tui.screens.providers import ProvidersScreen
-from pamtui.tui.screens.quit import ConfirmQuit
+from pamtui.tui.snapshot_start import SnapshotStart
 from pamtui.tui.themes import discover_themes
 from pamtui.tui.throttle import Throttle
 from pamtui.tui.widgets.stream import StreamLog, format_rate
+
+if TYPE_CHECKING:
+    from pamtui.services.forward import ForwardLag
+# Screens other than the main one, and the forwarder, are imported on first use:
+# the first frame does not wait for them (benchmarks/bench_tui_start.py).
 
 DEFAULT_THEME = "pamtui-dark"
 LOADING_REDRAW_INTERVAL = 1.0
@@ -86,6 +89,8 @@ class BaseApp(App[int]):
         def answered(quit_: bool | None) -> None:
             if quit_:
                 self.exit()
+
+        from pamtui.tui.screens.quit import ConfirmQuit
 
         self.push_screen(ConfirmQuit(what), callback=answered)
 
@@ -141,6 +146,8 @@ class BaseApp(App[int]):
     )
 
     def action_help(self) -> None:
+        from pamtui.tui.screens.help import HelpScreen, bindings_table
+
         self.push_screen(HelpScreen(bindings_table(self.screen), self.HELP_INTRO))
 
 
@@ -167,6 +174,8 @@ class AuditApp(BaseApp):
     async def on_mount(self) -> None:
         self.apply_themes()
         self.sub_title = "audit review (read-only)"
+        from pamtui.tui.screens.audit import AuditScreen
+
         await self.push_screen(AuditScreen(self.journal, standalone=True))
 
 
@@ -204,6 +213,10 @@ class PamtuiApp(BaseApp):
         self.forward_lags: list[ForwardLag] = []
         """Each [[forward]] receiver's lag, from the background forwarder's last pass."""
         self._forward_stop = threading.Event()
+        self._verifier: Journal | None = None
+        self.snapshots = InventorySnapshots.for_session(session)
+        self.start = SnapshotStart(self, self.snapshots)
+        """The accounts pane from the last inventory snapshot until the providers answer."""
 
     # -- start-up ----------------------------------------------------------
 
@@ -211,13 +224,21 @@ class PamtuiApp(BaseApp):
         self.apply_themes()
         mode = "read-only" if self.read_only else "operator"
         self.sub_title = f"{self.session.operator} ({mode})"
-        await self.push_screen(MainScreen())  # panes exist before workers use them
+        # Panes exist before workers use them; the first frame holds the last
+        # snapshot's accounts, before the providers answer.
+        await self.push_screen(MainScreen(first_rows=self.start.show))
+        # The rest waits for the first frame: a start is judged by it.
+        self.call_after_refresh(self._after_first_frame)
+        self.set_interval(0.5, self._tick)
+
+    def _after_first_frame(self) -> None:
+        from pamtui.tui.screens.enrol import offer_enrolment  # rarely needed: not at import
+
         self._journal_session_start()
         offer_enrolment(self)  # first login with an admin's allowance: the QR code, once
         self.load_inventory()  # starts the stream once accounts are known
         self.verify_journal()
         self.forward_journal()
-        self.set_interval(0.5, self._tick)
 
     def _journal_session_start(self) -> None:
         if self.read_only:
@@ -253,6 +274,10 @@ class PamtuiApp(BaseApp):
         listed: list[str] = []
 
         def redraw() -> None:
+            if self.start.showing:  # keep the complete snapshot; say who has answered
+                with contextlib.suppress(*_SCREEN_GONE):
+                    self.start.note(len(answered), len(self.session.providers))
+                return
             # A big provider takes seconds: show what has come so far, and say what has not.
             reading = [name for name in listed if name not in answered]
             note = f"loading: {len(answered)}/{len(self.session.providers)} providers"
@@ -277,10 +302,12 @@ class PamtuiApp(BaseApp):
             )
         finally:
             throttle.cancel()
+        self.start.reconciled()
         try:
             self.main.show_accounts(views)
         except _SCREEN_GONE:
             return  # the operator quit while providers were still answering
+        self.start.save(views)
         # Drift snapshots cost a second at 100k accounts: after the first frame.
         await inventory.snapshot()
         if self.session.people.sources:
@@ -391,6 +418,7 @@ class PamtuiApp(BaseApp):
         destinations = self.session.config.forward
         if self.read_only or not destinations:
             return
+        from pamtui.services.forward import follow
 
         def passed(_results: object, lags: list[ForwardLag]) -> None:
             self.forward_lags = lags
@@ -420,6 +448,9 @@ class PamtuiApp(BaseApp):
     async def on_unmount(self) -> None:
         self._journal_session_end()
         self._forward_stop.set()
+        verifier = self._verifier
+        if verifier is not None:  # a chain check of a large journal: stop it, not wait
+            verifier.conn.interrupt()
         heap.restore_thresholds()
         if self.cursors is not None:
             self.cursors.flush()
@@ -432,6 +463,8 @@ class PamtuiApp(BaseApp):
         )
 
     def action_providers(self) -> None:
+        from pamtui.tui.screens.providers import ProvidersScreen
+
         self.push_screen(ProvidersScreen(self.provider_statuses()))
 
     def _account_name(self, provider: str, account_id: str) -> str:
@@ -492,11 +525,13 @@ class PamtuiApp(BaseApp):
         """Check the chain at start, on its own read-only connection (UI stays free)."""
         try:
             checker = Journal.open(self.session.journal.path, read_only=True)
+            self._verifier = checker  # quitting interrupts it (on_unmount)
             try:
                 report = checker.verify()
             finally:
+                self._verifier = None
                 checker.close()
-        except JournalError:
+        except (JournalError, sqlite3.OperationalError):  # interrupted: the app is quitting
             return
         self.journal_check = report
         self.call_from_thread(self._tick)  # show it now, not at the next tick
@@ -516,6 +551,8 @@ class PamtuiApp(BaseApp):
             )
 
     def action_open_audit(self) -> None:
+        from pamtui.tui.screens.audit import AuditScreen
+
         self.push_screen(AuditScreen(self.session.journal))
 
 

@@ -39,6 +39,7 @@ from pamtui.providers.demo import state as st
 from pamtui.providers.demo.constants import DEFAULT_SEED, GITHUB_ORG, SYSTEMS
 from pamtui.providers.demo.generate import MIN_ACCOUNTS
 from pamtui.providers.demo.people import past_roles, people_from_rows
+from pamtui.providers.kit.interruptible import scan_in_thread
 from pamtui.providers.kit.provider import DeclaredProvider
 from pamtui.providers.kit.settings import Settings, choice, integer, number, string
 from pamtui.providers.roster import PastRole
@@ -574,7 +575,8 @@ class DemoProvider(DeclaredProvider):
         conn = st.connect(self.state_file)  # its own connection: data_version sees others
         try:
             # Scanning 300k credentials takes a while at scale: off the UI's event loop.
-            model = await asyncio.to_thread(self._event_model, conn)
+            # Interruptible: quitting mid-scan stops the thread before conn.close() below.
+            model = await scan_in_thread(self._event_model, conn, name=f"scan-{self.name}")
             denials = st.Denials(conn)
             async for event in ev.stream(
                 model,

@@ -3,6 +3,7 @@ stream and the revocation queue, side by side."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, cast
 
 from textual import on
@@ -11,11 +12,13 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, ProgressBar, Static
 
 from pamtui.model import RiskFlag
 from pamtui.sanitize import clean
+from pamtui.services.account_rows import AccountRow
 from pamtui.services.inventory import AccountKey, AccountView
 from pamtui.tui.keymap import role_allows
 from pamtui.tui.screens.revoking import RevokeActions
@@ -51,6 +54,10 @@ def pane_tabs(current: int) -> str:
         for n, name in enumerate(PANE_NAMES)
     ]
     return " ".join(tabs) + " · Tab"
+
+
+DETAIL_SETTLE = 0.12
+"""Seconds of no filter keys before the credentials pane shows the new selection."""
 
 
 class MainScreen(RevokeActions, Screen):
@@ -167,6 +174,12 @@ class MainScreen(RevokeActions, Screen):
     _loading = ""
     """What the accounts pane title says is still loading (set by ``show_accounts``)."""
 
+    def __init__(self, *, first_rows: Callable[[], object] | None = None) -> None:
+        super().__init__()
+        self._detail_timer: Timer | None = None
+        self._first_rows = first_rows
+        """Called as the screen mounts, so its first frame holds rows (the last snapshot)."""
+
     @property
     def accounts_loading(self) -> bool:
         """True while the accounts pane shows a sync still under way.
@@ -206,6 +219,8 @@ class MainScreen(RevokeActions, Screen):
         self.set_interval(0.1, self.query_one(StreamLog).flush)
         self.set_interval(0.5, self._refresh_stream_meta)
         self._refresh_stream_meta()
+        if self._first_rows is not None:
+            self._first_rows()
 
     # -- focus: visible without colour too (NO_COLOR, monochrome terminals) ----
 
@@ -266,7 +281,14 @@ class MainScreen(RevokeActions, Screen):
     def session(self):
         return self.app.session
 
-    def show_accounts(self, views: list[AccountView], *, loading: str = "") -> None:
+    def note_accounts(self, loading: str) -> None:
+        """Change only what the pane title says is still coming (no reload of the rows)."""
+        self._loading = loading
+        self._update_accounts_title()
+
+    def show_accounts(
+        self, views: Sequence[AccountView | AccountRow], *, loading: str = ""
+    ) -> None:
         """Show ``views``; ``loading``: what the pane title says is still coming."""
         table = self.query_one(AccountsTable)
         table.load(views)
@@ -310,8 +332,20 @@ class MainScreen(RevokeActions, Screen):
 
     @on(AccountsTable.AccountSelected)
     def _account_selected(self, message: AccountsTable.AccountSelected) -> None:
+        if isinstance(self.focused, Input):
+            # Typing a filter moves the selection at each key: the credentials pane
+            # follows once the keys pause, so a keystroke costs the table alone.
+            if self._detail_timer is not None:
+                self._detail_timer.stop()
+            self._detail_timer = self.set_timer(DETAIL_SETTLE, self._show_selected)
+            return
+        self._show_selected()
+
+    def _show_selected(self) -> None:
+        self._detail_timer = None
+        key = self.query_one(AccountsTable).selected_key
         # shown(): while a first sync runs, the account before its credentials.
-        view = self.session.inventory.shown(message.key) if message.key else None
+        view = self.session.inventory.shown(key) if key else None
         self.query_one(AccountDetail).show(view)
 
     @on(AccountsTable.AccountOpened)

@@ -17,7 +17,8 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 
-from pamtui.services.account_index import AccountIndex, live_credentials
+from pamtui.services.account_index import AccountIndex
+from pamtui.services.account_rows import AccountRow
 from pamtui.services.inventory import AccountKey, AccountView
 from pamtui.tui.safe import safe
 from pamtui.tui.widgets.badges import flag_badges
@@ -142,15 +143,14 @@ class AccountsTable(VirtualTable):
         return position
 
     def row_cells(self, row: int) -> Sequence[Text]:
-        view = self.index[row]
-        a = view.account
+        r = self.index[row]
         return (
-            safe(a.name, max_length=ACCOUNT_WIDTH),
-            flag_badges(view.flags, self.app.current_theme),
-            safe(live_credentials(view)) if view.credentials_read else Text("…", style="dim"),
-            safe(a.provider, max_length=16),
-            safe(a.status, "dim" if a.status != "active" else ""),
-            safe(a.kind),
+            safe(r.name, max_length=ACCOUNT_WIDTH),
+            flag_badges(r.flags, self.app.current_theme),
+            safe(r.live) if r.live is not None else Text("…", style="dim"),
+            safe(r.provider, max_length=16),
+            safe(r.status, "dim" if r.status != "active" else ""),
+            safe(r.kind),
         )
 
     def header_cells(self) -> Sequence[Text]:
@@ -165,7 +165,7 @@ class AccountsTable(VirtualTable):
 
     # -- data in ------------------------------------------------------------------
 
-    def load(self, views: Iterable[AccountView]) -> None:
+    def load(self, views: Iterable[AccountView | AccountRow]) -> None:
         selected = self.selected_key
         self.index.load(views)
         # Every load (provisional rows first, then with credentials): flags read

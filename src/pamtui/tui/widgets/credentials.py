@@ -9,6 +9,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from pamtui.model import Credential, CredentialStatus, utcnow
+from pamtui.sanitize import clean
 from pamtui.services.inventory import AccountView
 from pamtui.services.risk import has_admin_scope
 from pamtui.tui.safe import join, safe
@@ -159,4 +160,12 @@ class AccountDetail(Vertical):
 def _still_reading(view: AccountView) -> list[Text]:
     if view.credentials_read:
         return []
+    if view.snapshot:
+        return [
+            Text(
+                f"snapshot of {clean(view.snapshot[:16].replace('T', ' '))} UTC: the providers "
+                "have not answered yet (revocation waits for them)",
+                style="dim italic",
+            )
+        ]
     return [Text("credentials: still reading them from the provider…", style="dim italic")]

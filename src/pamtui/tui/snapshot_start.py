@@ -1,0 +1,100 @@
+"""Start the accounts pane from the last inventory snapshot, then reconcile.
+
+The app calls :meth:`SnapshotStart.show` as it mounts, before asking the
+providers (so the first frame already holds the rows): the pane holds every account of the last complete sync at once,
+its title saying "snapshot" and when it was taken. The selected account's
+credentials come from the snapshot too (display only: a snapshot view is never
+planned from). When the providers have answered, :meth:`reconciled` drops the
+snapshot and the worker shows their answer, so an account removed since the
+snapshot disappears; :meth:`save` then keeps that answer for the next start
+(in a thread, and only when every provider answered).
+
+The snapshot file itself is ``services/inventory_snapshot.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from functools import partial
+from typing import TYPE_CHECKING
+
+from pamtui.sanitize import clean
+from pamtui.services.inventory import AccountView
+from pamtui.services.inventory_snapshot import InventorySnapshots, SnapshotUnusable
+
+if TYPE_CHECKING:
+    from pamtui.tui.app import PamtuiApp
+
+SAVE_GROUP = "inventory-snapshot"
+"""The worker group of the snapshot writer (the app joins it before exiting)."""
+
+
+class SnapshotStart:
+    def __init__(self, app: PamtuiApp, snapshots: InventorySnapshots) -> None:
+        self.app = app
+        self.snapshots = snapshots
+        self.taken = ""
+        """When the snapshot on screen was taken; "" once the providers answered."""
+
+    @property
+    def showing(self) -> bool:
+        return bool(self.taken)
+
+    def show(self) -> bool:
+        """Put the last snapshot on screen; False when there is none for this config.
+
+        Not in a thread: there is nothing else to show until it is loaded, and
+        the first frame should hold it (0.2 s at 100,000 accounts).
+        """
+        try:
+            snapshot = self.snapshots.load()
+        except SnapshotUnusable as exc:  # a corrupt or foreign file: start without it
+            self.app.notify(str(exc), severity="warning", markup=False, timeout=10)
+            return False
+        if snapshot is None or not snapshot.rows:
+            return False
+        self.taken = snapshot.taken or "?"
+        self.app.session.inventory.before_sync = self.snapshots.view
+        self.app.main.show_accounts(snapshot.rows, loading=self._note(0))
+        return True
+
+    def _note(self, answered: int) -> str:
+        when = clean(self.taken[:16].replace("T", " "), max_length=20)
+        total = len(self.app.session.providers)
+        return f"snapshot {when} UTC · providers answered {answered}/{total}"
+
+    def note(self, answered: int, _total: int) -> None:
+        if self.showing:
+            self.app.main.note_accounts(self._note(answered))
+
+    def reconciled(self) -> None:
+        """The providers answered: their rows replace the snapshot's."""
+        self.taken = ""
+        self.app.session.inventory.before_sync = None
+
+    def save(self, views: Sequence[AccountView]) -> None:
+        """Keep a complete sync for the next start (not a partial one, not read-only)."""
+        session = self.app.session
+        health = session.inventory.health
+        complete = all(name in health and health[name].ok for name in session.providers)
+        if not complete or self.snapshots.read_only:
+            return
+        self.app.run_worker(
+            partial(self._save, list(views), sorted(session.providers)),
+            thread=True,
+            group=SAVE_GROUP,
+            exclusive=True,
+        )
+
+    def _save(self, views: list[AccountView], providers: list[str]) -> None:
+        try:
+            self.snapshots.save(views, providers)
+        except Exception as exc:  # a catch-all on purpose: a cache must not end the session
+            with contextlib.suppress(RuntimeError):  # the app may be exiting
+                self.app.call_from_thread(
+                    self.app.notify,
+                    f"inventory snapshot not saved: {type(exc).__name__}: {exc}",
+                    severity="warning",
+                    markup=False,
+                )

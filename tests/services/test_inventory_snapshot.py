@@ -1,0 +1,95 @@
+"""The inventory snapshot file: what it keeps, for whom, and what it refuses."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+
+import pytest
+
+from pamtui.services.account_rows import row_of
+from pamtui.services.inventory import Inventory
+from pamtui.services.inventory_snapshot import (
+    InventorySnapshots,
+    SnapshotUnusable,
+    snapshot_file,
+)
+from tests.fakes import StaticProvider
+
+PROVIDERS = [("static", "static", {"setting": 1})]
+
+
+def synced():
+    inventory = Inventory({"static": StaticProvider()})
+    return asyncio.run(inventory.sync(snapshot=False))
+
+
+def test_a_saved_snapshot_gives_back_the_rows_and_each_account(db_path):
+    db_path.parent.mkdir(parents=True)
+    views = synced()
+    keeper = InventorySnapshots(db_path, PROVIDERS, stale_days=90, read_only=False)
+    assert keeper.load() is None  # nothing yet
+    assert keeper.save(views, ["static"])
+    assert stat.S_IMODE(os.stat(snapshot_file(db_path)).st_mode) == 0o600
+    snap = keeper.load()
+    assert snap is not None and snap.providers == ("static",)
+    by_key = {row.key: row for row in snap.rows}
+    for view in views:
+        row = by_key[view.key]
+        assert row.snapshot and row._replace(snapshot=False) == row_of(view)
+        again = keeper.view(view.key)
+        assert again is not None and again.snapshot and not again.credentials_read
+        assert again.account == view.account and again.credentials == view.credentials
+        assert again.flags == view.flags
+    assert keeper.view(("static", "nobody")) is None
+
+
+def test_another_config_or_risk_setting_does_not_see_the_snapshot(db_path):
+    db_path.parent.mkdir(parents=True)
+    InventorySnapshots(db_path, PROVIDERS, stale_days=90, read_only=False).save(
+        synced(), ["static"]
+    )
+    for providers, stale in (
+        ([("static", "static", {"setting": 2})], 90),  # another setting
+        ([("static", "scim", {"setting": 1})], 90),  # another type under the same name
+        ([*PROVIDERS, ("more", "static", {})], 90),  # another provider set
+        (PROVIDERS, 30),  # another staleness rule: other flags
+    ):
+        other = InventorySnapshots(db_path, providers, stale_days=stale, read_only=False)
+        assert other.load() is None
+        assert other.view(("static", "u1")) is None
+
+
+def test_a_read_only_session_writes_no_snapshot(db_path):
+    db_path.parent.mkdir(parents=True)
+    keeper = InventorySnapshots(db_path, PROVIDERS, stale_days=90, read_only=True)
+    assert not keeper.save(synced(), ["static"])
+    assert not snapshot_file(db_path).exists()
+
+
+@pytest.mark.parametrize(
+    "content", [b"not a database at all", b"SQLite format 3\x00" + b"\xff" * 600]
+)
+def test_a_corrupt_file_is_unusable_with_one_line(db_path, content):
+    db_path.parent.mkdir(parents=True)
+    snapshot_file(db_path).write_bytes(content)
+    keeper = InventorySnapshots(db_path, PROVIDERS, stale_days=90, read_only=False)
+    with pytest.raises(SnapshotUnusable) as caught:
+        keeper.load()
+    assert "not used" in str(caught.value) and "\n" not in str(caught.value)
+    assert keeper.view(("static", "u1")) is None
+    keeper.save(synced(), ["static"])  # the next complete sync replaces it
+    assert keeper.load() is not None
+
+
+def test_saving_over_a_symlink_replaces_the_link_not_its_target(db_path, tmp_path):
+    db_path.parent.mkdir(parents=True)
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me")
+    snapshot_file(db_path).symlink_to(target)
+    InventorySnapshots(db_path, PROVIDERS, stale_days=90, read_only=False).save(
+        synced(), ["static"]
+    )
+    assert target.read_text() == "keep me"
+    assert not snapshot_file(db_path).is_symlink()

@@ -1,0 +1,133 @@
+"""Starting from the last inventory snapshot, then reconciling with the providers.
+
+A second start shows every account of the last complete sync at once, marked
+"snapshot", while the providers have not answered; the selected account's
+credentials show from the snapshot (display only: nothing is revoked from it);
+when the providers answer, their answer replaces the snapshot (an account
+removed since disappears). A snapshot of another provider set is never used,
+and a corrupt file is ignored with a notice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from pamtui.model import Account
+from pamtui.services.inventory_snapshot import snapshot_file
+from pamtui.tui.screens.main import MainScreen
+from pamtui.tui.widgets.accounts import AccountsTable
+from pamtui.tui.widgets.credentials import AccountDetail, CredentialsTable
+from tests.fakes import StaticProvider
+from tests.tui.test_tui import make_app, settle
+
+SIZE = (120, 40)
+
+
+class GatedProvider(StaticProvider):
+    """Lists nothing until the test opens the gate: the providers have not answered."""
+
+    def __init__(self, name: str = "static") -> None:
+        super().__init__(name)
+        self.gate = asyncio.Event()
+
+    async def list_accounts(self) -> AsyncIterator[Account]:
+        await self.gate.wait()
+        async for account in super().list_accounts():
+            yield account
+
+
+async def _until(pilot, condition, tries: int = 500) -> None:
+    for _ in range(tries):
+        if condition():
+            return
+        await pilot.pause(0.01)
+    raise AssertionError("condition never held")
+
+
+def _title(app) -> str:
+    return str(app.screen.query_one("#accounts-pane").border_title)
+
+
+def _summary(app) -> str:
+    return str(app.screen.query_one(AccountDetail).query_one("#account-summary").content)
+
+
+async def _first_run(db_path: Path, provider: StaticProvider | None = None) -> None:
+    """A complete sync, which leaves the snapshot for the next start."""
+    app = make_app(db_path, provider or StaticProvider(), stream=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+    assert snapshot_file(db_path).exists()
+
+
+async def test_a_second_start_shows_the_snapshot_then_reconciles(db_path):
+    await _first_run(db_path)
+    provider = GatedProvider()
+    del provider.accounts["u3"]  # carol left since the snapshot was taken
+    app = make_app(db_path, provider, stream=False)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(AccountsTable)
+        await _until(pilot, lambda: table.row_count == 4)
+        assert app.start.showing and "snapshot" in _title(app)
+        assert "providers answered 0/1" in _title(app)
+        assert "Accounts 4" in _title(app)
+
+        # The credentials pane works for a snapshot row: carol and her token.
+        table.focus()
+        table.move_cursor(row=table.get_row_index("static\x1fu3"))
+        await pilot.pause()
+        assert "No account selected" not in _summary(app)
+        assert "carol" in _summary(app) and "snapshot of" in _summary(app)
+        creds = app.screen.query_one(CredentialsTable)
+        assert creds.row_count == 1
+
+        # Nothing is revoked from a snapshot: a plan needs the provider's answer.
+        await pilot.press("R")
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+        assert app.session.queue.items(limit=10) == []
+
+        provider.gate.set()
+        await _until(pilot, lambda: not app.start.showing and not app.main.accounts_loading)
+        await settle(app, pilot)
+        assert "snapshot" not in _title(app) and "Accounts 3" in _title(app)
+        assert "static\x1fu3" not in table.rows  # removed since: gone after reconciling
+        assert "snapshot of" not in _summary(app)
+    # The next start's snapshot is the reconciled inventory (3 accounts).
+    conn = sqlite3.connect(snapshot_file(db_path))
+    assert conn.execute("SELECT count(*) FROM accounts").fetchone() == (3,)
+    conn.close()
+
+
+async def test_a_snapshot_of_another_provider_set_is_not_used(db_path):
+    await _first_run(db_path, StaticProvider("static"))
+    provider = GatedProvider("other")  # another config: another provider set
+    app = make_app(db_path, provider, stream=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.2)
+        table = app.screen.query_one(AccountsTable)
+        assert table.row_count == 0 and not app.start.showing
+        assert "snapshot" not in _title(app)
+        provider.gate.set()
+        await _until(pilot, lambda: table.row_count == 4 and not app.main.accounts_loading)
+        assert "other\x1fu1" in table.rows and "static\x1fu1" not in table.rows
+
+
+async def test_a_corrupt_snapshot_is_ignored_with_a_notice(db_path):
+    await _first_run(db_path)
+    snapshot_file(db_path).write_bytes(b"SQLite format 3\x00" + b"\xff" * 600)
+    app = make_app(db_path, StaticProvider(), stream=False)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(AccountsTable)
+        await _until(pilot, lambda: table.row_count == 4 and not app.main.accounts_loading)
+        await settle(app, pilot)
+        notices = [str(n.message) for n in app._notifications]
+        assert any("inventory snapshot" in n and "not used" in n for n in notices), notices
+        assert "snapshot" not in _title(app)
+    # The complete sync replaced the corrupt file with a good snapshot.
+    conn = sqlite3.connect(snapshot_file(db_path))
+    assert conn.execute("SELECT count(*) FROM accounts").fetchone() == (4,)
+    conn.close()
