@@ -15,6 +15,7 @@ from pamtui.services.session import Session
 from pamtui.tui.app import PamtuiApp
 from pamtui.tui.screens.confirm import ConfirmRevoke
 from pamtui.tui.screens.people import PeopleScreen
+from pamtui.tui.widgets.people import PeopleTable
 from tests.tui.test_tui import SIZE, settle
 
 KEY_NAMES = {"/": "slash", " ": "space"}
@@ -30,7 +31,7 @@ def demo_app(db_path, *, read_only: bool = False) -> PamtuiApp:
     return PamtuiApp(session, stream=False)
 
 
-def cells(table: DataTable) -> list[list[str]]:
+def cells(table: DataTable | PeopleTable) -> list[list[str]]:
     return [[c.plain for c in table.get_row_at(i)] for i in range(table.row_count)]
 
 
@@ -47,7 +48,7 @@ async def test_people_lists_lucia_near_the_top_and_filters(db_path):
     app = demo_app(db_path)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_people(app, pilot)
-        rows = cells(screen.query_one("#people-list", DataTable))
+        rows = cells(screen.query_one("#people-list", PeopleTable))
         assert len(rows) > 3
         names = [r[0] for r in rows]
         lucia = names.index("Lucía Castillo")
@@ -58,7 +59,7 @@ async def test_people_lists_lucia_near_the_top_and_filters(db_path):
         assert rows[lucia][4] == "3"  # systems with live access
         burst(app, "/lucia castillo")
         await pilot.pause(0.3)
-        rows = cells(screen.query_one("#people-list", DataTable))
+        rows = cells(screen.query_one("#people-list", PeopleTable))
         assert [r[1] for r in rows] == ["E1111"]
         assert app.is_running
 
@@ -153,7 +154,7 @@ async def test_hostile_roster_names_render_literally(tmp_path, db_path):
     app = PamtuiApp(session, stream=False)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_people(app, pilot)
-        rows = cells(screen.query_one("#people-list", DataTable))
+        rows = cells(screen.query_one("#people-list", PeopleTable))
         names = {r[0] for r in rows}
         assert names == {clean(f"Eve {text}", max_length=40) for text in HOSTILE_STRINGS}
         assert "Eve [@click=app.quit]click-me[/]" in names  # shown, not parsed

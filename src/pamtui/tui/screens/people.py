@@ -6,11 +6,14 @@ This screen only shows them and collects the operator's choices: the confirm
 dialog, the step-up prompt and the run with its progress bar are the triage
 screen's own (:class:`pamtui.tui.screens.revoking.RevokeActions`), reused.
 Everything from a roster or a provider goes through ``safe``.
+
+The list is a virtual table (``widgets/people.py``) over a ``PeopleIndex``: only
+the rows on screen are rendered, and a keystroke in the filter tests at most
+the rows still shown. A person's accounts are read when the person is opened.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,18 +28,17 @@ from textual.widgets import DataTable, Footer, Header, Input, ProgressBar, Stati
 from pamtui.model import LinkRelation, Person, PersonStatus
 from pamtui.services.inventory import AccountView
 from pamtui.services.people import Correlation, PeopleError, summary
+from pamtui.services.people_index import PeopleIndex, fold
 from pamtui.services.queue import Outcome, QueueError
 from pamtui.tui.safe import join, safe
 from pamtui.tui.screens.revoking import RevokeActions
-from pamtui.tui.widgets.table import KeyedDataTable
+from pamtui.tui.widgets.people import PeopleTable
+from pamtui.tui.widgets.table import KeyedDataTable, VirtualTable
 
 PEOPLE_MUTATING = frozenset({"offboard_person"})
 
 
-def fold(text: str) -> str:
-    """Lower case without accents: "lucia" finds "Lucía", as an operator types it."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+__all__ = ["PeopleScreen", "fold", "person_cells", "risk_order", "risk_text"]
 
 
 def risk_order(row: dict[str, Any]) -> tuple[int, int, str, str]:
@@ -51,6 +53,25 @@ def risk_text(row: dict[str, Any]) -> Text:
         n = row["orphaned_accounts"]
         return Text(f"LEFT · {n} live account{'s' if n != 1 else ''}", style="bold red")
     return Text("")
+
+
+def haystack(row: dict[str, Any]) -> str:
+    """What the filter searches: name, HR id, email, status."""
+    return " ".join(str(row[k]) for k in ("name", "id", "email", "status"))
+
+
+def person_cells(row: dict[str, Any]) -> tuple[Text, ...]:
+    """One row of the people list (built only for the rows on screen)."""
+    return (
+        safe(row["name"], max_length=40),
+        safe(row["id"], max_length=20),
+        safe(row["status"], max_length=12),
+        safe(row["terminated"], max_length=10),
+        Text(str(row["systems"]), justify="right"),
+        Text(str(row["accounts"]), justify="right"),
+        Text(str(row["live_credentials"]), justify="right"),
+        risk_text(row),
+    )
 
 
 class PeopleScreen(RevokeActions, Screen):
@@ -90,6 +111,8 @@ class PeopleScreen(RevokeActions, Screen):
         super().__init__()
         self.corr: Correlation | None = None
         self.rows: list[dict[str, Any]] = []
+        self.at_risk = 0
+        """People who left and still hold live access (they are listed first)."""
         self.person: Person | None = None
 
     @property
@@ -105,7 +128,7 @@ class PeopleScreen(RevokeActions, Screen):
                 id="people-filter",
                 classes="hidden",
             )
-            yield KeyedDataTable(id="people-list", cursor_type="row", zebra_stripes=True)
+            yield PeopleTable(person_cells, id="people-list")
         with Vertical(id="person-pane", classes="hidden"):
             yield Static(id="person-summary")
             yield KeyedDataTable(id="person-accounts", cursor_type="row", zebra_stripes=True)
@@ -115,8 +138,8 @@ class PeopleScreen(RevokeActions, Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#people-list", DataTable).add_columns(
-            "Name", "HR id", "Status", "Left", "Systems", "Accounts", "Live creds", "Risk"
+        self.query_one("#people-title", Static).update(
+            Text("People · reading the rosters and correlating…", style="bold")
         )
         self.query_one("#person-accounts", DataTable).add_columns(
             "Provider", "Account", "Relation", "Live creds", "Rule", "Evidence"
@@ -136,34 +159,23 @@ class PeopleScreen(RevokeActions, Screen):
         self.corr = corr
         people = list(corr.people.values())
         self.rows = sorted(summary(corr, people), key=risk_order)
+        self.at_risk = sum(1 for row in self.rows if risk_order(row)[0] == 0)
+        index = PeopleIndex(self.rows, haystack)
+        index.filter(self.query_one("#people-filter", Input).value)
+        self.query_one("#people-list", PeopleTable).load(index)
         self._show_list()
         if self.person is not None:
             self._show_person(corr.people.get(self.person.id, self.person))
 
     def _show_list(self) -> None:
-        table = self.query_one("#people-list", DataTable)
-        needle = fold(self.query_one("#people-filter", Input).value.strip())
-        table.clear()
-        for row in self.rows:
-            hay = fold(" ".join(str(row[k]) for k in ("name", "id", "email", "status")))
-            if needle and needle not in hay:
-                continue
-            table.add_row(
-                safe(row["name"], max_length=40),
-                safe(row["id"], max_length=20),
-                safe(row["status"], max_length=12),
-                safe(row["terminated"], max_length=10),
-                Text(str(row["systems"]), justify="right"),
-                Text(str(row["accounts"]), justify="right"),
-                Text(str(row["live_credentials"]), justify="right"),
-                risk_text(row),
-                key=row["id"],
-            )
-        shown, total = table.row_count, len(self.rows)
-        at_risk = sum(1 for row in self.rows if risk_order(row)[0] == 0)
+        """Filter the list by the box's text and say so in the title."""
+        table = self.query_one("#people-list", PeopleTable)
+        table.set_filter(self.query_one("#people-filter", Input).value)
+        needle = table.index.needle
+        shown, total = table.row_count, table.index.total
         title = Text("People", style="bold")
         title.append(f" {shown}/{total}" if shown != total else f" {total}")
-        title.append(f" · {at_risk} left with live access first")
+        title.append(f" · {self.at_risk} left with live access first")
         if needle:
             title.append(" · filter ")
             title.append_text(safe(needle, max_length=40))
@@ -173,30 +185,23 @@ class PeopleScreen(RevokeActions, Screen):
     def _selected_person(self) -> Person | None:
         if self.person is not None and not self.query_one("#person-pane").has_class("hidden"):
             return self.person
-        table = self.query_one("#people-list", DataTable)
-        if self.corr is None or table.row_count == 0:
+        key = self.query_one("#people-list", PeopleTable).selected_id
+        if self.corr is None or key is None:
             return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return self.corr.people.get(key or "")
+        return self.corr.people.get(key)
 
     # -- detail ----------------------------------------------------------------
 
     def _open_selected(self) -> None:
-        table = self.query_one("#people-list", DataTable)
-        if self.corr is None or table.row_count == 0:
-            return
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        person = self.corr.people.get(key or "")
+        key = self.query_one("#people-list", PeopleTable).selected_id
+        person = self.corr.people.get(key) if self.corr is not None and key else None
         if person is not None:
             self._show_person(person)
 
-    @on(DataTable.RowSelected, "#people-list")
-    def _opened(self, event: DataTable.RowSelected) -> None:
-        if self.corr is None or event.row_key.value is None:
-            return
-        person = self.corr.people.get(event.row_key.value)
-        if person is not None:
-            self._show_person(person)
+    @on(VirtualTable.RowSelected, "#people-list")
+    def _opened(self, event: VirtualTable.RowSelected) -> None:
+        event.stop()
+        self._open_selected()
 
     def _show_person(self, person: Person) -> None:
         assert self.corr is not None
