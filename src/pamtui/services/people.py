@@ -407,8 +407,12 @@ def summary(corr: Correlation, people: Sequence[Person]) -> list[dict[str, Any]]
     """One row a person: accounts, systems, live credentials, and the risk they carry."""
     rows = []
     for p in people:
-        links = corr.accounts_of(p.id)
-        orphaned = sum(1 for lk in links if RiskFlag.ORPHANED in corr.flags(lk.account))
+        links = corr._by_person.get(p.id, ())  # counted only: not accounts_of's sorted copy
+        orphaned = (  # only a terminated person's accounts can be ORPHANED
+            sum(1 for lk in links if RiskFlag.ORPHANED in corr.flags(lk.account))
+            if p.status is PersonStatus.TERMINATED
+            else 0
+        )
         rows.append(
             {
                 "id": p.id,

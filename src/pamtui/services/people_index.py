@@ -22,6 +22,8 @@ Row = dict[str, Any]
 
 def fold(text: str) -> str:
     """Lower case without accents: "lucia" finds "Lucía", as an operator types it."""
+    if text.isascii():  # most rows: a tenth of the time of the general case
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 

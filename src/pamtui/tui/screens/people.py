@@ -25,6 +25,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, ProgressBar, Static
 
+from pamtui import heap
 from pamtui.model import LinkRelation, Person, PersonStatus
 from pamtui.services.inventory import AccountView
 from pamtui.services.people import Correlation, PeopleError, summary
@@ -151,16 +152,19 @@ class PeopleScreen(RevokeActions, Screen):
 
     @work(exclusive=True, group="people-load")
     async def load(self) -> None:
-        try:
-            corr = await self.session.people.refresh(self.session.inventory.rows())
-        except PeopleError as exc:
-            self.notify(str(exc), severity="error", markup=False)
-            return
-        self.corr = corr
-        people = list(corr.people.values())
-        self.rows = sorted(summary(corr, people), key=risk_order)
-        self.at_risk = sum(1 for row in self.rows if risk_order(row)[0] == 0)
-        index = PeopleIndex(self.rows, haystack)
+        # 80,000 people and 100,000 links are long-lived: built without collections and
+        # frozen after, so no later full collection re-walks them (a late keystroke).
+        with heap.long_lived():
+            try:
+                corr = await self.session.people.refresh(self.session.inventory.rows())
+            except PeopleError as exc:
+                self.notify(str(exc), severity="error", markup=False)
+                return
+            self.corr = corr
+            people = list(corr.people.values())
+            self.rows = sorted(summary(corr, people), key=risk_order)
+            self.at_risk = sum(1 for row in self.rows if risk_order(row)[0] == 0)
+            index = PeopleIndex(self.rows, haystack)
         index.filter(self.query_one("#people-filter", Input).value)
         self.query_one("#people-list", PeopleTable).load(index)
         self._show_list()
