@@ -158,21 +158,28 @@ async def view_figures(config: Path, db: Path, keys: int) -> None:
                 f"{len(screen.rows)} people"
             )
             latencies: list[float] = []
+            typed: list[str] = []
             while len(latencies) < keys:
                 for query in QUERIES:
                     await pilot.press("slash")
                     await pilot.pause()
-                    for ch in query:
+                    for n, ch in enumerate(query):
                         shown.clear()
                         frames.clear()
                         t0 = time.perf_counter()
                         await pilot.press("space" if ch == " " else ch)
                         latencies.append(await next_frame_after(shown) - t0)
+                        typed.append(query[: n + 1])
                     await pilot.press("escape")
                     await pilot.pause()
                     if len(latencies) >= keys:
                         break
             print(f"  view: filter keystroke -> frame {ms_stats(latencies)}")
+            slowest = sorted(zip(latencies, typed, strict=True), reverse=True)[:5]
+            print(
+                "  view: slowest keystrokes: "
+                + ", ".join(f"{q!r} {t * 1000:.0f} ms" for t, q in slowest)
+            )
             opens: list[float] = []
             for query in ("lucia castillo", "zoe", "castillo"):
                 await pilot.press("slash")
