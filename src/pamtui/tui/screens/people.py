@@ -184,7 +184,8 @@ class PeopleScreen(RevokeActions, Screen):
             title.append(" · filter ")
             title.append_text(safe(needle, max_length=40))
         title.append(" · /: filter  enter: accounts  R: offboard  esc: back", style="dim")
-        self.query_one("#people-title", Static).update(title)
+        # One line, always (CSS): no layout pass for the whole screen on every keystroke.
+        self.query_one("#people-title", Static).update(title, layout=False)
 
     def _selected_person(self) -> Person | None:
         if self.person is not None and not self.query_one("#person-pane").has_class("hidden"):
