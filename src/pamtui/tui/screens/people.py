@@ -58,7 +58,7 @@ def risk_text(row: dict[str, Any]) -> Text:
 
 def haystack(row: dict[str, Any]) -> str:
     """What the filter searches: name, HR id, email, status."""
-    return " ".join(str(row[k]) for k in ("name", "id", "email", "status"))
+    return f"{row['name']} {row['id']} {row['email']} {row['status']}"
 
 
 def person_cells(row: dict[str, Any]) -> tuple[Text, ...]:
@@ -163,7 +163,10 @@ class PeopleScreen(RevokeActions, Screen):
             self.corr = corr
             people = list(corr.people.values())
             self.rows = sorted(summary(corr, people), key=risk_order)
-            self.at_risk = sum(1 for row in self.rows if risk_order(row)[0] == 0)
+            # They sort first: count the leading run, not every row again.
+            self.at_risk = next(
+                (n for n, row in enumerate(self.rows) if risk_order(row)[0] != 0), len(self.rows)
+            )
             index = PeopleIndex(self.rows, haystack)
         index.filter(self.query_one("#people-filter", Input).value)
         self.query_one("#people-list", PeopleTable).load(index)

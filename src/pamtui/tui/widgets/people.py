@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 from rich.text import Text
 
-from pamtui.services.people_index import PeopleIndex, Row
+from pamtui.services.people_index import PeopleIndex, Row, fold
 from pamtui.tui.widgets.table import Column, VirtualTable
 
 PEOPLE_COLUMNS = (
@@ -58,6 +58,8 @@ class PeopleTable(VirtualTable):
         self._rows_changed(selected, measure=True)
 
     def set_filter(self, query: str) -> None:
+        if fold(query.strip()) == self.index.needle:
+            return  # a space typed, or the title refreshed: nothing moves
         selected = self.selected_id
         self.index.filter(query)
         self._rows_changed(selected)
