@@ -244,3 +244,50 @@ async def test_accounts_a_person_only_owns_are_marked_owns(db_path):
             if lk.person_id == person_id
         }
         assert marked == expected and len(rows) >= len(marked)
+
+
+async def test_a_large_roster_filters_and_the_cursor_keeps_its_person(tmp_path, db_path):
+    """3,000 people from an HR export: the list is virtual, the filter narrows as typed,
+    and the person under the cursor stays under it while the filter still shows them."""
+    import csv
+
+    from pamtui.config import load
+
+    roster = tmp_path / "people.csv"
+    with roster.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "name", "email", "status"])
+        for n in range(3000):
+            writer.writerow([f"P{n:04d}", f"Person {n:04d}", f"p{n}@x.example", "active"])
+        writer.writerow(["P9999", "Zoë Ångström", "zoe@x.example", "terminated"])
+    config = tmp_path / "pamtui.toml"
+    config.write_text(
+        f'[[providers]]\nname = "hr"\ntype = "hr-csv"\npath = "{roster}"\n', encoding="utf-8"
+    )
+    config.chmod(0o600)
+    app = PamtuiApp(Session.open(cfg=load(str(config)), db_path=str(db_path)), stream=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_people(app, pilot)
+        table = screen.query_one("#people-list", PeopleTable)
+        assert table.row_count == 3001 and table.index.total == 3001
+        assert not table.children  # no widget per row: rows are drawn, not mounted
+        table.move_cursor(row=table.index.position("P1234") or 0)
+        assert table.selected_id == "P1234"
+        burst(app, "/person 12")
+        await pilot.pause(0.3)
+        assert table.row_count == 100  # Person 1200 to Person 1299
+        assert table.selected_id == "P1234"  # still shown: the cursor stayed on it
+        title = str(screen.query_one("#people-title", Static).render())
+        assert "100/3001" in title and "filter person 12" in title
+        burst(app, "5")
+        await pilot.pause(0.3)
+        assert table.selected_id == "P1250"  # P1234 filtered out: the first row
+        await pilot.press(*["backspace"] * 5)  # "perso": a widening, every row tested again
+        await pilot.pause(0.3)
+        assert table.row_count == 3000
+        await pilot.press(*["backspace"] * 5)
+        await pilot.pause(0.3)
+        assert table.row_count == 3001
+        burst(app, "angstrom")  # accents folded, as the operator types
+        await pilot.pause(0.3)
+        assert [table.get_row_at(i)[1].plain for i in range(table.row_count)] == ["P9999"]
