@@ -254,8 +254,8 @@ def correlate(
         owner = account.owner
         if owner and owner in by_id and not (unlinks and (key, owner) in unlinks):
             # _decide's first rule, inlined: nearly every account links by HR id.
-            evidence = f"HR id {owner} reported by {account.provider}"
-            links[key] = AccountLink(owner, key, LinkRule.HR_ID, evidence, relation)
+            said = f"HR id {owner} reported by {account.provider}"
+            links[key] = AccountLink(owner, key, LinkRule.HR_ID, said, relation)
             continue
         decided = _decide(account, by_id, by_email, by_alias, hooks.get(account.provider))
         if decided is None:
