@@ -277,3 +277,27 @@ def test_roster_settings_are_checked_with_the_key_named(
             context(tmp_path),
         )
     assert named in str(info.value)
+
+
+def test_odd_but_seen_shapes_of_users(tmp_path: Path) -> None:
+    """Shapes scim2-server would refuse but services send: a bare manager id, an
+    extension that is not an object, mixed-case names, a work email in capitals."""
+    provider = make(tmp_path, "http://127.0.0.1:9/v2", roster=True)
+    boss = {"id": "u-1", "userName": "boss", ENTERPRISE_USER.upper(): {"EMPLOYEENUMBER": "E1"}}
+    report = {
+        "id": "u-2",
+        "userName": "ann@acme.example",
+        "Active": False,
+        "Emails": [{"Value": "ann.lee@acme.example", "Type": "Work"}],
+        ENTERPRISE_USER: {"employeeNumber": "E2", "manager": "u-1"},
+        "meta": {"lastModified": "not a date"},
+    }
+    broken = {"id": "u-3", "userName": "x@acme.example", ENTERPRISE_USER: "E3"}
+    person_of_user = {"u-1": "E1", "u-2": "E2", "u-3": "scim:u-3"}
+    assert provider._person(boss, person_of_user).id == "E1"
+    ann = provider._person(report, person_of_user)
+    assert ann.id == "E2" and ann.manager == "E1"
+    assert ann.email == "ann.lee@acme.example" and ann.aliases == ("ann@acme.example",)
+    assert ann.status is PersonStatus.TERMINATED and ann.terminated is None
+    odd = provider._person(broken, person_of_user)
+    assert odd.id == "scim:u-3" and odd.department == "" and odd.manager == ""

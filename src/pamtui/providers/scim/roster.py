@@ -110,7 +110,8 @@ class Roster:
             if "@" in other and other.lower() != email.lower() and other not in aliases:
                 aliases.append(other)
         manager = _ci(enterprise, "manager")
-        manager_ref = _text(_ci(manager, "value")) if isinstance(manager, dict) else ""
+        # RFC 7643 makes it {"value": id, ...}; some services send the bare id.
+        manager_ref = _text(_ci(manager, "value")) if isinstance(manager, dict) else _text(manager)
         status = self._status(user)
         meta = _ci(user, "meta")
         kind = user_type(user)
