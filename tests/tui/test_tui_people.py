@@ -167,8 +167,16 @@ async def test_hostile_roster_names_render_literally(tmp_path, db_path):
 
 def test_snapshot_people_screen(snap_compare, db_path, monkeypatch):
     """The demo's people, terminated with live access first, as ``u`` opens them."""
+    from datetime import UTC, datetime
+
+    from pamtui.providers.demo import state as st
+
     for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):  # the header names the operator
         monkeypatch.setenv(name, "tester")
+    # The demo's leavers left N days before it was built: build it on a fixed day, so the
+    # "Left" dates in the snapshot do not move with the calendar.
+    built = datetime(2026, 12, 4, 18, 0, tzinfo=UTC).timestamp()
+    st.ensure(st.default_path(db_path.parent), now=built)
 
     async def people_open(pilot) -> None:
         await open_people(pilot.app, pilot)
