@@ -11,13 +11,12 @@ import pytest
 from pamtui.cli import main
 from pamtui.journal import Journal
 from pamtui.services import mfa
-from tests.services.test_mfa import memory_keyring  # noqa: F401  (fixture: backend chosen by config)
 
 ACCOUNT, TOKEN = "lucia-castillo-acme", "716008953"
 
 
 @pytest.fixture
-def setup(tmp_path, db_path, memory_keyring, monkeypatch):  # noqa: F811
+def setup(tmp_path, db_path, memory_keyring, monkeypatch):
     cfg = tmp_path / "config.toml"
     cfg.write_text(
         '[operator]\nname = "ops-alice"\nrequire_totp = true\n\n'
@@ -117,7 +116,7 @@ def test_the_four_eyes_approver_steps_up_with_their_own_code(
     capsys,
     tmp_path,
     db_path,
-    memory_keyring,  # noqa: F811
+    memory_keyring,
 ):
     alice = _four_eyes_config(tmp_path / "alice.toml", "ops-alice")
     bob = _four_eyes_config(tmp_path / "bob.toml", "ops-bob")

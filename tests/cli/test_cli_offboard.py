@@ -19,7 +19,6 @@ from pamtui.cli import main
 from pamtui.journal import EntryFilter, Journal
 from pamtui.providers.demo import state as st
 from pamtui.services import mfa
-from tests.services.test_mfa import memory_keyring  # noqa: F401  (fixture)
 
 LUCIA = "lucia.castillo@acme-robotics.example"
 
@@ -141,7 +140,7 @@ def test_four_eyes_leaves_the_plan_open(capsys, db, tmp_path, monkeypatch) -> No
 
 
 @pytest.fixture
-def stepped_up(tmp_path, db_path, memory_keyring, monkeypatch):  # noqa: F811
+def stepped_up(tmp_path, db_path, memory_keyring, monkeypatch):
     cfg = tmp_path / "config.toml"
     cfg.write_text(
         '[operator]\nname = "ops-alice"\nrequire_totp = true\n\n'

@@ -19,7 +19,6 @@ from pamtui.cli import main
 from pamtui.journal import EntryFilter, Journal
 from pamtui.services import mfa
 from pamtui.services.session import Session
-from tests.services.test_mfa import memory_keyring  # noqa: F401  (fixture: backend chosen by config)
 
 ACCOUNT, TOKEN = "lucia-castillo-acme", "716008953"
 PROVIDERS = '[[providers]]\nname = "demo-git"\ntype = "demo"\nsystem = "git"\nlatency_ms = 0\n'
@@ -67,7 +66,7 @@ def _policy_entries(db) -> list:
 
 
 @pytest.fixture
-def strict(tmp_path, db_path, memory_keyring):  # noqa: F811
+def strict(tmp_path, db_path, memory_keyring):
     """A database whose recorded policy was set by a strict config's first use."""
     strict_cfg = _config(tmp_path / "strict.toml")
     totp = _enrol("ops-alice", db_path)

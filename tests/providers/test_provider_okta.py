@@ -28,8 +28,6 @@ from tests.fakes import okta as okta_fake
 from tests.fakes.okta import ADMIN_TOKEN, OktaFake
 from tests.support.hostile import HOSTILE_STRINGS
 
-okta_server = okta_fake.okta_server
-
 EXPIRED = "00Okta-expired-token-1a2b3c4d5e6f"
 
 
