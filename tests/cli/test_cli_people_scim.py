@@ -14,16 +14,12 @@ import pytest
 
 from pamtui.cli import main
 from pamtui.providers.scim import ENTERPRISE_USER
-from tests.providers import test_provider_scim as scim_tests
-from tests.providers.test_provider_scim import TOKEN, Tenant
-
-scim_root = scim_tests.scim_root
-tenant = scim_tests.tenant
+from tests.support.servers import SCIM_TOKEN, Tenant
 
 
 @pytest.fixture
 def config(tmp_path: Path, tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SCIM_TOKEN", TOKEN)
+    monkeypatch.setenv("SCIM_TOKEN", SCIM_TOKEN)
     monkeypatch.setenv("PAMTUI_DB", str(tmp_path / "pamtui.db"))
     path = tmp_path / "pamtui.toml"
     path.write_text(

@@ -16,11 +16,8 @@ from pamtui.providers.base import ProviderConfigError
 from pamtui.providers.roster import roster_sources
 from pamtui.providers.scim import CORE_USER, ENTERPRISE_USER, ScimProvider
 from pamtui.services.people import correlate
-from tests.providers import test_provider_scim as scim_tests
-from tests.providers.test_provider_scim import Tenant, context, make
-
-scim_root = scim_tests.scim_root
-tenant = scim_tests.tenant
+from tests.providers.test_provider_scim import context, make
+from tests.support.servers import Tenant
 
 
 def _enterprise(**fields: object) -> dict[str, object]:
