@@ -17,7 +17,7 @@ import pytest
 
 from pamtui.cli import main
 from pamtui.journal import EntryFilter, Journal
-from pamtui.services import mfa
+from pamtui.services import identity, mfa
 from pamtui.services.session import Session
 
 ACCOUNT, TOKEN = "lucia-castillo-acme", "716008953"
@@ -30,10 +30,14 @@ def run(capsys, *argv):
     return code, out, err
 
 
-def _config(path, *, name="ops-alice", totp=True, four_eyes=True, read_only=False):
+@pytest.fixture(autouse=True)
+def _as_ops_alice(monkeypatch):
+    """The OS account is the identity (never USER): these tests run as ops-alice."""
+    monkeypatch.setattr(identity, "os_account", lambda: "ops-alice")
+
+
+def _config(path, *, totp=True, four_eyes=True, read_only=False):
     lines = ["[operator]"]
-    if name:
-        lines.append(f'name = "{name}"')
     lines += [
         f"require_totp = {str(totp).lower()}",
         f"four_eyes_for_privileged = {str(four_eyes).lower()}",
@@ -72,7 +76,7 @@ def strict(tmp_path, db_path, memory_keyring):
     totp = _enrol("ops-alice", db_path)
     # The first writable session with the strict config records it (pamtui, revoke, queue...).
     Session.open(config_path=str(strict_cfg), db_path=str(db_path)).journal.close()
-    lax = _config(tmp_path / "lax.toml", name="", totp=False, four_eyes=False, read_only=False)
+    lax = _config(tmp_path / "lax.toml", totp=False, four_eyes=False, read_only=False)
     return strict_cfg, lax, db_path, totp
 
 
@@ -152,7 +156,7 @@ def test_a_laxer_config_is_refused(capsys, strict, argv) -> None:
 def test_each_laxer_key_alone_is_refused(capsys, tmp_path, strict) -> None:
     strict_cfg, _, db, totp = strict
     capsys.readouterr()
-    no_totp = _config(tmp_path / "a.toml", name="", totp=False)
+    no_totp = _config(tmp_path / "a.toml", totp=False)
     code, _, err = run(capsys, *_revoke(no_totp, db))
     assert code == 2 and "operator.require_totp = false" in err
     no_four_eyes = _config(tmp_path / "b.toml", four_eyes=False)

@@ -124,7 +124,7 @@ CASES: list[tuple[str, str, Argv, int, str]] = [
             _write(
                 tmp,
                 "c.toml",
-                '[operator]\nname = "ops-alice"\nrequire_totp = true\n\n'
+                "[operator]\nrequire_totp = true\n\n"
                 '[[providers]]\nname = "demo-git"\ntype = "demo"\nsystem = "git"\n'
                 "latency_ms = 0\n",
             ),

@@ -171,8 +171,8 @@ def test_snapshot_people_screen(snap_compare, db_path, monkeypatch):
 
     from pamtui.providers.demo import state as st
 
-    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):  # the header names the operator
-        monkeypatch.setenv(name, "tester")
+    # The header names the operator: the real uid's OS account, pinned for the snapshot.
+    monkeypatch.setattr("pamtui.services.identity.os_account", lambda: "tester")
     # The demo's leavers left N days before it was built: build it on a fixed day, so the
     # "Left" dates in the snapshot do not move with the calendar.
     built = datetime(2026, 12, 4, 18, 0, tzinfo=UTC).timestamp()
