@@ -6,12 +6,13 @@ Real parts: the demo providers (their SQLite state), a real journal and queue, k
 from __future__ import annotations
 
 from textual import events
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from pamtui.model import QueueState, RiskFlag, TargetKind
 from pamtui.tui.keymap import binding_ids
 from pamtui.tui.screens.confirm import ConfirmRevoke
 from pamtui.tui.widgets.accounts import AccountsTable
+from pamtui.tui.widgets.people import PeopleTable
 from tests.services.test_movers import MOVER
 from tests.tui.test_tui import SIZE, settle
 from tests.tui.test_tui_people import burst, cells, demo_app, open_people
@@ -26,7 +27,7 @@ async def test_r_removes_the_movers_old_access_and_every_step_is_verified(db_pat
         assert "1 mover" in title
         burst(app, "/mover")
         await pilot.pause(0.3)
-        rows = cells(screen.query_one("#people-list", DataTable))
+        rows = cells(screen.query_one("#people-list", PeopleTable))
         assert [r[1] for r in rows] == [MOVER] and "MOVER" in rows[0][7]
         app.post_message(events.Key("enter", "\r"))
         app.post_message(events.Key("enter", "\r"))

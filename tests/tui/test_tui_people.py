@@ -15,6 +15,7 @@ from pamtui.services.session import Session
 from pamtui.tui.app import PamtuiApp
 from pamtui.tui.screens.confirm import ConfirmRevoke
 from pamtui.tui.screens.people import PeopleScreen
+from pamtui.tui.widgets.people import PeopleTable
 from tests.tui.test_tui import SIZE, settle
 
 KEY_NAMES = {"/": "slash", " ": "space"}
@@ -30,7 +31,7 @@ def demo_app(db_path, *, read_only: bool = False) -> PamtuiApp:
     return PamtuiApp(session, stream=False)
 
 
-def cells(table: DataTable) -> list[list[str]]:
+def cells(table: DataTable | PeopleTable) -> list[list[str]]:
     return [[c.plain for c in table.get_row_at(i)] for i in range(table.row_count)]
 
 
@@ -47,7 +48,7 @@ async def test_people_lists_lucia_near_the_top_and_filters(db_path):
     app = demo_app(db_path)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_people(app, pilot)
-        rows = cells(screen.query_one("#people-list", DataTable))
+        rows = cells(screen.query_one("#people-list", PeopleTable))
         assert len(rows) > 3
         names = [r[0] for r in rows]
         lucia = names.index("Lucía Castillo")
@@ -58,7 +59,7 @@ async def test_people_lists_lucia_near_the_top_and_filters(db_path):
         assert rows[lucia][4] == "3"  # systems with live access
         burst(app, "/lucia castillo")
         await pilot.pause(0.3)
-        rows = cells(screen.query_one("#people-list", DataTable))
+        rows = cells(screen.query_one("#people-list", PeopleTable))
         assert [r[1] for r in rows] == ["E1111"]
         assert app.is_running
 
@@ -153,7 +154,7 @@ async def test_hostile_roster_names_render_literally(tmp_path, db_path):
     app = PamtuiApp(session, stream=False)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_people(app, pilot)
-        rows = cells(screen.query_one("#people-list", DataTable))
+        rows = cells(screen.query_one("#people-list", PeopleTable))
         names = {r[0] for r in rows}
         assert names == {clean(f"Eve {text}", max_length=40) for text in HOSTILE_STRINGS}
         assert "Eve [@click=app.quit]click-me[/]" in names  # shown, not parsed
@@ -166,8 +167,16 @@ async def test_hostile_roster_names_render_literally(tmp_path, db_path):
 
 def test_snapshot_people_screen(snap_compare, db_path, monkeypatch):
     """The demo's people, terminated with live access first, as ``u`` opens them."""
+    from datetime import UTC, datetime
+
+    from pamtui.providers.demo import state as st
+
     # The header names the operator: the real uid's OS account, pinned for the snapshot.
     monkeypatch.setattr("pamtui.services.identity.os_account", lambda: "tester")
+    # The demo's leavers left N days before it was built: build it on a fixed day, so the
+    # "Left" dates in the snapshot do not move with the calendar.
+    built = datetime(2026, 12, 4, 18, 0, tzinfo=UTC).timestamp()
+    st.ensure(st.default_path(db_path.parent), now=built)
 
     async def people_open(pilot) -> None:
         await open_people(pilot.app, pilot)
@@ -243,3 +252,50 @@ async def test_accounts_a_person_only_owns_are_marked_owns(db_path):
             if lk.person_id == person_id
         }
         assert marked == expected and len(rows) >= len(marked)
+
+
+async def test_a_large_roster_filters_and_the_cursor_keeps_its_person(tmp_path, db_path):
+    """3,000 people from an HR export: the list is virtual, the filter narrows as typed,
+    and the person under the cursor stays under it while the filter still shows them."""
+    import csv
+
+    from pamtui.config import load
+
+    roster = tmp_path / "people.csv"
+    with roster.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "name", "email", "status"])
+        for n in range(3000):
+            writer.writerow([f"P{n:04d}", f"Person {n:04d}", f"p{n}@x.example", "active"])
+        writer.writerow(["P9999", "Zoë Ångström", "zoe@x.example", "terminated"])
+    config = tmp_path / "pamtui.toml"
+    config.write_text(
+        f'[[providers]]\nname = "hr"\ntype = "hr-csv"\npath = "{roster}"\n', encoding="utf-8"
+    )
+    config.chmod(0o600)
+    app = PamtuiApp(Session.open(cfg=load(str(config)), db_path=str(db_path)), stream=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_people(app, pilot)
+        table = screen.query_one("#people-list", PeopleTable)
+        assert table.row_count == 3001 and table.index.total == 3001
+        assert not table.children  # no widget per row: rows are drawn, not mounted
+        table.move_cursor(row=table.index.position("P1234") or 0)
+        assert table.selected_id == "P1234"
+        burst(app, "/person 12")
+        await pilot.pause(0.3)
+        assert table.row_count == 100  # Person 1200 to Person 1299
+        assert table.selected_id == "P1234"  # still shown: the cursor stayed on it
+        title = str(screen.query_one("#people-title", Static).render())
+        assert "100/3001" in title and "filter person 12" in title
+        burst(app, "5")
+        await pilot.pause(0.3)
+        assert table.selected_id == "P1250"  # P1234 filtered out: the first row
+        await pilot.press(*["backspace"] * 5)  # "perso": a widening, every row tested again
+        await pilot.pause(0.3)
+        assert table.row_count == 3000
+        await pilot.press(*["backspace"] * 5)
+        await pilot.pause(0.3)
+        assert table.row_count == 3001
+        burst(app, "angstrom")  # accents folded, as the operator types
+        await pilot.pause(0.3)
+        assert [table.get_row_at(i)[1].plain for i in range(table.row_count)] == ["P9999"]

@@ -10,8 +10,10 @@ configured, created and reported exactly like a provider:
   with a column mapping (ready-made: ``bamboohr``, ``workday``);
 - ``demo``: the instance serving the demo's ``idp`` system also serves the
   demo organisation's HR roster;
-- ``okta`` with ``roster = true`` (``providers/okta/roster.py``); later ``scim`` (user status, the SCIM enterprise extension's
-  ``employeeNumber`` and ``manager``), by adding ``list_people`` to them.
+- ``okta`` with ``roster = true`` (``providers/okta/roster.py``): user status,
+  ``employeeNumber``, ``managerId``;
+- ``scim`` with ``roster = true`` (``providers/scim/roster.py``): ``active`` and
+  the SCIM enterprise extension (``employeeNumber``, ``manager``, ``department``, ...).
 
 A source may opt out at run time with ``serves_roster = False`` (the demo's
 ``git`` and ``cloud`` instances share the ``idp`` instance's state file and

@@ -251,6 +251,12 @@ def correlate(
                 relation,
             )
             continue
+        owner = account.owner
+        if owner and owner in by_id and not (unlinks and (key, owner) in unlinks):
+            # _decide's first rule, inlined: nearly every account links by HR id.
+            said = f"HR id {owner} reported by {account.provider}"
+            links[key] = AccountLink(owner, key, LinkRule.HR_ID, said, relation)
+            continue
         decided = _decide(account, by_id, by_email, by_alias, hooks.get(account.provider))
         if decided is None:
             continue
@@ -407,8 +413,12 @@ def summary(corr: Correlation, people: Sequence[Person]) -> list[dict[str, Any]]
     """One row a person: accounts, systems, live credentials, and the risk they carry."""
     rows = []
     for p in people:
-        links = corr.accounts_of(p.id)
-        orphaned = sum(1 for lk in links if RiskFlag.ORPHANED in corr.flags(lk.account))
+        links = corr._by_person.get(p.id, ())  # counted only: not accounts_of's sorted copy
+        orphaned = (  # only a terminated person's accounts can be ORPHANED
+            sum(1 for lk in links if RiskFlag.ORPHANED in corr.flags(lk.account))
+            if p.status is PersonStatus.TERMINATED
+            else 0
+        )
         rows.append(
             {
                 "id": p.id,

@@ -36,7 +36,7 @@ from pamtui.providers.okta.roster import Roster
 from pamtui.providers.okta.settings import DEFAULT_ACCOUNT_ACTIONS, MAX_PAGE_SIZE, SETTINGS
 from pamtui.providers.okta.systemlog import SystemLog
 from pamtui.providers.okta.values import _duration, _get, _timestamp
-from pamtui.providers.scim import _owner_status
+from pamtui.providers.scim.values import _owner_status
 
 log = logging.getLogger("pamtui.providers.okta")
 

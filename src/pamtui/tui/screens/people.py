@@ -6,11 +6,14 @@ This screen only shows them and collects the operator's choices: the confirm
 dialog, the step-up prompt and the run with its progress bar are the triage
 screen's own (:class:`pamtui.tui.screens.revoking.RevokeActions`), reused.
 Everything from a roster or a provider goes through ``safe``.
+
+The list is a virtual table (``widgets/people.py``) over a ``PeopleIndex``: only
+the rows on screen are rendered, and a keystroke in the filter tests at most
+the rows still shown. A person's accounts are read when the person is opened.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,23 +25,23 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, ProgressBar, Static
 
+from pamtui import heap
 from pamtui.model import LinkRelation, Person, PersonStatus
 from pamtui.services.inventory import AccountView
 from pamtui.services.movers import Movers, PersonAccess, access_steps, people_flags
 from pamtui.services.people import Correlation, PeopleError, summary
+from pamtui.services.people_index import PeopleIndex, fold
 from pamtui.services.queue import Outcome, QueueError
 from pamtui.tui.keymap import role_allows
 from pamtui.tui.safe import join, safe
 from pamtui.tui.screens.revoking import RevokeActions
-from pamtui.tui.widgets.table import KeyedDataTable
+from pamtui.tui.widgets.people import PeopleTable
+from pamtui.tui.widgets.table import KeyedDataTable, VirtualTable
 
 PEOPLE_MUTATING = frozenset({"offboard_person", "remove_access"})
 
 
-def fold(text: str) -> str:
-    """Lower case without accents: "lucia" finds "Lucía", as an operator types it."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+__all__ = ["PeopleScreen", "fold", "person_cells", "risk_order", "risk_text"]
 
 
 def risk_order(row: dict[str, Any]) -> tuple[int, int, str, str]:
@@ -88,6 +91,26 @@ def access_text(access: PersonAccess | None) -> Text:
     return lines
 
 
+def haystack(row: dict[str, Any]) -> str:
+    """What the filter searches: name, HR id, email, status, mover/excess."""
+    access = " ".join(row.get("access", ()))
+    return f"{row['name']} {row['id']} {row['email']} {row['status']} {access}"
+
+
+def person_cells(row: dict[str, Any]) -> tuple[Text, ...]:
+    """One row of the people list (built only for the rows on screen)."""
+    return (
+        safe(row["name"], max_length=40),
+        safe(row["id"], max_length=20),
+        safe(row["status"], max_length=12),
+        safe(row["terminated"], max_length=10),
+        Text(str(row["systems"]), justify="right"),
+        Text(str(row["accounts"]), justify="right"),
+        Text(str(row["live_credentials"]), justify="right"),
+        risk_text(row),
+    )
+
+
 class PeopleScreen(RevokeActions, Screen):
     DEFAULT_CSS = """
     PeopleScreen #people-list { height: 1fr; }
@@ -134,6 +157,9 @@ class PeopleScreen(RevokeActions, Screen):
         self.corr: Correlation | None = None
         self.movers = Movers()
         self.rows: list[dict[str, Any]] = []
+        self.at_risk = 0
+        """People who left and still hold live access (they are listed first)."""
+        self.mover_count = 0
         self.person: Person | None = None
 
     @property
@@ -149,7 +175,7 @@ class PeopleScreen(RevokeActions, Screen):
                 id="people-filter",
                 classes="hidden",
             )
-            yield KeyedDataTable(id="people-list", cursor_type="row", zebra_stripes=True)
+            yield PeopleTable(person_cells, id="people-list")
         with Vertical(id="person-pane", classes="hidden"):
             yield Static(id="person-summary")
             yield Static(id="person-access")
@@ -160,8 +186,8 @@ class PeopleScreen(RevokeActions, Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#people-list", DataTable).add_columns(
-            "Name", "HR id", "Status", "Left", "Systems", "Accounts", "Live creds", "Risk"
+        self.query_one("#people-title", Static).update(
+            Text("People · reading the rosters and correlating…", style="bold")
         )
         self.query_one("#person-accounts", DataTable).add_columns(
             "Provider", "Account", "Relation", "Live creds", "Rule", "Evidence"
@@ -173,85 +199,75 @@ class PeopleScreen(RevokeActions, Screen):
 
     @work(exclusive=True, group="people-load")
     async def load(self) -> None:
-        try:
-            corr = await self.session.people.refresh(self.session.inventory.rows())
-        except PeopleError as exc:
-            self.notify(str(exc), severity="error", markup=False)
-            return
-        self.corr = corr
-        self.movers = await self.session.movers.assess(corr, self.session.inventory.rows())
-        # The accounts pane's UNOWNED/MOVER/EXCESS follow (e.g. after r removed grants).
-        self.session.inventory.set_people_flags(people_flags(corr, self.movers))
-        people = list(corr.people.values())
-        self.rows = sorted(summary(corr, people), key=risk_order)
-        for row in self.rows:
-            row["access"] = access_words(self.movers.of(row["id"]))
+        # 80,000 people and 100,000 links are long-lived: built without collections and
+        # frozen after, so no later full collection re-walks them (a late keystroke).
+        with heap.long_lived():
+            try:
+                corr = await self.session.people.refresh(self.session.inventory.rows())
+            except PeopleError as exc:
+                self.notify(str(exc), severity="error", markup=False)
+                return
+            self.corr = corr
+            self.movers = await self.session.movers.assess(corr, self.session.inventory.rows())
+            # The accounts pane's UNOWNED/MOVER/EXCESS follow (e.g. after r removed grants).
+            self.session.inventory.set_people_flags(people_flags(corr, self.movers))
+            people = list(corr.people.values())
+            self.rows = sorted(summary(corr, people), key=risk_order)
+            for row in self.rows:
+                row["access"] = access_words(self.movers.of(row["id"]))
+            # They sort first: count the leading run, not every row again.
+            self.at_risk = next(
+                (n for n, row in enumerate(self.rows) if risk_order(row)[0] != 0), len(self.rows)
+            )
+            self.mover_count = sum(1 for row in self.rows if "mover" in row["access"])
+            index = PeopleIndex(self.rows, haystack)
+        index.filter(self.query_one("#people-filter", Input).value)
+        self.query_one("#people-list", PeopleTable).load(index)
         self._show_list()
         if self.person is not None:
             self._show_person(corr.people.get(self.person.id, self.person))
 
     def _show_list(self) -> None:
-        table = self.query_one("#people-list", DataTable)
-        needle = fold(self.query_one("#people-filter", Input).value.strip())
-        table.clear()
-        for row in self.rows:
-            hay = fold(" ".join(str(row[k]) for k in ("name", "id", "email", "status", "access")))
-            if needle and needle not in hay:
-                continue
-            table.add_row(
-                safe(row["name"], max_length=40),
-                safe(row["id"], max_length=20),
-                safe(row["status"], max_length=12),
-                safe(row["terminated"], max_length=10),
-                Text(str(row["systems"]), justify="right"),
-                Text(str(row["accounts"]), justify="right"),
-                Text(str(row["live_credentials"]), justify="right"),
-                risk_text(row),
-                key=row["id"],
-            )
-        shown, total = table.row_count, len(self.rows)
-        at_risk = sum(1 for row in self.rows if risk_order(row)[0] == 0)
+        """Filter the list by the box's text and say so in the title."""
+        table = self.query_one("#people-list", PeopleTable)
+        table.set_filter(self.query_one("#people-filter", Input).value)
+        needle = table.index.needle
+        shown, total = table.row_count, table.index.total
         title = Text("People", style="bold")
         title.append(f" {shown}/{total}" if shown != total else f" {total}")
-        title.append(f" · {at_risk} left with live access first")
+        title.append(f" · {self.at_risk} left with live access first")
         if needle:
             title.append(" · filter ")
             title.append_text(safe(needle, max_length=40))
-        movers = sum(1 for row in self.rows if "mover" in row.get("access", ()))
-        if movers:
-            title.append(f" · {movers} mover{'s' if movers != 1 else ''}")
+        if self.mover_count:
+            n = self.mover_count
+            title.append(f" · {n} mover{'s' if n != 1 else ''}")
         title.append(
             " · /: filter  enter: accounts  R: offboard  r: excess  esc: back", style="dim"
         )
-        self.query_one("#people-title", Static).update(title)
+        # One line, always (CSS): no layout pass for the whole screen on every keystroke.
+        self.query_one("#people-title", Static).update(title, layout=False)
 
     def _selected_person(self) -> Person | None:
         if self.person is not None and not self.query_one("#person-pane").has_class("hidden"):
             return self.person
-        table = self.query_one("#people-list", DataTable)
-        if self.corr is None or table.row_count == 0:
+        key = self.query_one("#people-list", PeopleTable).selected_id
+        if self.corr is None or key is None:
             return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return self.corr.people.get(key or "")
+        return self.corr.people.get(key)
 
     # -- detail ----------------------------------------------------------------
 
     def _open_selected(self) -> None:
-        table = self.query_one("#people-list", DataTable)
-        if self.corr is None or table.row_count == 0:
-            return
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        person = self.corr.people.get(key or "")
+        key = self.query_one("#people-list", PeopleTable).selected_id
+        person = self.corr.people.get(key) if self.corr is not None and key else None
         if person is not None:
             self._show_person(person)
 
-    @on(DataTable.RowSelected, "#people-list")
-    def _opened(self, event: DataTable.RowSelected) -> None:
-        if self.corr is None or event.row_key.value is None:
-            return
-        person = self.corr.people.get(event.row_key.value)
-        if person is not None:
-            self._show_person(person)
+    @on(VirtualTable.RowSelected, "#people-list")
+    def _opened(self, event: VirtualTable.RowSelected) -> None:
+        event.stop()
+        self._open_selected()
 
     def _show_person(self, person: Person) -> None:
         assert self.corr is not None

@@ -1,26 +1,4 @@
-"""``ScimProvider``: any SCIM 2.0 service provider (RFC 7643 / RFC 7644).
-
-Settings (``[[providers]]`` with ``type = "scim"``):
-
-- the HTTP settings of :func:`pamtui.providers.http.http_settings`
-  (``base_url`` is the SCIM root, e.g. ``https://idp.example.com/scim/v2``);
-- ``token``: a secret *reference* (``{ env = "VAR" }`` or ``{ keyring = "NAME" }``)
-  for the bearer token; a token written into the config file is refused;
-- ``privileged_groups``: group display names that make a member privileged;
-- ``hr_attribute``: the attribute carrying employment status, either a full
-  path (``urn:...:enterprise:2.0:User:employmentStatus``) or a name inside the
-  enterprise extension (``employmentStatus``); default none (owner status unknown);
-- ``page_size``: resources per ``GET /Users`` page (default 100).
-
-Capabilities: accounts, revoke, verify. Plain SCIM has no notion of API
-credentials or access logs, so :meth:`ScimProvider.list_credentials` yields
-nothing and :meth:`ScimProvider.stream_events` ends at once (no events).
-
-The ``/ServiceProviderConfig`` is read on first use: when the server supports
-ETags, PATCH and DELETE carry ``If-Match`` with the user's current version
-(``meta.version`` or the ``ETag`` header); when it does not support PATCH,
-deactivation falls back to a PUT of the whole resource (RFC 7644 §3.5.1).
-"""
+"""``ScimProvider``: the provider class (listings, revocation, verification)."""
 
 from __future__ import annotations
 
@@ -47,90 +25,34 @@ from pamtui.model import (
 )
 from pamtui.providers.base import ProviderContext, ProviderError, check_action, iso_time, where
 from pamtui.providers.base import text as _text
-from pamtui.providers.http import (
-    HTTP_SETTINGS,
-    HttpClient,
-    HttpError,
-    http_client,
-    iter_scim_pages,
-)
+from pamtui.providers.http import HttpClient, HttpError, http_client, iter_scim_pages
 from pamtui.providers.http import ci_get as _ci
 from pamtui.providers.kit.provider import DeclaredProvider
-from pamtui.providers.kit.settings import SettingError, Settings, integer, secret, string, strings
+from pamtui.providers.kit.settings import Settings
+from pamtui.providers.scim.roster import Roster
+from pamtui.providers.scim.settings import (
+    PATCH_OP,
+    SCIM_JSON,
+    SETTINGS,
+    AttributePath,
+    parse_attribute,
+)
+from pamtui.providers.scim.values import (
+    _owner_status,
+    attribute,
+    display_name,
+    primary_email,
+    user_type,
+)
 
 log = logging.getLogger("pamtui.providers.scim")
-
-PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-SCIM_JSON = "application/scim+json"
 
 _ACTIONS = {"deactivate_account": TargetKind.ACCOUNT, "delete_account": TargetKind.ACCOUNT}
 _CONFLICT_RETRIES = 3
 """Times a PATCH/DELETE is re-read and re-sent after 412 Precondition Failed."""
 
-_EMPLOYED = frozenset({"active", "employed", "current", "hired", "true", "yes"})
-_TERMINATED = frozenset(
-    {
-        "terminated",
-        "inactive",
-        "separated",
-        "leaver",
-        "left",
-        "former",
-        "offboarded",
-        "retired",
-        "false",
-        "no",
-    }
-)
 
-
-def _parse_hr_attribute(value: str) -> tuple[str, tuple[str, ...]] | None:
-    if value.lower().startswith("urn:"):
-        schema, sep, attribute = value.rpartition(":")
-        if not sep or not attribute or not schema.count(":"):
-            raise SettingError("must look like 'urn:...:User:attribute'")
-    else:
-        schema, attribute = ENTERPRISE_USER, value
-    parts = tuple(attribute.split("."))
-    if any(not p for p in parts):
-        raise SettingError("has an empty path segment")
-    return schema, parts
-
-
-SETTINGS = Settings(
-    HTTP_SETTINGS,
-    secret("token", "the bearer token"),
-    strings(
-        "privileged_groups",
-        "group display names that make a member privileged",
-        expected="a list of group display names",
-    ),
-    string(
-        "hr_attribute",
-        "the employment-status attribute: a full urn:... path or a name in the enterprise "
-        "extension (e.g. employmentStatus)",
-        non_empty=True,
-        expected="a non-empty attribute path string",
-        check=_parse_hr_attribute,
-    ),
-    integer("page_size", "resources per GET /Users page", 100, low=1, high=1000),
-)
-"""Settings of ``type = "scim"``."""
-
-
-def _owner_status(value: Any) -> OwnerStatus:
-    if isinstance(value, bool):
-        return OwnerStatus.EMPLOYED if value else OwnerStatus.TERMINATED
-    text = _text(value).lower()
-    if text in _EMPLOYED:
-        return OwnerStatus.EMPLOYED
-    if text in _TERMINATED:
-        return OwnerStatus.TERMINATED
-    return OwnerStatus.UNKNOWN
-
-
-class ScimProvider(DeclaredProvider):
+class ScimProvider(Roster, DeclaredProvider):
     """Accounts of a SCIM 2.0 service provider; deactivate or delete them."""
 
     type: ClassVar[str] = "scim"
@@ -143,7 +65,9 @@ class ScimProvider(DeclaredProvider):
         http: HttpClient,
         *,
         privileged_groups: tuple[str, ...] = (),
-        hr_attribute: tuple[str, tuple[str, ...]] | None = None,
+        hr_attribute: AttributePath | None = None,
+        roster: bool = False,
+        person_id_attribute: str = "employeeNumber",
         page_size: int = 100,
     ) -> None:
         self.name = name
@@ -151,6 +75,13 @@ class ScimProvider(DeclaredProvider):
         self.privileged_groups = privileged_groups
         self._privileged = frozenset(g.casefold() for g in privileged_groups)
         self.hr_attribute = hr_attribute
+        self.roster = roster
+        self.person_id_attribute = person_id_attribute
+        self.person_id = parse_attribute(person_id_attribute)
+        self.serves_roster = roster
+        """``roster_sources`` skips an instance that is not configured as a roster."""
+        if roster:
+            self.capabilities = self.capabilities | {Capability.PEOPLE}
         self.page_size = page_size
         self._config_lock = asyncio.Lock()
         self._config: dict[str, bool] | None = None
@@ -235,12 +166,7 @@ class ScimProvider(DeclaredProvider):
     def _account(self, user: Mapping[str, Any], memberships: Mapping[str, list[str]]) -> Account:
         user_id = _text(_ci(user, "id"))
         user_name = _text(_ci(user, "userName"))
-        display = _text(_ci(user, "displayName"))
-        name = _ci(user, "name")
-        if not display and isinstance(name, dict):
-            display = _text(_ci(name, "formatted")) or " ".join(
-                p for p in (_text(_ci(name, "givenName")), _text(_ci(name, "familyName"))) if p
-            )
+        display = display_name(user)
         groups: list[str] = []
         for group in _ci(user, "groups") or []:
             if isinstance(group, dict):
@@ -252,17 +178,13 @@ class ScimProvider(DeclaredProvider):
                 groups.append(label)
         active = _ci(user, "active")
         status = AccountStatus.DEACTIVATED if active is False else AccountStatus.ACTIVE
-        user_type = _text(_ci(user, "userType")).lower()
-        if "bot" in user_type:
+        kind_text = user_type(user)
+        if "bot" in kind_text:
             kind = AccountKind.BOT
-        elif "service" in user_type:
+        elif "service" in kind_text:
             kind = AccountKind.SERVICE
         else:
             kind = AccountKind.HUMAN
-        enterprise = _ci(user, ENTERPRISE_USER)
-        owner = ""
-        if isinstance(enterprise, dict):
-            owner = _text(_ci(enterprise, "employeeNumber"))
         meta = _ci(user, "meta")
         created = iso_time(_ci(meta, "created")) if isinstance(meta, dict) else None
         return Account(
@@ -271,38 +193,19 @@ class ScimProvider(DeclaredProvider):
             name=user_name or user_id,
             kind=kind,
             status=status,
-            email=self._email(user),
+            email=primary_email(user),
             display_name=display,
             privileged=any(g.casefold() in self._privileged for g in groups),
             groups=tuple(groups),
-            owner=owner,
+            owner=self.hr_id(user),
             owner_status=self._owner_status(user),
             created=created,
         )
 
-    @staticmethod
-    def _email(user: Mapping[str, Any]) -> str:
-        emails = [e for e in _ci(user, "emails") or [] if isinstance(e, dict)]
-        for email in emails:
-            if _ci(email, "primary") is True and _text(_ci(email, "value")):
-                return _text(_ci(email, "value"))
-        for email in emails:
-            if _text(_ci(email, "value")):
-                return _text(_ci(email, "value"))
-        return ""
-
     def _owner_status(self, user: Mapping[str, Any]) -> OwnerStatus:
         if self.hr_attribute is None:
             return OwnerStatus.UNKNOWN
-        schema, path = self.hr_attribute
-        node: Any = _ci(user, schema)
-        if node is None and schema.lower() == "urn:ietf:params:scim:schemas:core:2.0:user":
-            node = user
-        for part in path:
-            if not isinstance(node, dict):
-                return OwnerStatus.UNKNOWN
-            node = _ci(node, part)
-        return _owner_status(node)
+        return _owner_status(attribute(user, self.hr_attribute))
 
     async def list_credentials(self, account: Account | None = None) -> AsyncIterator[Credential]:
         """SCIM has no API credentials: nothing to list."""
