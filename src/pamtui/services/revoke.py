@@ -48,6 +48,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pamtui.config import OperatorConfig
 from pamtui.journal import Transaction
@@ -75,6 +76,9 @@ from pamtui.services.queue import (
     requires_four_eyes,
 )
 from pamtui.services.queue_store import WrongState
+
+if TYPE_CHECKING:
+    from pamtui.services.revoke_bulk import BulkActs
 
 OFFBOARD_PLAN_ACTION = "offboard_plan"
 """The journal entry that ties a person plan's queue items to the person."""
@@ -473,6 +477,13 @@ class RevocationService:
     def cancel(self, item_id: int, *, code: str | None = None, why: str = "") -> QueueItem:
         self.step_up(code, what=f"cancel #{item_id}", subject=f"queue:{item_id}").consume()
         return self.queue.cancel(item_id, why=why)
+
+    @property
+    def bulk(self) -> BulkActs:
+        """Approve, run, approve-and-run or cancel many items: one step-up (revoke_bulk.py)."""
+        from pamtui.services.revoke_bulk import BulkActs
+
+        return BulkActs(self)
 
     def edit(self, item_id: int, *, reason: str) -> QueueItem:
         """Change a staged item's reason (nothing runs, so no step-up)."""
