@@ -143,7 +143,7 @@ async def test_a_step_whose_earlier_step_is_not_approved_waits(db_path):
     report = await session.revocations.bulk.approve_and_run([last.id])
     assert session.queue.get(last.id).state is S.APPROVED  # approved, but held by plan order
     assert [o.waiting for o in report.outcomes] == [True]
-    assert provider.revoke_calls == [] and report.exit_code == 1
+    assert provider.revoke_calls == [] and report.exit_code == 0  # held, not failed
     assert "1 waiting for earlier steps" in report.summary()
 
 
@@ -232,5 +232,5 @@ async def test_nothing_applicable_asks_for_no_code(db_path, memory_keyring):  # 
     items = await sweep_items(session, ("carol",))
     session.queue.approve(items[0].id)
     report = session.revocations.bulk.approve([items[0].id], code=None)
-    assert report.exit_code == 2 and "cannot be approved" in report.skipped[0].why
+    assert report.exit_code == 2 and "cannot become approved" in report.skipped[0].why
     assert not session.journal.entries(EntryFilter(action="stepup_failed"))

@@ -76,6 +76,16 @@ class NoSuchPlan(QueueError):
     exit_code = EXIT_USAGE
 
 
+class NothingApplies(QueueError):
+    """A bulk act changed nothing because it applies to none of the items: exit 2."""
+
+    exit_code = EXIT_USAGE
+
+
+class NothingDone(QueueError):
+    """A bulk act changed nothing because a rule refused every item (four eyes): exit 1."""
+
+
 @dataclass(frozen=True)
 class Skipped:
     """An item the act did not touch, and why (the message is for operators)."""
@@ -116,8 +126,8 @@ class BulkReport:
     @property
     def exit_code(self) -> int:
         """The command-line contract: 0 all done, 2 nothing applied as typed, else 1."""
-        waiting = any(o.waiting for o in self.outcomes)
-        if not self.skipped and not self.failed and not waiting:
+        # A step held by plan order is not a failure (as for one item, and queue run).
+        if not self.skipped and not self.failed:
             return EXIT_OK
         if (
             not self.done
@@ -126,6 +136,17 @@ class BulkReport:
         ):
             return EXIT_USAGE
         return EXIT_FALSE
+
+    def raise_if_nothing_done(self) -> None:
+        """One error line when every item was refused (the one-item acts raise the same)."""
+        if self.done or self.outcomes or not self.skipped:
+            return
+        why = "; ".join(s.why for s in self.skipped[:3])
+        if len(self.skipped) > 3:
+            why += f"; and {len(self.skipped) - 3} more"
+        if self.exit_code == EXIT_USAGE:
+            raise NothingApplies(why)
+        raise NothingDone(why)
 
     def summary(self) -> str:
         """One line: what was done and what was not, with counts."""
@@ -193,11 +214,17 @@ class BulkActs:
         """What the act would do, without doing it (no step-up, nothing journalled).
 
         A front end asks this first, so that a selection nothing applies to is
-        refused at once, not after a TOTP code was typed.
+        refused at once, not after a TOTP code was typed. ``done`` holds the
+        items the act would change.
         """
+        self._writable()
         named = set(item_ids)
         todo, skipped, alone = self._sort(act, self.items(named, plan=plan), named)
         return BulkReport(act, done=tuple(todo), skipped=tuple(skipped), left_alone=tuple(alone))
+
+    def _writable(self) -> None:
+        if self.service.read_only:
+            raise ReadOnlyError("this session is read-only: revocations are disabled")
 
     def _sort(
         self, act: BulkAct, items: Sequence[QueueItem], named: set[int]
@@ -234,11 +261,12 @@ class BulkActs:
         if act is BulkAct.APPROVE_AND_RUN and state is S.APPROVED:
             return None  # approved already: it runs with the rest
         if S.APPROVED not in ALLOWED[state]:
-            return Skipped(item, f"#{item.id} is {state}: it cannot be approved", EXIT_USAGE)
+            return Skipped(item, f"#{item.id} is {state}: it cannot become approved", EXIT_USAGE)
         if state is S.AWAITING_APPROVAL and item.requested_by == self.service.operator:
             return Skipped(
                 item,
-                f"#{item.id}: four eyes: you requested it, so a second operator approves it",
+                f"four eyes: item {item.id} needs a second operator; {item.requested_by} "
+                "requested it and cannot approve it too",
             )
         return None
 
@@ -248,8 +276,7 @@ class BulkActs:
         self, act: BulkAct, item_ids: Iterable[int], plan: str | None, code: str | None
     ) -> tuple[list[QueueItem], list[Skipped], list[Skipped]]:
         """Read-only, the items, then one step-up for all of them (when any applies)."""
-        if self.service.read_only:
-            raise ReadOnlyError("this session is read-only: revocations are disabled")
+        self._writable()
         named = set(item_ids)
         todo, skipped, alone = self._sort(act, self.items(named, plan=plan), named)
         if todo:
@@ -337,4 +364,13 @@ class BulkActs:
         return BulkReport(BulkAct.CANCEL, tuple(done), tuple(skipped), tuple(alone))
 
 
-__all__ = ["BulkAct", "BulkActs", "BulkReport", "NoSuchItem", "NoSuchPlan", "Skipped"]
+__all__ = [
+    "BulkAct",
+    "BulkActs",
+    "BulkReport",
+    "NoSuchItem",
+    "NoSuchPlan",
+    "NothingApplies",
+    "NothingDone",
+    "Skipped",
+]
