@@ -147,7 +147,7 @@ def test_run_and_cancel_many(capsys, swept):
     assert run(capsys, "queue", "approve", str(a), str(b), *swept)[0] == 0
     code, out, err = run(capsys, "queue", "run", str(a), str(b), str(c), *swept)
     assert code == 1, err  # c is only staged: skipped, said why
-    assert f"#{c} skipped: #{c} is staged: only approved or failed items run" in out
+    assert f"#{c} skipped: #{c} is staged: it cannot be run; only approved" in out
     after = queue(capsys, swept)
     assert (after[a]["state"], after[b]["state"], after[c]["state"]) == (
         "verified",

@@ -250,13 +250,17 @@ class BulkActs:
             if state in PENDING:
                 return None
             return Skipped(
-                item, f"#{item.id} is {state}: only pending items can be cancelled", EXIT_USAGE
+                item,
+                f"#{item.id} is {state}: it cannot be cancelled; only pending items can be",
+                EXIT_USAGE,
             )
         if act is BulkAct.RUN:
             if state in (S.APPROVED, S.FAILED):
                 return None
             return Skipped(
-                item, f"#{item.id} is {state}: only approved or failed items run", EXIT_USAGE
+                item,
+                f"#{item.id} is {state}: it cannot be run; only approved or failed items run",
+                EXIT_USAGE,
             )
         if act is BulkAct.APPROVE_AND_RUN and state is S.APPROVED:
             return None  # approved already: it runs with the rest

@@ -34,6 +34,7 @@ MUTATING_ACTIONS = frozenset(
         "revoke_credential",
         "revoke_account",
         "approve_item",
+        "approve_and_run_item",
         "execute_item",
         "cancel_item",
         "edit_item",
@@ -304,6 +305,11 @@ class MainScreen(RevokeActions, Screen):
 
     def refresh_queue(self) -> None:
         self.query_one(QueueTable).load(self.session.queue.items(limit=200))
+
+    @on(QueueTable.MarksChanged)
+    def _marks_changed(self, message: QueueTable.MarksChanged) -> None:
+        marked = f" · {message.count} marked (y/Y/x/c act on them)" if message.count else ""
+        self.query_one("#queue-pane").border_title = f"Revocation queue{marked}"
 
     @on(AccountsTable.AccountSelected)
     def _account_selected(self, message: AccountsTable.AccountSelected) -> None:
