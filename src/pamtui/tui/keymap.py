@@ -65,6 +65,7 @@ def binding_ids() -> dict[str, Binding]:
         people,
         prompt,
         review,
+        review_start,
     )
 
     found: dict[str, Binding] = {}

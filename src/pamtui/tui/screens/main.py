@@ -38,6 +38,7 @@ MUTATING_ACTIONS = frozenset(
         "execute_item",
         "cancel_item",
         "edit_item",
+        "start_review",
     }
 )
 FOCUS_MARK = "● focus"
@@ -123,6 +124,16 @@ class MainScreen(RevokeActions, Screen):
             show=False,
             id="main.review",
             tooltip="Access review: decide each account of a campaign (keep, revoke, defer)",
+        ),
+        Binding(
+            "V",
+            "start_review",
+            "New review",
+            key_display="V",
+            show=False,
+            priority=True,  # as "/": keys typed with it in one burst go to the dialog
+            id="main.start_review",
+            tooltip="Start an access review campaign (scope, due date), then open it",
         ),
         Binding(
             "ctrl+y",
@@ -254,8 +265,8 @@ class MainScreen(RevokeActions, Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # False hides the binding from the footer and help, and it does not run.
-        if action == "filter" and isinstance(self.focused, Input):
-            return False  # a "/" typed into a box is text (the binding is a priority one)
+        if action in ("filter", "start_review") and isinstance(self.focused, Input):
+            return False  # a "/" or "V" typed into a box is text (priority bindings)
         return not (action in MUTATING_ACTIONS and getattr(self.app, "read_only", True))
 
     # -- data in -----------------------------------------------------------
@@ -359,6 +370,11 @@ class MainScreen(RevokeActions, Screen):
         from pamtui.tui.screens.review import ReviewScreen
 
         self.app.push_screen(ReviewScreen())
+
+    def action_start_review(self) -> None:
+        from pamtui.tui.screens.review_start import start_review
+
+        start_review(self, self.session, loading=self.accounts_loading)
 
     def action_copy(self) -> None:
         """The credential's id in the credentials pane, else the account's name."""
