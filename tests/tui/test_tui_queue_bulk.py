@@ -12,13 +12,16 @@ from __future__ import annotations
 import dataclasses
 
 from pamtui.config import Config, OperatorConfig, ProviderConfig, demo_config
-from pamtui.journal import Journal
+from pamtui.journal import EntryFilter, Journal
 from pamtui.model import QueueState
 from pamtui.services.session import Session
 from pamtui.tui.app import PamtuiApp
 from pamtui.tui.keymap import binding_ids
+from pamtui.tui.screens.prompt import PromptScreen
 from pamtui.tui.widgets.queue import QueueTable
 from tests.fakes import StaticProvider
+from tests.services.test_mfa import memory_keyring  # noqa: F401  (fixture: backend chosen by config)
+from tests.services.test_revoke_service import enrol
 from tests.tui.test_burst_keys import burst
 from tests.tui.test_tui import SIZE, make_app, settle
 
@@ -172,3 +175,39 @@ async def test_read_only_keeps_marks_harmless_and_hides_the_acts(db_path):
         assert [state(app, i) for i in bob] == [S.STAGED] * len(bob)
         shown = {b.binding.action for b in app.screen.active_bindings.values()}
         assert "screen.approve_and_run_item" not in shown
+
+
+async def test_one_code_for_the_marked_items_and_a_wrong_one_keeps_the_marks(
+    db_path,
+    memory_keyring,  # noqa: F811
+):
+    totp = enrol(db_path)
+    provider = StaticProvider()
+    cfg = Config(
+        source=None,
+        providers=(ProviderConfig("static", "static"),),
+        operator=OperatorConfig(require_totp=True),
+    )
+    session = Session(
+        cfg, Journal.open(db_path), {"static": provider}, read_only=False, db_path=db_path,
+        operator="tester",
+    )  # fmt: skip
+    app = PamtuiApp(session)
+    bob, carol = sweep(app, provider)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("4")
+        burst(app, "  y")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, PromptScreen)  # one code for both
+        burst(app, "000000\r")
+        await settle(app, pilot)
+        assert marks(app)[:2] == ["[x]", "[x]"]  # refused: the selection is still there
+        assert {state(app, i) for i in (*bob, *carol)} == {S.STAGED}
+        burst(app, "y")
+        await pilot.pause(0.3)
+        burst(app, totp.now() + "\r")
+        await settle(app, pilot)
+        assert [state(app, i) for i in (carol[0], bob[-1])] == [S.APPROVED, S.APPROVED]
+        assert len(app.session.journal.entries(EntryFilter(action="stepup_ok"))) == 1
+        assert provider.revoke_calls == []

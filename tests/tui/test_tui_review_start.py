@@ -18,18 +18,10 @@ from pamtui.tui.app import PamtuiApp
 from pamtui.tui.screens.review import ReviewScreen
 from pamtui.tui.screens.review_start import StartReviewDialog
 from tests.fakes import StaticProvider
-from tests.tui.test_burst_keys import KEY_NAMES
-from tests.tui.test_burst_keys import burst as _burst
+from tests.tui.test_burst_keys import burst
 from tests.tui.test_tui import SIZE, make_app, settle
 from tests.tui.test_tui_commands import run_command
 from tests.tui.test_tui_providers import BrokenProvider
-
-
-def burst(app, text: str) -> None:
-    """One read of the terminal: Enter and Tab by their key names too."""
-    KEY_NAMES.setdefault("\r", "enter")
-    KEY_NAMES.setdefault("\t", "tab")
-    _burst(app, text)
 
 
 def campaigns(app):
@@ -120,3 +112,13 @@ async def test_read_only_has_no_start_review(db_path):
         burst(app, "V")
         await pilot.pause(0.2)
         assert not isinstance(app.screen, StartReviewDialog)
+
+
+async def test_a_V_typed_into_the_filter_is_text(db_path):
+    app = make_app(db_path, StaticProvider(), stream=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        burst(app, "/Vera")
+        await pilot.pause(0.3)
+        assert not isinstance(app.screen, StartReviewDialog)
+        assert app.screen.query_one("#accounts-filter").value == "Vera"

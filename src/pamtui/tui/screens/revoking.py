@@ -90,7 +90,6 @@ class RevokeActions(_Base):
         what = f"{act.verb} {plural(n, 'item')}: " + " ".join(f"#{i.id}" for i in preview.done)
 
         def go(code: str | None) -> None:
-            table.clear_marks()
             bulk = self.session.revocations.bulk
             if act is BulkAct.APPROVE:
                 self._bulk_sync(lambda: bulk.approve(ids, code=code))
@@ -125,7 +124,11 @@ class RevokeActions(_Base):
         self._tell_bulk(report)
 
     def _tell_bulk(self, report: BulkReport) -> None:
-        """One notification: what was done, and each skip with its reason."""
+        """One notification: what was done, and each skip with its reason.
+
+        The marks go once the act is done (a refused step-up code keeps them).
+        """
+        self.query_one(QueueTable).clear_marks()
         lines = [report.summary()]
         lines += [skip.why for skip in report.skipped[:5]]
         if len(report.skipped) > 5:
