@@ -16,6 +16,7 @@ from pamtui.model import QueueState
 from pamtui.services import mfa
 from pamtui.services.queue import ReadOnlyError
 from pamtui.services.queue_store import NoSuchItem
+from pamtui.services.revoke import RevokeError
 from pamtui.services.revoke_bulk import BulkAct, NoSuchPlan
 from tests.services.test_mfa import memory_keyring  # noqa: F401  (fixture: backend chosen by config)
 from tests.services.test_revoke_service import enrol, make_session, view_of
@@ -234,3 +235,20 @@ async def test_nothing_applicable_asks_for_no_code(db_path, memory_keyring):  # 
     report = session.revocations.bulk.approve([items[0].id], code=None)
     assert report.exit_code == 2 and "cannot become approved" in report.skipped[0].why
     assert not session.journal.entries(EntryFilter(action="stepup_failed"))
+
+
+async def test_a_bulk_step_up_serves_only_the_items_it_names(db_path):
+    """The bulk acts reach each item through the one-item methods, with one proof."""
+    session, provider = make_session(db_path)
+    first, second, third = await sweep_items(session, ("bob",))
+    proof = session.revocations.step_up(None, what="approve 1 item", items=[first.id])
+    session.revocations.approve(first.id, proof=proof)
+    with pytest.raises(RevokeError, match="does not cover"):
+        session.revocations.approve(second.id, proof=proof)
+    with pytest.raises(RevokeError, match="does not cover"):
+        await session.revocations.run([first.id, third.id], proof=proof)
+    plan = session.revocations.plan_account(await view_of(session, "carol"))
+    with pytest.raises(RevokeError, match="used already"):  # never a submission's proof
+        session.revocations.submit(plan, "left", proof=proof)
+    assert states(session, [first, second, third]) == [S.APPROVED, S.STAGED, S.STAGED]
+    assert provider.revoke_calls == []

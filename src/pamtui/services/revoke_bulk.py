@@ -48,7 +48,7 @@ from pamtui.services.queue_store import NoSuchItem
 from pamtui.wording import plural
 
 if TYPE_CHECKING:
-    from pamtui.services.revoke import RevocationService
+    from pamtui.services.revoke import RevocationService, StepUp
 
 S = QueueState
 
@@ -278,23 +278,29 @@ class BulkActs:
 
     def _begin(
         self, act: BulkAct, item_ids: Iterable[int], plan: str | None, code: str | None
-    ) -> tuple[list[QueueItem], list[Skipped], list[Skipped]]:
-        """Read-only, the items, then one step-up for all of them (when any applies)."""
+    ) -> tuple[list[QueueItem], list[Skipped], list[Skipped], StepUp | None]:
+        """Read-only, the items, then one step-up for all of them (when any applies).
+
+        The proof names the items, and each is then handled by the service's
+        one-item method with it, so every check of theirs applies per item.
+        """
         self._writable()
         named = set(item_ids)
         todo, skipped, alone = self._sort(act, self.items(named, plan=plan), named)
-        if todo:
-            ids = [i.id for i in todo]
-            shown = " ".join(f"#{i}" for i in ids[:20]) + (" …" if len(ids) > 20 else "")
-            self.service.step_up(
-                code,
-                what=f"{act.verb} {plural(len(ids), 'item')}: {shown}",
-                subject="queue:" + ",".join(map(str, ids)),
-            ).consume()
-        return todo, skipped, alone
+        if not todo:
+            return todo, skipped, alone, None
+        ids = [i.id for i in todo]
+        shown = " ".join(f"#{i.id}" for i in todo[:20]) + (" …" if len(todo) > 20 else "")
+        proof = self.service.step_up(
+            code,
+            what=f"{act.verb} {plural(len(todo), 'item')}: {shown}",
+            subject="queue:" + ",".join(str(i.id) for i in todo),
+            items=ids,
+        )
+        return todo, skipped, alone, proof
 
     def _approve_each(
-        self, items: Sequence[QueueItem], skipped: list[Skipped]
+        self, items: Sequence[QueueItem], skipped: list[Skipped], proof: StepUp
     ) -> tuple[list[QueueItem], list[QueueItem]]:
         """Approve one by one; (changed by this act, approved already)."""
         done: list[QueueItem] = []
@@ -304,7 +310,7 @@ class BulkActs:
                 already.append(item)
                 continue
             try:
-                done.append(self.queue.approve(item.id))
+                done.append(self.service.approve(item.id, proof=proof))
             except QueueError as exc:  # four eyes, a wrong state, changed meanwhile
                 # The queue's own check, inside its transaction: a race (another
                 # operator, another process) is refused here, item by item.
@@ -315,8 +321,8 @@ class BulkActs:
         self, item_ids: Iterable[int] = (), *, plan: str | None = None, code: str | None = None
     ) -> BulkReport:
         """Approve every item that may be; nothing runs."""
-        todo, skipped, alone = self._begin(BulkAct.APPROVE, item_ids, plan, code)
-        done, _ = self._approve_each(todo, skipped)
+        todo, skipped, alone, proof = self._begin(BulkAct.APPROVE, item_ids, plan, code)
+        done = self._approve_each(todo, skipped, proof)[0] if proof else []
         return BulkReport(BulkAct.APPROVE, tuple(done), tuple(skipped), tuple(alone))
 
     async def approve_and_run(
@@ -329,10 +335,14 @@ class BulkActs:
     ) -> BulkReport:
         """Approve, then run what is approved now, in plan order; one step-up."""
         act = BulkAct.APPROVE_AND_RUN
-        todo, skipped, alone = self._begin(act, item_ids, plan, code)
-        done, already = self._approve_each(todo, skipped)
+        todo, skipped, alone, proof = self._begin(act, item_ids, plan, code)
+        if proof is None:
+            return BulkReport(act, (), tuple(skipped), tuple(alone))
+        done, already = self._approve_each(todo, skipped, proof)
         runnable = [i.id for i in (*already, *done) if i.state is S.APPROVED]
-        outcomes = await self.queue.run(runnable, on_outcome=on_outcome) if runnable else []
+        outcomes = (
+            await self.service.run(runnable, proof=proof, on_outcome=on_outcome) if runnable else []
+        )
         return BulkReport(act, tuple(done), tuple(skipped), tuple(alone), tuple(outcomes))
 
     async def run(
@@ -344,9 +354,9 @@ class BulkActs:
         on_outcome: Callable[[Outcome], None] | None = None,
     ) -> BulkReport:
         """Execute approved (or retry failed) items: each plan in order, plans side by side."""
-        todo, skipped, alone = self._begin(BulkAct.RUN, item_ids, plan, code)
+        todo, skipped, alone, proof = self._begin(BulkAct.RUN, item_ids, plan, code)
         ids = [i.id for i in todo]
-        outcomes = await self.queue.run(ids, on_outcome=on_outcome) if ids else []
+        outcomes = await self.service.run(ids, proof=proof, on_outcome=on_outcome) if proof else []
         return BulkReport(BulkAct.RUN, (), tuple(skipped), tuple(alone), tuple(outcomes))
 
     def cancel(
@@ -358,11 +368,12 @@ class BulkActs:
         why: str = "",
     ) -> BulkReport:
         """Cancel every pending item asked for (undo before it runs)."""
-        todo, skipped, alone = self._begin(BulkAct.CANCEL, item_ids, plan, code)
+        todo, skipped, alone, proof = self._begin(BulkAct.CANCEL, item_ids, plan, code)
         done: list[QueueItem] = []
         for item in todo:
+            assert proof is not None  # made whenever there is an item to act on
             try:
-                done.append(self.queue.cancel(item.id, why=why))
+                done.append(self.service.cancel(item.id, why=why, proof=proof))
             except QueueError as exc:  # ran or was cancelled meanwhile
                 skipped.append(Skipped(self.queue.get(item.id), str(exc)))
         return BulkReport(BulkAct.CANCEL, tuple(done), tuple(skipped), tuple(alone))
