@@ -211,3 +211,22 @@ async def test_one_code_for_the_marked_items_and_a_wrong_one_keeps_the_marks(
         assert [state(app, i) for i in (carol[0], bob[-1])] == [S.APPROVED, S.APPROVED]
         assert len(app.session.journal.entries(EntryFilter(action="stepup_ok"))) == 1
         assert provider.revoke_calls == []
+
+
+async def test_help_on_the_queue_pane_lists_the_bulk_keys(db_path):
+    from pamtui.tui.screens.help import HelpScreen
+
+    app = make_app(db_path, StaticProvider(), stream=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("4", "question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        keys, what, _where, ids = (
+            [str(c) for c in col._cells] for col in app.screen._table.columns
+        )
+        shown = dict(zip(ids, keys, strict=True))
+        assert shown["queue.mark"] == "space" and shown["queue.mark_plan"] == "m"
+        assert shown["queue.approve"] == "y" and shown["queue.approve_and_run"] == "Y"
+        approve = what[ids.index("queue.approve")]
+        assert "nothing runs" in approve and "skipped" in approve
