@@ -176,3 +176,14 @@ def test_usage_mistakes_exit_2_and_change_nothing(capsys, swept, argv, err_part)
     code, _, err = run(capsys, *argv, *swept)
     assert code == 2 and err_part in err and err.count("\n") == 1, err
     assert queue(capsys, swept) == before
+
+
+def test_ids_may_follow_the_options(capsys, swept):
+    """argparse fills positionals once: 'approve --run 1 2' once said 'unrecognized: 1 2'."""
+    a, b = sorted(queue(capsys, swept))[:2]
+    code, out, err = run(capsys, "queue", "approve", "--json", str(a), str(b), *swept)
+    assert code == 0, err
+    assert [d["id"] for d in json.loads(out)["done"]] == [a, b]
+    with pytest.raises(SystemExit) as usage:
+        main(["queue", "approve", "--run", "nope", *swept])
+    assert usage.value.code == 2 and "unrecognized arguments: nope" in capsys.readouterr().err

@@ -206,8 +206,25 @@ def cmd_queue(args: argparse.Namespace) -> int:
     return run_session(args, body, read_only=verb == "list")
 
 
+class _IdsAnywhere(argparse.ArgumentParser):
+    """``queue approve --run 3 4``: item IDs after the options too.
+
+    argparse fills the positionals at their first run (``approve``, IDs none)
+    and calls what follows the options unrecognised; here those numbers are
+    the IDs they look like.
+    """
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def]
+        namespace, extras = super().parse_known_args(args, namespace)
+        late = [int(e) for e in extras if e.isdigit()]
+        if late:
+            namespace.ids = [*(getattr(namespace, "ids", None) or []), *late]
+        return namespace, [e for e in extras if not e.isdigit()]
+
+
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("queue", parents=[common], help="the revocation queue")
+    p.__class__ = _IdsAnywhere  # adds no state: only where late IDs go
     p.add_argument(
         "verb",
         nargs="?",
