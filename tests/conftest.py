@@ -11,6 +11,16 @@ from pamtui.journal import Journal
 from pamtui.services.session import Session
 from tests.fakes import StaticProvider
 
+# Fixtures every test directory may use without importing them: the real servers
+# shared by the session (scim2-server, moto), the Okta and GitHub fakes, and the
+# in-memory keyring backend.
+pytest_plugins = [
+    "tests.support.servers",
+    "tests.support.keyring_memory",
+    "tests.fakes.okta",
+    "tests.fakes.github",
+]
+
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -24,8 +24,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src"
 
-# The UI itself, and the SSH server's audit screen, which is a Textual app.
-UI = ("pamtui.tui", "pamtui.ssh.audit")
+# The UI itself, and the SSH server's audit screen and operator TUI, which are Textual apps.
+UI = ("pamtui.tui", "pamtui.ssh.audit", "pamtui.ssh.operator_app")
 
 
 def headless_modules() -> list[str]:

@@ -6,7 +6,6 @@ With no config file at all pamtui runs on the bundled demo organisation.
 
 from __future__ import annotations
 
-import getpass
 import os
 import tomllib
 from collections.abc import Mapping
@@ -18,6 +17,7 @@ import platformdirs
 
 from pamtui.errors import EXIT_USAGE, PamtuiError
 from pamtui.forward_config import ForwardConfig, parse_forward
+from pamtui.model import ROLES
 from pamtui.providers.kit.settings import SettingError, Settings, boolean, integer, string
 
 APP_NAME = "pamtui"
@@ -39,14 +39,23 @@ class ProviderConfig:
 
 @dataclass(frozen=True)
 class OperatorConfig:
-    name: str = ""
+    """The guardrails a config asks for (the recorded policy may be stricter).
+
+    There is no name here: who acts is the OS account of the real uid (local
+    mode) or the SSH key (serve-ssh), see services/identity.py.
+    """
+
     require_totp: bool = False
     four_eyes_for_privileged: bool = False
     read_only: bool = False
 
-    @property
-    def login(self) -> str:
-        return self.name or _os_login()
+
+@dataclass(frozen=True)
+class OperatorEntry:
+    """One ``[[operators]]`` table: an operator's name and roles (model.ROLES)."""
+
+    name: str
+    roles: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -87,7 +96,6 @@ SECTIONS: dict[str, tuple[type, Settings]] = {
     "operator": (
         OperatorConfig,
         Settings(
-            string("name", "the operator's name instead of the OS login (needs require_totp)", ""),
             boolean("require_totp", "TOTP step-up before executing or approving", False),
             boolean(
                 "four_eyes_for_privileged", "a second operator approves privileged steps", False
@@ -180,6 +188,8 @@ class Config:
     forward: tuple[ForwardConfig, ...] = ()
     keys: Mapping[str, str] = field(default_factory=dict)
     """[keys]: binding id -> key string (the TUI applies it, pamtui/tui/keymap.py)."""
+    operators: tuple[OperatorEntry, ...] | None = None
+    """[[operators]] (name and roles); None when the file has no such table."""
 
     @property
     def is_demo(self) -> bool:
@@ -195,13 +205,6 @@ DEMO_PROVIDERS = (
 
 def demo_config() -> Config:
     return Config(source=None, providers=DEMO_PROVIDERS)
-
-
-def _os_login() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid:{os.getuid()}"
 
 
 def default_config_path() -> Path:
@@ -272,7 +275,18 @@ def load_file(path: Path) -> Config:
     return parse(raw, path)
 
 
-_TOP_KEYS = {"operator", "risk", "ui", "queue", "ssh", "providers", "policies", "forward", "keys"}
+_TOP_KEYS = {
+    "operator",
+    "operators",
+    "risk",
+    "ui",
+    "queue",
+    "ssh",
+    "providers",
+    "policies",
+    "forward",
+    "keys",
+}
 
 
 def parse(raw: Mapping[str, Any], path: Path | None) -> Config:
@@ -287,21 +301,17 @@ def parse(raw: Mapping[str, Any], path: Path | None) -> Config:
             f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(_TOP_KEYS))})"
         )
 
+    if isinstance(raw.get("operator"), dict) and "name" in raw["operator"]:
+        # Anyone can write a config file; a name in it proved nothing (issue 14).
+        raise ConfigError(
+            f"{where}: operator.name: no longer accepted: who acts is the OS account "
+            "(local mode) or the authenticated SSH key (serve-ssh); remove the key"
+        )
     operator = _section(raw, "operator", where)
     risk = _section(raw, "risk", where)
     ui = _section(raw, "ui", where)
     queue = _section(raw, "queue", where)
     ssh = _section(raw, "ssh", where)
-    if operator.name and not operator.require_totp:
-        # On a shared bastion account the OS login says nothing about who is at the
-        # keyboard; a name in a file anyone there can edit proves even less. The
-        # name is accepted only when every mutating action is stepped up with that
-        # operator's own TOTP, which is what ties the name to a person.
-        raise ConfigError(
-            f"{where}: operator.name: overriding the OS login needs require_totp = true "
-            "(each operator then proves the name with their own TOTP code; "
-            "see 'pamtui mfa enroll')"
-        )
 
     providers_raw = raw.get("providers", [])
     if not isinstance(providers_raw, list):
@@ -343,7 +353,40 @@ def parse(raw: Mapping[str, Any], path: Path | None) -> Config:
         policies=tuple(policies_raw),
         forward=_forward(raw.get("forward"), where),
         keys=_keys(raw.get("keys", {}), where),
+        operators=_operators(raw["operators"], where) if "operators" in raw else None,
     )
+
+
+def _operators(raw: Any, where: str) -> tuple[OperatorEntry, ...]:
+    """``[[operators]]``: each a unique name and a non-empty list of known roles."""
+    if not isinstance(raw, list):
+        raise ConfigError(f"{where}: operators: expected an array of tables ([[operators]])")
+    entries: list[OperatorEntry] = []
+    seen: set[str] = set()
+    for index, item in enumerate(raw):
+        key = f"operators[{index}]"
+        if not isinstance(item, dict):
+            raise ConfigError(f"{where}: {key}: expected a table")
+        unknown = sorted(set(item) - {"name", "roles"})
+        if unknown:
+            raise ConfigError(f"{where}: {key}.{unknown[0]}: unknown key (known: name, roles)")
+        name, roles = item.get("name"), item.get("roles")
+        if not isinstance(name, str) or not name.strip() or len(name) > 100:
+            raise ConfigError(f"{where}: {key}.name: expected a non-empty string")
+        if name in seen:
+            raise ConfigError(f"{where}: {key}.name: operator {name!r} is listed twice")
+        seen.add(name)
+        if (
+            not isinstance(roles, list)
+            or not roles
+            or not all(isinstance(r, str) and r in ROLES for r in roles)
+        ):
+            raise ConfigError(
+                f"{where}: {key}.roles: expected a non-empty list of {', '.join(ROLES)}, "
+                f"got {roles!r}"
+            )
+        entries.append(OperatorEntry(name, frozenset(roles)))
+    return tuple(entries)
 
 
 def _keys(raw: Any, where: str) -> dict[str, str]:

@@ -347,3 +347,26 @@ class JournalEntry:
     detail: dict[str, Any]
     prev_hash: str
     hash: str
+
+
+ROLES = ("operator", "approver", "admin")
+"""What an acting identity may do (services/roles.py says which act needs which)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is acting: the OS account of the real uid (local) or an SSH key's operator.
+
+    Never from ``USER``/``LOGNAME``, a config file or a flag; see
+    services/identity.py for where each comes from.
+    """
+
+    name: str
+    key_fingerprint: str | None = None
+    """The authenticated SSH key's ``SHA256:...`` fingerprint (bastion mode only)."""
+    roles: frozenset[str] = frozenset()
+    via: str = "local"
+    """``local`` (the OS account) or ``ssh`` (an authenticated key)."""
+
+    def has(self, role: str) -> bool:
+        return role in self.roles

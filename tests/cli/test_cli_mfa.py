@@ -10,17 +10,17 @@ import pytest
 
 from pamtui.cli import main
 from pamtui.journal import Journal
-from pamtui.services import mfa
-from tests.services.test_mfa import memory_keyring  # noqa: F401  (fixture: backend chosen by config)
+from pamtui.services import identity, mfa
 
 ACCOUNT, TOKEN = "lucia-castillo-acme", "716008953"
 
 
 @pytest.fixture
-def setup(tmp_path, db_path, memory_keyring, monkeypatch):  # noqa: F811
+def setup(tmp_path, db_path, memory_keyring, monkeypatch):
+    be_os_account(monkeypatch, "ops-alice")
     cfg = tmp_path / "config.toml"
     cfg.write_text(
-        '[operator]\nname = "ops-alice"\nrequire_totp = true\n\n'
+        "[operator]\nrequire_totp = true\n\n"
         '[[providers]]\nname = "demo-git"\ntype = "demo"\nsystem = "git"\n'
         "latency_ms = 0\n"
     )
@@ -33,6 +33,11 @@ def setup(tmp_path, db_path, memory_keyring, monkeypatch):  # noqa: F811
     mfa.confirm_enrollment("ops-alice", enrolment.secret, previous, store, journal)
     journal.close()
     return cfg, db_path, totp
+
+
+def be_os_account(monkeypatch, name: str) -> None:
+    """Run as another OS account (the identity is the real uid's, never USER)."""
+    monkeypatch.setattr(identity, "os_account", lambda: name)
 
 
 def run(capsys, *argv):
@@ -107,7 +112,7 @@ def _enrol(name: str, db) -> pyotp.TOTP:
 
 def _four_eyes_config(path, name):
     path.write_text(
-        f'[operator]\nname = "{name}"\nrequire_totp = true\nfour_eyes_for_privileged = true\n\n'
+        "[operator]\nrequire_totp = true\nfour_eyes_for_privileged = true\n\n"
         '[[providers]]\nname = "demo-git"\ntype = "demo"\nsystem = "git"\nlatency_ms = 0\n'
     )
     return path
@@ -117,13 +122,15 @@ def test_the_four_eyes_approver_steps_up_with_their_own_code(
     capsys,
     tmp_path,
     db_path,
-    memory_keyring,  # noqa: F811
+    monkeypatch,
+    memory_keyring,
 ):
     alice = _four_eyes_config(tmp_path / "alice.toml", "ops-alice")
     bob = _four_eyes_config(tmp_path / "bob.toml", "ops-bob")
     alice_totp, bob_totp = _enrol("ops-alice", db_path), _enrol("ops-bob", db_path)
     db = str(db_path)
 
+    be_os_account(monkeypatch, "ops-alice")
     code, out, err = run(
         capsys, "accounts", "--json", "--provider", "demo-git", "--config", str(alice), "--db", db
     )
@@ -147,6 +154,7 @@ def test_the_four_eyes_approver_steps_up_with_their_own_code(
         alice_totp.now(),
     )
     assert code == 0 and "four eyes required" in out, err
+    be_os_account(monkeypatch, "ops-bob")
     code, out, err = run(capsys, "queue", "list", "--json", "--config", str(bob), "--db", db)
     waiting = [i for i in json.loads(out) if i["state"] == "awaiting_approval"]
     assert waiting
@@ -168,14 +176,17 @@ def test_the_four_eyes_approver_steps_up_with_their_own_code(
     assert ("ops-alice", "stepup_ok") in steps
 
 
-def test_an_operator_name_needs_totp(capsys, tmp_path, db_path):
+def test_an_operator_name_in_a_config_is_refused(capsys, tmp_path, db_path):
+    """A name in a file anyone can write proves nothing: identity is the OS account."""
     cfg = tmp_path / "config.toml"
     cfg.write_text(
-        '[operator]\nname = "ops-alice"\n\n[[providers]]\nname = "demo-git"\ntype = "demo"\n'
+        '[operator]\nname = "bob"\nrequire_totp = true\n\n'
+        '[[providers]]\nname = "demo-git"\ntype = "demo"\n'
     )
-    code, _, err = run(capsys, "accounts", "--config", str(cfg), "--db", str(db_path))
-    assert code == 2
-    assert "operator.name" in err and "require_totp = true" in err
+    code, out, err = run(capsys, "accounts", "--config", str(cfg), "--db", str(db_path))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1
+    assert "operator.name" in err and "OS account" in err and "SSH key" in err
 
 
 def test_the_code_can_come_on_standard_input_out_of_sight_of_ps(

@@ -18,8 +18,7 @@ import pytest
 from pamtui.cli import main
 from pamtui.journal import EntryFilter, Journal
 from pamtui.providers.demo import state as st
-from pamtui.services import mfa
-from tests.services.test_mfa import memory_keyring  # noqa: F401  (fixture)
+from pamtui.services import identity, mfa
 
 LUCIA = "lucia.castillo@acme-robotics.example"
 
@@ -141,10 +140,11 @@ def test_four_eyes_leaves_the_plan_open(capsys, db, tmp_path, monkeypatch) -> No
 
 
 @pytest.fixture
-def stepped_up(tmp_path, db_path, memory_keyring, monkeypatch):  # noqa: F811
+def stepped_up(tmp_path, db_path, memory_keyring, monkeypatch):
+    monkeypatch.setattr(identity, "os_account", lambda: "ops-alice")  # the real uid's account
     cfg = tmp_path / "config.toml"
     cfg.write_text(
-        '[operator]\nname = "ops-alice"\nrequire_totp = true\n\n'
+        "[operator]\nrequire_totp = true\n\n"
         + "".join(
             f'[[providers]]\nname = "demo-{s}"\ntype = "demo"\nsystem = "{s}"\nlatency_ms = 0\n'
             for s in ("idp", "git", "cloud")

@@ -17,9 +17,8 @@ import pytest
 
 from pamtui.cli import main
 from pamtui.journal import EntryFilter, Journal
-from pamtui.services import mfa
+from pamtui.services import identity, mfa
 from pamtui.services.session import Session
-from tests.services.test_mfa import memory_keyring  # noqa: F401  (fixture: backend chosen by config)
 
 ACCOUNT, TOKEN = "lucia-castillo-acme", "716008953"
 PROVIDERS = '[[providers]]\nname = "demo-git"\ntype = "demo"\nsystem = "git"\nlatency_ms = 0\n'
@@ -31,10 +30,14 @@ def run(capsys, *argv):
     return code, out, err
 
 
-def _config(path, *, name="ops-alice", totp=True, four_eyes=True, read_only=False):
+@pytest.fixture(autouse=True)
+def _as_ops_alice(monkeypatch):
+    """The OS account is the identity (never USER): these tests run as ops-alice."""
+    monkeypatch.setattr(identity, "os_account", lambda: "ops-alice")
+
+
+def _config(path, *, totp=True, four_eyes=True, read_only=False):
     lines = ["[operator]"]
-    if name:
-        lines.append(f'name = "{name}"')
     lines += [
         f"require_totp = {str(totp).lower()}",
         f"four_eyes_for_privileged = {str(four_eyes).lower()}",
@@ -67,13 +70,13 @@ def _policy_entries(db) -> list:
 
 
 @pytest.fixture
-def strict(tmp_path, db_path, memory_keyring):  # noqa: F811
+def strict(tmp_path, db_path, memory_keyring):
     """A database whose recorded policy was set by a strict config's first use."""
     strict_cfg = _config(tmp_path / "strict.toml")
     totp = _enrol("ops-alice", db_path)
     # The first writable session with the strict config records it (pamtui, revoke, queue...).
     Session.open(config_path=str(strict_cfg), db_path=str(db_path)).journal.close()
-    lax = _config(tmp_path / "lax.toml", name="", totp=False, four_eyes=False, read_only=False)
+    lax = _config(tmp_path / "lax.toml", totp=False, four_eyes=False, read_only=False)
     return strict_cfg, lax, db_path, totp
 
 
@@ -153,7 +156,7 @@ def test_a_laxer_config_is_refused(capsys, strict, argv) -> None:
 def test_each_laxer_key_alone_is_refused(capsys, tmp_path, strict) -> None:
     strict_cfg, _, db, totp = strict
     capsys.readouterr()
-    no_totp = _config(tmp_path / "a.toml", name="", totp=False)
+    no_totp = _config(tmp_path / "a.toml", totp=False)
     code, _, err = run(capsys, *_revoke(no_totp, db))
     assert code == 2 and "operator.require_totp = false" in err
     no_four_eyes = _config(tmp_path / "b.toml", four_eyes=False)

@@ -10,13 +10,17 @@ operator is a different OS login.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
 
 from pamtui.cli import main
+from pamtui.cli.common import operator_login
 from pamtui.journal import EntryFilter, Journal
+from pamtui.services.session import Session
 
 CONFIG = """\
 [operator]
@@ -42,15 +46,18 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def swept(tmp_path: Path, db_path: Path, capsys, monkeypatch):
-    """A sweep's staged items (policy:terminated-owners), as ops-alice at the keyboard."""
-    monkeypatch.setenv("LOGNAME", "ops-alice")
+def swept(tmp_path: Path, db_path: Path, capsys):
+    """A sweep's staged items (policy:terminated-owners); the OS account at the keyboard."""
     cfg = tmp_path / "config.toml"
     cfg.write_text(CONFIG)
     common = ("--config", str(cfg), "--db", str(db_path))
     code, _, err = run(capsys, "sweep", *common)
     assert code == 0, err
     return common
+
+
+def await_close(session: Session) -> None:
+    asyncio.run(session.aclose())
 
 
 def queue(capsys, common) -> dict[int, dict]:
@@ -74,7 +81,8 @@ def test_approve_many_approves_them_and_runs_nothing(capsys, swept):
     code, out, err = run(capsys, "queue", "approve", *map(str, first_eight), *swept)
     assert code == 0, err
     assert out.splitlines()[0] == "approved 8 items; nothing ran"
-    assert "#1 approved (approved by ops-alice)" in out
+    me = operator_login(argparse.Namespace(config=swept[1]))
+    assert f"#1 approved (approved by {me})" in out
     after = queue(capsys, swept)
     assert [after[i]["state"] for i in first_eight] == ["approved"] * 8
     assert journal_actions(swept[-1], "execute") == []  # approving is not executing
@@ -100,7 +108,7 @@ def test_approve_a_plan_with_run_runs_it_in_order_and_says_so_in_json(capsys, sw
     assert f"left {len(steps)} alone" in out
 
 
-def test_my_own_four_eyes_request_in_a_list_is_skipped_never_approved(capsys, swept, monkeypatch):
+def test_my_own_four_eyes_request_in_a_list_is_skipped_never_approved(capsys, swept):
     code, out, err = run(capsys, "accounts", "--json", *swept)
     privileged = next(a for a in json.loads(out) if "privileged" in a["flags"])
     code, out, err = run(
@@ -117,7 +125,8 @@ def test_my_own_four_eyes_request_in_a_list_is_skipped_never_approved(capsys, sw
     )
     assert code == 0 and "four eyes required" in out, err
     items = queue(capsys, swept)
-    mine = sorted(i for i, item in items.items() if item["requested_by"] == "ops-alice")
+    me = operator_login(argparse.Namespace(config=swept[1]))
+    mine = sorted(i for i, item in items.items() if item["requested_by"] == me)
     sweep = min(items)
     assert mine and {items[i]["state"] for i in mine} == {"awaiting_approval"}
 
@@ -135,9 +144,14 @@ def test_my_own_four_eyes_request_in_a_list_is_skipped_never_approved(capsys, sw
     executed = {e.detail["item"] for e in journal_actions(swept[-1], "execute")}
     assert not executed & set(mine)
 
-    monkeypatch.setenv("LOGNAME", "ops-bob")  # the second operator
-    code, out, err = run(capsys, "queue", "approve", "--plan", items[mine[0]]["plan"], *swept)
-    assert code == 0, err
+    # A second operator (the same service, another operator) approves the plan.
+    session = Session.open(config_path=swept[1], db_path=swept[3])
+    try:
+        session.queue.operator = "ops-bob"
+        report = session.revocations.bulk.approve(plan=items[mine[0]]["plan"])
+    finally:
+        await_close(session)
+    assert [i.id for i in report.approved] == mine
     assert {queue(capsys, swept)[i]["approved_by"] for i in mine} == {"ops-bob"}
 
 

@@ -11,7 +11,7 @@ import pytest
 from pamtui.cli import main
 from pamtui.journal import Journal, JournalError
 from pamtui.services.session import KEYRING_SERVICE, resolve_secret
-from tests.services.test_mfa import memory_keyring, use_backend  # noqa: F401
+from tests.support.keyring_memory import use_backend
 
 
 def run(capsys, *argv):
@@ -43,7 +43,7 @@ def test_new_files_are_owner_only(db_path):
     assert oct(db_path.parent.stat().st_mode & 0o777) == "0o700"
 
 
-def test_secrets_set_from_a_pipe(capsys, monkeypatch, memory_keyring):  # noqa: F811
+def test_secrets_set_from_a_pipe(capsys, monkeypatch, memory_keyring):
     monkeypatch.setattr("sys.stdin", io.StringIO("scim-token-value-0001\n"))
     code, out, _ = run(capsys, "secrets", "set", "corp-scim")
     assert code == 0 and '{ keyring = "corp-scim" }' in out

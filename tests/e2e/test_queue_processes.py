@@ -26,10 +26,12 @@ from typing import Any
 import pytest
 
 from pamtui.journal import timestamp
-from pamtui.model import CredentialStatus
+from pamtui.model import ROLES, Actor, CredentialStatus
 from pamtui.providers.demo import state as demo_state
+from pamtui.services import identity
 from pamtui.services.queue import plan_for_credential
 from pamtui.services.session import Session
+from pamtui.ssh.commands import CommandRefused, allowed_command
 
 PAMTUI = Path(sys.executable).with_name("pamtui")
 PROVIDER = "demo-git"
@@ -44,22 +46,28 @@ LATENCY_MS = 300
 OPERATOR_OF: dict[Path, str] = {}
 
 
-def as_operator(config: Path) -> dict[str, str]:
-    """The environment of a process run by the config's operator (getpass reads it)."""
-    login = OPERATOR_OF[config]
-    return {**os.environ, "LOGNAME": login, "USER": login, "LNAME": login, "USERNAME": login}
+def actor_of(config: Path) -> Actor:
+    """The config's operator, as serve-ssh would hand it to its child."""
+    return Actor(OPERATOR_OF[config], None, frozenset(ROLES), "ssh")
 
 
-@contextlib.contextmanager
-def logged_in_as(config: Path) -> Iterator[None]:
-    """Open an in-process session as the config's operator."""
-    saved = dict(os.environ)
-    os.environ.update(as_operator(config))
+def as_operator(config: Path, db: Path, argv: tuple[str, ...]) -> tuple[list[str], int | None]:
+    """The command line that runs ``argv`` as the config's operator, and the fd to pass.
+
+    Two operators on one machine are two SSH keys of one bastion (the OS account
+    is one identity): the commands serve-ssh runs for an operator
+    (``pamtui.cli.remote``) learn who they act for on an inherited pipe, as here.
+    Other commands (``audit verify``) run as the OS account.
+    """
     try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+        allowed_command(argv)
+    except CommandRefused:
+        return [str(PAMTUI), *argv, "--config", str(config), "--db", str(db)], None
+    read_end, write_end = os.pipe()
+    os.write(write_end, identity.encode(actor_of(config)))
+    os.close(write_end)
+    remote = [sys.executable, "-m", "pamtui.cli.remote", "--identity-fd", str(read_end)]
+    return [*remote, "--db", str(db), "--config", str(config), "exec", "--", *argv], read_end
 
 
 def write_config(
@@ -74,8 +82,7 @@ def write_config(
     queue = f"lease_seconds = {lease_seconds}\n"
     if approval_ttl_hours is not None:
         queue += f"approval_ttl_hours = {approval_ttl_hours}\n"
-    # Each operator is a different OS login, as on a real bastion; the name in
-    # [operator] is only for shared accounts with TOTP (see test_config).
+    # Each operator is a different SSH key's operator, as on a real bastion.
     OPERATOR_OF[path] = operator
     path.write_text(
         f"[operator]\nfour_eyes_for_privileged = {str(four_eyes).lower()}\n"
@@ -89,14 +96,19 @@ def write_config(
 
 def pamtui(config: Path, db: Path, *argv: str, timeout: float = 60) -> subprocess.CompletedProcess:
     """Run the installed program to completion (subprocess.run kills it on timeout)."""
-    return subprocess.run(
-        [str(PAMTUI), *argv, "--config", str(config), "--db", str(db)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        env=as_operator(config),
-    )
+    command, fd = as_operator(config, db, argv)
+    try:
+        return subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            pass_fds=() if fd is None else (fd,),
+        )
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
 @contextlib.contextmanager
@@ -106,13 +118,16 @@ def background(config: Path, db: Path, *argv: str, logs: Path) -> Iterator[subpr
         open(logs.with_suffix(".out"), "w") as out,
         open(logs.with_suffix(".err"), "w") as err,
     ):
+        command, fd = as_operator(config, db, argv)
         proc = subprocess.Popen(
-            [str(PAMTUI), *argv, "--config", str(config), "--db", str(db)],
+            command,
             stdout=out,
             stderr=err,
             stdin=subprocess.DEVNULL,
-            env=as_operator(config),
+            pass_fds=() if fd is None else (fd,),
         )
+        if fd is not None:
+            os.close(fd)
         try:
             yield proc
         finally:
@@ -169,8 +184,7 @@ def stage_credentials(
     """Stage ``count`` active demo-git credentials (in ``plans`` plans), approved."""
 
     async def go() -> list[int]:
-        with logged_in_as(config):
-            session = Session.open(config_path=str(config), db_path=str(db))
+        session = Session.open(config_path=str(config), db_path=str(db), actor=actor_of(config))
         try:
             views = await session.inventory.sync()
             provider = session.providers[PROVIDER]

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from pamtui.journal import EntryFilter, Journal
+from tests.support.servers import free_port
 
 SSH = shutil.which("ssh") or "/usr/bin/ssh"
 SSH_KEYGEN = shutil.which("ssh-keygen") or "/usr/bin/ssh-keygen"
@@ -380,18 +381,12 @@ def test_an_exec_request_is_refused_and_runs_nothing(server: Server, tmp_path: P
     assert not server.children()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_port_forwarding_is_refused(server: Server) -> None:
     target = socket.socket()
     target.bind(("127.0.0.1", 0))
     target.listen()
     target.settimeout(0.5)
-    local = _free_port()
+    local = free_port()
     forward = subprocess.Popen(
         server.ssh_argv("-N", "-L", f"127.0.0.1:{local}:127.0.0.1:{target.getsockname()[1]}"),
         stdin=subprocess.DEVNULL,

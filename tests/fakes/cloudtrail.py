@@ -37,10 +37,11 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+
+from tests.fakes.http import LocalServer, Recorded, Reply, handler_for
 
 TARGET_PREFIX = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101."
 _ATTRIBUTES = {
@@ -117,55 +118,27 @@ class Request:
     signed: bool
 
 
-class CloudTrailFake:
+class CloudTrailFake(LocalServer):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._events: list[dict[str, Any]] = []
         self._faults: list[tuple[int, str, str]] = []
         self.requests: list[Request] = []
-        fake = self
+        self.stopping = threading.Event()
+        self._listen(handler_for(self._respond))
 
-        class _Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                status, payload = fake._handle(
-                    self.headers.get("X-Amz-Target", ""),
-                    self.headers.get("Content-Type", ""),
-                    raw,
-                    bool(self.headers.get("Authorization")),
-                )
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/x-amz-json-1.1")
-                self.send_header("Content-Length", str(len(data)))
-                self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    def _respond(self, record: Recorded) -> Reply:
+        status, payload = self._handle(
+            record.headers.get("x-amz-target", ""),
+            record.headers.get("content-type", ""),
+            record.body,
+            bool(record.headers.get("authorization")),
         )
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        headers = {
+            "Content-Type": "application/x-amz-json-1.1",
+            "x-amzn-RequestId": str(uuid.uuid4()),
+        }
+        return Reply(status, headers, json.dumps(payload).encode())
 
     def add(self, *events: dict[str, Any]) -> None:
         with self._lock:

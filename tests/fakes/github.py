@@ -71,15 +71,14 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import pytest
 
-from tests.fakes.http import LocalServer, Recorded, Reply
+from tests.fakes.http import LocalServer, Recorded, Reply, handler_for
 
 DOCS = "https://docs.github.com/rest"
 RATE_DOCS = "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api"
@@ -193,42 +192,7 @@ class GitHubFake(LocalServer):
         self._docs = itertools.count(1)
         self._lock = threading.RLock()
         self.stopping = threading.Event()
-        fake = self
-
-        class _Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                record = Recorded(
-                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body
-                )
-                try:
-                    reply, resource = fake._handle(record)
-                    if reply.delay:
-                        fake.stopping.wait(reply.delay)
-                        if fake.stopping.is_set():
-                            return
-                    data, headers = reply.encoded()
-                    self.send_response_only(reply.status)
-                    for name, value in fake._common_headers(resource).items():
-                        headers.setdefault(name, value)
-                    for name, value in headers.items():
-                        self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    if self.command != "HEAD":
-                        self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    self.close_connection = True
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
-
-        self._listen(_Handler)
+        self._listen(handler_for(self._respond, date_header=False))
 
     # ----------------------------------------------------------------- state
 
@@ -350,6 +314,15 @@ class GitHubFake(LocalServer):
             return [r for r in self.requests if r.method == method and r.path == path]
 
     # ----------------------------------------------------------------- protocol
+
+    def _respond(self, record: Recorded) -> Reply | None:
+        reply, resource = self._handle(record)
+        if reply.delay:
+            self.stopping.wait(reply.delay)
+            if self.stopping.is_set():
+                return None
+        headers = {**self._common_headers(resource), **reply.headers}
+        return replace(reply, headers=headers)
 
     def _common_headers(self, resource: str) -> dict[str, str]:
         with self._lock:

@@ -46,7 +46,6 @@ import secrets
 import threading
 import time
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -63,7 +62,7 @@ from tests.fakes.google_discovery import (
     match,
     schema_problems,
 )
-from tests.fakes.http import LocalServer
+from tests.fakes.http import LocalServer, Recorded, Reply, handler_for
 
 __all__ = [
     "METHODS",
@@ -179,7 +178,7 @@ class GoogleFake(LocalServer):
         self._ids = 100
         self._lock = threading.Lock()
         self.stopping = threading.Event()
-        self._listen(self._handler())
+        self._listen(handler_for(self._respond))
         self.token_url = f"{self.url}/token"
 
     # -- seeding ---------------------------------------------------------------
@@ -297,44 +296,26 @@ class GoogleFake(LocalServer):
 
     # -- serving ---------------------------------------------------------------
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
+    def _respond(self, record: Recorded) -> Reply:
+        with self._lock:
+            status, data = self._answer(record)
+        if data is None:
+            return Reply(status)
+        return Reply(status, {"Content-Type": "application/json; charset=UTF-8"}, json.dumps(data))
 
-        class _Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                with fake._lock:
-                    status, data = fake._answer(self, body)
-                raw = b"" if data is None else json.dumps(data).encode()
-                self.send_response(status)
-                if raw:
-                    self.send_header("Content-Type", "application/json; charset=UTF-8")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
-
-        return _Handler
-
-    def _answer(self, handler: BaseHTTPRequestHandler, body: bytes) -> tuple[int, Any]:
-        parts = urlsplit(handler.path)
-        if parts.path == "/token" and handler.command == "POST":
+    def _answer(self, record: Recorded) -> tuple[int, Any]:
+        body = record.body
+        parts = urlsplit(record.target)
+        if parts.path == "/token" and record.method == "POST":
             return self._token(body)
         query = parse_qs(parts.query, keep_blank_values=True)
-        method, path_params = match(handler.command, parts.path)
+        method, path_params = match(record.method, parts.path)
         payload = json.loads(body) if body else None
-        self.calls.append(Call(handler.command, parts.path, query, payload, method, path_params))
+        self.calls.append(Call(record.method, parts.path, query, payload, method, path_params))
         try:
             if method is None:
                 raise _not_found(parts.path)
-            self._authorize(handler.headers.get("Authorization", ""), method)
+            self._authorize(record.headers.get("authorization", ""), method)
             q = {k: v[-1] for k, v in query.items()}
             result = getattr(self, "_" + method.id.replace(".", "_"))(path_params, q, payload)
             if result is not None:

@@ -55,14 +55,13 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import pytest
 
 from tests.fakes.graph_schema import CSDL, GraphSchema
-from tests.fakes.http import LocalServer
+from tests.fakes.http import LocalServer, Recorded, Reply, handler_for
 
 __all__ = ["CSDL", "GraphFake", "GraphSchema", "graph_server"]
 
@@ -158,41 +157,7 @@ class GraphFake(LocalServer):
         self.templates: set[tuple[str, str]] = set()
         """(method, path template) of every conforming Graph request."""
         self.stopping = threading.Event()
-        fake = self
-
-        class _Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                hit = Hit(
-                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body
-                )
-                with fake.lock:
-                    fake.hits.append(hit)
-                status, data, headers = fake._dispatch(
-                    hit, f"http://{self.headers.get('Host', '')}"
-                )
-                hit.status = status
-                if status == -1:
-                    return
-                try:
-                    self.send_response(status)
-                    for name, value in {"Content-Type": "application/json", **headers}.items():
-                        self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    self.close_connection = True
-
-            do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _serve
-
-        self._listen(_Handler)
+        self._listen(handler_for(self._respond))
 
     # ------------------------------------------------------------ seeding
 
@@ -343,6 +308,16 @@ class GraphFake(LocalServer):
             return [h for h in self.hits if h.path.startswith("/v1.0/")]
 
     # ------------------------------------------------------------ dispatch
+
+    def _respond(self, record: Recorded) -> Reply | None:
+        hit = Hit(record.method, record.target, record.headers, record.body)
+        with self.lock:
+            self.hits.append(hit)
+        status, data, headers = self._dispatch(hit, f"http://{record.headers.get('host', '')}")
+        hit.status = status
+        if status == -1:  # a slow answer cut short by stop()
+            return None
+        return Reply(status, {"Content-Type": "application/json", **headers}, data)
 
     def _dispatch(self, hit: Hit, origin: str) -> tuple[int, bytes, dict[str, str]]:
         with self.lock:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -42,6 +42,8 @@ class Reply:
     stream_bytes: int = 0
     """When set: send ``body`` then filler up to this many bytes, with no length
     (the connection closes), stopping early when the client hangs up."""
+    until: threading.Event | None = None
+    """A streamed reply also stops when this is set (the server stopping)."""
 
     def encoded(self) -> tuple[bytes, dict[str, str]]:
         headers = dict(self.headers)
@@ -114,6 +116,88 @@ class LocalServer:
         self._thread.join(timeout=5)
 
 
+Responder = Callable[[Recorded], Reply | None]
+"""A fake's answer to one request; None drops it unanswered (a slow reply cut short)."""
+
+
+def handler_for(
+    respond: Responder,
+    *,
+    date_header: bool = True,
+    on_streamed: Callable[[int], None] | None = None,
+) -> type[BaseHTTPRequestHandler]:
+    """The one request handler every fake server uses.
+
+    It reads the request, records it as :class:`Recorded`, asks ``respond`` for
+    the :class:`Reply` and writes it with its Content-Length (or, for a reply
+    with ``stream_bytes``, streams it until the client hangs up). Each fake
+    keeps only what is its own: routes, state, faults and headers.
+    ``date_header=False`` leaves out the Server and Date headers that
+    ``send_response`` adds (a fake that sets Date itself, or wants none).
+    """
+
+    class _Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            reply = respond(Recorded(self.command, self.path, headers, body))
+            if reply is None:
+                return
+            try:
+                data, reply_headers = reply.encoded()
+                if reply.stream_bytes:
+                    self._stream(reply, data, reply_headers)
+                    return
+                self._status(reply.status)
+                for name, value in reply_headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
+
+        def _status(self, status: int) -> None:
+            if date_header:
+                self.send_response(status)
+            else:
+                self.send_response_only(status)
+
+        def _stream(self, reply: Reply, data: bytes, headers: dict[str, str]) -> None:
+            self.close_connection = True
+            self._status(reply.status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            filler = b" " * 65536
+            sent = 0
+            try:
+                self.wfile.write(data)
+                sent = len(data)
+                while sent < reply.stream_bytes and not reply_stopped(reply):
+                    self.wfile.write(filler)
+                    sent += len(filler)
+            finally:
+                if on_streamed is not None:
+                    on_streamed(sent)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
+
+    return _Handler
+
+
+def reply_stopped(reply: Reply) -> bool:
+    return reply.until is not None and reply.until.is_set()
+
+
 class FakeServer(LocalServer):
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -124,74 +208,27 @@ class FakeServer(LocalServer):
         self.streamed = 0
         """Bytes sent by streamed replies (they stop when the client hangs up)."""
         self.stopping = threading.Event()
-        server = self
+        self._listen(handler_for(self._respond, date_header=False, on_streamed=self._count))
 
-        class _Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+    def _respond(self, record: Recorded) -> Reply | None:
+        with self._lock:
+            self.requests.append(record)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            reply = self._next_reply(record)
+            if reply.delay:
+                self.stopping.wait(reply.delay)
+                if self.stopping.is_set():
+                    return None
+            return replace(reply, until=self.stopping) if reply.stream_bytes else reply
+        finally:
+            with self._lock:
+                self.in_flight -= 1
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                record = Recorded(
-                    self.command,
-                    self.path,
-                    {k.lower(): v for k, v in self.headers.items()},
-                    body,
-                )
-                with server._lock:
-                    server.requests.append(record)
-                    server.in_flight += 1
-                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
-                try:
-                    reply = server._next_reply(record)
-                    if reply.delay:
-                        server.stopping.wait(reply.delay)
-                    if server.stopping.is_set() and reply.delay:
-                        return
-                    data, headers = reply.encoded()
-                    if reply.stream_bytes:
-                        self._stream(reply, data, headers)
-                        return
-                    self.send_response_only(reply.status)
-                    for name, value in headers.items():
-                        self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    if self.command != "HEAD":
-                        self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    self.close_connection = True
-                finally:
-                    with server._lock:
-                        server.in_flight -= 1
-
-            def _stream(self, reply: Reply, data: bytes, headers: dict[str, str]) -> None:
-                self.close_connection = True
-                self.send_response_only(reply.status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Connection", "close")
-                self.end_headers()
-                filler = b" " * 65536
-                sent = 0
-                try:
-                    self.wfile.write(data)
-                    sent = len(data)
-                    while sent < reply.stream_bytes and not server.stopping.is_set():
-                        self.wfile.write(filler)
-                        sent += len(filler)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-                finally:
-                    with server._lock:
-                        server.streamed += sent
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
-
-        self._listen(_Handler)
+    def _count(self, sent: int) -> None:
+        with self._lock:
+            self.streamed += sent
 
     def route(self, path: str, *replies: Reply, handler: Handler | None = None) -> None:
         """Script ``path``: replies in order (the last repeats), or a handler."""

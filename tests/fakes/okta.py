@@ -82,13 +82,12 @@ import uuid as uuidlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import pytest
 
-from tests.fakes.http import LocalServer
+from tests.fakes.http import LocalServer, Recorded, Reply, handler_for
 
 ADMIN_TOKEN = "00Okta-fake-admin-token-9f8e7d6c5b"
 
@@ -266,44 +265,7 @@ class OktaFake(LocalServer):
         self.admin_token_id = self.add_api_token(
             self.admin_id, "pamtui", secret=ADMIN_TOKEN, client_name="Okta API"
         )
-        fake = self
-
-        class _Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
-                hit = Hit(self.command, self.path, {k.lower(): v for k, v in self.headers.items()})
-                with fake.lock:
-                    fake.hits.append(hit)
-                reply = fake._dispatch(hit, f"http://{self.headers.get('Host', '')}")
-                hit.status = reply.status
-                if reply.status == -1:  # a slow answer cut short by stop()
-                    return
-                data = (
-                    reply.raw
-                    if reply.raw is not None
-                    else (b"" if reply.body is None else json.dumps(reply.body).encode())
-                )
-                try:
-                    self.send_response(reply.status)
-                    headers = {"Content-Type": "application/json;charset=UTF-8", **reply.headers}
-                    for name, value in headers.items():
-                        self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    self.close_connection = True
-
-            do_GET = do_POST = do_PUT = do_DELETE = _serve
-
-        self._listen(_Handler)
+        self._listen(handler_for(self._respond))
 
     # ------------------------------------------------------------ state helpers
 
@@ -552,6 +514,22 @@ class OktaFake(LocalServer):
                     fault.count -= 1
                     return fault
         return None
+
+    def _respond(self, record: Recorded) -> Reply | None:
+        hit = Hit(record.method, record.target, record.headers)
+        with self.lock:
+            self.hits.append(hit)
+        reply = self._dispatch(hit, f"http://{record.headers.get('host', '')}")
+        hit.status = reply.status
+        if reply.status == -1:  # a slow answer cut short by stop()
+            return None
+        data = (
+            reply.raw
+            if reply.raw is not None
+            else (b"" if reply.body is None else json.dumps(reply.body).encode())
+        )
+        headers = {"Content-Type": "application/json;charset=UTF-8", **reply.headers}
+        return Reply(reply.status, headers, data)
 
     def _dispatch(self, hit: Hit, origin: str) -> _Reply:
         fault = self._fault_for(hit)

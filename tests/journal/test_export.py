@@ -37,6 +37,7 @@ from pamtui.sanitize import clean
 from pamtui.services.queue import RevocationQueue
 from tests.fakes import StaticProvider
 from tests.support.hostile import HOSTILE_STRINGS
+from tests.support.servers import free_port
 
 FORMULA = "=cmd|' /C calc'!A0"
 CEF_BREAKER = "a|b\\c=d\nnewline"
@@ -739,12 +740,6 @@ def _check_message(data: bytes, entry) -> None:
     assert record["actor"] == entry.actor
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_syslog_udp_delivers_rfc5424(filled: Journal) -> None:
     entries = [e for e in _all(filled) if e.actor in (FORMULA, "@evil")][:6]
     entries.append(next(e for e in _all(filled) if e.action == "verify_failed"))
@@ -841,7 +836,7 @@ def test_syslog_tcp_octet_counting_and_reconnect(filled: Journal) -> None:
 
 def test_syslog_to_a_closed_port_never_raises(filled: Journal) -> None:
     entry = _all(filled)[-1]
-    port = _free_port()
+    port = free_port()
     forwarder = SyslogForwarder("127.0.0.1", port, "tcp", timeout=1, retry_after=60)
     started = time.monotonic()
     assert forwarder.send(entry) is False

@@ -12,10 +12,6 @@ package, moto's server and ``tests/fakes/cloudtrail.py``.
 from __future__ import annotations
 
 import json
-import shutil
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -36,12 +32,13 @@ from pamtui.providers.faultproxy import (
     aws_query_replies,
     json_replies,
 )
+from tests.support.servers import SCIM_TOKEN
 
 NAME = "contract-under-test"
 SECRETS = {
     "OKTA_TOKEN": "00Okta-contract-admin-token-5a4b3c2d1e",
     "GITHUB_TOKEN": "ghs_contract-installation-token-77e1",
-    "SCIM_TOKEN": "scim-contract-token-2b9d41f0",
+    "SCIM_TOKEN": SCIM_TOKEN,  # the shared scim2-server's token
     "AWS_SECRET": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYcontractSECRET",
 }
 HTTP_LIMITS: dict[str, Any] = {
@@ -250,69 +247,12 @@ def github_backend(tmp_path: Path) -> Iterator[Backend]:
 # --------------------------------------------------------------------------- scim
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def scim_server() -> Iterator[str]:
-    """``http://127.0.0.1:PORT`` of one ``scim2-server`` (dynamic tenants) for the session."""
-    exe = Path(sys.executable).with_name("scim2-server")
-    command = str(exe) if exe.exists() else shutil.which("scim2-server")
-    if command is None:
-        pytest.skip("scim2-server is not installed (pip install scim2-server)")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            command,
-            "--hostname",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--bearer-token",
-            SECRETS["SCIM_TOKEN"],
-            "--dynamic-tenants",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    root = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"scim2-server exited with {proc.returncode}")
-            try:
-                r = httpx.get(
-                    f"{root}/probe/v2/ServiceProviderConfig",
-                    headers={"Authorization": f"Bearer {SECRETS['SCIM_TOKEN']}"},
-                    timeout=1,
-                )
-                if r.status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("scim2-server did not answer within 20 s")
-            time.sleep(0.1)
-        yield root
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-
-
 @pytest.fixture
-def scim_backend(tmp_path: Path, scim_server: str) -> Iterator[Backend]:
+def scim_backend(tmp_path: Path, scim_root: str) -> Iterator[Backend]:
     tenant = f"/c{uuid.uuid4().hex[:12]}/v2"
     ids = []
     with httpx.Client(
-        base_url=f"{scim_server}{tenant}/",
+        base_url=f"{scim_root}{tenant}/",
         headers={
             "Authorization": f"Bearer {SECRETS['SCIM_TOKEN']}",
             "Content-Type": "application/scim+json",
@@ -328,7 +268,7 @@ def scim_backend(tmp_path: Path, scim_server: str) -> Iterator[Backend]:
             r = client.post("Users", json=body)
             assert r.status_code == 201, r.text
             ids.append(r.json()["id"])
-    proxy = _proxy(scim_server, replies=json_replies())
+    proxy = _proxy(scim_root, replies=json_replies())
     settings = {"base_url": proxy.url + tenant, "token": {"env": "SCIM_TOKEN"}, **HTTP_LIMITS}
     factory = ProviderFactory(
         "scim",
@@ -348,23 +288,9 @@ def scim_backend(tmp_path: Path, scim_server: str) -> Iterator[Backend]:
 # --------------------------------------------------------------------------- aws-iam
 
 
-@pytest.fixture(scope="session")
-def moto_server() -> Iterator[str]:
-    pytest.importorskip("moto")
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
 @pytest.fixture
 def aws_backend(
-    tmp_path: Path, moto_server: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, moto_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Backend]:
     boto3 = pytest.importorskip("boto3")
     from tests.fakes.cloudtrail import CloudTrailFake, event
@@ -374,10 +300,10 @@ def aws_backend(
     for var in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_IAM", "AWS_CA_BUNDLE", "AWS_REGION"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.delenv("MOTO_IAM_LOAD_MANAGED_POLICIES", raising=False)
-    httpx.post(f"{moto_server}/moto-api/reset", timeout=5).raise_for_status()
+    httpx.post(f"{moto_url}/moto-api/reset", timeout=5).raise_for_status()
     iam = boto3.client(
         "iam",
-        endpoint_url=moto_server,
+        endpoint_url=moto_url,
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
@@ -394,7 +320,7 @@ def aws_backend(
     trail.start()
     past = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
     trail.add(*(event("ListBuckets", past + timedelta(seconds=n), user="leaver") for n in range(3)))
-    proxy = _proxy(moto_server, replies=aws_query_replies())
+    proxy = _proxy(moto_url, replies=aws_query_replies())
     trail_proxy = _proxy(trail.url, replies=aws_json_replies())
     settings = {
         "region": "us-east-1",

@@ -13,11 +13,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.fakes import github as github_fake
 from tests.fakes.github import GitHubFake
 from tests.providers.test_provider_github import _credentials, make
-
-github_server = github_fake.github_server
 
 SPEC = json.loads(
     (Path(__file__).parent.parent / "data/github-rest/credential-authorizations.json").read_text()

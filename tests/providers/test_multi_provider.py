@@ -18,12 +18,10 @@ from pamtui.model import AccessEvent
 from pamtui.services.session import Session
 from pamtui.tui.app import PamtuiApp
 from pamtui.tui.widgets.accounts import AccountsTable
-from tests.fakes.github import GitHubFake, github_server  # noqa: F401  (fixture)
-from tests.fakes.okta import ADMIN_TOKEN, OktaFake, okta_server  # noqa: F401  (fixture)
-from tests.providers.test_provider_aws_iam import moto_url  # noqa: F401  (fixture)
+from tests.fakes.github import GitHubFake
+from tests.fakes.okta import ADMIN_TOKEN
 from tests.providers.test_provider_github import TOKEN as GITHUB_TOKEN
-from tests.providers.test_provider_scim import TOKEN as SCIM_TOKEN
-from tests.providers.test_provider_scim import Tenant, scim_root, tenant  # noqa: F401  (fixtures)
+from tests.support.servers import SCIM_TOKEN
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -85,7 +83,7 @@ status = "status"
 
 
 @pytest.fixture
-def everything(tmp_path, monkeypatch, tenant, okta_server, github_server, moto_url):  # noqa: F811
+def everything(tmp_path, monkeypatch, tenant, okta_server, github_server, moto_url):
     tenant.add_user("scim-alice", displayName="Alice SCIM")
     okta_server.add_user("okta-bob", first="Bob", last="Okta")
     github_server.add_member("gh-carol", role="admin")

@@ -29,7 +29,6 @@ pytest.importorskip("boto3")
 
 import boto3
 import httpx
-from moto.server import ThreadedMotoServer
 
 from pamtui.model import (
     AccessEvent,
@@ -100,17 +99,6 @@ def _no_ambient_aws(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # --------------------------------------------------------------------------- moto
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 def _set_auth(url: str, initial_free_calls: str) -> None:

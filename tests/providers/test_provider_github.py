@@ -31,8 +31,6 @@ from tests.fakes.github import GitHubFake
 from tests.fakes.http import Reply
 from tests.support.hostile import HOSTILE_STRINGS
 
-github_server = github_fake.github_server
-
 TOKEN = "ghs_fake-installation-token"
 POLL = 777.0
 DAY_MS = 86_400_000

@@ -5,11 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from pamtui.model import Identity
-from tests.fakes import github as github_fake
 from tests.fakes.github import GitHubFake
 from tests.providers.test_provider_github import _accounts, make
-
-github_server = github_fake.github_server
 
 
 async def test_public_email_in_an_org_domain_is_an_identity(

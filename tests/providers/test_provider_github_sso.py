@@ -10,8 +10,6 @@ from tests.fakes import github as github_fake
 from tests.fakes.github import GitHubFake
 from tests.providers.test_provider_github import _accounts, _credentials, make
 
-github_server = github_fake.github_server
-
 
 async def test_sso_credentials_are_listed_for_their_member(
     tmp_path: Path, github_server: GitHubFake

@@ -28,8 +28,6 @@ from tests.fakes import okta as okta_fake
 from tests.fakes.okta import ADMIN_TOKEN, OktaFake
 from tests.support.hostile import HOSTILE_STRINGS
 
-okta_server = okta_fake.okta_server
-
 EXPIRED = "00Okta-expired-token-1a2b3c4d5e6f"
 
 
@@ -474,14 +472,18 @@ async def test_stream_resumes_from_cursor_across_restart_without_gap_or_duplicat
     tmp_path: Path, okta_server: OktaFake
 ) -> None:
     dev = okta_server.add_user("dev@example.com")
-    same_ms = okta_fake.now_iso()  # several events in one millisecond
+    # Several events in one millisecond. All seven carry that one timestamp: one
+    # stamped later but logged before the rest would be a late arrival, which a
+    # resume by time cannot tell from an event already delivered (on a busy
+    # machine the clock moved between the calls and this test lost two events).
+    same_ms = okta_fake.now_iso()
     n = iter(range(100))
 
     def event(kind: str, **kw: Any) -> str:  # each event is told apart by its user agent
         okta_server.log_event(kind, actor_id=dev, user_agent=f"ua-{next(n)}", **kw)
         return okta_server.logs[-1]["client"]["userAgent"]["rawUserAgent"]
 
-    first_batch = [event("user.session.start") for _ in range(4)]
+    first_batch = [event("user.session.start", published=same_ms) for _ in range(4)]
     first_batch += [event("app.oauth2.as.token.grant", published=same_ms) for _ in range(3)]
     provider = make(tmp_path, okta_server.url, page_size=2, poll_seconds=7)
     try:

@@ -6,11 +6,8 @@ from pathlib import Path
 
 from pamtui.model import Capability, PersonStatus
 from pamtui.providers.roster import roster_sources
-from tests.fakes import okta as okta_fake
 from tests.fakes.okta import OktaFake
 from tests.providers.test_provider_okta import make
-
-okta_server = okta_fake.okta_server
 
 
 async def test_okta_users_become_people_with_status_ids_and_emails(

@@ -1,6 +1,6 @@
 """ScimProvider against a real SCIM 2.0 server (the ``scim2-server`` package).
 
-One ``scim2-server`` process serves the module (``--dynamic-tenants``); each
+One ``scim2-server`` process serves the session (``tests/support/servers.py``) (``--dynamic-tenants``); each
 test gets its own tenant (``/<tenant>/v2``), so tests do not see each other's
 users. Fault cases (429, 500, malformed JSON) use the scripted server of
 ``tests/fakes/http.py`` with RFC 7644 example bodies.
@@ -8,14 +8,6 @@ users. Fault cases (429, 500, malformed JSON) use the scripted server of
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +19,11 @@ from pamtui.providers.base import Provider, ProviderConfigError, ProviderContext
 from pamtui.providers.scim import ENTERPRISE_USER, PATCH_OP, ScimProvider
 from tests.fakes import http as http_fake
 from tests.fakes.http import FakeServer, Recorded, Reply
+from tests.support.servers import SCIM_TOKEN, USER_SCHEMA, Tenant
 
 http_server = http_fake.http_server
 
-TOKEN = "scim-test-token-7f3a9c"
-USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+TOKEN = SCIM_TOKEN
 SPC_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
@@ -73,114 +64,6 @@ def record_requests(provider: ScimProvider) -> list[httpx.Request]:
 
     provider.http.httpx_client.event_hooks["request"].append(hook)
     return sent
-
-
-# --------------------------------------------------------------------------- real server
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _server_command() -> list[str]:
-    exe = Path(sys.executable).with_name("scim2-server")
-    if exe.exists():
-        return [str(exe)]
-    found = shutil.which("scim2-server")
-    if found:
-        return [found]
-    pytest.skip("scim2-server is not installed (pip install scim2-server)")
-    raise AssertionError  # unreachable
-
-
-@pytest.fixture(scope="module")
-def scim_root() -> Iterator[str]:
-    """``http://127.0.0.1:PORT`` of a running scim2-server with dynamic tenants."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            *_server_command(),
-            "--hostname",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--bearer-token",
-            TOKEN,
-            "--dynamic-tenants",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    root = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            if proc.poll() is not None:
-                err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-                pytest.fail(f"scim2-server exited with {proc.returncode}: {err[-2000:]}")
-            try:
-                r = httpx.get(
-                    f"{root}/probe/v2/ServiceProviderConfig",
-                    headers={"Authorization": f"Bearer {TOKEN}"},
-                    timeout=1,
-                )
-                if r.status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("scim2-server did not answer within 20 s")
-            time.sleep(0.1)
-        yield root
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        if proc.stderr:
-            proc.stderr.close()
-
-
-@dataclass
-class Tenant:
-    base_url: str
-    client: httpx.Client
-
-    def add_user(self, user_name: str, **attrs: Any) -> str:
-        body = {"schemas": [USER_SCHEMA], "userName": user_name, "active": True, **attrs}
-        if ENTERPRISE_USER in attrs:
-            body["schemas"] = [USER_SCHEMA, ENTERPRISE_USER]
-        r = self.client.post("Users", json=body)
-        assert r.status_code == 201, r.text
-        return r.json()["id"]
-
-    def add_group(self, display: str, members: list[str]) -> str:
-        body = {
-            "schemas": [GROUP_SCHEMA],
-            "displayName": display,
-            "members": [{"value": m} for m in members],
-        }
-        r = self.client.post("Groups", json=body)
-        assert r.status_code == 201, r.text
-        return r.json()["id"]
-
-    def get_user(self, user_id: str) -> httpx.Response:
-        return self.client.get(f"Users/{user_id}")
-
-
-@pytest.fixture
-def tenant(scim_root: str) -> Iterator[Tenant]:
-    base_url = f"{scim_root}/t{uuid.uuid4().hex[:12]}/v2"
-    with httpx.Client(
-        base_url=base_url + "/",
-        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/scim+json"},
-        timeout=5,
-    ) as client:
-        yield Tenant(base_url, client)
 
 
 async def _accounts(provider: ScimProvider) -> list:

@@ -17,7 +17,6 @@ import pytest
 import pamtui.cli.providers
 from pamtui.cli import build_parser, main
 from pamtui.errors import EXIT_FALSE, EXIT_INTERNAL, EXIT_USAGE, PamtuiError
-from tests.services.test_mfa import memory_keyring  # noqa: F401  (fixture: backend chosen by config)
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -125,7 +124,7 @@ CASES: list[tuple[str, str, Argv, int, str]] = [
             _write(
                 tmp,
                 "c.toml",
-                '[operator]\nname = "ops-alice"\nrequire_totp = true\n\n'
+                "[operator]\nrequire_totp = true\n\n"
                 '[[providers]]\nname = "demo-git"\ntype = "demo"\nsystem = "git"\n'
                 "latency_ms = 0\n",
             ),
@@ -166,7 +165,7 @@ def test_a_user_mistake_is_one_line_and_its_exit_code(
     tmp_path: Path,
     db_path: Path,
     capsys: pytest.CaptureFixture[str],
-    memory_keyring,  # noqa: F811  (no real keyring: MFA reads an empty in-memory one)
+    memory_keyring,
 ) -> None:
     db_path.parent.mkdir(parents=True, exist_ok=True)
     # The command itself raises a PamtuiError, caused by (or being) the named class...

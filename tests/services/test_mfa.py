@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from pamtui.services.mfa import (
     qr_text,
     status,
 )
-from tests.support.keyring_memory import MemoryKeyring
+from tests.support.keyring_memory import MemoryKeyring, use_backend
 
 OPERATOR = "alice"
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # fixed: codes are reproducible
@@ -49,21 +48,6 @@ def code_at(epoch: float, secret: str = SECRET) -> str:
 def wrong_code(epoch: float, secret: str = SECRET) -> str:
     valid = {code_at(epoch + d * 30, secret) for d in (-1, 0, 1)}
     return next(c for c in ("918273", "564738", "291847", "736251") if c not in valid)
-
-
-def use_backend(monkeypatch: pytest.MonkeyPatch, name: str) -> keyring.backend.KeyringBackend:
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", name)
-    keyring.core.init_backend()
-    return keyring.get_keyring()
-
-
-@pytest.fixture
-def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
-    backend = use_backend(monkeypatch, "tests.support.keyring_memory.MemoryKeyring")
-    assert type(backend) is MemoryKeyring
-    yield backend
-    # Leave no test backend behind (and never fall through to a real keyring).
-    keyring.set_keyring(keyring.core.load_keyring("keyring.backends.fail.Keyring"))
 
 
 @pytest.fixture

@@ -7,14 +7,13 @@ Real parts: the demo providers (one SQLite state file), a real journal, the real
 from __future__ import annotations
 
 import dataclasses
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from pamtui.journal import EntryFilter
-from pamtui.model import LinkRelation, QueueState
+from pamtui.model import ROLES, Actor, LinkRelation, QueueState
 from pamtui.providers.demo import state as st
 from pamtui.services.offboarding import certify
 from pamtui.services.offboarding_plan import (
@@ -61,15 +60,10 @@ def write_config(tmp_path: Path, operator: str = "ops-alice") -> Path:
 
 
 async def open_session(tmp_path: Path, db_path: Path, operator: str = "ops-alice") -> Session:
-    """A session as the OS login ``operator`` (each operator is a login, as on a bastion)."""
+    """A session as the operator ``operator`` (as an SSH key's operator on a bastion)."""
     cfg = write_config(tmp_path, operator)
-    saved = dict(os.environ)
-    os.environ.update({k: operator for k in ("LOGNAME", "USER", "LNAME", "USERNAME")})
-    try:
-        return Session.open(config_path=str(cfg), db_path=str(db_path))
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    actor = Actor(operator, None, frozenset(ROLES), "ssh")
+    return Session.open(config_path=str(cfg), db_path=str(db_path), actor=actor)
 
 
 async def lucia_plan(session: Session):

@@ -17,11 +17,10 @@ import pytest
 from pamtui.model import QueueState
 from pamtui.services.offboarding import certify
 from pamtui.services.session import Session
-from tests.fakes.github import GitHubFake, github_server  # noqa: F401  (fixture)
-from tests.fakes.okta import ADMIN_TOKEN, OktaFake, okta_server  # noqa: F401  (fixture)
+from tests.fakes.github import GitHubFake
+from tests.fakes.okta import ADMIN_TOKEN, OktaFake
 from tests.providers.test_provider_github import TOKEN as GITHUB_TOKEN
-from tests.providers.test_provider_scim import TOKEN as SCIM_TOKEN
-from tests.providers.test_provider_scim import Tenant, scim_root, tenant  # noqa: F401
+from tests.support.servers import SCIM_TOKEN
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -29,7 +28,7 @@ DANA = "dana.leaver@corp.example"
 
 
 @pytest.fixture
-def corp(tmp_path, monkeypatch, tenant, okta_server, github_server):  # noqa: F811
+def corp(tmp_path, monkeypatch, tenant, okta_server, github_server):
     tenant.add_user(DANA, displayName="Dana Leaver")
     tenant.add_user("sam.stays@corp.example", displayName="Sam Stays")
     okta_dana = okta_server.add_user(DANA, first="Dana", last="Leaver")
@@ -130,7 +129,7 @@ async def test_one_plan_ends_dana_everywhere_identity_providers_first(corp, db_p
 async def test_a_provider_that_is_down_holds_only_its_own_steps(
     corp,
     db_path,
-    github_server: GitHubFake,  # noqa: F811
+    github_server: GitHubFake,
 ) -> None:
     plan, submission = await stage_only(corp, db_path)
     github_server.stop()  # down before anything runs: a fresh client finds nobody there
@@ -155,7 +154,7 @@ async def test_a_provider_that_is_down_holds_only_its_own_steps(
 async def test_an_identity_provider_that_is_down_fails_its_gate_and_releases_the_others(
     corp,
     db_path,
-    okta_server: OktaFake,  # noqa: F811
+    okta_server: OktaFake,
 ) -> None:
     plan, submission = await stage_only(corp, db_path)
     okta_server.stop()

@@ -27,9 +27,9 @@ from pamtui.tui.widgets.queue import QueueTable
 from tests.e2e.test_queue_processes import (
     PROVIDER,
     _privileged_account,
+    actor_of,
     background,
     items,
-    logged_in_as,
     pamtui,
     provider_calls,
     states,
@@ -160,8 +160,7 @@ def test_a_step_in_doubt_held_by_a_live_process_blocks_the_rest_and_is_listed(tm
     db = tmp_path / "data" / "pamtui.db"
 
     async def stage() -> list[int]:
-        with logged_in_as(alice):
-            session = Session.open(config_path=str(alice), db_path=str(db))
+        session = Session.open(config_path=str(alice), db_path=str(db), actor=actor_of(alice))
         try:
             views = await session.inventory.sync()
             view = min(

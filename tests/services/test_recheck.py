@@ -25,7 +25,8 @@ from pamtui.services import recheck as rc
 from pamtui.services.queue import plan_for_account
 from pamtui.services.session import Session
 from tests.fakes import StaticProvider
-from tests.providers.test_provider_scim import PATCH_OP, Tenant, make, scim_root, tenant  # noqa: F401
+from tests.providers.test_provider_scim import PATCH_OP, make
+from tests.support.servers import Tenant
 
 CONFIG = """
 [[providers]]
@@ -279,7 +280,7 @@ def test_parse_since() -> None:
 async def test_scim_user_reactivated_on_the_server(
     tmp_path: Path,
     db_path: Path,
-    tenant: Tenant,  # noqa: F811
+    tenant: Tenant,
 ) -> None:
     user_id = tenant.add_user("mallory.departed", displayName="Mallory Departed")
     provider = make(tmp_path, tenant.base_url)

@@ -18,7 +18,6 @@ from pamtui.services.queue import ReadOnlyError
 from pamtui.services.queue_store import NoSuchItem
 from pamtui.services.revoke import RevokeError
 from pamtui.services.revoke_bulk import BulkAct, NoSuchPlan
-from tests.services.test_mfa import memory_keyring  # noqa: F401  (fixture: backend chosen by config)
 from tests.services.test_revoke_service import enrol, make_session, view_of
 
 S = QueueState
@@ -192,7 +191,7 @@ async def test_an_unknown_id_is_refused_before_anything_is_done(db_path):
     assert states(session, items) == [S.STAGED] * 3
 
 
-async def test_read_only_is_refused_before_a_code_is_asked_for(db_path, memory_keyring):  # noqa: F811
+async def test_read_only_is_refused_before_a_code_is_asked_for(db_path, memory_keyring):
     writer, _ = make_session(db_path)
     items = await sweep_items(writer, ("bob",))
     writer.journal.close()
@@ -207,7 +206,7 @@ async def test_read_only_is_refused_before_a_code_is_asked_for(db_path, memory_k
 
 async def test_one_step_up_covers_the_whole_act_and_a_wrong_code_changes_nothing(
     db_path,
-    memory_keyring,  # noqa: F811
+    memory_keyring,
 ):
     totp = enrol(db_path)
     session, provider = make_session(db_path, totp=True)
@@ -227,7 +226,7 @@ async def test_one_step_up_covers_the_whole_act_and_a_wrong_code_changes_nothing
     assert provider.revoke_calls == []
 
 
-async def test_nothing_applicable_asks_for_no_code(db_path, memory_keyring):  # noqa: F811
+async def test_nothing_applicable_asks_for_no_code(db_path, memory_keyring):
     enrol(db_path)
     session, provider = make_session(db_path, totp=True)
     items = await sweep_items(session, ("carol",))

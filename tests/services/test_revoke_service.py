@@ -23,7 +23,6 @@ from pamtui.services.queue import FourEyesError, ReadOnlyError
 from pamtui.services.revoke import PlanKind, RevokeError, StepUp
 from pamtui.services.session import Session
 from tests.fakes import StaticProvider
-from tests.services.test_mfa import memory_keyring  # noqa: F401  (fixture: backend chosen by config)
 
 
 def make_session(db_path, *, totp=False, four_eyes=False, read_only=False, operator="tester"):
@@ -148,7 +147,7 @@ async def test_four_eyes_plans_wait_and_the_requester_cannot_approve(db_path):
     assert provider.revoke_calls == []
 
 
-async def test_read_only_is_refused_before_a_code_is_asked_for(db_path, memory_keyring):  # noqa: F811
+async def test_read_only_is_refused_before_a_code_is_asked_for(db_path, memory_keyring):
     session, provider = make_session(db_path, totp=True, read_only=True)
     plan = session.revocations.plan_account(await view_of(session, "bob"))
     with pytest.raises(ReadOnlyError):
@@ -163,7 +162,7 @@ async def test_read_only_is_refused_before_a_code_is_asked_for(db_path, memory_k
 # -- step-up ------------------------------------------------------------------------
 
 
-async def test_step_up_comes_before_a_four_eyes_plan_is_staged(db_path, memory_keyring):  # noqa: F811
+async def test_step_up_comes_before_a_four_eyes_plan_is_staged(db_path, memory_keyring):
     """Where the TUI and CLI disagreed, the service does the stricter thing."""
     totp = enrol(db_path)
     session, provider = make_session(db_path, totp=True, four_eyes=True)
@@ -183,7 +182,7 @@ async def test_step_up_comes_before_a_four_eyes_plan_is_staged(db_path, memory_k
     assert provider.revoke_calls == []
 
 
-async def test_every_queue_act_asks_for_step_up(db_path, memory_keyring):  # noqa: F811
+async def test_every_queue_act_asks_for_step_up(db_path, memory_keyring):
     totp = enrol(db_path)
     session, provider = make_session(db_path, totp=True)
     view = await view_of(session, "bob")
@@ -217,7 +216,7 @@ def test_a_step_up_proof_is_made_only_by_the_service():
         StepUp("forged", object())
 
 
-async def test_policies_stage_without_an_operator_code(db_path, memory_keyring):  # noqa: F811
+async def test_policies_stage_without_an_operator_code(db_path, memory_keyring):
     session, provider = make_session(db_path, totp=True)
     plan = session.revocations.plan_account(await view_of(session, "bob"))
     items = session.revocations.stage_for_policy(

@@ -7,7 +7,6 @@ import pytest
 
 from pamtui.config import ConfigError
 from pamtui.services.session import KEYRING_SERVICE, resolve_secret
-from tests.services.test_mfa import memory_keyring  # noqa: F401  (the fixture, a real backend)
 
 
 def test_env_reference(monkeypatch):
@@ -18,7 +17,7 @@ def test_env_reference(monkeypatch):
         resolve_secret({"env": "PAMTUI_TEST_TOKEN"})
 
 
-def test_keyring_reference(memory_keyring):  # noqa: F811
+def test_keyring_reference(memory_keyring):
     keyring.set_password(KEYRING_SERVICE, "corp-scim", "from-keyring")
     assert resolve_secret({"keyring": "corp-scim"}) == "from-keyring"
     with pytest.raises(ConfigError, match="no secret named 'other'"):

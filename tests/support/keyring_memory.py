@@ -7,6 +7,10 @@ as it would load a real backend from the environment or keyringrc.cfg.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import keyring
+import pytest
 from keyring.backend import KeyringBackend
 from keyring.errors import PasswordDeleteError
 
@@ -37,3 +41,20 @@ class PlaintextishKeyring(MemoryKeyring):
     """Works like MemoryKeyring; its name marks it as a plain-text store."""
 
     priority = 0.5
+
+
+def use_backend(monkeypatch: pytest.MonkeyPatch, name: str) -> KeyringBackend:
+    """Select a keyring backend by name, as PYTHON_KEYRING_BACKEND does for users."""
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", name)
+    keyring.core.init_backend()
+    return keyring.get_keyring()
+
+
+@pytest.fixture
+def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
+    """A real keyring backend chosen by configuration, holding secrets in memory."""
+    backend = use_backend(monkeypatch, "tests.support.keyring_memory.MemoryKeyring")
+    assert type(backend) is MemoryKeyring
+    yield backend
+    # Leave no test backend behind (and never fall through to a real keyring).
+    keyring.set_keyring(keyring.core.load_keyring("keyring.backends.fail.Keyring"))

@@ -18,6 +18,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from tests.support.servers import free_port
+
 RSYSLOGD = shutil.which("rsyslogd") or (
     "/usr/sbin/rsyslogd" if Path("/usr/sbin/rsyslogd").exists() else None
 )
@@ -27,12 +29,6 @@ HAS_GTLS = bool(
 SKIP_REASON = (
     "rsyslogd is not installed (Debian: apt-get install rsyslog rsyslog-gnutls; .ci/run does it)"
 )
-
-
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def self_signed_cert(directory: Path) -> tuple[Path, Path]:

@@ -39,7 +39,6 @@ from pamtui.tui.screens.review import ReviewScreen
 from pamtui.tui.widgets.queue import QueueTable
 from pamtui.tui.widgets.table import KeyedDataTable, VirtualTable
 from tests.fakes import StaticProvider
-from tests.services.test_mfa import memory_keyring  # noqa: F401  (fixture: backend chosen by config)
 from tests.tui.test_tui import SIZE, make_app, select_account, settle
 
 
@@ -220,7 +219,10 @@ async def test_keys_table_in_the_config_remaps_by_binding_id(db_path, tmp_path):
         await pilot.pause()
         assert not isinstance(app.screen, AuditScreen)
         await pilot.press("A")
-        await pilot.pause()
+        for _ in range(100):  # a bound for a busy machine, not a speed check
+            if isinstance(app.screen, AuditScreen):
+                break
+            await pilot.pause(0.05)
         assert isinstance(app.screen, AuditScreen)
 
 
@@ -332,7 +334,7 @@ async def test_review_keys_follow_the_shared_map(db_path):
 
 async def test_y_and_c_on_a_verified_item_refuse_before_any_totp_prompt(
     db_path,
-    memory_keyring,  # noqa: F811
+    memory_keyring,
 ):
     store = mfa.KeyringStore()
     enrolment = mfa.enroll("tester", store)

@@ -15,11 +15,10 @@ from pamtui.tui.app import PamtuiApp
 from pamtui.tui.screens.confirm import ConfirmRevoke
 from pamtui.tui.screens.prompt import PromptScreen
 from tests.fakes import StaticProvider
-from tests.services.test_mfa import memory_keyring  # noqa: F401  (fixture: backend chosen by config)
 from tests.tui.test_tui import SIZE, select_account, settle
 
 
-async def test_revocation_waits_for_a_valid_totp_code(db_path, memory_keyring):  # noqa: F811
+async def test_revocation_waits_for_a_valid_totp_code(db_path, memory_keyring):
     store = mfa.KeyringStore()
     enrolment = mfa.enroll("tester", store)
     totp = pyotp.TOTP(enrolment.secret)

@@ -166,8 +166,8 @@ async def test_hostile_roster_names_render_literally(tmp_path, db_path):
 
 def test_snapshot_people_screen(snap_compare, db_path, monkeypatch):
     """The demo's people, terminated with live access first, as ``u`` opens them."""
-    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):  # the header names the operator
-        monkeypatch.setenv(name, "tester")
+    # The header names the operator: the real uid's OS account, pinned for the snapshot.
+    monkeypatch.setattr("pamtui.services.identity.os_account", lambda: "tester")
 
     async def people_open(pilot) -> None:
         await open_people(pilot.app, pilot)

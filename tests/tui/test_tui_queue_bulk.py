@@ -20,7 +20,6 @@ from pamtui.tui.keymap import binding_ids
 from pamtui.tui.screens.prompt import PromptScreen
 from pamtui.tui.widgets.queue import QueueTable
 from tests.fakes import StaticProvider
-from tests.services.test_mfa import memory_keyring  # noqa: F401  (fixture: backend chosen by config)
 from tests.services.test_revoke_service import enrol
 from tests.tui.test_burst_keys import burst
 from tests.tui.test_tui import SIZE, make_app, settle
@@ -179,7 +178,7 @@ async def test_read_only_keeps_marks_harmless_and_hides_the_acts(db_path):
 
 async def test_one_code_for_the_marked_items_and_a_wrong_one_keeps_the_marks(
     db_path,
-    memory_keyring,  # noqa: F811
+    memory_keyring,
 ):
     totp = enrol(db_path)
     provider = StaticProvider()

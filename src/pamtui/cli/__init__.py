@@ -79,7 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    return run_parsed(parser.parse_args(argv))
+
+
+def run_parsed(args: argparse.Namespace) -> int:
+    """Run a parsed command; every error becomes one line and its exit code."""
     try:
         return args.func(args)
     except PamtuiError as exc:  # every error meant for the operator: one line, its exit code

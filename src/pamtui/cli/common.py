@@ -18,6 +18,7 @@ from typing import Any
 from pamtui.errors import EXIT_FALSE as EXIT_FALSE  # re-exported: the commands import
 from pamtui.errors import EXIT_OK as EXIT_OK  # the exit codes from here
 from pamtui.errors import EXIT_USAGE, PamtuiError
+from pamtui.model import Actor
 from pamtui.sanitize import clean
 from pamtui.services.journal import Journal
 from pamtui.services.queue import Outcome
@@ -99,10 +100,16 @@ def open_session(args: argparse.Namespace, *, read_only: bool = False) -> Sessio
     )
 
 
-def operator_login(args: argparse.Namespace) -> str:
+def operator_actor(args: argparse.Namespace) -> Actor:
+    """Who runs this command: the OS account, or the SSH key's operator (services/identity)."""
     from pamtui import config as config_mod
+    from pamtui.services import identity
 
-    return config_mod.load(getattr(args, "config", None)).operator.login
+    return identity.current_actor(config_mod.load(getattr(args, "config", None)))
+
+
+def operator_login(args: argparse.Namespace) -> str:
+    return operator_actor(args).name
 
 
 def open_journal(args: argparse.Namespace, *, read_only: bool = True) -> Journal:

@@ -16,7 +16,7 @@ from pamtui.cli.common import (
     UsageError,
     add_totp_option,
     open_journal,
-    operator_login,
+    operator_actor,
     print_json,
     read_totp,
 )
@@ -61,14 +61,19 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_set(args: argparse.Namespace) -> int:
     from pamtui.services import policy_store
     from pamtui.services.mfa import KeyringStore, StepUp
+    from pamtui.services.roles import Act, RoleGuard, journal_refusals
 
     key = args.key
     if key not in policy_store.KEYS:
         raise UsageError(f"unknown policy key {key!r} (known: {', '.join(policy_store.KEYS)})")
     value = _bool(args.value)
-    actor = operator_login(args)
+    who = operator_actor(args)
+    actor = who.name
     journal = open_journal(args, read_only=False)
+    if who.key_fingerprint:
+        journal.actor_keys[actor] = who.key_fingerprint
     try:
+        RoleGuard(who, journal_refusals(journal)).require(Act.POLICY, f"policy:{key}")
         before = policy_store.load(journal)
         if before.as_dict()[key] == value:
             if args.json:

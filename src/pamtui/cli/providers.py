@@ -125,6 +125,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from pamtui import config as config_mod
     from pamtui.config import resolve_db_path
+    from pamtui.services import identity
     from pamtui.services.demo import (
         MIN_ACCOUNTS,
         ensure_scaled,
@@ -151,7 +152,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     "drift snapshots and journal were left as they are"
                 )
             return EXIT_OK
-        done = reset_demo(resolve_db_path(args.db), actor=config.operator.login)
+        done = reset_demo(resolve_db_path(args.db), actor=identity.current_actor(config).name)
         changed = asyncio.run(seed_drift(config, resolve_db_path(args.db)))
         if args.json:
             print_json(

@@ -51,9 +51,9 @@ def cmd_secrets(args: argparse.Namespace) -> int:
 
 def cmd_mfa(args: argparse.Namespace) -> int:
     from pamtui import config as config_mod
-    from pamtui.services import mfa
+    from pamtui.services import identity, mfa
 
-    operator = config_mod.load(args.config).operator.login
+    operator = identity.current_actor(config_mod.load(args.config)).name
     store = mfa.KeyringStore()
     journal = Journal.open(config_mod.resolve_db_path(args.db))
     try:

@@ -96,6 +96,7 @@ def cmd_serve_ssh(args: argparse.Namespace) -> int:
             ),
         ),
         forward=config.forward,
+        operators=config.operators or (),
     )
 
     async def serve() -> int:

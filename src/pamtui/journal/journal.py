@@ -117,9 +117,12 @@ class EntryFilter:
 class Transaction:
     """Appends (and other writes) that commit together, or not at all."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, actor_keys: Mapping[str, str] | None = None
+    ) -> None:
         self.conn = conn
         self._last: tuple[int, str] | None = None
+        self._actor_keys = actor_keys or {}
 
     def _tail(self) -> tuple[int, str]:
         if self._last is None:
@@ -140,6 +143,9 @@ class Transaction:
         ts: str | None = None,
     ) -> JournalEntry:
         detail = dict(detail or {})
+        key = self._actor_keys.get(actor)
+        if key and "key" not in detail:
+            detail["key"] = key  # who signed in with which key (a bastion operator's)
         _check_no_secrets(detail)
         detail_json = canonical_json(detail)
         last_seq, prev_hash = self._tail()
@@ -172,6 +178,8 @@ class Journal:
         self.path = path
         self.read_only = read_only
         self.db = sqlite_utils.Database(conn)
+        self.actor_keys: dict[str, str] = {}
+        """actor -> SSH key fingerprint: entries by that actor carry ``"key"`` in detail."""
 
     @classmethod
     def open(
@@ -199,7 +207,7 @@ class Journal:
         except sqlite3.Error as exc:
             raise JournalUnavailable(f"cannot write to the journal {self.path}: {exc}") from exc
         try:
-            yield Transaction(self.conn)
+            yield Transaction(self.conn, self.actor_keys)
             self.conn.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback()
@@ -268,6 +276,8 @@ class Journal:
                 ts = row.get("ts")
             if type(detail) is not dict:
                 detail = dict(detail or {})
+            if self.actor_keys and actor in self.actor_keys and "key" not in detail:
+                detail = {**detail, "key": self.actor_keys[actor]}
             check(detail)
             detail_json = encode(detail)
             try:  # quote() takes only strings: a non-string field fails here

@@ -59,6 +59,7 @@ from pamtui.services.review_model import (  # re-exported: the review's public n
     snapshot,
 )
 from pamtui.services.revoke import Plan, RevocationService, RevokeError, StepUp
+from pamtui.services.roles import Act
 
 __all__ = [
     "FINAL",
@@ -332,6 +333,8 @@ class ReviewService:
         by the reviewer (four eyes when asked), without executing it.
         """
         self._require_writable()
+        if self._revoke is not None:  # a decision is an operator's (services/roles.py)
+            self._revoke.require(Act.STAGE, f"review:{campaign_id}:{position}")
         try:
             decision = Decision(decision)
         except ValueError:

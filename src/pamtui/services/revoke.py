@@ -76,6 +76,7 @@ from pamtui.services.queue import (
     requires_four_eyes,
 )
 from pamtui.services.queue_store import WrongState
+from pamtui.services.roles import Act, RoleGuard
 
 if TYPE_CHECKING:
     from pamtui.services.revoke_bulk import BulkActs
@@ -194,11 +195,21 @@ class RevocationService:
         providers: dict[str, Provider],
         policy: OperatorConfig,
         check_step_up: StepUpCheck,
+        guard: RoleGuard | None = None,
     ) -> None:
         self.queue = queue
         self.providers = providers
         self.policy = policy
         self._check_step_up = check_step_up
+        self.guard = guard
+        """Roles (services/roles.py); None: every act is allowed (a bare in-process service)."""
+
+    def _may(self, act: Act, subject: str = "") -> None:
+        if self.guard is not None:
+            self.guard.require(act, subject)
+
+    require = _may
+    """For the other use cases that decide about access (review decisions)."""
 
     # -- policy ---------------------------------------------------------------
 
@@ -339,6 +350,7 @@ class RevocationService:
         step-up journals its own entry.
         """
         self._writable()
+        self._may(Act.STAGE, plan.subject)
         chosen = _subset(plan.steps, steps)
         if proof is None:
             if tx is not None:
@@ -363,6 +375,7 @@ class RevocationService:
         and four eyes on approval hold as for any item.
         """
         self._writable()
+        self._may(Act.STAGE, "policy")
         return self.queue.stage(actions, reason, actor=actor, approve=approve)
 
     def stage_person_for_policy(
@@ -370,6 +383,7 @@ class RevocationService:
     ) -> list[QueueItem]:
         """A policy's person-level plan (the ``offboard`` action): as :meth:`stage_for_policy`."""
         self._writable()
+        self._may(Act.STAGE, f"person:{plan.person_id}")
         if plan.kind is not PlanKind.PERSON:
             raise RevokeError("only a person plan is staged this way")
         return self._stage_person(plan, list(plan.steps), reason, actor=actor, approve=approve)
@@ -432,6 +446,7 @@ class RevocationService:
         """Run what a submission approved, in plan order (its step-up covered it)."""
         if not submission.runnable:
             return []
+        self._may(Act.EXECUTE, submission.plan.subject)
         return await self.queue.run(submission.runnable, on_outcome=on_outcome)
 
     # -- the queue's items ------------------------------------------------------------
@@ -440,6 +455,7 @@ class RevocationService:
         self, item_id: int, *, code: str | None = None, proof: StepUp | None = None
     ) -> QueueItem:
         """Approve an item (four eyes: someone else's request); nothing runs yet."""
+        self._may(Act.APPROVE, f"queue:{item_id}")
         if proof is None:
             proof = self.step_up(code, what=f"approve #{item_id}", subject=f"queue:{item_id}")
         proof.consume(item_id)
@@ -454,6 +470,7 @@ class RevocationService:
     ) -> tuple[QueueItem, list[Outcome]]:
         """Approve, then (if it is approved now) run its plan up to it; one step-up."""
         what = f"approve and run #{item_id}"
+        self._may(Act.APPROVE, f"queue:{item_id}")
         self.step_up(code, what=what, subject=f"queue:{item_id}").consume()
         item = self.queue.approve(item_id)
         if item.state is not QueueState.APPROVED:
@@ -470,6 +487,7 @@ class RevocationService:
     ) -> list[Outcome]:
         """Execute items; a later step runs its plan up to it, in order."""
         ids = list(item_ids)
+        self._may(Act.EXECUTE, "queue:" + ",".join(map(str, ids)))
         if proof is None:
             what = "execute " + " ".join(f"#{i}" for i in ids)
             proof = self.step_up(code, what=what, subject="queue:" + ",".join(map(str, ids)))
@@ -488,12 +506,14 @@ class RevocationService:
 
     async def run_pending(self, *, code: str | None = None) -> RunReport:
         """``pamtui queue run``: expire, recover, run every approved item in plan order."""
+        self._may(Act.EXECUTE, "queue:run")
         self.step_up(code, what="run the queue", subject="queue:run").consume()
         return await self.queue.run_pending()
 
     def cancel(
         self, item_id: int, *, code: str | None = None, why: str = "", proof: StepUp | None = None
     ) -> QueueItem:
+        self._may(Act.CANCEL, f"queue:{item_id}")
         if proof is None:
             proof = self.step_up(code, what=f"cancel #{item_id}", subject=f"queue:{item_id}")
         proof.consume(item_id)
@@ -508,6 +528,7 @@ class RevocationService:
 
     def edit(self, item_id: int, *, reason: str) -> QueueItem:
         """Change a staged item's reason (nothing runs, so no step-up)."""
+        self._may(Act.STAGE, f"queue:{item_id}")
         return self.queue.edit(item_id, reason=reason)
 
 

@@ -3,7 +3,8 @@
 Reached as ``session.revocations.bulk`` (:class:`BulkActs`): part of the one
 revocation path, under the same rules as the one-item acts, in the same order:
 
-1. **read-only**: refused before anything is asked or looked at;
+1. **read-only**, then **roles** (services/roles.py): refused before anything
+   is asked or looked at;
 2. **an ID that names nothing** is a usage mistake (exit 2) before anything
    is done: a typo never leaves half a selection approved;
 3. **step-up once per bulk act**: one code covers the whole selection, and
@@ -45,6 +46,7 @@ from pamtui.services.queue import (
     RevocationQueue,
 )
 from pamtui.services.queue_store import NoSuchItem
+from pamtui.services.roles import Act
 from pamtui.wording import plural
 
 if TYPE_CHECKING:
@@ -68,6 +70,16 @@ class BulkAct(StrEnum):
             BulkAct.APPROVE_AND_RUN: "approve and run",
             BulkAct.CANCEL: "cancel",
         }[self]
+
+
+ROLE_ACTS: dict[BulkAct, tuple[Act, ...]] = {
+    BulkAct.APPROVE: (Act.APPROVE,),
+    BulkAct.RUN: (Act.EXECUTE,),
+    BulkAct.APPROVE_AND_RUN: (Act.APPROVE, Act.EXECUTE),
+    BulkAct.CANCEL: (Act.CANCEL,),
+}
+"""The roles each act needs (services/roles.py); each item is checked again by the
+service's one-item method."""
 
 
 class NoSuchPlan(QueueError):
@@ -286,6 +298,8 @@ class BulkActs:
         """
         self._writable()
         named = set(item_ids)
+        for needed in ROLE_ACTS[act]:  # before a code is asked for, as for one item
+            self.service.require(needed, f"queue:bulk {act}")
         todo, skipped, alone = self._sort(act, self.items(named, plan=plan), named)
         if not todo:
             return todo, skipped, alone, None

@@ -18,15 +18,17 @@ from pamtui import config as config_mod
 from pamtui import heap
 from pamtui.config import Config, ConfigError
 from pamtui.journal import Journal, JournalError
+from pamtui.model import ROLES, Actor
 from pamtui.providers import registry
 from pamtui.providers.base import Provider, ProviderConfigError, ProviderContext
-from pamtui.services import policy_store
+from pamtui.services import identity, policy_store
 from pamtui.services.drift import DriftRecorder, SnapshotStore
 from pamtui.services.inventory import AccountView, Inventory
 from pamtui.services.people import PeopleService
 from pamtui.services.policy import Policy, parse_policies
 from pamtui.services.queue import RevocationQueue
 from pamtui.services.revoke import RevocationService
+from pamtui.services.roles import RoleGuard, journal_refusals
 from pamtui.services.stream import RecentActivity
 
 KEYRING_SERVICE = "pamtui"
@@ -77,6 +79,10 @@ class Session:
     read_only: bool
     db_path: Path
     operator: str
+    actor: Actor | None = None
+    """Who acts (services/identity.py); None: ``operator`` with every role (in-process use)."""
+    guard: RoleGuard = field(init=False)
+    """The actor's roles, checked by the services (services/roles.py)."""
     inventory: Inventory = field(init=False)
     queue: RevocationQueue = field(init=False)
     revocations: RevocationService = field(init=False)
@@ -88,6 +94,11 @@ class Session:
     """Roster and correlation: ``await session.people.refresh(session.inventory.rows())``."""
 
     def __post_init__(self) -> None:
+        if self.actor is None:
+            self.actor = Actor(self.operator, None, frozenset(ROLES), "local")
+        if self.actor.key_fingerprint:
+            self.journal.actor_keys[self.actor.name] = self.actor.key_fingerprint
+        self.guard = RoleGuard(self.actor, journal_refusals(self.journal))
         self.inventory = Inventory(
             self.providers,
             stale_days=self.config.risk.stale_days,
@@ -114,6 +125,7 @@ class Session:
             self.providers,
             self.config.operator,
             lambda code, subject: self.step_up(code, subject=subject),
+            self.guard,
         )
         self.people = PeopleService(self.providers, self.journal, read_only=self.read_only)
         # Validated at every start, so a policy typo fails `pamtui` and `sweep` alike.
@@ -145,23 +157,27 @@ class Session:
         db_path: str | None = None,
         read_only: bool = False,
         cfg: Config | None = None,
+        actor: Actor | None = None,
     ) -> Session:
         cfg = cfg or config_mod.load(config_path)
-        read_only = read_only or cfg.operator.read_only
+        actor = actor or identity.current_actor(cfg)
+        # An auditor (no role) reads; nothing it runs can write.
+        read_only = read_only or cfg.operator.read_only or not actor.roles
         path = config_mod.resolve_db_path(db_path)
         journal = Journal.open(path, read_only=read_only and path.exists())
+        if actor.key_fingerprint:  # every entry this operator causes names the key
+            journal.actor_keys[actor.name] = actor.key_fingerprint
         try:
             # The policy recorded with the data wins over this config (which may
             # only tighten it): everything below reads cfg.operator, so the queue's
             # read-only, the revocation service and step_up all get the effective one.
-            login = cfg.operator.login
-            cfg = policy_store.effective_config(journal, cfg, actor=login, read_only=read_only)
+            cfg = policy_store.effective_config(journal, cfg, actor=actor.name, read_only=read_only)
             read_only = read_only or cfg.operator.read_only
             providers = build_providers(cfg, state_dir=path.parent)
         except Exception:
             journal.close()
             raise
-        session = cls(cfg, journal, providers, read_only, path, cfg.operator.login)
+        session = cls(cfg, journal, providers, read_only, path, actor.name, actor)
         try:
             session._on_open()
         except Exception:

@@ -1,4 +1,7 @@
-"""One SSH session channel of ``pamtui serve-ssh``: the audit screen on a pty, recorded.
+"""One SSH session channel of ``pamtui serve-ssh``: a child on a pty (or pipes), recorded.
+
+The child is the auditor's audit screen, an operator's triage TUI, or an
+operator's allow-listed command (on plain pipes when no pty was asked for).
 
 Split from server.py (the listener, connections and limits): this is what
 happens inside one session, from the shell request to the journalled end,
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
 import time
 import uuid
@@ -19,8 +23,11 @@ from typing import TYPE_CHECKING, Any
 import asyncssh
 
 from pamtui.errors import PamtuiError
+from pamtui.services import identity
 from pamtui.services.journal import JournalError
 from pamtui.services.recordings import Recorder, file_name
+from pamtui.ssh.commands import CommandRefused, split
+from pamtui.ssh.pipechild import PipeChild
 from pamtui.ssh.ptychild import PtyChild
 
 if TYPE_CHECKING:
@@ -60,11 +67,14 @@ class SessionChannel(asyncssh.SSHServerSession):
         self.term: str | None = None
         self.size = (80, 24)
         self.has_pty = False
-        self.child: PtyChild | None = None
+        self.child: PtyChild | PipeChild | None = None
         self.live: LiveSession | None = None
         self.recorder: Recorder | None = None
         self._ending: asyncio.Task | None = None
         self._end_reason = "client disconnected"
+        self.words: list[str] | None = None
+        """An operator's allow-listed command (exec request); None: the TUI (shell)."""
+        self.refusal: str | None = None
 
     def connection_made(self, chan: asyncssh.SSHServerChannel) -> None:
         self.chan = chan
@@ -85,7 +95,15 @@ class SessionChannel(asyncssh.SSHServerSession):
         return True
 
     def exec_requested(self, command: str) -> bool:
-        return self.connection._refuse("exec request", command=command[:200])
+        key = self.connection.key
+        if key is None or not self.server.actor_for(key).roles:  # an auditor: the screen only
+            return self.connection._refuse("exec request", command=command[:200])
+        try:
+            self.words = split(command)
+        except CommandRefused as exc:
+            self.connection._refuse("command not allowed", command=command[:200])
+            self.refusal = str(exc)
+        return True  # the refusal is said on stderr, with an exit status
 
     def subsystem_requested(self, subsystem: str) -> bool:
         return self.connection._refuse("subsystem request", subsystem=subsystem[:100])
@@ -103,6 +121,11 @@ class SessionChannel(asyncssh.SSHServerSession):
         conn, chan = self.connection, self.chan
         assert chan is not None
         limits = self.server.options.limits
+        if self.refusal is not None:
+            end = "\r\n" if self.has_pty else "\n"
+            chan.write_stderr(f"pamtui: refused: {self.refusal}{end}".encode())
+            chan.exit(2)
+            return
         refusal = self.server.reserve_slot(conn.operator)
         if refusal is not None:
             self.connection._refuse(
@@ -123,6 +146,11 @@ class SessionChannel(asyncssh.SSHServerSession):
                 "size": f"{cols}x{rows}",
                 "recording_file": file_name(session_id),
             }
+            assert conn.key is not None  # a session opens only after authentication
+            actor = self.server.actor_for(conn.key)
+            detail["roles"] = sorted(actor.roles)
+            if self.words is not None:
+                detail["command"] = " ".join(self.words)[:200]
             try:
                 await self.server.journal(
                     conn.operator, "ssh_session_start", subject=f"ssh:{session_id}", detail=detail
@@ -160,22 +188,48 @@ class SessionChannel(asyncssh.SSHServerSession):
             self._end_reason = "cannot record"
             chan.exit(1)
             return
+        identity_fd: int | None = None
         try:
-            self.child = PtyChild(
-                self.server.child_argv(conn.operator),
-                env=self.server.child_env(self.term),
-                cols=cols,
-                rows=rows,
-                on_output=self._output,
-                on_exit=self._child_exited,
-                cwd=str(Path(self.server.options.db_path).parent),
-            )
+            if actor.roles:  # an operator: the TUI or a command, told who it is on a pipe
+                identity_fd, writer = os.pipe()
+                try:
+                    os.write(writer, identity.encode(actor))  # small: fits in the pipe
+                finally:
+                    os.close(writer)
+                mode = "tui" if self.words is None else "exec"
+                argv = self.server.operator_argv(identity_fd, mode, self.words or [])
+            else:
+                argv = self.server.child_argv(conn.operator)
+            if self.words is not None and not self.has_pty:  # a script's command: plain pipes
+                self.child = PipeChild(
+                    argv,
+                    env=self.server.child_env(self.term),
+                    on_output=self._output,
+                    on_error=self._error,
+                    on_exit=self._child_exited,
+                    cwd=str(Path(self.server.options.db_path).parent),
+                    pass_fds=() if identity_fd is None else (identity_fd,),
+                )
+            else:
+                self.child = PtyChild(
+                    argv,
+                    env=self.server.child_env(self.term),
+                    cols=cols,
+                    rows=rows,
+                    on_output=self._output,
+                    on_exit=self._child_exited,
+                    cwd=str(Path(self.server.options.db_path).parent),
+                    pass_fds=() if identity_fd is None else (identity_fd,),
+                )
         except OSError as exc:
             log(f"cannot start the audit screen: {exc}")
             chan.write_stderr(b"pamtui: cannot start the audit screen\r\n")
             self._end_reason = f"cannot start: {exc.strerror}"
             chan.exit(1)
             return
+        finally:
+            if identity_fd is not None:
+                os.close(identity_fd)
         self.live.pid = self.child.pid
         self.server._handles[session_id] = self
         log(f"session {session_id}: {conn.operator} from {conn.client}, pid {self.child.pid}")
@@ -193,6 +247,14 @@ class SessionChannel(asyncssh.SSHServerSession):
                 return
         if self.chan is not None and not self.chan.is_closing():
             self.chan.write(data)
+
+    def _error(self, data: bytes) -> None:
+        """A pipe child's standard error: recorded too, and sent as the client's stderr."""
+        if self.recorder is not None:
+            with contextlib.suppress(OSError):
+                self.recorder.output(data)
+        if self.chan is not None and not self.chan.is_closing():
+            self.chan.write_stderr(data)
 
     def data_received(self, data: bytes, datatype: Any) -> None:
         self.connection.last_activity = time.monotonic()
@@ -219,6 +281,9 @@ class SessionChannel(asyncssh.SSHServerSession):
     def eof_received(self) -> bool:
         # The client's input ended (ssh -tt < file): keep showing the screen
         # until the app exits, the idle timeout fires or the client leaves.
+        # A command on pipes sees the end of its input (``--totp -`` reads it).
+        if isinstance(self.child, PipeChild):
+            self.child.close_input()
         return True
 
     # -- the end -------------------------------------------------------------------

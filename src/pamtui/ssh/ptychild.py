@@ -44,6 +44,7 @@ class PtyChild:
         on_output: Callable[[bytes], None],
         on_exit: Callable[[int | None], None],
         cwd: str | None = None,
+        pass_fds: Sequence[int] = (),
     ) -> None:
         self._on_output = on_output
         self._on_exit = on_exit
@@ -64,6 +65,7 @@ class PtyChild:
                 cwd=cwd,
                 start_new_session=True,
                 close_fds=True,
+                pass_fds=tuple(pass_fds),
             )
         except BaseException:
             os.close(master)

@@ -1,11 +1,14 @@
 """The asyncssh server behind ``pamtui serve-ssh``.
 
 Public-key authentication only, against :mod:`pamtui.ssh.keys` (the SSH user
-name must be the key's operator). The only thing a session may do is a shell
-request on a pty, which runs the read-only audit screen
-(:mod:`pamtui.ssh.audit`) in a child process on a pty of the client's size.
-Exec requests, subsystems (SFTP), TCP/Unix forwarding, agent and X11
-forwarding are refused, and refused attempts are journalled. Sessions are
+name must be the key's operator). A key whose operator has an ``[[operators]]``
+entry is that operator with its roles (:meth:`AuditSshServer.actor_for`): a
+shell on a pty runs the triage TUI, an exec request one allow-listed command
+(:mod:`pamtui.ssh.commands`), both in ``pamtui.cli.remote``, told who it acts
+for on an inherited pipe. Any other key is an auditor: a shell on a pty runs
+the read-only audit screen (:mod:`pamtui.ssh.audit`) and nothing else.
+Subsystems (SFTP), TCP/Unix forwarding, agent and X11 forwarding are refused,
+and refused attempts are journalled. Sessions are
 journalled at start and end (operator, key fingerprint, client address,
 duration, and the SHA-256 of the session's recording); journal writes run on
 one worker thread, never on the event loop. Who is let in is decided by
@@ -32,7 +35,9 @@ from typing import Any
 
 import asyncssh
 
+from pamtui.config import OperatorEntry
 from pamtui.forward_config import ForwardConfig
+from pamtui.model import Actor
 from pamtui.services.forward import follow
 from pamtui.services.journal import Journal, JournalError
 from pamtui.ssh.channel import TERMINAL_RESET, LiveSession, SessionChannel, log
@@ -70,6 +75,9 @@ class ServeOptions:
     refusals_per_minute: int = 30
     child_argv: Callable[[str], list[str]] | None = None  # tests may replace the child
     forward: tuple[ForwardConfig, ...] = ()  # [[forward]]: forwarded while the service runs
+    operators: tuple[OperatorEntry, ...] = ()
+    """[[operators]]: a key whose operator is listed gets the triage TUI with those roles;
+    any other key is an auditor (the read-only audit screen, nothing else)."""
 
 
 class AuditSshServer:
@@ -155,6 +163,22 @@ class AuditSshServer:
 
     def release_reservation(self, operator: str) -> None:
         self._reserved[operator] -= 1
+
+    def actor_for(self, key: AuthorizedKey) -> Actor:
+        """The key's operator with its [[operators]] roles (none: an auditor)."""
+        roles: frozenset[str] = frozenset()
+        for entry in self.options.operators:
+            if entry.name == key.operator:
+                roles = entry.roles
+        return Actor(key.operator, key.fingerprint, roles, "ssh")
+
+    def operator_argv(self, identity_fd: int, mode: str, words: list[str]) -> list[str]:
+        """``pamtui.cli.remote``: the TUI or one command, told its identity on ``identity_fd``."""
+        argv = [sys.executable, "-m", "pamtui.cli.remote", "--identity-fd", str(identity_fd)]
+        argv += ["--db", str(self.options.db_path)]
+        if self.options.config_path is not None:
+            argv += ["--config", str(self.options.config_path)]
+        return [*argv, mode, "--", *words]
 
     def child_argv(self, operator: str) -> list[str]:
         if self.options.child_argv is not None:

@@ -20,6 +20,7 @@ from textual.widgets import Input
 
 from pamtui.sanitize import clean
 from pamtui.services.inventory import AccountKey
+from pamtui.tui.keymap import role_allows
 from pamtui.tui.screens.main import MUTATING_ACTIONS, MainScreen
 from pamtui.tui.widgets.accounts import AccountsTable, row_key
 from pamtui.tui.widgets.stream import StreamLog
@@ -92,6 +93,8 @@ class PamtuiCommands(Provider):
         return self.screen if isinstance(self.screen, MainScreen) else None
 
     def _allowed(self, action: str) -> bool:
+        if action in MUTATING_ACTIONS and not role_allows(self.app, action):
+            return False
         return not (action in MUTATING_ACTIONS and getattr(self.app, "read_only", True))
 
     def _commands(self) -> Iterator[tuple[str, Callable[[], object], str | None]]:

@@ -29,6 +29,8 @@ from pathlib import Path
 from textual.binding import Binding
 from textual.dom import DOMNode
 
+from pamtui.services.roles import Act
+
 TABLE_BINDINGS = [
     Binding("j,down", "cursor_down", "Down", show=False, id="table.down"),
     Binding("k,up", "cursor_up", "Up", show=False, id="table.up"),
@@ -46,6 +48,32 @@ KEY_MAP_SUMMARY = (
     "Remap any key by its id in the "
     "config's [keys] table."
 )
+
+
+ACTION_ACTS: dict[str, Act] = {
+    "revoke_credential": Act.STAGE,
+    "revoke_account": Act.STAGE,
+    "offboard_person": Act.STAGE,
+    "keep": Act.STAGE,
+    "revoke": Act.STAGE,
+    "defer": Act.STAGE,
+    "edit_item": Act.STAGE,
+    "execute_item": Act.EXECUTE,
+    "cancel_item": Act.CANCEL,
+    "approve_item": Act.APPROVE,
+    "approve_and_run_item": Act.APPROVE,  # and execute: the service checks both
+}
+"""Each mutating action and the act it needs: a role sees only the keys it may use
+(footer, help, palette). The services refuse the rest anyway (services/roles.py)."""
+
+
+def role_allows(app: object, action: str) -> bool:
+    """Whether the app's operator holds a role for ``action`` (fail closed without one)."""
+    act = ACTION_ACTS.get(action)
+    if act is None:
+        return True
+    guard = getattr(getattr(app, "session", None), "guard", None)
+    return guard is not None and bool(guard.allows(act))
 
 
 def _subclasses(cls: type) -> Iterable[type]:

@@ -7,12 +7,14 @@ from pamtui.providers.http import HTTP_SETTINGS
 from pamtui.providers.kit.settings import (
     REQUIRED,
     Settings,
+    action_list,
+    endpoint_url,
     integer,
-    seconds,
+    page_size,
+    poll_seconds,
     secret,
     string,
     strings,
-    url_check,
 )
 
 DEFAULT_BASE_URL = "https://graph.microsoft.com/v1.0"
@@ -91,13 +93,10 @@ SETTINGS = Settings(
         "assertion instead of a secret); or client_secret",
         None,
     ),
-    string(
+    endpoint_url(
         "authority",
         "the sign-in authority; the token endpoint is {authority}/{tenant_id}/oauth2/v2.0/token",
         DEFAULT_AUTHORITY,
-        non_empty=True,
-        expected="a non-empty URL string",
-        check=url_check(("http", "https"), no_credentials=True, no_query=True),
     ),
     string(
         "scope",
@@ -114,23 +113,14 @@ SETTINGS = Settings(
         non_empty=True,
         expected="a non-empty list of directory role names or template ids",
     ),
-    strings(
+    action_list(
         "account_actions",
         "the actions offered on a user, in plan order",
+        ACCOUNT_ACTIONS,
         DEFAULT_ACCOUNT_ACTIONS,
-        choices=tuple(ACCOUNT_ACTIONS),
-        non_empty=True,
-        expected="a non-empty list of " + ", ".join(ACCOUNT_ACTIONS),
-        check=lambda actions: tuple(dict.fromkeys(actions)),
     ),
-    integer("page_size", "objects per page ($top)", 999, low=1, high=MAX_PAGE_SIZE),
-    seconds(
-        "poll_seconds",
-        "how long the audit-log stream waits once caught up",
-        60.0,
-        low_open=True,
-        high=3600,
-    ),
+    page_size("objects per page ($top)", 999, maximum=MAX_PAGE_SIZE),
+    poll_seconds("how long the audit-log stream waits once caught up", 60.0),
     integer(
         "backfill_minutes",
         "how far back a stream without a cursor starts (Entra keeps 30 days)",

@@ -13,8 +13,8 @@ from pamtui.providers.kit.settings import (
     boolean,
     choice,
     hours,
-    integer,
-    seconds,
+    page_size,
+    poll_seconds,
     secret,
     string,
     strings,
@@ -45,8 +45,8 @@ SETTINGS = Settings(
         expected="a GitHub organisation login (letters, digits and hyphens, at most 39 characters)",
     ),
     secret("token", "a GitHub App installation token (bearer)"),
-    integer("page_size", "per_page of every listing", 100, low=1, high=100),
-    seconds("poll_seconds", "audit-log poll interval", 60.0, low_open=True, high=3600),
+    page_size("per_page of every listing", 100, maximum=100),
+    poll_seconds("audit-log poll interval", 60.0),
     hours(
         "backfill_hours", "how far back a stream without a saved cursor starts", 24.0, high=24 * 180
     ),

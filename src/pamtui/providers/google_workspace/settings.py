@@ -7,14 +7,15 @@ from pamtui.providers.http import HTTP_SETTINGS
 from pamtui.providers.kit.settings import (
     REQUIRED,
     Settings,
+    action_list,
     boolean,
+    endpoint_url,
     existing_file,
     integer,
-    seconds,
+    page_size,
+    poll_seconds,
     secret,
     string,
-    strings,
-    url_check,
 )
 
 DEFAULT_BASE_URL = "https://admin.googleapis.com"
@@ -78,13 +79,10 @@ SETTINGS = Settings(
         expected="a path to a JSON key file",
         check=existing_file,
     ),
-    string(
+    endpoint_url(
         "token_uri",
         "the OAuth 2.0 token endpoint the signed JWT is exchanged at",
         DEFAULT_TOKEN_URI,
-        non_empty=True,
-        expected="a URL",
-        check=url_check(("http", "https"), no_credentials=True, no_query=True),
     ),
     string(
         "customer",
@@ -98,14 +96,11 @@ SETTINGS = Settings(
         "ask only for read-only scopes and offer no revoke actions",
         False,
     ),
-    strings(
+    action_list(
         "account_actions",
         "the account-level actions offered, in plan order",
+        ACCOUNT_ACTIONS,
         DEFAULT_ACCOUNT_ACTIONS,
-        choices=tuple(ACCOUNT_ACTIONS),
-        non_empty=True,
-        expected="a non-empty list of " + ", ".join(ACCOUNT_ACTIONS),
-        check=lambda actions: tuple(dict.fromkeys(actions)),
     ),
     string(
         "hr_id_type",
@@ -114,23 +109,14 @@ SETTINGS = Settings(
         pattern=r"[a-z_]+|custom:.+",
         expected="an externalIds type such as organization or custom:employee",
     ),
-    strings(
+    action_list(
         "applications",
         "Reports API applications streamed as events",
+        APPLICATIONS,
         ("login", "token", "admin"),
-        choices=APPLICATIONS,
-        non_empty=True,
-        expected="a non-empty list of " + ", ".join(APPLICATIONS),
-        check=lambda apps: tuple(dict.fromkeys(apps)),
     ),
-    integer("page_size", "users per page (maxResults)", MAX_PAGE_SIZE, low=1, high=MAX_PAGE_SIZE),
-    seconds(
-        "poll_seconds",
-        "how long the Reports stream waits once caught up",
-        30.0,
-        low_open=True,
-        high=3600,
-    ),
+    page_size("users per page (maxResults)", MAX_PAGE_SIZE, maximum=MAX_PAGE_SIZE),
+    poll_seconds("how long the Reports stream waits once caught up", 30.0),
     integer(
         "backfill_minutes",
         "how far back a stream without a cursor starts",

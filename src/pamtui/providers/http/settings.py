@@ -19,12 +19,12 @@ import httpx
 from pamtui import __version__
 from pamtui.providers.base import ProviderConfigError
 from pamtui.providers.kit.settings import (
-    REQUIRED,
     Setting,
     SettingError,
     Settings,
     boolean,
     ca_bundle,
+    endpoint_url,
     integer,
     seconds,
     string,
@@ -62,13 +62,8 @@ def _single_line(value: str) -> str:
 
 
 HTTP_SETTINGS = Settings(
-    string(
-        "base_url",
-        "the API root, e.g. https://idp.example.com/scim/v2 (no credentials, no query)",
-        REQUIRED,
-        non_empty=True,
-        expected="a non-empty URL string",
-        check=url_check(("http", "https"), no_credentials=True, no_query=True),
+    endpoint_url(
+        "base_url", "the API root, e.g. https://idp.example.com/scim/v2 (no credentials, no query)"
     ),
     seconds(
         "timeout_s",

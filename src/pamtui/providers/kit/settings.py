@@ -277,6 +277,43 @@ def url_check(
     return check
 
 
+def endpoint_url(name: str, help: str, default: Any = REQUIRED) -> Setting:
+    """An http(s) endpoint setting: a host, no credentials (they belong in a secret
+    setting), no query or fragment (pamtui builds those)."""
+    return string(
+        name,
+        help,
+        default,
+        non_empty=True,
+        expected="a non-empty URL string",
+        check=url_check(("http", "https"), no_credentials=True, no_query=True),
+    )
+
+
+def action_list(name: str, help: str, actions: Collection[str], default: Any) -> Setting:
+    """A non-empty list chosen from ``actions``, in the order given (repeats dropped):
+    the revoke actions a provider offers, in plan order."""
+    return strings(
+        name,
+        help,
+        default,
+        choices=tuple(actions),
+        non_empty=True,
+        expected="a non-empty list of " + ", ".join(actions),
+        check=lambda chosen: tuple(dict.fromkeys(chosen)),
+    )
+
+
+def page_size(help: str, default: int, *, maximum: int) -> Setting:
+    """``page_size``: objects per listing page, 1..the API's own maximum."""
+    return integer("page_size", help, default, low=1, high=maximum)
+
+
+def poll_seconds(help: str, default: float) -> Setting:
+    """``poll_seconds``: how long an event stream waits once caught up (up to an hour)."""
+    return seconds("poll_seconds", help, default, low_open=True, high=3600)
+
+
 def ca_bundle() -> Setting:
     """The ``ca_bundle`` setting: a PEM file of CAs to trust (HTTP and AWS providers)."""
     return string(

@@ -6,9 +6,11 @@ from pamtui.model import TargetKind
 from pamtui.providers.http import HTTP_SETTINGS
 from pamtui.providers.kit.settings import (
     Settings,
+    action_list,
     boolean,
     integer,
-    seconds,
+    page_size,
+    poll_seconds,
     secret,
     string,
     strings,
@@ -62,14 +64,11 @@ SETTINGS = Settings(
         pattern=r"[A-Za-z_][A-Za-z0-9_]*",
         expected="an Okta profile attribute name",
     ),
-    strings(
+    action_list(
         "account_actions",
         "the account-level actions offered, in plan order",
+        ACCOUNT_ACTIONS,
         DEFAULT_ACCOUNT_ACTIONS,
-        choices=tuple(ACCOUNT_ACTIONS),
-        non_empty=True,
-        expected="a non-empty list of " + ", ".join(ACCOUNT_ACTIONS),
-        check=lambda actions: tuple(dict.fromkeys(actions)),
     ),
     boolean(
         "forget_devices",
@@ -86,14 +85,8 @@ SETTINGS = Settings(
         pattern=r"[A-Za-z_][A-Za-z0-9_]*",
         expected="an Okta profile attribute name",
     ),
-    integer("page_size", "objects per page (limit)", MAX_PAGE_SIZE, low=1, high=MAX_PAGE_SIZE),
-    seconds(
-        "poll_seconds",
-        "how long the System Log stream waits once caught up",
-        15.0,
-        low_open=True,
-        high=3600,
-    ),
+    page_size("objects per page (limit)", MAX_PAGE_SIZE, maximum=MAX_PAGE_SIZE),
+    poll_seconds("how long the System Log stream waits once caught up", 15.0),
     integer(
         "backfill_minutes",
         "how far back a stream without a cursor starts (Okta keeps 90 days)",

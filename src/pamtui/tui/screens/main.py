@@ -17,6 +17,7 @@ from textual.widgets import Footer, Header, Input, ProgressBar, Static
 from pamtui.model import RiskFlag
 from pamtui.sanitize import clean
 from pamtui.services.inventory import AccountKey, AccountView
+from pamtui.tui.keymap import role_allows
 from pamtui.tui.screens.revoking import RevokeActions
 from pamtui.tui.widgets.accounts import AccountsTable
 from pamtui.tui.widgets.credentials import AccountDetail, CredentialsTable
@@ -267,6 +268,8 @@ class MainScreen(RevokeActions, Screen):
         # False hides the binding from the footer and help, and it does not run.
         if action in ("filter", "start_review") and isinstance(self.focused, Input):
             return False  # a "/" or "V" typed into a box is text (priority bindings)
+        if action in MUTATING_ACTIONS and not role_allows(self.app, action):
+            return False  # a role sees only the keys it may use
         return not (action in MUTATING_ACTIONS and getattr(self.app, "read_only", True))
 
     # -- data in -----------------------------------------------------------

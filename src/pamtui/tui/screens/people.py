@@ -26,6 +26,7 @@ from pamtui.model import LinkRelation, Person, PersonStatus
 from pamtui.services.inventory import AccountView
 from pamtui.services.people import Correlation, PeopleError, summary
 from pamtui.services.queue import Outcome, QueueError
+from pamtui.tui.keymap import role_allows
 from pamtui.tui.safe import join, safe
 from pamtui.tui.screens.revoking import RevokeActions
 from pamtui.tui.widgets.table import KeyedDataTable
@@ -274,6 +275,8 @@ class PeopleScreen(RevokeActions, Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "filter" and isinstance(self.focused, Input):
             return False  # a "/" typed into a box is text
+        if action in PEOPLE_MUTATING and not role_allows(self.app, action):
+            return False
         return not (action in PEOPLE_MUTATING and getattr(self.app, "read_only", True))
 
     # -- offboarding: the service plans, the shared dialog confirms and runs ----

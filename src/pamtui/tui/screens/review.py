@@ -34,6 +34,7 @@ from pamtui.services.review import (
     ReviewItem,
     ReviewService,
 )
+from pamtui.tui.keymap import role_allows
 from pamtui.tui.safe import join, safe
 from pamtui.tui.screens.stepup import with_step_up
 from pamtui.tui.widgets.credentials import ago
@@ -308,6 +309,8 @@ class ReviewScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in REVIEW_MUTATING:
             if getattr(self.app, "read_only", True):  # fail closed in an app without it
+                return False
+            if not role_allows(self.app, action):
                 return False
             if self.campaign_id is None:
                 return None  # shown greyed out until a campaign is open

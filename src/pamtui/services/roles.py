@@ -1,0 +1,105 @@
+"""Which role may do what, enforced in the services (never only in a UI).
+
+- ``operator``: triage, stage plans, execute, retry and cancel queue items;
+- ``approver``: approve someone else's four-eyes item (and triage);
+- ``admin``: change the recorded policy and administer operators' enrolment.
+
+An actor with no role is an **auditor**: it reads, nothing else. Every
+refusal is journalled (action ``refused``) and raised as :class:`RoleRefused`,
+whose message is one line for the operator. In local mode with no
+``[[operators]]`` table the OS account holds every role (services/identity.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from enum import StrEnum
+
+from pamtui.errors import PamtuiError
+from pamtui.journal import Journal, JournalError
+from pamtui.model import Actor
+
+REFUSED_ACTION = "refused"
+
+
+class Act(StrEnum):
+    """An act that needs a role; its value is what the refusal names."""
+
+    STAGE = "stage a revocation"
+    EXECUTE = "execute revocations"
+    CANCEL = "cancel a queue item"
+    APPROVE = "approve a four-eyes item"
+    POLICY = "change the recorded policy"
+    ENROL = "administer operators' enrolment"
+
+
+ROLES_FOR: dict[Act, frozenset[str]] = {
+    Act.STAGE: frozenset({"operator"}),
+    Act.EXECUTE: frozenset({"operator"}),
+    Act.CANCEL: frozenset({"operator"}),
+    Act.APPROVE: frozenset({"approver"}),
+    Act.POLICY: frozenset({"admin"}),
+    Act.ENROL: frozenset({"admin"}),
+}
+"""Each act and the roles that allow it (any one of them)."""
+
+
+class RoleRefused(PamtuiError):
+    """The actor's roles do not allow the act (journalled before it is raised)."""
+
+    label = "refused"
+
+
+def allows(actor: Actor, act: Act) -> bool:
+    return bool(actor.roles & ROLES_FOR[act])
+
+
+def is_admin(actor: Actor) -> bool:
+    """For the operators' administration (allow-enrol, reset-totp)."""
+    return allows(actor, Act.ENROL)
+
+
+def role_names(actor: Actor) -> str:
+    return ", ".join(sorted(actor.roles)) or "none (auditor)"
+
+
+JournalRefusal = Callable[[str, str, dict[str, object]], None]
+"""(actor, subject, detail): appends the ``refused`` entry."""
+
+
+class RoleGuard:
+    """Checks an actor's roles for an act; journals and raises a refusal."""
+
+    def __init__(self, actor: Actor, journal_refusal: JournalRefusal | None) -> None:
+        self.actor = actor
+        self._journal_refusal = journal_refusal
+
+    def allows(self, act: Act) -> bool:
+        return allows(self.actor, act)
+
+    def require(self, act: Act, subject: str = "") -> None:
+        if allows(self.actor, act):
+            return
+        needed = " or ".join(sorted(ROLES_FOR[act]))
+        message = (
+            f"{self.actor.name} may not {act.value}: it needs the {needed} role "
+            f"(roles: {role_names(self.actor)})"
+        )
+        if self._journal_refusal is not None:
+            self._journal_refusal(
+                self.actor.name,
+                subject,
+                {"act": act.name.lower(), "roles": sorted(self.actor.roles), "via": self.actor.via},
+            )
+        raise RoleRefused(message)
+
+
+def journal_refusals(journal: Journal) -> JournalRefusal:
+    """A refusal writer onto ``journal`` (best effort: a dead journal refuses anyway)."""
+
+    def write(actor: str, subject: str, detail: dict[str, object]) -> None:
+        with contextlib.suppress(JournalError):
+            journal.append(actor, REFUSED_ACTION, subject=subject, detail=detail)
+
+    return write
