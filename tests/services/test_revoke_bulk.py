@@ -251,3 +251,37 @@ async def test_a_bulk_step_up_serves_only_the_items_it_names(db_path):
         session.revocations.submit(plan, "left", proof=proof)
     assert states(session, [first, second, third]) == [S.APPROVED, S.STAGED, S.STAGED]
     assert provider.revoke_calls == []
+
+
+# -- roles (services/roles.py) ----------------------------------------------------------
+
+
+async def test_roles_hold_for_bulk_acts_before_anything_is_done(db_path):
+    """An approver approves many; running them is an operator's; an auditor does neither."""
+    from pamtui.services.roles import RoleRefused
+    from tests.services.test_roles import ALICE, AUDITOR, BOB, session_as
+
+    alice = session_as(db_path, ALICE)
+    plan = alice.revocations.plan_account(await view_of(alice, "alice"))
+    ids = [i.id for i in alice.revocations.submit(plan, "owner on leave").items]
+    with pytest.raises(RoleRefused):  # an operator may not approve, one item or many
+        alice.revocations.bulk.approve(ids)
+    alice.journal.close()
+
+    eve = session_as(db_path, AUDITOR)
+    for act in (eve.revocations.bulk.approve, eve.revocations.bulk.cancel):
+        with pytest.raises(RoleRefused):
+            act(ids)
+    eve.journal.close()
+
+    bob = session_as(db_path, BOB)
+    with pytest.raises(RoleRefused):  # approve-and-run: running is not an approver's
+        await bob.revocations.bulk.approve_and_run(ids)
+    assert {bob.queue.get(i).state for i in ids} == {S.AWAITING_APPROVAL}  # nothing half-done
+    report = bob.revocations.bulk.approve(ids)
+    assert [i.id for i in report.approved] == ids
+    refused = [
+        (e.actor, e.detail["act"]) for e in bob.journal.entries(EntryFilter(action="refused"))
+    ]
+    bob.journal.close()
+    assert ("bob", "approve") not in refused and ("bob", "execute") in refused
