@@ -229,3 +229,30 @@ async def test_help_on_the_queue_pane_lists_the_bulk_keys(db_path):
         assert shown["queue.approve"] == "y" and shown["queue.approve_and_run"] == "Y"
         approve = what[ids.index("queue.approve")]
         assert "nothing runs" in approve and "skipped" in approve
+
+
+async def test_an_approver_sees_y_not_Y_and_a_forced_Y_is_refused_not_a_crash(db_path):
+    from tests.services.test_roles import ALICE, BOB, session_as, view_of
+
+    alice = session_as(db_path, ALICE)
+    plan = alice.revocations.plan_account(await view_of(alice, "alice"))
+    items = alice.revocations.submit(plan, "owner on leave").items
+    alice.journal.close()
+    app = PamtuiApp(session_as(db_path, BOB), stream=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("4")
+        shown = {b.binding.action for b in app.screen.active_bindings.values()}
+        assert "screen.approve_item" in shown
+        assert "screen.approve_and_run_item" not in shown  # running is an operator's
+        burst(app, "Y")
+        await settle(app, pilot)
+        assert {state(app, i) for i in items} == {S.AWAITING_APPROVAL}
+        app.screen.action_approve_and_run_item()  # as if a remapped key reached it
+        await settle(app, pilot)
+        assert app.is_running
+        assert any(n.title == "Refused" for n in app._notifications)
+        assert {state(app, i) for i in items} == {S.AWAITING_APPROVAL}
+        burst(app, "y")
+        await settle(app, pilot)
+        assert state(app, items[-1]) is S.APPROVED

@@ -270,6 +270,8 @@ class MainScreen(RevokeActions, Screen):
             return False  # a "/" or "V" typed into a box is text (priority bindings)
         if action in MUTATING_ACTIONS and not role_allows(self.app, action):
             return False  # a role sees only the keys it may use
+        if action == "approve_and_run_item" and not role_allows(self.app, "execute_item"):
+            return False  # Y runs too: an operator's act as well as an approver's
         return not (action in MUTATING_ACTIONS and getattr(self.app, "read_only", True))
 
     # -- data in -----------------------------------------------------------

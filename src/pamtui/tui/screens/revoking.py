@@ -23,6 +23,7 @@ from pamtui.services.mfa import MfaError
 from pamtui.services.queue import Outcome, QueueError
 from pamtui.services.revoke import Plan, PlanKind
 from pamtui.services.revoke_bulk import BulkAct, BulkReport
+from pamtui.services.roles import RoleRefused
 from pamtui.tui.safe import join, safe
 from pamtui.tui.screens.stepup import refused, with_step_up
 from pamtui.tui.widgets.credentials import CredentialsTable
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 else:
     _Base = object
 
-REFUSALS = (QueueError, MfaError, JournalError)
+REFUSALS = (QueueError, MfaError, JournalError, RoleRefused)
 """What the revocation service refuses with a message for the operator."""
 CANCEL_WHY = "cancelled from the queue pane"
 
