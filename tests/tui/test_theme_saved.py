@@ -97,3 +97,24 @@ async def test_the_settings_file_is_never_written_through_a_symlink(db_path, tmp
         assert any("theme was not saved" in n.message for n in app._notifications)
     app.session.journal.close()
     assert elsewhere.read_text() == "keep me"
+
+
+async def test_over_ssh_a_theme_choice_writes_no_file_and_no_saved_one_is_read(db_path):
+    """serve-ssh runs as the service account: its files are no operator's to write."""
+    from pamtui.ssh.operator_app import SshPamtuiApp
+
+    settings_path().parent.mkdir(parents=True, exist_ok=True)
+    settings_path().write_text(json.dumps({"theme": "pamtui-light"}))
+    provider = StaticProvider()
+    session = Session(
+        demo_config(), Journal.open(db_path), {provider.name: provider}, read_only=False,
+        db_path=db_path, operator="tester",
+    )  # fmt: skip
+    app = SshPamtuiApp(session, stream=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert app.theme == "pamtui-dark"  # another operator's saved choice is not applied
+        app.theme = "pamtui-solarized"
+        await pilot.pause(0.1)
+    session.journal.close()
+    assert saved_theme() == "pamtui-light"  # unchanged

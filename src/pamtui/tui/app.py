@@ -187,7 +187,10 @@ class PamtuiApp(BaseApp):
     def __init__(self, session: Session, *, theme: str | None = None, stream: bool = True) -> None:
         super().__init__(
             # --theme, else the one chosen last time (services/ui_settings.py), else [ui].
-            theme=theme or saved_theme() or session.config.ui.theme or None,
+            theme=theme
+            or (saved_theme() if self.REMEMBERS_THEME else None)
+            or session.config.ui.theme
+            or None,
             keys=session.config.keys,
             keys_source=session.config.source,
         )
@@ -210,11 +213,13 @@ class PamtuiApp(BaseApp):
 
     _theme_shown = ""
     """The theme on screen, so that only a change of it is saved."""
+    REMEMBERS_THEME = True
+    """False over SSH: the service account's files are no operator's to write."""
 
     def _remember_theme(self, theme: Theme) -> None:
         """A theme chosen in the palette (ours or Textual's picker) is used next time."""
-        if theme.name == self._theme_shown:  # the start-up theme, announced after mount
-            return
+        if theme.name == self._theme_shown or not self.REMEMBERS_THEME:
+            return  # the start-up theme, announced after mount; or over SSH
         self._theme_shown = theme.name
         problem = save_theme(theme.name)
         if problem:
