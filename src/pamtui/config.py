@@ -185,6 +185,8 @@ class Config:
     queue: QueueConfig = QueueConfig()
     ssh: SshConfig = SshConfig()
     policies: tuple[Mapping[str, Any], ...] = ()
+    baselines: tuple[Mapping[str, Any], ...] = ()
+    """[[baselines]]: role baselines, validated by services/baselines.py (``parse_baselines``)."""
     forward: tuple[ForwardConfig, ...] = ()
     keys: Mapping[str, str] = field(default_factory=dict)
     """[keys]: binding id -> key string (the TUI applies it, pamtui/tui/keymap.py)."""
@@ -203,8 +205,38 @@ DEMO_PROVIDERS = (
 )
 
 
+DEMO_BASELINES: tuple[Mapping[str, Any], ...] = (
+    {
+        "name": "engineering",
+        "match": {"department": "Engineering"},
+        "allow": {
+            "demo-idp": ["Everyone", "VPN-Users", "Dept-Engineering", "App-*"],
+            "demo-git": ["*"],
+        },
+    },
+    {
+        "name": "sales",
+        "match": {"department": "Sales"},
+        "allow": {
+            "demo-idp": [
+                "Everyone",
+                "VPN-Users",
+                "Dept-Sales",
+                "App-Salesforce",
+                "App-Gong",
+                "App-HubSpot",
+                "App-Jira",
+                "App-Expensify",
+            ],
+            "demo-git": [],
+        },
+    },
+)
+"""The demo's role baselines: enough to show a mover (docs/people.md, "Baselines")."""
+
+
 def demo_config() -> Config:
-    return Config(source=None, providers=DEMO_PROVIDERS)
+    return Config(source=None, providers=DEMO_PROVIDERS, baselines=DEMO_BASELINES)
 
 
 def default_config_path() -> Path:
@@ -284,6 +316,7 @@ _TOP_KEYS = {
     "ssh",
     "providers",
     "policies",
+    "baselines",
     "forward",
     "keys",
 }
@@ -342,6 +375,13 @@ def parse(raw: Mapping[str, Any], path: Path | None) -> Config:
     if not isinstance(policies_raw, list) or not all(isinstance(p, dict) for p in policies_raw):
         raise fail("policies", "an array of tables ([[policies]])")
 
+    baselines_raw = raw.get("baselines", [])
+    if not isinstance(baselines_raw, list) or not all(isinstance(b, dict) for b in baselines_raw):
+        raise fail("baselines", "an array of tables ([[baselines]])")
+    baselines = tuple(baselines_raw)
+    if "providers" not in raw and "baselines" not in raw:
+        baselines = DEMO_BASELINES  # the demo's own (the same object: see Session)
+
     return Config(
         source=path,
         providers=tuple(providers),
@@ -351,6 +391,7 @@ def parse(raw: Mapping[str, Any], path: Path | None) -> Config:
         queue=queue,
         ssh=ssh,
         policies=tuple(policies_raw),
+        baselines=baselines,
         forward=_forward(raw.get("forward"), where),
         keys=_keys(raw.get("keys", {}), where),
         operators=_operators(raw["operators"], where) if "operators" in raw else None,

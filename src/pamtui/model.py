@@ -72,6 +72,10 @@ class RiskFlag(StrEnum):
     """Access pamtui revoked came back (found by ``pamtui audit recheck``)."""
     UNOWNED = "unowned"
     """A human account that correlation linked to nobody on the roster (services/people)."""
+    MOVER = "mover"
+    """Holds access the person's previous role's baseline granted and the new one does not."""
+    EXCESS = "excess"
+    """Holds access beyond every role baseline that matches its person (services/movers)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +233,12 @@ class AccessEvent:
 class TargetKind(StrEnum):
     ACCOUNT = "account"
     CREDENTIAL = "credential"
+    GRANT = "grant"
+    """One group, team or role membership of an account (``RevokeAction.on_grant``)."""
+
+
+GRANT_SEPARATOR = "#"
+"""A grant target's id is ``ACCOUNT_ID#GRANT``: the account id is known, so no escaping."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +296,30 @@ class RevokeAction:
         return cls(
             provider, name, TargetKind.ACCOUNT, account.id, account.id, label, reversible, order
         )
+
+    @classmethod
+    def on_grant(
+        cls,
+        provider: str,
+        account: Account,
+        grant: str,
+        name: str,
+        label: str,
+        order: int,
+        *,
+        reversible: bool = True,
+    ) -> RevokeAction:
+        """Remove one group, team or role (``grant``, as in ``Account.groups``) from an account."""
+        target = f"{account.id}{GRANT_SEPARATOR}{grant}"
+        return cls(provider, name, TargetKind.GRANT, target, account.id, label, reversible, order)
+
+    @property
+    def grant(self) -> str:
+        """A grant target's group, team or role; '' for any other target."""
+        prefix = f"{self.account_id}{GRANT_SEPARATOR}"
+        if self.target_kind is not TargetKind.GRANT or not self.target_id.startswith(prefix):
+            return ""
+        return self.target_id[len(prefix) :]
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,3 +36,25 @@ def test_offboard_lucia_from_the_people_view(tmux) -> None:  # noqa: F811
     report = _cli(tmux.env, "offboard", "report", "E1111")
     assert report.returncode == 0, report.stdout + report.stderr
     assert "OFFBOARDED" in report.stdout
+
+
+def test_remove_the_movers_old_access_from_the_people_view(tmux) -> None:  # noqa: F811
+    """README tour step 7: `/mover`, Enter, Enter, r, a reason: five grants, each verified."""
+    tmux.start()
+    tmux.wait_for(lambda s: "Accounts 250" in s and "loading" not in s, timeout=30)
+    tmux.keys("u")
+    tmux.wait_for("1 mover")
+    tmux.type("/mover")
+    tmux.wait_for("People 1/200")
+    tmux.keys("Enter")
+    tmux.keys("Enter")
+    tmux.wait_for(lambda s: "(E1028)" in s and "moved from Engineering" in s)
+    tmux.keys("r")
+    tmux.wait_for("Reason (journalled)")
+    tmux.type("moved to Sales")
+    tmux.keys("Enter")
+    screen = tmux.wait_for("every step verified (5)", timeout=60)
+    assert "FAILED" not in screen, screen
+
+    shown = _cli(tmux.env, "people", "--movers", "--json")
+    assert shown.returncode == 0 and shown.stdout.strip() == "[]", shown.stdout + shown.stderr

@@ -148,6 +148,7 @@ DESTRUCTIVE = {
     "revoke_account": "revoke an account",
     "revoke": "revoke an account",  # the review screen's revocation: the account's plan
     "offboard_person": "revoke an account",  # the people view: every account of one person
+    "remove_access": "revoke a credential",  # the people view: single grants, the narrow revoke
     "screen.execute_item": "run queue items",
     "screen.approve_item": "say yes (approve)",
     "answer(True)": "say yes (approve)",  # quit anyway?

@@ -61,6 +61,7 @@ def _build(cfg: Any, state_dir: Any) -> None:
 
     Nothing is asked of a provider: creating one only reads its settings.
     """
+    from pamtui.services.baselines import parse_baselines
     from pamtui.services.policy import parse_policies
     from pamtui.services.session import build_providers
 
@@ -68,6 +69,7 @@ def _build(cfg: Any, state_dir: Any) -> None:
         providers = build_providers(cfg, state_dir)
         try:
             parse_policies(cfg.policies, cfg.source, providers=list(providers))
+            parse_baselines(cfg.baselines, cfg.source, providers=list(providers))
         finally:
             for provider in providers.values():
                 await provider.aclose()

@@ -27,6 +27,7 @@ from pamtui.cli.common import (
 from pamtui.model import CredentialStatus, PersonStatus
 from pamtui.sanitize import clean
 from pamtui.services.inventory import AccountView
+from pamtui.services.movers import Movers, access_steps
 from pamtui.services.people import Correlation, LinkError, PeopleError, summary
 from pamtui.services.session import Session
 
@@ -86,20 +87,58 @@ def _live(view: AccountView | None) -> int:
 # -- pamtui people --------------------------------------------------------------
 
 
+async def _assess(
+    session: Session, corr: Correlation, views: Sequence[AccountView], problems: list[str]
+) -> Movers:
+    """Movers and excess against the role baselines (services/movers.py)."""
+    movers = await session.movers.assess(corr, views)
+    problems += [f"roster {p}" for p in session.movers.problems]
+    return movers
+
+
+def _access(movers: Movers, person_id: str) -> list[str]:
+    access = movers.of(person_id)
+    return (
+        [w for w, on in (("mover", access.mover), ("excess", access.excess)) if on]
+        if access
+        else []
+    )
+
+
 def cmd_people(args: argparse.Namespace) -> int:
     async def body(session: Session) -> int:
-        _, corr, problems = await _correlate(session)
+        views, corr, problems = await _correlate(session)
         if args.unowned:
             return _print_unowned(session, corr, problems, args.json)
+        if (args.movers or args.excess) and not session.baselines:
+            raise UsageError(
+                "--movers and --excess need role baselines: add [[baselines]] (see docs/people.md)"
+            )
+        movers = await _assess(session, corr, views, problems)
         people = sorted(corr.people.values(), key=lambda p: (p.name.lower(), p.id))
         if args.status:
             people = [p for p in people if p.status == args.status]
+        wanted = {w for w, on in (("mover", args.movers), ("excess", args.excess)) if on}
+        if wanted:
+            people = [p for p in people if wanted & set(_access(movers, p.id))]
         rows = summary(corr, people)
+        for row in rows:
+            row["access"] = _access(movers, row["id"])
         if args.json:
             print_json(rows)
         else:
             print_table(
-                ["id", "name", "status", "left", "systems", "accounts", "live creds", "orphaned"],
+                [
+                    "id",
+                    "name",
+                    "status",
+                    "left",
+                    "systems",
+                    "accounts",
+                    "live creds",
+                    "orphaned",
+                    "access",
+                ],
                 [
                     (
                         r["id"],
@@ -110,6 +149,7 @@ def cmd_people(args: argparse.Namespace) -> int:
                         r["accounts"],
                         r["live_credentials"],
                         r["orphaned_accounts"] or "",
+                        ",".join(r["access"]).upper(),
                     )
                     for r in rows
                 ],
@@ -157,15 +197,67 @@ def _print_unowned(session: Session, corr: Correlation, problems: list[str], as_
 # -- pamtui people show ---------------------------------------------------------
 
 
+def _access_json(session: Session, movers: Movers, person_id: str) -> dict[str, Any]:
+    access = movers.of(person_id)
+    if access is None:
+        return {"baselines": [], "previous_role": None, "findings": []}
+    by_key = {v.key: v for v in session.inventory.rows()}
+    removable = {
+        (s.provider, s.account_id, s.grant)
+        for s in access_steps(access.findings, by_key, session.providers).steps
+    }
+    previous = access.previous
+    return {
+        "baselines": list(access.baselines),
+        "previous_role": None
+        if previous is None
+        else {**previous.role, "since": previous.since, "until": previous.until},
+        "previous_baselines": list(access.previous_baselines),
+        "findings": [
+            {
+                "flag": str(f.flag),
+                "provider": f.account[0],
+                "account": f.account[1],
+                "account_name": f.account_name,
+                "grant": f.grant,
+                "why": f.why,
+                "removable": (f.account[0], f.account[1], f.grant) in removable,
+            }
+            for f in access.findings
+        ],
+    }
+
+
+def _print_access(access: dict[str, Any]) -> None:
+    if not access["findings"]:
+        return
+    print()
+    if access["previous_role"] is not None and any(
+        f["flag"] == "mover" for f in access["findings"]
+    ):
+        role = access["previous_role"]
+        was = " / ".join(x for x in (role.get("department"), role.get("title")) if x)
+        print(f"  moved from {clean(was)}: access of the old role is MOVER")
+    for f in access["findings"]:
+        manual = "" if f["removable"] else " (remove by hand)"
+        print(f"  {f['flag'].upper():<6} {clean(f['why'], max_length=160)}{manual}")
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     async def body(session: Session) -> int:
-        _, corr, problems = await _correlate(session)
+        views, corr, problems = await _correlate(session)
+        movers = await _assess(session, corr, views, problems)
         person = _find_person(corr, args.person)
+        access = _access_json(session, movers, person.id)
         accounts: list[dict[str, Any]] = []
         for link in corr.accounts_of(person.id):
             view = session.inventory.get(link.account)
             account = corr.accounts[link.account]
-            flags = (view.flags if view else frozenset()) | corr.flags(link.account)
+            flags = (
+                (view.flags if view else frozenset())
+                | corr.flags(link.account)
+                | movers.flags(link.account)
+            )
             accounts.append(
                 {
                     "provider": account.provider,
@@ -198,6 +290,7 @@ def cmd_show(args: argparse.Namespace) -> int:
                         "source": person.source,
                     },
                     "accounts": accounts,
+                    "access": access,
                 }
             )
             return _report(problems)
@@ -244,6 +337,7 @@ def cmd_show(args: argparse.Namespace) -> int:
                     f"  {clean(a['provider'])}/{clean(a['name'], max_length=60)}: "
                     f"{a['rule']}: {clean(a['evidence'], max_length=160)}"
                 )
+        _print_access(access)
         if person.status is PersonStatus.TERMINATED and live:
             print(f"\n  {clean(person.name)} has left and still has live access.")
         return _report(problems)
@@ -318,6 +412,14 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--status", choices=[s.value for s in PersonStatus], help="only these people")
     p.add_argument(
         "--unowned", action="store_true", help="human accounts linked to nobody on the roster"
+    )
+    p.add_argument(
+        "--movers",
+        action="store_true",
+        help="people holding access of their previous role that the new one does not allow",
+    )
+    p.add_argument(
+        "--excess", action="store_true", help="people holding access beyond their role baselines"
     )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_people)

@@ -22,6 +22,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from pamtui.services import policy_history
     from pamtui.services.policy import (
         SweepReport,
+        access_sweep,
         evaluate,
         evaluate_drift,
         offboard_sweep,
@@ -63,7 +64,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 # Only this sync's records: a provider that did not answer keeps its old one.
                 records = [r for p, r in recorder.last.items() if before.get(p) is not r]
         reviews = evaluate_drift(session.policies, records, views)
-        offboarding = any(p.enabled and p.is_offboard for p in session.policies)
+        offboarding = any(p.enabled and (p.is_offboard or p.is_access) for p in session.policies)
         if (proposals or reviews or offboarding) and not args.dry_run:
             policy_history.record(
                 session.journal,
@@ -81,6 +82,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             now=utcnow(),
             dry_run=args.dry_run,
         )
+        roster_problems += await access_sweep(
+            session.policies,
+            session.revocations,
+            session.people,
+            session.movers,
+            views,
+            report,
+            dry_run=args.dry_run,
+        )
+        roster_problems = list(dict.fromkeys(roster_problems))
         if reviews:
             review_drift(ReviewService.for_session(session), reviews, report)
         if args.json:

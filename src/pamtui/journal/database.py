@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pamtui.journal.errors import JournalError, JournalUnavailable
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 
 _SCHEMA_1 = """
@@ -210,6 +210,28 @@ def _migrate_to_9(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX IF NOT EXISTS queue_items_plan ON queue_items (plan_id, step_order)")
 
 
+_SCHEMA_10 = """
+        CREATE TABLE IF NOT EXISTS people_history (
+            person_id TEXT NOT NULL,
+            role TEXT NOT NULL,
+            department TEXT NOT NULL DEFAULT '',
+            title TEXT NOT NULL DEFAULT '',
+            since TEXT NOT NULL,
+            until TEXT NOT NULL DEFAULT '',
+            source TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX IF NOT EXISTS people_history_person ON people_history (person_id)
+"""
+
+
+def _migrate_to_10(conn: sqlite3.Connection) -> None:
+    # Roster history (services/people_history.py): one row each time a person's
+    # role (department, title, ...: canonical JSON in ``role``) is seen to change,
+    # so a mover's old role is known and their old access can be found. ``source``
+    # is 'observed' (pamtui saw it) or the roster source whose job history seeded it.
+    _run_statements(conn, _SCHEMA_10)
+
+
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _migrate_to_1,
     2: _migrate_to_2,
@@ -220,6 +242,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     7: _migrate_to_7,
     8: _migrate_to_8,
     9: _migrate_to_9,
+    10: _migrate_to_10,
 }
 
 

@@ -135,6 +135,20 @@ def secret_setting(
 
 
 @runtime_checkable
+class GrantRevoker(Protocol):
+    """A provider that can remove one group, team or role from an account (optional).
+
+    Movers and excess access (``services/movers.py``) end single grants, not
+    whole accounts. A provider that cannot (it does not implement this, or
+    answers None for a grant) has the step listed as manual, never faked.
+    The action it returns is performed and verified like any other
+    (``revoke``/``verify``): ``verify`` must ask whether the grant is gone.
+    """
+
+    def grant_action(self, account: Account, grant: str) -> RevokeAction | None: ...
+
+
+@runtime_checkable
 class Provider(Protocol):
     type: ClassVar[str]
     name: str

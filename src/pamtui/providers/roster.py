@@ -24,6 +24,8 @@ Nothing here knows about accounts, correlation or the journal: that is
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from pamtui.model import Person
@@ -41,6 +43,29 @@ class RosterSource(Protocol):
     def list_people(self) -> AsyncIterator[Person]:
         """Every person on the roster, terminated ones included (offboarding needs them)."""
         ...
+
+
+@dataclass(frozen=True)
+class PastRole:
+    """A role a person held before their current one, as the HR system's job history says."""
+
+    person_id: str
+    role: Mapping[str, str] = field(default_factory=dict)
+    """HR fields of that role: ``department``, ``title``, ..."""
+    until: datetime | None = None
+    """When it ended (the move); None if the history does not say."""
+
+
+@runtime_checkable
+class RoleHistorySource(Protocol):
+    """A roster source that also knows past roles (optional; services/people_history.py).
+
+    pamtui records every role it sees from then on by itself; a source's
+    history only seeds what pamtui did not see (a person moved before pamtui
+    was installed), so a mover is recognised on the first read.
+    """
+
+    def list_role_history(self) -> AsyncIterator[PastRole]: ...
 
 
 def roster_sources(providers: Mapping[str, Any] | Iterable[Any]) -> list[RosterSource]:

@@ -42,8 +42,11 @@ NATURAL_DESCENDING = frozenset({"risk", "creds"})
 RISK_WEIGHT = {
     RiskFlag.ORPHANED: 8,
     RiskFlag.ANOMALOUS: 4,
+    RiskFlag.UNOWNED: 3,
+    RiskFlag.MOVER: 3,
     RiskFlag.PRIVILEGED: 2,
     RiskFlag.STALE: 1,
+    RiskFlag.EXCESS: 1,
 }
 """Risk order: any orphaned account before any anomalous one, and so on."""
 

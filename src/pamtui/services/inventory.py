@@ -10,7 +10,7 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -53,6 +53,8 @@ class Inventory:
     synced_at: datetime | None = None
     regressed: set[AccountKey] = field(default_factory=set)
     """Accounts whose revoked access came back (``pamtui audit recheck``)."""
+    people_flags: dict[AccountKey, frozenset[RiskFlag]] = field(default_factory=dict)
+    """Flags from the roster (UNOWNED, MOVER, EXCESS): :meth:`set_people_flags`."""
     on_synced: Callable[[dict[str, list[AccountView]]], Awaitable[None]] | None = None
     """Called after each sync with the views of the providers that answered (snapshots)."""
     provisional: dict[str, dict[AccountKey, AccountView]] = field(default_factory=dict)
@@ -182,7 +184,18 @@ class Inventory:
         )
         if account.key in self.regressed:
             flags |= {RiskFlag.REGRESSED}
+        if account.key in self.people_flags:
+            flags |= self.people_flags[account.key]
         return AccountView(account, credentials, flags, read)
+
+    def set_people_flags(self, flags: dict[AccountKey, frozenset[RiskFlag]]) -> None:
+        """Merge correlation's flags into the views (kept for the next syncs too)."""
+        old, self.people_flags = self.people_flags, flags
+        for key in old.keys() | flags.keys():
+            view = self.views.get(key)
+            if view is not None:
+                own = view.flags - old.get(key, frozenset())
+                self.views[key] = replace(view, flags=own | flags.get(key, frozenset()))
 
     def rows(self) -> list[AccountView]:
         return list(self.views.values())

@@ -64,6 +64,7 @@ from pamtui.model import (
 )
 from pamtui.providers.base import Provider
 from pamtui.services.inventory import AccountKey, AccountView
+from pamtui.services.movers import AccessSteps
 from pamtui.services.offboarding_plan import person_steps
 from pamtui.services.people import Correlation
 from pamtui.services.plans import plan_for_account, plan_for_credential
@@ -96,6 +97,8 @@ class PlanKind(StrEnum):
     CREDENTIAL = "credential"
     ACCOUNT = "account"
     PERSON = "person"
+    ACCESS = "access"
+    """Single grants a mover or a person's excess access holds (``plan_access``)."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,8 @@ class Plan:
     already_ended: tuple[AccountKey, ...] = ()
     unreadable: tuple[AccountKey, ...] = ()
     """A person's linked accounts that no provider view covers (not planned)."""
+    manual: tuple[str, ...] = ()
+    """Steps no provider can do (an access plan's grants): reported, never staged."""
 
     def by_provider(self) -> dict[str, list[RevokeAction]]:
         """The steps grouped by provider, each group in plan order."""
@@ -317,6 +322,27 @@ class RevocationService:
             unreadable=found.unreadable,
         )
 
+    def plan_access(self, person: Person, found: AccessSteps, *, what: str) -> Plan:
+        """Remove single grants (a mover's old access, excess): ``services/movers.py`` finds them.
+
+        Staged, ordered and verified like any plan; four eyes when any account is
+        privileged. Grants no provider can remove are in ``plan.manual``.
+        """
+        if not found.steps:
+            hint = f": {found.manual[0]}" if found.manual else ""
+            raise RevokeError(f"nothing pamtui can remove for {person.name}{hint}")
+        for view in found.views:
+            self._complete(view)
+        return Plan(
+            kind=PlanKind.ACCESS,
+            steps=found.steps,
+            accounts=found.accounts,
+            target=f"{person.name} ({person.id}): {what}",
+            four_eyes=any(self.four_eyes_for(v) for v in found.views),
+            person_id=person.id,
+            manual=found.manual,
+        )
+
     def _plan(self, kind: PlanKind, view: AccountView, steps: Sequence[RevokeAction]) -> Plan:
         if not steps:
             raise RevokeError("nothing left to revoke: the provider offers no action for this")
@@ -387,6 +413,18 @@ class RevocationService:
         if plan.kind is not PlanKind.PERSON:
             raise RevokeError("only a person plan is staged this way")
         return self._stage_person(plan, list(plan.steps), reason, actor=actor, approve=approve)
+
+    def stage_access_for_policy(
+        self, plan: Plan, reason: str, *, actor: str, approve: bool
+    ) -> list[QueueItem]:
+        """A policy's access plan (``remove_excess``): as :meth:`stage_for_policy`, four eyes kept."""
+        self._writable()
+        self._may(Act.STAGE, f"person:{plan.person_id}")
+        if plan.kind is not PlanKind.ACCESS:
+            raise RevokeError("only an access plan is staged this way")
+        return self.queue.stage(
+            plan.steps, reason, actor=actor, approve=approve, four_eyes=plan.four_eyes
+        )
 
     def _stage_person(
         self,

@@ -22,9 +22,12 @@ from pamtui.model import ROLES, Actor
 from pamtui.providers import registry
 from pamtui.providers.base import Provider, ProviderConfigError, ProviderContext
 from pamtui.services import identity, policy_store
+from pamtui.services.baselines import Baseline, parse_baselines
 from pamtui.services.drift import DriftRecorder, SnapshotStore
 from pamtui.services.inventory import AccountView, Inventory
+from pamtui.services.movers import MoversService
 from pamtui.services.people import PeopleService
+from pamtui.services.people_history import PeopleHistory
 from pamtui.services.policy import Policy, parse_policies
 from pamtui.services.queue import RevocationQueue
 from pamtui.services.revoke import RevocationService
@@ -88,6 +91,10 @@ class Session:
     revocations: RevocationService = field(init=False)
     """The one revocation path: every route that ends access goes through it."""
     policies: tuple[Policy, ...] = field(init=False)
+    baselines: tuple[Baseline, ...] = field(init=False)
+    movers: MoversService = field(init=False)
+    """Movers and excess: ``await session.movers.assess(corr, views)`` after a people refresh."""
+    """Role baselines (``[[baselines]]``), for movers and excess access (services/movers.py)."""
     drift: DriftRecorder = field(init=False)
     activity: RecentActivity = field(init=False, default_factory=RecentActivity)
     people: PeopleService = field(init=False)
@@ -131,6 +138,19 @@ class Session:
         # Validated at every start, so a policy typo fails `pamtui` and `sweep` alike.
         self.policies = parse_policies(
             self.config.policies, self.config.source, providers=list(self.providers)
+        )
+        # The bundled demo's baselines name the demo's providers; a session that runs
+        # them with other providers (tests, plugins) simply has them govern nothing.
+        demo = self.config.baselines is config_mod.DEMO_BASELINES
+        self.baselines = parse_baselines(
+            self.config.baselines,
+            self.config.source,
+            providers=None if demo else list(self.providers),
+        )
+        self.movers = MoversService(
+            self.providers,
+            self.baselines,
+            PeopleHistory(self.journal, read_only=self.read_only),
         )
 
     def step_up(self, code: str | None, *, subject: str = "") -> None:

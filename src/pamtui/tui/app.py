@@ -24,6 +24,7 @@ from pamtui.services.cursors import CursorStore
 from pamtui.services.forward import ForwardLag, follow
 from pamtui.services.health import ProviderStatus, provider_statuses
 from pamtui.services.journal import Journal, JournalError, VerifyReport
+from pamtui.services.movers import people_flags
 from pamtui.services.session import Session
 from pamtui.services.stream import EventFeed, StreamProblem
 from pamtui.services.ui_settings import save_theme, saved_theme
@@ -302,6 +303,8 @@ class PamtuiApp(BaseApp):
             return  # the operator quit while providers were still answering
         # Drift snapshots cost a second at 100k accounts: after the first frame.
         await inventory.snapshot()
+        if self.session.people.sources:
+            self.flag_people()
         self._tick()
         if not self.read_only:
             self.recover_queue()
@@ -316,6 +319,21 @@ class PamtuiApp(BaseApp):
                     markup=False,
                     timeout=10,
                 )
+
+    @work(group="people-flags", exclusive=True)
+    async def flag_people(self) -> None:
+        """UNOWNED, MOVER and EXCESS in the accounts pane: correlate once the accounts are in."""
+        session = self.session
+        views = session.inventory.rows()
+        try:
+            corr = await session.people.refresh(views)
+            movers = await session.movers.assess(corr, views)
+        except PamtuiError as exc:
+            self.notify(f"People: {exc}", severity="warning", markup=False)
+            return
+        session.inventory.set_people_flags(people_flags(corr, movers))
+        with contextlib.suppress(*_SCREEN_GONE):
+            self.main.show_accounts(session.inventory.rows())
 
     @work(group="recover", exclusive=True)
     async def recover_queue(self) -> None:

@@ -770,7 +770,7 @@ class _Gen:
             creds = self.fit_credentials(creds, accts, by_id, credentials, incidents)
 
         # Its own random stream: the ids, tokens and counts above stay those of the seed.
-        add_realism(self.seed, people, accts, creds, incidents)
+        role_history = add_realism(self.seed, people, accts, creds, incidents)
         order = {s: i for i, s in enumerate(SYSTEMS)}
         accts.sort(key=lambda a: (order[a["system"]], a["name"]))
         account_order = {a["id"]: i for i, a in enumerate(accts)}
@@ -794,6 +794,7 @@ class _Gen:
                 "repos": list(REPOS),
             },
             "incidents": incidents,
+            "role_history": role_history,
             "people": people,
             "accounts": accts,
             "credentials": creds,

@@ -14,6 +14,11 @@ having:
   contingent-worker number (``C`` + digits) that no system carries; their IdP
   login is their work email, their GitHub member shows no email at all (so it
   stays ``UNOWNED`` until an operator links it);
+- **a mover**: an ordinary engineer who moved to Sales a few days ago (the
+  roster shows the new department and title; ``role_history`` keeps the old
+  one, as an HR system's job history does). Sales access was granted, but
+  their Okta ``Dept-Engineering`` group and their GitHub teams were never
+  removed: role baselines (``services/movers.py``) flag them ``MOVER``;
 - **the departed employee** (the ``departed-employee-token`` incident's person,
   Lucía Castillo in the bundled seed) gets an AWS IAM user too, ``l.castillo``,
   owned through its ``owner`` tag, while ``lcastillo`` is another Castillo's
@@ -29,12 +34,13 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from pamtui.model import Person, PersonStatus
 from pamtui.providers.demo.constants import DEPARTED_TOKEN, DOMAIN
+from pamtui.providers.roster import PastRole
 
 MINUTES_PER_DAY = 1440
 
@@ -67,6 +73,18 @@ def people_from_rows(
         )
 
 
+def past_roles(meta: Mapping[str, str]) -> Iterator[PastRole]:
+    """The state file's job history (``meta.role_history``, dated from its anchor)."""
+    anchor = float(meta.get("anchor", "0"))
+    for entry in json.loads(meta.get("role_history", "[]")):
+        until = entry.get("until_days_ago")
+        yield PastRole(
+            person_id=entry["person"],
+            role={"department": entry.get("department", ""), "title": entry.get("title", "")},
+            until=None if until is None else datetime.fromtimestamp(anchor - until * 86400, UTC),
+        )
+
+
 def _ascii(text: str) -> str:
     import unicodedata
 
@@ -91,8 +109,11 @@ def add_realism(
     accounts: list[dict[str, Any]],
     credentials: list[dict[str, Any]],
     incidents: list[dict[str, Any]],
-) -> None:
-    """Plant alias-only accounts, a contractor and the departed employee's cloud user (in place)."""
+) -> list[dict[str, Any]]:
+    """Plant alias-only accounts, a contractor, a mover and the departed employee's cloud user.
+
+    Changes the lists in place; returns the roster's role history (the mover's old role).
+    """
     rng = random.Random(seed * 7919 + 18)
     by_id = {p["id"]: p for p in people}
     by_owner: dict[str, list[dict[str, Any]]] = {}
@@ -163,8 +184,41 @@ def add_realism(
         used.add(pid)
         wanted -= 1
 
+    history = _mover(people, by_owner, plain)
+    for entry in history:
+        used.add(entry["person"])
     if departed:
         _departed_cloud_user(rng, by_id[departed], accounts, credentials, by_owner, plain)
+    return history
+
+
+MOVER_FROM, MOVER_TO = "Engineering", ("Sales", "Sales Engineer")
+MOVER_DAYS_AGO = 12
+
+
+def _mover(
+    people: list[dict[str, Any]], by_owner: dict[str, list[dict[str, Any]]], plain: Any
+) -> list[dict[str, Any]]:
+    """The first ordinary engineer with an Okta user and a GitHub team moves to Sales."""
+    for p in sorted(people, key=lambda p: p["id"]):
+        if p["department"] != MOVER_FROM or not plain(p["id"]):
+            continue
+        humans = {
+            a["system"]: a
+            for a in by_owner.get(p["id"], ())
+            if a["kind"] == "human" and a["status"] == "active"
+        }
+        idp, git = humans.get("idp"), humans.get("git")
+        if idp is None or git is None or not git.get("groups"):
+            continue
+        old = {"department": p["department"], "title": p["title"]}
+        p["department"], p["title"] = MOVER_TO
+        # Sales access granted on the move; the engineering access never removed.
+        for group in ("Dept-Sales", "App-Salesforce"):
+            if group not in idp["groups"]:
+                idp["groups"].append(group)
+        return [{"person": p["id"], **old, "until_days_ago": MOVER_DAYS_AGO}]
+    return []
 
 
 def _departed_cloud_user(

@@ -34,12 +34,14 @@ from pamtui.model import (
 )
 from pamtui.providers.base import ProviderContext, ProviderError
 from pamtui.providers.demo import events as ev
+from pamtui.providers.demo import grants
 from pamtui.providers.demo import state as st
 from pamtui.providers.demo.constants import DEFAULT_SEED, GITHUB_ORG, SYSTEMS
 from pamtui.providers.demo.generate import MIN_ACCOUNTS
-from pamtui.providers.demo.people import people_from_rows
+from pamtui.providers.demo.people import past_roles, people_from_rows
 from pamtui.providers.kit.provider import DeclaredProvider
 from pamtui.providers.kit.settings import Settings, choice, integer, number, string
+from pamtui.providers.roster import PastRole
 
 PAGE = 1000
 
@@ -362,6 +364,13 @@ class DemoProvider(DeclaredProvider):
             yield person
         await asyncio.sleep(0)
 
+    async def list_role_history(self) -> AsyncIterator[PastRole]:
+        """The roster's job history: the demo's mover's previous role (demo/people.py)."""
+        self._db()
+        for past in past_roles(self._meta or {}):
+            yield past
+        await asyncio.sleep(0)
+
     async def list_credentials(self, account: Account | None = None) -> AsyncIterator[Credential]:
         columns = (
             "rowid, id, account_id, kind, status, label, scopes, fingerprint, "
@@ -470,6 +479,10 @@ class DemoProvider(DeclaredProvider):
             action("deactivate_account", f"Deactivate IAM user {who} (attach deny-all policy)", 90)
         )
         return actions
+
+    def grant_action(self, account: Account, grant: str) -> RevokeAction | None:
+        """Remove one group, team or IAM group (``GrantRevoker``); None if not held."""
+        return grants.action_for(self.name, account, grant)
 
     def _check(self, action: RevokeAction) -> None:
         if action.provider != self.name:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from pamtui.providers.base import ProviderError
+from pamtui.providers.demo import grants
 from pamtui.providers.demo.constants import DEFAULT_SEED, FORMAT
 from pamtui.resources import sample_data_dir
 
@@ -171,6 +172,7 @@ def build(path: Path, org: dict[str, Any], *, now: float) -> None:
             "anchor": repr(now),
             "org": json.dumps(org.get("org", {})),
             "incidents": json.dumps(org.get("incidents", [])),
+            "role_history": json.dumps(org.get("role_history", [])),
         }
         conn.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
         people = {p["id"]: p for p in org["people"]}
@@ -421,6 +423,9 @@ def _apply(
             (new, now, target_id),
         )
         return Outcome(False, f"credential {target_id} is now {new}", response)
+    if target_kind == "grant":
+        held, detail = grants.apply(conn, systems, action, target_id)
+        return Outcome(held, detail, response)
     if target_kind != "account":
         raise ProviderError(f"unknown target kind {target_kind!r}")
     if action not in ACCOUNT_ACTIONS:
@@ -480,6 +485,8 @@ def check_gone(
             raise ProviderError(f"no credential {target_id!r} in this demo provider")
         gone = {"inactive", "revoked"} if action == "deactivate_access_key" else {"revoked"}
         return row["status"] in gone, f"credential status: {row['status']}"
+    if target_kind == "grant":
+        return grants.check(conn, systems, action, target_id)
     row = conn.execute(
         f"SELECT status, console FROM accounts WHERE id = ? AND system IN ({marks})",
         (target_id, *systems),

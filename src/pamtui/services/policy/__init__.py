@@ -118,6 +118,14 @@ terminated_days_over = 0 }`` selects leavers on the HR roster, and ``pamtui
 sweep`` stages each one's whole offboarding plan across every provider
 (``services/revoke.py``'s ``plan_person``): see ``policy/people.py``.
 
+Movers and excess: ``action = "remove_excess"``
+-----------------------------------------------
+
+A person-level policy on role baselines (``services/baselines.py``):
+``match = { access = ["mover", "excess"] }`` selects the grants a person holds
+beyond their role, and ``pamtui sweep`` stages their removal, one step per
+grant, as ``policy:NAME``: see ``policy/access.py``.
+
 Modules
 -------
 
@@ -127,6 +135,7 @@ Modules
 - ``drift_review``: review policies (:func:`evaluate_drift`,
   :func:`preview_drift`, :func:`review_drift`).
 - ``report``: :class:`SweepReport` and its entries.
+- ``access``: remove_excess policies (:func:`evaluate_access`, :func:`access_sweep`).
 - ``people``: offboard policies (:func:`evaluate_people`, :func:`sweep_people`,
   :func:`offboard_sweep`).
 
@@ -137,11 +146,13 @@ shadowed by it.
 
 from __future__ import annotations
 
+from pamtui.services.policy.access import AccessProposal, access_sweep, evaluate_access
 from pamtui.services.policy.config import (
     ACCOUNT_ACTIONS,
     CREDENTIAL_ACTIONS,
     OFFBOARD,
     PLAN,
+    REMOVE_EXCESS,
     REVIEW,
     Match,
     Policy,
@@ -180,10 +191,12 @@ __all__ = [
     "FAILED",
     "OFFBOARD",
     "PLAN",
+    "REMOVE_EXCESS",
     "REVIEW",
     "REVIEWED",
     "STAGED",
     "UNSUPPORTED",
+    "AccessProposal",
     "Match",
     "PersonProposal",
     "Policy",
@@ -194,7 +207,9 @@ __all__ = [
     "Skip",
     "SweepEntry",
     "SweepReport",
+    "access_sweep",
     "evaluate",
+    "evaluate_access",
     "evaluate_drift",
     "evaluate_people",
     "offboard_sweep",

@@ -22,6 +22,9 @@ REVIEW = "review"
 OFFBOARD = "offboard"
 """A person-level action: the person's whole offboarding plan (``policy/people.py``)."""
 OFFBOARD_MATCH_KEYS = ("owner_status", "terminated_days_over")
+REMOVE_EXCESS = "remove_excess"
+"""A person-level action: remove a mover's old grants or excess grants (``policy/access.py``)."""
+ACCESS_KINDS = ("mover", "excess")
 
 CREDENTIAL_ACTIONS = frozenset(
     {"revoke_token", "deactivate_access_key", "delete_access_key", "end_session"}
@@ -50,6 +53,7 @@ _MATCH_KEYS = (
     "privileged",
     "drift",
     "terminated_days_over",
+    "access",
 )
 
 
@@ -68,6 +72,8 @@ class Match:
     """Change kinds (``drift.KINDS``) found in this sync; only with ``action = "review"``."""
     terminated_days_over: int | None = None
     """The person left more than N days ago (0: any time before now); only with ``offboard``."""
+    access: frozenset[str] | None = None
+    """``mover`` and/or ``excess`` grants (services/movers.py); only with ``remove_excess``."""
 
     @property
     def has_credential_conditions(self) -> bool:
@@ -106,6 +112,11 @@ class Policy:
     def is_offboard(self) -> bool:
         """A person-level policy: ``evaluate`` skips it, ``policy.people`` handles it."""
         return self.action == OFFBOARD
+
+    @property
+    def is_access(self) -> bool:
+        """A mover/excess policy: ``evaluate`` skips it, ``policy.access`` handles it."""
+        return self.action == REMOVE_EXCESS
 
     def applies_to(self, provider: str) -> bool:
         return self.providers is None or provider in self.providers
@@ -163,11 +174,12 @@ def _parse_one(table: Any, where: str, key: str, known_providers: Collection[str
         raise fail(
             ".action",
             "a revoke action name such as 'revoke_token' or 'deactivate_account', 'plan', "
-            "'review' or 'offboard'",
+            "'review', 'offboard' or 'remove_excess'",
         )
     _check_review(table, match, action, where, key)
     _check_offboard(table, action, where, key)
-    if action in (REVIEW, OFFBOARD):
+    _check_access(table, action, where, key)
+    if action in (REVIEW, OFFBOARD, REMOVE_EXCESS):
         target = TargetKind.ACCOUNT
     else:
         target = _parse_target(table, action, where, key)
@@ -264,6 +276,26 @@ def _check_offboard(table: Mapping[str, Any], action: str, where: str, key: str)
             )
 
 
+def _check_access(table: Mapping[str, Any], action: str, where: str, key: str) -> None:
+    """``remove_excess`` matches people's grants: only ``access``; ``access`` only with it."""
+    match = table["match"]  # validated by _parse_match
+    if action != REMOVE_EXCESS:
+        if "access" in match:
+            raise ConfigError(
+                f'{where}: {key}.match.access: only with action = "remove_excess" '
+                "(it is a condition on a person's grants)"
+            )
+        return
+    others = sorted(str(k) for k in match if k != "access")
+    if others or "access" not in match:
+        raise ConfigError(
+            f"{where}: {key}.match{'.' + others[0] if others else ''}: a remove_excess policy "
+            'matches only access, e.g. match = { access = ["mover", "excess"] }'
+        )
+    if "target" in table:
+        raise ConfigError(f'{where}: {key}.target: not allowed with action = "remove_excess"')
+
+
 def _parse_target(table: Mapping[str, Any], action: str, where: str, key: str) -> TargetKind:
     implied: TargetKind | None = None
     if action == PLAN or action in ACCOUNT_ACTIONS:
@@ -338,6 +370,14 @@ def _parse_match(value: Any, where: str, key: str) -> Match:
     if "terminated_days_over" in value and (type(days_left) is not int or days_left < 0):
         raise fail("terminated_days_over", "a whole number of days, 0 or more")
 
+    access: frozenset[str] | None = None
+    if "access" in value:
+        raw = value["access"]
+        items = raw if isinstance(raw, list) else [raw]
+        if not items or not all(isinstance(i, str) and i in ACCESS_KINDS for i in items):
+            raise fail("access", f"one of {', '.join(ACCESS_KINDS)}, or a list of them")
+        access = frozenset(items)
+
     change_kinds: frozenset[str] | None = None
     if "drift" in value:
         raw = value["drift"]
@@ -362,4 +402,5 @@ def _parse_match(value: Any, where: str, key: str) -> Match:
         privileged=boolean("privileged"),
         drift=change_kinds,
         terminated_days_over=days_left,
+        access=access,
     )

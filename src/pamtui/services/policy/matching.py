@@ -162,7 +162,7 @@ def evaluate(
     views = sorted(views, key=lambda v: v.key)
     result = Proposals()
     for policy in policies:
-        if not policy.enabled or policy.is_review or policy.is_offboard:
+        if not policy.enabled or policy.is_review or policy.is_offboard or policy.is_access:
             continue  # review: see evaluate_drift; offboard (people): see policy.people
         for view in views:
             account = view.account

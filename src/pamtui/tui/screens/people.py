@@ -24,6 +24,7 @@ from textual.widgets import DataTable, Footer, Header, Input, ProgressBar, Stati
 
 from pamtui.model import LinkRelation, Person, PersonStatus
 from pamtui.services.inventory import AccountView
+from pamtui.services.movers import Movers, PersonAccess, access_steps, people_flags
 from pamtui.services.people import Correlation, PeopleError, summary
 from pamtui.services.queue import Outcome, QueueError
 from pamtui.tui.keymap import role_allows
@@ -31,7 +32,7 @@ from pamtui.tui.safe import join, safe
 from pamtui.tui.screens.revoking import RevokeActions
 from pamtui.tui.widgets.table import KeyedDataTable
 
-PEOPLE_MUTATING = frozenset({"offboard_person"})
+PEOPLE_MUTATING = frozenset({"offboard_person", "remove_access"})
 
 
 def fold(text: str) -> str:
@@ -48,10 +49,43 @@ def risk_order(row: dict[str, Any]) -> tuple[int, int, str, str]:
 
 
 def risk_text(row: dict[str, Any]) -> Text:
+    text = Text("")
     if row["status"] == PersonStatus.TERMINATED and row["orphaned_accounts"]:
         n = row["orphaned_accounts"]
-        return Text(f"LEFT · {n} live account{'s' if n != 1 else ''}", style="bold red")
-    return Text("")
+        text.append(f"LEFT · {n} live account{'s' if n != 1 else ''}", style="bold red")
+    for word in row.get("access", ()):
+        text.append(" " if text else "")
+        text.append(word.upper(), style="bold yellow" if word == "mover" else "bold")
+    return text
+
+
+def access_words(access: PersonAccess | None) -> tuple[str, ...]:
+    """``("mover", "excess")`` as far as they apply: the people list's words for a person."""
+    if access is None:
+        return ()
+    return tuple(w for w, on in (("mover", access.mover), ("excess", access.excess)) if on)
+
+
+def access_text(access: PersonAccess | None) -> Text:
+    """A person's MOVER and EXCESS grants, one a line (roster and provider text made safe)."""
+    if access is None or not access.findings:
+        return Text("")
+    lines = Text(end="")
+    if access.previous is not None and access.mover:
+        lines.append_text(safe(f"moved from {access.previous.describe()}", "bold", max_length=80))
+        lines.append("\n")
+    for finding in access.findings[:12]:
+        style = "bold yellow" if finding.flag.value == "mover" else "bold"
+        lines.append_text(
+            join(
+                Text(f"{finding.flag.value.upper():>6}", style=style),
+                safe(finding.why, max_length=110),
+            )
+        )
+        lines.append("\n")
+    if len(access.findings) > 12:
+        lines.append(f"... and {len(access.findings) - 12} more (pamtui people show)", style="dim")
+    return lines
 
 
 class PeopleScreen(RevokeActions, Screen):
@@ -84,12 +118,21 @@ class PeopleScreen(RevokeActions, Screen):
             id="people.offboard",
             tooltip="Offboard the selected person: every account in every provider, in order",
         ),
+        Binding(
+            "r",
+            "remove_access",
+            "Remove excess",
+            key_display="r",
+            id="people.remove_access",
+            tooltip="Remove the selected person's MOVER and EXCESS grants (beyond their role)",
+        ),
         Binding("escape", "back", "Back", id="people.back"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.corr: Correlation | None = None
+        self.movers = Movers()
         self.rows: list[dict[str, Any]] = []
         self.person: Person | None = None
 
@@ -109,6 +152,7 @@ class PeopleScreen(RevokeActions, Screen):
             yield KeyedDataTable(id="people-list", cursor_type="row", zebra_stripes=True)
         with Vertical(id="person-pane", classes="hidden"):
             yield Static(id="person-summary")
+            yield Static(id="person-access")
             yield KeyedDataTable(id="person-accounts", cursor_type="row", zebra_stripes=True)
             with Vertical(id="queue-pane"):
                 yield ProgressBar(id="queue-progress", show_eta=False, classes="hidden")
@@ -135,8 +179,13 @@ class PeopleScreen(RevokeActions, Screen):
             self.notify(str(exc), severity="error", markup=False)
             return
         self.corr = corr
+        self.movers = await self.session.movers.assess(corr, self.session.inventory.rows())
+        # The accounts pane's UNOWNED/MOVER/EXCESS follow (e.g. after r removed grants).
+        self.session.inventory.set_people_flags(people_flags(corr, self.movers))
         people = list(corr.people.values())
         self.rows = sorted(summary(corr, people), key=risk_order)
+        for row in self.rows:
+            row["access"] = access_words(self.movers.of(row["id"]))
         self._show_list()
         if self.person is not None:
             self._show_person(corr.people.get(self.person.id, self.person))
@@ -146,7 +195,7 @@ class PeopleScreen(RevokeActions, Screen):
         needle = fold(self.query_one("#people-filter", Input).value.strip())
         table.clear()
         for row in self.rows:
-            hay = fold(" ".join(str(row[k]) for k in ("name", "id", "email", "status")))
+            hay = fold(" ".join(str(row[k]) for k in ("name", "id", "email", "status", "access")))
             if needle and needle not in hay:
                 continue
             table.add_row(
@@ -168,7 +217,12 @@ class PeopleScreen(RevokeActions, Screen):
         if needle:
             title.append(" · filter ")
             title.append_text(safe(needle, max_length=40))
-        title.append(" · /: filter  enter: accounts  R: offboard  esc: back", style="dim")
+        movers = sum(1 for row in self.rows if "mover" in row.get("access", ()))
+        if movers:
+            title.append(f" · {movers} mover{'s' if movers != 1 else ''}")
+        title.append(
+            " · /: filter  enter: accounts  R: offboard  r: excess  esc: back", style="dim"
+        )
         self.query_one("#people-title", Static).update(title)
 
     def _selected_person(self) -> Person | None:
@@ -228,9 +282,10 @@ class PeopleScreen(RevokeActions, Screen):
                     f"· {self.corr.systems_of(person.id)} systems, "
                     f"{self.corr.live_credentials_of(person.id)} live credentials"
                 ),
-                Text("   R: offboard  esc: back", style="dim"),
+                Text("   R: offboard  r: remove excess  esc: back", style="dim"),
             )
         )
+        self.query_one("#person-access", Static).update(access_text(self.movers.of(person.id)))
         table.focus()
 
     def action_back(self) -> None:
@@ -303,6 +358,30 @@ class PeopleScreen(RevokeActions, Screen):
             )
         self._show_person(person)
         self.query_one("#person-outcomes", Static).update("")
+        self._confirm_then_run(title, plan)
+
+    def action_remove_access(self) -> None:
+        """The person's MOVER and EXCESS grants as one plan, through the same dialog."""
+        person = self._selected_person()
+        access = self.movers.of(person.id) if person is not None else None
+        if person is None or access is None or not access.findings:
+            self.notify("No MOVER or EXCESS access for this person.", severity="warning")
+            return
+        views = {v.key: v for v in self.session.inventory.rows()}
+        found = access_steps(access.findings, views, self.session.providers)
+        kinds = " and ".join(sorted({str(f.flag) for f in access.findings}))
+        try:
+            plan = self.session.revocations.plan_access(person, found, what=f"{kinds} access")
+        except QueueError as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+            return
+        title = join(Text("Remove access", style="bold"), safe(plan.target, "bold", max_length=80))
+        if plan.manual:
+            title = join(title, Text(f"· {len(plan.manual)} grant(s) to remove by hand"))
+        self._show_person(person)
+        self.query_one("#person-outcomes", Static).update(
+            Text("\n".join(plan.manual), style="yellow") if plan.manual else ""
+        )
         self._confirm_then_run(title, plan)
 
     # What RevokeActions needs from the screen it is mixed into.

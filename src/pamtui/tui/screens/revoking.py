@@ -294,7 +294,9 @@ class RevokeActions(_Base):
             )
 
         # A person's plan spans providers: each step says which one (the plan keeps them grouped).
-        dialog = ConfirmRevoke(title, list(plan.steps), by_provider=plan.kind is PlanKind.PERSON)
+        dialog = ConfirmRevoke(
+            title, list(plan.steps), by_provider=plan.kind in (PlanKind.PERSON, PlanKind.ACCESS)
+        )
         self.app.push_screen(dialog, callback=confirmed)
 
     def _run_items(

@@ -11,7 +11,10 @@ FLAG_ORDER = (
     RiskFlag.REGRESSED,
     RiskFlag.ORPHANED,
     RiskFlag.ANOMALOUS,
+    RiskFlag.UNOWNED,
+    RiskFlag.MOVER,
     RiskFlag.PRIVILEGED,
+    RiskFlag.EXCESS,
     RiskFlag.STALE,
 )
 FLAG_LABEL = {
@@ -20,6 +23,9 @@ FLAG_LABEL = {
     RiskFlag.ANOMALOUS: "ANOMALY",
     RiskFlag.PRIVILEGED: "PRIV",
     RiskFlag.STALE: "STALE",
+    RiskFlag.UNOWNED: "UNOWNED",
+    RiskFlag.MOVER: "MOVER",
+    RiskFlag.EXCESS: "EXCESS",
 }
 
 
@@ -35,6 +41,9 @@ def flag_badges(flags: frozenset[RiskFlag], theme: Theme | None) -> Text:
         RiskFlag.ANOMALOUS: _colour(theme, "accent", "magenta"),
         RiskFlag.PRIVILEGED: _colour(theme, "warning", "yellow"),
         RiskFlag.STALE: _colour(theme, "secondary", "blue"),
+        RiskFlag.UNOWNED: _colour(theme, "warning", "yellow"),
+        RiskFlag.MOVER: _colour(theme, "warning", "yellow"),
+        RiskFlag.EXCESS: _colour(theme, "secondary", "blue"),
     }
     text = Text(end="", no_wrap=True)
     for flag in FLAG_ORDER:
