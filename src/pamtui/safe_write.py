@@ -8,7 +8,8 @@ symlink and wrote 0644. Every such file now goes through :func:`safe_open`
 or :func:`safe_write_text`, which:
 
 - refuse the database and its SQLite sidecars (``-wal``, ``-shm``,
-  ``-journal``), compared by the real path (relative paths, ``..`` and
+  ``-journal``), and the TOTP store beside it (``-totp``, and its sidecars),
+  compared by the real path (relative paths, ``..`` and
   symlinked parent directories are resolved first) and, for files that
   exist, by inode (a hard link is the same file); these are refused even
   with ``force``;
@@ -43,6 +44,10 @@ from pamtui.errors import EXIT_USAGE, PamtuiError
 SIDECAR_SUFFIXES = ("-wal", "-shm", "-journal")
 """Files SQLite keeps beside a database; writing any of them corrupts it."""
 
+STORE_SUFFIXES = ("-totp",)
+"""Files pamtui keeps beside its database (the TOTP store, ``services/totp_store.py``):
+a user file written there would replace operators' enrolments."""
+
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 FILE_MODE = 0o600
@@ -72,8 +77,16 @@ def _real(path: Path) -> Path:
     return Path(os.path.realpath(path))
 
 
-def _with_sidecars(path: Path) -> set[Path]:
+def _sqlite_family(path: Path) -> set[Path]:
     return {path} | {path.with_name(path.name + suffix) for suffix in SIDECAR_SUFFIXES}
+
+
+def _with_sidecars(path: Path) -> set[Path]:
+    """The database, its SQLite sidecars, pamtui's stores beside it and theirs."""
+    names = _sqlite_family(path)
+    for suffix in STORE_SUFFIXES:
+        names |= _sqlite_family(path.with_name(path.name + suffix))
+    return names
 
 
 def _protected_names(protect: Iterable[Path]) -> set[Path]:
@@ -183,7 +196,7 @@ def check_target(
         raise SafeWriteError(
             f"{shown} is a SQLite database (a journal or its archive?): refusing to overwrite it"
         )
-    for suffix in SIDECAR_SUFFIXES:
+    for suffix in (*SIDECAR_SUFFIXES, *STORE_SUFFIXES):
         if target.name.endswith(suffix) and _is_sqlite(
             target.with_name(target.name[: -len(suffix)])
         ):

@@ -97,6 +97,18 @@ MISTAKES: list[tuple[str, list[str], int, str]] = [
     ("forward-unconfigured", ["audit", "forward"], 2, "no [[forward]] table"),
     ("providers-unknown-type", ["providers", "--settings", "nope"], 2, "nope"),
     ("mfa-not-enrolled", ["mfa", "status"], 1, ""),
+    (
+        "operators-bad-name",
+        ["operators", "allow-enrol", "bad\tname"],
+        2,
+        "is not an operator name",
+    ),
+    (
+        "operators-reset-without-admin-enrolment",
+        ["operators", "reset-totp", "alice", "--totp", "123456"],
+        1,
+        "an admin's step-up is required",
+    ),
     ("verify-ok", ["audit", "verify"], 0, ""),
 ]
 

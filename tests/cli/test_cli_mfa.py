@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pyotp
 import pytest
 
 from pamtui.cli import main
 from pamtui.journal import Journal
-from pamtui.services import identity, mfa
+from pamtui.services import identity
+from tests.support.totp import enrol
 
 ACCOUNT, TOKEN = "lucia-castillo-acme", "716008953"
 
@@ -24,14 +24,7 @@ def setup(tmp_path, db_path, memory_keyring, monkeypatch):
         '[[providers]]\nname = "demo-git"\ntype = "demo"\nsystem = "git"\n'
         "latency_ms = 0\n"
     )
-    store = mfa.KeyringStore()
-    enrolment = mfa.enroll("ops-alice", store)
-    journal = Journal.open(db_path)
-    totp = pyotp.TOTP(enrolment.secret)
-    # Enrol with the previous step's code, so the current one is still fresh.
-    previous = totp.at(time.time() - 30)
-    mfa.confirm_enrollment("ops-alice", enrolment.secret, previous, store, journal)
-    journal.close()
+    totp = enrol(db_path, "ops-alice")
     return cfg, db_path, totp
 
 
@@ -99,15 +92,7 @@ def test_a_wrong_code_stops_before_the_provider(capsys, setup):
 
 
 def _enrol(name: str, db) -> pyotp.TOTP:
-    store = mfa.KeyringStore()
-    enrolment = mfa.enroll(name, store)
-    totp = pyotp.TOTP(enrolment.secret)
-    journal = Journal.open(db)
-    try:
-        mfa.confirm_enrollment(name, enrolment.secret, totp.at(time.time() - 30), store, journal)
-    finally:
-        journal.close()
-    return totp
+    return enrol(db, name)
 
 
 def _four_eyes_config(path, name):

@@ -9,16 +9,15 @@ from __future__ import annotations
 import json
 import os
 import stat
-import time
 from pathlib import Path
 
-import pyotp
 import pytest
 
 from pamtui.cli import main
 from pamtui.journal import EntryFilter, Journal
 from pamtui.providers.demo import state as st
-from pamtui.services import identity, mfa
+from pamtui.services import identity
+from tests.support.totp import enrol
 
 LUCIA = "lucia.castillo@acme-robotics.example"
 
@@ -150,12 +149,7 @@ def stepped_up(tmp_path, db_path, memory_keyring, monkeypatch):
             for s in ("idp", "git", "cloud")
         )
     )
-    store = mfa.KeyringStore()
-    enrolment = mfa.enroll("ops-alice", store)
-    journal = Journal.open(db_path)
-    totp = pyotp.TOTP(enrolment.secret)
-    mfa.confirm_enrollment("ops-alice", enrolment.secret, totp.at(time.time() - 30), store, journal)
-    journal.close()
+    totp = enrol(db_path, "ops-alice")
     monkeypatch.setenv("PAMTUI_CONFIG", str(cfg))
     monkeypatch.setenv("PAMTUI_DB", str(db_path))
     return totp

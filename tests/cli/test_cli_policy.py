@@ -10,15 +10,15 @@ import json
 import shutil
 import sqlite3
 import subprocess
-import time
 
 import pyotp
 import pytest
 
 from pamtui.cli import main
 from pamtui.journal import EntryFilter, Journal
-from pamtui.services import identity, mfa
+from pamtui.services import identity
 from pamtui.services.session import Session
+from tests.support.totp import enrol
 
 ACCOUNT, TOKEN = "lucia-castillo-acme", "716008953"
 PROVIDERS = '[[providers]]\nname = "demo-git"\ntype = "demo"\nsystem = "git"\nlatency_ms = 0\n'
@@ -50,15 +50,7 @@ def _config(path, *, totp=True, four_eyes=True, read_only=False):
 
 
 def _enrol(name, db) -> pyotp.TOTP:
-    store = mfa.KeyringStore()
-    enrolment = mfa.enroll(name, store)
-    totp = pyotp.TOTP(enrolment.secret)
-    journal = Journal.open(db)
-    try:
-        mfa.confirm_enrollment(name, enrolment.secret, totp.at(time.time() - 30), store, journal)
-    finally:
-        journal.close()
-    return totp
+    return enrol(db, name)
 
 
 def _policy_entries(db) -> list:

@@ -9,7 +9,6 @@ against a keyring backend chosen by configuration.
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
 import pyotp
@@ -23,6 +22,7 @@ from pamtui.services.queue import FourEyesError, ReadOnlyError
 from pamtui.services.revoke import PlanKind, RevokeError, StepUp
 from pamtui.services.session import Session
 from tests.fakes import StaticProvider
+from tests.support.totp import enrol as enrol_in_store
 
 
 def make_session(db_path, *, totp=False, four_eyes=False, read_only=False, operator="tester"):
@@ -50,17 +50,7 @@ async def view_of(session, name):
 
 
 def enrol(db_path, operator="tester") -> pyotp.TOTP:
-    store = mfa.KeyringStore()
-    enrolment = mfa.enroll(operator, store)
-    totp = pyotp.TOTP(enrolment.secret)
-    journal = Journal.open(db_path)
-    try:
-        mfa.confirm_enrollment(
-            operator, enrolment.secret, totp.at(time.time() - 30), store, journal
-        )
-    finally:
-        journal.close()
-    return totp
+    return enrol_in_store(db_path, operator)
 
 
 def journal_actions(session) -> list[str]:

@@ -261,3 +261,29 @@ def test_a_second_mount_of_the_journal_directory_is_refused(db: Path, tmp_path: 
     finally:
         subprocess.run(["umount", str(mirror)], check=True)
     intact(db)
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_the_totp_store_beside_the_database_is_refused(
+    db: Path, tmp_path: Path, force: bool
+) -> None:
+    """Operators' TOTP secrets live in <db>-totp: an export must never land there."""
+    store = Path(str(db) + "-totp")
+    # Before the store exists: the name is still pamtui's.
+    for name in (store, Path(str(store) + "-journal")):
+        with pytest.raises(SafeWriteError, match="database or one of its files"):
+            safe_write_text(name, "x", protect=protected_files(db), force=force)
+    assert not store.exists()
+    from pamtui.services.totp_store import TotpStore
+
+    totp = TotpStore.beside(db)
+    totp.enrolment("alice")  # creates it
+    totp.close()
+    size = store.stat().st_size
+    for route in (store, tmp_path / "data" / ".." / "data" / store.name):
+        with pytest.raises(SafeWriteError, match="database or one of its files"):
+            safe_write_text(route, "x", protect=protected_files(db), force=force)
+    # Without being told the database, it is refused as a SQLite file.
+    with pytest.raises(SafeWriteError, match="SQLite database"):
+        safe_write_text(store, "x", force=True)
+    assert store.stat().st_size == size

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import time
 from pathlib import Path
 
-import pyotp
 import pytest
 from textual.binding import Binding
 from textual.dom import DOMNode
@@ -25,7 +23,6 @@ from pamtui import config
 from pamtui.config import Config, OperatorConfig, ProviderConfig, demo_config
 from pamtui.journal import Journal
 from pamtui.model import QueueState
-from pamtui.services import mfa
 from pamtui.services.session import Session
 from pamtui.ssh.audit import SshAuditApp
 from pamtui.tui.app import PamtuiApp
@@ -39,6 +36,7 @@ from pamtui.tui.screens.review import ReviewScreen
 from pamtui.tui.widgets.queue import QueueTable
 from pamtui.tui.widgets.table import KeyedDataTable, VirtualTable
 from tests.fakes import StaticProvider
+from tests.support.totp import enrol
 from tests.tui.test_tui import SIZE, make_app, select_account, settle
 
 
@@ -337,11 +335,8 @@ async def test_y_and_c_on_a_verified_item_refuse_before_any_totp_prompt(
     db_path,
     memory_keyring,
 ):
-    store = mfa.KeyringStore()
-    enrolment = mfa.enroll("tester", store)
-    totp = pyotp.TOTP(enrolment.secret)
+    enrol(db_path, "tester")
     journal = Journal.open(db_path)
-    mfa.confirm_enrollment("tester", enrolment.secret, totp.at(time.time() - 30), store, journal)
     cfg = Config(
         source=None,
         providers=(ProviderConfig("static", "static"),),

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import time
-
-import pyotp
-
 from pamtui.config import Config, OperatorConfig, ProviderConfig
 from pamtui.journal import Journal
 from pamtui.model import QueueState
-from pamtui.services import mfa
 from pamtui.services.session import Session
 from pamtui.tui.app import PamtuiApp
 from pamtui.tui.screens.confirm import ConfirmRevoke
 from pamtui.tui.screens.prompt import PromptScreen
 from tests.fakes import StaticProvider
+from tests.support.totp import enrol
 from tests.tui.test_tui import SIZE, select_account, settle
 
 
 async def test_revocation_waits_for_a_valid_totp_code(db_path, memory_keyring):
-    store = mfa.KeyringStore()
-    enrolment = mfa.enroll("tester", store)
-    totp = pyotp.TOTP(enrolment.secret)
+    totp = enrol(db_path, "tester")
     journal = Journal.open(db_path)
-    mfa.confirm_enrollment("tester", enrolment.secret, totp.at(time.time() - 30), store, journal)
     cfg = Config(
         source=None,
         providers=(ProviderConfig("static", "static"),),

@@ -21,6 +21,7 @@ from pamtui.cli import (
     doctor,
     drift,
     offboard,
+    operators,
     people,
     policy_cmd,
     providers,
@@ -51,6 +52,7 @@ COMMAND_GROUPS = (
     offboard,
     policy_cmd,
     sessions,
+    operators,
 )
 
 

@@ -60,7 +60,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_set(args: argparse.Namespace) -> int:
     from pamtui.services import policy_store
-    from pamtui.services.mfa import KeyringStore, StepUp
+    from pamtui.services.mfa import StepUp
     from pamtui.services.roles import Act, RoleGuard, journal_refusals
 
     key = args.key
@@ -82,10 +82,14 @@ def cmd_set(args: argparse.Namespace) -> int:
                 print(f"{key} is already {str(value).lower()}: nothing changed")
             return EXIT_OK
         if before.require_totp:
-            StepUp(journal, KeyringStore(), actor).check(
-                read_totp(args, "the recorded policy requires a TOTP code"),
-                subject=f"policy:{key}",
-            )
+            step_up = StepUp(journal, actor)
+            try:
+                step_up.check(
+                    read_totp(args, "the recorded policy requires a TOTP code"),
+                    subject=f"policy:{key}",
+                )
+            finally:
+                step_up.store.close()
         after = policy_store.change(journal, key, value, actor=actor, source="policy set")
     finally:
         journal.close()

@@ -26,10 +26,10 @@ def cmd_secrets(args: argparse.Namespace) -> int:
     import keyring
     from keyring.errors import KeyringError
 
-    from pamtui.services import mfa
+    from pamtui.services.keyring_store import KeyringStore
     from pamtui.services.session import KEYRING_SERVICE
 
-    warning = mfa.KeyringStore().backend_warning(what="this provider secret")
+    warning = KeyringStore().backend_warning(what="this provider secret")
     if warning:
         print(warning, file=sys.stderr)
     if sys.stdin.isatty():
@@ -50,15 +50,19 @@ def cmd_secrets(args: argparse.Namespace) -> int:
 
 
 def cmd_mfa(args: argparse.Namespace) -> int:
+    import getpass
+
     from pamtui import config as config_mod
+    from pamtui.services import enrolment as enrol
     from pamtui.services import identity, mfa
+    from pamtui.services.totp_store import TotpStore
 
     operator = identity.current_actor(config_mod.load(args.config)).name
-    store = mfa.KeyringStore()
     journal = Journal.open(config_mod.resolve_db_path(args.db))
+    store = TotpStore.beside(journal.path)
     try:
         if args.verb == "status":
-            state = mfa.status(operator, store, journal)
+            state = mfa.status(operator, journal, store=store)
             if args.json:
                 print_json(dataclasses.asdict(state))
             else:
@@ -68,20 +72,22 @@ def cmd_mfa(args: argparse.Namespace) -> int:
             raise UsageError(
                 "pamtui mfa enroll needs a terminal to show the QR code and read the first code"
             )
-        enrolment = mfa.enroll(operator, store)
-        if enrolment.warning:
-            print(enrolment.warning, file=sys.stderr)
-        if enrolment.replacing and input("Replace your TOTP enrolment? [y/N] ").lower() != "y":
-            print("kept the existing enrolment")
-            return EXIT_OK
+        current = None
+        if mfa.status(operator, journal, store=store).enrolled:
+            print(f"{operator} is enrolled already: re-enrolment needs a code from that device")
+            current = getpass.getpass("Code from your CURRENT authenticator (not echoed): ")
+        enrolment = enrol.begin_enrolment(
+            journal, operator, current_code=(current or "").strip() or None, store=store
+        )
         with contextlib.suppress(mfa.MfaError):  # no QR renderer: the URI below suffices
             print(mfa.qr_text(enrolment.uri))
         print(enrolment.uri)
         code = input("Code from your authenticator app: ").strip()
-        mfa.confirm_enrollment(operator, enrolment.secret, code, store, journal)
+        enrol.confirm_enrollment(journal, enrolment, code, store=store)
         print(f"enrolled {operator}: step-up codes are now checked against this device")
         return EXIT_OK
     finally:
+        store.close()
         journal.close()
 
 
@@ -96,7 +102,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "verb",
         choices=["enroll", "status"],
-        help="enroll this device (needs a terminal), or status (exit 1 if not enrolled)",
+        help="enroll this device (needs a terminal; an admin's allowance, or the current "
+        "code to re-enrol), or status (exit 1 if not enrolled)",
     )
     add_json_option(p)
     p.set_defaults(func=cmd_mfa)

@@ -135,11 +135,12 @@ def _uses_keyring(cfg: Config | None) -> bool:
             return any(refers(v) for v in value)
         return False
 
-    return cfg.operator.require_totp or any(refers(dict(p.settings)) for p in cfg.providers)
+    # TOTP secrets live in the TOTP store beside the database, not in the keyring.
+    return any(refers(dict(p.settings)) for p in cfg.providers)
 
 
 def check_keyring(cfg: Config | None) -> Check:
-    from pamtui.services.mfa import KeyringStore
+    from pamtui.services.keyring_store import KeyringStore
 
     store = KeyringStore()
     try:

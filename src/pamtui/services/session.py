@@ -33,6 +33,7 @@ from pamtui.services.queue import RevocationQueue
 from pamtui.services.revoke import RevocationService
 from pamtui.services.roles import RoleGuard, journal_refusals
 from pamtui.services.stream import RecentActivity
+from pamtui.services.totp_store import TotpStore
 
 KEYRING_SERVICE = "pamtui"
 
@@ -99,8 +100,11 @@ class Session:
     activity: RecentActivity = field(init=False, default_factory=RecentActivity)
     people: PeopleService = field(init=False)
     """Roster and correlation: ``await session.people.refresh(session.inventory.rows())``."""
+    totp: TotpStore = field(init=False)
+    """The server-held TOTP store beside the database (opened on first use)."""
 
     def __post_init__(self) -> None:
+        self.totp = TotpStore.beside(self.db_path)
         if self.actor is None:
             self.actor = Actor(self.operator, None, frozenset(ROLES), "local")
         if self.actor.key_fingerprint:
@@ -160,11 +164,11 @@ class Session:
         """
         if not self.config.operator.require_totp:
             return
-        from pamtui.services.mfa import KeyringStore, StepUp, StepUpError
+        from pamtui.services.mfa import StepUp, StepUpError
 
         if not code:
             raise StepUpError("a TOTP code is required by policy (operator.require_totp)")
-        StepUp(self.journal, KeyringStore(), self.operator).check(code, subject=subject)
+        StepUp(self.journal, self.operator, store=self.totp).check(code, subject=subject)
 
     def needs_four_eyes(self, view: AccountView) -> bool:
         return self.revocations.four_eyes_for(view)
@@ -219,5 +223,6 @@ class Session:
         for provider in self.providers.values():
             with contextlib.suppress(Exception):
                 await provider.aclose()
+        self.totp.close()
         self.journal.close()
         heap.thaw()  # what the syncs froze is the collector's again

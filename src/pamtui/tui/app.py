@@ -33,6 +33,7 @@ from pamtui.tui.commands import PamtuiCommands
 from pamtui.tui.keymap import KEY_MAP_SUMMARY, keymap_for
 from pamtui.tui.keys import redirect_stray_key
 from pamtui.tui.screens.audit import AuditScreen
+from pamtui.tui.screens.enrol import offer_enrolment
 from pamtui.tui.screens.help import HelpScreen, bindings_table
 from pamtui.tui.screens.main import MainScreen
 from pamtui.tui.screens.providers import ProvidersScreen
@@ -234,6 +235,7 @@ class PamtuiApp(BaseApp):
         self.sub_title = f"{self.session.operator} ({mode})"
         await self.push_screen(MainScreen())  # panes exist before workers use them
         self._journal_session_start()
+        offer_enrolment(self)  # first login with an admin's allowance: the QR code, once
         self.load_inventory()  # starts the stream once accounts are known
         self.verify_journal()
         self.forward_journal()
