@@ -203,6 +203,12 @@ def test_cancel_asks_for_step_up_too(capsys, setup):
     common = ("--config", str(cfg), "--db", str(db))
     code, _, err = run(capsys, *revoke(cfg, db, "--totp", "000001"))
     assert code == 1  # nothing staged: the code was wrong
+    # A pending item to cancel (an ID that names nothing is refused first, exit 2).
+    cfg.write_text(
+        cfg.read_text() + '\n[[policies]]\nname = "terminated-owners"\n'
+        'match = { owner_status = "terminated" }\naction = "plan"\n'
+    )
+    assert run(capsys, "sweep", *common)[0] == 0
     code, _, err = run(capsys, "queue", "cancel", "1", *common, "--totp", "000002")
     assert code == 1 and "wrong code" in err
     journal = Journal.open(db, read_only=True)

@@ -410,7 +410,7 @@ def test_four_eyes_needs_a_second_operator_in_another_process(tmp_path):
     assert provider_calls(db) == []
 
     for item_id in order:
-        approved = pamtui(bob, db, "queue", "approve", str(item_id))
+        approved = pamtui(bob, db, "queue", "approve", str(item_id), "--run")
         assert approved.returncode == 0, (approved.stdout, approved.stderr)
         assert "approved by ops-bob" in approved.stdout
         assert states(db)[item_id] == "verified"

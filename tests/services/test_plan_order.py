@@ -139,7 +139,7 @@ def test_queue_approve_in_reverse_order_never_ends_the_account_first(tmp_path):
     assert len(order) >= 2, "the plan needs a credential step and the account step"
 
     last = order[-1]
-    approved = pamtui(bob, db, "queue", "approve", str(last))
+    approved = pamtui(bob, db, "queue", "approve", str(last), "--run")
     assert approved.returncode == 0, (approved.stdout, approved.stderr)
     assert f"#{last} waits for #{order[0]} (awaiting_approval)" in approved.stdout
     assert states(db)[last] == "approved"

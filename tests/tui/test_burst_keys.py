@@ -18,7 +18,7 @@ from pamtui.tui.widgets.queue import QueueTable
 from tests.fakes import StaticProvider
 from tests.tui.test_tui import SIZE, make_app, settle
 
-KEY_NAMES = {"/": "slash", " ": "space"}
+KEY_NAMES = {"/": "slash", " ": "space", "\r": "enter", "\t": "tab"}
 
 
 def burst(app, text: str) -> None:

@@ -95,7 +95,7 @@ async def test_revoke_a_credential_end_to_end(db_path):
         assert provider.revoke_calls == [("revoke_token", "t-bob-1")]
         queue = app.screen.query_one(QueueTable)
         assert queue.row_count == 1
-        assert queue.get_row_at(0)[1].plain == "verified"
+        assert queue.get_row_at(0)[2].plain == "verified"
         statuses = {c.id: c.status for c in credentials._credentials}
         assert statuses["t-bob-1"] == "revoked"
         # The account's row was updated in place, cells still under their headers.
@@ -332,7 +332,7 @@ async def test_four_eyes_in_the_tui_then_approve_from_the_queue_pane(db_path):
         await settle(app, pilot)
         assert app.session.queue.get(item.id).state is QueueState.AWAITING_APPROVAL
         app.session.queue.operator = "second-op"  # another operator at the keyboard
-        await pilot.press("y")
+        await pilot.press("Y")  # approve and run (y alone approves only)
         await settle(app, pilot)
         assert app.session.queue.get(item.id).state is QueueState.VERIFIED
         assert provider.revoke_calls == [("revoke_token", "t-alice-1")]
@@ -348,7 +348,7 @@ async def test_queue_pane_cancel_and_policy_marker(db_path):
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         queue = app.screen.query_one(QueueTable)
-        assert queue.get_row_at(0)[4].plain == "⚙ policy:stale-tokens"
+        assert queue.get_row_at(0)[5].plain == "⚙ policy:stale-tokens"
         await pilot.press("4", "c")
         await settle(app, pilot)
         assert app.session.queue.items()[0].state is QueueState.CANCELLED

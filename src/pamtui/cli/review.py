@@ -40,6 +40,7 @@ from pamtui.services.review import (
     parse_due,
     parse_id,
 )
+from pamtui.services.review_start import degraded, degraded_line, start_campaign
 from pamtui.services.session import Session
 
 
@@ -132,16 +133,11 @@ def cmd_start(args: argparse.Namespace) -> int:
         except ReviewError as exc:
             raise UsageError(str(exc)) from None
         views = await session.inventory.sync()
-        degraded = [h for h in session.inventory.health.values() if not h.ok]
-        for health in degraded:
-            print(
-                f"pamtui: provider {health.name} is degraded: {clean(health.reason)}",
-                file=sys.stderr,
-            )
-        if scope.kind == "provider" and any(h.name == scope.provider for h in degraded):
-            raise CheckFailed(f"provider {scope.provider} did not answer: nothing snapshotted")
-        service = ReviewService.for_session(session)
-        campaign = service.start(scope, views, actor=session.operator, due=due, limit=args.limit)
+        bad = degraded(session.inventory.health)
+        for health in bad:
+            print(f"pamtui: {degraded_line(health)}", file=sys.stderr)
+        # The TUI starts campaigns through the same call (services/review_start.py).
+        campaign = start_campaign(session, scope, views, due=due, limit=args.limit)
         if args.json:
             print_json(_campaign_json(campaign))
         else:
@@ -150,7 +146,7 @@ def cmd_start(args: argparse.Namespace) -> int:
                 f"{clean(campaign.scope)}{' due ' + campaign.due if campaign.due else ''} "
                 f"(journal entry {campaign.start_seq})"
             )
-        return EXIT_FALSE if degraded else EXIT_OK
+        return EXIT_FALSE if bad else EXIT_OK
 
     return run_session(args, body)
 

@@ -48,6 +48,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pamtui.config import OperatorConfig
 from pamtui.journal import Transaction
@@ -77,6 +78,9 @@ from pamtui.services.queue import (
 )
 from pamtui.services.queue_store import WrongState
 from pamtui.services.roles import Act, RoleGuard
+
+if TYPE_CHECKING:
+    from pamtui.services.revoke_bulk import BulkActs
 
 OFFBOARD_PLAN_ACTION = "offboard_plan"
 """The journal entry that ties a person plan's queue items to the person."""
@@ -141,18 +145,29 @@ class Plan:
 
 
 class StepUp:
-    """Proof that the operator passed step-up (or that policy asks none) for one act."""
+    """Proof that the operator passed step-up (or that policy asks none) for one act.
 
-    __slots__ = ("_used", "what")
+    A bulk act's proof (``items``) serves the items it names, and only them,
+    through the one-item methods (``approve``, ``cancel``, ``run``), so every
+    check of theirs applies per item (revoke_bulk.py); it lives as long as
+    that one act (approve, then run, the same items).
+    """
 
-    def __init__(self, what: str, _key: object) -> None:
+    __slots__ = ("_items", "_used", "what")
+
+    def __init__(self, what: str, _key: object, items: frozenset[int] = frozenset()) -> None:
         if _key is not _MINT:
             raise TypeError("a StepUp is made only by RevocationService.step_up")
         self.what = what
         self._used = False
+        self._items = frozenset(items)
 
-    def consume(self) -> None:
-        if self._used:
+    def consume(self, *item_ids: int) -> None:
+        if self._items and item_ids:  # a bulk act's proof: only the items it names
+            if not set(item_ids) <= self._items:
+                raise RevokeError("this step-up does not cover these items: enter a new code")
+            return
+        if self._used or self._items:
             raise RevokeError("this step-up was used already: enter a new code")
         self._used = True
 
@@ -225,16 +240,18 @@ class RevocationService:
         if self.read_only:
             raise ReadOnlyError("this session is read-only: revocations are disabled")
 
-    def step_up(self, code: str | None, *, what: str, subject: str = "") -> StepUp:
+    def step_up(
+        self, code: str | None, *, what: str, subject: str = "", items: Iterable[int] = ()
+    ) -> StepUp:
         """Check a code when policy requires one; the proof a submission consumes.
 
         Read-only sessions are refused first, so nobody is asked for a code
-        for an act that cannot happen.
+        for an act that cannot happen. ``items``: a bulk act's queue items.
         """
         self._writable()
         if self.step_up_required:
             self._check_step_up(code, subject or what)
-        return StepUp(what, _MINT)
+        return StepUp(what, _MINT, frozenset(items))
 
     # -- plans ------------------------------------------------------------------
 
@@ -472,10 +489,14 @@ class RevocationService:
 
     # -- the queue's items ------------------------------------------------------------
 
-    def approve(self, item_id: int, *, code: str | None = None) -> QueueItem:
+    def approve(
+        self, item_id: int, *, code: str | None = None, proof: StepUp | None = None
+    ) -> QueueItem:
         """Approve an item (four eyes: someone else's request); nothing runs yet."""
         self._may(Act.APPROVE, f"queue:{item_id}")
-        self.step_up(code, what=f"approve #{item_id}", subject=f"queue:{item_id}").consume()
+        if proof is None:
+            proof = self.step_up(code, what=f"approve #{item_id}", subject=f"queue:{item_id}")
+        proof.consume(item_id)
         return self.queue.approve(item_id)
 
     async def approve_and_run(
@@ -508,7 +529,7 @@ class RevocationService:
         if proof is None:
             what = "execute " + " ".join(f"#{i}" for i in ids)
             proof = self.step_up(code, what=what, subject="queue:" + ",".join(map(str, ids)))
-        proof.consume()
+        proof.consume(*ids)
         for item_id in ids:
             item = self.queue.get(item_id)
             if item.state not in (QueueState.APPROVED, QueueState.FAILED):
@@ -527,10 +548,21 @@ class RevocationService:
         self.step_up(code, what="run the queue", subject="queue:run").consume()
         return await self.queue.run_pending()
 
-    def cancel(self, item_id: int, *, code: str | None = None, why: str = "") -> QueueItem:
+    def cancel(
+        self, item_id: int, *, code: str | None = None, why: str = "", proof: StepUp | None = None
+    ) -> QueueItem:
         self._may(Act.CANCEL, f"queue:{item_id}")
-        self.step_up(code, what=f"cancel #{item_id}", subject=f"queue:{item_id}").consume()
+        if proof is None:
+            proof = self.step_up(code, what=f"cancel #{item_id}", subject=f"queue:{item_id}")
+        proof.consume(item_id)
         return self.queue.cancel(item_id, why=why)
+
+    @property
+    def bulk(self) -> BulkActs:
+        """Approve, run, approve-and-run or cancel many items: one step-up (revoke_bulk.py)."""
+        from pamtui.services.revoke_bulk import BulkActs
+
+        return BulkActs(self)
 
     def edit(self, item_id: int, *, reason: str) -> QueueItem:
         """Change a staged item's reason (nothing runs, so no step-up)."""

@@ -24,6 +24,7 @@ from pamtui.tui.app import PamtuiApp
 class SshPamtuiApp(PamtuiApp):
     # Textual resolves a relative CSS_PATH next to the subclass's module.
     CSS_PATH = str(Path(tui_app.__file__).with_name(str(PamtuiApp.CSS_PATH)))
+    REMEMBERS_THEME = False  # a theme chosen over SSH writes no ui-settings.json
 
     def on_ready(self) -> None:
         """The header says who is signed in over SSH and with which roles."""

@@ -15,6 +15,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
+from textual.theme import Theme
 from textual.widgets import Static
 
 from pamtui import heap
@@ -28,6 +29,7 @@ from pamtui.services.journal import Journal, JournalError, VerifyReport
 from pamtui.services.movers import people_flags
 from pamtui.services.session import Session
 from pamtui.services.stream import EventFeed, StreamProblem
+from pamtui.services.ui_settings import save_theme, saved_theme
 from pamtui.services.watch import StreamWatch
 from pamtui.tui.commands import PamtuiCommands
 from pamtui.tui.keymap import KEY_MAP_SUMMARY, keymap_for
@@ -195,7 +197,11 @@ class PamtuiApp(BaseApp):
 
     def __init__(self, session: Session, *, theme: str | None = None, stream: bool = True) -> None:
         super().__init__(
-            theme=theme or session.config.ui.theme or None,
+            # --theme, else the one chosen last time (services/ui_settings.py), else [ui].
+            theme=theme
+            or (saved_theme() if self.REMEMBERS_THEME else None)
+            or session.config.ui.theme
+            or None,
             keys=session.config.keys,
             keys_source=session.config.source,
         )
@@ -220,8 +226,24 @@ class PamtuiApp(BaseApp):
 
     # -- start-up ----------------------------------------------------------
 
+    _theme_shown = ""
+    """The theme on screen, so that only a change of it is saved."""
+    REMEMBERS_THEME = True
+    """False over SSH: the service account's files are no operator's to write."""
+
+    def _remember_theme(self, theme: Theme) -> None:
+        """A theme chosen in the palette (ours or Textual's picker) is used next time."""
+        if theme.name == self._theme_shown or not self.REMEMBERS_THEME:
+            return  # the start-up theme, announced after mount; or over SSH
+        self._theme_shown = theme.name
+        problem = save_theme(theme.name)
+        if problem:
+            self.notify(problem, severity="warning", markup=False)
+
     async def on_mount(self) -> None:
         self.apply_themes()
+        self._theme_shown = self.theme
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
         mode = "read-only" if self.read_only else "operator"
         self.sub_title = f"{self.session.operator} ({mode})"
         # Panes exist before workers use them; the first frame holds the last

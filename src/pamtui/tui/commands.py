@@ -47,6 +47,11 @@ MAIN_COMMANDS: tuple[tuple[str, str, str], ...] = (
         "Decide each account of a review campaign: keep, revoke or defer",
     ),
     (
+        "Start a review campaign",
+        "start_review",
+        "Snapshot the accounts in scope into a new access review campaign, then open it",
+    ),
+    (
         "People",
         "open_people",
         "Everyone on the roster, their accounts in every provider; offboard a person",

@@ -15,8 +15,9 @@ firing the default key.
 The shared map (README "Keys" and the help screen say the same):
 movement ``j``/``k``/``g``/``G`` in every table; ``r`` revokes the selected
 credential and ``R`` (shift+r) the whole account, on every screen that
-revokes; ``x`` only ever runs (executes) queue items; ``y`` approves;
-``c`` cancels a queue item; ``/`` filters or searches; ``esc`` goes back
+revokes; ``x`` only ever runs (executes) queue items; ``y`` approves (and
+only approves), ``Y`` approves and runs; ``space`` marks a queue row and ``m``
+a whole plan for them; ``c`` cancels a queue item; ``/`` filters or searches; ``esc`` goes back
 or clears; ``q`` quits; ``?`` helps.
 """
 
@@ -42,7 +43,9 @@ KEY_MAP_SUMMARY = (
     "Everywhere: j/k move, g/G first/last row, / filter or search, esc back or clear, "
     "? help, q quit. Revoking: r a credential, R (shift+r) a whole account, on every "
     "screen. "
-    "Queue: y approve, x run, c cancel, e edit reason. Remap any key by its id in the "
+    "Queue: space marks a row, m a whole plan; y approves (nothing runs), Y approves and "
+    "runs, x runs, c cancels the marked rows or the selected one; e edits a reason. "
+    "Remap any key by its id in the "
     "config's [keys] table."
 )
 
@@ -58,6 +61,7 @@ ACTION_ACTS: dict[str, Act] = {
     "execute_item": Act.EXECUTE,
     "cancel_item": Act.CANCEL,
     "approve_item": Act.APPROVE,
+    "approve_and_run_item": Act.APPROVE,  # and execute: the service checks both
 }
 """Each mutating action and the act it needs: a role sees only the keys it may use
 (footer, help, palette). The services refuse the rest anyway (services/roles.py)."""
@@ -89,6 +93,7 @@ def binding_ids() -> dict[str, Binding]:
         people,
         prompt,
         review,
+        review_start,
     )
 
     found: dict[str, Binding] = {}

@@ -38,9 +38,11 @@ MUTATING_ACTIONS = frozenset(
         "revoke_credential",
         "revoke_account",
         "approve_item",
+        "approve_and_run_item",
         "execute_item",
         "cancel_item",
         "edit_item",
+        "start_review",
     }
 )
 FOCUS_MARK = "● focus"
@@ -130,6 +132,16 @@ class MainScreen(RevokeActions, Screen):
             show=False,
             id="main.review",
             tooltip="Access review: decide each account of a campaign (keep, revoke, defer)",
+        ),
+        Binding(
+            "V",
+            "start_review",
+            "New review",
+            key_display="V",
+            show=False,
+            priority=True,  # as "/": keys typed with it in one burst go to the dialog
+            id="main.start_review",
+            tooltip="Start an access review campaign (scope, due date), then open it",
         ),
         Binding(
             "ctrl+y",
@@ -269,10 +281,12 @@ class MainScreen(RevokeActions, Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # False hides the binding from the footer and help, and it does not run.
-        if action == "filter" and isinstance(self.focused, Input):
-            return False  # a "/" typed into a box is text (the binding is a priority one)
+        if action in ("filter", "start_review") and isinstance(self.focused, Input):
+            return False  # a "/" or "V" typed into a box is text (priority bindings)
         if action in MUTATING_ACTIONS and not role_allows(self.app, action):
             return False  # a role sees only the keys it may use
+        if action == "approve_and_run_item" and not role_allows(self.app, "execute_item"):
+            return False  # Y runs too: an operator's act as well as an approver's
         return not (action in MUTATING_ACTIONS and getattr(self.app, "read_only", True))
 
     # -- data in -----------------------------------------------------------
@@ -329,6 +343,11 @@ class MainScreen(RevokeActions, Screen):
 
     def refresh_queue(self) -> None:
         self.query_one(QueueTable).load(self.session.queue.items(limit=200))
+
+    @on(QueueTable.MarksChanged)
+    def _marks_changed(self, message: QueueTable.MarksChanged) -> None:
+        marked = f" · {message.count} marked (y/Y/x/c act on them)" if message.count else ""
+        self.query_one("#queue-pane").border_title = f"Revocation queue{marked}"
 
     @on(AccountsTable.AccountSelected)
     def _account_selected(self, message: AccountsTable.AccountSelected) -> None:
@@ -390,6 +409,11 @@ class MainScreen(RevokeActions, Screen):
         from pamtui.tui.screens.review import ReviewScreen
 
         self.app.push_screen(ReviewScreen())
+
+    def action_start_review(self) -> None:
+        from pamtui.tui.screens.review_start import start_review
+
+        start_review(self, self.session, loading=self.accounts_loading)
 
     def action_copy(self) -> None:
         """The credential's id in the credentials pane, else the account's name."""

@@ -13,18 +13,22 @@ from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
+from textual.notifications import SeverityLevel
 from textual.widgets import ProgressBar
 
 from pamtui.model import CredentialStatus, QueueState
 from pamtui.services.inventory import AccountKey, AccountView
 from pamtui.services.journal import JournalError
 from pamtui.services.mfa import MfaError
-from pamtui.services.queue import ALLOWED, Outcome, QueueError
+from pamtui.services.queue import Outcome, QueueError
 from pamtui.services.revoke import Plan, PlanKind
+from pamtui.services.revoke_bulk import BulkAct, BulkReport
+from pamtui.services.roles import RoleRefused
 from pamtui.tui.safe import join, safe
 from pamtui.tui.screens.stepup import refused, with_step_up
 from pamtui.tui.widgets.credentials import CredentialsTable
 from pamtui.tui.widgets.queue import QueueTable
+from pamtui.wording import plural
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -35,8 +39,9 @@ if TYPE_CHECKING:
 else:
     _Base = object
 
-REFUSALS = (QueueError, MfaError, JournalError)
+REFUSALS = (QueueError, MfaError, JournalError, RoleRefused)
 """What the revocation service refuses with a message for the operator."""
+CANCEL_WHY = "cancelled from the queue pane"
 
 
 class RevokeActions(_Base):
@@ -55,57 +60,97 @@ class RevokeActions(_Base):
             self.notify("Select a queue item first (4 focuses the queue).", severity="warning")
         return item_id
 
-    def _refused_at_once(self, item_id: int, to: QueueState, verb: str) -> bool:
-        """True (and the operator told) when the queue's state machine forbids it.
+    # -- bulk acts: the marked items, else the selected one ---------------------------
 
-        Asked before any step-up prompt: typing a TOTP code only to be told the
-        item is already verified is the misfire issue 15 describes. The rule is
-        the queue's own (``ALLOWED``), not restated here.
+    def _bulk(self, act: BulkAct) -> None:
+        """Approve, approve-and-run, run or cancel what the pane has chosen.
+
+        The service previews first: a selection the act applies to none of is
+        refused at once, before any TOTP prompt (the misfire issue 15 describes:
+        a code typed only to hear the item is verified already).
         """
-        item = self.session.queue.get(item_id)
-        if to in ALLOWED[item.state]:
-            return False
-        self.notify(f"#{item.id} is {item.state}: it cannot be {verb}.", severity="warning")
-        return True
+        table = self.query_one(QueueTable)
+        ids = table.chosen()
+        if not ids:
+            self.notify("Select a queue item first (4 focuses the queue).", severity="warning")
+            return
+        try:
+            preview = self.session.revocations.bulk.preview(act, ids)
+        except REFUSALS as exc:
+            refused(self, exc)
+            return
+        if not preview.done:
+            self.notify(
+                "\n".join(skip.why for skip in preview.skipped[:3]) or "Nothing to do.",
+                title="Nothing done",
+                severity="warning",
+                markup=False,
+            )
+            return
+        n = len(preview.done)
+        what = f"{act.verb} {plural(n, 'item')}: " + " ".join(f"#{i.id}" for i in preview.done)
+
+        def go(code: str | None) -> None:
+            bulk = self.session.revocations.bulk
+            if act is BulkAct.APPROVE:
+                self._bulk_sync(lambda: bulk.approve(ids, code=code))
+            elif act is BulkAct.CANCEL:
+                self._bulk_sync(lambda: bulk.cancel(ids, code=code, why=CANCEL_WHY))
+            else:
+                start = bulk.approve_and_run if act is BulkAct.APPROVE_AND_RUN else bulk.run
+                self._run_items(
+                    lambda on_outcome: start(ids, code=code, on_outcome=on_outcome),
+                    count=self._steps_to_run(preview),
+                )
+
+        nothing = "nothing cancelled" if act is BulkAct.CANCEL else "nothing done"
+        with_step_up(self, what, go, cancelled=nothing)
+
+    def _steps_to_run(self, preview: BulkReport) -> int:
+        """How many steps a run will take: the items, and the approved steps before them."""
+        queue = self.session.queue
+        steps = {item.id for item in preview.done}
+        for item in preview.done:
+            steps |= {i.id for i in queue.waits_for(item) if i.state is QueueState.APPROVED}
+        return len(steps)
+
+    def _bulk_sync(self, act: Callable[[], BulkReport]) -> None:
+        try:
+            report = act()
+        except REFUSALS as exc:
+            refused(self, exc)
+            return
+        finally:
+            self.refresh_queue()
+        self._tell_bulk(report)
+
+    def _tell_bulk(self, report: BulkReport) -> None:
+        """One notification: what was done, and each skip with its reason.
+
+        The marks go once the act is done (a refused step-up code keeps them).
+        """
+        self.query_one(QueueTable).clear_marks()
+        lines = [report.summary()]
+        lines += [skip.why for skip in report.skipped[:5]]
+        if len(report.skipped) > 5:
+            lines.append(f"and {len(report.skipped) - 5} more skipped")
+        severity: SeverityLevel = (
+            "error" if report.failed else "warning" if report.skipped else "information"
+        )
+        self.notify("\n".join(lines), title="Queue", severity=severity, markup=False, timeout=10)
 
     def action_approve_item(self) -> None:
-        item_id = self._queue_item()
-        if item_id is None or self._refused_at_once(item_id, QueueState.APPROVED, "approved"):
-            return
+        """``y``: approve only; nothing runs (``Y`` approves and runs)."""
+        self._bulk(BulkAct.APPROVE)
 
-        def approve(code: str | None) -> None:
-            self._run_items(
-                lambda on_outcome: self.session.revocations.approve_and_run(
-                    item_id, code=code, on_outcome=on_outcome
-                ),
-                count=1,
-            )
-
-        with_step_up(self, f"approve #{item_id}", approve)
+    def action_approve_and_run_item(self) -> None:
+        self._bulk(BulkAct.APPROVE_AND_RUN)
 
     def action_execute_item(self) -> None:
-        item_id = self._queue_item()
-        if item_id is None:
-            return
-        item = self.session.queue.get(item_id)
-        if item.state not in (QueueState.APPROVED, QueueState.FAILED):
-            self.notify(
-                f"#{item.id} is {item.state}: only approved or failed items run.",
-                severity="warning",
-            )
-            return
-        # A later step runs its plan up to it, in order (the queue enforces it).
-        pending = [i for i in self.session.queue.waits_for(item) if i.state is QueueState.APPROVED]
+        self._bulk(BulkAct.RUN)
 
-        def execute(code: str | None) -> None:
-            self._run_items(
-                lambda on_outcome: self.session.revocations.run(
-                    [item_id], code=code, on_outcome=on_outcome
-                ),
-                count=len(pending) + 1,
-            )
-
-        with_step_up(self, f"execute #{item_id}", execute)
+    def action_cancel_item(self) -> None:
+        self._bulk(BulkAct.CANCEL)
 
     def action_edit_item(self) -> None:
         from pamtui.tui.screens.prompt import PromptScreen
@@ -139,24 +184,6 @@ class RevokeActions(_Base):
             safe(item.action.label, max_length=50),
         )
         self.app.push_screen(PromptScreen(title, item.reason), callback=edited)
-
-    def action_cancel_item(self) -> None:
-        item_id = self._queue_item()
-        if item_id is None or self._refused_at_once(item_id, QueueState.CANCELLED, "cancelled"):
-            return
-
-        def cancel(code: str | None) -> None:
-            try:
-                item = self.session.revocations.cancel(
-                    item_id, code=code, why="cancelled from the queue pane"
-                )
-            except REFUSALS as exc:
-                refused(self, exc)
-                return
-            self.refresh_queue()
-            self.notify(f"#{item.id} cancelled.")
-
-        with_step_up(self, f"cancel #{item_id}", cancel, cancelled="nothing cancelled")
 
     # -- revocation ----------------------------------------------------------
 
@@ -312,13 +339,8 @@ class RevokeActions(_Base):
             pane.border_title = "Revocation queue"
             bar.add_class("hidden")
             self.refresh_queue()
-        if isinstance(result, tuple):  # approve_and_run: (item, outcomes)
-            item, outcomes = result
-            if not outcomes and item.state is QueueState.AWAITING_APPROVAL:
-                self.notify(f"#{item.id} awaits a second operator's approval.", title="Four eyes")
-                return
-        else:
-            outcomes = result
+        report = result if isinstance(result, BulkReport) else None
+        outcomes = list(report.outcomes) if report is not None else result
         keys = set(accounts) or {
             (o.item.action.provider, o.item.action.account_id) for o in outcomes
         }
@@ -326,7 +348,10 @@ class RevokeActions(_Base):
             view = await self.session.inventory.refresh_account(account_key)
             if view is not None:
                 self.update_account(view)
-        self._report(outcomes)
+        if report is not None:
+            self._tell_bulk(report)
+        else:
+            self._report(outcomes)
 
     def _report(self, outcomes: Sequence[Outcome]) -> None:
         failures = [o.message for o in outcomes if o.failed]
