@@ -27,7 +27,9 @@ import pytest
 
 from pamtui.journal import EntryFilter, Journal
 from pamtui.services.mfa import StepUp
+from pamtui.services.queue import RevocationQueue
 from pamtui.services.totp_store import TotpStore, local_principal
+from tests.fakes import StaticProvider
 from tests.support.totp import allow, enrol
 
 SPOOFED = "alice"
@@ -148,6 +150,20 @@ def alice(db_path: Path) -> pyotp.TOTP:
     return enrol(db_path, SPOOFED)
 
 
+def _one_staged_item(db_path: Path) -> None:
+    """Queue item #1, so `queue cancel 1` reaches the step-up (a missing item is
+    refused before any code is asked for)."""
+    provider = StaticProvider()
+    journal = Journal.open(db_path)
+    try:
+        queue = RevocationQueue(journal, {provider.name: provider}, "tester")
+        action = provider.revoke_actions(provider.credentials["t-bob-1"])[0]
+        (item,) = queue.stage([action], "leak", approve=True)
+        assert item.id == 1
+    finally:
+        journal.close()
+
+
 def _totp_config(path: Path) -> Path:
     path.write_text("[operator]\nrequire_totp = true\n\n" + DEMO)
     return path
@@ -238,6 +254,7 @@ def test_a_spoofed_lockout_does_not_lock_alice(
     follows ``USER``, the failures count against the sender's real uid, so
     alice's own account (another uid) is not locked.
     """
+    _one_staged_item(db_path)
     cfg = _totp_config(tmp_path / "config.toml")
     env = env_for(tmp_path, db_path, USER=SPOOFED, LOGNAME=SPOOFED)
     named = json.loads(pamtui(env, "mfa", "status", "--json", "--config", str(cfg)).stdout)
@@ -274,6 +291,7 @@ def test_a_spoofed_lockout_does_not_lock_alice(
 def test_wrong_codes_lock_only_the_operator_who_sent_them(
     tmp_path: Path, db_path: Path, alice: pyotp.TOTP
 ) -> None:
+    _one_staged_item(db_path)
     bob = enrol(db_path, "ops-bob")
     bob_cfg = alice_cfg = _totp_config(tmp_path / "config.toml")
     base = env_for(tmp_path, db_path)
@@ -285,7 +303,7 @@ def test_wrong_codes_lock_only_the_operator_who_sent_them(
         assert result.returncode == 1
     result = pamtui(bob_env, "queue", "cancel", "1", "--config", str(bob_cfg), "--totp", bob.now())
     assert result.returncode == 1 and "locked" in result.stderr  # even the right code
-    # alice is untouched: her right code passes step-up (item 1 does not exist: exit 2).
+    # alice is untouched: her right code passes step-up (and cancels item 1).
     result = pamtui(
         alice_env, "queue", "cancel", "1", "--config", str(alice_cfg), "--totp", alice.now()
     )
@@ -303,6 +321,7 @@ def test_wrong_codes_lock_only_the_operator_who_sent_them(
 def test_a_world_readable_store_is_refused_with_a_clear_message(
     tmp_path: Path, db_path: Path, alice: pyotp.TOTP
 ) -> None:
+    _one_staged_item(db_path)
     store = TotpStore.beside(db_path).path
     os.chmod(store, 0o644)
     cfg = _totp_config(tmp_path / "alice.toml")

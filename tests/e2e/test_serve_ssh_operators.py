@@ -175,6 +175,10 @@ def test_alice_stages_bob_approves_and_the_journal_names_both_keys(bastion: Bast
         approved = bastion.run("bob", "queue", "approve", str(item))
         assert approved.returncode == 0, approved
         assert "approved by bob" in approved.stdout
+    # An approver approves; running is an operator's (bob's --run is refused).
+    assert bastion.run("bob", "queue", "run", str(order[-1])).returncode != 0
+    ran = bastion.run("alice", "queue", "run", *map(str, order))
+    assert ran.returncode == 0, ran
     states = dict(bastion.rows("SELECT id, state FROM queue_items"))
     assert set(states.values()) == {"verified"}, states
 
@@ -186,9 +190,9 @@ def test_alice_stages_bob_approves_and_the_journal_names_both_keys(bastion: Bast
             ("alice", "stage", bastion.fp["alice"]),
             ("alice", "request_approval", bastion.fp["alice"]),
             ("bob", "approve", bastion.fp["bob"]),
-            ("bob", "execute", bastion.fp["bob"]),
-            ("bob", "revoked", bastion.fp["bob"]),
-            ("bob", "verified", bastion.fp["bob"]),
+            ("alice", "execute", bastion.fp["alice"]),
+            ("alice", "revoked", bastion.fp["alice"]),
+            ("alice", "verified", bastion.fp["alice"]),
         ], trail
     executed = [e.detail["item"] for e in entries if e.action == "execute"]
     assert executed == order  # plan order
@@ -365,6 +369,8 @@ def test_alice_stages_in_the_tui_over_ssh_and_bob_approves_from_his_session(
     for item in ids:
         approved = bastion.run("bob", "queue", "approve", str(item))
         assert approved.returncode == 0, approved
+    ran = bastion.run("alice", "queue", "run", *map(str, ids))
+    assert ran.returncode == 0, ran
     states = dict(
         bastion.rows(f"SELECT id, state FROM queue_items WHERE id IN ({','.join(map(str, ids))})")
     )

@@ -74,16 +74,23 @@ async def test_operator_stages_approver_approves_and_the_journal_names_both_keys
     await bob.inventory.sync()
     with pytest.raises(RoleRefused, match="bob may not stage"):
         bob.revocations.submit(bob.revocations.plan_account(await view_of(bob, "bob")), "x")
-    item, outcomes = await bob.revocations.approve_and_run(first)
-    assert item.approved_by == "bob" and all(o.ok for o in outcomes)
-    entries = list(bob.journal.entries(newest_first=False))
+    with pytest.raises(RoleRefused, match="bob may not execute"):
+        await bob.revocations.approve_and_run(first)  # approving, yes; running, no
+    item = bob.revocations.approve(first)
+    assert item.approved_by == "bob" and item.state is QueueState.APPROVED
     bob.journal.close()
+
+    alice = session_as(db_path, ALICE)
+    outcomes = await alice.revocations.run([first])
+    assert outcomes and all(o.ok for o in outcomes)
+    entries = list(alice.journal.entries(newest_first=False))
+    alice.journal.close()
     stage = next(e for e in entries if e.action == "stage")
     approve = next(e for e in entries if e.action == "approve")
     assert (stage.actor, stage.detail["key"]) == ("alice", "SHA256:alicekey")
     assert (approve.actor, approve.detail["key"]) == ("bob", "SHA256:bobkey")
     refusals = [(e.actor, e.detail["act"]) for e in entries if e.action == "refused"]
-    assert refusals == [("alice", "approve"), ("bob", "stage")]
+    assert refusals == [("alice", "approve"), ("bob", "stage"), ("bob", "execute")]
     assert Journal.open(db_path, read_only=True).verify().ok
 
 

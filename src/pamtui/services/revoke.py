@@ -509,6 +509,7 @@ class RevocationService:
         """Approve, then (if it is approved now) run its plan up to it; one step-up."""
         what = f"approve and run #{item_id}"
         self._may(Act.APPROVE, f"queue:{item_id}")
+        self._may(Act.EXECUTE, f"queue:{item_id}")  # running is an operator's, as in bulk
         self.step_up(code, what=what, subject=f"queue:{item_id}").consume()
         item = self.queue.approve(item_id)
         if item.state is not QueueState.APPROVED:

@@ -227,12 +227,19 @@ class BulkActs:
 
         A front end asks this first, so that a selection nothing applies to is
         refused at once, not after a TOTP code was typed. ``done`` holds the
-        items the act would change.
+        items the act would change. The actor's roles come first, as in the act
+        itself: a key that may not act learns nothing of the items, and its
+        attempt is journalled as ``refused``.
         """
         self._writable()
+        self._require_roles(act)
         named = set(item_ids)
         todo, skipped, alone = self._sort(act, self.items(named, plan=plan), named)
         return BulkReport(act, done=tuple(todo), skipped=tuple(skipped), left_alone=tuple(alone))
+
+    def _require_roles(self, act: BulkAct) -> None:
+        for needed in ROLE_ACTS[act]:
+            self.service.require(needed, f"queue:bulk {act}")
 
     def _writable(self) -> None:
         if self.service.read_only:
@@ -297,9 +304,8 @@ class BulkActs:
         one-item method with it, so every check of theirs applies per item.
         """
         self._writable()
+        self._require_roles(act)  # before a code is asked for, as for one item
         named = set(item_ids)
-        for needed in ROLE_ACTS[act]:  # before a code is asked for, as for one item
-            self.service.require(needed, f"queue:bulk {act}")
         todo, skipped, alone = self._sort(act, self.items(named, plan=plan), named)
         if not todo:
             return todo, skipped, alone, None

@@ -250,6 +250,7 @@ class DemoProvider(DeclaredProvider):
             event_rate=values["event_rate"],
             backfill_minutes=values["backfill_minutes"],
             scale=scale,
+            clock=options.get("clock"),
         )
 
     # -- state ---------------------------------------------------------------
@@ -259,7 +260,7 @@ class DemoProvider(DeclaredProvider):
             if self.scale is not None:
                 ensure_scaled(self.state_file, scale=self.scale, seed=self.seed)
             else:
-                st.ensure(self.state_file, seed=self.seed)
+                st.ensure(self.state_file, seed=self.seed, now=self.clock.time())
             conn = st.connect(self.state_file)
             try:
                 self._meta = st.read_meta(conn)
