@@ -92,7 +92,7 @@ def main() -> None:
         tmp = tempfile.TemporaryDirectory()
         work = Path(tmp.name)
     try:
-        from pamtui.providers.demo.provider import ensure_scaled
+        from pamtui.providers.demo.scaled import ensure_scaled
 
         state = work / f"demo-{args.scale}.sqlite"
         started = time.perf_counter()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from pamtui.providers.demo.provider import ensure_scaled
+from pamtui.providers.demo.scaled import ensure_scaled
 
 SCALE = 20_000
 

@@ -16,7 +16,7 @@ from pamtui.config import Config, ProviderConfig
 from pamtui.model import RiskFlag
 from pamtui.providers.base import ProviderConfigError, ProviderContext
 from pamtui.providers.demo import DemoProvider
-from pamtui.providers.demo.provider import CREDENTIALS_PER_ACCOUNT, ensure_scaled
+from pamtui.providers.demo.scaled import CREDENTIALS_PER_ACCOUNT, ensure_scaled
 from pamtui.services.session import Session
 from pamtui.tui.app import PamtuiApp
 from pamtui.tui.widgets.accounts import AccountsTable

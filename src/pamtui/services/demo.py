@@ -29,7 +29,7 @@ from pamtui.model import AccountKind, AccountStatus, OwnerStatus
 from pamtui.providers.demo import reset
 from pamtui.providers.demo import state as demo_state
 from pamtui.providers.demo.generate import MIN_ACCOUNTS
-from pamtui.providers.demo.provider import ensure_scaled, scaled_path
+from pamtui.providers.demo.scaled import ensure_scaled, scaled_path
 from pamtui.services.drift import snapshot_path
 
 __all__ = [

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -39,6 +38,7 @@ from pamtui.providers.demo import state as st
 from pamtui.providers.demo.constants import DEFAULT_SEED, GITHUB_ORG, SYSTEMS
 from pamtui.providers.demo.generate import MIN_ACCOUNTS
 from pamtui.providers.demo.people import past_roles, people_from_rows
+from pamtui.providers.demo.scaled import ensure_scaled, scaled_path
 from pamtui.providers.kit.interruptible import scan_in_thread
 from pamtui.providers.kit.provider import DeclaredProvider
 from pamtui.providers.kit.settings import Settings, choice, integer, number, string
@@ -98,8 +98,6 @@ SETTINGS = Settings(
     ),
 )
 """Settings of ``type = "demo"``."""
-CREDENTIALS_PER_ACCOUNT = 3
-"""A scaled org (``scale = N``) holds exactly this many credentials per account."""
 
 
 def _ts(value: float | None) -> datetime | None:
@@ -122,52 +120,6 @@ def _json_tuples() -> Any:
         return value
 
     return decode
-
-
-def scaled_path(state_dir: Path, scale: int, seed: int | None = None) -> Path:
-    """Where a scaled org lives by default: one file per (scale, seed), kept between runs."""
-    suffix = "" if seed is None or seed == DEFAULT_SEED else f"-seed{seed}"
-    return Path(state_dir) / f"demo-{scale}{suffix}.sqlite"
-
-
-def ensure_scaled(path: Path, *, scale: int, seed: int | None = None) -> Path:
-    """Create the state file of a generated ``scale``-account org if it does not exist yet.
-
-    Like ``state.ensure`` (built aside, then linked into place atomically), but
-    the org is generated with ``scale`` accounts and ``CREDENTIALS_PER_ACCOUNT``
-    credentials each instead of read from the bundled sample. 100,000 accounts
-    take about 10 s once (generation plus SQLite); later starts reuse the file.
-    """
-    import contextlib
-    import time
-    import uuid
-
-    from pamtui.providers.demo.generate import generate
-
-    path = Path(path)
-    if path.exists():
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        org = generate(
-            seed=DEFAULT_SEED if seed is None else seed,
-            accounts=scale,
-            credentials=scale * CREDENTIALS_PER_ACCOUNT,
-        )
-        st.build(tmp, org, now=time.time())
-        try:
-            os.link(tmp, path)  # atomic: fails if another process got there first
-        except FileExistsError:
-            pass
-        except OSError:  # a filesystem without hard links
-            if not path.exists():
-                os.replace(tmp, path)
-    finally:
-        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
-            with contextlib.suppress(FileNotFoundError):
-                leftover.unlink()
-    return path
 
 
 def reset(
