@@ -172,7 +172,7 @@ class Identity:
     """
 
     kind: str
-    """``hr_id`` or ``email``."""
+    """``hr_id``, ``email``, or ``name_id`` (a SAML NameID: HR id, else work email, else alias)."""
     value: str
     evidence: str
     """Where it was read, e.g. ``SAML identity (NameID) in org acme``."""

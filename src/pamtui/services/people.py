@@ -15,7 +15,11 @@ Rules, strongest first (``LinkRule``):
 4. ``alias``: the same, against a person's other addresses;
 5. ``provider``: identities a provider-specific hook reads off the account
    (:data:`EvidenceHook`: GitHub's SAML identity or verified org email, an AWS
-   tag under another name), matched as HR id, work email or alias.
+   tag under another name), matched as HR id, work email or alias. An
+   identity of kind ``name_id`` (GitHub's SAML NameID, evidence ``github saml
+   nameId``) is matched as an HR id, else a work email, else an alias
+   (case-insensitively for addresses); all identities of one account vote
+   together, so a NameID and a SAML email naming two people is ambiguous.
 
 **The strongest rule that matches anything decides.** If it names one person,
 that is the link; if it names several (two people share an alias) or a person
@@ -316,6 +320,16 @@ def _decide(
                 pids = [value] if value in by_id else []
                 if not pids:
                     missing = f"{ident.evidence}: HR id {value} is not on the roster"
+            elif ident.kind == "name_id":
+                # A SAML NameID is whatever the IdP sends: an HR id, a work email or an alias.
+                low = value.lower()
+                pids = (
+                    [value]
+                    if value in by_id
+                    else list(by_email.get(low, ())) or list(by_alias.get(low, ()))
+                )
+                if not pids:
+                    missing = f"{ident.evidence}: {value} is no HR id, work email or alias"
             else:
                 low = value.lower()
                 pids = list(by_email.get(low, ())) or list(by_alias.get(low, ()))

@@ -25,6 +25,7 @@ from pamtui.providers.base import ProviderContext, ProviderError, where
 from pamtui.providers.base import text as _text
 from pamtui.providers.github.auditlog import AuditLog
 from pamtui.providers.github.revoke import Revocation
+from pamtui.providers.github.saml import SamlIdentities, read_saml_identities
 from pamtui.providers.github.settings import API_VERSION, GITHUB_JSON, SETTINGS
 from pamtui.providers.github.sso import sso_credential
 from pamtui.providers.github.values import _id, _timestamp
@@ -67,6 +68,7 @@ class GitHubProvider(AuditLog, Revocation, DeclaredProvider):
         audit_include: str = "all",
         sso_credentials: bool = True,
         identity_domains: tuple[str, ...] = (),
+        saml_identities: bool = False,
         state_dir: Path | None = None,
         sleep: Sleep = asyncio.sleep,
         clock: Any = time.time,
@@ -83,6 +85,11 @@ class GitHubProvider(AuditLog, Revocation, DeclaredProvider):
         self.identity_domains = tuple(d.lower() for d in identity_domains)
         self._emails: dict[str, str] = {}
         """user id -> public email in ``identity_domains``, from the last list_accounts."""
+        self.saml_identities = saml_identities
+        self._saml = SamlIdentities({})
+        """The org's SAML identities by login, from the last list_accounts."""
+        self.saml_note = ""
+        """Why SAML identities link nothing (no SAML SSO, or not visible), for operators."""
         self.state_dir = state_dir
         self._sleep = sleep
         self._clock = clock
@@ -144,6 +151,8 @@ class GitHubProvider(AuditLog, Revocation, DeclaredProvider):
             no_2fa = None
         emails = await self._member_emails(members) if self.identity_domains else {}
         self._emails = emails
+        if self.saml_identities:
+            await self._read_saml()
         for member in members:
             account = self._account(member, admins, no_2fa)
             if account.id in emails and not account.email:
@@ -175,19 +184,45 @@ class GitHubProvider(AuditLog, Revocation, DeclaredProvider):
         pairs = await asyncio.gather(*(one(m) for m in members))
         return {user_id: email for user_id, email in pairs if user_id and email}
 
+    async def _read_saml(self) -> None:
+        """The org's SAML identities (``saml`` module); none, with one note, without SAML SSO."""
+        self._saml = await read_saml_identities(self.http, self.where, self.org, self.page_size)
+        if self._saml.enabled:
+            self.saml_note = ""
+            return
+        note = (
+            f"{self.where}: org {self.org} reports no SAML identity provider "
+            "(samlIdentityProvider is null: no SAML SSO, or the token cannot see it, which "
+            "needs an org owner's token with read:org or an App with members read); "
+            "no SAML links"
+        )
+        if note != self.saml_note:
+            log.warning("%s", note)
+        self.saml_note = note
+
     def account_identities(self, account: Account) -> list[Identity]:
         """The correlation hook of pamtui's people service (synchronous: the last listing).
 
-        The member's public, GitHub-verified email in one of ``identity_domains``.
+        The member's public, GitHub-verified email in one of ``identity_domains``;
+        with ``saml_identities``, the member's SAML NameID (kind ``name_id``:
+        an HR id, a work email or an alias) and the SAML identity's emails.
         """
+        found: list[Identity] = []
         email = self._emails.get(account.id, "")
-        if not email:
-            return []
-        evidence = (
-            f"GitHub-verified public email of {account.name} (GET /users/{{login}}), "
-            f"in a domain of org {self.org}"
-        )
-        return [Identity("email", email, evidence)]
+        if email:
+            evidence = (
+                f"GitHub-verified public email of {account.name} (GET /users/{{login}}), "
+                f"in a domain of org {self.org}"
+            )
+            found.append(Identity("email", email, evidence))
+        saml = self._saml.of(account.name)
+        if saml is not None:
+            where = f"(org {self.org}, login {saml.login})"
+            if saml.name_id:
+                found.append(Identity("name_id", saml.name_id, f"github saml nameId {where}"))
+            for value in saml.emails:
+                found.append(Identity("email", value, f"github saml email {where}"))
+        return found
 
     def _account(
         self, member: Mapping[str, Any], admins: set[str], no_2fa: set[str] | None

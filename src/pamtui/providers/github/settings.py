@@ -56,6 +56,12 @@ SETTINGS = Settings(
         "list and revoke classic PATs and SSH keys authorised for the org's SAML SSO",
         True,
     ),
+    boolean(
+        "saml_identities",
+        "link members to people by their SAML SSO identity (NameID and emails, via GraphQL; "
+        "needs an org owner's token with read:org, or an App with members read)",
+        False,
+    ),
     strings(
         "identity_domains",
         "email domains whose members' (GitHub-verified) public emails link them to people",

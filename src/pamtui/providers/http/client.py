@@ -18,6 +18,7 @@ from pamtui.providers.http.auth import token_auth
 from pamtui.providers.http.errors import HttpError, collapse, provider_message
 from pamtui.providers.http.ratelimit import (
     REMAINING,
+    SECONDARY_LIMIT_WAIT_S,
     header_float,
     is_rate_limited_403,
     rate_limit_wait,
@@ -352,6 +353,20 @@ class HttpClient:
         wait = reset_wait(response.headers, self._clock())
         if wait:
             self._set_pause(wait)
+
+    def pause_for(self, response: httpx.Response, method: str, path: str) -> None:
+        """Pause the whole client as a rate-limited ``response`` asks, when its status did not.
+
+        For APIs that say "rate limited" in a 200 body (GitHub's GraphQL
+        ``RATE_LIMIT`` errors): the wait comes from ``Retry-After`` or the
+        reset headers, else GitHub's one secondary-limit minute. The next
+        request waits; a wait over ``rate_limit_max_wait_s`` raises the same
+        retryable :class:`HttpError` as a rate-limited status would.
+        """
+        wait = rate_limit_wait(response, self._clock())
+        if wait is None:
+            wait = SECONDARY_LIMIT_WAIT_S
+        self._pause(wait, method, path, response)
 
     def _set_pause(self, wait: float) -> None:
         self._resume_at = max(self._resume_at, self._clock() + wait)
