@@ -78,6 +78,7 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import pytest
 
+from tests.fakes import github_graphql
 from tests.fakes.http import LocalServer, Recorded, Reply, handler_for
 
 DOCS = "https://docs.github.com/rest"
@@ -179,6 +180,8 @@ class GitHubFake(LocalServer):
         self.members: dict[str, Member] = {}
         self.pats: dict[int, dict[str, Any]] = {}
         self.saml_sso = True
+        self.saml_identities: list[dict[str, Any]] = []
+        """External identities for GraphQL (``github_graphql``), in listing order."""
         self.sso_authorizations: dict[int, dict[str, Any]] = {}
         self._sso_ids = itertools.count(161_195)
         self.audit: list[dict[str, Any]] = []
@@ -245,6 +248,27 @@ class GitHubFake(LocalServer):
                 "token_last_used_at": last_used_at,
             }
             return pat_id
+
+    def add_saml_identity(
+        self,
+        login: str | None,
+        name_id: str | None,
+        *,
+        emails: tuple[str, ...] = (),
+        scim_username: str | None = None,
+    ) -> None:
+        """An external identity (``login`` None: not claimed; ``name_id`` None: no SAML part)."""
+        with self._lock:
+            guid = f"guid-{len(self.saml_identities) + 1:04d}"
+            self.saml_identities.append(
+                {
+                    "guid": guid,
+                    "login": login,
+                    "name_id": name_id,
+                    "emails": list(emails),
+                    "scim_username": scim_username,
+                }
+            )
 
     def add_sso_authorization(
         self,
@@ -342,6 +366,7 @@ class GitHubFake(LocalServer):
         with self._lock:
             self.requests.append(record)
             resource = "audit_log" if record.path.endswith("/audit-log") else "core"
+            resource = "graphql" if record.path == "/graphql" else resource
             auth = record.headers.get("authorization", "")
             scheme, _, token = auth.partition(" ")
             if not auth:
@@ -371,6 +396,8 @@ class GitHubFake(LocalServer):
             return self._route(record), resource
 
     def _route(self, record: Recorded) -> Reply:
+        if record.path == "/graphql" and record.method == "POST":
+            return Reply(200, body=github_graphql.answer(self, self._body(record)))
         parts = [unquote(p) for p in record.path.strip("/").split("/")]
         if len(parts) == 2 and parts[0] == "users" and record.method == "GET":
             user = self.member(parts[1])

@@ -154,7 +154,9 @@ EMAILS = ["a@x.example", "b@x.example", "c@x.example", "d@x.example"]
 
 
 @st.composite
-def worlds(draw: st.DrawFn) -> tuple[list[Person], list[Account], Overrides]:
+def worlds(
+    draw: st.DrawFn,
+) -> tuple[list[Person], list[Account], Overrides, dict[str, list[Identity]]]:
     people = []
     for pid in draw(st.lists(st.sampled_from(IDS), unique=True, max_size=5)):
         people.append(
@@ -178,42 +180,80 @@ def worlds(draw: st.DrawFn) -> tuple[list[Person], list[Account], Overrides]:
                 owner=draw(st.sampled_from(["", "", "E9", *IDS])),
             )
         )
+    # A SAML NameID (and sometimes a SAML email) per account, as GitHub's hook reports them.
+    identities: dict[str, list[Identity]] = {}
+    for a in accounts:
+        name_id = draw(st.sampled_from(["", "", "E9", *IDS, *EMAILS, "B@X.EXAMPLE"]))
+        found = [Identity("name_id", name_id, "github saml nameId")] if name_id else []
+        saml_email = draw(st.sampled_from(["", "", *EMAILS]))
+        if saml_email:
+            found.append(Identity("email", saml_email, "github saml email"))
+        identities[a.id] = found
     unlinks = {}
     for a in accounts:
         for pid in draw(st.lists(st.sampled_from(IDS), max_size=2, unique=True)):
             unlinks[(a.key, pid)] = ManualLink(pid, "r", "op", "t", 1)
-    return people, accounts, Overrides(unlinks=unlinks)
+    return people, accounts, Overrides(unlinks=unlinks), identities
 
 
-def _candidates(rule: LinkRule, account: Account, people: list[Person]) -> set[str]:
+def _by_address(value: str, people: list[Person]) -> set[str]:
+    low = value.lower()
+    work = {p.id for p in people if p.email and p.email.lower() == low}
+    return work or {p.id for p in people if low in {a.lower() for a in p.aliases}}
+
+
+def _candidates(
+    rule: LinkRule,
+    account: Account,
+    people: list[Person],
+    identities: list[Identity] = (),  # type: ignore[assignment]
+) -> set[str]:
     """What each rule alone would say, written independently of the implementation."""
     emails = {e.lower() for e in (account.email, account.name) if "@" in e}
     if rule is LinkRule.HR_ID:
         return {account.owner} if account.owner else set()
     if rule is LinkRule.WORK_EMAIL:
         return {p.id for p in people if p.email and p.email.lower() in emails}
-    return {p.id for p in people if emails & {a.lower() for a in p.aliases}}
+    if rule is LinkRule.ALIAS:
+        return {p.id for p in people if emails & {a.lower() for a in p.aliases}}
+    said: set[str] = set()
+    for ident in identities:  # the provider rule: SAML NameID (HR id, else address) and emails
+        on_roster = {p.id for p in people if p.id == ident.value}
+        if ident.kind == "name_id" and on_roster:
+            said |= on_roster
+        else:
+            said |= _by_address(ident.value, people)
+    return said
 
 
 @settings(max_examples=400, deadline=None)
 @given(worlds())
 def test_a_link_is_never_made_on_a_weaker_rule_when_a_stronger_one_disagrees(world) -> None:
-    people, accounts, overrides = world
-    corr = correlate(accounts, people, overrides)
-    order = [LinkRule.HR_ID, LinkRule.WORK_EMAIL, LinkRule.ALIAS]
+    people, accounts, overrides, identities = world
+    hooks = {"p": lambda account: identities[account.id]}
+    corr = correlate(accounts, people, overrides, hooks=hooks)
+    order = [LinkRule.HR_ID, LinkRule.WORK_EMAIL, LinkRule.ALIAS, LinkRule.PROVIDER]
     for account in accounts:
+        said = {r: _candidates(r, account, people, identities[account.id]) for r in order}
         link = corr.links.get(account.key)
         if link is None:
+            # The SAML rule is complete too: nothing stronger spoke, and it named one person
+            # no operator unlinked, so that person gets the account.
+            if not any(said[r] for r in order[:3]):
+                left = {
+                    p for p in said[LinkRule.PROVIDER] if (account.key, p) not in overrides.unlinks
+                }
+                assert len(left) != 1, f"{account} not linked although SAML named {left}"
             continue
         used = order.index(link.rule)
-        assert link.person_id in _candidates(link.rule, account, people)
+        assert link.person_id in said[link.rule]
         assert (account.key, link.person_id) not in overrides.unlinks
+        if link.rule is LinkRule.PROVIDER:
+            assert link.evidence.startswith("github saml")
         for stronger in order[:used]:
             # Any stronger rule that said anything said exactly this person, or nothing.
-            assert not _candidates(stronger, account, people) - {link.person_id}
-            assert not _candidates(stronger, account, people), (
-                f"{link.rule} linked {account} although {stronger} had a say"
-            )
+            assert not said[stronger] - {link.person_id}
+            assert not said[stronger], f"{link.rule} linked {account} although {stronger} had a say"
 
 
 async def test_a_providers_own_identities_are_its_hook(tmp_path, journal) -> None:
@@ -256,3 +296,37 @@ async def test_a_providers_own_identities_are_its_hook(tmp_path, journal) -> Non
     assert RiskFlag.ORPHANED in corr.flags(("gh", "u2"))  # E1111 left (the roster says so)
     assert ("gh", "u1") not in corr.links  # alice's owner E1 is not on this roster
     assert "E1" in corr.unresolved[("gh", "u1")]
+
+
+def _saml(name_id: str, *emails: str) -> dict[str, object]:
+    def hook(account: Account) -> list[Identity]:
+        found = [Identity("name_id", name_id, "github saml nameId (org acme, login x)")]
+        return found + [
+            Identity("email", e, "github saml email (org acme, login x)") for e in emails
+        ]
+
+    return {"git": hook}
+
+
+def test_saml_nameid_links_by_work_email_alias_or_hr_id() -> None:
+    for name_id, who in (
+        ("ANA.RICHTER@acme.example", "E1"),
+        ("lc@ACME.example", "E3"),
+        ("E2", "E2"),
+    ):
+        corr = correlate([acct(name="octo")], ROSTER, hooks=_saml(name_id))  # type: ignore[arg-type]
+        link = corr.links[("git", "1")]
+        assert (link.person_id, link.rule) == (who, LinkRule.PROVIDER)
+        assert link.evidence == f"github saml nameId (org acme, login x): {name_id}"
+
+
+def test_saml_nameid_yields_to_stronger_rules_and_disagreement_is_ambiguous() -> None:
+    hooks = _saml("ana.richter@acme.example")
+    corr = correlate([acct(email="li.castillo@acme.example")], ROSTER, hooks=hooks)  # type: ignore[arg-type]
+    assert corr.links[("git", "1")].rule is LinkRule.WORK_EMAIL  # the account's own email
+    assert corr.links[("git", "1")].person_id == "E3"
+    corr = correlate([acct()], ROSTER, hooks=_saml("E1", "li.castillo@acme.example"))  # type: ignore[arg-type]
+    assert ("git", "1") not in corr.links
+    assert corr.ambiguous[("git", "1")] == (LinkRule.PROVIDER, ("E1", "E3"))
+    corr = correlate([acct()], ROSTER, hooks=_saml("nobody@acme.example"))  # type: ignore[arg-type]
+    assert "nobody@acme.example" in corr.unresolved[("git", "1")]
