@@ -84,6 +84,11 @@ Settings (``[[providers]]`` with ``type = "github"``):
 - ``identity_domains``: email domains; a member whose public (GitHub-verified)
   profile email is in one is linked to the person with that email
   (``account_identities``; default none, no per-member lookups);
+- ``saml_identities``: read the org's SAML SSO external identities through
+  GraphQL (``saml`` and ``graphql`` modules; default ``false``) and give each
+  member's SAML NameID (``Identity`` kind ``name_id``) and SAML emails to
+  ``account_identities``; an org without SAML SSO links nothing and is noted
+  once (``saml_note``), not an error;
 - ``audit_include``: the audit log's ``include``: ``web``, ``git`` (clone,
   fetch, push: kept 7 days by GitHub) or ``all`` (default).
 
@@ -93,7 +98,8 @@ where the previous run stopped (for the same organisation and API host)
 instead of backfilling again.
 
 The package's modules: ``settings``, ``values``, ``auditlog`` (the stream and its
-cursor), ``revoke`` (revoke and verify) and ``provider``; the entry point
+cursor), ``revoke`` (revoke and verify), ``sso``, ``graphql`` (``POST /graphql``),
+``saml`` (external identities) and ``provider``; the entry point
 ``pamtui.providers.github:GitHubProvider`` is re-exported here.
 """
 
