@@ -190,3 +190,39 @@ def test_graphql_endpoint_of_each_api_host() -> None:
         str(graphql_url(httpx.URL("https://api.acme.ghe.com")))
         == "https://api.acme.ghe.com/graphql"
     )
+
+
+async def test_hostile_saml_values_are_carried_literally_and_shown_cleaned(
+    tmp_path: Path, github_server: GitHubFake
+) -> None:
+    """An IdP's NameID is provider text: it reaches correlation as is, the screen cleaned."""
+    from pamtui.model import Account, AccountKind, Person
+    from pamtui.sanitize import clean
+    from pamtui.services.people import correlate
+    from tests.support.hostile import HOSTILE_STRINGS
+
+    for n, hostile in enumerate(HOSTILE_STRINGS):
+        github_server.add_member(f"m{n}")
+        github_server.add_saml_identity(f"m{n}", hostile, emails=(hostile,))
+    provider = make(tmp_path, github_server, saml_identities=True)
+    try:
+        accounts = await _accounts(provider)
+    finally:
+        await provider.aclose()
+    people = [
+        Person(f"E{n}", f"P{n}", f"p{n}@acme.example", aliases=(h,))
+        for n, h in enumerate(HOSTILE_STRINGS)
+        if h.strip()
+    ]
+    hooks = {"corp-github": provider.account_identities}
+    corr = correlate(list(accounts.values()), people, hooks=hooks)
+    assert len(corr.links) >= len(people) // 2  # the hostile aliases really link
+    for n, hostile in enumerate(HOSTILE_STRINGS):
+        account: Account = accounts[f"m{n}"]
+        assert account.kind is AccountKind.HUMAN
+        values = {i.value for i in provider.account_identities(account)}
+        assert values <= {hostile.strip(), hostile}  # read literally (text() may trim)
+        link = corr.links.get(account.key)
+        if link is not None:
+            shown = clean(link.evidence)
+            assert not any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in shown)
