@@ -214,6 +214,7 @@ def github_backend(tmp_path: Path) -> Iterator[Backend]:
     fake.start()
     leaver = fake.add_member("leaver")
     fake.add_member("bystander")
+    fake.add_saml_identity("leaver", "leaver@acme.example", emails=("leaver@acme.example",))
     pat = fake.add_pat("leaver", "leaver-ci")
     fake.add_pat("leaver", "leaver-laptop")
     fake.add_pat("bystander", "bystander-ci")
@@ -227,6 +228,7 @@ def github_backend(tmp_path: Path) -> Iterator[Backend]:
         "token": {"env": "GITHUB_TOKEN"},
         "poll_seconds": 0.2,
         "backfill_hours": 1,
+        "saml_identities": True,  # the GraphQL identity listing goes through the faults too
         **HTTP_LIMITS,
     }
     factory = ProviderFactory(
