@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from pamtui.model import Identity
+from pamtui.providers.base import ProviderError
 from pamtui.providers.github.graphql import GraphQLError, graphql, graphql_url
 from pamtui.providers.http import HttpError
 from tests.fakes import github_graphql
@@ -226,3 +227,29 @@ async def test_hostile_saml_values_are_carried_literally_and_shown_cleaned(
         if link is not None:
             shown = clean(link.evidence)
             assert not any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in shown)
+
+
+async def test_a_server_repeating_its_cursor_is_stopped_not_followed_forever(
+    tmp_path: Path, github_server: GitHubFake
+) -> None:
+    page = {
+        "data": {
+            "organization": {
+                "samlIdentityProvider": {
+                    "externalIdentities": {
+                        "pageInfo": {"hasNextPage": True, "endCursor": "Y3Vyc29yOnYyOjA="},
+                        "nodes": [None, {"guid": "g", "user": None}],
+                    }
+                }
+            }
+        }
+    }
+    github_server.add_member("ann")
+    github_server.inject("POST", "/graphql", *[Reply(200, body=page)] * 3)
+    provider = make(tmp_path, github_server, saml_identities=True)
+    try:
+        with pytest.raises(ProviderError, match="did not advance"):
+            await _accounts(provider)
+        assert len(github_server.hits("POST", "/graphql")) == 2
+    finally:
+        await provider.aclose()
