@@ -20,7 +20,7 @@ The endpoint is ``/graphql`` on GitHub.com's and GHE.com's API hosts, and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -56,7 +56,7 @@ def _errors(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [e if isinstance(e, dict) else {"message": _text(e)} for e in raw]
 
 
-def _describe(errors: list[Mapping[str, Any]], redact: Any) -> str:
+def _describe(errors: list[Mapping[str, Any]], redact: Callable[[str], str]) -> str:
     parts = []
     for error in errors[:3]:
         message = _text(error.get("message")) or _text(error.get("type")) or "error"
