@@ -22,7 +22,8 @@ given moment. :func:`stream_thresholds` raises the young
 generation's threshold while a stream runs, so an event's short life rarely
 spans a collection. These are process-wide settings: only the code that wires
 the services together uses them (the session, around a sync, for the CLI and
-the TUI alike; the TUI app, around its stream), never a service itself.
+the TUI alike; the TUI app, around its stream, the accounts pane's index and
+the people correlation), never a service itself.
 
 The cost: a reference cycle that becomes garbage after it was frozen is not
 collected until :func:`thaw`. pamtui's long-lived data holds no cycles; what

@@ -354,13 +354,15 @@ class PamtuiApp(BaseApp):
         """UNOWNED, MOVER and EXCESS in the accounts pane: correlate once the accounts are in."""
         session = self.session
         views = session.inventory.rows()
-        try:
-            corr = await session.people.refresh(views)
-            movers = await session.movers.assess(corr, views)
-        except PamtuiError as exc:
-            self.notify(f"People: {exc}", severity="warning", markup=False)
-            return
-        session.inventory.set_people_flags(people_flags(corr, movers))
+        # Roster and links (180,000 objects at 100k) stay: frozen, see pamtui/heap.py.
+        with heap.long_lived():
+            try:
+                corr = await session.people.refresh(views)
+                movers = await session.movers.assess(corr, views)
+            except PamtuiError as exc:
+                self.notify(f"People: {exc}", severity="warning", markup=False)
+                return
+            session.inventory.set_people_flags(people_flags(corr, movers))
         with contextlib.suppress(*_SCREEN_GONE):
             self.main.show_accounts(session.inventory.rows())
 

@@ -16,6 +16,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, ProgressBar, Static
 
+from pamtui import heap
 from pamtui.model import RiskFlag
 from pamtui.sanitize import clean
 from pamtui.services.account_rows import AccountRow
@@ -305,7 +306,11 @@ class MainScreen(RevokeActions, Screen):
     ) -> None:
         """Show ``views``; ``loading``: what the pane title says is still coming."""
         table = self.query_one(AccountsTable)
-        table.load(views)
+        # 100,000 rows and their haystacks live until the next load: built without
+        # collections and frozen, so no later full collection walks them (a late
+        # keystroke otherwise; see pamtui/heap.py).
+        with heap.long_lived():
+            table.load(views)
         self._loading = loading
         self._update_accounts_title()
         selected = table.selected_key

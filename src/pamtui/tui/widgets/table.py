@@ -222,7 +222,20 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def _update_virtual_size(self) -> None:
         width = sum(self._widths) + 2 * CELL_PADDING * len(self._widths)
-        self.virtual_size = Size(width, self.row_count + 1)  # + the header line
+        size = Size(width, self.row_count + 1)  # + the header line
+        if size == self.virtual_size:
+            return
+        if not self.is_mounted:
+            self.virtual_size = size
+            return
+        # Not ``self.virtual_size = size``: that reactive lays out the whole screen
+        # (about 30 ms at 120x40), and a filter keystroke changes the row count
+        # each time. The table's own size does not depend on its rows; only the
+        # scrollbars do, and a scrollbar that appears or goes away still asks for
+        # a layout (its own reactive, set in ``_scroll_update``).
+        self.set_reactive(ScrollView.virtual_size, size)
+        self._scroll_update(size)
+        self.refresh()
 
     # -- DataTable-like API ---------------------------------------------------------
 
