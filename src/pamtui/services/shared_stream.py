@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
 
 from pamtui.model import AccessEvent
+from pamtui.providers.base import Provider
 from pamtui.services.event_store import EventStore
 from pamtui.services.stream import YIELD_EVERY, EventFeed, FeedItem, RecentActivity
 
@@ -60,13 +63,15 @@ class SharedFeed:
 
     def __init__(
         self,
-        store: EventStore,
+        store: EventStore | Path,
         *,
         backfill: int = BACKFILL,
         recent: RecentActivity | None = None,
         read_every: float = READ_EVERY,
     ) -> None:
-        self.store = store
+        self._store = store if isinstance(store, EventStore) else None
+        self.path = store.path if isinstance(store, EventStore) else store
+        """Opened when it exists: a session may start before the hub's first write."""
         self.backfill = backfill
         self.recent = recent
         self.read_every = read_every
@@ -75,11 +80,21 @@ class SharedFeed:
         """The last item's number (-1: not started)."""
         self.last_read = time.monotonic()
 
+    async def _open(self) -> EventStore:
+        while self._store is None:
+            if self.path.exists():
+                with contextlib.suppress(sqlite3.Error):
+                    self._store = EventStore(self.path)
+                    break
+            await asyncio.sleep(self.read_every)
+        return self._store
+
     async def items(self) -> AsyncIterator[FeedItem]:
+        store = await self._open()
         if self.seq < 0:
-            self.seq = max(0, self.store.last_seq() - self.backfill)
+            self.seq = max(0, store.last_seq() - self.backfill)
         while True:
-            got = self.store.after(self.seq)
+            got = store.after(self.seq)
             self.last_read = time.monotonic()
             for stored in got:
                 self.seq = stored.seq
@@ -93,4 +108,17 @@ class SharedFeed:
                 await asyncio.sleep(self.read_every)
 
     async def close(self) -> None:
-        self.store.close()
+        if self._store is not None:
+            self._store.close()
+
+
+def session_feed(
+    shared: Path | None,
+    providers: Mapping[str, Provider],
+    since: Mapping[str, str | None] | None,
+    recent: RecentActivity,
+) -> EventFeed | SharedFeed:
+    """A session's feed: the hub's store when it has one (serve-ssh), else its own streams."""
+    if shared is not None:
+        return SharedFeed(shared, recent=recent)
+    return EventFeed(providers, since=since, recent=recent)
