@@ -112,3 +112,31 @@ def test_sessions_share_the_hubs_stream_and_survive_a_crashed_one(bastion: Basti
     survivors = [n for n in ("s0", "s1", "s2") if "alice (operator)" in _screen(tmux, n)]
     assert len(survivors) == 2
     assert _calls(bastion, "stream_open") == 2
+
+
+@pytest.mark.tmux
+def test_a_killed_hub_is_restarted_and_repeats_no_event(bastion: Bastion, tmux) -> None:  # noqa: F811
+    from pamtui.model import AccessEvent
+    from pamtui.services.event_store import EventStore
+
+    def hubs() -> list[int]:
+        return [p for p, cmd in _children(bastion.proc.pid).items() if "pamtui.cli.hub" in cmd]
+
+    _open(bastion, tmux, "s0")
+    first = wait_until(lambda: hubs(), 20, "the hub")
+    wait_until(lambda: _calls(bastion, "stream_open") >= 2, 30, "the hub's streams")
+    store = EventStore.beside(bastion.db)
+    wait_until(lambda: store.last_seq() > 0, 30, "events in the shared store")
+    os.kill(first[0], signal.SIGKILL)
+    wait_until(lambda: (h := hubs()) and h != first, 30, "a new hub")
+    wait_until(lambda: _calls(bastion, "stream_open") >= 4, 30, "the new hub's streams")
+    seen = store.last_seq()
+    wait_until(lambda: store.last_seq() > seen, 30, "events from the new hub")
+    cursors = [
+        (s.item.provider, s.item.cursor)
+        for s in store.after(0, 100_000)
+        if isinstance(s.item, AccessEvent)
+    ]
+    assert len(cursors) == len(set(cursors))
+    assert "alice (operator)" in _screen(tmux, "s0")  # the session lived through it
+    store.close()
