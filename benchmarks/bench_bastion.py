@@ -1,14 +1,17 @@
-"""``pamtui serve-ssh`` with N operator sessions: connect-to-first-frame and total RSS.
+"""``pamtui serve-ssh`` with N operator sessions: first frame, total RSS, provider calls.
 
 Starts a real serve-ssh on 127.0.0.1 (a free port) with one operator key
 (``alice``, role operator), opens N sessions with the OpenSSH client in tmux
 one after the other, and reports for each the time from ``ssh`` starting to
 the triage TUI's first frame with demo data, then the RSS of the service and
-all its children with every session open. Each session is its own process
-that syncs and polls every provider (the shared inventory is not built).
+all its children with every session open, and the demo providers' calls per
+minute: counted by the providers themselves in a call log (demo/calls.py:
+list pages, people listings, streams opened, live seconds polled), read
+before and after a ``--window`` of steady state, once with the first session
+alone and once with all N open. The load average is printed beside them.
 
     .venv/bin/python benchmarks/bench_bastion.py --sessions 5
-    .venv/bin/python benchmarks/bench_bastion.py --sessions 5 --scale 100000
+    .venv/bin/python benchmarks/bench_bastion.py --sessions 20 --scale 100000
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import machine_line
+
+from pamtui.providers.demo.calls import read_calls
 
 SSH = shutil.which("ssh") or "/usr/bin/ssh"
 
@@ -57,10 +62,18 @@ def _rss_kib(pid: int) -> int:
     return 0
 
 
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=5)
     parser.add_argument("--scale", type=int, default=0, help="demo accounts (0: the small demo)")
+    parser.add_argument(
+        "--window", type=float, default=60, help="seconds over which provider calls are counted"
+    )
+    parser.add_argument("--settle", type=float, default=10, help="seconds before counting")
     args = parser.parse_args()
     print(machine_line())
     pamtui = str(Path(sys.executable).with_name("pamtui"))
@@ -74,6 +87,7 @@ def main() -> int:
         providers = "".join(
             f'[[providers]]\nname = "demo-{s}"\ntype = "demo"\nsystem = "{s}"\n'
             + (f"scale = {args.scale}\n" if args.scale else "")
+            + 'call_log = "demo-calls.sqlite"\n'
             for s in ("idp", "git", "cloud")
         )
         n = args.sessions
@@ -82,6 +96,14 @@ def main() -> int:
             f"max_connections_per_operator = {n + 1}\n\n"
             '[[operators]]\nname = "alice"\nroles = ["operator"]\n\n' + providers
         )
+        if args.scale:  # generated before the service starts: not part of any session's time
+            from pamtui.providers.demo.provider import reset
+
+            started = time.monotonic()
+            reset(root / "data", scale=args.scale)
+            print(
+                f"demo org of {args.scale} accounts generated in {time.monotonic() - started:.0f} s"
+            )
         env = {**os.environ, "HOME": str(root / "home")}
         env.pop("COLUMNS", None)
         env.pop("LINES", None)
@@ -112,6 +134,25 @@ def main() -> int:
                    "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
                    "-o", "LogLevel=ERROR", "-i", str(root / "alice"), "-p", port, "-tt",
                    "alice@127.0.0.1"]  # fmt: skip
+            calls_file = root / "data" / "demo-calls.sqlite"
+
+            def rate(label: str) -> None:
+                time.sleep(args.settle)  # the sessions' start-up syncs are over
+                before = read_calls(calls_file)
+                started = time.monotonic()
+                time.sleep(args.window)
+                after = read_calls(calls_file)
+                minutes = (time.monotonic() - started) / 60
+                by_kind: dict[str, int] = {}
+                for (_provider, kind), count in after.items():
+                    by_kind[kind] = by_kind.get(kind, 0) + count - before.get((_provider, kind), 0)
+                total = sum(by_kind.values())
+                detail = ", ".join(f"{k} {v / minutes:.0f}" for k, v in sorted(by_kind.items()))
+                print(f"{label}: provider calls {total / minutes:.0f}/min ({detail}); "
+                      f"load average {_load()}")  # fmt: skip
+                since_start = sum(after.values())
+                print(f"{label}: provider calls since the service started: {since_start}")
+
             for i in range(n):
                 started = time.monotonic()
                 tmux("new-session", "-d", "-s", f"s{i}", "-x", "160", "-y", "45", " ".join(ssh))
@@ -123,13 +164,19 @@ def main() -> int:
                         raise SystemExit(f"session {i}: no first frame:\n{screen}")
                     time.sleep(0.05)
                 print(
-                    f"session {i + 1}: connect to first frame with data {time.monotonic() - started:.2f} s"
+                    f"session {i + 1}: connect to first frame with data "
+                    f"{time.monotonic() - started:.2f} s (load average {_load()})"
                 )
-            time.sleep(5)  # let every session settle (syncs finish)
+                if i == 0 and args.window > 0:
+                    rate("1 session")
+            if args.window > 0 and n > 1:
+                rate(f"{n} sessions")
+            else:
+                time.sleep(5)  # let every session settle (syncs finish)
             pids = _descendants(server.pid)
             total = sum(_rss_kib(p) for p in pids)
             print(f"{n} sessions: {len(pids)} processes, total RSS {total / 1024:.0f} MiB "
-                  f"(service {_rss_kib(server.pid) / 1024:.0f} MiB)")  # fmt: skip
+                  f"(service {_rss_kib(server.pid) / 1024:.0f} MiB); load average {_load()}")  # fmt: skip
         finally:
             tmux("kill-server")
             server.terminate()

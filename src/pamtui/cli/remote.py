@@ -70,6 +70,10 @@ def _take_terminal() -> None:
 def _tui(args: argparse.Namespace) -> int:
     """The triage TUI without file writes (ssh/operator_app.py), as the assumed operator."""
     session = open_session(args)
+    if getattr(args, "follow_hub", False):  # the service's hub polls the streams (services/hub)
+        from pamtui.services.event_store import events_file
+
+        session.shared_stream = events_file(session.db_path)
     from pamtui.ssh.operator_app import run_operator_app
 
     return run_operator_app(session)
@@ -97,6 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--identity-fd", type=int, required=True)
     parser.add_argument("--db", required=True)
     parser.add_argument("--config")
+    parser.add_argument("--follow-hub", action="store_true", help="read the service's stream")
     parser.add_argument("mode", choices=("tui", "exec"))
     parser.add_argument("words", nargs="*")
     args = parser.parse_args(argv)
@@ -109,7 +114,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     _take_terminal()
     if args.mode == "tui":
-        return run_parsed(argparse.Namespace(func=_tui, db=args.db, config=args.config))
+        return run_parsed(
+            argparse.Namespace(
+                func=_tui, db=args.db, config=args.config, follow_hub=args.follow_hub
+            )
+        )
     if sys.stdout.isatty():  # plain output: no \r\n for a script that reads it
         with contextlib.suppress(termios.error):
             tty.setraw(sys.stdout.fileno())

@@ -102,6 +102,9 @@ class Session:
     """Roster and correlation: ``await session.people.refresh(session.inventory.rows())``."""
     totp: TotpStore = field(init=False)
     """The server-held TOTP store beside the database (opened on first use)."""
+    shared_stream: Path | None = field(init=False, default=None)
+    """Under serve-ssh: the hub's event store to follow instead of polling the
+    providers' streams (services/hub.py); None: poll them (local mode)."""
 
     def __post_init__(self) -> None:
         self.totp = TotpStore.beside(self.db_path)

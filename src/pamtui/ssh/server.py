@@ -22,6 +22,8 @@ import asyncio
 import contextlib
 import os
 import re
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -75,6 +77,8 @@ class ServeOptions:
     refusals_per_minute: int = 30
     child_argv: Callable[[str], list[str]] | None = None  # tests may replace the child
     forward: tuple[ForwardConfig, ...] = ()  # [[forward]]: forwarded while the service runs
+    hub: bool = True
+    """One child polls every provider's stream for all sessions (services/hub.py)."""
     operators: tuple[OperatorEntry, ...] = ()
     """[[operators]]: a key whose operator is listed gets the triage TUI with those roles;
     any other key is an auditor (the read-only audit screen, nothing else)."""
@@ -96,6 +100,8 @@ class AuditSshServer:
         self.port: int | None = None
         self._forward_stop = threading.Event()
         self._forwarder: threading.Thread | None = None
+        self._hub: subprocess.Popen[bytes] | None = None
+        self._hub_watch: asyncio.Task[None] | None = None
 
     # -- the listener ----------------------------------------------------------
 
@@ -130,7 +136,38 @@ class AuditSshServer:
                 daemon=True,
             )
             self._forwarder.start()
+        if opts.hub:
+            self._hub_watch = asyncio.get_running_loop().create_task(self._keep_hub())
         return self.port
+
+    async def _keep_hub(self) -> None:
+        """Run the hub child; restart it (after a pause) whenever it ends."""
+        argv = [sys.executable, "-m", "pamtui.cli.hub", "--db", str(self.options.db_path)]
+        if self.options.config_path is not None:
+            argv += ["--config", str(self.options.config_path)]
+        while True:
+            self._hub = subprocess.Popen(
+                argv, env=self.child_env(None), stdin=subprocess.DEVNULL, start_new_session=True
+            )
+            log(f"hub started (pid {self._hub.pid})")
+            while self._hub.poll() is None:
+                await asyncio.sleep(0.5)
+            log(f"hub ended with status {self._hub.returncode}: restarting in 2 s")
+            await asyncio.sleep(2)
+
+    async def _stop_hub(self) -> None:
+        if self._hub_watch is not None:
+            self._hub_watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._hub_watch
+        hub = self._hub
+        if hub is not None and hub.poll() is None:
+            hub.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.to_thread(hub.wait, 10)
+            except subprocess.TimeoutExpired:
+                hub.kill()
+                await asyncio.to_thread(hub.wait, 10)
 
     async def close(self) -> None:
         if self._acceptor is not None:
@@ -144,6 +181,7 @@ class AuditSshServer:
         if self._acceptor is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._acceptor.wait_closed(), timeout=2)
+        await self._stop_hub()
         self._forward_stop.set()
         if self._forwarder is not None:
             await asyncio.to_thread(self._forwarder.join, 30)
@@ -178,6 +216,8 @@ class AuditSshServer:
         argv += ["--db", str(self.options.db_path)]
         if self.options.config_path is not None:
             argv += ["--config", str(self.options.config_path)]
+        if self.options.hub:
+            argv.append("--follow-hub")
         return [*argv, mode, "--", *words]
 
     def child_argv(self, operator: str) -> list[str]:

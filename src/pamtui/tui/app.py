@@ -28,6 +28,7 @@ from pamtui.services.inventory_snapshot import InventorySnapshots
 from pamtui.services.journal import Journal, JournalError, VerifyReport
 from pamtui.services.movers import people_flags
 from pamtui.services.session import Session
+from pamtui.services.shared_stream import SharedFeed, session_feed
 from pamtui.services.stream import EventFeed, StreamProblem
 from pamtui.services.ui_settings import save_theme, saved_theme
 from pamtui.services.watch import StreamWatch
@@ -211,7 +212,7 @@ class PamtuiApp(BaseApp):
         self.stream_watch = StreamWatch(session.inventory)
         self.journal_check: VerifyReport | None = None
         self.cursors: CursorStore | None = (
-            None if self.read_only else CursorStore.beside(session.db_path)
+            None if self.read_only or session.shared_stream else CursorStore.beside(session.db_path)
         )
         """Where each stream got to (a read-only session writes no file)."""
         self.stream_problems: dict[str, str] = {}
@@ -402,7 +403,7 @@ class PamtuiApp(BaseApp):
         if cursors is not None and cursors.problem:
             self.notify(cursors.problem, severity="warning", markup=False)
         since = cursors.since(types) if cursors else None
-        feed = EventFeed(providers, since=since, recent=self.session.activity)
+        feed = session_feed(self.session.shared_stream, providers, since, self.session.activity)
         try:
             log = self.main.query_one(StreamLog)
         except _SCREEN_GONE:
@@ -417,7 +418,9 @@ class PamtuiApp(BaseApp):
             if cursors is not None:
                 cursors.flush()
 
-    async def _follow(self, feed: EventFeed, log: StreamLog, types: dict[str, str]) -> None:
+    async def _follow(
+        self, feed: EventFeed | SharedFeed, log: StreamLog, types: dict[str, str]
+    ) -> None:
         cursors = self.cursors
         async for item in feed.items():
             if isinstance(item, StreamProblem):

@@ -623,8 +623,13 @@ async def stream(
     since: str | None,
     backfill_seconds: float,
     clock: Clock,
+    on_poll: Callable[[], None] | None = None,
 ) -> AsyncIterator[AccessEvent]:
-    """Backfill (or resume after ``since``), then live events as their time comes, forever."""
+    """Backfill (or resume after ``since``), then live events as their time comes, forever.
+
+    ``on_poll``: called for each live second read (a real stream's poll of its API);
+    the backfill counts as none (a real one is a page or two).
+    """
     after = parse_cursor(since) if since is not None else None
     window_start = math.floor(clock.time() - backfill_seconds)
 
@@ -668,6 +673,8 @@ async def stream(
         wait = t - clock.time()
         if wait > 0:
             await clock.sleep(wait)
+            if on_poll is not None:  # caught up: each second is a poll (a backfill is not)
+                on_poll()
         for i, ev in enumerate(model.second(t)):
             if i <= skip:
                 continue

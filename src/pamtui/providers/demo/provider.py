@@ -35,6 +35,7 @@ from pamtui.providers.base import ProviderContext, ProviderError
 from pamtui.providers.demo import events as ev
 from pamtui.providers.demo import grants
 from pamtui.providers.demo import state as st
+from pamtui.providers.demo.calls import CallLog
 from pamtui.providers.demo.constants import DEFAULT_SEED, GITHUB_ORG, SYSTEMS
 from pamtui.providers.demo.generate import MIN_ACCOUNTS
 from pamtui.providers.demo.people import past_roles, people_from_rows
@@ -95,6 +96,13 @@ SETTINGS = Settings(
         low=MIN_ACCOUNTS,
         high=2_000_000,
         expected=f"a number of accounts, at least {MIN_ACCOUNTS} and at most 2000000",
+    ),
+    string(
+        "call_log",
+        "count this provider's calls in this SQLite file (relative: beside the database);"
+        " for benchmarks and tests (demo/calls.py)",
+        non_empty=True,
+        expected="a path",
     ),
 )
 """Settings of ``type = "demo"``."""
@@ -161,8 +169,11 @@ class DemoProvider(DeclaredProvider):
         backfill_minutes: float = 30,
         scale: int | None = None,
         clock: ev.Clock | None = None,
+        call_log: Path | None = None,
     ) -> None:
         self.name = name
+        self.calls: CallLog | None = CallLog(call_log, name) if call_log is not None else None
+        """Counts this instance's calls when ``call_log`` is set (demo/calls.py)."""
         self.system = system
         self.systems: tuple[str, ...] = (system,) if system else SYSTEMS
         self.state_file = Path(state_file)
@@ -193,6 +204,11 @@ class DemoProvider(DeclaredProvider):
             state_file = scaled_path(state_dir, scale, values["seed"])
         else:
             state_file = st.default_path(state_dir)
+        call_log = values["call_log"]
+        if call_log is not None:
+            call_log = Path(call_log).expanduser()
+            if not call_log.is_absolute():
+                call_log = state_dir / call_log
         return cls(
             name,
             state_file=state_file,
@@ -203,6 +219,7 @@ class DemoProvider(DeclaredProvider):
             backfill_minutes=values["backfill_minutes"],
             scale=scale,
             clock=options.get("clock"),
+            call_log=call_log,
         )
 
     # -- state ---------------------------------------------------------------
@@ -225,7 +242,13 @@ class DemoProvider(DeclaredProvider):
     def _marks(self) -> str:
         return ",".join("?" * len(self.systems))
 
-    async def _pages(self, sql: str, params: tuple[Any, ...]) -> AsyncIterator[tuple[Any, ...]]:
+    def _count(self, kind: str) -> None:
+        if self.calls is not None:
+            self.calls.count(kind)
+
+    async def _pages(
+        self, sql: str, params: tuple[Any, ...], kind: str
+    ) -> AsyncIterator[tuple[Any, ...]]:
         """Keyset pagination on rowid: short reads, no cursor left open between yields.
 
         Rows are plain tuples whose first column is the rowid. A page is one
@@ -236,6 +259,7 @@ class DemoProvider(DeclaredProvider):
         conn = self._db()
         last = 0
         while True:
+            self._count(kind)  # one page: one simulated round trip
             cursor = conn.cursor()
             cursor.row_factory = None  # tuples: sqlite3.Row costs ~2 µs a row at 400k rows
             rows = cursor.execute(sql, (*params, last, PAGE)).fetchall()
@@ -274,7 +298,7 @@ class DemoProvider(DeclaredProvider):
             _enum_map(OwnerStatus),
         )
         unknown = OwnerStatus.UNKNOWN
-        async for row in self._pages(sql, self.systems):
+        async for row in self._pages(sql, self.systems, "list_accounts"):
             (_, aid, aname, kind, status, email, display, system, priv) = row[:9]
             (groups_json, owner, owner_status, created, last_active) = row[9:]
             yield Account(
@@ -308,6 +332,7 @@ class DemoProvider(DeclaredProvider):
 
     async def list_people(self) -> AsyncIterator[Person]:
         """Acme Robotics' HR roster: every person, leavers included (demo/people.py)."""
+        self._count("list_people")
         conn = self._db()
         extra = self._has_column("people", "aliases")
         columns = "id, name, email, status, terminated, manager, department, title"
@@ -341,7 +366,7 @@ class DemoProvider(DeclaredProvider):
         name = self.name
         scopes = _json_tuples()
         kinds, statuses = _enum_map(CredentialKind), _enum_map(CredentialStatus)
-        async for row in self._pages(sql, params):
+        async for row in self._pages(sql, params, "list_credentials"):
             (_, cid, aid, kind, status, label, scopes_json, fingerprint) = row[:8]
             (created, expires, last_used) = row[8:]
             yield Credential(
@@ -524,6 +549,7 @@ class DemoProvider(DeclaredProvider):
     async def stream_events(self, since: str | None = None) -> AsyncIterator[AccessEvent]:
         if since is not None:
             ev.parse_cursor(since)  # fail early on a foreign cursor
+        self._count("stream_open")
         self._db()  # the state file exists (built here if not) before the thread reads it
         conn = st.connect(self.state_file)  # its own connection: data_version sees others
         try:
@@ -539,12 +565,15 @@ class DemoProvider(DeclaredProvider):
                 since=since,
                 backfill_seconds=self.backfill_minutes * 60,
                 clock=self.clock,
+                on_poll=lambda: self._count("stream_poll"),
             ):
                 yield event
         finally:
             conn.close()
 
     async def aclose(self) -> None:
+        if self.calls is not None:
+            self.calls.flush()
         if self._conn is not None:
             self._conn.close()
             self._conn = None
