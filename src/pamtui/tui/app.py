@@ -51,6 +51,7 @@ LOADING_REDRAW_INTERVAL = 1.0
 """Seconds between redraws of the accounts pane while providers are still answering."""
 # What a worker meets when it finishes after the operator quit: drop the update.
 _SCREEN_GONE = (NoMatches, LookupError)
+Feed = EventFeed | SharedFeed  # local providers, or the hub's shared store over SSH
 
 
 class BaseApp(App[int]):
@@ -355,7 +356,6 @@ class PamtuiApp(BaseApp):
         """UNOWNED, MOVER and EXCESS in the accounts pane: correlate once the accounts are in."""
         session = self.session
         views = session.inventory.rows()
-        # Roster and links (180,000 objects at 100k) stay: frozen, see pamtui/heap.py.
         with heap.long_lived():
             try:
                 corr = await session.people.refresh(views)
@@ -418,9 +418,7 @@ class PamtuiApp(BaseApp):
             if cursors is not None:
                 cursors.flush()
 
-    async def _follow(
-        self, feed: EventFeed | SharedFeed, log: StreamLog, types: dict[str, str]
-    ) -> None:
+    async def _follow(self, feed: Feed, log: StreamLog, types: dict[str, str]) -> None:
         cursors = self.cursors
         async for item in feed.items():
             if isinstance(item, StreamProblem):
