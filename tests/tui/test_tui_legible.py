@@ -79,6 +79,11 @@ async def test_three_sparklines_whatever_the_account_names(db_path):
         for n, name in enumerate(names):
             for second in range(100, 130):
                 rates.add(("a-provider-with-a-long-name", name), second, 3 - n)
+        # The screen redraws the sparklines from the stream's own table every 0.5 s:
+        # give it these rates, or a redraw under load shows an empty table instead.
+        log = app.screen.query_one(StreamLog)
+        log.rates = rates
+        log.account_name = lambda provider, account_id: account_id
         sparks = app.screen.query_one(StreamRates)
         sparks.show(rates, lambda key: key[1])
         await pilot.pause()
