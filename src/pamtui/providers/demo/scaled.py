@@ -7,7 +7,6 @@ and seed.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from pamtui.providers.demo import state as st
@@ -26,38 +25,21 @@ def scaled_path(state_dir: Path, scale: int, seed: int | None = None) -> Path:
 def ensure_scaled(path: Path, *, scale: int, seed: int | None = None) -> Path:
     """Create the state file of a generated ``scale``-account org if it does not exist yet.
 
-    Like ``state.ensure`` (built aside, then linked into place atomically), but
+    Like ``state.ensure`` (``state.build_once``: built aside, then linked into place), but
     the org is generated with ``scale`` accounts and ``CREDENTIALS_PER_ACCOUNT``
     credentials each instead of read from the bundled sample. 100,000 accounts
     take about 10 s once (generation plus SQLite); later starts reuse the file.
     """
-    import contextlib
     import time
-    import uuid
 
     from pamtui.providers.demo.generate import generate
 
-    path = Path(path)
-    if path.exists():
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
+    def build_into(tmp: Path) -> None:
         org = generate(
             seed=DEFAULT_SEED if seed is None else seed,
             accounts=scale,
             credentials=scale * CREDENTIALS_PER_ACCOUNT,
         )
         st.build(tmp, org, now=time.time())
-        try:
-            os.link(tmp, path)  # atomic: fails if another process got there first
-        except FileExistsError:
-            pass
-        except OSError:  # a filesystem without hard links
-            if not path.exists():
-                os.replace(tmp, path)
-    finally:
-        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
-            with contextlib.suppress(FileNotFoundError):
-                leftover.unlink()
-    return path
+
+    return st.build_once(path, build_into)

@@ -21,7 +21,7 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -119,13 +119,24 @@ def load_org(seed: int | None = None) -> dict[str, Any]:
 
 def ensure(path: Path, *, seed: int | None = None, now: float | None = None) -> Path:
     """Create the state file if it does not exist yet (safe against concurrent creators)."""
+    stamp = time.time() if now is None else now
+    return build_once(path, lambda tmp: build(tmp, load_org(seed), now=stamp))
+
+
+def build_once(path: Path, build_into: Callable[[Path], None]) -> Path:
+    """Create ``path`` with ``build_into`` unless it exists, safe against concurrent creators.
+
+    The file is built aside under a unique name, then linked into place
+    atomically: a second process that raced us keeps the first file, and a
+    reader never sees a half-built one.
+    """
     path = Path(path)
     if path.exists():
         return path
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        build(tmp, load_org(seed), now=time.time() if now is None else now)
+        build_into(tmp)
         try:
             os.link(tmp, path)  # atomic: fails if another process got there first
         except FileExistsError:
