@@ -1,10 +1,14 @@
-"""The machine line every benchmark prints first, so figures carry their context."""
+"""What the benchmarks share: the machine line they print first, so figures carry
+their context, the environment a measured program gets, and their work directory."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import sqlite3
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -34,3 +38,14 @@ def measured_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in UNMEASURED_ENV}
     env.update(extra)
     return env
+
+
+@contextlib.contextmanager
+def scratch_dir(keep: Path | None) -> Iterator[Path]:
+    """``--keep DIR`` (created if missing, left in place), else a temporary directory."""
+    if keep:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        yield Path(tmp)

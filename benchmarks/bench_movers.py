@@ -15,12 +15,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import machine_line
+from _machine import machine_line, scratch_dir
 from bench_people import scale_config, seconds
 
 BASELINES = """
@@ -84,14 +83,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="keep the generated org in this directory")
     args = parser.parse_args()
     print(machine_line())
-    tmp = None
-    if args.keep:
-        work = args.keep
-        work.mkdir(parents=True, exist_ok=True)
-    else:
-        tmp = tempfile.TemporaryDirectory()
-        work = Path(tmp.name)
-    try:
+    with scratch_dir(args.keep) as work:
         from pamtui.providers.demo.scaled import ensure_scaled
 
         state = work / f"demo-{args.scale}.sqlite"
@@ -104,9 +96,6 @@ def main() -> None:
         for leftover in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
             leftover.unlink(missing_ok=True)
         asyncio.run(figures(config, db, args.runs))
-    finally:
-        if tmp is not None:
-            tmp.cleanup()
 
 
 if __name__ == "__main__":

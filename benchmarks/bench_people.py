@@ -23,13 +23,12 @@ import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import machine_line
+from _machine import machine_line, scratch_dir
 
 
 def scale_config(scale: int, state: Path) -> str:
@@ -210,14 +209,7 @@ def main() -> None:
     parser.add_argument("--only", choices=("correlation", "view"))
     args = parser.parse_args()
     print(machine_line())
-    tmp = None
-    if args.keep:
-        work = args.keep
-        work.mkdir(parents=True, exist_ok=True)
-    else:
-        tmp = tempfile.TemporaryDirectory()
-        work = Path(tmp.name)
-    try:
+    with scratch_dir(args.keep) as work:
         from pamtui.providers.demo.scaled import ensure_scaled
 
         state = work / f"demo-{args.scale}.sqlite"
@@ -233,9 +225,6 @@ def main() -> None:
         if args.only in (None, "view"):
             print("People view (headless, Textual run_test, 120x40):")
             asyncio.run(view_figures(config, work / "view.db", args.keys))
-    finally:
-        if tmp is not None:
-            tmp.cleanup()
 
 
 if __name__ == "__main__":

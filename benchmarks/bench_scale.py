@@ -32,13 +32,12 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import machine_line, measured_env
+from _machine import machine_line, measured_env, scratch_dir
 
 QUERIES = ("lucia-castillo", "orphan priv", "zoe.z", "~mrtgrc")
 
@@ -353,14 +352,7 @@ def main() -> None:
     parser.add_argument("--only", choices=("index", "headless", "tmux"))
     args = parser.parse_args()
     print(machine_line())
-    tmp = None
-    if args.keep:
-        work = args.keep
-        work.mkdir(parents=True, exist_ok=True)
-    else:
-        tmp = tempfile.TemporaryDirectory()
-        work = Path(tmp.name)
-    try:
+    with scratch_dir(args.keep) as work:
         from pamtui.providers.demo.scaled import ensure_scaled
 
         state = work / f"demo-{args.scale}.sqlite"
@@ -383,9 +375,6 @@ def main() -> None:
         if args.only in (None, "tmux"):
             print("tmux (installed pamtui, 120x40):")
             in_tmux(config, work, args.scale, args.runs)
-    finally:
-        if tmp is not None:
-            tmp.cleanup()
 
 
 if __name__ == "__main__":
