@@ -25,6 +25,7 @@ from pamtui.tui.keymap import role_allows
 from pamtui.tui.screens.revoking import RevokeActions
 from pamtui.tui.widgets.accounts import AccountsTable
 from pamtui.tui.widgets.credentials import AccountDetail, CredentialsTable
+from pamtui.tui.widgets.filter_input import FilterInput
 from pamtui.tui.widgets.queue import QueueTable
 from pamtui.tui.widgets.sparkline import StreamRates
 from pamtui.tui.widgets.stream import STATUS_FILTERS, StreamLog, describe
@@ -205,7 +206,7 @@ class MainScreen(RevokeActions, Screen):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
         with Vertical(id="accounts-pane", classes="pane"):
-            yield Input(
+            yield FilterInput(
                 placeholder="filter: name, email, provider, flag (orphaned, stale…)",
                 id="accounts-filter",
                 classes="hidden",
