@@ -93,3 +93,35 @@ def test_saving_over_a_symlink_replaces_the_link_not_its_target(db_path, tmp_pat
     )
     assert target.read_text() == "keep me"
     assert not snapshot_file(db_path).is_symlink()
+
+
+def test_rows_come_back_in_the_panes_base_order_and_say_so(db_path):
+    """Saved sorted by provider, name (case-folded), id: a start need not sort them."""
+    import sqlite3
+
+    from pamtui.services.account_index import AccountIndex
+    from pamtui.services.account_rows import BaseOrderedRows, base_order_key
+
+    db_path.parent.mkdir(parents=True)
+    views = list(reversed(synced()))  # the saver must not rely on the sync's order
+    keeper = InventorySnapshots(db_path, PROVIDERS, stale_days=90, read_only=False)
+    keeper.save(views, ["static"])
+    snap = keeper.load()
+    assert snap is not None and isinstance(snap.rows, BaseOrderedRows)
+    keys = [base_order_key(r.provider, r.name, r.id) for r in snap.rows]
+    assert keys == sorted(keys) and len(keys) == len(views)
+    # The index trusts that order: same screen as from the unordered views.
+    for column in ("risk", "account", "creds", "provider", "status", "kind"):
+        trusted, sorted_here = AccountIndex(snap.rows), AccountIndex(views)
+        trusted.sort(column)
+        sorted_here.sort(column)
+        assert trusted.shown_keys() == sorted_here.shown_keys(), column
+
+    # A file from before the order was kept (no "order" in meta): read, not trusted.
+    conn = sqlite3.connect(snapshot_file(db_path))
+    with conn:
+        conn.execute("DELETE FROM meta WHERE key = 'order'")
+    conn.close()
+    older = keeper.load()
+    assert older is not None and not isinstance(older.rows, BaseOrderedRows)
+    assert {r.key for r in older.rows} == {v.key for v in views}

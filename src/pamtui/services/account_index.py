@@ -9,6 +9,13 @@ visible rows are a list of row numbers in the current order, so a screen of
 rows is a slice and a keystroke in the filter is one pass over at most the
 rows still shown.
 
+Loading does as little per row as it can, because the pane is not complete
+until it returns: the haystacks are built on the first filter (or earlier, by
+``prepare``, once the pane is on screen), the key-to-row map on the first
+lookup by key, the risk sort key once per distinct set of flags, and rows that
+come already in the base order (``BaseOrderedRows``: the inventory snapshot
+saves them so) are not sorted again.
+
 Filter syntax (``AccountIndex.filter``):
 
 - whitespace-separated terms, every one must match (AND), case-insensitive;
@@ -31,10 +38,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from operator import itemgetter
 from typing import Any
 
 from pamtui.model import RiskFlag
-from pamtui.services.account_rows import AccountRow, row_of
+from pamtui.services.account_rows import AccountRow, BaseOrderedRows, base_order_key, row_of
 from pamtui.services.inventory import AccountKey, AccountView
 
 # Sortable columns, in the order ``next_column`` cycles through them.
@@ -87,6 +95,7 @@ def haystack(row: AccountRow) -> str:
 
 
 _KEYS: dict[str, Callable[[AccountRow], Any]] = {
+    # One row's sort key (``update``); ``_column_keys`` computes a whole column.
     "risk": lambda r: risk_score(r.flags),
     "account": lambda r: r.name.casefold(),
     "creds": live_credentials,
@@ -94,6 +103,37 @@ _KEYS: dict[str, Callable[[AccountRow], Any]] = {
     "status": lambda r: r.status,
     "kind": lambda r: r.kind,
 }
+
+
+# AccountRow fields, read in C.
+_PROVIDER, _ID, _NAME, _KIND, _STATUS, _FLAGS = (itemgetter(n) for n in (0, 1, 2, 6, 7, 8))
+_PLAIN_COLUMNS: dict[str, Callable[[AccountRow], Any]] = {"status": _STATUS, "kind": _KIND}
+
+
+def _column_keys(column: str, rows: list[AccountRow]) -> list[Any]:
+    """The sort key of every row for ``column``: what ``_KEYS`` gives, computed in bulk.
+
+    At 100,000 rows a Python call per row costs tens of milliseconds; the risk
+    score depends only on the set of flags (a handful of distinct ones), and
+    the other keys are a field, maybe case-folded.
+    """
+    if column == "risk":
+        flag_sets = list(map(_FLAGS, rows))
+        scores = {flags: risk_score(flags) for flags in set(flag_sets)}
+        return list(map(scores.__getitem__, flag_sets))
+    if column == "account":
+        return list(map(str.casefold, map(_NAME, rows)))
+    if column == "provider":
+        return list(map(str.casefold, map(_PROVIDER, rows)))
+    if column in _PLAIN_COLUMNS:
+        return list(map(_PLAIN_COLUMNS[column], rows))
+    return list(map(_KEYS[column], rows))
+
+
+def base_order(rows: list[AccountRow]) -> list[int]:
+    """Row numbers in ``base_order_key`` order (how ties sort), keys computed in bulk."""
+    keys = list(map(base_order_key, map(_PROVIDER, rows), map(_NAME, rows), map(_ID, rows)))
+    return sorted(range(len(keys)), key=keys.__getitem__)
 
 
 def parse_query(query: str) -> tuple[bool, tuple[str, ...]]:
@@ -124,8 +164,10 @@ class AccountIndex:
 
     def __init__(self, views: Iterable[AccountView | AccountRow] = ()) -> None:
         self._views: list[AccountRow] = []
-        self._row_of: dict[AccountKey, int] = {}
-        self._hay: list[str] = []
+        self._rows_by_key: dict[AccountKey, int] | None = None
+        """Built on the first lookup by key (``_row_of``)."""
+        self._hay: list[str] | None = None
+        """Built on the first filter, or by ``prepare``."""
         self._keys: dict[str, list[Any]] = {}
         self._base: list[int] | None = None
         self._order: tuple[str, bool, list[int]] | None = None
@@ -143,14 +185,40 @@ class AccountIndex:
     # -- content ---------------------------------------------------------------
 
     def load(self, views: Iterable[AccountView | AccountRow]) -> None:
-        """Replace every row; the sort and the query stay as they were."""
+        """Replace every row; the sort and the query stay as they were.
+
+        ``views`` given as ``BaseOrderedRows`` are trusted to be in the base
+        order already (it only decides how ties sort).
+        """
         self._views = [row_of(view) for view in views]
-        self._row_of = {v.key: n for n, v in enumerate(self._views)}
-        self._hay = [haystack(v) for v in self._views]
+        self._rows_by_key = None
+        self._hay = None
         self._keys = {}
-        self._base = None
+        self._base = list(range(len(self._views))) if isinstance(views, BaseOrderedRows) else None
         self._order = None
         self._apply(self._ordered(), self._terms)
+
+    def prepare(self) -> None:
+        """Build what the first keystroke in the filter needs, ahead of it.
+
+        ``load`` leaves the haystacks for later so that the pane shows its rows
+        sooner; calling this once they are on screen keeps that cost off the
+        operator's first keystroke.
+        """
+        self._haystacks()
+        self._row_of()
+
+    def _haystacks(self) -> list[str]:
+        if self._hay is None:
+            self._hay = list(map(haystack, self._views))
+        return self._hay
+
+    def _row_of(self) -> dict[AccountKey, int]:
+        if self._rows_by_key is None:
+            views = self._views
+            keys = map(itemgetter(0, 1), views)
+            self._rows_by_key = dict(zip(keys, range(len(views)), strict=True))
+        return self._rows_by_key
 
     def update(self, view: AccountView | AccountRow) -> None:
         """Change one row in place (it keeps its position until the next sort or filter).
@@ -159,19 +227,24 @@ class AccountIndex:
         sort or filter change.
         """
         view = row_of(view)
-        row = self._row_of.get(view.key)
+        rows_by_key = self._row_of()
+        row = rows_by_key.get(view.key)
         if row is None:
-            self._row_of[view.key] = len(self._views)
+            rows_by_key[view.key] = len(self._views)
             self._views.append(view)
-            self._hay.append(haystack(view))
+            if self._hay is not None:
+                self._hay.append(haystack(view))
             for column, keys in self._keys.items():
                 keys.append(_KEYS[column](view))
             self._base = None
             self._order = None
             self._moved = True
             return
+        if view.name.casefold() != self._views[row].name.casefold():
+            self._base = None  # renamed: its place among ties changed too
         self._views[row] = view
-        self._hay[row] = haystack(view)
+        if self._hay is not None:
+            self._hay[row] = haystack(view)
         for column, keys in self._keys.items():
             keys[row] = _KEYS[column](view)
         self._order = None  # its sort key may have changed
@@ -188,7 +261,7 @@ class AccountIndex:
         return self._views[self._shown[position]]
 
     def get(self, key: AccountKey) -> AccountRow | None:
-        row = self._row_of.get(key)
+        row = self._row_of().get(key)
         return None if row is None else self._views[row]
 
     def shown_keys(self) -> list[AccountKey]:
@@ -198,7 +271,7 @@ class AccountIndex:
 
     def position(self, key: AccountKey) -> int | None:
         """Where ``key`` is among the shown rows, or None if it is filtered out."""
-        row = self._row_of.get(key)
+        row = self._row_of().get(key)
         if row is None:
             return None
         try:
@@ -238,20 +311,12 @@ class AccountIndex:
     def _ordered(self) -> list[int]:
         """Every row in the current sort order; ties by provider, then name, then id."""
         if self._base is None:
-            views = self._views
-            self._base = sorted(
-                range(len(views)),
-                key=lambda n: (
-                    views[n].provider.casefold(),
-                    views[n].name.casefold(),
-                    views[n].id,
-                ),
-            )
+            self._base = base_order(self._views)
         if self._order is not None and self._order[:2] == (self._column, self._descending):
             return self._order[2]  # not mutated by anyone: _apply copies or filters it
         keys = self._keys.get(self._column)
         if keys is None:
-            keys = self._keys[self._column] = [_KEYS[self._column](v) for v in self._views]
+            keys = self._keys[self._column] = _column_keys(self._column, self._views)
         # sort(reverse=True) keeps equal elements in their base order: stable ties.
         ordered = sorted(self._base, key=keys.__getitem__, reverse=self._descending)
         self._order = (self._column, self._descending, ordered)
@@ -281,7 +346,10 @@ class AccountIndex:
 
     def _apply(self, base: list[int], terms: tuple[str, ...]) -> None:
         self._moved = False
-        hay = self._hay
+        if not terms:
+            self._shown = list(base)
+            return
+        hay = self._haystacks()
         rows = base
         for term in terms:
             if self._fuzzy:

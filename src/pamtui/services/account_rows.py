@@ -57,3 +57,16 @@ def row_of(view: AccountView | AccountRow) -> AccountRow:
         view.flags,
         live_count(view) if view.credentials_read else None,
     )
+
+
+def base_order_key(provider: str, name: str, account_id: str) -> tuple[str, str, str]:
+    """How the accounts pane orders ties: provider, then name (case-folded), then id."""
+    return (provider.casefold(), name.casefold(), account_id)
+
+
+class BaseOrderedRows(list[AccountRow]):
+    """Rows already sorted by ``base_order_key``: ``AccountIndex.load`` does not sort them.
+
+    The inventory snapshot is saved in that order, so a start from it skips
+    a sort of 100,000 rows. A wrong order would only change how ties sort.
+    """

@@ -17,6 +17,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 
+from pamtui import heap
 from pamtui.services.account_index import AccountIndex
 from pamtui.services.account_rows import AccountRow
 from pamtui.services.inventory import AccountKey, AccountView
@@ -172,6 +173,14 @@ class AccountsTable(VirtualTable):
         # later (STALE) widen the risk column rather than being cut off.
         self._rows_changed(selected, measure=True, grow_only=self._measured)
         self._measured = True
+        # The filter's haystacks: after the rows are on screen, not before them,
+        # and before the operator's first keystroke needs them.
+        self.call_after_refresh(self._prepare_filter)
+
+    def _prepare_filter(self) -> None:
+        # Long-lived like the rows (see MainScreen.show_accounts and pamtui/heap.py).
+        with heap.long_lived():
+            self.index.prepare()
 
     def set_filter(self, needle: str) -> None:
         self._filter = needle.strip()
