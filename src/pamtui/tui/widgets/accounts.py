@@ -47,6 +47,8 @@ COLUMNS = tuple((c.label, c.key) for c in TABLE_COLUMNS)
 ASCENDING_MARK, DESCENDING_MARK = "▲", "▼"
 RESORT_DELAY = 0.5
 """Seconds an update waits for others before the rows are re-sorted (one sort per burst)."""
+PREPARE_DELAY = 0.2
+"""Seconds after a load before the filter's haystacks are built (the rows are drawn first)."""
 
 
 def row_key(key: AccountKey) -> str:
@@ -174,8 +176,8 @@ class AccountsTable(VirtualTable):
         self._rows_changed(selected, measure=True, grow_only=self._measured)
         self._measured = True
         # The filter's haystacks: after the rows are on screen, not before them,
-        # and before the operator's first keystroke needs them.
-        self.call_after_refresh(self._prepare_filter)
+        # and (usually) before the operator's first keystroke needs them.
+        self.set_timer(PREPARE_DELAY, self._prepare_filter)
 
     def _prepare_filter(self) -> None:
         # Long-lived like the rows (see MainScreen.show_accounts and pamtui/heap.py).
