@@ -397,8 +397,13 @@ class PeopleService:
         await self.load_roster()
         return self.correlate(views)
 
-    def correlate(self, views: Iterable[Any]) -> Correlation:
-        """Correlate inventory views (``AccountView``) against the roster last loaded."""
+    def correlate(self, views: Iterable[Any], overrides: Overrides | None = None) -> Correlation:
+        """Correlate inventory views (``AccountView``) against the roster last loaded.
+
+        ``overrides``: the manual links, read beforehand (``store.load()``) by a
+        caller that runs this in a thread: the journal's connection stays on
+        the event loop's thread (``services/people_flagging.py``).
+        """
         accounts: list[Account] = []
         live: dict[AccountKey, int] = {}
         active = CredentialStatus.ACTIVE
@@ -410,7 +415,7 @@ class PeopleService:
         self.last = correlate(
             accounts,
             self.roster.people,
-            self.store.load(),
+            self.store.load() if overrides is None else overrides,
             hooks=self.hooks,
             live_credentials=live,
         )

@@ -22,11 +22,11 @@ from pamtui import heap
 from pamtui.errors import PamtuiError
 from pamtui.model import QueueState
 from pamtui.sanitize import clean
+from pamtui.services import people_flagging
 from pamtui.services.cursors import CursorStore
 from pamtui.services.health import ProviderStatus, provider_statuses
 from pamtui.services.inventory_snapshot import InventorySnapshots
 from pamtui.services.journal import Journal, JournalError, VerifyReport
-from pamtui.services.movers import people_flags
 from pamtui.services.session import Session
 from pamtui.services.shared_stream import SharedFeed, session_feed
 from pamtui.services.stream import EventFeed, StreamProblem
@@ -354,18 +354,14 @@ class PamtuiApp(BaseApp):
     @work(group="people-flags", exclusive=True)
     async def flag_people(self) -> None:
         """UNOWNED, MOVER and EXCESS in the accounts pane: correlate once the accounts are in."""
-        session = self.session
-        views = session.inventory.rows()
         with heap.long_lived():
-            try:
-                corr = await session.people.refresh(views)
-                movers = await session.movers.assess(corr, views)
+            try:  # the correlation runs in a thread: keystrokes are not held up
+                await people_flagging.flag_people(self.session)
             except PamtuiError as exc:
                 self.notify(f"People: {exc}", severity="warning", markup=False)
                 return
-            session.inventory.set_people_flags(people_flags(corr, movers))
         with contextlib.suppress(*_SCREEN_GONE):
-            self.main.show_accounts(session.inventory.rows())
+            self.main.show_accounts(self.session.inventory.rows())
 
     @work(group="recover", exclusive=True)
     async def recover_queue(self) -> None:

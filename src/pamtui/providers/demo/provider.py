@@ -46,6 +46,8 @@ from pamtui.providers.kit.settings import Settings, choice, integer, number, str
 from pamtui.providers.roster import PastRole
 
 PAGE = 1000
+PEOPLE_PER_PAUSE = 2000
+"""People the roster listing yields between two returns to the event loop."""
 
 SETTINGS = Settings(
     choice(
@@ -339,8 +341,10 @@ class DemoProvider(DeclaredProvider):
         if extra:
             columns += ", aliases, worker_type"
         rows = conn.execute(f"SELECT {columns} FROM people ORDER BY id").fetchall()
-        for person in people_from_rows(rows, extended=extra, source=self.name):
+        for n, person in enumerate(people_from_rows(rows, extended=extra, source=self.name), 1):
             yield person
+            if n % PEOPLE_PER_PAUSE == 0:  # 80,000 people: let keystrokes in between
+                await asyncio.sleep(0)
         await asyncio.sleep(0)
 
     async def list_role_history(self) -> AsyncIterator[PastRole]:
