@@ -37,10 +37,14 @@ async def test_the_threaded_flags_equal_the_inline_ones(tmp_path, db_path):
         assert RiskFlag.UNOWNED not in threaded.get(unowned_key, frozenset())
         assert any(RiskFlag.MOVER in flags for flags in threaded.values())
 
-        await flag_people(session)  # merged into the inventory's views
+        changed = await flag_people(session)  # merged into the inventory's views
         merged = {v.key: v.flags for v in session.inventory.rows()}
         for key, flags in inline.items():
             assert flags <= merged[key]
+        # What changed is handed back (the pane redraws those rows only), as merged.
+        assert {v.key for v in changed} == set(inline)
+        assert all(v.flags == merged[v.key] for v in changed)
+        assert await flag_people(session) == []  # the same roster again: nothing changed
     finally:
         await session.aclose()
 

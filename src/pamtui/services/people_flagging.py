@@ -19,7 +19,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from pamtui.model import RiskFlag
-from pamtui.services.inventory import AccountKey
+from pamtui.services.inventory import AccountKey, AccountView
 from pamtui.services.movers import people_flags
 
 if TYPE_CHECKING:
@@ -41,9 +41,16 @@ async def compute_people_flags(session: Session) -> dict[AccountKey, frozenset[R
     return await asyncio.to_thread(people_flags, correlation, movers)
 
 
-async def flag_people(session: Session) -> None:
+async def flag_people(session: Session) -> list[AccountView]:
     """Compute the roster's flags (``compute_people_flags``) and merge them into the inventory.
 
-    The merge happens on the event loop, where the inventory is used.
+    Returns the accounts whose flags changed, as the inventory now holds them:
+    the pane redraws those rather than reloading 100,000 rows. The merge
+    happens on the event loop, where the inventory is used.
     """
-    session.inventory.set_people_flags(await compute_people_flags(session))
+    flags = await compute_people_flags(session)
+    inventory = session.inventory
+    old = inventory.people_flags
+    inventory.set_people_flags(flags)
+    changed = [key for key in old.keys() | flags.keys() if old.get(key) != flags.get(key)]
+    return [view for key in changed if (view := inventory.views.get(key)) is not None]

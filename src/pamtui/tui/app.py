@@ -356,12 +356,12 @@ class PamtuiApp(BaseApp):
         """UNOWNED, MOVER and EXCESS in the accounts pane: correlate once the accounts are in."""
         with heap.long_lived():
             try:  # the correlation runs in a thread: keystrokes are not held up
-                await people_flagging.flag_people(self.session)
+                changed = await people_flagging.flag_people(self.session)
             except PamtuiError as exc:
                 self.notify(f"People: {exc}", severity="warning", markup=False)
                 return
         with contextlib.suppress(*_SCREEN_GONE):
-            self.main.show_accounts(self.session.inventory.rows())
+            self.main.update_accounts(changed)  # not a reload of every row
 
     @work(group="recover", exclusive=True)
     async def recover_queue(self) -> None:

@@ -342,6 +342,15 @@ class MainScreen(RevokeActions, Screen):
             clean(f"Accounts{suffix}", max_length=160)
         )
 
+    def update_accounts(self, views: Sequence[AccountView]) -> None:
+        """Redraw many changed accounts at once (the roster's flags): one re-sort, no reload."""
+        table = self.query_one(AccountsTable)
+        table.update_views(views)
+        selected = table.selected_key
+        for view in views:
+            if view.key == selected:
+                self.query_one(AccountDetail).show(view)
+
     def update_account(self, view: AccountView) -> None:
         self.query_one(AccountsTable).update_view(view)
         if self.query_one(AccountsTable).selected_key == view.key:

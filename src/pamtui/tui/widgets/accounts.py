@@ -209,6 +209,18 @@ class AccountsTable(VirtualTable):
         # The sort is stable: rows whose sort key did not change keep their order.
         self._schedule_resort()
 
+    def update_views(self, views: Sequence[AccountView]) -> None:
+        """``update_view`` for many accounts at once: one redraw, one re-sort soon after."""
+        if not views:
+            return
+        widest = 0
+        for view in views:
+            self.index.update(view)
+            widest = max(widest, flag_badges(view.flags, self.app.current_theme).cell_len)
+        self.fit_cell("risk", widest)
+        self.data_changed()
+        self._schedule_resort()
+
     def _schedule_resort(self) -> None:
         if self._resort_pending or not self.is_mounted:
             return
