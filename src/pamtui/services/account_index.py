@@ -31,12 +31,15 @@ is kept rather than sorted again.
 
 ``update`` changes a row's content in place and does not move it: the
 operator's cursor stays on the account whose risk just changed. The next sort
-or filter change puts every row where it belongs.
+or filter change puts every row where it belongs; a re-sort by the same column
+after a few updates (the pane's, after a burst from the stream) moves just
+those rows, with a binary search each, instead of sorting and filtering all.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import insort
 from collections.abc import Callable, Iterable
 from operator import itemgetter
 from typing import Any
@@ -136,6 +139,28 @@ def base_order(rows: list[AccountRow]) -> list[int]:
     return sorted(range(len(keys)), key=keys.__getitem__)
 
 
+INCREMENTAL_ROWS = 256
+"""Rows updated in place that a re-sort of the same column moves one by one
+(two passes and a binary search each) rather than sorting every row again."""
+
+
+class _Descending:
+    """A sort key compared the other way round (for binary search in a descending order)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Descending) and self.value == other.value
+
+    def __lt__(self, other: _Descending) -> bool:
+        return bool(other.value < self.value)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 def parse_query(query: str) -> tuple[bool, tuple[str, ...]]:
     """(fuzzy, terms) of a filter query."""
     query = query.strip()
@@ -170,10 +195,14 @@ class AccountIndex:
         """Built on the first filter, or by ``prepare``."""
         self._keys: dict[str, list[Any]] = {}
         self._base: list[int] | None = None
+        self._rank: list[int] | None = None
+        """Each row's position in ``_base`` (for binary search), built when first needed."""
         self._order: tuple[str, bool, list[int]] | None = None
         """The last ``_ordered()`` answer: a filter change that widens reuses it."""
         self._moved = False
         """An update left rows out of place: the next filter change starts from the order."""
+        self._dirty: set[int] = set()
+        """Rows updated in place since ``_order`` and the shown rows were put in order."""
         self._shown: list[int] = []
         self._column = "risk"
         self._descending = True
@@ -195,6 +224,7 @@ class AccountIndex:
         self._hay = None
         self._keys = {}
         self._base = list(range(len(self._views))) if isinstance(views, BaseOrderedRows) else None
+        self._rank = None
         self._order = None
         self._apply(self._ordered(), self._terms)
 
@@ -247,7 +277,7 @@ class AccountIndex:
             self._hay[row] = haystack(view)
         for column, keys in self._keys.items():
             keys[row] = _KEYS[column](view)
-        self._order = None  # its sort key may have changed
+        self._dirty.add(row)  # its sort key may have changed: moved by the next sort
         self._moved = True
 
     @property
@@ -293,9 +323,56 @@ class AccountIndex:
         """Sort by ``column`` (one of ``COLUMNS``); None: the column's natural direction."""
         if column not in _KEYS:
             raise ValueError(f"unknown column {column!r} (known: {', '.join(COLUMNS)})")
-        self._column = column
-        self._descending = column in NATURAL_DESCENDING if descending is None else descending
+        descending = column in NATURAL_DESCENDING if descending is None else descending
+        same = (column, descending) == (self._column, self._descending)
+        self._column, self._descending = column, descending
+        if same and self._settle_in_place():
+            return
         self._apply(self._ordered(), self._terms)
+
+    def _settle_in_place(self) -> bool:
+        """Re-sort by the same column after a few updates: move just the updated rows.
+
+        The stream re-sorts the pane after each burst of updates (the widget's
+        ``RESORT_DELAY``); at 100,000 rows a full sort and filter cost tens of
+        milliseconds, which an operator typing at that moment would wait for.
+        False when the order must be built again (nothing to start from, a new
+        or renamed row, too many updated rows).
+        """
+        if not self._moved:
+            return True  # nothing changed since the rows were put in order
+        dirty = self._dirty
+        order = self._order
+        if (
+            not dirty
+            or len(dirty) > INCREMENTAL_ROWS
+            or self._base is None
+            or order is None
+            or order[:2] != (self._column, self._descending)
+        ):
+            return False
+        self._ordered()  # puts the updated rows in place in the full order
+        key = self._order_key()
+        shown = [row for row in self._shown if row not in dirty]
+        for row in dirty:
+            if self._row_matches(row):
+                insort(shown, row, key=key)
+        self._shown = shown
+        self._dirty = set()
+        self._moved = False
+        return True
+
+    def _order_key(self) -> Callable[[int], tuple[Any, int]]:
+        """The key the current order is sorted by: the column's, then the base position."""
+        keys = self._keys[self._column]
+        rank = self._rank
+        if rank is None:
+            rank = self._rank = [0] * len(self._views)
+            for position, row in enumerate(self._base or ()):
+                rank[row] = position
+        if self._descending:
+            return lambda row: (_Descending(keys[row]), rank[row])
+        return lambda row: (keys[row], rank[row])
 
     def next_column(self) -> str:
         """Sort by the next column of ``COLUMNS``, in its natural direction; return it."""
@@ -312,11 +389,23 @@ class AccountIndex:
         """Every row in the current sort order; ties by provider, then name, then id."""
         if self._base is None:
             self._base = base_order(self._views)
-        if self._order is not None and self._order[:2] == (self._column, self._descending):
-            return self._order[2]  # not mutated by anyone: _apply copies or filters it
+            self._rank = None
+            self._order = None
         keys = self._keys.get(self._column)
         if keys is None:
             keys = self._keys[self._column] = _column_keys(self._column, self._views)
+        order = self._order
+        if order is not None and order[:2] == (self._column, self._descending):
+            dirty = self._dirty
+            if not dirty:
+                return order[2]  # not mutated by anyone: _apply copies or filters it
+            if len(dirty) <= INCREMENTAL_ROWS:  # move the updated rows, not all of them
+                key = self._order_key()
+                ordered = [row for row in order[2] if row not in dirty]
+                for row in dirty:
+                    insort(ordered, row, key=key)
+                self._order = (self._column, self._descending, ordered)
+                return ordered
         # sort(reverse=True) keeps equal elements in their base order: stable ties.
         ordered = sorted(self._base, key=keys.__getitem__, reverse=self._descending)
         self._order = (self._column, self._descending, ordered)
@@ -344,8 +433,22 @@ class AccountIndex:
         self._apply(base, terms)
         self._terms = terms
 
+    def _row_matches(self, row: int) -> bool:
+        """Whether one row matches the current query (what ``_apply`` tests, for one row)."""
+        if not self._terms:
+            return True
+        text = self._haystacks()[row]
+        for term in self._terms:
+            if self._fuzzy and len(term) > 1:
+                if not _fuzzy_pattern(term).search(text):
+                    return False
+            elif term not in text:
+                return False
+        return True
+
     def _apply(self, base: list[int], terms: tuple[str, ...]) -> None:
         self._moved = False
+        self._dirty = set()
         if not terms:
             self._shown = list(base)
             return
