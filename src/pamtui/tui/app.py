@@ -235,6 +235,8 @@ class PamtuiApp(BaseApp):
     """The theme on screen, so that only a change of it is saved."""
     REMEMBERS_THEME = True
     """False over SSH: the service account's files are no operator's to write."""
+    STREAM_FLUSH_SECONDS = 0.1
+    """How often the stream pane draws what arrived (slower over SSH: many sessions)."""
 
     def _remember_theme(self, theme: Theme) -> None:
         """A theme chosen in the palette (ours or Textual's picker) is used next time."""
