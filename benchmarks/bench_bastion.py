@@ -169,16 +169,19 @@ def main() -> int:
             def rss(sessions: int) -> None:
                 pids = _descendants(server.pid)
                 total = sum(_rss_kib(p) for p in pids)
-                refreshing = sum(
-                    "--inventory-once"
-                    in Path(f"/proc/{p}/cmdline").read_bytes().decode(errors="replace")
-                    for p in pids
-                    if Path(f"/proc/{p}/cmdline").exists()
-                )
+
+                def cmdline(pid: int) -> str:
+                    try:
+                        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+                    except OSError:
+                        return ""
+
+                refresh = sum(_rss_kib(p) for p in pids if "--inventory-once" in cmdline(p))
+                hub = sum(_rss_kib(p) for p in pids if "cli.hub" in cmdline(p)) - refresh
                 print(f"{sessions} sessions: {len(pids)} processes, total RSS {total / 1024:.0f} MiB "
-                      f"(service {_rss_kib(server.pid) / 1024:.0f} MiB"
-                      f"{', an inventory refresh running' if refreshing else ''}); "
-                      f"load average {_load()}")  # fmt: skip
+                      f"(service {_rss_kib(server.pid) / 1024:.0f} MiB, hub {hub / 1024:.0f} MiB"
+                      + (f", the periodic inventory refresh {refresh / 1024:.0f} MiB" if refresh else "")
+                      + f"); load average {_load()}")  # fmt: skip
 
             for i in range(n):
                 started = time.monotonic()
