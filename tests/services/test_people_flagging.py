@@ -77,3 +77,20 @@ async def test_the_correlation_leaves_the_event_loop_free(tmp_path, db_path):
         assert any(RiskFlag.MOVER in f for f in flags.values())
     finally:
         await session.aclose()
+
+
+def test_the_switch_interval_is_shortened_once_and_restored():
+    import sys
+
+    from pamtui.services.people_flagging import HANDOVER_SECONDS, quick_gil_handover
+
+    before = sys.getswitchinterval()
+    outer = quick_gil_handover()
+    inner = quick_gil_handover()
+    outer.__enter__()
+    assert sys.getswitchinterval() == min(before, HANDOVER_SECONDS)
+    inner.__enter__()
+    outer.__exit__(None, None, None)  # overlapping, not nested: still shortened
+    assert sys.getswitchinterval() == min(before, HANDOVER_SECONDS)
+    inner.__exit__(None, None, None)
+    assert sys.getswitchinterval() == before

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from pamtui.sanitize import clean
 from pamtui.services.inventory import AccountView
 from pamtui.services.inventory_snapshot import InventorySnapshots, Snapshot, SnapshotUnusable
+from pamtui.services.people_flagging import quick_gil_handover
 
 if TYPE_CHECKING:
     from pamtui.tui.app import PamtuiApp
@@ -120,7 +121,8 @@ class SnapshotStart:
 
     def _save(self, views: list[AccountView], providers: list[str]) -> None:
         try:
-            self.snapshots.save(views, providers)
+            with quick_gil_handover():  # seconds of Python at 100k: keys still get through
+                self.snapshots.save(views, providers)
         except Exception as exc:  # a catch-all on purpose: a cache must not end the session
             with contextlib.suppress(RuntimeError):  # the app may be exiting
                 self.app.call_from_thread(
