@@ -161,3 +161,19 @@ def test_health_meta_that_is_not_json_gives_no_health(service, operator):
     conn.close()
     snapshot = operator[0].inventory.shared.load()
     assert snapshot is not None and health_of(snapshot) == {}
+
+
+def test_a_command_reads_the_published_inventory_or_syncs_before_the_first(service, operator):
+    """``ssh ... accounts``/``revoke``: ``Inventory.current`` lists nothing once published."""
+    hub, hub_provider = service
+    session, provider = operator
+    before = asyncio.run(session.inventory.current())  # nothing published yet: a sync
+    assert provider.listings == 1 and {v.key for v in before} == {
+        (provider.name, i) for i in provider.accounts
+    }
+    asyncio.run(refresh_inventory(hub))
+    hub_provider.down = True  # the service's next refresh will fail; this one is published
+    views = asyncio.run(session.inventory.current())
+    assert provider.listings == 1  # read from the file
+    assert {v.key for v in views} == set(hub.inventory.views)
+    assert session.inventory.health["static"].ok and all(v.credentials_read for v in views)
