@@ -128,8 +128,9 @@ def test_the_sessions_own_reads_and_marks_stay_on_top_until_a_newer_sync(service
     assert not session.inventory.views  # a mark is not a copy of the account
 
     provider.credentials.clear()  # say, every key of it was revoked
-    fresh = asyncio.run(session.inventory.refresh_account(key))
+    fresh = asyncio.run(session.inventory.refresh_account(key, account_too=False))
     assert fresh is not None and not fresh.credentials
+    assert provider.listings == 0  # its credentials only: no listing of every account
     assert session.inventory.get(key) is fresh  # over the shared, older view
     session.inventory.drop_older_than(utcnow() - timedelta(hours=1))
     assert session.inventory.get(key) is fresh  # a sync that began before it: kept

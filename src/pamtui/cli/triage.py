@@ -139,7 +139,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
         views = await session.inventory.current()
         view = _find_account(views, args.provider, args.account)
         if session.inventory.shared is not None:  # plan from the provider's answer now
-            view = await session.inventory.refresh_account(view.key) or view
+            view = await session.inventory.refresh_account(view.key, account_too=False) or view
         try:
             if args.credential:
                 creds = [c for c in view.credentials if args.credential in (c.id, c.label)]

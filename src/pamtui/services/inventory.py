@@ -300,13 +300,21 @@ class Inventory:
             return self.shared.is_orphaned(key)
         return view is not None and RiskFlag.ORPHANED in view.flags
 
-    async def refresh_account(self, key: AccountKey) -> AccountView | None:
-        """Re-read one account's credentials (after a revocation)."""
+    async def refresh_account(
+        self, key: AccountKey, *, account_too: bool = True
+    ) -> AccountView | None:
+        """Re-read one account's credentials (after a revocation).
+
+        ``account_too=False``: the credentials only (one call), not the account's
+        status, which providers give only by listing every account.
+        """
         provider = self.providers.get(key[0])
         view = self.get(key)
         if provider is None or view is None:
             return None
-        accounts = [a async for a in provider.list_accounts() if a.id == key[1]]
+        accounts = (
+            [a async for a in provider.list_accounts() if a.id == key[1]] if account_too else []
+        )
         account = accounts[0] if accounts else view.account
         credentials = [c async for c in provider.list_credentials(account)]
         fresh = self._view(account, credentials, utcnow())
