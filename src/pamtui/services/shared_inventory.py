@@ -87,11 +87,12 @@ class SharedInventory:
 
         Raises ``SnapshotUnusable`` for a file that cannot be read.
         """
-        stamp = _stamp(self.path)
+        # This version is read now, even if it turns out unusable: a damaged file is
+        # reported once, not every time a session looks for a newer one.
+        self.read = _stamp(self.path)
         snapshot = load(self.path, self.snapshots.stamp, snapshot=False)
         if snapshot is None:
             return None
-        self.read = stamp
         self.taken = snapshot.taken
         self.started = snapshot.meta.get(STARTED_META, snapshot.taken)
         self._orphaned = {r.key for r in snapshot.rows if RiskFlag.ORPHANED in r.flags}
