@@ -152,9 +152,13 @@ class PamtuiApp(BaseApp):
         them; it holds the last snapshot's accounts before the providers answer."""
         return MainScreen(first_rows=self.start.show)
 
+    def on_load(self) -> None:
+        heap.pause_for_start()  # `pamtui` paused it before its imports (pamtui/heap.py)
+
     def _after_first_frame(self) -> None:
         from pamtui.tui.screens.enrol import offer_enrolment  # rarely needed: not at import
 
+        heap.start_done()
         self._journal_session_start()
         offer_enrolment(self)  # first login with an admin's allowance: the QR code, once
         self.load_inventory()  # starts the stream once accounts are known
@@ -370,6 +374,7 @@ class PamtuiApp(BaseApp):
             )
 
     async def on_unmount(self) -> None:
+        heap.start_done()  # closed before its first frame: collect again
         self._journal_session_end()
         self._forward_stop.set()
         verifier = self._verifier
