@@ -81,6 +81,8 @@ class SshConfig:
     login_grace_seconds: int = 10
     max_unauthenticated: int = 64
     max_unauthenticated_per_source: int = 8
+    hub: bool = True
+    inventory_refresh_seconds: int = 300
 
 
 def _bounded(name: str, help: str, default: int, high: int, unit: str = "") -> Any:
@@ -167,6 +169,19 @@ SECTIONS: dict[str, tuple[type, Settings]] = {
                 "connections not logged in yet, from one address",
                 8,
                 1000,
+            ),
+            boolean(
+                "hub",
+                "one service child syncs the inventory and polls the streams for every session",
+                True,
+            ),
+            integer(
+                "inventory_refresh_seconds",
+                "how often the service re-syncs the shared inventory",
+                300,
+                low=30,
+                high=86400,
+                unit="seconds",
             ),
         ),
     ),

@@ -140,3 +140,32 @@ def test_a_killed_hub_is_restarted_and_repeats_no_event(bastion: Bastion, tmux) 
     assert len(cursors) == len(set(cursors))
     assert "alice (operator)" in _screen(tmux, "s0")  # the session lived through it
     store.close()
+
+
+@pytest.mark.tmux
+def test_sessions_read_the_services_inventory_and_never_list_the_providers(
+    bastion: Bastion,
+    tmux,  # noqa: F811
+) -> None:
+    """The hub syncs once; three sessions show its rows and ask no provider for a listing."""
+    from pamtui.services.inventory_snapshot import snapshot_file
+
+    _open(bastion, tmux, "s0")
+    wait_until(lambda: snapshot_file(bastion.db).exists(), 60, "the hub's first inventory")
+    wait_until(lambda: "service sync" in _screen(tmux, "s0"), 30, "the shared rows in s0")
+
+    def refreshing() -> list[str]:
+        return [c for c in _children(bastion.proc.pid).values() if "--inventory-once" in c]
+
+    wait_until(lambda: not refreshing(), 60, "the refresh child to end (its counts flushed)")
+    listed, credentials = _calls(bastion, "list_accounts"), _calls(bastion, "list_credentials")
+    assert listed >= 2  # the hub's refresh: one page at least per provider
+    for name in ("s1", "s2"):
+        _open(bastion, tmux, name)
+        wait_until(lambda n=name: "service sync" in _screen(tmux, n), 30, f"the rows in {name}")
+    time.sleep(2)  # counts are flushed each second
+    assert _calls(bastion, "list_accounts") == listed  # no session listed anything
+    assert _calls(bastion, "list_credentials") == credentials
+    screen = _screen(tmux, "s2")
+    assert "waiting for the service" not in screen
+    assert not refreshing()  # short-lived: one per [ssh] inventory_refresh_seconds

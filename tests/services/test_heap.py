@@ -101,6 +101,7 @@ def test_a_start_pauses_collection_until_its_first_frame_then_freezes_what_it_bu
 
 
 def test_a_start_leaves_a_collector_its_caller_turned_off_alone() -> None:
+    gc.unfreeze()  # what earlier tests in this process froze
     gc.disable()
     heap.pause_for_start()
     heap.start_done()

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pamtui.errors import PamtuiError
 from pamtui.services.hub import main as hub_main
 
 
@@ -18,9 +19,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pamtui-hub")
     parser.add_argument("--db", required=True)
     parser.add_argument("--config")
+    parser.add_argument(
+        "--inventory-once", action="store_true", help="sync and publish the shared inventory once"
+    )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM: flush, then end
-    return hub_main(Path(args.db), args.config)
+    try:
+        return hub_main(Path(args.db), args.config, inventory_once=args.inventory_once)
+    except PamtuiError as exc:  # a config the service started with no longer loads
+        print(f"pamtui hub: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

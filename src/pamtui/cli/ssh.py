@@ -96,6 +96,7 @@ def cmd_serve_ssh(args: argparse.Namespace) -> int:
             ),
         ),
         forward=config.forward,
+        hub=config.ssh.hub,
         operators=config.operators or (),
     )
 

@@ -191,6 +191,10 @@ class AccountIndex:
         row = self._row_of.get(key)
         return None if row is None else self._views[row]
 
+    def all_rows(self) -> list[AccountRow]:
+        """Every row, shown or filtered out, in no particular order (not a copy)."""
+        return self._views
+
     def shown_keys(self) -> list[AccountKey]:
         """The shown accounts' keys, in order."""
         views = self._views

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pamtui.model import Account, Capability, Credential, RiskFlag, utcnow
 from pamtui.providers.base import Provider, ProviderError
@@ -34,6 +34,14 @@ class AccountView:
     @property
     def key(self) -> AccountKey:
         return self.account.key
+
+
+class SharedSource(Protocol):
+    """The service's inventory (bastion mode, services/shared_inventory.py)."""
+
+    def view(self, key: AccountKey) -> AccountView | None: ...
+    def views(self) -> list[AccountView]: ...
+    def is_orphaned(self, key: AccountKey) -> bool: ...
 
 
 @dataclass
@@ -71,6 +79,12 @@ class Inventory:
     before_sync: Callable[[AccountKey], AccountView | None] | None = None
     """Until the first sync has answered: an account as the last inventory snapshot
     holds it (``services/inventory_snapshot``), for display only (:meth:`shown`)."""
+    shared: SharedSource | None = None
+    """Bastion mode: the accounts come from the service's sync, read on demand;
+    :attr:`views` then holds only what this session re-read itself (after a
+    revocation) or marked (anomalies), over the shared ones."""
+    local_at: dict[AccountKey, datetime] = field(default_factory=dict)
+    """When this session re-read each of those accounts (:meth:`drop_older_than`)."""
     _answered: set[str] = field(default_factory=set)
 
     async def sync(
@@ -203,7 +217,23 @@ class Inventory:
                 self.views[key] = replace(view, flags=own | flags.get(key, frozenset()))
 
     def rows(self) -> list[AccountView]:
-        return list(self.views.values())
+        if self.shared is None:
+            return list(self.views.values())
+        merged = {v.key: self._marked(v) for v in self.shared.views()}
+        merged.update(self.views)
+        return list(merged.values())
+
+    def _marked(self, view: AccountView) -> AccountView:
+        """A shared view with what this session saw itself (an anomaly in its stream)."""
+        if view.key in self.anomalous and RiskFlag.ANOMALOUS not in view.flags:
+            return replace(view, flags=view.flags | {RiskFlag.ANOMALOUS})
+        return view
+
+    def drop_older_than(self, moment: datetime) -> None:
+        """A newer shared sync arrived: forget what this session re-read before it began."""
+        for key in [k for k, at in self.local_at.items() if at < moment]:
+            self.views.pop(key, None)
+            del self.local_at[key]
 
     def shown_rows(self) -> list[AccountView]:
         """What the accounts pane shows: :meth:`rows`, plus provisional views while loading."""
@@ -217,17 +247,28 @@ class Inventory:
         view = self.views.get(key)
         if view is None and key[0] in self.provisional:
             view = self.provisional[key[0]].get(key)
+        if view is None and self.shared is not None:
+            view = self.get(key)
         if view is None and self.before_sync is not None:
             view = self.before_sync(key)
         return view
 
     def get(self, key: AccountKey) -> AccountView | None:
-        return self.views.get(key)
+        view = self.views.get(key)
+        if view is None and self.shared is not None:
+            shared = self.shared.view(key)
+            view = self._marked(shared) if shared is not None else None
+        return view
 
     def mark_anomalous(self, key: AccountKey) -> AccountView | None:
         """Flag an account the anomaly detector pointed at; returns the new view."""
+        seen = key in self.anomalous
         self.anomalous.add(key)
         view = self.views.get(key)
+        if view is None and self.shared is not None:
+            # Marked through ``anomalous`` (:meth:`_marked`); read once for the pane's row.
+            shared = None if seen else self.shared.view(key)
+            return self._marked(shared) if shared is not None else None
         if view is None or RiskFlag.ANOMALOUS in view.flags:
             return None
         view = AccountView(view.account, view.credentials, view.flags | {RiskFlag.ANOMALOUS})
@@ -236,16 +277,20 @@ class Inventory:
 
     def is_terminated_owner(self, key: AccountKey) -> bool:
         view = self.views.get(key)
+        if view is None and self.shared is not None:  # per event: no file read
+            return self.shared.is_orphaned(key)
         return view is not None and RiskFlag.ORPHANED in view.flags
 
     async def refresh_account(self, key: AccountKey) -> AccountView | None:
         """Re-read one account's credentials (after a revocation)."""
         provider = self.providers.get(key[0])
-        view = self.views.get(key)
+        view = self.get(key)
         if provider is None or view is None:
             return None
         accounts = [a async for a in provider.list_accounts() if a.id == key[1]]
         account = accounts[0] if accounts else view.account
         credentials = [c async for c in provider.list_credentials(account)]
         self.views[key] = self._view(account, credentials, utcnow())
+        if self.shared is not None:
+            self.local_at[key] = utcnow()
         return self.views[key]

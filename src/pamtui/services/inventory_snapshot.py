@@ -26,7 +26,7 @@ import os
 import sqlite3
 import types
 import typing
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -84,6 +84,8 @@ class Snapshot:
     taken: str
     """When the sync it holds ended (ISO 8601, UTC)."""
     providers: tuple[str, ...]
+    meta: dict[str, str] = dataclasses.field(default_factory=dict)
+    """Everything the file's meta table holds (the hub adds ``started`` and ``health``)."""
 
 
 # -- JSON for one account and its credentials (no pickle: the file is data) ----------
@@ -155,8 +157,11 @@ def _check(conn: sqlite3.Connection, expected: str) -> dict[str, str] | None:
     return meta
 
 
-def load(path: Path, expected: str) -> Snapshot | None:
+def load(path: Path, expected: str, *, snapshot: bool = True) -> Snapshot | None:
     """The rows of the last snapshot, or None when there is none for this config.
+
+    ``snapshot=False``: the rows are the service's shared inventory (bastion
+    mode, services/shared_inventory.py), not a stand-in until the providers answer.
 
     Raises ``SnapshotUnusable`` (with a one-line reason) when the file exists
     and is not a snapshot pamtui can read: a corrupt or foreign file.
@@ -172,6 +177,10 @@ def load(path: Path, expected: str) -> Snapshot | None:
             flag = {str(f): f for f in RiskFlag}
             flag_sets: dict[str, frozenset[RiskFlag]] = {}
             rows = []
+            # Provider, system, kind and status repeat on every row: one string each
+            # (400,000 fewer objects at 100,000 accounts; it counts per SSH session).
+            same: dict[str, str] = {}
+            one = same.setdefault
             for p, i, n, d, e, s, k, st, flags, live in conn.execute(
                 "SELECT provider, id, name, display_name, email, system, kind, status, flags,"
                 " live FROM accounts"
@@ -181,17 +190,27 @@ def load(path: Path, expected: str) -> Snapshot | None:
                     fs = flag_sets[flags] = frozenset(
                         flag[f] for f in flags.split(",") if f in flag
                     )
-                rows.append(AccountRow(p, i, n, d, e, s, k, st, fs, live, True))
+                rows.append(
+                    AccountRow(
+                        one(p, p), i, n, d, e, one(s, s), one(k, k), one(st, st), fs, live, snapshot
+                    )
+                )
         finally:
             conn.close()
     except (sqlite3.Error, ValueError, TypeError) as exc:
         raise SnapshotUnusable(f"inventory snapshot {path.name} not used: {exc}") from exc
     providers = tuple(json.loads(meta.get("providers", "[]")))
-    return Snapshot(rows, meta.get("taken", ""), providers)
+    return Snapshot(rows, meta.get("taken", ""), providers, meta)
 
 
-def account_view(path: Path, expected: str, key: AccountKey) -> AccountView | None:
-    """One account of the snapshot with its credentials, for display only."""
+def account_view(
+    path: Path, expected: str, key: AccountKey, *, shared: bool = False
+) -> AccountView | None:
+    """One account of the snapshot with its credentials, for display only.
+
+    ``shared=True``: the service's own complete sync (bastion mode), a view as
+    good as a session's own sync of the same age, so it may be planned from.
+    """
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
         try:
@@ -218,14 +237,65 @@ def account_view(path: Path, expected: str, key: AccountKey) -> AccountView | No
         )
     except (sqlite3.Error, ValueError, TypeError, KeyError):  # a damaged row: nothing shown
         return None
+    if shared:
+        return AccountView(account, credentials, flags)
     # credentials_read False: shown, never planned from (revoking refuses such a view).
     return AccountView(
         account, credentials, flags, credentials_read=False, snapshot=meta.get("taken") or "?"
     )
 
 
-def save(path: Path, stamp: str, views: Sequence[AccountView], providers: Iterable[str]) -> None:
+def all_views(path: Path, expected: str) -> list[AccountView]:
+    """Every account of a shared snapshot with its credentials (the people view's input).
+
+    Decoded on demand, not held: at 100,000 accounts they are 400,000 objects.
+    A damaged row is skipped; an unreadable file raises ``SnapshotUnusable``.
+    """
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        try:
+            meta = _check(conn, expected)
+            if meta is None:
+                return []
+            found = conn.execute(
+                "SELECT a.flags, d.detail FROM accounts a JOIN details d"
+                " ON a.provider = d.provider AND a.id = d.id"
+            ).fetchall()
+        finally:
+            conn.close()
+        names = json.loads(meta["fields"])
+    except (sqlite3.Error, ValueError, KeyError) as exc:
+        raise SnapshotUnusable(f"inventory snapshot {path.name} not used: {exc}") from exc
+    flag = {str(f): f for f in RiskFlag}
+    views = []
+    for flags, detail in found:
+        try:
+            account_values, credential_values = json.loads(detail)
+            account = _decode(Account, dict(zip(names["account"], account_values, strict=True)))
+            credentials = tuple(
+                _decode(Credential, dict(zip(names["credential"], values, strict=True)))
+                for values in credential_values
+            )
+        except (ValueError, TypeError, KeyError):
+            continue
+        views.append(
+            AccountView(
+                account, credentials, frozenset(flag[f] for f in flags.split(",") if f in flag)
+            )
+        )
+    return views
+
+
+def save(
+    path: Path,
+    stamp: str,
+    views: Sequence[AccountView],
+    providers: Iterable[str],
+    extra: Mapping[str, str] | None = None,
+) -> None:
     """Replace the snapshot with ``views`` (a complete sync), atomically.
+
+    ``extra``: more meta (the hub's ``started`` and ``health``).
 
     Written to a temporary file beside it and renamed over it, so a reader
     sees the old snapshot or the new one, and a crash leaves the old one.
@@ -249,6 +319,9 @@ def save(path: Path, stamp: str, views: Sequence[AccountView], providers: Iterab
                 "INSERT OR REPLACE INTO details VALUES (?, ?, ?)",
                 ((v.account.provider, v.account.id, _detail(v)) for v in views),
             )
+            # One account's flags by its key (selecting it, planning from it): without
+            # this index each lookup scanned every row (100,000 at the largest demo).
+            conn.execute("CREATE INDEX IF NOT EXISTS accounts_key ON accounts (provider, id)")
             conn.executemany(
                 "INSERT INTO meta VALUES (?, ?)",
                 [
@@ -256,6 +329,7 @@ def save(path: Path, stamp: str, views: Sequence[AccountView], providers: Iterab
                     ("fingerprint", stamp),
                     ("taken", utcnow().isoformat(timespec="seconds")),
                     ("providers", json.dumps(sorted(providers))),
+                    *(extra or {}).items(),
                     (
                         "fields",
                         json.dumps(

@@ -47,6 +47,9 @@ from pamtui.ssh.keys import AuthorizedKey, AuthorizedKeys
 from pamtui.ssh.limits import Admission, Limits, session_refusal
 
 UNAUTHENTICATED = "ssh:unauthenticated"
+HUB_RESTART_FIRST = 2.0
+HUB_RESTART_MAX = 60.0
+"""Seconds: the hub's restart pause doubles from the first to the max (``_keep_hub``)."""
 _TERM = re.compile(r"[A-Za-z0-9._+-]{1,64}")
 # The child's environment is built, not inherited: nothing the client sends
 # (SendEnv) and no secret in the server's environment reaches it.
@@ -141,19 +144,28 @@ class AuditSshServer:
         return self.port
 
     async def _keep_hub(self) -> None:
-        """Run the hub child; restart it (after a pause) whenever it ends."""
+        """Run the hub child; restart it whenever it ends, backing off while it keeps failing.
+
+        2 s after a crash, doubling up to a minute; back to 2 s once a hub has
+        run for a minute (a hub that dies at start must not spin the CPU).
+        """
         argv = [sys.executable, "-m", "pamtui.cli.hub", "--db", str(self.options.db_path)]
         if self.options.config_path is not None:
             argv += ["--config", str(self.options.config_path)]
+        pause = HUB_RESTART_FIRST
         while True:
+            started = time.monotonic()
             self._hub = subprocess.Popen(
                 argv, env=self.child_env(None), stdin=subprocess.DEVNULL, start_new_session=True
             )
             log(f"hub started (pid {self._hub.pid})")
             while self._hub.poll() is None:
                 await asyncio.sleep(0.5)
-            log(f"hub ended with status {self._hub.returncode}: restarting in 2 s")
-            await asyncio.sleep(2)
+            if time.monotonic() - started >= HUB_RESTART_MAX:
+                pause = HUB_RESTART_FIRST
+            log(f"hub ended with status {self._hub.returncode}: restarting in {pause:.0f} s")
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, HUB_RESTART_MAX)
 
     async def _stop_hub(self) -> None:
         if self._hub_watch is not None:

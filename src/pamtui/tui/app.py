@@ -33,8 +33,10 @@ from pamtui.services.watch import StreamWatch
 from pamtui.tui.base_app import BaseApp
 from pamtui.tui.commands import PamtuiCommands
 from pamtui.tui.screens.main import MainScreen
-from pamtui.tui.snapshot_start import SnapshotStart
+from pamtui.tui.session_marks import journal_session_end, journal_session_start
+from pamtui.tui.shared_start import SharedStart, start_for
 from pamtui.tui.throttle import Throttle
+from pamtui.tui.widgets.accounts import AccountsTable
 from pamtui.tui.widgets.stream import StreamLog, format_rate
 
 if TYPE_CHECKING:
@@ -117,8 +119,9 @@ class PamtuiApp(BaseApp):
         self._forward_stop = threading.Event()
         self._verifier: Journal | None = None
         self.snapshots = InventorySnapshots.for_session(session)
-        self.start = SnapshotStart(self, self.snapshots)
-        """The accounts pane from the last inventory snapshot until the providers answer."""
+        self.start = start_for(self, self.snapshots)
+        """The accounts pane from the last inventory snapshot until the providers answer,
+        or (bastion mode) from the service's shared inventory."""
 
     # -- start-up ----------------------------------------------------------
 
@@ -126,6 +129,8 @@ class PamtuiApp(BaseApp):
     """The theme on screen, so that only a change of it is saved."""
     REMEMBERS_THEME = True
     """False over SSH: the service account's files are no operator's to write."""
+    STREAM_FLUSH_SECONDS = 0.1
+    """How often the stream pane draws what arrived (slower over SSH: many sessions)."""
 
     def _remember_theme(self, theme: Theme) -> None:
         """A theme chosen in the palette (ours or Textual's picker) is used next time."""
@@ -159,28 +164,11 @@ class PamtuiApp(BaseApp):
         from pamtui.tui.screens.enrol import offer_enrolment  # rarely needed: not at import
 
         heap.start_done()
-        self._journal_session_start()
+        journal_session_start(self)
         offer_enrolment(self)  # first login with an admin's allowance: the QR code, once
         self.load_inventory()  # starts the stream once accounts are known
         self.verify_journal()
         self.forward_journal()
-
-    def _journal_session_start(self) -> None:
-        if self.read_only:
-            return
-        try:
-            self.session.journal.append(
-                self.session.operator,
-                "session_start",
-                detail={"interface": "tui", "read_only": self.read_only},
-            )
-        except JournalError as exc:
-            self.notify(
-                f"Journal unavailable, revocations will be refused: {exc}",
-                severity="error",
-                markup=False,
-                timeout=15,
-            )
 
     @property
     def main(self) -> MainScreen:
@@ -194,6 +182,9 @@ class PamtuiApp(BaseApp):
 
     @work(group="inventory", exclusive=True)
     async def load_inventory(self) -> None:
+        if isinstance(self.start, SharedStart):  # bastion mode: the service syncs
+            await self.start.follow(self._inventory_ready)
+            return
         inventory = self.session.inventory
         answered: list[str] = []
         listed: list[str] = []
@@ -237,6 +228,10 @@ class PamtuiApp(BaseApp):
         await inventory.snapshot()
         if self.session.people.sources:
             self.flag_people()
+        self._inventory_ready()
+
+    def _inventory_ready(self) -> None:
+        """The accounts are known: recover the queue, follow the stream, say what is down."""
         self._tick()
         if not self.read_only:
             self.recover_queue()
@@ -362,20 +357,9 @@ class PamtuiApp(BaseApp):
             return "Queue recovery"
         return ""
 
-    def _journal_session_end(self) -> None:
-        """The pair of session_start: when this operator's TUI session ended."""
-        if self.read_only:
-            return
-        with contextlib.suppress(JournalError):
-            self.session.journal.append(
-                self.session.operator,
-                "session_end",
-                detail={"interface": "tui", "read_only": self.read_only},
-            )
-
     async def on_unmount(self) -> None:
         heap.start_done()  # closed before its first frame: collect again
-        self._journal_session_end()
+        journal_session_end(self)
         self._forward_stop.set()
         verifier = self._verifier
         if verifier is not None:  # a chain check of a large journal: stop it, not wait
@@ -397,8 +381,11 @@ class PamtuiApp(BaseApp):
         self.push_screen(ProvidersScreen(self.provider_statuses()))
 
     def _account_name(self, provider: str, account_id: str) -> str:
-        view = self.session.inventory.get((provider, account_id))
-        return view.account.name if view else account_id
+        # The pane's light row: no provider call, no file read (bastion mode), per line.
+        with contextlib.suppress(*_SCREEN_GONE):
+            row = self.main.query_one(AccountsTable).index.get((provider, account_id))
+            return row.name if row else account_id
+        return account_id
 
     # -- status bar ----------------------------------------------------------
 

@@ -129,18 +129,18 @@ class PamtuiCommands(Provider):
     def _accounts(self) -> Iterator[tuple[str, AccountKey]]:
         if self._main is None:
             return
-        for view in cast("PamtuiApp", self.app).session.inventory.views.values():
-            a = view.account
+        # The pane's rows: what the operator sees (the service's, in bastion mode).
+        for row in self._main.query_one(AccountsTable).index.all_rows():
             text = " · ".join(
                 part
                 for part in (
-                    f"Go to account {clean(a.name, max_length=60)}",
-                    clean(a.email, max_length=60),
-                    clean(a.provider, max_length=30),
+                    f"Go to account {clean(row.name, max_length=60)}",
+                    clean(row.email, max_length=60),
+                    clean(row.provider, max_length=30),
                 )
                 if part
             )
-            yield text, view.key
+            yield text, row.key
 
     async def discover(self) -> Hits:
         for text, callback, help_text in self._commands():

@@ -186,6 +186,8 @@ class MainScreen(RevokeActions, Screen):
     ]
     _loading = ""
     """What the accounts pane title says is still loading (set by ``show_accounts``)."""
+    _source = ""
+    """Where the rows come from when it is not this session's own sync (bastion mode)."""
 
     def __init__(self, *, first_rows: Callable[[], object] | None = None) -> None:
         super().__init__()
@@ -229,7 +231,8 @@ class MainScreen(RevokeActions, Screen):
         self.query_one("#queue-pane").border_title = "Revocation queue"
         self.watch(self, "focused", self._mark_focus)
         self.query_one(AccountsTable).focus()
-        self.set_interval(0.1, self.query_one(StreamLog).flush)
+        flush_every = getattr(self.app, "STREAM_FLUSH_SECONDS", 0.1)
+        self.set_interval(flush_every, self.query_one(StreamLog).flush)
         self.set_interval(0.5, self._refresh_stream_meta)
         self._refresh_stream_meta()
         if self._first_rows is not None:
@@ -296,15 +299,27 @@ class MainScreen(RevokeActions, Screen):
     def session(self):
         return self.app.session
 
+    def note_source(self, source: str) -> None:
+        """Say in the pane title where the rows come from (the service's sync, and when)."""
+        self._source = source
+        self._update_accounts_title()
+
     def note_accounts(self, loading: str) -> None:
         """Change only what the pane title says is still coming (no reload of the rows)."""
         self._loading = loading
         self._update_accounts_title()
 
     def show_accounts(
-        self, views: Sequence[AccountView | AccountRow], *, loading: str = ""
+        self,
+        views: Sequence[AccountView | AccountRow],
+        *,
+        loading: str = "",
+        announce: bool = True,
     ) -> None:
-        """Show ``views``; ``loading``: what the pane title says is still coming."""
+        """Show ``views``; ``loading``: what the pane title says is still coming.
+
+        ``announce=False``: a refresh of rows already shown (no repeated notices).
+        """
         table = self.query_one(AccountsTable)
         # 100,000 rows and their haystacks live until the next load: built without
         # collections and frozen, so no later full collection walks them (a late
@@ -317,7 +332,7 @@ class MainScreen(RevokeActions, Screen):
         if selected is not None:  # say, its credentials have just been read
             self.query_one(AccountDetail).show(self.session.inventory.shown(selected))
         came_back = sum(RiskFlag.REGRESSED in view.flags for view in views)
-        if came_back and not loading:
+        if came_back and announce and not loading:
             self.notify(
                 f"{came_back} account(s) flagged CAME BACK: access pamtui revoked is there "
                 "again (pamtui audit recheck). Filter with /regressed.",
@@ -337,6 +352,8 @@ class MainScreen(RevokeActions, Screen):
             suffix += f" · {needle}"
         if self._loading:
             suffix += f" · {self._loading}"
+        if self._source:
+            suffix += f" · {self._source}"
         self.query_one("#accounts-pane").border_title = Content(
             clean(f"Accounts{suffix}", max_length=160)
         )
