@@ -147,15 +147,12 @@ class PamtuiApp(BaseApp):
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         mode = "read-only" if self.read_only else "operator"
         self.sub_title = f"{self.session.operator} ({mode})"
+        # Panes exist before workers use them; the first frame holds the last
+        # snapshot's accounts, before the providers answer.
+        await self.push_screen(MainScreen(first_rows=self.start.show))
         # The rest waits for the first frame: a start is judged by it.
         self.call_after_refresh(self._after_first_frame)
         self.set_interval(0.5, self._tick)
-
-    def get_default_screen(self) -> MainScreen:
-        """The triage screen is the app's first (not pushed over a blank one, which
-        costs the first frame a screen switch). Its panes exist before workers use
-        them; it holds the last snapshot's accounts before the providers answer."""
-        return MainScreen(first_rows=self.start.show)
 
     def on_load(self) -> None:
         heap.pause_for_start()  # `pamtui` paused it before its imports (pamtui/heap.py)
