@@ -110,6 +110,8 @@ def binding_ids() -> dict[str, Binding]:
 
 def keymap_for(keys: Mapping[str, str], source: Path | None) -> tuple[dict[str, str], list[str]]:
     """The keymap to apply, and one line per ``[keys]`` entry that names no binding."""
+    if not keys:  # the usual case: no need to import every screen for their bindings
+        return {}, []
     where = str(source) if source else "<config>"
     known = binding_ids()
     keymap: dict[str, str] = {}
