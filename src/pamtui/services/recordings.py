@@ -33,6 +33,7 @@ from typing import Any
 
 from pamtui.errors import EXIT_FALSE, EXIT_USAGE, PamtuiError
 from pamtui.journal import EntryFilter, Journal
+from pamtui.model import JournalEntry
 from pamtui.safe_write import FILE_MODE, check_target
 
 DIRECTORY = "recordings"
@@ -212,6 +213,19 @@ def list_sessions(journal: Journal, *, limit: int = 1000) -> list[SessionInfo]:
             )
         )
     return found
+
+
+def recorded_session(entry: JournalEntry) -> str | None:
+    """The session id whose recording ``entry`` announces, or None.
+
+    The start and end entries of a recorded session (subject ``ssh:ID``, a
+    ``recording_file`` in the detail) are the ones that lead to a recording;
+    a start from before sessions were recorded, or any other entry, does not.
+    """
+    if entry.action not in (SESSION_START, SESSION_END) or "recording_file" not in entry.detail:
+        return None
+    kind, _, session = entry.subject.partition(":")
+    return session if kind == "ssh" and session else None
 
 
 def verified_recording(journal: Journal, db_path: Path | str, session_id: str) -> bytes:
