@@ -16,7 +16,8 @@ against the journal and refuses it if it was altered, truncated or
 extended; only then are its events written to the terminal, with their
 timing. The output is the TUI's own (its escape sequences are replayed as
 recorded); a file that is not what the service wrote never reaches the
-terminal.
+terminal. The audit screen (``w``) makes the same check, then plays the
+output inside the app through a VT100 emulator (``services/playback.py``).
 """
 
 from __future__ import annotations
