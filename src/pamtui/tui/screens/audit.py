@@ -30,7 +30,6 @@ from pamtui.services.audit import (
     parse_query,
 )
 from pamtui.services.journal import EntryFilter, Journal, JournalError, entry_record
-from pamtui.services.playback import parse
 from pamtui.services.recordings import RecordingError, recorded_session, verified_recording
 from pamtui.tui.safe import safe
 from pamtui.tui.widgets.table import KeyedDataTable
@@ -308,6 +307,8 @@ class AuditScreen(Screen):
     @work(thread=True, exclusive=True, group="audit-replay")
     def _open_recording(self, session: str, operator: str) -> None:
         # The hash check reads the whole file: off the UI thread, on its own connection.
+        from pamtui.services.playback import parse  # the emulator only when replaying
+
         try:
             reader = Journal.open(self.journal.path, read_only=True)
             try:
