@@ -71,6 +71,17 @@ def test_the_clock_scales_caps_and_groups_events_into_frames() -> None:
     assert playback.elapsed == 30.0 and playback.position == 5
 
 
+def test_the_jump_to_the_end_goes_in_steps_of_a_budget() -> None:
+    recording = Recording(80, 24, tuple(Event(float(i), "o", "x" * 100) for i in range(10)))
+    playback = Playback(recording)
+    steps = []
+    while not playback.done:
+        steps.append(len(playback.rest(250)))
+    assert steps == [3, 3, 3, 1]  # each step passes the budget by at most one event
+    huge = Playback(Recording(80, 24, (Event(0.0, "o", "y" * 10_000),)))
+    assert len(huge.rest(10)) == 1 and huge.done  # never stuck on an event above the budget
+
+
 def test_speed_steps_stop_at_both_ends_and_pause_toggles() -> None:
     playback = Playback(Recording(80, 24, ()))
     speeds = [playback.faster() for _ in range(len(SPEEDS) + 2)]

@@ -142,6 +142,25 @@ async def test_keys_pause_change_speed_skip_to_the_end_and_close(db_path):
         assert isinstance(app.screen, AuditScreen)
 
 
+async def test_a_long_recording_is_skipped_through_in_steps(db_path):
+    lines = [f"\x1b[{1 + n % 8};1Hline {n:05d} ".encode() + b"." * 500 for n in range(400)]
+    record(db_path, "c0ffee09", *lines, b"\x1b[2J\x1b[Hthe very end")
+    app = AuditApp(Journal.open(db_path, read_only=True))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_replay(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, ReplayScreen)
+        await pilot.press("space")  # paused at the start, wherever the clock was
+        await pilot.press("end")
+        for _ in range(400):
+            if screen.playback.done and not screen.skipping:
+                break
+            await pilot.pause(0.05)
+        assert screen.playback.done and not screen.skipping
+        assert "the very end" in shown(app)
+        assert "end of recording" in str(screen.query_one("#replay-status", Static).render())
+
+
 async def test_the_key_shows_only_where_it_applies_and_says_why_not_elsewhere(db_path):
     record(db_path, "c0ffee03", b"hello")
     app = AuditApp(Journal.open(db_path, read_only=True))

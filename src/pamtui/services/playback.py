@@ -128,9 +128,21 @@ class Playback:
             end += 1
         return self._take(end)
 
-    def rest(self) -> list[Event]:
-        """Every event not applied yet (the jump to the end)."""
-        return self._take(len(self.recording.events))
+    def rest(self, budget: int | None = None) -> list[Event]:
+        """Events not applied yet (the jump to the end), at most ``budget`` characters' worth.
+
+        The emulator reads some hundreds of kB a second: a long session is
+        skipped through in steps, so the UI can draw and take keys between
+        them. A step always takes at least one event.
+        """
+        pending = self.recording.events
+        if budget is None:
+            return self._take(len(pending))
+        end, size = self.position, 0
+        while end < len(pending) and (end == self.position or size < budget):
+            size += len(pending[end].text)
+            end += 1
+        return self._take(end)
 
     def _take(self, end: int) -> list[Event]:
         taken = list(self.recording.events[self.position : end])

@@ -23,6 +23,9 @@ from pamtui.services.playback import Event, Playback, Recording, VirtualTerminal
 from pamtui.tui.safe import join, safe
 from pamtui.tui.widgets.terminal_view import TerminalView
 
+SKIP_STEP = 32_768
+"""Characters of output the jump to the end feeds the emulator between two looks at the keys."""
+
 
 def _clock(seconds: float) -> str:
     minutes, rest = divmod(seconds, 60)
@@ -60,6 +63,7 @@ class ReplayScreen(Screen[None]):
         self.playback = Playback(recording, speed=speed, max_wait=max_wait)
         self.terminal = VirtualTerminal(recording.columns, recording.rows)
         self._timer: Timer | None = None
+        self.skipping = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="replay-title")
@@ -107,7 +111,9 @@ class ReplayScreen(Screen[None]):
 
     def _show_status(self) -> None:
         playback = self.playback
-        if playback.done:
+        if self.skipping:
+            state = Text("⏩ skipping to the end", style="bold")
+        elif playback.done:
             state = Text("■ end of recording", style="bold")
         elif playback.paused:
             state = Text("⏸ paused", style="bold yellow")
@@ -129,7 +135,7 @@ class ReplayScreen(Screen[None]):
     # -- keys ------------------------------------------------------------------
 
     def action_toggle_pause(self) -> None:
-        if self.playback.done:
+        if self.playback.done or self.skipping:
             return
         self.playback.toggle_pause()
         self._schedule()
@@ -137,17 +143,35 @@ class ReplayScreen(Screen[None]):
 
     def action_faster(self) -> None:
         self.playback.faster()
-        self._schedule()
+        if not self.skipping:
+            self._schedule()
         self._show_status()
 
     def action_slower(self) -> None:
         self.playback.slower()
-        self._schedule()
+        if not self.skipping:
+            self._schedule()
         self._show_status()
 
     def action_to_end(self) -> None:
-        self._show(self.playback.rest())
-        self._schedule()
+        if self.skipping or self.playback.done:
+            return
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self.skipping = True
+        self._skip_step()
+
+    def _skip_step(self) -> None:
+        if not self.is_attached:
+            return  # closed meanwhile
+        self.terminal.apply(self.playback.rest(SKIP_STEP))
+        if self.playback.done:
+            self.skipping = False
+            self._show([])
+        else:
+            self._show_status()
+            self.call_later(self._skip_step)  # after the keys and redraws waiting now
 
     def action_close(self) -> None:
         if self._timer is not None:
