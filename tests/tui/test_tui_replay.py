@@ -161,6 +161,18 @@ async def test_a_long_recording_is_skipped_through_in_steps(db_path):
         assert "end of recording" in str(screen.query_one("#replay-status", Static).render())
 
 
+async def test_end_jumps_to_the_end_even_when_the_pane_scrolls(db_path):
+    record(db_path, "c0ffee0a", b"top line\r\n", b"\x1b[30;1Hbottom line", cols=100, rows=30)
+    app = AuditApp(Journal.open(db_path, read_only=True))
+    async with app.run_test(size=(60, 16)) as pilot:  # smaller than the recorded 100x30
+        await open_replay(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, ReplayScreen)
+        await pilot.press("space", "end")
+        await pilot.pause()
+        assert screen.playback.done and "bottom line" in shown(app)
+
+
 async def test_the_key_shows_only_where_it_applies_and_says_why_not_elsewhere(db_path):
     record(db_path, "c0ffee03", b"hello")
     app = AuditApp(Journal.open(db_path, read_only=True))

@@ -242,6 +242,11 @@ def verified_recording(journal: Journal, db_path: Path | str, session_id: str) -
             f"session {session_id} has no recorded end in the journal (still running, or the "
             "service stopped before it could record its hash): it cannot be checked"
         )
+    if summary.file in ("", ".", "..") or Path(summary.file).name != summary.file:
+        raise RecordingError(
+            f"session {session_id}: the journal names the recording {summary.file!r}, "
+            "which is not a file in the recordings directory; refusing to read it"
+        )
     path = recordings_dir(db_path) / summary.file
     try:
         fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC)

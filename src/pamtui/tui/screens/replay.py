@@ -37,11 +37,14 @@ class ReplayScreen(Screen[None]):
         Binding("space", "toggle_pause", "Pause/resume", id="replay.pause"),
         Binding("plus", "faster", "Faster", key_display="+", id="replay.faster"),
         Binding("minus", "slower", "Slower", key_display="-", id="replay.slower"),
+        # priority: else End scrolls the pane when the recorded screen is larger than it.
         Binding(
             "G,end",
             "to_end",
             "To the end",
             id="replay.end",
+            key_display="G",
+            priority=True,
             tooltip="Show the end of the recording at once",
         ),
         Binding("escape", "close", "Close", id="replay.close"),
