@@ -193,6 +193,28 @@ async def test_the_key_shows_only_where_it_applies_and_says_why_not_elsewhere(db
         assert "audit.replay" in ids and "audit.replay_unavailable" not in ids
 
 
+async def test_the_replay_key_is_remapped_by_its_ids(db_path):
+    record(db_path, "c0ffee0b", b"remapped")
+    keys = {"audit.replay": "b", "audit.replay_unavailable": "b"}
+    app = AuditApp(Journal.open(db_path, read_only=True), keys=keys)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()
+        select(app, "stage")
+        await pilot.pause()
+        await pilot.press("w")  # no longer the key: nothing happens
+        await pilot.pause()
+        assert messages(app) == [] and isinstance(app.screen, AuditScreen)
+        await pilot.press("b")
+        await pilot.pause()
+        assert any("has no session recording" in m for m in messages(app))
+        select(app, "ssh_session_end")
+        await pilot.pause()
+        await pilot.press("b")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, ReplayScreen)
+
+
 async def test_an_altered_recording_is_refused_and_nothing_is_played(db_path):
     path = record(db_path, "c0ffee04", b"the real output")
     path.write_bytes(path.read_bytes().replace(b"real", b"fake"))  # same size, other hash
