@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _machine import machine_line
 
 from pamtui.providers.demo.calls import read_calls
+from pamtui.services.inventory_snapshot import snapshot_file
 
 SSH = shutil.which("ssh") or "/usr/bin/ssh"
 
@@ -135,6 +136,18 @@ def main() -> int:
                    "-o", "LogLevel=ERROR", "-i", str(root / "alice"), "-p", port, "-tt",
                    "alice@127.0.0.1"]  # fmt: skip
             calls_file = root / "data" / "demo-calls.sqlite"
+            # Operators connect to a running service: its hub publishes the shared
+            # inventory first (services/shared_inventory.py), timed on its own.
+            published = snapshot_file(root / "data" / "pamtui.db")
+            started = time.monotonic()
+            while not published.exists():
+                if time.monotonic() - started > 1800:
+                    raise SystemExit("the hub published no inventory in 30 min")
+                time.sleep(0.2)
+            print(
+                f"service start to shared inventory published: "
+                f"{time.monotonic() - started:.1f} s (load average {_load()})"
+            )
 
             def rate(label: str) -> None:
                 time.sleep(args.settle)  # the sessions' start-up syncs are over
@@ -153,12 +166,33 @@ def main() -> int:
                 since_start = sum(after.values())
                 print(f"{label}: provider calls since the service started: {since_start}")
 
+            def rss(sessions: int) -> None:
+                pids = _descendants(server.pid)
+                total = sum(_rss_kib(p) for p in pids)
+
+                def cmdline(pid: int) -> str:
+                    try:
+                        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+                    except OSError:
+                        return ""
+
+                refresh = sum(_rss_kib(p) for p in pids if "--inventory-once" in cmdline(p))
+                hub = sum(_rss_kib(p) for p in pids if "cli.hub" in cmdline(p)) - refresh
+                print(f"{sessions} sessions: {len(pids)} processes, total RSS {total / 1024:.0f} MiB "
+                      f"(service {_rss_kib(server.pid) / 1024:.0f} MiB, hub {hub / 1024:.0f} MiB"
+                      + (f", the periodic inventory refresh {refresh / 1024:.0f} MiB" if refresh else "")
+                      + f"); load average {_load()}")  # fmt: skip
+
             for i in range(n):
                 started = time.monotonic()
                 tmux("new-session", "-d", "-s", f"s{i}", "-x", "160", "-y", "45", " ".join(ssh))
                 while True:
                     screen = tmux("capture-pane", "-p", "-t", f"s{i}")
-                    if "alice (operator)" in screen and re.search(r"Accounts [\d,]+", screen):
+                    if (
+                        "alice (operator)" in screen
+                        and re.search(r"Accounts [\d,]+", screen)
+                        and "waiting for the service" not in screen
+                    ):
                         break
                     if time.monotonic() - started > 600:
                         raise SystemExit(f"session {i}: no first frame:\n{screen}")
@@ -169,14 +203,13 @@ def main() -> int:
                 )
                 if i == 0 and args.window > 0:
                     rate("1 session")
+                if i + 1 == 5 and n > 5:
+                    rss(5)
             if args.window > 0 and n > 1:
                 rate(f"{n} sessions")
             else:
                 time.sleep(5)  # let every session settle (syncs finish)
-            pids = _descendants(server.pid)
-            total = sum(_rss_kib(p) for p in pids)
-            print(f"{n} sessions: {len(pids)} processes, total RSS {total / 1024:.0f} MiB "
-                  f"(service {_rss_kib(server.pid) / 1024:.0f} MiB); load average {_load()}")  # fmt: skip
+            rss(n)
         finally:
             tmux("kill-server")
             server.terminate()

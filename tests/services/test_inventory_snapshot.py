@@ -93,3 +93,38 @@ def test_saving_over_a_symlink_replaces_the_link_not_its_target(db_path, tmp_pat
     )
     assert target.read_text() == "keep me"
     assert not snapshot_file(db_path).is_symlink()
+
+
+def test_repeated_columns_share_one_string_per_value(db_path):
+    """Each SSH session holds every row: provider, system, kind and status once each."""
+    db_path.parent.mkdir(parents=True)
+    keeper = InventorySnapshots(db_path, PROVIDERS, stale_days=90, read_only=False)
+    keeper.save(synced(), ["static"])
+    rows = keeper.load().rows
+    assert len(rows) > 2
+    for column in ("provider", "system", "kind", "status"):
+        by_value: dict[str, int] = {}
+        for row in rows:
+            by_value.setdefault(getattr(row, column), id(getattr(row, column)))
+            assert id(getattr(row, column)) == by_value[getattr(row, column)]
+
+
+def test_one_account_is_found_by_its_key_not_by_a_scan(db_path):
+    """Selecting an account reads one row: at 100,000 accounts a scan took 24 ms a lookup."""
+    import sqlite3
+
+    db_path.parent.mkdir(parents=True)
+    InventorySnapshots(db_path, PROVIDERS, stale_days=90, read_only=False).save(
+        synced(), ["static"]
+    )
+    conn = sqlite3.connect(snapshot_file(db_path))
+    plan = " ".join(
+        str(row[-1])
+        for row in conn.execute(
+            "EXPLAIN QUERY PLAN SELECT a.flags, d.detail FROM details d JOIN accounts a"
+            " ON a.provider = d.provider AND a.id = d.id WHERE d.provider = ? AND d.id = ?",
+            ("static", "u1"),
+        )
+    )
+    conn.close()
+    assert "accounts_key" in plan and "SCAN a" not in plan

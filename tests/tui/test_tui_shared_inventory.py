@@ -72,6 +72,17 @@ async def test_the_pane_shows_the_services_sync_and_follows_each_newer_one(db_pa
         credentials = app.screen.query_one(CredentialsTable)
         await _until(pilot, lambda: credentials.row_count > 0)
 
+        # The stream names each line's account from the pane's rows, not from the
+        # file: a busy stream would otherwise open it for every line it draws.
+        shared = app.session.inventory.shared
+        reads: list[object] = []
+        real_view = shared.view
+        shared.view = lambda key: reads.append(key) or real_view(key)
+        assert app._account_name("static", "u3") == "carol"
+        assert app._account_name("static", "nobody") == "nobody"
+        assert reads == []
+        shared.view = real_view
+
         del service_provider.accounts["u3"]  # carol left; the service syncs again
         await asyncio.sleep(0.01)  # a new mtime even on a coarse clock
         await refresh_inventory(service)

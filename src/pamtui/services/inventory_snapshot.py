@@ -177,6 +177,10 @@ def load(path: Path, expected: str, *, snapshot: bool = True) -> Snapshot | None
             flag = {str(f): f for f in RiskFlag}
             flag_sets: dict[str, frozenset[RiskFlag]] = {}
             rows = []
+            # Provider, system, kind and status repeat on every row: one string each
+            # (400,000 fewer objects at 100,000 accounts; it counts per SSH session).
+            same: dict[str, str] = {}
+            one = same.setdefault
             for p, i, n, d, e, s, k, st, flags, live in conn.execute(
                 "SELECT provider, id, name, display_name, email, system, kind, status, flags,"
                 " live FROM accounts"
@@ -186,7 +190,11 @@ def load(path: Path, expected: str, *, snapshot: bool = True) -> Snapshot | None
                     fs = flag_sets[flags] = frozenset(
                         flag[f] for f in flags.split(",") if f in flag
                     )
-                rows.append(AccountRow(p, i, n, d, e, s, k, st, fs, live, snapshot))
+                rows.append(
+                    AccountRow(
+                        one(p, p), i, n, d, e, one(s, s), one(k, k), one(st, st), fs, live, snapshot
+                    )
+                )
         finally:
             conn.close()
     except (sqlite3.Error, ValueError, TypeError) as exc:
@@ -311,6 +319,9 @@ def save(
                 "INSERT OR REPLACE INTO details VALUES (?, ?, ?)",
                 ((v.account.provider, v.account.id, _detail(v)) for v in views),
             )
+            # One account's flags by its key (selecting it, planning from it): without
+            # this index each lookup scanned every row (100,000 at the largest demo).
+            conn.execute("CREATE INDEX IF NOT EXISTS accounts_key ON accounts (provider, id)")
             conn.executemany(
                 "INSERT INTO meta VALUES (?, ?)",
                 [

@@ -25,6 +25,9 @@ class SshPamtuiApp(PamtuiApp):
     # Textual resolves a relative CSS_PATH next to the subclass's module.
     CSS_PATH = str(Path(tui_app.__file__).with_name(str(PamtuiApp.CSS_PATH)))
     REMEMBERS_THEME = False  # a theme chosen over SSH writes no ui-settings.json
+    # Twenty sessions share the service's cores and each redraw crosses the network:
+    # the stream pane draws 4 times a second, not 10 (the newest lines either way).
+    STREAM_FLUSH_SECONDS = 0.25
 
     def on_ready(self) -> None:
         """The header says who is signed in over SSH and with which roles."""

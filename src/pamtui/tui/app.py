@@ -40,6 +40,7 @@ from pamtui.tui.session_marks import journal_session_end, journal_session_start
 from pamtui.tui.shared_start import SharedStart, start_for
 from pamtui.tui.themes import discover_themes
 from pamtui.tui.throttle import Throttle
+from pamtui.tui.widgets.accounts import AccountsTable
 from pamtui.tui.widgets.stream import StreamLog, format_rate
 
 if TYPE_CHECKING:
@@ -235,6 +236,8 @@ class PamtuiApp(BaseApp):
     """The theme on screen, so that only a change of it is saved."""
     REMEMBERS_THEME = True
     """False over SSH: the service account's files are no operator's to write."""
+    STREAM_FLUSH_SECONDS = 0.1
+    """How often the stream pane draws what arrived (slower over SSH: many sessions)."""
 
     def _remember_theme(self, theme: Theme) -> None:
         """A theme chosen in the palette (ours or Textual's picker) is used next time."""
@@ -475,8 +478,11 @@ class PamtuiApp(BaseApp):
         self.push_screen(ProvidersScreen(self.provider_statuses()))
 
     def _account_name(self, provider: str, account_id: str) -> str:
-        view = self.session.inventory.get((provider, account_id))
-        return view.account.name if view else account_id
+        # The pane's light row: no provider call, no file read (bastion mode), per line.
+        with contextlib.suppress(*_SCREEN_GONE):
+            row = self.main.query_one(AccountsTable).index.get((provider, account_id))
+            return row.name if row else account_id
+        return account_id
 
     # -- status bar ----------------------------------------------------------
 

@@ -231,7 +231,8 @@ class MainScreen(RevokeActions, Screen):
         self.query_one("#queue-pane").border_title = "Revocation queue"
         self.watch(self, "focused", self._mark_focus)
         self.query_one(AccountsTable).focus()
-        self.set_interval(0.1, self.query_one(StreamLog).flush)
+        flush_every = getattr(self.app, "STREAM_FLUSH_SECONDS", 0.1)
+        self.set_interval(flush_every, self.query_one(StreamLog).flush)
         self.set_interval(0.5, self._refresh_stream_meta)
         self._refresh_stream_meta()
         if self._first_rows is not None:
