@@ -17,6 +17,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
+from textual.worker import get_current_worker
 
 from pamtui.model import JournalEntry
 from pamtui.safe_write import SafeWriteError, TargetExists
@@ -320,6 +321,8 @@ class AuditScreen(Screen):
                 self.notify, f"replay refused: {clean(exc)}", severity="error", markup=False
             )
             return
+        if get_current_worker().is_cancelled:
+            return  # w pressed again meanwhile: that check opens the replay, once
         from pamtui.tui.screens.replay import ReplayScreen
 
         self.app.call_from_thread(
