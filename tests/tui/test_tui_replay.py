@@ -16,7 +16,7 @@ from textual.widgets import Static
 
 from pamtui.journal import Journal
 from pamtui.sanitize import is_clean
-from pamtui.services.playback import parse
+from pamtui.services.playback import Event, VirtualTerminal, parse
 from pamtui.services.recordings import (
     Recorder,
     Summary,
@@ -28,7 +28,7 @@ from pamtui.ssh.audit import SshAuditApp
 from pamtui.tui.app import AuditApp
 from pamtui.tui.screens.audit import AuditScreen, JournalTable
 from pamtui.tui.screens.replay import ReplayScreen
-from pamtui.tui.widgets.terminal_view import TerminalView, screen_text
+from pamtui.tui.widgets.terminal_view import TerminalView, colour, screen_text
 
 SIZE = (120, 40)
 HOSTILE = (
@@ -259,6 +259,29 @@ async def test_hostile_output_is_shown_literally_and_interpreted_only_by_the_emu
         red = picture.plain.index("RED")
         styles = [s for s in picture.spans if s.start <= red < s.end]
         assert any(str(s.style) == "red" for s in styles)  # the colour, from pyte's cell
+
+
+def test_the_emulators_colours_become_rich_colours():
+    assert [colour(c) for c in ("red", "brown", "brightbrown", "FF8700", "default", "mauve")] == [
+        "red",
+        "yellow",
+        "bright_yellow",
+        "#ff8700",
+        None,
+        None,
+    ]
+    terminal = VirtualTerminal(20, 2)
+    terminal.apply([Event(0.0, "o", "\x1b[38;5;208;48;2;1;2;3;1;4mhot\x1b[0m \x1b[7mrev")])
+    picture = screen_text(terminal)
+    hot = next(s.style for s in picture.spans if picture.plain[s.start : s.end] == "hot")
+    assert (hot.color.name, hot.bgcolor.name, hot.bold, hot.underline) == (
+        "#ff8700",
+        "#010203",
+        True,
+        True,
+    )
+    at = picture.plain.index("rev")
+    assert any(s.start <= at < s.end and s.style.reverse for s in picture.spans)
 
 
 async def test_auditors_over_ssh_replay_read_only_and_nothing_is_journalled(db_path):
