@@ -56,6 +56,7 @@ class AuditApp(BaseApp):
 
     HELP_INTRO = (
         "j/k move, g/G newest/oldest entry, / searches (actor:, action:, since:, free text), "
+        "w replays a recorded SSH session (on its start or end entry, after its hash check), "
         "Esc clears the search and never quits: q quits. Remap any key by its id in the "
         "config's [keys] table."
     )

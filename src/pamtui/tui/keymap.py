@@ -45,6 +45,7 @@ KEY_MAP_SUMMARY = (
     "screen. "
     "Queue: space marks a row, m a whole plan; y approves (nothing runs), Y approves and "
     "runs, x runs, c cancels the marked rows or the selected one; e edits a reason. "
+    "Audit journal: w replays a recorded SSH session. "
     "Remap any key by its id in the "
     "config's [keys] table."
 )
