@@ -25,6 +25,13 @@ the services together uses them (the session, around a sync, for the CLI and
 the TUI alike; the TUI app, around its stream, the accounts pane's index and
 the people correlation), never a service itself.
 
+A start is the third moment: importing Textual and pamtui and building the
+first frame allocate hundreds of thousands of objects that live as long as the
+process, and the collections they trigger find nothing (about 8% of the TUI's
+start, measured with ``benchmarks/bench_tui_start.py``). :func:`pause_for_start`
+stops automatic collection until :func:`start_done`, which freezes what the
+start built and lets the collector run again.
+
 The cost: a reference cycle that becomes garbage after it was frozen is not
 collected until :func:`thaw`. pamtui's long-lived data holds no cycles; what
 Textual creates afterwards is not frozen until the next :func:`long_lived` or
@@ -99,6 +106,33 @@ def settle() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+_paused_for_start = False
+
+
+def pause_for_start() -> None:
+    """No automatic collection until :func:`start_done` (the TUI's first frame).
+
+    Does nothing when collection is already off (a caller's own choice, kept).
+    """
+    global _paused_for_start
+    if gc.isenabled():
+        gc.disable()
+        _paused_for_start = True
+
+
+def start_done() -> None:
+    """End :func:`pause_for_start`: freeze what the start built, collect again.
+
+    Idempotent, and a no-op when no start paused the collector, so every way
+    out of a start (first frame, a failed start, the app closing) may call it.
+    """
+    global _paused_for_start
+    if _paused_for_start:
+        _paused_for_start = False
+        gc.freeze()
+        gc.enable()
 
 
 def thaw() -> None:

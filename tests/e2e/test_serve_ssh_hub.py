@@ -9,6 +9,7 @@ the other sessions and the service up.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -169,3 +170,10 @@ def test_sessions_read_the_services_inventory_and_never_list_the_providers(
     screen = _screen(tmux, "s2")
     assert "waiting for the service" not in screen
     assert not refreshing()  # short-lived: one per [ssh] inventory_refresh_seconds
+    # A scripted command over SSH reads the same published inventory.
+    listed_json = bastion.run("alice", "accounts", "--json")
+    assert listed_json.returncode == 0, listed_json.stderr
+    accounts = json.loads(listed_json.stdout)
+    assert len(accounts) > 10 and {a["provider"] for a in accounts} == {"demo-idp", "demo-cloud"}
+    time.sleep(1.5)  # counts are flushed each second
+    assert _calls(bastion, "list_accounts") == listed

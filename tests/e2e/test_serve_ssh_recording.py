@@ -131,3 +131,33 @@ def test_a_session_that_cannot_be_recorded_does_not_run(tmp_path: Path) -> None:
         assert end.detail["reason"] == "cannot record" and "recording_sha256" not in end.detail
     finally:
         server.stop()
+
+
+async def test_the_audit_screen_replays_the_real_recording(recorded) -> None:
+    """What the service recorded (Textual's own output, as alice saw it) replays in the app."""
+    from pamtui.journal import Journal
+    from pamtui.ssh.audit import SshAuditApp
+    from pamtui.tui.screens.audit import JournalTable
+    from pamtui.tui.screens.replay import ReplayScreen
+    from pamtui.tui.widgets.terminal_view import TerminalView
+
+    server, end = recorded
+    app = SshAuditApp(Journal.open(server.db, read_only=True), operator="carol")
+    async with app.run_test(size=(140, 45)) as pilot:
+        await app.workers.wait_for_complete()
+        table = app.screen.query_one(JournalTable)
+        table.move_cursor(row=next(n for n, e in enumerate(table.entries) if e.seq == end.seq))
+        await pilot.pause()
+        await pilot.press("w")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ReplayScreen), [str(n.message) for n in app._notifications]
+        await pilot.press("end")
+        for _ in range(200):  # a bound for a busy machine, not a speed check
+            if screen.playback.done and not screen.skipping:
+                break
+            await pilot.pause(0.05)
+        shown = str(screen.query_one(TerminalView).render())
+        assert "chain verified" in shown and "Audit journal" in shown
+        assert "\x1b" not in shown

@@ -510,6 +510,19 @@ async def test_cursor_resume_without_duplicates(tmp_path: Path) -> None:
     await p.aclose()
 
 
+async def test_a_cursor_just_older_than_the_window_resumes_exactly(tmp_path: Path) -> None:
+    """A restart takes a while: the window's oldest event's cursor still resumes (flaked)."""
+    start = time.time()
+    p = make(tmp_path, "acme", clock=FastClock(start), backfill_minutes=1, event_rate=20)
+    first = await take(p.stream_events(), 400)
+    regular = [e for e in first if e.ts.timestamp() >= start - 60]  # the window, not history
+    assert len(regular) > 50
+    p.clock = FastClock(start + 30)  # the window's start has moved past that cursor
+    rest = await take(p.stream_events(since=regular[0].cursor), 20)
+    assert [e.cursor for e in rest] == [e.cursor for e in regular[1:21]]
+    await p.aclose()
+
+
 async def test_live_events_flow_at_about_the_configured_rate(tmp_path: Path) -> None:
     clock = FastClock()
     p = make(tmp_path, "acme", clock=clock, backfill_minutes=0, event_rate=50)

@@ -82,3 +82,39 @@ def test_thresholds_are_restored_by_whoever_ends_first() -> None:
     gc.set_threshold(800, 10, 10)
     stream.__exit__(None, None, None)  # late: must not put back a stale value
     assert gc.get_threshold() == (800, 10, 10)
+
+
+def test_a_start_pauses_collection_until_its_first_frame_then_freezes_what_it_built() -> None:
+    gc.enable()
+    gc.unfreeze()
+    heap.pause_for_start()
+    assert not gc.isenabled()
+    with heap.long_lived():  # the first frame's rows: collection stays paused after it
+        pass
+    assert not gc.isenabled()
+    built = [Node() for _ in range(1_000)]
+    heap.start_done()
+    assert gc.isenabled()
+    assert gc.get_freeze_count() >= len(built)
+    heap.start_done()  # every way out of a start calls it: idempotent
+    assert gc.isenabled()
+
+
+def test_a_start_leaves_a_collector_its_caller_turned_off_alone() -> None:
+    gc.unfreeze()  # what earlier tests in this process froze
+    gc.disable()
+    heap.pause_for_start()
+    heap.start_done()
+    assert not gc.isenabled()  # the caller's choice, not the start's to undo
+    gc.enable()
+    heap.start_done()  # no start paused it: nothing to do
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+def test_the_cli_collects_again_when_the_tui_cannot_start(capsys) -> None:
+    from pamtui.cli import main
+
+    gc.enable()
+    assert main([]) == 2  # no terminal here: one line, exit 2, before any frame
+    assert "terminal" in capsys.readouterr().err
+    assert gc.isenabled()

@@ -82,7 +82,7 @@ async def test_the_correlation_leaves_the_event_loop_free(tmp_path, db_path):
 def test_the_switch_interval_is_shortened_once_and_restored():
     import sys
 
-    from pamtui.services.people_flagging import HANDOVER_SECONDS, quick_gil_handover
+    from pamtui.services.thread_handover import HANDOVER_SECONDS, quick_gil_handover
 
     before = sys.getswitchinterval()
     outer = quick_gil_handover()

@@ -82,6 +82,20 @@ def test_a_changed_recording_fails_its_hash_check(db_path) -> None:
         journal.close()
 
 
+@pytest.mark.parametrize("name", ["../pamtui.db", "/etc/passwd", "..", "sub/s7.cast", ""])
+def test_a_recording_is_read_only_from_the_recordings_directory(db_path, name) -> None:
+    rec = Recorder.create(db_path, "s7", cols=80, rows=24)
+    rec.output(b"x")
+    summary = rec.close()
+    _journalled(db_path, "s7", recordings.Summary(name, summary.sha256, summary.size))
+    journal = Journal.open(db_path, read_only=True)
+    try:
+        with pytest.raises(RecordingError, match="not a file in the recordings directory"):
+            recordings.verified_recording(journal, db_path, "s7")
+    finally:
+        journal.close()
+
+
 def test_a_recordings_directory_others_can_write_is_refused(db_path) -> None:
     directory = recordings.recordings_dir(db_path)
     directory.mkdir(parents=True)

@@ -128,8 +128,9 @@ def test_the_sessions_own_reads_and_marks_stay_on_top_until_a_newer_sync(service
     assert not session.inventory.views  # a mark is not a copy of the account
 
     provider.credentials.clear()  # say, every key of it was revoked
-    fresh = asyncio.run(session.inventory.refresh_account(key))
+    fresh = asyncio.run(session.inventory.refresh_account(key, account_too=False))
     assert fresh is not None and not fresh.credentials
+    assert provider.listings == 0  # its credentials only: no listing of every account
     assert session.inventory.get(key) is fresh  # over the shared, older view
     session.inventory.drop_older_than(utcnow() - timedelta(hours=1))
     assert session.inventory.get(key) is fresh  # a sync that began before it: kept
@@ -161,3 +162,19 @@ def test_health_meta_that_is_not_json_gives_no_health(service, operator):
     conn.close()
     snapshot = operator[0].inventory.shared.load()
     assert snapshot is not None and health_of(snapshot) == {}
+
+
+def test_a_command_reads_the_published_inventory_or_syncs_before_the_first(service, operator):
+    """``ssh ... accounts``/``revoke``: ``Inventory.current`` lists nothing once published."""
+    hub, hub_provider = service
+    session, provider = operator
+    before = asyncio.run(session.inventory.current())  # nothing published yet: a sync
+    assert provider.listings == 1 and {v.key for v in before} == {
+        (provider.name, i) for i in provider.accounts
+    }
+    asyncio.run(refresh_inventory(hub))
+    hub_provider.down = True  # the service's next refresh will fail; this one is published
+    views = asyncio.run(session.inventory.current())
+    assert provider.listings == 1  # read from the file
+    assert {v.key for v in views} == set(hub.inventory.views)
+    assert session.inventory.health["static"].ok and all(v.credentials_read for v in views)

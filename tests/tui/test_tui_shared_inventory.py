@@ -104,3 +104,21 @@ async def test_before_the_first_sync_the_pane_says_it_is_waiting(db_path, hub):
         await _until(pilot, lambda: table.row_count == 4)
         assert "waiting" not in _title(app) and not app.main.accounts_loading
     assert provider.listings == 0
+
+
+async def test_a_damaged_file_is_reported_once_and_a_good_one_is_then_shown(db_path, hub):
+    from pamtui.services.inventory_snapshot import snapshot_file
+
+    service, _ = hub
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    snapshot_file(db_path).write_bytes(b"not a database at all")
+    provider = CountingProvider()
+    app = _shared_app(db_path, provider)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(AccountsTable)
+        await pilot.pause(0.5)  # ten looks at the file
+        notices = [n for n in app._notifications if "not used" in str(n.message)]
+        assert len(notices) == 1 and table.row_count == 0
+        await refresh_inventory(service)  # the service publishes a good one over it
+        await _until(pilot, lambda: table.row_count == 4)
+    assert provider.listings == 0

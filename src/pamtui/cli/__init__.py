@@ -21,8 +21,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from pamtui import __version__
-from pamtui.cli.common import common_options
+from pamtui import __version__, heap
 from pamtui.errors import EXIT_INTERNAL, EXIT_OK, PamtuiError
 from pamtui.sanitize import clean
 
@@ -107,6 +106,8 @@ def groups_for(argv: Sequence[str] | None) -> tuple[str, ...]:
 
 def build_parser(groups: Sequence[str] = COMMAND_GROUPS) -> argparse.ArgumentParser:
     """The whole command line; ``groups``: only these modules' commands (a quicker start)."""
+    from pamtui.cli.common import common_options  # the sessions' imports: after main's pause
+
     parser = argparse.ArgumentParser(
         prog="pamtui",
         description="Privileged-access triage and API de-provisioning in the terminal. "
@@ -134,8 +135,14 @@ def _run_tui(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser(groups_for(argv))
-    return run_parsed(parser.parse_args(argv))
+    groups = groups_for(argv)
+    if not groups:  # the TUI: no collections until its first frame (see pamtui/heap.py)
+        heap.pause_for_start()
+    try:
+        parser = build_parser(groups)
+        return run_parsed(parser.parse_args(argv))
+    finally:
+        heap.start_done()  # a start that failed, or ended, before its first frame
 
 
 def run_parsed(args: argparse.Namespace) -> int:

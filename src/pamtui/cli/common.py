@@ -93,11 +93,16 @@ def check_theme(name: str | None) -> None:
 
 
 def open_session(args: argparse.Namespace, *, read_only: bool = False) -> Session:
-    return Session.open(
+    session = Session.open(
         config_path=args.config,
         db_path=args.db,
         read_only=read_only or getattr(args, "read_only", False),
     )
+    if getattr(args, "follow_hub", False):  # under serve-ssh: the service syncs (services/hub)
+        from pamtui.services.shared_inventory import follow_service
+
+        follow_service(session)
+    return session
 
 
 def operator_actor(args: argparse.Namespace) -> Actor:

@@ -69,14 +69,7 @@ def _take_terminal() -> None:
 
 def _tui(args: argparse.Namespace) -> int:
     """The triage TUI without file writes (ssh/operator_app.py), as the assumed operator."""
-    session = open_session(args)
-    if getattr(args, "follow_hub", False):  # the service's hub polls and syncs (services/hub)
-        from pamtui.services.event_store import events_file
-        from pamtui.services.inventory_snapshot import InventorySnapshots
-        from pamtui.services.shared_inventory import SharedInventory
-
-        session.shared_stream = events_file(session.db_path)
-        session.inventory.shared = SharedInventory(InventorySnapshots.for_session(session))
+    session = open_session(args)  # --follow-hub: the service's stream and inventory
     from pamtui.ssh.operator_app import run_operator_app
 
     return run_operator_app(session)
@@ -131,6 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pamtui: refused: {exc}", file=sys.stderr)
         _journal_refusal(args.db, actor, args.words, str(exc))
         return EXIT_USAGE
+    command.follow_hub = args.follow_hub  # read the service's inventory (open_session)
     return run_parsed(command)
 
 

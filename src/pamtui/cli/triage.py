@@ -85,7 +85,7 @@ def cmd_accounts(args: argparse.Namespace) -> int:
     async def body(session: Session) -> int:
         if args.provider and args.provider not in session.providers:
             raise UsageError(f"no provider named {args.provider!r} (see: pamtui providers)")
-        views = await session.inventory.sync()
+        views = await session.inventory.current()
         degraded = [h for h in session.inventory.health.values() if not h.ok]
         views = [v for v in views if not args.provider or v.account.provider == args.provider]
         if args.risky:
@@ -136,8 +136,10 @@ def cmd_revoke(args: argparse.Namespace) -> int:
         if args.provider not in session.providers:
             raise UsageError(f"no provider named {args.provider!r} (see: pamtui providers)")
         revocations = session.revocations
-        views = await session.inventory.sync()
+        views = await session.inventory.current()
         view = _find_account(views, args.provider, args.account)
+        if session.inventory.shared is not None:  # plan from the provider's answer now
+            view = await session.inventory.refresh_account(view.key, account_too=False) or view
         try:
             if args.credential:
                 creds = [c for c in view.credentials if args.credential in (c.id, c.label)]

@@ -36,12 +36,19 @@ class AccountView:
         return self.account.key
 
 
+_SERVICE_FLAGS = frozenset({RiskFlag.UNOWNED, RiskFlag.MOVER, RiskFlag.EXCESS, RiskFlag.REGRESSED})
+"""Flags only the service's refresh computes (roster, recheck): a session's re-read keeps them."""
+
+
 class SharedSource(Protocol):
     """The service's inventory (bastion mode, services/shared_inventory.py)."""
 
     def view(self, key: AccountKey) -> AccountView | None: ...
     def views(self) -> list[AccountView]: ...
     def is_orphaned(self, key: AccountKey) -> bool: ...
+    def published(self) -> dict[str, ProviderHealth] | None:
+        """Each provider's health at the service's last sync; None: none published yet."""
+        ...
 
 
 @dataclass
@@ -216,6 +223,18 @@ class Inventory:
                 own = view.flags - old.get(key, frozenset())
                 self.views[key] = replace(view, flags=own | flags.get(key, frozenset()))
 
+    async def current(self) -> list[AccountView]:
+        """Every account now: the service's last sync (bastion mode), else a sync.
+
+        A command run over SSH (``accounts``, ``revoke``) lists no provider when
+        the service has published its inventory; before its first publish it syncs.
+        """
+        health = self.shared.published() if self.shared is not None else None
+        if health is None:
+            return await self.sync()
+        self.health = health
+        return self.rows()
+
     def rows(self) -> list[AccountView]:
         if self.shared is None:
             return list(self.views.values())
@@ -281,16 +300,27 @@ class Inventory:
             return self.shared.is_orphaned(key)
         return view is not None and RiskFlag.ORPHANED in view.flags
 
-    async def refresh_account(self, key: AccountKey) -> AccountView | None:
-        """Re-read one account's credentials (after a revocation)."""
+    async def refresh_account(
+        self, key: AccountKey, *, account_too: bool = True
+    ) -> AccountView | None:
+        """Re-read one account's credentials (after a revocation).
+
+        ``account_too=False``: the credentials only (one call), not the account's
+        status, which providers give only by listing every account.
+        """
         provider = self.providers.get(key[0])
         view = self.get(key)
         if provider is None or view is None:
             return None
-        accounts = [a async for a in provider.list_accounts() if a.id == key[1]]
+        accounts = (
+            [a async for a in provider.list_accounts() if a.id == key[1]] if account_too else []
+        )
         account = accounts[0] if accounts else view.account
         credentials = [c async for c in provider.list_credentials(account)]
-        self.views[key] = self._view(account, credentials, utcnow())
-        if self.shared is not None:
+        fresh = self._view(account, credentials, utcnow())
+        if self.shared is not None:  # the service's roster flags and recheck stay on it
+            kept = view.flags & _SERVICE_FLAGS
+            fresh = replace(fresh, flags=fresh.flags | kept) if kept else fresh
             self.local_at[key] = utcnow()
-        return self.views[key]
+        self.views[key] = fresh
+        return fresh

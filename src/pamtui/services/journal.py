@@ -9,8 +9,23 @@ touching the front ends. The journal itself stays the only code that writes.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from pamtui.journal import EntryFilter, Head, Journal, JournalError, VerifyReport
-from pamtui.journal.formats._common import entry_record
+
+if TYPE_CHECKING:
+    from pamtui.model import JournalEntry
+
+
+def entry_record(entry: JournalEntry) -> dict[str, Any]:
+    """The entry as a plain dict with every column (the ``jsonl`` export's record).
+
+    Imported on call: the export formats are not for every start of the TUI.
+    """
+    from pamtui.journal.formats._common import entry_record as record
+
+    return record(entry)
+
 
 __all__ = [
     "EntryFilter",

@@ -16,50 +16,15 @@ on the same inputs, in the same order as ``PeopleService.refresh`` and
 from __future__ import annotations
 
 import asyncio
-import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from pamtui.model import RiskFlag
 from pamtui.services.inventory import AccountKey, AccountView
 from pamtui.services.movers import people_flags
+from pamtui.services.thread_handover import quick_gil_handover
 
 if TYPE_CHECKING:
     from pamtui.services.session import Session
-
-
-HANDOVER_SECONDS = 0.0005
-"""The interpreter's switch interval while the correlation runs in its thread.
-
-A thread that computes holds the GIL; each time the event loop gives it up
-(every ``select``, every write to the terminal) it waits up to the switch
-interval (5 ms by default) to get it back, and a keystroke passes through the
-loop many times. A shorter interval hands the GIL back sooner, at the cost of
-more switches for the correlation."""
-
-_handovers = 0
-_saved_interval = 0.0
-_handover_lock = threading.Lock()
-
-
-@contextmanager
-def quick_gil_handover() -> Iterator[None]:
-    """Shorten the switch interval for the block (nested or overlapping blocks: once)."""
-    global _handovers, _saved_interval
-    with _handover_lock:
-        if _handovers == 0:
-            _saved_interval = sys.getswitchinterval()
-            sys.setswitchinterval(min(_saved_interval, HANDOVER_SECONDS))
-        _handovers += 1
-    try:
-        yield
-    finally:
-        with _handover_lock:
-            _handovers -= 1
-            if _handovers == 0:
-                sys.setswitchinterval(_saved_interval)
 
 
 async def compute_people_flags(session: Session) -> dict[AccountKey, frozenset[RiskFlag]]:

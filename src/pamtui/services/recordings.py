@@ -16,7 +16,8 @@ against the journal and refuses it if it was altered, truncated or
 extended; only then are its events written to the terminal, with their
 timing. The output is the TUI's own (its escape sequences are replayed as
 recorded); a file that is not what the service wrote never reaches the
-terminal.
+terminal. The audit screen (``w``) makes the same check, then plays the
+output inside the app through a VT100 emulator (``services/playback.py``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import Any
 
 from pamtui.errors import EXIT_FALSE, EXIT_USAGE, PamtuiError
 from pamtui.journal import EntryFilter, Journal
+from pamtui.model import JournalEntry
 from pamtui.safe_write import FILE_MODE, check_target
 
 DIRECTORY = "recordings"
@@ -214,6 +216,19 @@ def list_sessions(journal: Journal, *, limit: int = 1000) -> list[SessionInfo]:
     return found
 
 
+def recorded_session(entry: JournalEntry) -> str | None:
+    """The session id whose recording ``entry`` announces, or None.
+
+    The start and end entries of a recorded session (subject ``ssh:ID``, a
+    ``recording_file`` in the detail) are the ones that lead to a recording;
+    a start from before sessions were recorded, or any other entry, does not.
+    """
+    if entry.action not in (SESSION_START, SESSION_END) or "recording_file" not in entry.detail:
+        return None
+    kind, _, session = entry.subject.partition(":")
+    return session if kind == "ssh" and session else None
+
+
 def verified_recording(journal: Journal, db_path: Path | str, session_id: str) -> bytes:
     """The recording's bytes, once checked against the journal; RecordingError if not."""
     subject = f"ssh:{session_id}"
@@ -226,6 +241,11 @@ def verified_recording(journal: Journal, db_path: Path | str, session_id: str) -
         raise RecordingError(
             f"session {session_id} has no recorded end in the journal (still running, or the "
             "service stopped before it could record its hash): it cannot be checked"
+        )
+    if summary.file in ("", ".", "..") or Path(summary.file).name != summary.file:
+        raise RecordingError(
+            f"session {session_id}: the journal names the recording {summary.file!r}, "
+            "which is not a file in the recordings directory; refusing to read it"
         )
     path = recordings_dir(db_path) / summary.file
     try:

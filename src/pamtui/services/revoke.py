@@ -64,9 +64,7 @@ from pamtui.model import (
 )
 from pamtui.providers.base import Provider
 from pamtui.services.inventory import AccountKey, AccountView
-from pamtui.services.movers import AccessSteps
 from pamtui.services.offboarding_plan import person_steps
-from pamtui.services.people import Correlation
 from pamtui.services.plans import plan_for_account, plan_for_credential
 from pamtui.services.queue import (
     Outcome,
@@ -79,7 +77,9 @@ from pamtui.services.queue import (
 from pamtui.services.queue_store import WrongState
 from pamtui.services.roles import Act, RoleGuard
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: the TUI's start does not import movers or people
+    from pamtui.services.movers import AccessSteps
+    from pamtui.services.people import Correlation
     from pamtui.services.revoke_bulk import BulkActs
 
 OFFBOARD_PLAN_ACTION = "offboard_plan"

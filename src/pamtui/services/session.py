@@ -2,6 +2,13 @@
 
 The CLI, the TUI and the SSH server all start here; none of them talks to a
 provider or to SQLite directly.
+
+What a first frame or a one-shot command does not need is built (and its
+module imported) on first use: ``policies``, ``baselines``, ``movers``,
+``people``, ``drift`` and ``totp`` are cached properties. Validation does not
+wait for them: a session with ``[[policies]]`` or its own ``[[baselines]]``
+parses them as it opens, so a typo still fails ``pamtui`` and ``pamtui sweep``
+at start (benchmarks/bench_tui_start.py measures what the deferral saves).
 """
 
 from __future__ import annotations
@@ -11,8 +18,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pamtui import config as config_mod
 from pamtui import heap
@@ -22,18 +30,19 @@ from pamtui.model import ROLES, Actor
 from pamtui.providers import registry
 from pamtui.providers.base import Provider, ProviderConfigError, ProviderContext
 from pamtui.services import identity, policy_store
-from pamtui.services.baselines import Baseline, parse_baselines
-from pamtui.services.drift import DriftRecorder, SnapshotStore
 from pamtui.services.inventory import AccountView, Inventory
-from pamtui.services.movers import MoversService
-from pamtui.services.people import PeopleService
-from pamtui.services.people_history import PeopleHistory
-from pamtui.services.policy import Policy, parse_policies
 from pamtui.services.queue import RevocationQueue
 from pamtui.services.revoke import RevocationService
 from pamtui.services.roles import RoleGuard, journal_refusals
 from pamtui.services.stream import RecentActivity
-from pamtui.services.totp_store import TotpStore
+
+if TYPE_CHECKING:  # imported where first used (see the module's docstring)
+    from pamtui.services.baselines import Baseline
+    from pamtui.services.drift import DriftRecorder
+    from pamtui.services.movers import MoversService
+    from pamtui.services.people import PeopleService
+    from pamtui.services.policy import Policy
+    from pamtui.services.totp_store import TotpStore
 
 KEYRING_SERVICE = "pamtui"
 
@@ -91,23 +100,12 @@ class Session:
     queue: RevocationQueue = field(init=False)
     revocations: RevocationService = field(init=False)
     """The one revocation path: every route that ends access goes through it."""
-    policies: tuple[Policy, ...] = field(init=False)
-    baselines: tuple[Baseline, ...] = field(init=False)
-    movers: MoversService = field(init=False)
-    """Movers and excess: ``await session.movers.assess(corr, views)`` after a people refresh."""
-    """Role baselines (``[[baselines]]``), for movers and excess access (services/movers.py)."""
-    drift: DriftRecorder = field(init=False)
     activity: RecentActivity = field(init=False, default_factory=RecentActivity)
-    people: PeopleService = field(init=False)
-    """Roster and correlation: ``await session.people.refresh(session.inventory.rows())``."""
-    totp: TotpStore = field(init=False)
-    """The server-held TOTP store beside the database (opened on first use)."""
     shared_stream: Path | None = field(init=False, default=None)
     """Under serve-ssh: the hub's event store to follow instead of polling the
     providers' streams (services/hub.py); None: poll them (local mode)."""
 
     def __post_init__(self) -> None:
-        self.totp = TotpStore.beside(self.db_path)
         if self.actor is None:
             self.actor = Actor(self.operator, None, frozenset(ROLES), "local")
         if self.actor.key_fingerprint:
@@ -120,10 +118,7 @@ class Session:
             allocating=heap.long_lived,
         )
         # Each sync is snapshotted beside the journal (pamtui drift); see services/drift.py.
-        self.drift = DriftRecorder(
-            SnapshotStore.beside(self.db_path), self.journal, read_only=self.read_only
-        )
-        self.inventory.on_synced = self.drift
+        self.inventory.on_synced = self._record_drift
         q = self.config.queue
         self.queue = RevocationQueue(
             self.journal,
@@ -141,24 +136,74 @@ class Session:
             lambda code, subject: self.step_up(code, subject=subject),
             self.guard,
         )
-        self.people = PeopleService(self.providers, self.journal, read_only=self.read_only)
-        # Validated at every start, so a policy typo fails `pamtui` and `sweep` alike.
-        self.policies = parse_policies(
+        # Validated at every start, so a policy typo fails `pamtui` and `sweep` alike;
+        # a config without them does not import the policy modules at all.
+        if self.config.policies:
+            self.policies  # noqa: B018 (the cached property parses and validates)
+        if self.config.baselines and not self._demo_baselines:
+            self.baselines  # noqa: B018 (as policies: a typo fails the start)
+
+    @cached_property
+    def policies(self) -> tuple[Policy, ...]:
+        """The ``[[policies]]``, parsed and validated (at open when there are any)."""
+        if not self.config.policies:
+            return ()
+        from pamtui.services.policy import parse_policies
+
+        return parse_policies(
             self.config.policies, self.config.source, providers=list(self.providers)
         )
+
+    @property
+    def _demo_baselines(self) -> bool:
+        return self.config.baselines is config_mod.DEMO_BASELINES
+
+    @cached_property
+    def baselines(self) -> tuple[Baseline, ...]:
+        """Role baselines (``[[baselines]]``), for movers and excess access (services/movers.py)."""
+        from pamtui.services.baselines import parse_baselines
+
         # The bundled demo's baselines name the demo's providers; a session that runs
         # them with other providers (tests, plugins) simply has them govern nothing.
-        demo = self.config.baselines is config_mod.DEMO_BASELINES
-        self.baselines = parse_baselines(
+        return parse_baselines(
             self.config.baselines,
             self.config.source,
-            providers=None if demo else list(self.providers),
+            providers=None if self._demo_baselines else list(self.providers),
         )
-        self.movers = MoversService(
-            self.providers,
-            self.baselines,
-            PeopleHistory(self.journal, read_only=self.read_only),
-        )
+
+    @cached_property
+    def movers(self) -> MoversService:
+        """Movers and excess: ``await session.movers.assess(corr, views)`` after a people refresh."""
+        from pamtui.services.movers import MoversService
+        from pamtui.services.people_history import PeopleHistory
+
+        history = PeopleHistory(self.journal, read_only=self.read_only)
+        return MoversService(self.providers, self.baselines, history)
+
+    @cached_property
+    def people(self) -> PeopleService:
+        """Roster and correlation: ``await session.people.refresh(session.inventory.rows())``."""
+        from pamtui.services.people import PeopleService
+
+        return PeopleService(self.providers, self.journal, read_only=self.read_only)
+
+    @cached_property
+    def drift(self) -> DriftRecorder:
+        """Each sync's snapshot beside the journal, and what changed (``pamtui drift``)."""
+        from pamtui.services.drift import DriftRecorder, SnapshotStore
+
+        store = SnapshotStore.beside(self.db_path)
+        return DriftRecorder(store, self.journal, read_only=self.read_only)
+
+    async def _record_drift(self, by_provider: dict[str, list[AccountView]]) -> None:
+        await self.drift(by_provider)
+
+    @cached_property
+    def totp(self) -> TotpStore:
+        """The server-held TOTP store beside the database (opened on first use)."""
+        from pamtui.services.totp_store import TotpStore
+
+        return TotpStore.beside(self.db_path)
 
     def step_up(self, code: str | None, *, subject: str = "") -> None:
         """When policy requires it, check the operator's TOTP code (or refuse).
@@ -226,6 +271,7 @@ class Session:
         for provider in self.providers.values():
             with contextlib.suppress(Exception):
                 await provider.aclose()
-        self.totp.close()
+        if "totp" in self.__dict__:  # built (and perhaps opened) by a step-up or enrolment
+            self.totp.close()
         self.journal.close()
         heap.thaw()  # what the syncs froze is the collector's again

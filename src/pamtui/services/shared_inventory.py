@@ -87,11 +87,12 @@ class SharedInventory:
 
         Raises ``SnapshotUnusable`` for a file that cannot be read.
         """
-        stamp = _stamp(self.path)
+        # This version is read now, even if it turns out unusable: a damaged file is
+        # reported once, not every time a session looks for a newer one.
+        self.read = _stamp(self.path)
         snapshot = load(self.path, self.snapshots.stamp, snapshot=False)
         if snapshot is None:
             return None
-        self.read = stamp
         self.taken = snapshot.taken
         self.started = snapshot.meta.get(STARTED_META, snapshot.taken)
         self._orphaned = {r.key for r in snapshot.rows if RiskFlag.ORPHANED in r.flags}
@@ -110,6 +111,25 @@ class SharedInventory:
 
     def is_orphaned(self, key: AccountKey) -> bool:
         return key in self._orphaned
+
+    def published(self) -> dict[str, ProviderHealth] | None:
+        try:
+            snapshot = self.load()
+        except SnapshotUnusable:
+            return None
+        return None if snapshot is None else health_of(snapshot)
+
+
+def follow_service(session: Session) -> None:
+    """Bastion mode: read the service's stream and inventory, never the providers' own.
+
+    For every command an operator runs over SSH (``--follow-hub``), the TUI and
+    the allow-listed CLI commands alike; revocations still go to the providers.
+    """
+    from pamtui.services.event_store import events_file
+
+    session.shared_stream = events_file(session.db_path)
+    session.inventory.shared = SharedInventory(InventorySnapshots.for_session(session))
 
 
 def health_of(snapshot: Snapshot) -> dict[str, ProviderHealth]:

@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import events, work
+from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.css.query import NoMatches
-from textual.notifications import SeverityLevel
 from textual.theme import Theme
 from textual.widgets import Static
 
@@ -22,7 +21,6 @@ from pamtui import heap
 from pamtui.errors import PamtuiError
 from pamtui.model import QueueState
 from pamtui.sanitize import clean
-from pamtui.services import people_flagging
 from pamtui.services.cursors import CursorStore
 from pamtui.services.health import ProviderStatus, provider_statuses
 from pamtui.services.inventory_snapshot import InventorySnapshots
@@ -32,13 +30,11 @@ from pamtui.services.shared_stream import SharedFeed, session_feed
 from pamtui.services.stream import EventFeed, StreamProblem
 from pamtui.services.ui_settings import save_theme, saved_theme
 from pamtui.services.watch import StreamWatch
+from pamtui.tui.base_app import BaseApp
 from pamtui.tui.commands import PamtuiCommands
-from pamtui.tui.keymap import KEY_MAP_SUMMARY, keymap_for
-from pamtui.tui.keys import redirect_stray_key
 from pamtui.tui.screens.main import MainScreen
 from pamtui.tui.session_marks import journal_session_end, journal_session_start
 from pamtui.tui.shared_start import SharedStart, start_for
-from pamtui.tui.themes import discover_themes
 from pamtui.tui.throttle import Throttle
 from pamtui.tui.widgets.accounts import AccountsTable
 from pamtui.tui.widgets.stream import StreamLog, format_rate
@@ -48,7 +44,6 @@ if TYPE_CHECKING:
 # Screens other than the main one, and the forwarder, are imported on first use:
 # the first frame does not wait for them (benchmarks/bench_tui_start.py).
 
-DEFAULT_THEME = "pamtui-dark"
 LOADING_REDRAW_INTERVAL = 1.0
 """Seconds between redraws of the accounts pane while providers are still answering."""
 # What a worker meets when it finishes after the operator quit: drop the update.
@@ -56,112 +51,12 @@ _SCREEN_GONE = (NoMatches, LookupError)
 Feed = EventFeed | SharedFeed  # local providers, or the hub's shared store over SSH
 
 
-class BaseApp(App[int]):
-    """What every pamtui app shares: CSS, themes, quit and help."""
-
-    CSS_PATH = "pamtui.tcss"
-    TITLE = "pamtui"
-    ENABLE_COMMAND_PALETTE = True
-    BINDINGS = [
-        Binding("q", "quit", "Quit", id="app.quit"),
-        Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
-    ]
-
-    def __init__(
-        self,
-        *,
-        theme: str | None = None,
-        keys: Mapping[str, str] | None = None,
-        keys_source: Path | None = None,
-    ) -> None:
-        super().__init__()
-        self._requested_theme = theme or DEFAULT_THEME
-        # The config's [keys] table over the shared key map (tui/keymap.py).
-        keymap, self._keymap_problems = keymap_for(keys or {}, keys_source)
-        if keymap:
-            self.set_keymap(keymap)
-
-    def busy(self) -> str:
-        """What is running that quitting would interrupt ("" when nothing is)."""
-        return ""
-
-    async def action_quit(self) -> None:
-        """``q`` (and ctrl+q): quits at once, or asks first while work is running."""
-        what = self.busy()
-        if not what:
-            self.exit()
-            return
-
-        def answered(quit_: bool | None) -> None:
-            if quit_:
-                self.exit()
-
-        from pamtui.tui.screens.quit import ConfirmQuit
-
-        self.push_screen(ConfirmQuit(what), callback=answered)
-
-    async def _on_key(self, event: events.Key) -> None:
-        # Runs before App._on_key (the bindings): a burst typed after "/" is text.
-        redirect_stray_key(self, event)
-
-    def notify(
-        self,
-        message: str,
-        *,
-        title: str = "",
-        severity: SeverityLevel = "information",
-        timeout: float | None = None,
-        markup: bool = True,
-    ) -> None:
-        """Every toast goes through here: text that is not markup may be a provider's.
-
-        Provider errors and stream problems arrive as ``markup=False`` messages;
-        their control characters (an OSC 52 clipboard write, a title change) are
-        made visible line by line, so a toast can never reach the terminal.
-        """
-        if not markup:
-            message = "\n".join(clean(line, max_length=500) for line in message.split("\n"))
-        super().notify(
-            message,
-            title=clean(title, max_length=80),
-            severity=severity,
-            timeout=timeout,
-            markup=markup,
-        )
-
-    def apply_themes(self) -> None:
-        themes, problems = discover_themes()
-        for theme in themes:
-            self.register_theme(theme)
-        if self._requested_theme in self.available_themes:
-            self.theme = self._requested_theme
-        else:
-            ours = ", ".join(sorted(theme.name for theme in themes))
-            problems.append(
-                f"unknown theme {self._requested_theme!r}, using {DEFAULT_THEME!r}"
-                f" (themes besides Textual's own: {ours})"
-            )
-            if DEFAULT_THEME in self.available_themes:
-                self.theme = DEFAULT_THEME
-        for problem in [*problems, *self._keymap_problems]:
-            self.notify(problem, severity="warning", markup=False)
-
-    HELP_INTRO = (
-        "Tab moves between panes; Enter opens the selected row. "
-        "Esc closes dialogs and clears filters. " + KEY_MAP_SUMMARY
-    )
-
-    def action_help(self) -> None:
-        from pamtui.tui.screens.help import HelpScreen, bindings_table
-
-        self.push_screen(HelpScreen(bindings_table(self.screen), self.HELP_INTRO))
-
-
 class AuditApp(BaseApp):
     """``pamtui audit``: the journal review screen alone, read-only (fit for SSH)."""
 
     HELP_INTRO = (
         "j/k move, g/G newest/oldest entry, / searches (actor:, action:, since:, free text), "
+        "w replays a recorded SSH session (on its start or end entry, after its hash check), "
         "Esc clears the search and never quits: q quits. Remap any key by its id in the "
         "config's [keys] table."
     )
@@ -260,9 +155,13 @@ class PamtuiApp(BaseApp):
         self.call_after_refresh(self._after_first_frame)
         self.set_interval(0.5, self._tick)
 
+    def on_load(self) -> None:
+        heap.pause_for_start()  # `pamtui` paused it before its imports (pamtui/heap.py)
+
     def _after_first_frame(self) -> None:
         from pamtui.tui.screens.enrol import offer_enrolment  # rarely needed: not at import
 
+        heap.start_done()
         journal_session_start(self)
         offer_enrolment(self)  # first login with an admin's allowance: the QR code, once
         self.load_inventory()  # starts the stream once accounts are known
@@ -349,6 +248,8 @@ class PamtuiApp(BaseApp):
     @work(group="people-flags", exclusive=True)
     async def flag_people(self) -> None:
         """UNOWNED, MOVER and EXCESS in the accounts pane: correlate once the accounts are in."""
+        from pamtui.services import people_flagging  # after the first frame: not at import
+
         with heap.long_lived():
             try:  # the correlation runs in a thread: keystrokes are not held up
                 changed = await people_flagging.flag_people(self.session)
@@ -451,6 +352,7 @@ class PamtuiApp(BaseApp):
         return ""
 
     async def on_unmount(self) -> None:
+        heap.start_done()  # closed before its first frame: collect again
         journal_session_end(self)
         self._forward_stop.set()
         verifier = self._verifier

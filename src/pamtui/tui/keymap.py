@@ -45,6 +45,7 @@ KEY_MAP_SUMMARY = (
     "screen. "
     "Queue: space marks a row, m a whole plan; y approves (nothing runs), Y approves and "
     "runs, x runs, c cancels the marked rows or the selected one; e edits a reason. "
+    "Audit journal: w replays a recorded SSH session. "
     "Remap any key by its id in the "
     "config's [keys] table."
 )
@@ -110,6 +111,8 @@ def binding_ids() -> dict[str, Binding]:
 
 def keymap_for(keys: Mapping[str, str], source: Path | None) -> tuple[dict[str, str], list[str]]:
     """The keymap to apply, and one line per ``[keys]`` entry that names no binding."""
+    if not keys:  # the usual case: no need to import every screen for their bindings
+        return {}, []
     where = str(source) if source else "<config>"
     known = binding_ids()
     keymap: dict[str, str] = {}

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from pamtui.sanitize import clean
 from pamtui.services.inventory import AccountView
 from pamtui.services.inventory_snapshot import InventorySnapshots, Snapshot, SnapshotUnusable
-from pamtui.services.people_flagging import quick_gil_handover
+from pamtui.services.thread_handover import quick_gil_handover
 
 if TYPE_CHECKING:
     from pamtui.tui.app import PamtuiApp

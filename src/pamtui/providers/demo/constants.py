@@ -3,6 +3,8 @@
 FORMAT = 1
 DEFAULT_SEED = 7
 SYSTEMS = ("idp", "git", "cloud")
+MIN_ACCOUNTS = 40
+"""The smallest org the generator builds (the provider's ``accounts`` setting checks it)."""
 
 ORG_NAME = "Acme Robotics"
 DOMAIN = "acme-robotics.example"

@@ -614,6 +614,10 @@ def _accumulate(weights: Any) -> list[int]:
     return out
 
 
+RESUME_SLACK_SECONDS = 300
+"""How much older than the backfill window a cursor may be and still resume exactly."""
+
+
 async def stream(
     model: EventModel,
     *,
@@ -648,7 +652,10 @@ async def stream(
         )
 
     emitted = 0
-    if after is None or after[0] < window_start:
+    # A cursor a little older than the window (a restart takes a while) resumes
+    # exactly; an older one replays only the incidents: the window is the demo's
+    # retention, as a real log API has one.
+    if after is None or after[0] < window_start - RESUME_SLACK_SECONDS:
         # The incidents' first moments, older than the regular window.
         for t in model.history_seconds():
             if t >= window_start:

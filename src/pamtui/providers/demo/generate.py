@@ -43,6 +43,7 @@ from pamtui.providers.demo.constants import (
     DOMAIN,
     FORMAT,
     GITHUB_ORG,
+    MIN_ACCOUNTS,
     ORG_NAME,
     SYSTEMS,
     TIMEZONE,
@@ -50,7 +51,6 @@ from pamtui.providers.demo.constants import (
 from pamtui.providers.demo.people import add_realism
 
 DEFAULT_ACCOUNTS = 250
-MIN_ACCOUNTS = 40
 
 ATTACKER_IP = "203.0.113.66"
 ENUMERATION_IP = "203.0.113.23"

@@ -36,8 +36,7 @@ from pamtui.providers.demo import events as ev
 from pamtui.providers.demo import grants
 from pamtui.providers.demo import state as st
 from pamtui.providers.demo.calls import CallLog
-from pamtui.providers.demo.constants import DEFAULT_SEED, GITHUB_ORG, SYSTEMS
-from pamtui.providers.demo.generate import MIN_ACCOUNTS
+from pamtui.providers.demo.constants import DEFAULT_SEED, GITHUB_ORG, MIN_ACCOUNTS, SYSTEMS
 from pamtui.providers.demo.people import past_roles, people_from_rows
 from pamtui.providers.demo.scaled import ensure_scaled, scaled_path
 from pamtui.providers.kit.interruptible import scan_in_thread

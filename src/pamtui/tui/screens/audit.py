@@ -17,6 +17,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
+from textual.worker import get_current_worker
 
 from pamtui.model import JournalEntry
 from pamtui.safe_write import SafeWriteError, TargetExists
@@ -30,6 +31,7 @@ from pamtui.services.audit import (
     parse_query,
 )
 from pamtui.services.journal import EntryFilter, Journal, JournalError, entry_record
+from pamtui.services.recordings import RecordingError, recorded_session, verified_recording
 from pamtui.tui.safe import safe
 from pamtui.tui.widgets.table import KeyedDataTable
 
@@ -163,6 +165,16 @@ class AuditScreen(Screen):
         ),
         Binding("v", "verify", "Verify chain", id="audit.verify"),
         Binding("e", "export", "Export", id="audit.export"),
+        # Shown only on a recorded session's start or end entry; elsewhere the
+        # same key gets one line saying why not (the second binding, hidden).
+        Binding(
+            "w",
+            "replay",
+            "Replay session",
+            id="audit.replay",
+            tooltip="Replay the selected entry's recorded SSH session, after its hash check",
+        ),
+        Binding("w", "replay_unavailable", "", show=False, id="audit.replay_unavailable"),
         Binding(
             "ctrl+y",
             "copy",
@@ -251,6 +263,7 @@ class AuditScreen(Screen):
         if table.cursor_row >= len(table.entries) - PAGE // 4:
             self._load_more()
         self._show_detail()
+        self.refresh_bindings()  # "w Replay session" only on a recorded session's entries
 
     def _show_detail(self) -> None:
         entry = self.query_one(JournalTable).selected
@@ -265,6 +278,56 @@ class AuditScreen(Screen):
         text = f"{entry.seq}:{entry.hash}"
         self.app.copy_to_clipboard(text)
         self.notify(f"Copied {text}", markup=False)
+
+    # -- replay ----------------------------------------------------------------
+
+    def _selected_session(self) -> str | None:
+        if not self.is_mounted:
+            return None
+        entry = self.query_one(JournalTable).selected
+        return recorded_session(entry) if entry is not None else None
+
+    def action_replay(self) -> None:
+        entry = self.query_one(JournalTable).selected
+        session = recorded_session(entry) if entry is not None else None
+        if entry is None or session is None:
+            self.action_replay_unavailable()
+            return
+        self._open_recording(session, entry.actor)
+
+    def action_replay_unavailable(self) -> None:
+        entry = self.query_one(JournalTable).selected
+        what = f"Entry #{entry.seq} ({clean(entry.action, 40)})" if entry else "No entry"
+        self.notify(
+            f"{what} has no session recording: only a recorded SSH session's start or end "
+            "entry can be replayed.",
+            severity="warning",
+            markup=False,
+        )
+
+    @work(thread=True, exclusive=True, group="audit-replay")
+    def _open_recording(self, session: str, operator: str) -> None:
+        # The hash check reads the whole file: off the UI thread, on its own connection.
+        from pamtui.services.playback import parse  # the emulator only when replaying
+
+        try:
+            reader = Journal.open(self.journal.path, read_only=True)
+            try:
+                recording = parse(verified_recording(reader, self.journal.path, session))
+            finally:
+                reader.close()
+        except (JournalError, RecordingError, OSError) as exc:
+            self.app.call_from_thread(
+                self.notify, f"replay refused: {clean(exc)}", severity="error", markup=False
+            )
+            return
+        if get_current_worker().is_cancelled:
+            return  # w pressed again meanwhile: that check opens the replay, once
+        from pamtui.tui.screens.replay import ReplayScreen
+
+        self.app.call_from_thread(
+            self.app.push_screen, ReplayScreen(recording, session=session, operator=operator)
+        )
 
     # -- search --------------------------------------------------------------
 
@@ -350,6 +413,10 @@ class AuditScreen(Screen):
             return self.searching
         if action == "back":
             return not self.standalone
+        if action == "replay":
+            return self._selected_session() is not None
+        if action == "replay_unavailable":
+            return self._selected_session() is None
         return True
 
     @on(Input.Changed, "#audit-query")

@@ -19,7 +19,7 @@ from textual.widgets import ProgressBar
 from pamtui.model import CredentialStatus, QueueState
 from pamtui.services.inventory import AccountKey, AccountView
 from pamtui.services.journal import JournalError
-from pamtui.services.mfa import MfaError
+from pamtui.services.mfa_errors import MfaError  # not mfa: pyotp waits for a step-up
 from pamtui.services.queue import Outcome, QueueError
 from pamtui.services.revoke import Plan, PlanKind
 from pamtui.services.revoke_bulk import BulkAct, BulkReport
