@@ -91,11 +91,24 @@ def test_the_second_start_loads_from_the_kept_answer_without_a_scan(
     _plugin(site, "probe-one", "probe-one", "probe_one")
     first = _load(site, home, "probe-one")
     assert first.stdout.split() == ["probe-one", "True"], first.stderr  # scanned
-    kept = json.loads(_cache(home).read_text())
-    assert kept["groups"][GROUP]["probe-one"] == "probe_one:Provider"
-    assert kept["groups"][GROUP]["demo"] == "pamtui.providers.demo:DemoProvider"
+    (kept,) = json.loads(_cache(home).read_text())["kept"].values()
+    assert kept[GROUP]["probe-one"] == "probe_one:Provider"
+    assert kept[GROUP]["demo"] == "pamtui.providers.demo:DemoProvider"
     second = _load(site, home, "probe-one")
     assert second.stdout.split() == ["probe-one", "False"], second.stderr  # no scan
+
+
+def test_starts_with_another_sys_path_do_not_undo_each_others_answer(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    sites = [tmp_path / "one", tmp_path / "two"]
+    for n, site in enumerate(sites):
+        site.mkdir()
+        _plugin(site, f"probe-{n}", f"probe-{n}", f"probe_{n}")
+    for n, site in enumerate(sites):
+        assert _load(site, home, f"probe-{n}").returncode == 0
+    for n, site in enumerate(sites):
+        again = _load(site, home, f"probe-{n}")
+        assert again.stdout.split() == [f"probe-{n}", "False"], again.stderr
 
 
 def test_a_plugin_installed_after_the_answer_was_kept_is_found(site: Path, tmp_path: Path) -> None:
@@ -155,10 +168,13 @@ def test_a_damaged_or_foreign_cache_means_a_scan(
     assert type_cache.cached_types(GROUP, kept) == {"probe-one": "probe_one:Provider"}
     assert type_cache.cached_types("another.group", kept) is None
     data = json.loads(kept.read_text())
+    (digest,) = data["kept"]
     for damaged in (
         "{not json",
-        json.dumps({**data, "fingerprint": "0" * 64}),
-        json.dumps({**data, "groups": {GROUP: {"probe-one": 7}}}),
+        json.dumps({**data, "kept": {"0" * 64: data["kept"][digest]}}),
+        json.dumps({**data, "kept": {digest: {GROUP: {"probe-one": 7}}}}),
+        json.dumps({**data, "kept": {digest: [GROUP]}}),
+        json.dumps({**data, "format": 1}),
         json.dumps([data]),
     ):
         kept.write_text(damaged)
@@ -191,3 +207,18 @@ def test_load_follows_the_entry_point_syntax() -> None:
     assert type_cache.load("os") is os
     with pytest.raises(ValueError):
         type_cache.load("not a value!")
+
+
+@pytest.mark.usefixtures("stdlib_finders")
+def test_only_the_last_answers_are_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    kept = tmp_path / "kept.json"
+    for n in range(type_cache.KEPT + 1):
+        site = tmp_path / f"site{n}"
+        site.mkdir()
+        _age(site)
+        monkeypatch.setattr(sys, "path", [str(site)])
+        type_cache.remember(GROUP, {f"probe-{n}": f"probe_{n}:Provider"}, kept)
+    assert len(json.loads(kept.read_text())["kept"]) == type_cache.KEPT
+    assert type_cache.cached_types(GROUP, kept) == {f"probe-{n}": f"probe_{n}:Provider"}
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "site0")])
+    assert type_cache.cached_types(GROUP, kept) is None  # the oldest went

@@ -42,7 +42,8 @@ from pamtui.safe_write import SafeWriteError, safe_write_text
 
 FILE_NAME = "provider-types.json"
 SETTLE_SECONDS = 2.0
-_FORMAT = 1
+KEPT = 4
+_FORMAT = 2
 # importlib.metadata.EntryPoint.pattern: "module.path:attr.path [extras]".
 _VALUE = re.compile(r"(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?((?P<extras>\[.*\])\s*)?$")
 
@@ -104,18 +105,23 @@ def fingerprint() -> tuple[str, float] | None:
     return digest, newest / 1e9
 
 
+def _read(path: Path) -> dict[str, Any]:
+    """``{fingerprint: {group: {type: "module:attr"}}}``; empty when missing or damaged."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    kept = data.get("kept") if isinstance(data, dict) and data.get("format") == _FORMAT else None
+    return kept if isinstance(kept, dict) else {}
+
+
 def cached_types(group: str, path: Path | None = None) -> dict[str, str] | None:
     """``{type name: "module:attr"}`` from the last scan, or None (scan instead)."""
     print_ = fingerprint()
     if print_ is None:
         return None
-    try:
-        data = json.loads((path or cache_path()).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get("fingerprint") != print_[0]:
-        return None
-    found = data.get("groups", {}).get(group) if isinstance(data.get("groups"), dict) else None
+    groups = _read(path or cache_path()).get(print_[0])
+    found = groups.get(group) if isinstance(groups, dict) else None
     if not isinstance(found, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in found.items()
     ):
@@ -124,12 +130,20 @@ def cached_types(group: str, path: Path | None = None) -> dict[str, str] | None:
 
 
 def remember(group: str, types: dict[str, str], path: Path | None = None) -> None:
-    """Keep a scan's answer for the next start (silently not, when it cannot be)."""
+    """Keep a scan's answer for the next start (silently not, when it cannot be).
+
+    The last ``KEPT`` answers are kept, so that starts with another ``sys.path``
+    (``pamtui``, ``python -m pamtui``, a test run) do not undo each other's.
+    """
     print_ = fingerprint()
     if print_ is None or time.time() - print_[1] < SETTLE_SECONDS:
         return  # something was just installed: it may not be done yet
     target = path or cache_path()
-    text = json.dumps({"fingerprint": print_[0], "groups": {group: types}}, indent=1)
+    kept = _read(target)
+    kept.pop(print_[0], None)
+    kept[print_[0]] = {group: types}  # the newest last
+    kept = dict(list(kept.items())[-KEPT:])
+    text = json.dumps({"format": _FORMAT, "kept": kept}, indent=1)
     try:
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         safe_write_text(target, text + "\n", force=True)
