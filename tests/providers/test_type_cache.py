@@ -98,6 +98,18 @@ def test_the_second_start_loads_from_the_kept_answer_without_a_scan(
     assert second.stdout.split() == ["probe-one", "False"], second.stderr  # no scan
 
 
+def test_other_files_coming_and_going_beside_the_metadata_keep_the_answer(
+    site: Path, tmp_path: Path
+) -> None:
+    """The current directory or a script's is on sys.path and changes all the time."""
+    home = tmp_path / "home"
+    _plugin(site, "probe-one", "probe-one", "probe_one")
+    assert _load(site, home, "probe-one").returncode == 0
+    (site / "notes.txt").write_text("edited just now\n")
+    again = _load(site, home, "probe-one")
+    assert again.stdout.split() == ["probe-one", "False"], again.stderr
+
+
 def test_starts_with_another_sys_path_do_not_undo_each_others_answer(tmp_path: Path) -> None:
     home = tmp_path / "home"
     sites = [tmp_path / "one", tmp_path / "two"]

@@ -7,14 +7,16 @@ removed. The answer is kept in the user's cache directory with a fingerprint
 of everything the scan reads, and used only while the fingerprint is the
 same:
 
-- ``sys.path``, and each entry's inode and mtime (a directory's mtime changes
-  when an entry is added, removed or renamed in it: installing, upgrading or
-  removing a distribution does that to its ``*.dist-info``);
-- the ``entry_points.txt`` of every ``*.dist-info`` / ``*.egg-info`` (or an
-  ``.egg``'s ``EGG-INFO``) in them: inode, mtime and size, so a file edited
-  in place (a develop install's ``egg-info``) is seen too.
+- ``sys.path``, and the inode, mtime and size of each entry that is a file
+  (a zip);
+- the name of every ``*.dist-info`` / ``*.egg-info`` (or an ``.egg``'s
+  ``EGG-INFO``) in each directory entry, and the inode, mtime and size of its
+  ``entry_points.txt``: installing, upgrading or removing a distribution
+  changes the names, and a file edited in place (a develop install's
+  ``egg-info``) its stamp. Other files coming and going in those directories
+  (the current directory, a script's) do not matter.
 
-No answer is kept while anything fingerprinted changed less than
+No answer is kept while an entry or ``entry_points.txt`` changed less than
 ``SETTLE_SECONDS`` ago (a second change in the same mtime tick could not be
 told apart), nor used when an import hook other than the standard path finder
 can report distributions (its metadata is not on ``sys.path``). Any doubt
@@ -92,10 +94,14 @@ def fingerprint() -> tuple[str, float] | None:
     parts: list[Any] = [_FORMAT, sys.version, list(sys.path)]
     newest = 0
     for root in sys.path:
-        stamp = _stamp(root or ".")
-        parts.append([root, stamp])
+        path = root or "."
+        stamp = _stamp(path)
         if stamp is not None:
             newest = max(newest, stamp[1])
+        # A directory's own stamp changes with any file in it (the current directory,
+        # a script's): the metadata entries below are what a scan reads of it. A file
+        # (a zip) is read whole.
+        parts.append([root, "dir" if os.path.isdir(path) else stamp])
         for meta in _metadata_dirs(root):
             entry = _stamp(os.path.join(meta, "entry_points.txt"))
             parts.append([meta, entry])
