@@ -85,3 +85,18 @@ async def test_a_slash_typed_into_the_filter_is_text(db_path):
         burst(app, "/since:2026/11")
         await pilot.pause(0.3)
         assert app.screen.query_one("#audit-query").value == "since:2026/11"
+
+
+async def test_every_key_tells_background_threads_to_give_way(db_path):
+    from pamtui import foreground
+
+    app = make_app(db_path, StaticProvider())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("slash")
+        foreground.mark_typing(float("-inf"))  # forget the slash
+        # A letter typed into the filter is stopped by the Input: it must still count.
+        burst(app, "zz")
+        await pilot.pause()
+        assert app.screen.query_one("#accounts-filter").value == "zz"
+        assert foreground.typing_recently()
