@@ -38,7 +38,7 @@ from pamtui.providers.demo import grants
 from pamtui.providers.demo import state as st
 from pamtui.providers.demo.calls import CallLog
 from pamtui.providers.demo.constants import DEFAULT_SEED, GITHUB_ORG, MIN_ACCOUNTS, SYSTEMS
-from pamtui.providers.demo.people import past_roles, people_from_rows
+from pamtui.providers.demo.people import past_roles, read_people
 from pamtui.providers.demo.scaled import ensure_scaled, scaled_path
 from pamtui.providers.kit.interruptible import scan_in_thread
 from pamtui.providers.kit.provider import DeclaredProvider
@@ -341,7 +341,9 @@ class DemoProvider(DeclaredProvider):
         conn = st.connect(self.state_file)
         try:
             people = await scan_in_thread(
-                lambda c: self._read_people(c, extended=extra), conn, name=f"people-{self.name}"
+                lambda c: read_people(c, extended=extra, source=self.name),
+                conn,
+                name=f"people-{self.name}",
             )
         finally:
             conn.close()
@@ -350,14 +352,6 @@ class DemoProvider(DeclaredProvider):
             if n % PEOPLE_PER_PAUSE == 0:  # 80,000 people: let keystrokes in between
                 await asyncio.sleep(0)
         await asyncio.sleep(0)
-
-    def _read_people(self, conn: sqlite3.Connection, *, extended: bool) -> list[Person]:
-        columns = "id, name, email, status, terminated, manager, department, title"
-        if extended:
-            columns += ", aliases, worker_type"
-        rows = conn.execute(f"SELECT {columns} FROM people ORDER BY id").fetchall()
-        built = people_from_rows(rows, extended=extended, source=self.name)
-        return list(foreground.paced(built, 2000))
 
     async def list_role_history(self) -> AsyncIterator[PastRole]:
         """The roster's job history: the demo's mover's previous role (demo/people.py)."""
