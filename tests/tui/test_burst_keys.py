@@ -14,6 +14,7 @@ from textual import events
 
 from pamtui.model import QueueState
 from pamtui.tui.screens.audit import AuditScreen
+from pamtui.tui.widgets.accounts import AccountsTable
 from pamtui.tui.widgets.queue import QueueTable
 from tests.fakes import StaticProvider
 from tests.tui.test_tui import SIZE, make_app, settle
@@ -37,6 +38,8 @@ async def test_every_key_after_slash_belongs_to_the_filter(db_path, word):
         assert app.is_running  # "q" did not quit
         assert not isinstance(app.screen, AuditScreen)  # "a" did not open the audit screen
         assert app.screen.query_one("#accounts-filter").value == word[1:]
+        # The pane is filtered by the whole word (a burst filters once, for its last key).
+        assert app.screen.query_one(AccountsTable).index.query == word[1:]
 
 
 async def test_a_burst_from_the_queue_pane_approves_nothing(db_path):
