@@ -287,7 +287,7 @@ def _tmux_run(
         bursts: list[float] = []
         if typing:
             for _round in range(KEY_ROUNDS):
-                for query in QUERIES[:3]:
+                for query in QUERIES:
                     latencies += _type(tmux, total, query, burst=False)
                     bursts += _type(tmux, total, query, burst=True)
         return (first, done, reconciled), latencies, bursts

@@ -14,6 +14,7 @@ from textual import events
 
 from pamtui.model import QueueState
 from pamtui.tui.screens.audit import AuditScreen
+from pamtui.tui.widgets.accounts import AccountsTable
 from pamtui.tui.widgets.queue import QueueTable
 from tests.fakes import StaticProvider
 from tests.tui.test_tui import SIZE, make_app, settle
@@ -37,6 +38,8 @@ async def test_every_key_after_slash_belongs_to_the_filter(db_path, word):
         assert app.is_running  # "q" did not quit
         assert not isinstance(app.screen, AuditScreen)  # "a" did not open the audit screen
         assert app.screen.query_one("#accounts-filter").value == word[1:]
+        # The pane is filtered by the whole word (a burst filters once, for its last key).
+        assert app.screen.query_one(AccountsTable).index.query == word[1:]
 
 
 async def test_a_burst_from_the_queue_pane_approves_nothing(db_path):
@@ -85,3 +88,18 @@ async def test_a_slash_typed_into_the_filter_is_text(db_path):
         burst(app, "/since:2026/11")
         await pilot.pause(0.3)
         assert app.screen.query_one("#audit-query").value == "since:2026/11"
+
+
+async def test_every_key_tells_background_threads_to_give_way(db_path):
+    from pamtui import foreground
+
+    app = make_app(db_path, StaticProvider())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("slash")
+        foreground.mark_typing(float("-inf"))  # forget the slash
+        # A letter typed into the filter is stopped by the Input: it must still count.
+        burst(app, "zz")
+        await pilot.pause()
+        assert app.screen.query_one("#accounts-filter").value == "zz"
+        assert foreground.typing_recently()

@@ -16,21 +16,14 @@ from pamtui.tui.throttle import Throttle
 from pamtui.tui.widgets.accounts import AccountsTable
 from pamtui.tui.widgets.credentials import AccountDetail
 from tests.services.test_inventory_sync import SlowCredentials
+from tests.support.pilot import until
 from tests.tui.test_tui import make_app
-
-
-async def _until(pilot, condition, tries: int = 400) -> None:
-    for _ in range(tries):
-        if condition():
-            return
-        await pilot.pause(0.01)
-    raise AssertionError("condition never held")
 
 
 async def rows_before_credentials(pilot, provider: SlowCredentials) -> AccountsTable:
     """Wait until the pane shows every account of ``provider`` while it is still loading."""
     table = pilot.app.screen.query_one(AccountsTable)
-    await _until(
+    await until(
         pilot, lambda: table.row_count == len(provider.accounts) and pilot.app.main.accounts_loading
     )
     return table
@@ -57,7 +50,7 @@ async def test_rows_show_before_credentials_and_cannot_be_revoked_yet(db_path):
         assert isinstance(app.screen, MainScreen)  # no confirmation was offered
 
         provider.gate.set()
-        await _until(pilot, lambda: not app.main.accounts_loading)
+        await until(pilot, lambda: not app.main.accounts_loading)
         title = str(app.screen.query_one("#accounts-pane").border_title)
         assert "loading" not in title and f"Accounts {len(provider.accounts)}" in title
         assert "still reading" not in str(detail.query_one("#account-summary").content)

@@ -15,6 +15,7 @@ from pamtui.services.session import Session
 from pamtui.tui.app import PamtuiApp
 from pamtui.tui.screens.confirm import ConfirmRevoke
 from pamtui.tui.screens.people import PeopleScreen
+from pamtui.tui.widgets.accounts import AccountsTable
 from pamtui.tui.widgets.people import PeopleTable
 from tests.tui.test_tui import SIZE, settle
 
@@ -113,6 +114,11 @@ async def test_R_offboards_lucia_and_every_step_is_verified(db_path):
         assert len(items) == len(steps)
         outcomes = str(screen.query_one("#person-outcomes", Static).render())
         assert f"every step verified ({len(steps)})" in outcomes
+        # The triage screen below shows her accounts as they are now: nothing live.
+        pane = app.main.query_one(AccountsTable).index
+        keys = {(i.action.provider, i.action.account_id) for i in items}
+        shown = [pane.get(key) for key in keys]
+        assert all(row is not None and row.live == 0 for row in shown), shown
         # The demo providers themselves say the access has ended.
         views = await app.session.inventory.sync()
         corr = await app.session.people.refresh(views)

@@ -18,6 +18,7 @@ from pamtui.tui import shared_start
 from pamtui.tui.widgets.accounts import AccountsTable
 from pamtui.tui.widgets.credentials import CredentialsTable
 from tests.services.test_shared_inventory import CountingProvider, _session
+from tests.support.pilot import pane_title, until
 from tests.tui.test_tui import make_app
 
 SIZE = (120, 40)
@@ -44,18 +45,6 @@ def _shared_app(db_path, provider: CountingProvider):
     return type(app)(session, stream=False)
 
 
-async def _until(pilot, condition, tries: int = 600) -> None:
-    for _ in range(tries):
-        if condition():
-            return
-        await pilot.pause(0.01)
-    raise AssertionError("condition never held")
-
-
-def _title(app) -> str:
-    return str(app.screen.query_one("#accounts-pane").border_title)
-
-
 async def test_the_pane_shows_the_services_sync_and_follows_each_newer_one(db_path, hub):
     service, service_provider = hub
     await refresh_inventory(service)
@@ -63,14 +52,14 @@ async def test_the_pane_shows_the_services_sync_and_follows_each_newer_one(db_pa
     app = _shared_app(db_path, provider)
     async with app.run_test(size=SIZE) as pilot:
         table = app.screen.query_one(AccountsTable)
-        await _until(pilot, lambda: table.row_count == 4)
-        assert "service sync" in _title(app) and "snapshot" not in _title(app)
+        await until(pilot, lambda: table.row_count == 4)
+        assert "service sync" in pane_title(app) and "snapshot" not in pane_title(app)
         assert not app.main.accounts_loading
 
         table.focus()
         table.move_cursor(row=table.get_row_index("static\x1fu3"))  # carol and her token
         credentials = app.screen.query_one(CredentialsTable)
-        await _until(pilot, lambda: credentials.row_count > 0)
+        await until(pilot, lambda: credentials.row_count > 0)
 
         # The stream names each line's account from the pane's rows, not from the
         # file: a busy stream would otherwise open it for every line it draws.
@@ -86,8 +75,8 @@ async def test_the_pane_shows_the_services_sync_and_follows_each_newer_one(db_pa
         del service_provider.accounts["u3"]  # carol left; the service syncs again
         await asyncio.sleep(0.01)  # a new mtime even on a coarse clock
         await refresh_inventory(service)
-        await _until(pilot, lambda: table.row_count == 3)
-        assert "service sync" in _title(app)
+        await until(pilot, lambda: table.row_count == 3)
+        assert "service sync" in pane_title(app)
     assert provider.listings == 0  # the session never listed its provider
 
 
@@ -98,11 +87,11 @@ async def test_before_the_first_sync_the_pane_says_it_is_waiting(db_path, hub):
     async with app.run_test(size=SIZE) as pilot:
         table = app.screen.query_one(AccountsTable)
         await pilot.pause()
-        assert "waiting for the service's first inventory sync" in _title(app)
+        assert "waiting for the service's first inventory sync" in pane_title(app)
         assert app.main.accounts_loading and table.row_count == 0
         await refresh_inventory(service)
-        await _until(pilot, lambda: table.row_count == 4)
-        assert "waiting" not in _title(app) and not app.main.accounts_loading
+        await until(pilot, lambda: table.row_count == 4)
+        assert "waiting" not in pane_title(app) and not app.main.accounts_loading
     assert provider.listings == 0
 
 
@@ -120,5 +109,5 @@ async def test_a_damaged_file_is_reported_once_and_a_good_one_is_then_shown(db_p
         notices = [n for n in app._notifications if "not used" in str(n.message)]
         assert len(notices) == 1 and table.row_count == 0
         await refresh_inventory(service)  # the service publishes a good one over it
-        await _until(pilot, lambda: table.row_count == 4)
+        await until(pilot, lambda: table.row_count == 4)
     assert provider.listings == 0

@@ -21,6 +21,7 @@ from pamtui.tui.screens.main import MainScreen
 from pamtui.tui.widgets.accounts import AccountsTable
 from pamtui.tui.widgets.credentials import AccountDetail, CredentialsTable
 from tests.fakes import StaticProvider
+from tests.support.pilot import pane_title, until
 from tests.tui.test_tui import make_app, settle
 
 SIZE = (120, 40)
@@ -37,18 +38,6 @@ class GatedProvider(StaticProvider):
         await self.gate.wait()
         async for account in super().list_accounts():
             yield account
-
-
-async def _until(pilot, condition, tries: int = 500) -> None:
-    for _ in range(tries):
-        if condition():
-            return
-        await pilot.pause(0.01)
-    raise AssertionError("condition never held")
-
-
-def _title(app) -> str:
-    return str(app.screen.query_one("#accounts-pane").border_title)
 
 
 def _summary(app) -> str:
@@ -70,10 +59,10 @@ async def test_a_second_start_shows_the_snapshot_then_reconciles(db_path):
     app = make_app(db_path, provider, stream=False)
     async with app.run_test(size=SIZE) as pilot:
         table = app.screen.query_one(AccountsTable)
-        await _until(pilot, lambda: table.row_count == 4)
-        assert app.start.showing and "snapshot" in _title(app)
-        assert "providers answered 0/1" in _title(app)
-        assert "Accounts 4" in _title(app)
+        await until(pilot, lambda: table.row_count == 4)
+        assert app.start.showing and "snapshot" in pane_title(app)
+        assert "providers answered 0/1" in pane_title(app)
+        assert "Accounts 4" in pane_title(app)
 
         # The credentials pane works for a snapshot row: carol and her token.
         table.focus()
@@ -91,9 +80,9 @@ async def test_a_second_start_shows_the_snapshot_then_reconciles(db_path):
         assert app.session.queue.items(limit=10) == []
 
         provider.gate.set()
-        await _until(pilot, lambda: not app.start.showing and not app.main.accounts_loading)
+        await until(pilot, lambda: not app.start.showing and not app.main.accounts_loading)
         await settle(app, pilot)
-        assert "snapshot" not in _title(app) and "Accounts 3" in _title(app)
+        assert "snapshot" not in pane_title(app) and "Accounts 3" in pane_title(app)
         assert "static\x1fu3" not in table.rows  # removed since: gone after reconciling
         assert "snapshot of" not in _summary(app)
     # The next start's snapshot is the reconciled inventory (3 accounts).
@@ -110,9 +99,9 @@ async def test_a_snapshot_of_another_provider_set_is_not_used(db_path):
         await pilot.pause(0.2)
         table = app.screen.query_one(AccountsTable)
         assert table.row_count == 0 and not app.start.showing
-        assert "snapshot" not in _title(app)
+        assert "snapshot" not in pane_title(app)
         provider.gate.set()
-        await _until(pilot, lambda: table.row_count == 4 and not app.main.accounts_loading)
+        await until(pilot, lambda: table.row_count == 4 and not app.main.accounts_loading)
         assert "other\x1fu1" in table.rows and "static\x1fu1" not in table.rows
 
 
@@ -122,11 +111,11 @@ async def test_a_corrupt_snapshot_is_ignored_with_a_notice(db_path):
     app = make_app(db_path, StaticProvider(), stream=False)
     async with app.run_test(size=SIZE) as pilot:
         table = app.screen.query_one(AccountsTable)
-        await _until(pilot, lambda: table.row_count == 4 and not app.main.accounts_loading)
+        await until(pilot, lambda: table.row_count == 4 and not app.main.accounts_loading)
         await settle(app, pilot)
         notices = [str(n.message) for n in app._notifications]
         assert any("inventory snapshot" in n and "not used" in n for n in notices), notices
-        assert "snapshot" not in _title(app)
+        assert "snapshot" not in pane_title(app)
     # The complete sync replaced the corrupt file with a good snapshot.
     conn = sqlite3.connect(snapshot_file(db_path))
     assert conn.execute("SELECT count(*) FROM accounts").fetchone() == (4,)

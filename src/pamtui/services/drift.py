@@ -40,6 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pamtui import foreground
 from pamtui.model import (
     AccountStatus,
     CredentialKind,
@@ -333,7 +334,8 @@ class SnapshotStore:
         """Store one provider's sync; return the changes since its previous one."""
         ts = timestamp(now)
         encoded: dict[str, tuple[bytes, str, str]] = {}
-        for view in views:
+        # Run in a thread by the TUI: it gives way while the operator types.
+        for view in foreground.paced(views):
             text = _encode(record_of(view))
             encoded[view.account.id] = (_digest(text), text, view.account.name)
         conn = self._connect()

@@ -33,6 +33,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pamtui import foreground
 from pamtui.errors import PamtuiError
 from pamtui.model import Account, Credential, RiskFlag, utcnow
 from pamtui.services.account_rows import AccountRow, BaseOrderedRows, base_order_key, live_count
@@ -159,6 +160,23 @@ def _check(conn: sqlite3.Connection, expected: str) -> dict[str, str] | None:
     if meta.get("format") != str(FORMAT) or meta.get("fingerprint") != expected:
         return None
     return meta
+
+
+def read_meta(path: Path, expected: str) -> dict[str, str] | None:
+    """The file's meta alone (no rows), or None when there is none for this config.
+
+    Raises ``SnapshotUnusable`` as ``load`` does.
+    """
+    if not path.exists():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        try:
+            return _check(conn, expected)
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise SnapshotUnusable(f"inventory snapshot {path.name} not used: {exc}") from exc
 
 
 def load(path: Path, expected: str, *, snapshot: bool = True) -> Snapshot | None:
@@ -321,13 +339,14 @@ def save(
             conn.execute("PRAGMA synchronous = OFF")
             conn.executescript(_SCHEMA)
             conn.execute("BEGIN")
+            # Saved from a thread in the TUI: it gives way while the operator types.
             conn.executemany(
                 "INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (_row(view) for view in views),
+                (_row(view) for view in foreground.paced(views)),
             )
             conn.executemany(
                 "INSERT OR REPLACE INTO details VALUES (?, ?, ?)",
-                ((v.account.provider, v.account.id, _detail(v)) for v in views),
+                ((v.account.provider, v.account.id, _detail(v)) for v in foreground.paced(views)),
             )
             # One account's flags by its key (selecting it, planning from it): without
             # this index each lookup scanned every row (100,000 at the largest demo).

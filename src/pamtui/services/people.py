@@ -52,6 +52,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pamtui import foreground
 from pamtui.errors import PamtuiError
 from pamtui.journal import Journal
 from pamtui.model import (
@@ -240,7 +241,8 @@ def correlate(
     human = AccountKind.HUMAN
     holder, owner_rel = LinkRelation.HOLDER, LinkRelation.OWNER
 
-    for account in accounts:
+    # Run in a thread by the TUI: it gives way while the operator types.
+    for account in foreground.paced(accounts, 1000):
         key = (account.provider, account.id)
         all_accounts[key] = account
         relation = holder if account.kind is human else owner_rel
@@ -407,7 +409,7 @@ class PeopleService:
         accounts: list[Account] = []
         live: dict[AccountKey, int] = {}
         active = CredentialStatus.ACTIVE
-        for view in views:
+        for view in foreground.paced(views, 1000):
             accounts.append(view.account)
             n = sum(1 for c in view.credentials if c.status is active)
             if n:

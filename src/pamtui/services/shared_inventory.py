@@ -36,6 +36,7 @@ from pamtui.services.inventory_snapshot import (
     account_view,
     all_views,
     load,
+    read_meta,
     save,
 )
 
@@ -113,11 +114,16 @@ class SharedInventory:
         return key in self._orphaned
 
     def published(self) -> dict[str, ProviderHealth] | None:
+        """Each provider's health at the service's last sync; None before its first.
+
+        Reads the file's meta only: a command run over SSH then decodes the rows
+        it needs (``views``), not 100,000 light rows just to learn who is up.
+        """
         try:
-            snapshot = self.load()
+            meta = read_meta(self.path, self.snapshots.stamp)
         except SnapshotUnusable:
             return None
-        return None if snapshot is None else health_of(snapshot)
+        return None if meta is None else health_from_meta(meta)
 
 
 def follow_service(session: Session) -> None:
@@ -134,8 +140,12 @@ def follow_service(session: Session) -> None:
 
 def health_of(snapshot: Snapshot) -> dict[str, ProviderHealth]:
     """Each provider's health at the service's last sync (from the file's meta)."""
+    return health_from_meta(snapshot.meta)
+
+
+def health_from_meta(meta: dict[str, str]) -> dict[str, ProviderHealth]:
     try:
-        raw = json.loads(snapshot.meta.get(HEALTH_META, "{}"))
+        raw = json.loads(meta.get(HEALTH_META, "{}"))
     except ValueError:
         return {}
     health: dict[str, ProviderHealth] = {}

@@ -11,6 +11,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 
+from pamtui import foreground
 from pamtui.sanitize import clean
 from pamtui.tui.keymap import KEY_MAP_SUMMARY, keymap_for
 from pamtui.tui.keys import redirect_stray_key
@@ -63,6 +64,11 @@ class BaseApp(App[int]):
         from pamtui.tui.screens.quit import ConfirmQuit
 
         self.push_screen(ConfirmQuit(what), callback=answered)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):  # every key, before any widget stops it
+            foreground.mark_typing()  # background threads give way (pamtui/foreground.py)
+        await super().on_event(event)
 
     async def _on_key(self, event: events.Key) -> None:
         # Runs before App._on_key (the bindings): a burst typed after "/" is text.

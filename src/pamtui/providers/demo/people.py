@@ -34,10 +34,12 @@ from __future__ import annotations
 
 import json
 import random
+import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from pamtui import foreground
 from pamtui.model import Person, PersonStatus
 from pamtui.providers.demo.constants import DEPARTED_TOKEN, DOMAIN
 from pamtui.providers.roster import PastRole
@@ -48,6 +50,15 @@ MINUTES_PER_DAY = 1440
 def contractor_id(hr_id: str) -> str:
     """The roster id of a contractor: contingent workers are numbered apart."""
     return "C" + hr_id.lstrip("E")
+
+
+def read_people(conn: sqlite3.Connection, *, extended: bool, source: str) -> list[Person]:
+    """The whole roster from the state file (in a thread: it gives way to keystrokes)."""
+    columns = "id, name, email, status, terminated, manager, department, title"
+    if extended:
+        columns += ", aliases, worker_type"
+    rows = conn.execute(f"SELECT {columns} FROM people ORDER BY id").fetchall()
+    return list(foreground.paced(people_from_rows(rows, extended=extended, source=source), 2000))
 
 
 def people_from_rows(

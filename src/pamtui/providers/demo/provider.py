@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+from pamtui import foreground
 from pamtui.model import (
     AccessEvent,
     Account,
@@ -37,7 +38,7 @@ from pamtui.providers.demo import grants
 from pamtui.providers.demo import state as st
 from pamtui.providers.demo.calls import CallLog
 from pamtui.providers.demo.constants import DEFAULT_SEED, GITHUB_ORG, MIN_ACCOUNTS, SYSTEMS
-from pamtui.providers.demo.people import past_roles, people_from_rows
+from pamtui.providers.demo.people import past_roles, read_people
 from pamtui.providers.demo.scaled import ensure_scaled, scaled_path
 from pamtui.providers.kit.interruptible import scan_in_thread
 from pamtui.providers.kit.provider import DeclaredProvider
@@ -334,13 +335,19 @@ class DemoProvider(DeclaredProvider):
     async def list_people(self) -> AsyncIterator[Person]:
         """Acme Robotics' HR roster: every person, leavers included (demo/people.py)."""
         self._count("list_people")
-        conn = self._db()
         extra = self._has_column("people", "aliases")
-        columns = "id, name, email, status, terminated, manager, department, title"
-        if extra:
-            columns += ", aliases, worker_type"
-        rows = conn.execute(f"SELECT {columns} FROM people ORDER BY id").fetchall()
-        for n, person in enumerate(people_from_rows(rows, extended=extra, source=self.name), 1):
+        # 80,000 people at the largest demo: read and built off the event loop, on a
+        # private connection (the shared one stays on the loop's thread).
+        conn = st.connect(self.state_file)
+        try:
+            people = await scan_in_thread(
+                lambda c: read_people(c, extended=extra, source=self.name),
+                conn,
+                name=f"people-{self.name}",
+            )
+        finally:
+            conn.close()
+        for n, person in enumerate(people, 1):
             yield person
             if n % PEOPLE_PER_PAUSE == 0:  # 80,000 people: let keystrokes in between
                 await asyncio.sleep(0)
@@ -531,10 +538,14 @@ class DemoProvider(DeclaredProvider):
                 "account_kind": accounts[aid][0],
                 "account_name": accounts[aid][1],
             }
-            for cid, aid, system, kind, label, agent in conn.execute(
-                "SELECT id, account_id, system, kind, label, user_agent FROM credentials "
-                f"WHERE traffic = 1 AND +system IN ({self._marks()})",
-                self.systems,
+            # Read in a thread while the TUI runs: it gives way while the operator types.
+            for cid, aid, system, kind, label, agent in foreground.paced(
+                conn.execute(
+                    "SELECT id, account_id, system, kind, label, user_agent FROM credentials "
+                    f"WHERE traffic = 1 AND +system IN ({self._marks()})",
+                    self.systems,
+                ),
+                2000,
             )
             if aid in accounts
         ]
@@ -558,8 +569,9 @@ class DemoProvider(DeclaredProvider):
         try:
             # Scanning 300k credentials takes a while at scale: off the UI's event loop.
             # Interruptible: quitting mid-scan stops the thread before conn.close() below.
-            model = await scan_in_thread(self._event_model, conn, name=f"scan-{self.name}")
-            denials = st.Denials(conn)
+            model, denials = await scan_in_thread(
+                lambda c: (self._event_model(c), st.Denials(c)), conn, name=f"scan-{self.name}"
+            )
             async for event in ev.stream(
                 model,
                 provider=self.name,

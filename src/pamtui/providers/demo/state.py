@@ -67,7 +67,12 @@ CREATE INDEX accounts_system ON accounts (system, id);
 CREATE INDEX credentials_system ON credentials (system, id);
 CREATE INDEX credentials_account ON credentials (account_id, id);
 CREATE INDEX calls_key ON calls (idempotency_key);
+CREATE INDEX credentials_disabled ON credentials (disabled_at, id) WHERE disabled_at IS NOT NULL;
+CREATE INDEX accounts_disabled ON accounts (disabled_at, id) WHERE disabled_at IS NOT NULL;
 """
+# The *_disabled indexes: a stream reloads what stopped working after each
+# revocation (``Denials``); without them that read scans 300,000 credentials
+# (a third of a second on the event loop at the largest demo).
 
 TRAFFIC_MAX_IDLE_MINUTES = 7 * 24 * 60
 """A credential takes part in the simulated traffic if it was used this recently."""
@@ -535,6 +540,11 @@ def calls(path: Path) -> list[dict[str, Any]]:
 # -- what the event stream needs ---------------------------------------------
 
 
+DISABLED_CREDENTIALS = "SELECT id, disabled_at FROM credentials WHERE disabled_at IS NOT NULL"
+DISABLED_ACCOUNTS = "SELECT id, disabled_at FROM accounts WHERE disabled_at IS NOT NULL"
+"""What ``Denials`` reads (after each revocation): answered by the *_disabled indexes."""
+
+
 class Denials:
     """Which credentials and accounts stopped working, and since when.
 
@@ -554,16 +564,8 @@ class Denials:
 
     def refresh(self) -> None:
         (self._version,) = self._conn.execute("PRAGMA data_version").fetchone()
-        self.credentials = dict(
-            self._conn.execute(
-                "SELECT id, disabled_at FROM credentials WHERE disabled_at IS NOT NULL"
-            ).fetchall()
-        )
-        self.accounts = dict(
-            self._conn.execute(
-                "SELECT id, disabled_at FROM accounts WHERE disabled_at IS NOT NULL"
-            ).fetchall()
-        )
+        self.credentials = dict(self._conn.execute(DISABLED_CREDENTIALS).fetchall())
+        self.accounts = dict(self._conn.execute(DISABLED_ACCOUNTS).fetchall())
         self._checked = time.monotonic()
 
     def maybe_refresh(self) -> None:

@@ -415,6 +415,10 @@ class MainScreen(RevokeActions, Screen):
 
     @on(Input.Changed, "#accounts-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
+        if event.value != event.input.value:
+            # A burst (a paste, a fast typist): the box already holds later keys, and
+            # their own Changed follows. Filter 100,000 rows once, for the last one.
+            return
         self.query_one(AccountsTable).set_filter(event.value)
         self._update_accounts_title()
 

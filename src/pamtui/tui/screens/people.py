@@ -406,9 +406,15 @@ class PeopleScreen(RevokeActions, Screen):
         """The triage screen's queue pane is refreshed when it is shown again."""
 
     def update_account(self, view: AccountView) -> None:
-        main = self.app.screen_stack[0] if self.app.screen_stack else None
-        if main is not None and main is not self and hasattr(main, "update_account"):
-            main.update_account(view)
+        """The triage screen below shows the account as it is now (its pane, its detail).
+
+        The nearest screen below that shows accounts: ``screen_stack[0]`` is
+        Textual's own default screen, not the triage screen.
+        """
+        for below in reversed(self.app.screen_stack):
+            if below is not self and hasattr(below, "update_account"):
+                below.update_account(view)
+                return
 
     def _selected_view(self) -> AccountView | None:
         return None
