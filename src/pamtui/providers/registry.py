@@ -2,6 +2,9 @@
 
 Built-in providers are registered in pamtui's own pyproject exactly as a
 third-party plugin would register its own, so there is one way in.
+
+A start loads its configured types from the last scan's answer while nothing
+installed has changed since (providers/type_cache.py); anything else scans.
 """
 
 from __future__ import annotations
@@ -10,11 +13,14 @@ import functools
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib.metadata import EntryPoint, entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from pamtui.providers import type_cache
 from pamtui.providers.base import Provider, ProviderConfigError, ProviderContext
 from pamtui.providers.kit.settings import Settings
+
+if TYPE_CHECKING:  # importlib.metadata: imported by a scan only (type_cache.py)
+    from importlib.metadata import EntryPoint
 
 ENTRY_POINT_GROUP = "pamtui.providers"
 
@@ -38,10 +44,19 @@ def _entry_points() -> dict[str, EntryPoint]:
 
 @functools.lru_cache(maxsize=4)
 def _scan(_path: tuple[str, ...]) -> tuple[tuple[str, EntryPoint], ...]:
+    from importlib.metadata import entry_points
+
     found: dict[str, EntryPoint] = {}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         found.setdefault(ep.name, ep)
+    type_cache.remember(ENTRY_POINT_GROUP, {name: ep.value for name, ep in found.items()})
     return tuple(found.items())
+
+
+@functools.lru_cache(maxsize=4)
+def _remembered(_path: tuple[str, ...]) -> dict[str, str] | None:
+    """The last scan's ``{type: "module:attr"}`` while nothing installed changed, else None."""
+    return type_cache.cached_types(ENTRY_POINT_GROUP)
 
 
 def available_types() -> list[ProviderType]:
@@ -54,15 +69,21 @@ def available_types() -> list[ProviderType]:
 
 
 def load_type(type_name: str) -> type[Provider]:
-    ep = _entry_points().get(type_name)
-    if ep is None:
-        known = ", ".join(sorted(_entry_points())) or "none"
-        raise UnknownProviderType(f"unknown provider type {type_name!r} (installed types: {known})")
+    remembered = _remembered(tuple(sys.path)) or {}
+    value = remembered.get(type_name)
+    if value is None:  # not in the last scan's answer, or no answer: scan
+        ep = _entry_points().get(type_name)
+        if ep is None:
+            known = ", ".join(sorted(_entry_points())) or "none"
+            raise UnknownProviderType(
+                f"unknown provider type {type_name!r} (installed types: {known})"
+            )
+        value = ep.value
     try:
-        cls = ep.load()
+        cls = type_cache.load(value)
     except Exception as exc:  # a broken plugin must not take pamtui down
         raise ProviderConfigError(
-            f"provider type {type_name!r} failed to load from {ep.value}: {exc}"
+            f"provider type {type_name!r} failed to load from {value}: {exc}"
         ) from exc
     return cls
 

@@ -22,11 +22,9 @@ from pamtui.errors import PamtuiError
 from pamtui.model import QueueState
 from pamtui.sanitize import clean
 from pamtui.services.cursors import CursorStore
-from pamtui.services.health import ProviderStatus, provider_statuses
 from pamtui.services.inventory_snapshot import InventorySnapshots
 from pamtui.services.journal import Journal, JournalError, VerifyReport
 from pamtui.services.session import Session
-from pamtui.services.shared_stream import SharedFeed, session_feed
 from pamtui.services.stream import EventFeed, StreamProblem
 from pamtui.services.ui_settings import save_theme, saved_theme
 from pamtui.services.watch import StreamWatch
@@ -41,14 +39,18 @@ from pamtui.tui.widgets.stream import StreamLog, format_rate
 
 if TYPE_CHECKING:
     from pamtui.services.forward import ForwardLag
-# Screens other than the main one, and the forwarder, are imported on first use:
-# the first frame does not wait for them (benchmarks/bench_tui_start.py).
+    from pamtui.services.health import ProviderStatus
+    from pamtui.services.shared_stream import SharedFeed
+
+    Feed = EventFeed | SharedFeed  # local providers, or the hub's shared store over SSH
+# Screens other than the main one, the forwarder, provider health and the hub's
+# stream are imported on first use: the first frame does not wait for them
+# (benchmarks/bench_tui_start.py).
 
 LOADING_REDRAW_INTERVAL = 1.0
 """Seconds between redraws of the accounts pane while providers are still answering."""
 # What a worker meets when it finishes after the operator quit: drop the update.
 _SCREEN_GONE = (NoMatches, LookupError)
-Feed = EventFeed | SharedFeed  # local providers, or the hub's shared store over SSH
 
 
 class AuditApp(BaseApp):
@@ -289,6 +291,8 @@ class PamtuiApp(BaseApp):
 
     @work(group="stream", exclusive=True)
     async def follow_stream(self) -> None:
+        from pamtui.services.shared_stream import session_feed
+
         providers = self.session.providers
         types = {name: str(getattr(p, "type", "")) for name, p in providers.items()}
         cursors = self.cursors
@@ -365,6 +369,8 @@ class PamtuiApp(BaseApp):
         await self.session.aclose()
 
     def provider_statuses(self) -> list[ProviderStatus]:
+        from pamtui.services.health import provider_statuses
+
         return provider_statuses(
             self.session.providers, self.session.inventory.health, self.stream_problems
         )

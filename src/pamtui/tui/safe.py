@@ -9,14 +9,23 @@ literally. Never build markup strings from provider data.
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 
 from pamtui.sanitize import clean
 
+MAX_LENGTH = 200
+"""Characters of a value kept by ``safe`` unless told otherwise."""
 
-def safe(value: object, style: str | Style = "", *, max_length: int | None = 200) -> Text:
+
+def safe(value: object, style: str | Style = "", *, max_length: int | None = MAX_LENGTH) -> Text:
     return Text(clean(value, max_length=max_length), style=style, no_wrap=True, end="")
+
+
+def safe_width(value: object, *, max_length: int | None = MAX_LENGTH) -> int:
+    """``safe(value, max_length=max_length).cell_len``, without building the Text."""
+    return cell_len(clean(value, max_length=max_length))
 
 
 def join(*parts: Text | str, sep: str = " ") -> Text:

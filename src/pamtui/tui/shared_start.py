@@ -25,10 +25,10 @@ from pamtui.model import RiskFlag
 from pamtui.sanitize import clean
 from pamtui.services.account_rows import AccountRow, row_of
 from pamtui.services.inventory_snapshot import InventorySnapshots, Snapshot, SnapshotUnusable
-from pamtui.services.shared_inventory import SharedInventory, health_of
 from pamtui.tui.snapshot_start import SnapshotStart
 
 if TYPE_CHECKING:
+    from pamtui.services.shared_inventory import SharedInventory
     from pamtui.tui.app import PamtuiApp
 
 POLL_SECONDS = 2.0
@@ -81,6 +81,8 @@ class SharedStart:
             await asyncio.sleep(POLL_SECONDS)
 
     def _apply(self, snapshot: Snapshot) -> None:
+        from pamtui.services.shared_inventory import health_of  # imported by start_for
+
         inventory = self.app.session.inventory
         taken = _when(snapshot.taken)
         started = _when(self.shared.started)
@@ -130,6 +132,9 @@ def _when(text: str) -> datetime | None:
 def start_for(app: PamtuiApp, snapshots: InventorySnapshots) -> SnapshotStart | SharedStart:
     """Follow the service's inventory when the session is told to (``--follow-hub``)."""
     shared = app.session.inventory.shared
-    if isinstance(shared, SharedInventory):
-        return SharedStart(app, shared)
+    if shared is not None:  # bastion mode only: not imported for a local start
+        from pamtui.services.shared_inventory import SharedInventory
+
+        if isinstance(shared, SharedInventory):
+            return SharedStart(app, shared)
     return SnapshotStart(app, snapshots)

@@ -22,7 +22,6 @@ from pamtui.services.journal import JournalError
 from pamtui.services.mfa_errors import MfaError  # not mfa: pyotp waits for a step-up
 from pamtui.services.queue import Outcome, QueueError
 from pamtui.services.revoke import Plan, PlanKind
-from pamtui.services.revoke_bulk import BulkAct, BulkReport
 from pamtui.services.roles import RoleRefused
 from pamtui.tui.safe import join, safe
 from pamtui.tui.screens.stepup import refused, with_step_up
@@ -33,6 +32,7 @@ from pamtui.wording import plural
 if TYPE_CHECKING:
     from textual.screen import Screen
 
+    from pamtui.services.revoke_bulk import BulkAct, BulkReport
     from pamtui.services.session import Session
 
     _Base = Screen
@@ -69,6 +69,8 @@ class RevokeActions(_Base):
         refused at once, before any TOTP prompt (the misfire issue 15 describes:
         a code typed only to hear the item is verified already).
         """
+        from pamtui.services.revoke_bulk import BulkAct  # on first use: not before a frame
+
         table = self.query_one(QueueTable)
         ids = table.chosen()
         if not ids:
@@ -141,15 +143,23 @@ class RevokeActions(_Base):
 
     def action_approve_item(self) -> None:
         """``y``: approve only; nothing runs (``Y`` approves and runs)."""
+        from pamtui.services.revoke_bulk import BulkAct
+
         self._bulk(BulkAct.APPROVE)
 
     def action_approve_and_run_item(self) -> None:
+        from pamtui.services.revoke_bulk import BulkAct
+
         self._bulk(BulkAct.APPROVE_AND_RUN)
 
     def action_execute_item(self) -> None:
+        from pamtui.services.revoke_bulk import BulkAct
+
         self._bulk(BulkAct.RUN)
 
     def action_cancel_item(self) -> None:
+        from pamtui.services.revoke_bulk import BulkAct
+
         self._bulk(BulkAct.CANCEL)
 
     def action_edit_item(self) -> None:
@@ -339,6 +349,8 @@ class RevokeActions(_Base):
             pane.border_title = "Revocation queue"
             bar.add_class("hidden")
             self.refresh_queue()
+        from pamtui.services.revoke_bulk import BulkReport
+
         report = result if isinstance(result, BulkReport) else None
         outcomes = list(report.outcomes) if report is not None else result
         keys = set(accounts) or {

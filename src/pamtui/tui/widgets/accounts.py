@@ -21,8 +21,8 @@ from pamtui import heap
 from pamtui.services.account_index import AccountIndex
 from pamtui.services.account_rows import AccountRow
 from pamtui.services.inventory import AccountKey, AccountView
-from pamtui.tui.safe import safe
-from pamtui.tui.widgets.badges import flag_badges
+from pamtui.tui.safe import safe, safe_width
+from pamtui.tui.widgets.badges import flag_badges, flag_badges_width
 from pamtui.tui.widgets.table import Column, VirtualTable
 
 _SEP = "\x1f"
@@ -154,6 +154,19 @@ class AccountsTable(VirtualTable):
             safe(r.provider, max_length=16),
             safe(r.status, "dim" if r.status != "active" else ""),
             safe(r.kind),
+        )
+
+    def row_widths(self, row: int) -> Sequence[int]:
+        # What row_cells' cells measure, without building them: fitting the columns
+        # to 250 rows is part of the first frame (tests/tui check they agree).
+        r = self.index[row]
+        return (
+            safe_width(r.name, max_length=ACCOUNT_WIDTH),
+            flag_badges_width(r.flags),
+            safe_width(r.live) if r.live is not None else 1,  # "…"
+            safe_width(r.provider, max_length=16),
+            safe_width(r.status),
+            safe_width(r.kind),
         )
 
     def header_cells(self) -> Sequence[Text]:

@@ -54,6 +54,12 @@ def flag_badges(flags: frozenset[RiskFlag], theme: Theme | None) -> Text:
     return text
 
 
+def flag_badges_width(flags: frozenset[RiskFlag]) -> int:
+    """``flag_badges(flags, theme).cell_len``, without building the Text (labels are ASCII)."""
+    labels = [len(FLAG_LABEL[flag]) for flag in FLAG_ORDER if flag in flags]
+    return sum(labels) + len(labels) - 1 if labels else 0
+
+
 def state_badge(state: QueueState, theme: Theme | None) -> Text:
     colour = {
         QueueState.VERIFIED: _colour(theme, "success", "green"),

@@ -53,8 +53,8 @@ class CredentialsTable(KeyedDataTable):
         self._credentials: list[Credential] = []
 
     def on_mount(self) -> None:
-        for label in COLUMNS:
-            self.add_column(label, key=label)
+        for label in COLUMNS:  # Text: see QueueTable.on_mount
+            self.add_column(Text(label), key=label)
 
     def load(self, credentials: list[Credential]) -> None:
         now = utcnow()

@@ -93,9 +93,11 @@ class QueueTable(KeyedDataTable):
         self.marked: set[int] = set()
 
     def on_mount(self) -> None:
-        self.add_column(" ", key="mark")
+        # Text, not str: a str label is parsed as markup with emoji codes, and the first
+        # such parse imports rich's emoji table (3 ms of the first frame).
+        self.add_column(Text(" "), key="mark")
         for label in ("#", "State", "Step", "Target", "By", "Try", "Error"):
-            self.add_column(label, key=label.lower())
+            self.add_column(Text(label), key=label.lower())
 
     def load(self, items: list[QueueItem]) -> None:
         signature = tuple((i.id, i.state, i.attempts) for i in items)

@@ -160,6 +160,10 @@ class VirtualTable(ScrollView, can_focus=True):
         """The cells of ``row`` (0 <= row < row_count), one per column."""
         raise NotImplementedError
 
+    def row_widths(self, row: int) -> Sequence[int]:
+        """The cell lengths of ``row_cells(row)``: a subclass may know them for less."""
+        return [cell.cell_len for cell in self.row_cells(row)]
+
     def header_cells(self) -> Sequence[Text]:
         return [Text(c.label) for c in self.columns]
 
@@ -199,9 +203,9 @@ class VirtualTable(ScrollView, can_focus=True):
             )
         unfixed = [n for n, c in enumerate(self.columns) if c.width is None]
         for row in sample:
-            cells = self.row_cells(row)
+            cells = self.row_widths(row)
             for n in unfixed:
-                widths[n] = max(widths[n], cells[n].cell_len)
+                widths[n] = max(widths[n], cells[n])
         if grow_only:
             widths = [max(w, old) for w, old in zip(widths, self._widths, strict=True)]
         self._widths = [
