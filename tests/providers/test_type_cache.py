@@ -194,6 +194,28 @@ def test_a_damaged_or_foreign_cache_means_a_scan(
 
 
 @pytest.mark.usefixtures("stdlib_finders")
+def test_a_cache_another_user_could_write_is_not_used(
+    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer names the modules to import: a file others can write is ignored."""
+    _plugin(site, "probe-one", "probe-one", "probe_one")
+    monkeypatch.setattr(sys, "path", [str(site)])
+    kept = tmp_path / "kept.json"
+    type_cache.remember(GROUP, {"probe-one": "probe_one:Provider"}, kept)
+    assert type_cache.cached_types(GROUP, kept) == {"probe-one": "probe_one:Provider"}
+    assert kept.stat().st_mode & 0o077 == 0  # written for this user only
+    for mode in (0o666, 0o620, 0o602):
+        kept.chmod(mode)
+        assert type_cache.cached_types(GROUP, kept) is None, oct(mode)
+    kept.chmod(0o600)
+    assert type_cache.cached_types(GROUP, kept) is not None
+    # A link planted in the cache directory, even to a file of this user's.
+    link = tmp_path / "link.json"
+    link.symlink_to(kept)
+    assert type_cache.cached_types(GROUP, link) is None
+
+
+@pytest.mark.usefixtures("stdlib_finders")
 def test_another_distribution_finder_disables_the_cache(
     site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

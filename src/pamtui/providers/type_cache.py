@@ -32,6 +32,7 @@ import importlib.machinery
 import json
 import os
 import re
+import stat
 import sys
 import time
 from collections.abc import Iterable
@@ -111,8 +112,27 @@ def fingerprint() -> tuple[str, float] | None:
     return digest, newest / 1e9
 
 
+def _trusted(path: Path) -> bool:
+    """Only a file this user owns and nobody else can write names modules to import.
+
+    The answer says which module each provider type is imported from, on
+    the service that holds the provider secrets too: a file another user
+    could have written (or a link to one) is not used, as ssh treats its keys.
+    """
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    if not stat.S_ISREG(st.st_mode) or st.st_mode & 0o022:
+        return False
+    return not hasattr(os, "getuid") or st.st_uid == os.getuid()
+
+
 def _read(path: Path) -> dict[str, Any]:
-    """``{fingerprint: {group: {type: "module:attr"}}}``; empty when missing or damaged."""
+    """``{fingerprint: {group: {type: "module:attr"}}}``; empty when missing, damaged or
+    not this user's own (``_trusted``)."""
+    if not _trusted(path):
+        return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
