@@ -29,6 +29,7 @@ NOT_FOR_THE_TUI = (
     "sqlite_utils",
     "qrcode",
     "asyncssh",
+    "rich.pretty",  # Textual's RichLog: the stream pane writes Text only (widgets/line_log.py)
 )
 
 

@@ -23,12 +23,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from rich.text import Text
-from textual.widgets import RichLog
 
 from pamtui.model import AccessEvent
 from pamtui.services.anomaly import BURST, NEW_IP, SPIKE, StreamFlags
 from pamtui.services.rates import RateTable
 from pamtui.tui.safe import safe
+from pamtui.tui.widgets.line_log import LineLog
 
 MAX_LINES = 1_000
 """Lines the pane keeps for scrolling back (each is a few dozen live objects)."""
@@ -123,7 +123,7 @@ def format_event(
     return line
 
 
-class StreamLog(RichLog):
+class StreamLog(LineLog):
     """Events are counted as they come and drawn once per tick, never one call each."""
 
     HELP_WHERE = "stream pane"
@@ -131,9 +131,6 @@ class StreamLog(RichLog):
     def __init__(self, **kwargs) -> None:
         super().__init__(
             max_lines=MAX_LINES,
-            wrap=False,
-            markup=False,
-            highlight=False,
             auto_scroll=True,
             **kwargs,
         )
