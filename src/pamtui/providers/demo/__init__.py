@@ -6,6 +6,7 @@ SQLite state file built from ``sample_data/demo-org.json``; ``reset`` rebuilds
 that file. No Textual and no UI code here.
 """
 
-from pamtui.providers.demo.provider import DemoProvider, reset
+from pamtui.providers.demo.provider import DemoProvider
+from pamtui.providers.demo.reset import reset
 
 __all__ = ["DemoProvider", "reset"]

@@ -31,6 +31,7 @@ from typing import Any
 
 from pamtui.model import AccessEvent
 from pamtui.providers.base import ProviderError
+from pamtui.providers.demo.clock import Clock
 from pamtui.providers.demo.constants import BUCKET_ENUMERATION, DEPARTED_TOKEN, TIMEZONE
 
 CURSOR_PREFIX = "demo1"
@@ -41,16 +42,6 @@ INC1_JITTER = 2.5  # one request per 7.5 s window, within its first 2.5 s: gaps 
 BURST_PROBABILITY = 0.012
 HUMAN_SHARE = 0.65
 YIELD_EVERY = 200
-
-
-class Clock:
-    """Wall-clock time; tests substitute one that fast-forwards through sleeps."""
-
-    def time(self) -> float:
-        return time.time()
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
 
 
 @dataclass(frozen=True, slots=True)

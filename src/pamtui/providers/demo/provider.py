@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pamtui import foreground
 from pamtui.model import (
@@ -33,17 +33,19 @@ from pamtui.model import (
     VerifyResult,
 )
 from pamtui.providers.base import ProviderContext, ProviderError
-from pamtui.providers.demo import events as ev
 from pamtui.providers.demo import grants
 from pamtui.providers.demo import state as st
 from pamtui.providers.demo.calls import CallLog
+from pamtui.providers.demo.clock import Clock
 from pamtui.providers.demo.constants import DEFAULT_SEED, GITHUB_ORG, MIN_ACCOUNTS, SYSTEMS
-from pamtui.providers.demo.people import past_roles, read_people
 from pamtui.providers.demo.scaled import ensure_scaled, scaled_path
 from pamtui.providers.kit.interruptible import scan_in_thread
 from pamtui.providers.kit.provider import DeclaredProvider
 from pamtui.providers.kit.settings import Settings, choice, integer, number, string
 from pamtui.providers.roster import PastRole
+
+if TYPE_CHECKING:  # events.py (the traffic model) is imported when the stream opens
+    from pamtui.providers.demo.events import EventModel
 
 PAGE = 1000
 PEOPLE_PER_PAUSE = 2000
@@ -132,26 +134,6 @@ def _json_tuples() -> Any:
     return decode
 
 
-def reset(
-    state_dir: Path,
-    *,
-    state_file: Path | None = None,
-    seed: int | None = None,
-    scale: int | None = None,
-) -> Path:
-    """Delete the demo state file and build it afresh from the sample data; return its path.
-
-    With ``scale``, the generated org of that many accounts (its own file by default).
-    """
-    if scale is not None:
-        path = Path(state_file) if state_file is not None else scaled_path(state_dir, scale, seed)
-        st.remove(path)
-        return ensure_scaled(path, scale=scale, seed=seed)
-    path = Path(state_file) if state_file is not None else st.default_path(Path(state_dir))
-    st.remove(path)
-    return st.ensure(path, seed=seed)
-
-
 class DemoProvider(DeclaredProvider):
     """A believable mid-size company, simulated: accounts, credentials, live traffic."""
 
@@ -170,7 +152,7 @@ class DemoProvider(DeclaredProvider):
         event_rate: float = 8,
         backfill_minutes: float = 30,
         scale: int | None = None,
-        clock: ev.Clock | None = None,
+        clock: Clock | None = None,
         call_log: Path | None = None,
     ) -> None:
         self.name = name
@@ -185,7 +167,7 @@ class DemoProvider(DeclaredProvider):
         self.backfill_minutes = float(backfill_minutes)
         self.scale = scale
         """Accounts of a generated org (None: the bundled 250-account sample)."""
-        self.clock: ev.Clock = clock or ev.Clock()
+        self.clock: Clock = clock or Clock()
         """Time source of the event stream; tests may swap in a fast-forwarding one."""
         self._conn: sqlite3.Connection | None = None
         self._meta: dict[str, str] | None = None
@@ -338,6 +320,8 @@ class DemoProvider(DeclaredProvider):
         extra = self._has_column("people", "aliases")
         # 80,000 people at the largest demo: read and built off the event loop, on a
         # private connection (the shared one stays on the loop's thread).
+        from pamtui.providers.demo.people import read_people  # after the first frame
+
         conn = st.connect(self.state_file)
         try:
             people = await scan_in_thread(
@@ -355,6 +339,8 @@ class DemoProvider(DeclaredProvider):
 
     async def list_role_history(self) -> AsyncIterator[PastRole]:
         """The roster's job history: the demo's mover's previous role (demo/people.py)."""
+        from pamtui.providers.demo.people import past_roles
+
         self._db()
         for past in past_roles(self._meta or {}):
             yield past
@@ -514,8 +500,10 @@ class DemoProvider(DeclaredProvider):
 
     # -- events --------------------------------------------------------------
 
-    def _event_model(self, conn: sqlite3.Connection | None = None) -> ev.EventModel:
+    def _event_model(self, conn: sqlite3.Connection | None = None) -> EventModel:
         """The traffic model: every credential in traffic. ``conn``: a private one (threads)."""
+        from pamtui.providers.demo import events as ev
+
         if conn is None:
             conn = self._db()
         meta = st.read_meta(conn) if conn is not self._conn else (self._meta or {})
@@ -561,6 +549,8 @@ class DemoProvider(DeclaredProvider):
         )
 
     async def stream_events(self, since: str | None = None) -> AsyncIterator[AccessEvent]:
+        from pamtui.providers.demo import events as ev  # the traffic model: after the first frame
+
         if since is not None:
             ev.parse_cursor(since)  # fail early on a foreign cursor
         self._count("stream_open")
