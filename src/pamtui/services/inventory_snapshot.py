@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from pamtui import foreground
 from pamtui.errors import PamtuiError
+from pamtui.leftovers import remove_dead_leftovers
 from pamtui.model import Account, Credential, RiskFlag, utcnow
 from pamtui.services.account_rows import AccountRow, BaseOrderedRows, base_order_key, live_count
 from pamtui.services.inventory import AccountKey, AccountView
@@ -328,6 +329,7 @@ def save(
     views = sorted(
         views, key=lambda v: base_order_key(v.account.provider, v.account.name, v.account.id)
     )
+    remove_dead_leftovers(path)  # a killed save's temporary file, up to ~200 MB
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pamtui.leftovers import remove_dead_leftovers
 from pamtui.providers.base import ProviderError
 from pamtui.providers.demo import grants
 from pamtui.providers.demo.constants import DEFAULT_SEED, FORMAT
@@ -139,6 +140,7 @@ def build_once(path: Path, build_into: Callable[[Path], None]) -> Path:
     if path.exists():
         return path
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    remove_dead_leftovers(path, hidden=True)  # a killed build's half-built org
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         build_into(tmp)

@@ -26,6 +26,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from pamtui.leftovers import remove_dead_leftovers
+
 log = logging.getLogger("pamtui.providers.cursors")
 
 FILE_NAME = "stream-cursors.json"
@@ -39,6 +41,7 @@ def write_private(path: Path, text: str) -> None:
     and is removed when anything fails; OSError is left to the caller.
     """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    remove_dead_leftovers(path, hidden=True)
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
