@@ -125,4 +125,11 @@ def keymap_for(keys: Mapping[str, str], source: Path | None) -> tuple[dict[str, 
             )
             continue
         keymap[binding_id] = ",".join(part.strip() for part in key.split(",") if part.strip())
+    # A hidden "<id>_unavailable" binding answers the same key while its action is
+    # unavailable (one line saying why not): it moves with its action, unless the
+    # table maps it too. Otherwise the old key would still answer "not available".
+    for binding_id in list(keymap):
+        follower = f"{binding_id}_unavailable"
+        if follower in known and follower not in keys:
+            keymap[follower] = keymap[binding_id]
     return keymap, problems
