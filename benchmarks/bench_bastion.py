@@ -98,7 +98,7 @@ def main() -> int:
             '[[operators]]\nname = "alice"\nroles = ["operator"]\n\n' + providers
         )
         if args.scale:  # generated before the service starts: not part of any session's time
-            from pamtui.providers.demo.provider import reset
+            from pamtui.providers.demo import reset
 
             started = time.monotonic()
             reset(root / "data", scale=args.scale)

@@ -1,7 +1,7 @@
 """A killed writer's temporary file is removed by the next writer, and nothing else is.
 
 The attacker's and the unlucky operator's routes: a save killed with SIGKILL
-(a real process, a real 100,000-row snapshot file), a live writer's file, a
+(a real process stopped midway through a real save), a live writer's file, a
 symlink dressed as a leftover, another file's leftover.
 """
 
@@ -42,7 +42,7 @@ def test_only_old_files_of_dead_writers_of_this_file_go(tmp_path):
             gone = [_file(tmp_path / f"{target.name}.{dead}.tmp")]
             kept = [
                 _file(tmp_path / f"{target.name}.{alive.pid}.tmp"),  # a live writer
-                _file(tmp_path / f"{target.name}.{os.getpid()}.tmp"),  # this process
+                _file(tmp_path / f"{target.name}.9999999999.tmp"),  # no pid kill() takes
                 _file(tmp_path / f"{target.name}.{dead}.tmp-wal", mtime=time.time()),  # fresh
                 _file(tmp_path / f"other.sqlite.{dead}.tmp"),  # another file's
                 _file(tmp_path / f"{target.name}.backup"),
@@ -55,6 +55,16 @@ def test_only_old_files_of_dead_writers_of_this_file_go(tmp_path):
     assert removed == gone
     assert not gone[0].exists()
     assert all(path.exists() for path in kept)
+
+
+def test_this_process_id_counts_as_dead_for_files_older_than_the_process(tmp_path):
+    target = tmp_path / "demo.sqlite"
+    me = os.getpid()
+    earlier = _file(tmp_path / f".{target.name}.{me}.0badf00d.tmp")  # an earlier start's
+    mine = _file(tmp_path / f".{target.name}.{me}.c0ffee00.tmp", mtime=time.time())
+    later = time.time() + QUIET_SECONDS + 60  # as if this process ran long enough
+    assert remove_dead_leftovers(target, hidden=True, now=later) == [earlier]
+    assert mine.exists()
 
 
 def test_hidden_leftovers_with_a_random_part_and_sqlite_sidecars(tmp_path):
@@ -79,18 +89,33 @@ def test_a_symlink_named_like_a_leftover_is_not_followed_nor_removed(tmp_path):
 
 _KILLED_SAVE = """
 import sys
+import time
 from pathlib import Path
 from pamtui.model import Account, AccountKind, AccountStatus
 from pamtui.services.inventory import AccountView
 from pamtui.services.inventory_snapshot import save
 
+from pamtui import foreground
+
+
+def stop_midway(items, chunk=500):
+    # The real save writes its rows through foreground.paced: stop it, for the
+    # parent to kill, once it has written a few thousand of them.
+    for n, item in enumerate(items):
+        if n == 5_000:
+            print("midway", flush=True)
+            time.sleep(120)
+        yield item
+
+
+foreground.paced = stop_midway
 views = [
     AccountView(
         Account("demo", f"a{i}", f"user{i}", AccountKind.HUMAN, AccountStatus.ACTIVE),
         (),
         frozenset(),
     )
-    for i in range(100_000)
+    for i in range(20_000)
 ]
 print("saving", flush=True)
 save(Path(sys.argv[1]), "stamp", views, ["demo"])
@@ -106,12 +131,10 @@ def test_a_save_killed_midway_leaves_a_file_the_next_save_removes(tmp_path):
     leftover = tmp_path / f"{target.name}.{child.pid}.tmp"
     try:
         assert child.stdout is not None and child.stdout.readline() == "saving\n"
-        for _ in range(2000):  # until the save has written something (bounded: 20 s)
-            if leftover.exists() and leftover.stat().st_size > 64 * 1024:
-                break
-            time.sleep(0.01)
+        assert child.stdout.readline() == "midway\n"  # rows written, not yet renamed
         child.send_signal(signal.SIGKILL)
     finally:
+        child.kill()
         child.wait(timeout=30)
     assert child.returncode == -signal.SIGKILL
     assert leftover.exists() and not target.exists()  # killed before the rename
@@ -124,3 +147,16 @@ def test_a_save_killed_midway_leaves_a_file_the_next_save_removes(tmp_path):
     meta = read_meta(target, "stamp")
     assert meta is not None and meta["fingerprint"] == "stamp"
     assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
+
+
+def test_a_start_with_the_demo_state_built_removes_a_killed_builds_leftover(tmp_path):
+    from pamtui.providers.demo.state import build_once
+
+    state = _file(tmp_path / "demo-100000.sqlite", mtime=time.time())
+    leftover = _file(tmp_path / f".{state.name}.{_dead_pid()}.0badf00d.tmp")
+
+    def never(_tmp: Path) -> None:
+        raise AssertionError("the state file exists: nothing to build")
+
+    assert build_once(state, never) == state
+    assert not leftover.exists() and state.exists()

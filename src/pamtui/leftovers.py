@@ -13,7 +13,8 @@ writing is never touched:
 
 - its name is exactly the pattern above for this file, with a process id;
 - no process with that id exists (``kill(pid, 0)`` says so; a process of
-  another user counts as existing);
+  another user counts as existing), or the id is this process's and the file
+  is older than this process (an earlier start in a container, same pid);
 - it is a regular file (not a symlink) owned by the current user;
 - it has not changed for ``QUIET_SECONDS`` (a writer in another PID
   namespace, which ``kill`` cannot see, is still writing it).
@@ -31,6 +32,11 @@ from pathlib import Path
 QUIET_SECONDS = 120.0
 """A leftover must be at least this old (by mtime) to be removed."""
 
+_STARTED = time.time()
+"""About when this process started (this module is imported at start): a file
+named with this process's id but older than that is an earlier process's (a
+container gives pamtui the same pid at every start)."""
+
 
 def _process_exists(pid: int) -> bool:
     if pid <= 0:
@@ -39,7 +45,7 @@ def _process_exists(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except OSError:  # PermissionError: another user's process; anything else: keep
+    except (OSError, OverflowError, ValueError):  # another user's process, or no pid: keep
         return True
     return True
 
@@ -70,7 +76,7 @@ def remove_dead_leftovers(
         if match is None:
             continue
         pid = int(match["pid"])
-        if pid == me or _process_exists(pid):
+        if pid != me and _process_exists(pid):
             continue
         candidate = path.parent / name
         try:
@@ -79,6 +85,8 @@ def remove_dead_leftovers(
             continue
         if not stat.S_ISREG(st.st_mode) or st.st_uid != uid or now - st.st_mtime < QUIET_SECONDS:
             continue
+        if pid == me and st.st_mtime >= _STARTED - 1:
+            continue  # this process's own, perhaps being written by another thread
         with contextlib.suppress(OSError):
             candidate.unlink()
             removed.append(candidate)

@@ -7,6 +7,6 @@ that file. No Textual and no UI code here.
 """
 
 from pamtui.providers.demo.provider import DemoProvider
-from pamtui.providers.demo.reset import reset
+from pamtui.providers.demo.rebuild import reset
 
 __all__ = ["DemoProvider", "reset"]

@@ -137,10 +137,12 @@ def build_once(path: Path, build_into: Callable[[Path], None]) -> Path:
     reader never sees a half-built one.
     """
     path = Path(path)
+    # A killed build's half-built org (hundreds of MB at scale): at every start, not
+    # only the next build, or one killed just before a successful build stays forever.
+    remove_dead_leftovers(path, hidden=True)
     if path.exists():
         return path
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    remove_dead_leftovers(path, hidden=True)  # a killed build's half-built org
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         build_into(tmp)
