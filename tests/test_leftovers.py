@@ -160,3 +160,12 @@ def test_a_start_with_the_demo_state_built_removes_a_killed_builds_leftover(tmp_
 
     assert build_once(state, never) == state
     assert not leftover.exists() and state.exists()
+
+
+def test_opening_the_cursor_store_removes_a_killed_writes_leftover(tmp_path):
+    from pamtui.providers.kit.cursors import CursorStore
+
+    db = tmp_path / "pamtui.db"
+    leftover = _file(tmp_path / f".stream-cursors.json.{_dead_pid()}.tmp")
+    CursorStore.beside(db)
+    assert not leftover.exists()

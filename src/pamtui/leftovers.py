@@ -7,7 +7,8 @@ beside the real one and renamed over it. A process killed while writing
 behind, and nothing else would ever remove it: at 100,000 accounts a snapshot's
 is close to 200 MB, one per killed start.
 
-The next writer of the same file removes such leftovers first. A leftover is
+The next writer of the same file removes such leftovers first (the stream
+cursors: when their store is opened, not on each throttled write). A leftover is
 removed only when all of these hold, so a file another process is still
 writing is never touched:
 

@@ -41,7 +41,6 @@ def write_private(path: Path, text: str) -> None:
     and is removed when anything fails; OSError is left to the caller.
     """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    remove_dead_leftovers(path, hidden=True)
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
@@ -83,6 +82,8 @@ class SavedCursor:
             if state_dir is None
             else Path(state_dir) / f"{prefix}-{safe_file_name(name)}.cursor"
         )
+        if self.path is not None:  # once per store, not on every (throttled) write
+            remove_dead_leftovers(self.path, hidden=True)
         self.scope = dict(scope or {})
         self.every = every
         self._clock = clock
@@ -175,6 +176,7 @@ class CursorStore:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.path = path
+        remove_dead_leftovers(path, hidden=True)  # once per store, not every 2 s
         self.flush_every = flush_every
         self._clock = clock
         self._cursors: dict[str, dict[str, str]] = {}

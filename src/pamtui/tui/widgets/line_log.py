@@ -3,10 +3,9 @@
 Textual's ``RichLog`` takes any renderable, so its module imports
 ``rich.pretty`` (and, through it, ``attrs`` where that is installed): about
 10 ms of every start for a pane that only ever writes ``Text``. This widget
-keeps RichLog's drawing exactly (lines rendered once into strips, at least
-``min_width`` cells wide, cropped to the pane, the oldest dropped past
-``max_lines``, following the end unless the operator scrolled away) and
-nothing else.
+keeps RichLog's drawing exactly (lines rendered once into strips at RichLog's
+width, at least ``min_width``; cropped to the pane; the oldest dropped past
+``max_lines``; following the end) and nothing else.
 """
 
 from __future__ import annotations
@@ -93,16 +92,12 @@ class LineLog(ScrollView, can_focus=True):
             self.lines.append(Strip.blank(width))
         else:
             strips = Strip.from_lines(rendered)
-            for strip in strips:
-                strip.adjust_cell_length(width)
             self.lines.extend(strips)
             if self.max_lines is not None and len(self.lines) > self.max_lines:
                 self._start_line += len(self.lines) - self.max_lines
                 self.refresh()
                 self.lines = self.lines[-self.max_lines :]
-            self._widest = max(
-                self._widest, max(sum(seg.cell_length for seg in line) for line in rendered)
-            )
+            self._widest = max(self._widest, max(strip.cell_length for strip in strips))
         self.virtual_size = Size(self._widest, len(self.lines))
         if self.auto_scroll if scroll_end is None else scroll_end:
             self.scroll_end(animate=False, immediate=False, x_axis=False)
