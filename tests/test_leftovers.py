@@ -98,7 +98,7 @@ from pamtui.services.inventory_snapshot import save
 from pamtui import foreground
 
 
-def stop_midway(items, chunk=500):
+def stop_midway(items, chunk=500, stop=None):
     # The real save writes its rows through foreground.paced: stop it, for the
     # parent to kill, once it has written a few thousand of them.
     for n, item in enumerate(items):

@@ -18,13 +18,17 @@ pauses; each call waits at most ``max_wait`` seconds, so it always finishes.
 A module of the bottom layer: providers and services call it without knowing
 about any front end; a session with no front end (the CLI, ``sweep``, the hub)
 never marks a key, and ``give_way`` returns at once.
+
+Such work can also be abandoned (:class:`Abandoned`): ``paced`` checks a
+``stop`` callable between chunks, so quitting does not wait seconds for a
+cache nobody will read in this process.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -66,11 +70,19 @@ def give_way(max_wait: float = MAX_WAIT_SECONDS) -> float:
     return time.monotonic() - started
 
 
-def paced(items: Iterable[T], chunk: int = 500) -> Iterator[T]:
+class Abandoned(Exception):
+    """Background work stopped between chunks because its ``stop`` said so."""
+
+
+def paced(
+    items: Iterable[T], chunk: int = 500, *, stop: Callable[[], bool] | None = None
+) -> Iterator[T]:
     """``items``, giving way (:func:`give_way`) before each ``chunk`` of them.
 
     For a loop over many rows in a background thread; on the main thread, or
-    when nobody types, it costs a counter per item.
+    when nobody types, it costs a counter per item. ``stop``: asked before each
+    chunk; when it returns true, :class:`Abandoned` is raised instead (a caller
+    that writes must leave nothing half-written: a transaction, a temporary file).
     """
     left = chunk
     for item in items:
@@ -78,4 +90,6 @@ def paced(items: Iterable[T], chunk: int = 500) -> Iterator[T]:
         if left <= 0:
             left = chunk
             give_way()
+            if stop is not None and stop():  # asked after waiting: still wanted?
+                raise Abandoned
         yield item

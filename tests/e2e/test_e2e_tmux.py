@@ -205,6 +205,10 @@ def test_full_triage_loop_in_tmux(tmux) -> None:
     assert actions == ["stage", "approve", "execute", "revoked", "verified"]
     verified = _cli(tmux.env, "audit", "verify")
     assert verified.returncode == 0 and verified.stdout.startswith("ok:")
+    # The process ends without Python's heap tear-down (cli/quick_exit.py): what
+    # quitting writes is in the journal all the same.
+    ended = _cli(tmux.env, "audit", "list", "--json", "--action", "session_end")
+    assert ended.returncode == 0 and len(json.loads(ended.stdout)) == 1, ended.stdout
 
     # An edit behind pamtui's back, made with the sqlite3 shell, is named.
     db = tmux.env["PAMTUI_DB"]

@@ -79,3 +79,46 @@ def test_one_wait_is_bounded_so_work_always_progresses():
     finally:
         stop.set()
         keys.join(5)
+
+
+def test_stop_abandons_the_loop_between_chunks_never_inside_one():
+    answers = iter([False, True])
+    asked_after: list[int] = []
+    got: list[int] = []
+
+    def stop() -> bool:
+        asked_after.append(len(got))
+        return next(answers)
+
+    with pytest.raises(foreground.Abandoned):
+        for item in foreground.paced(range(20), 5, stop=stop):
+            got.append(item)
+    # Asked once a chunk (before the 5th item, before the 10th), and stopped
+    # there when the answer was yes: the 10th item never came.
+    assert asked_after == [4, 9]
+    assert got == list(range(9))
+    assert list(foreground.paced(range(7), 2, stop=lambda: False)) == list(range(7))
+
+
+def test_a_loop_paused_for_the_operator_stops_as_soon_as_the_pause_ends():
+    stopped = threading.Event()
+    got: list[int] = []
+    outcome: list[str] = []
+
+    def work() -> None:
+        try:
+            got.extend(foreground.paced(range(100), 5, stop=stopped.is_set))
+            outcome.append("finished")
+        except foreground.Abandoned:
+            outcome.append("abandoned")
+
+    foreground.mark_typing()
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    for _ in range(20):  # the operator types: the thread waits at its first boundary
+        foreground.mark_typing()
+        time.sleep(0.01)
+    stopped.set()  # the app quits meanwhile
+    foreground.mark_typing(float("-inf"))
+    thread.join(10)
+    assert outcome == ["abandoned"]  # not one more chunk after the wait

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import stat
 
 import pytest
 
+from pamtui import foreground
 from pamtui.services.account_rows import row_of
 from pamtui.services.inventory import Inventory
 from pamtui.services.inventory_snapshot import (
@@ -81,6 +83,35 @@ def test_a_corrupt_file_is_unusable_with_one_line(db_path, content):
     assert keeper.view(("static", "u1")) is None
     keeper.save(synced(), ["static"])  # the next complete sync replaces it
     assert keeper.load() is not None
+
+
+def test_an_abandoned_save_leaves_the_last_snapshot_and_no_temporary_file(db_path):
+    """``stop`` (the TUI quitting) ends a save between chunks; nothing half-written stays."""
+    db_path.parent.mkdir(parents=True)
+    keeper = InventorySnapshots(db_path, PROVIDERS, stale_days=90, read_only=False)
+    first = synced()
+    keeper.save(first, ["static"])
+    before = snapshot_file(db_path).read_bytes()
+    many = [
+        dataclasses.replace(view, account=dataclasses.replace(view.account, id=f"x{n}"))
+        for n in range(1_200)
+        for view in first[:1]
+    ]
+    asked: list[int] = []
+
+    def stop() -> bool:
+        asked.append(1)
+        return len(asked) >= 2  # the first chunk is written, then the app quits
+
+    with pytest.raises(foreground.Abandoned):
+        keeper.save(many, ["static"], stop=stop)
+    assert snapshot_file(db_path).read_bytes() == before
+    assert [p.name for p in db_path.parent.iterdir() if p.name.endswith(".tmp")] == []
+    snap = keeper.load()
+    assert snap is not None and len(snap.rows) == len(first)
+    assert keeper.save(many, ["static"], stop=lambda: False)  # not stopped: all of them
+    snap = keeper.load()
+    assert snap is not None and len(snap.rows) == 1_200
 
 
 def test_saving_over_a_symlink_replaces_the_link_not_its_target(db_path, tmp_path):

@@ -11,10 +11,12 @@ and a corrupt file is ignored with a notice.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from pamtui import foreground
 from pamtui.model import Account
 from pamtui.services.inventory_snapshot import snapshot_file
 from pamtui.tui.screens.main import MainScreen
@@ -118,5 +120,45 @@ async def test_a_corrupt_snapshot_is_ignored_with_a_notice(db_path):
         assert "snapshot" not in pane_title(app)
     # The complete sync replaced the corrupt file with a good snapshot.
     conn = sqlite3.connect(snapshot_file(db_path))
+    assert conn.execute("SELECT count(*) FROM accounts").fetchone() == (4,)
+    conn.close()
+
+
+async def test_quitting_abandons_a_save_under_way_and_keeps_the_last_snapshot(db_path):
+    """`q` does not wait for the seconds a large save takes: the last snapshot stays.
+
+    The operator types as the providers answer, so the save gives way at its
+    first chunk (pamtui/foreground.py); the app quits meanwhile. Without the
+    abandon, the save would finish once the typing stopped.
+    """
+    await _first_run(db_path)  # the last snapshot: 4 accounts
+    provider = StaticProvider()
+    carol = provider.accounts["u3"]
+    for n in range(1_200):
+        provider.accounts[f"x{n}"] = dataclasses.replace(carol, id=f"x{n}", name=f"x-{n:04}")
+    path = snapshot_file(db_path)
+
+    def saving() -> bool:
+        return any(path.parent.glob(f"{path.name}.*.tmp"))
+
+    app = make_app(db_path, provider, stream=False)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            for _ in range(1_000):  # the operator types until the save has begun
+                foreground.mark_typing()
+                if saving():
+                    break
+                await pilot.pause(0.01)
+            assert saving()
+            foreground.mark_typing()
+            app.exit()
+        for _ in range(500):  # the worker thread ends on its own, just after
+            if not saving():
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        foreground.mark_typing(float("-inf"))
+    assert not saving()  # nothing half-written left behind
+    conn = sqlite3.connect(path)
     assert conn.execute("SELECT count(*) FROM accounts").fetchone() == (4,)
     conn.close()

@@ -70,9 +70,10 @@ def _take_terminal() -> None:
 def _tui(args: argparse.Namespace) -> int:
     """The triage TUI without file writes (ssh/operator_app.py), as the assumed operator."""
     session = open_session(args)  # --follow-hub: the service's stream and inventory
+    from pamtui.cli.quick_exit import exit_without_teardown
     from pamtui.ssh.operator_app import run_operator_app
 
-    return run_operator_app(session)
+    exit_without_teardown(run_operator_app(session))
 
 
 def _journal_refusal(db: str, actor: Actor, words: Sequence[str], reason: str) -> None:

@@ -43,9 +43,10 @@ def cmd_tui(args: argparse.Namespace) -> int:
     except BaseException:
         asyncio.run(session.aclose())
         raise
+    from pamtui.cli.quick_exit import exit_without_teardown
     from pamtui.tui.app import run_app
 
-    return run_app(session, theme=args.theme)
+    exit_without_teardown(run_app(session, theme=args.theme))
 
 
 def _account_json(view: Any) -> dict[str, Any]:

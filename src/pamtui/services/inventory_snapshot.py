@@ -26,7 +26,7 @@ import os
 import sqlite3
 import types
 import typing
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -316,10 +316,14 @@ def save(
     views: Sequence[AccountView],
     providers: Iterable[str],
     extra: Mapping[str, str] | None = None,
+    *,
+    stop: Callable[[], bool] | None = None,
 ) -> None:
     """Replace the snapshot with ``views`` (a complete sync), atomically.
 
-    ``extra``: more meta (the hub's ``started`` and ``health``).
+    ``extra``: more meta (the hub's ``started`` and ``health``). ``stop``: asked
+    between chunks of rows; true abandons the save (``foreground.Abandoned``),
+    the old snapshot staying as it was (the TUI's quit: see ``tui/snapshot_start.py``).
 
     Written to a temporary file beside it and renamed over it, so a reader
     sees the old snapshot or the new one, and a crash leaves the old one.
@@ -344,11 +348,14 @@ def save(
             # Saved from a thread in the TUI: it gives way while the operator types.
             conn.executemany(
                 "INSERT INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (_row(view) for view in foreground.paced(views)),
+                (_row(view) for view in foreground.paced(views, stop=stop)),
             )
             conn.executemany(
                 "INSERT OR REPLACE INTO details VALUES (?, ?, ?)",
-                ((v.account.provider, v.account.id, _detail(v)) for v in foreground.paced(views)),
+                (
+                    (v.account.provider, v.account.id, _detail(v))
+                    for v in foreground.paced(views, stop=stop)
+                ),
             )
             # One account's flags by its key (selecting it, planning from it): without
             # this index each lookup scanned every row (100,000 at the largest demo).
@@ -435,9 +442,18 @@ class InventorySnapshots:
     def view(self, key: AccountKey) -> AccountView | None:
         return account_view(self.path, self.stamp, key)
 
-    def save(self, views: Sequence[AccountView], providers: Iterable[str]) -> bool:
-        """Store a complete sync; False (nothing written) in a read-only session."""
+    def save(
+        self,
+        views: Sequence[AccountView],
+        providers: Iterable[str],
+        *,
+        stop: Callable[[], bool] | None = None,
+    ) -> bool:
+        """Store a complete sync; False (nothing written) in a read-only session.
+
+        ``stop``: see :func:`save` (raises ``foreground.Abandoned``).
+        """
         if self.read_only:
             return False
-        save(self.path, self.stamp, views, providers)
+        save(self.path, self.stamp, views, providers, stop=stop)
         return True

@@ -7,7 +7,8 @@ credentials come from the snapshot too (display only: a snapshot view is never
 planned from). When the providers have answered, :meth:`reconciled` drops the
 snapshot and the worker shows their answer, so an account removed since the
 snapshot disappears; :meth:`save` then keeps that answer for the next start
-(in a thread, and only when every provider answered).
+(in a thread, and only when every provider answered). Quitting abandons a save
+still under way: the exit does not wait for it, and the last snapshot stays.
 
 The snapshot file itself is ``services/inventory_snapshot.py``.
 """
@@ -20,6 +21,9 @@ from collections.abc import Sequence
 from functools import partial
 from typing import TYPE_CHECKING
 
+from textual.worker import get_current_worker
+
+from pamtui import foreground
 from pamtui.sanitize import clean
 from pamtui.services.inventory import AccountView
 from pamtui.services.inventory_snapshot import InventorySnapshots, Snapshot, SnapshotUnusable
@@ -29,7 +33,7 @@ if TYPE_CHECKING:
     from pamtui.tui.app import PamtuiApp
 
 SAVE_GROUP = "inventory-snapshot"
-"""The worker group of the snapshot writer (the app joins it before exiting)."""
+"""The worker group of the snapshot writer (exclusive: a newer save cancels an older)."""
 
 
 class _ReadAhead:
@@ -120,9 +124,15 @@ class SnapshotStart:
         )
 
     def _save(self, views: list[AccountView], providers: list[str]) -> None:
+        # Quitting cancels the worker (as does a newer sync's save): the save stops
+        # at its next chunk and the last snapshot stays, rather than holding the
+        # exit for the seconds a 100,000-account save takes.
+        cancelled = get_current_worker().cancelled_event.is_set
         try:
             with quick_gil_handover():  # seconds of Python at 100k: keys still get through
-                self.snapshots.save(views, providers)
+                self.snapshots.save(views, providers, stop=cancelled)
+        except foreground.Abandoned:
+            return
         except Exception as exc:  # a catch-all on purpose: a cache must not end the session
             with contextlib.suppress(RuntimeError):  # the app may be exiting
                 self.app.call_from_thread(
