@@ -125,3 +125,31 @@ async def test_a_step_order_rewritten_in_the_row_does_not_run_a_later_step_first
     assert "step order" in outcome.message
     assert static_session.queue.get(last.id).state is QueueState.APPROVED
     assert static_provider.revoke_calls == []
+
+
+async def test_a_holder_overtaken_by_another_process_is_told_so_not_called_a_forger(
+    static_session, static_provider, db_path: Path
+) -> None:
+    """A race is not tampering: the row and the journal agree, only our copy is old."""
+    from datetime import UTC, datetime, timedelta
+
+    from pamtui.journal import Journal
+    from pamtui.services.queue import QueueError, QueueTampered, RevocationQueue
+
+    view = next(v for v in await static_session.inventory.sync() if v.account.name == "carol")
+    plan = static_session.revocations.plan_account(view)
+    (first, *_) = static_session.queue.stage(plan.steps, "leaver", approve=True)
+    ours = static_session.queue.claim(first.id)
+    assert ours is not None
+    other_journal = Journal.open(db_path)
+    try:
+        other = RevocationQueue(other_journal, static_session.providers, "other")
+        later = datetime.now(UTC) + timedelta(hours=1)  # our lease has run out by then
+        taken = other.claim(first.id, now=later)
+        assert taken is not None
+        await other._drive_safely(taken)
+    finally:
+        other_journal.close()
+    with pytest.raises(QueueError, match="changed by someone else") as raised:
+        static_session.queue._record_revoked(ours, already_done=False, detail="late", response={})
+    assert not isinstance(raised.value, QueueTampered)

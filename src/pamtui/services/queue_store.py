@@ -242,7 +242,10 @@ class QueueStore:
         right after its ``stage`` entry), and its requester, four eyes, plan and
         step order those its ``stage`` entry recorded. When the live file holds
         none of its entries because ``audit rotate`` archived them, it cannot tell.
+        The row is read again: an ``item`` another process has moved on since is
+        not a forgery (the conditional update then refuses it as before).
         """
+        item = self.get(item.id)
         rows = self.journal.conn.execute(
             "SELECT actor, action, detail FROM entries WHERE subject = ? AND provider = ?"
             " AND json_extract(detail, '$.item') = ? ORDER BY seq",
