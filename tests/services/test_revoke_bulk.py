@@ -29,7 +29,7 @@ async def sweep_items(session, names=("bob", "carol")):
     for name in names:
         plan = session.revocations.plan_account(await view_of(session, name))
         items += session.revocations.stage_for_policy(
-            plan.steps, "policy stale", actor="policy:stale", approve=False
+            plan.steps, "policy stale", actor="policy:stale", approve=False, privileged=False
         )
     return items
 

@@ -210,7 +210,7 @@ async def test_policies_stage_without_an_operator_code(db_path, memory_keyring):
     session, provider = make_session(db_path, totp=True)
     plan = session.revocations.plan_account(await view_of(session, "bob"))
     items = session.revocations.stage_for_policy(
-        plan.steps, "policy stale: unused", actor="policy:stale", approve=False
+        plan.steps, "policy stale: unused", actor="policy:stale", approve=False, privileged=False
     )
     assert {i.state for i in items} == {QueueState.STAGED}
     assert {i.requested_by for i in items} == {"policy:stale"}

@@ -57,6 +57,7 @@ from pamtui.services.queue_store import (
     PlanOrderError,
     QueueError,
     QueueStore,
+    QueueTampered,
     ReadOnlyError,
     S,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "Outcome",
     "PlanOrderError",
     "QueueError",
+    "QueueTampered",
     "ReadOnlyError",
     "RevocationQueue",
     "RunReport",
@@ -171,6 +173,8 @@ class RevocationQueue(QueueStore):
             return Outcome(self.get(item_id), False, f"not executed: {exc}")
         except PlanOrderError as exc:
             return Outcome(self.get(item_id), False, str(exc), waiting=True)
+        except QueueTampered as exc:  # a failure to report, not another runner's item
+            return Outcome(self.get(item_id), False, str(exc))
         except QueueError as exc:  # another process claimed it first
             return Outcome(self.get(item_id), False, str(exc), skipped=True)
         if item is None:
@@ -375,6 +379,8 @@ class RevocationQueue(QueueStore):
                 claimed = self.claim(item.id, now=now)
             except PlanOrderError as exc:
                 outcomes.append(Outcome(self.get(item.id), False, str(exc), waiting=True))
+            except QueueTampered as exc:
+                outcomes.append(Outcome(self.get(item.id), False, str(exc)))
             except QueueError:  # another process recovered it first
                 pass
             if claimed is not None:

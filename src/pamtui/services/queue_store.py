@@ -9,6 +9,7 @@ the guarantees that go with it, are :class:`pamtui.services.queue.RevocationQueu
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from typing import Any
 
 from pamtui.errors import EXIT_USAGE, PamtuiError
 from pamtui.journal import Journal, Transaction, timestamp
+from pamtui.journal.segments import SEGMENT_START
 from pamtui.model import QueueItem, QueueState, RevokeAction, TargetKind
 from pamtui.providers.base import Provider
 from pamtui.services.holder import Holder
@@ -65,6 +67,15 @@ class WrongState(QueueError):
 
 class PlanOrderError(QueueError):
     """A step was asked to start before the earlier steps of its plan were verified."""
+
+
+class QueueTampered(QueueError):
+    """A queue row says what its journal entries do not: it was edited outside pamtui.
+
+    The hash chain covers the journal's entries, not the ``queue_items`` rows;
+    an ``UPDATE queue_items SET state = 'approved'`` in the sqlite3 shell would
+    otherwise forge a four-eyes approval that ``audit verify`` cannot see.
+    """
 
 
 def _parse_ts(value: str) -> datetime:
@@ -188,6 +199,7 @@ class QueueStore:
         self._require_writable()
         if to not in ALLOWED[item.state]:
             raise WrongState(f"item {item.id} is {item.state}; it cannot become {to}")
+        self._check_journalled(item)
         lease_owner, lease_until = lease if lease is not None else ("", "")
         cursor = tx.execute(
             "UPDATE queue_items SET state = ?, updated = ?, attempts = ?, last_error = ?,"
@@ -222,6 +234,60 @@ class QueueStore:
             },
         )
         return self.get(item.id)
+
+    def _check_journalled(self, item: QueueItem) -> None:
+        """Refuse a row its journal entries do not vouch for (:class:`QueueTampered`).
+
+        Its state must be the ``to`` of its last journalled transition (``staged``
+        right after its ``stage`` entry), and its requester, four eyes, plan and
+        step order those its ``stage`` entry recorded. When the live file holds
+        none of its entries because ``audit rotate`` archived them, it cannot tell.
+        The row is read again: an ``item`` another process has moved on since is
+        not a forgery (the conditional update then refuses it as before).
+        """
+        item = self.get(item.id)
+        rows = self.journal.conn.execute(
+            "SELECT actor, action, detail FROM entries WHERE subject = ? AND provider = ?"
+            " AND json_extract(detail, '$.item') = ? ORDER BY seq",
+            (item.action.subject, item.action.provider, item.id),
+        ).fetchall()
+        stage: tuple[str, dict[str, Any]] | None = None
+        state = ""
+        for actor, action, text in rows:
+            detail = json.loads(text)
+            if action == "stage" and detail.get("idempotency_key") == item.idempotency_key:
+                stage, state = (actor, detail), str(S.STAGED)
+            elif "from" in detail and "to" in detail:
+                state = str(detail["to"])
+        if not rows and self._history_archived():
+            return
+        wrong = []
+        if state != str(item.state):
+            wrong.append(f"it is {item.state}, the journal says {state or 'nothing of it'}")
+        if stage is not None:
+            actor, detail = stage
+            recorded = {
+                "requested by": (actor, item.requested_by),
+                "four eyes": (bool(detail.get("four_eyes")), item.four_eyes),
+                "plan": (detail.get("plan"), item.plan_id),
+                "step order": (detail.get("order", item.action.order), item.action.order),
+            }
+            wrong += [
+                f"{name} {now!r}, the journal says {then!r}"
+                for name, (then, now) in recorded.items()
+                if then != now
+            ]
+        if wrong:
+            raise QueueTampered(
+                f"queue item {item.id} does not match the journal ({'; '.join(wrong)}): "
+                "its row was edited outside pamtui, so nothing was done to it"
+            )
+
+    def _history_archived(self) -> bool:
+        first = self.journal.conn.execute(
+            "SELECT action FROM entries ORDER BY seq LIMIT 1"
+        ).fetchone()
+        return bool(first and first[0] == SEGMENT_START)
 
     def stage(
         self,
@@ -325,6 +391,7 @@ class QueueStore:
                     "reason": reason,
                     "idempotency_key": key,
                     "four_eyes": four_eyes,
+                    "order": action.order,
                     **({"group": group, "gate": action in gates} if group else {}),
                     **_action_detail(action),
                 },

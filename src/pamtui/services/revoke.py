@@ -393,16 +393,22 @@ class RevocationService:
         return Submission(plan, tuple(items), runnable)
 
     def stage_for_policy(
-        self, actions: Sequence[RevokeAction], reason: str, *, actor: str, approve: bool
+        self,
+        actions: Sequence[RevokeAction],
+        reason: str,
+        *,
+        actor: str,
+        approve: bool,
+        privileged: bool,
     ) -> list[QueueItem]:
         """A policy stages what it matched (``pamtui sweep``): no operator, no step-up.
 
-        The policy's config decides whether its items are approved; plan order
-        and four eyes on approval hold as for any item.
-        """
+        Plan order holds, and four eyes for a ``privileged`` target: ``approve`` is
+        the policy's own confirmation, never a second operator's."""
         self._writable()
         self._may(Act.STAGE, "policy")
-        return self.queue.stage(actions, reason, actor=actor, approve=approve)
+        four_eyes = requires_four_eyes(self.policy.four_eyes_for_privileged, privileged)
+        return self.queue.stage(actions, reason, actor=actor, approve=approve, four_eyes=four_eyes)
 
     def stage_person_for_policy(
         self, plan: Plan, reason: str, *, actor: str, approve: bool

@@ -104,7 +104,10 @@ Staging
 ``revoke_actions``. :func:`sweep` stages its proposals in the revocation
 queue, attributed to the actor ``policy:NAME`` with the reason ``policy
 NAME: why``; with ``approve = true`` the items are approved at once (``pamtui
-queue run`` executes them), otherwise they wait for an operator. A target
+queue run`` executes them), otherwise they wait for an operator. Four eyes
+holds: a privileged account's items (``Proposal.privileged``) wait for an
+operator's approval when ``four_eyes_for_privileged`` is recorded, whatever
+``approve`` says. A target
 that already has an item in the queue that is pending, executing, done or
 failed-and-retryable is skipped, so running ``pamtui sweep`` from cron does
 not stage duplicates (a *cancelled* item does not block: the policy proposes

@@ -17,6 +17,7 @@ from pamtui.model import (
     Credential,
     OwnerStatus,
     RevokeAction,
+    RiskFlag,
     TargetKind,
 )
 from pamtui.providers.base import Provider
@@ -35,6 +36,8 @@ class Proposal:
     why: str
     plan: str = ""
     """Proposals of one policy sharing a non-empty ``plan`` are staged as one plan."""
+    privileged: bool = False
+    """The target's account is privileged: four eyes applies when the policy asks for it."""
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -67,6 +70,11 @@ def _action_key(action: RevokeAction) -> tuple[str, str, str, str]:
 
 def _days(delta: timedelta) -> int:
     return int(delta.total_seconds() // 86400)
+
+
+def _needs_four_eyes(view: AccountView) -> bool:
+    """Privileged for four eyes: flagged so, or by the flag's rule (a view without flags)."""
+    return RiskFlag.PRIVILEGED in view.flags or _is_privileged(view)
 
 
 def _is_privileged(view: AccountView) -> bool:
@@ -185,7 +193,15 @@ def evaluate(
                             *account_reasons,
                         ]
                     )
-                    _propose_for_credential(result, policy, provider, account, credential, why)
+                    _propose_for_credential(
+                        result,
+                        policy,
+                        provider,
+                        account,
+                        credential,
+                        why,
+                        privileged=_needs_four_eyes(view),
+                    )
                 continue
             cred_reasons: list[str] = []
             if policy.match.has_credential_conditions:
@@ -225,6 +241,8 @@ def _propose_for_credential(
     account: Account,
     credential: Credential,
     why: str,
+    *,
+    privileged: bool,
 ) -> None:
     subject = f"{TargetKind.CREDENTIAL}:{credential.id}"
     provider = _provider_for(result, policy, provider, credential.provider, subject)
@@ -250,7 +268,7 @@ def _propose_for_credential(
             )
         )
         return
-    result.append(Proposal(policy, action, why))
+    result.append(Proposal(policy, action, why, privileged=privileged))
 
 
 def _propose_for_account(
@@ -287,7 +305,8 @@ def _propose_for_account(
         )
         return
     plan = f"{account.provider}/{account.id}" if policy.is_plan else ""
-    result.extend(Proposal(policy, action, why, plan) for action in actions)
+    privileged = _needs_four_eyes(view)
+    result.extend(Proposal(policy, action, why, plan, privileged) for action in actions)
 
 
 def _error(what: str, exc: Exception) -> str:

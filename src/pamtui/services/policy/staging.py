@@ -134,4 +134,5 @@ def _stage_plan(revocations: RevocationService, fresh: Sequence[Proposal]) -> li
         f"policy {policy.name}: {fresh[0].why}",
         actor=policy.actor,
         approve=policy.approve,
+        privileged=any(p.privileged for p in fresh),
     )
