@@ -31,6 +31,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
+from pamtui.errors import PamtuiError
+
 T = TypeVar("T")
 
 QUIET_SECONDS = 0.3
@@ -70,8 +72,15 @@ def give_way(max_wait: float = MAX_WAIT_SECONDS) -> float:
     return time.monotonic() - started
 
 
-class Abandoned(Exception):
-    """Background work stopped between chunks because its ``stop`` said so."""
+class Abandoned(PamtuiError):
+    """Background work stopped between chunks because its ``stop`` said so.
+
+    Its caller expects it (the TUI quitting); were it ever to reach the CLI, it
+    would be one line and exit 1, like any refusal.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("abandoned: the work was stopped before it finished")
 
 
 def paced(
