@@ -288,7 +288,8 @@ def test_the_new_services_stay_headless() -> None:
     import sys
 
     code = (
-        "import sys, pamtui.services.drift, pamtui.services.recheck, "
+        "import sys, pamtui.services.drift, pamtui.services.drift_recorder, "
+        "pamtui.services.recheck, "
         "pamtui.services.policy_history, pamtui.cli.drift; "
         "print(sorted(m for m in sys.modules if m.startswith(('textual', 'pamtui.tui'))))"
     )

@@ -23,6 +23,7 @@ NOT_AT_THE_FIRST_FRAME = (
     "pamtui.services.people",
     "pamtui.services.people_history",
     "pamtui.services.drift",
+    "pamtui.services.drift_recorder",
     "pamtui.services.totp_store",
     # The other screens: imported when opened (the key map imports them only
     # to check a [keys] table, and the demo has none).

@@ -9,7 +9,9 @@ Storage (``snapshots.sqlite`` beside the journal, created 0600):
   scopes. Timestamps such as "last used" are left out on purpose: they change
   on every sync and would make every account look changed. Sessions are left
   out too: they come and go by the minute and are not a grant.
-- ``syncs``: one row per provider per sync (time, counts, changes found).
+- ``syncs``: one row per provider per sync (time, counts, changes found) and
+  whether its ``drift`` journal entry is written (``journalled``: the outbox
+  ``services/drift_recorder.py`` empties; 1 for a sync with nothing notable).
 - ``changes``: the deltas only, one row per change, with the sync it was
   found in.
 
@@ -28,13 +30,12 @@ gone, privilege removed).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,7 +95,8 @@ NOTABLE = frozenset(KINDS[:6])
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS syncs (
     id INTEGER PRIMARY KEY, provider TEXT NOT NULL, ts TEXT NOT NULL,
-    accounts INTEGER NOT NULL, baseline INTEGER NOT NULL, changes INTEGER NOT NULL
+    accounts INTEGER NOT NULL, baseline INTEGER NOT NULL, changes INTEGER NOT NULL,
+    journalled INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS syncs_provider ON syncs (provider, id);
 CREATE TABLE IF NOT EXISTS current (
@@ -109,6 +111,34 @@ CREATE TABLE IF NOT EXISTS changes (
 CREATE INDEX IF NOT EXISTS changes_ts ON changes (ts);
 CREATE INDEX IF NOT EXISTS changes_sync ON changes (sync_id);
 """
+_VERSION = 1
+"""``PRAGMA user_version``; 1: ``syncs.journalled`` and its index."""
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring a file from an older pamtui up to ``_VERSION``, once, under the write lock.
+
+    A file from before the outbox gets ``journalled`` with the default 1 for
+    every past sync: the pamtui that recorded them journalled them (or lost
+    them for good then), so an upgrade re-journals nothing. An older pamtui
+    still writing the file leaves the default too, and journals its own.
+    """
+    if conn.execute("PRAGMA user_version").fetchone()[0] >= _VERSION:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(syncs)")}
+        if "journalled" not in columns:
+            conn.execute("ALTER TABLE syncs ADD COLUMN journalled INTEGER NOT NULL DEFAULT 1")
+        conn.execute(
+            "CREATE INDEX IF NOT EXISTS syncs_unjournalled ON syncs (id) WHERE journalled = 0"
+        )
+        conn.execute(f"PRAGMA user_version = {_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
 
 
 def timestamp(now: datetime | None = None) -> str:
@@ -314,18 +344,20 @@ class SnapshotStore:
     def beside(cls, db_path: Path) -> SnapshotStore:
         return cls(snapshot_path(db_path))
 
-    def _connect(self, *, create: bool = True) -> sqlite3.Connection:
+    def connect(self, *, create: bool = True, timeout: float = 10) -> sqlite3.Connection:
+        """A connection in autocommit mode; ``create`` makes, and migrates, the file."""
         if not self.path.exists():
             if not create:
                 raise FileNotFoundError(self.path)
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             with contextlib.suppress(FileExistsError):
                 os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         if create:
             conn.executescript(_SCHEMA)
+            _migrate(conn)
         return conn
 
     def record(
@@ -338,7 +370,7 @@ class SnapshotStore:
         for view in foreground.paced(views):
             text = _encode(record_of(view))
             encoded[view.account.id] = (_digest(text), text, view.account.name)
-        conn = self._connect()
+        conn = self.connect()
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -400,8 +432,10 @@ class SnapshotStore:
                         for c in result.changes
                     ),
                 )
+                # Notable: owed a journal entry, written by the recorder once committed.
                 conn.execute(
-                    "UPDATE syncs SET changes = ? WHERE id = ?", (len(result.changes), sync_id)
+                    "UPDATE syncs SET changes = ?, journalled = ? WHERE id = ?",
+                    (len(result.changes), int(not result.notable), sync_id),
                 )
                 conn.execute("COMMIT")
             except BaseException:
@@ -441,7 +475,7 @@ class SnapshotStore:
         """Changes recorded at or after ``since``; without it, each provider's latest sync's."""
         if not self.path.exists():
             return []
-        conn = self._connect(create=False)
+        conn = self.connect(create=False)
         try:
             clauses, params = [], []
             if since:
@@ -498,7 +532,7 @@ class SnapshotStore:
         """Per provider: time, account count and whether it was a baseline."""
         if not self.path.exists():
             return {}
-        conn = self._connect(create=False)
+        conn = self.connect(create=False)
         try:
             rows = conn.execute(
                 "SELECT provider, ts, accounts, baseline FROM syncs WHERE id IN"
@@ -538,47 +572,3 @@ def journal_detail(record: SyncRecord, limit: int = 50) -> dict[str, Any]:
 
 
 DRIFT_ACTION = "drift"
-DriftListener = Callable[[SyncRecord], None]
-
-
-class DriftRecorder:
-    """The inventory's after-sync hook: snapshot, diff, journal what grew.
-
-    Each provider that answered is stored (in a worker thread: a 100k-account
-    provider costs a second of hashing, which must not freeze the TUI). A sync
-    with notable changes (access that grew, ``NOTABLE``) gets one ``drift``
-    journal entry per provider, actor ``system``. ``listeners`` are called with
-    each :class:`SyncRecord` that has changes: the hook through which a policy
-    or a review campaign can react to drift (e.g. stage a review item).
-
-    Read-only sessions record nothing: an auditor's session writes no file.
-    A failure to snapshot never breaks a sync; it is kept in ``last_error``.
-    """
-
-    def __init__(self, store: SnapshotStore, journal: Any, *, read_only: bool = False) -> None:
-        self.store = store
-        self.journal = journal
-        self.read_only = read_only
-        self.listeners: list[DriftListener] = []
-        self.last: dict[str, SyncRecord] = {}
-        self.last_error = ""
-
-    async def __call__(self, by_provider: Mapping[str, list[AccountView]]) -> None:
-        if self.read_only:
-            return
-        for provider, views in by_provider.items():
-            try:
-                result = await asyncio.to_thread(self.store.record, provider, views)
-            except (sqlite3.Error, OSError) as exc:
-                self.last_error = f"snapshot of {provider} not stored: {exc}"
-                continue
-            self.last[provider] = result
-            if result.notable and not getattr(self.journal, "read_only", False):
-                with contextlib.suppress(Exception):  # the journal's own failure shows elsewhere
-                    self.journal.append(
-                        "system", DRIFT_ACTION, provider=provider, detail=journal_detail(result)
-                    )
-            if result.changes:
-                for listener in self.listeners:
-                    with contextlib.suppress(Exception):
-                        listener(result)

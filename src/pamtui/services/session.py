@@ -38,7 +38,7 @@ from pamtui.services.stream import RecentActivity
 
 if TYPE_CHECKING:  # imported where first used (see the module's docstring)
     from pamtui.services.baselines import Baseline
-    from pamtui.services.drift import DriftRecorder
+    from pamtui.services.drift_recorder import DriftRecorder
     from pamtui.services.movers import MoversService
     from pamtui.services.people import PeopleService
     from pamtui.services.policy import Policy
@@ -190,7 +190,8 @@ class Session:
     @cached_property
     def drift(self) -> DriftRecorder:
         """Each sync's snapshot beside the journal, and what changed (``pamtui drift``)."""
-        from pamtui.services.drift import DriftRecorder, SnapshotStore
+        from pamtui.services.drift import SnapshotStore
+        from pamtui.services.drift_recorder import DriftRecorder
 
         store = SnapshotStore.beside(self.db_path)
         return DriftRecorder(store, self.journal, read_only=self.read_only)
