@@ -8,11 +8,15 @@ symlink and wrote 0644. Every such file now goes through :func:`safe_open`
 or :func:`safe_write_text`, which:
 
 - refuse the database and its SQLite sidecars (``-wal``, ``-shm``,
-  ``-journal``), and the TOTP store beside it (``-totp``, and its sidecars),
-  compared by the real path (relative paths, ``..`` and
-  symlinked parent directories are resolved first) and, for files that
-  exist, by inode (a hard link is the same file); these are refused even
-  with ``force``;
+  ``-journal``), and every file pamtui keeps beside it (``kept_files.py``:
+  the TOTP store, the events store, the inventory and drift snapshots, the
+  stream cursors, the SSH host key, the providers' state, and anything in
+  the session recordings or the journal archives directory), with their
+  sidecars, compared by the real path (relative paths, ``..`` and
+  symlinked parent directories are resolved first), by the directory's
+  inode (a second mount of it) and, for files that exist, by inode (a hard
+  link is the same file); these are refused even with ``force``. The
+  owner of a kept directory names it (``own=``) to write its own files;
 - refuse any existing file that is a SQLite database (a rotated journal
   archive, another pamtui database) or a sidecar of one, also with ``force``;
 - refuse a symlink as the final component (it is neither followed nor
@@ -40,6 +44,7 @@ from pathlib import Path
 from typing import TextIO
 
 from pamtui.errors import EXIT_USAGE, PamtuiError
+from pamtui.kept_files import BESIDE_DATABASE, Kept
 
 SIDECAR_SUFFIXES = ("-wal", "-shm", "-journal")
 """Files SQLite keeps beside a database; writing any of them corrupts it."""
@@ -68,7 +73,11 @@ class TargetExists(SafeWriteError):
 
 
 def protected_files(db_path: Path | str | None, *extra: Path | str) -> tuple[Path, ...]:
-    """The database file and anything else no user file may replace."""
+    """The database file and anything else no user file may replace.
+
+    Each one brings its sidecars and the files pamtui keeps beside it
+    (``kept_files.BESIDE_DATABASE``): :func:`check_target` expands them.
+    """
     paths = [Path(p).expanduser() for p in (db_path, *extra) if p is not None]
     return tuple(paths)
 
@@ -81,12 +90,52 @@ def _sqlite_family(path: Path) -> set[Path]:
     return {path} | {path.with_name(path.name + suffix) for suffix in SIDECAR_SUFFIXES}
 
 
+_FIXED_KEPT = tuple(k for k in BESIDE_DATABASE if not (k.directory or k.is_pattern))
+
+
 def _with_sidecars(path: Path) -> set[Path]:
-    """The database, its SQLite sidecars, pamtui's stores beside it and theirs."""
+    """The database, its SQLite sidecars, pamtui's files beside it and theirs."""
     names = _sqlite_family(path)
     for suffix in STORE_SUFFIXES:
         names |= _sqlite_family(path.with_name(path.name + suffix))
+    for kept in _FIXED_KEPT:
+        names |= _sqlite_family(kept.at(path))
     return names
+
+
+def _same_dir(directory: Path, other: Path) -> bool:
+    try:
+        return os.path.samestat(os.stat(directory), os.stat(other))
+    except OSError:
+        return False
+
+
+def _kept_place(
+    directory: Path, name: str, protect: Iterable[Path], own: Kept | None
+) -> Kept | None:
+    """The kept file ``directory/name`` is, or the kept directory it lies in.
+
+    ``directory`` is already resolved; each protected file is taken as given
+    and as its real path (owners build their paths from the name they were
+    given, SQLite from the file it opened).
+    """
+    for path in protect:
+        absolute = Path(os.path.abspath(path))
+        for db in {absolute, _real(absolute.parent) / absolute.name, _real(absolute)}:
+            for kept in BESIDE_DATABASE:
+                if kept is own:
+                    continue
+                if kept.directory:
+                    place = _real(kept.at(db))
+                    if place == directory or place in directory.parents:
+                        return kept
+                    if _same_dir(directory, place):
+                        return kept
+                elif (kept.matches(db, name) if kept.is_pattern else kept.at(db).name == name) and (
+                    _real(db.parent) == directory or _same_dir(directory, db.parent)
+                ):
+                    return kept
+    return None
 
 
 def _protected_names(protect: Iterable[Path]) -> set[Path]:
@@ -152,12 +201,17 @@ def _is_sqlite(path: Path) -> bool:
 
 
 def check_target(
-    path: Path | str, *, protect: Iterable[Path | str] = (), force: bool = False
+    path: Path | str,
+    *,
+    protect: Iterable[Path | str] = (),
+    force: bool = False,
+    own: Kept | None = None,
 ) -> Path:
     """Where ``path`` really is, or :class:`SafeWriteError` saying why it may not be written.
 
     The result has its parent directory resolved (symlinks, ``..``) and its
     final component kept as given, which is the name the file gets.
+    ``own``: the kept directory the caller owns and writes into (the recorder).
     """
     shown = str(path)
     given = Path(path).expanduser()
@@ -169,6 +223,12 @@ def check_target(
     target = parent / given.name
     guarded = [Path(p).expanduser() for p in protect]
     names = _protected_names(guarded)
+    kept = _kept_place(parent, given.name, guarded, own)
+    if kept is not None:
+        raise SafeWriteError(
+            f"{shown} is pamtui's database or one of its files ({kept.what}): "
+            "refusing to overwrite it"
+        )
     if target in names or _same_place(parent, given.name, guarded):
         raise SafeWriteError(
             f"{shown} is pamtui's database or one of its files: refusing to overwrite it"

@@ -298,3 +298,23 @@ async def test_the_audit_screen_refuses_to_export_over_the_database(db: Path, tm
     assert len(notes) == 3 and all(n.startswith("export failed:") for n in notes), notes
     assert "database" in notes[0] and "database" in notes[1]
     assert "choose another file name" in notes[2]
+
+
+def test_audit_export_over_a_session_recording_is_refused(db: Path) -> None:
+    """``--out <db dir>/recordings/<id>.cast --force`` replaced the evidence of an SSH session."""
+    from pamtui.services.recordings import Recorder
+
+    recorder = Recorder.create(db, "s-1", cols=80, rows=24)
+    recorder.output(b"alice typed this\r\n")
+    recorder.close()
+    before = recorder.path.read_bytes()
+    cursors = db.parent / "stream-cursors.json"
+    cursors.write_text('{"format": 1, "cursors": {}}\n')
+    for target in (recorder.path, db.parent / "recordings" / "new.jsonl", cursors):
+        result = pamtui("audit", "export", "--format", "jsonl", "--out", str(target), "--force")
+        assert result.returncode == 2, result.stderr
+        one_line_error(result.stderr)
+        assert "one of its files (" in result.stderr
+    assert recorder.path.read_bytes() == before
+    assert sorted(p.name for p in recorder.path.parent.iterdir()) == ["s-1.cast"]
+    assert cursors.read_text() == '{"format": 1, "cursors": {}}\n'

@@ -162,12 +162,15 @@ def test_the_identity_pipe_round_trips_and_refuses_garbage():
 async def test_a_review_decision_is_an_operators(db_path):
     from pamtui.services.review import ReviewService
 
+    alice = session_as(db_path, ALICE)
+    await alice.inventory.sync()
+    campaign = ReviewService.for_session(alice).start(
+        "all", alice.inventory.rows(), actor="alice", providers=alice.providers
+    )  # starting one is an operator's too (tests/services/test_roles_triage_writes.py)
+    alice.journal.close()
     bob = session_as(db_path, BOB)
-    await bob.inventory.sync()
-    service = ReviewService.for_session(bob)
-    campaign = service.start("all", bob.inventory.rows(), actor="bob", providers=bob.providers)
     with pytest.raises(RoleRefused, match="bob may not stage"):
-        service.decide(campaign.id, 1, "keep", "on call", reviewer="bob")
+        ReviewService.for_session(bob).decide(campaign.id, 1, "keep", "on call", reviewer="bob")
     bob.journal.close()
     alice = session_as(db_path, ALICE)
     await alice.inventory.sync()

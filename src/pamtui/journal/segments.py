@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from json.encoder import encode_basestring
 from pathlib import Path
 
+from pamtui import kept_files
 from pamtui.journal.chain import GENESIS_HASH, body_text
 from pamtui.journal.database import connect
 from pamtui.journal.errors import JournalError
@@ -37,8 +38,7 @@ _COLUMNS = "seq, ts, actor, action, provider, subject, detail, prev_hash, hash"
 
 def default_archive_dir(db_path: Path | str) -> Path:
     """Where ``rotate`` keeps archives and ``verify`` looks for them: ``<db>-archives/``."""
-    db_path = Path(db_path).expanduser()
-    return db_path.with_name(db_path.name + "-archives")
+    return kept_files.ARCHIVES.at(db_path)
 
 
 def default_archive_path(db_path: Path | str, first_seq: int, last_seq: int) -> Path:

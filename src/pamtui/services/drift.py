@@ -41,7 +41,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pamtui import foreground
+from pamtui import foreground, kept_files
 from pamtui.model import (
     AccountStatus,
     CredentialKind,
@@ -52,7 +52,7 @@ from pamtui.model import (
 from pamtui.services import risk
 from pamtui.services.inventory import AccountView
 
-SNAPSHOT_FILE_NAME = "snapshots.sqlite"
+SNAPSHOT_FILE_NAME = kept_files.DRIFT_SNAPSHOTS.name
 
 NEW_PRIVILEGED_ACCOUNT = "new_privileged_account"
 PRIVILEGE_GRANTED = "privilege_granted"
@@ -147,7 +147,7 @@ def timestamp(now: datetime | None = None) -> str:
 
 
 def snapshot_path(db_path: Path) -> Path:
-    return Path(db_path).parent / SNAPSHOT_FILE_NAME
+    return kept_files.DRIFT_SNAPSHOTS.at(db_path)
 
 
 @dataclass(frozen=True)

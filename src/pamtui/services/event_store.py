@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from pamtui import kept_files
 from pamtui.model import AccessEvent
 from pamtui.services.stream import FeedItem, StreamProblem
 
@@ -57,8 +58,7 @@ _EVENT_FIELDS = (
 
 
 def events_file(db_path: Path | str) -> Path:
-    db = Path(db_path)
-    return db.with_name(f"{db.name}-events.sqlite")
+    return kept_files.EVENTS.at(db_path)
 
 
 def _encode(item: FeedItem) -> tuple[str, str, str]:

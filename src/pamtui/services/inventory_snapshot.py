@@ -33,7 +33,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pamtui import foreground
+from pamtui import foreground, kept_files
 from pamtui.errors import PamtuiError
 from pamtui.leftovers import remove_dead_leftovers
 from pamtui.model import Account, Credential, RiskFlag, utcnow
@@ -69,8 +69,7 @@ class SnapshotUnusable(PamtuiError):
 
 
 def snapshot_file(db_path: Path | str) -> Path:
-    db = Path(db_path)
-    return db.with_name(f"{db.name}-inventory.sqlite")
+    return kept_files.INVENTORY_SNAPSHOT.at(db_path)
 
 
 def fingerprint(providers: Iterable[tuple[str, str, Any]], *, stale_days: int) -> str:

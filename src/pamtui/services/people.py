@@ -72,6 +72,7 @@ from pamtui.model import (
 from pamtui.providers.base import ProviderError
 from pamtui.providers.roster import roster_sources
 from pamtui.services.people_links import LinkError, LinkStore, Overrides
+from pamtui.services.roles import RoleGuard
 
 AccountKey = tuple[str, str]
 
@@ -355,9 +356,11 @@ class PeopleService:
         *,
         read_only: bool = False,
         hooks: Mapping[str, EvidenceHook] | None = None,
+        guard: RoleGuard | None = None,
     ) -> None:
+        """``guard``: the actor's roles, checked by every link and unlink (services/roles.py)."""
         self.providers = providers
-        self.store = LinkStore(journal, read_only=read_only)
+        self.store = LinkStore(journal, read_only=read_only, guard=guard)
         self.hooks: dict[str, EvidenceHook] = {
             name: provider.account_identities
             for name, provider in providers.items()

@@ -10,6 +10,10 @@ when and why.
   (an account has at most one manual link: a new one replaces the old).
 - ``unlink`` says the account is *not* this person's: the automatic rules may
   no longer link them, and a manual link between them is removed.
+
+Both are an operator's (``Act.LINK``, services/roles.py): a link decides whose
+accounts an offboarding takes, so an approver or an auditor is refused (and
+the refusal journalled) before anything is read or written.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from dataclasses import dataclass, field
 from pamtui.errors import PamtuiError
 from pamtui.journal import Journal, timestamp
 from pamtui.model import Account, JournalEntry, Person
+from pamtui.services.roles import Act, RoleGuard
 
 JOURNAL_LINK = "person_link"
 JOURNAL_UNLINK = "person_unlink"
@@ -52,9 +57,13 @@ class Overrides:
 class LinkStore:
     """The ``person_links`` table behind the journal's connection."""
 
-    def __init__(self, journal: Journal, *, read_only: bool = False) -> None:
+    def __init__(
+        self, journal: Journal, *, read_only: bool = False, guard: RoleGuard | None = None
+    ) -> None:
         self.journal = journal
         self.read_only = read_only or journal.read_only
+        self.guard = guard
+        """The actor's roles; None: a bare in-process store (every act allowed)."""
 
     def load(self) -> Overrides:
         try:
@@ -74,7 +83,9 @@ class LinkStore:
                 out.unlinks[((provider, account_id), person_id)] = manual
         return out
 
-    def _check(self, reason: str) -> None:
+    def _check(self, reason: str, person: Person) -> None:
+        if self.guard is not None:  # first: the refusal is journalled, whatever else is wrong
+            self.guard.require(Act.LINK, f"person:{person.id}")
         if self.read_only:
             raise LinkError("the session is read-only: links cannot be changed")
         if not reason.strip():
@@ -82,7 +93,7 @@ class LinkStore:
 
     def link(self, actor: str, person: Person, account: Account, reason: str) -> JournalEntry:
         """Make ``account`` the person's; journalled with the link it replaces, if any."""
-        self._check(reason)
+        self._check(reason, person)
         now = timestamp()
         with self.journal.transaction() as tx:
             before = tx.execute(
@@ -117,7 +128,7 @@ class LinkStore:
 
     def unlink(self, actor: str, person: Person, account: Account, reason: str) -> JournalEntry:
         """Record that ``account`` is not the person's (removing a manual link between them)."""
-        self._check(reason)
+        self._check(reason, person)
         now = timestamp()
         with self.journal.transaction() as tx:
             entry = tx.append(

@@ -32,12 +32,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pamtui import kept_files
 from pamtui.errors import EXIT_FALSE, EXIT_USAGE, PamtuiError
 from pamtui.journal import EntryFilter, Journal
 from pamtui.model import JournalEntry
 from pamtui.safe_write import FILE_MODE, check_target
 
-DIRECTORY = "recordings"
+DIRECTORY = kept_files.RECORDINGS.name
 SESSION_START = "ssh_session_start"
 SESSION_END = "ssh_session_end"
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -110,7 +111,9 @@ class Recorder:
                 f"{directory}: the recordings directory is writable by others; "
                 f"fix with: chmod go-w {directory}"
             )
-        target = check_target(directory / file_name(session_id), protect=[db_path])
+        target = check_target(
+            directory / file_name(session_id), protect=[db_path], own=kept_files.RECORDINGS
+        )
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, FILE_MODE)
         os.fchmod(fd, FILE_MODE)  # whatever the umask
         started = time.time()

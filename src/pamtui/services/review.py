@@ -59,7 +59,7 @@ from pamtui.services.review_model import (  # re-exported: the review's public n
     snapshot,
 )
 from pamtui.services.revoke import Plan, RevocationService, RevokeError, StepUp
-from pamtui.services.roles import Act
+from pamtui.services.roles import Act, RoleGuard
 
 __all__ = [
     "FINAL",
@@ -95,17 +95,30 @@ class ReviewService:
         *,
         queue: RevocationQueue | None = None,
         read_only: bool = False,
+        guard: RoleGuard | None = None,
     ) -> None:
         """``revocations`` stages the plans of revoke decisions; ``queue`` alone
-        (a read-only report) only reads what was staged."""
+        (a read-only report) only reads what was staged. ``guard``: the actor's
+        roles (services/roles.py), by default the revocation service's; starting
+        a campaign is ``Act.REVIEW``, deciding an item ``Act.STAGE``."""
         self.journal = journal
         self._revoke = revocations
         self.queue = revocations.queue if revocations is not None else queue
         self.read_only = read_only or journal.read_only
+        self.guard = guard if guard is not None or revocations is None else revocations.guard
+
+    def _may(self, act: Act, subject: str) -> None:
+        if self.guard is not None:
+            self.guard.require(act, subject)
 
     @classmethod
     def for_session(cls, session: Any) -> ReviewService:
-        return cls(session.journal, session.revocations, read_only=session.read_only)
+        return cls(
+            session.journal,
+            session.revocations,
+            read_only=session.read_only,
+            guard=session.guard,
+        )
 
     def _require_writable(self) -> None:
         if self.read_only:
@@ -134,6 +147,7 @@ class ReviewService:
         ``detail`` adds keys to the ``review_start`` entry (e.g. why a policy
         started it); it cannot replace the standard ones.
         """
+        self._may(Act.REVIEW, f"review:{scope}")
         self._require_writable()
         if isinstance(scope, str):
             scope = Scope.parse(scope, providers)
@@ -332,9 +346,8 @@ class ReviewService:
         providers report it now) exactly as ``pamtui revoke`` would, approved
         by the reviewer (four eyes when asked), without executing it.
         """
+        self._may(Act.STAGE, f"review:{campaign_id}:{position}")  # an operator's
         self._require_writable()
-        if self._revoke is not None:  # a decision is an operator's (services/roles.py)
-            self._revoke.require(Act.STAGE, f"review:{campaign_id}:{position}")
         try:
             decision = Decision(decision)
         except ValueError:

@@ -1,6 +1,10 @@
 """Which role may do what, enforced in the services (never only in a UI).
 
-- ``operator``: triage, stage plans, execute, retry and cancel queue items;
+- ``operator``: triage, stage plans, execute, retry and cancel queue items,
+  decide review items; link or unlink a person's accounts (``pamtui people
+  link``/``unlink``: a manual link decides whose accounts an offboarding
+  takes, so it is triage, not reading); start an access review campaign
+  (``pamtui review start``, the TUI's ``V``: it decides what gets reviewed);
 - ``approver``: approve someone else's four-eyes item (and triage);
 - ``admin``: change the recorded policy and administer operators' enrolment.
 
@@ -32,6 +36,8 @@ class Act(StrEnum):
     APPROVE = "approve a four-eyes item"
     POLICY = "change the recorded policy"
     ENROL = "administer operators' enrolment"
+    LINK = "link or unlink a person's accounts"
+    REVIEW = "start an access review"
 
 
 ROLES_FOR: dict[Act, frozenset[str]] = {
@@ -41,6 +47,8 @@ ROLES_FOR: dict[Act, frozenset[str]] = {
     Act.APPROVE: frozenset({"approver"}),
     Act.POLICY: frozenset({"admin"}),
     Act.ENROL: frozenset({"admin"}),
+    Act.LINK: frozenset({"operator"}),
+    Act.REVIEW: frozenset({"operator"}),
 }
 """Each act and the roles that allow it (any one of them)."""
 

@@ -185,7 +185,9 @@ class Session:
         """Roster and correlation: ``await session.people.refresh(session.inventory.rows())``."""
         from pamtui.services.people import PeopleService
 
-        return PeopleService(self.providers, self.journal, read_only=self.read_only)
+        return PeopleService(
+            self.providers, self.journal, read_only=self.read_only, guard=self.guard
+        )
 
     @cached_property
     def drift(self) -> DriftRecorder:

@@ -34,6 +34,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pamtui import kept_files
 from pamtui.errors import EXIT_USAGE, PamtuiError
 
 SUFFIX = "-totp"
@@ -80,8 +81,7 @@ def local_principal() -> str:
 
 
 def store_path(db_path: Path | str) -> Path:
-    db = Path(db_path).expanduser()
-    return db.with_name(db.name + SUFFIX)
+    return kept_files.TOTP.at(db_path)
 
 
 @dataclass(frozen=True)

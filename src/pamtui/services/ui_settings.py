@@ -19,9 +19,10 @@ from typing import Any
 
 import platformdirs
 
+from pamtui import kept_files
 from pamtui.safe_write import SafeWriteError, safe_write_text
 
-FILE_NAME = "ui-settings.json"
+FILE_NAME = kept_files.UI_SETTINGS.name
 
 
 def settings_path() -> Path:

@@ -24,6 +24,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from pamtui import kept_files
 from pamtui.errors import EXIT_USAGE, PamtuiError
 
 OPERATOR_OPTION = "pamtui-operator"
@@ -166,7 +167,7 @@ def load_authorized_keys(path: Path) -> AuthorizedKeys:
 
 
 def default_host_key_path(db_path: Path) -> Path:
-    return Path(db_path).expanduser().parent / "ssh_host_ed25519_key"
+    return kept_files.SSH_HOST_KEY.at(db_path)
 
 
 def load_or_create_host_key(path: Path):

@@ -63,6 +63,7 @@ ACTION_ACTS: dict[str, Act] = {
     "cancel_item": Act.CANCEL,
     "approve_item": Act.APPROVE,
     "approve_and_run_item": Act.APPROVE,  # and execute: the service checks both
+    "start_review": Act.REVIEW,
 }
 """Each mutating action and the act it needs: a role sees only the keys it may use
 (footer, help, palette). The services refuse the rest anyway (services/roles.py)."""

@@ -27,13 +27,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pamtui import kept_files
 from pamtui.leftovers import remove_dead_leftovers
 from pamtui.providers.base import ProviderError
 from pamtui.providers.demo import grants
 from pamtui.providers.demo.constants import DEFAULT_SEED, FORMAT
 from pamtui.resources import sample_data_dir
 
-STATE_FILE_NAME = "demo.sqlite"
+STATE_FILE_NAME = kept_files.DEMO_STATE.name
 SAMPLE_FILE_NAME = "demo-org.json"
 SCHEMA_VERSION = "1"
 BUSY_TIMEOUT_S = 10.0

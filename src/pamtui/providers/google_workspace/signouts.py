@@ -15,6 +15,7 @@ import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pamtui import kept_files
 from pamtui.providers.base import iso_time
 from pamtui.providers.kit.cursors import safe_file_name, write_private
 
@@ -26,7 +27,9 @@ class SignOuts:
         self.path = (
             None
             if state_dir is None
-            else Path(state_dir) / f"google-workspace-{safe_file_name(name)}.signouts.json"
+            else kept_files.PROVIDER_SIGNOUTS.in_directory(
+                state_dir, f"google-workspace-{safe_file_name(name)}"
+            )
         )
         self._memory: dict[str, datetime] = {}
 

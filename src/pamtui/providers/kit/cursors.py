@@ -26,11 +26,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from pamtui import kept_files
 from pamtui.leftovers import remove_dead_leftovers
 
 log = logging.getLogger("pamtui.providers.cursors")
 
-FILE_NAME = "stream-cursors.json"
+FILE_NAME = kept_files.STREAM_CURSORS.name
 FORMAT = 1
 
 
@@ -80,7 +81,9 @@ class SavedCursor:
         self.path = (
             None
             if state_dir is None
-            else Path(state_dir) / f"{prefix}-{safe_file_name(name)}.cursor"
+            else kept_files.PROVIDER_CURSOR.in_directory(
+                state_dir, f"{prefix}-{safe_file_name(name)}"
+            )
         )
         if self.path is not None:  # once per store, not on every (throttled) write
             remove_dead_leftovers(self.path, hidden=True)

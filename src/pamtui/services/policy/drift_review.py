@@ -26,6 +26,7 @@ from pamtui.services.policy.report import (
     ReviewEntry,
     SweepReport,
 )
+from pamtui.services.roles import RoleRefused
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,7 @@ def review_drift(reviews: Any, proposals: Iterable[ReviewProposal], report: Swee
                     "drift": {f"{p.provider}/{p.account_id}": p.kinds for p in fresh},
                 },
             )
-        except (ReviewError, JournalError, sqlite3.Error) as exc:
+        except (ReviewError, RoleRefused, JournalError, sqlite3.Error) as exc:
             for p in fresh:
                 entry(FAILED, p, f"not put into review: {exc}")
             continue

@@ -26,6 +26,7 @@ from pamtui.sanitize import clean
 from pamtui.services.journal import JournalError
 from pamtui.services.review_model import ReviewError, Scope, parse_due
 from pamtui.services.review_start import start_campaign
+from pamtui.services.roles import RoleRefused
 from pamtui.wording import plural
 
 if TYPE_CHECKING:
@@ -177,7 +178,7 @@ def start_review(screen: Screen, session: Session, *, loading: bool) -> None:
                 limit=request.limit,
                 refuse_degraded=True,
             )
-        except (ReviewError, JournalError) as exc:
+        except (ReviewError, RoleRefused, JournalError) as exc:
             screen.notify(str(exc), title="Review not started", severity="error", markup=False)
             return
         screen.notify(
