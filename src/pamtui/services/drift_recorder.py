@@ -24,6 +24,7 @@ import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from pamtui.errors import PamtuiError
 from pamtui.journal import JournalUnavailable
 from pamtui.services.drift import (
     DRIFT_ACTION,
@@ -42,8 +43,12 @@ _LOCK_TRIES = 100
 _LOCK_PAUSE_S = 0.05
 
 
-class StoreBusy(Exception):
-    """Another connection holds ``snapshots.sqlite``'s write lock: try again later."""
+class StoreBusy(PamtuiError):
+    """Another connection holds ``snapshots.sqlite``'s write lock: try again later.
+
+    The recorder retries and then keeps the syncs owed; were it ever to reach
+    the CLI, it would be one line and exit 1.
+    """
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:
