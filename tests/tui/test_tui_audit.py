@@ -188,3 +188,19 @@ def test_snapshot_audit_screen(snap_compare, db_path):
     assert snap_compare(
         AuditApp(Journal.open(db_path, read_only=True)), terminal_size=SIZE, run_before=loaded
     )
+
+
+async def test_the_verified_head_stays_on_its_one_line_at_80_columns(db_path):
+    """At 80x24 the status line wrapped and its one row showed "... head" and no head.
+
+    The head (``SEQ:HASH``) is what ``audit verify --expect-head`` takes: its
+    sequence number and the start of the hash stay on the line, the rest ends in …
+    """
+    fill(db_path, 50)
+    app = AuditApp(Journal.open(db_path, read_only=True))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_verified(app, pilot)
+        status = app.screen.query_one("#audit-status", Static)
+        shown = "".join(segment.text for segment in status.render_line(0))
+        assert "chain verified: 51 entries, head 51:" in shown, shown
+        assert "…" in shown
