@@ -233,3 +233,19 @@ def test_snapshot_review_screen(snap_compare, db_path):
         await pilot.pause(0.2)
 
     assert snap_compare(make_app(db_path, StaticProvider()), terminal_size=SIZE, run_before=opened)
+
+
+async def test_no_campaign_yet_points_at_V_unless_read_only(db_path):
+    """The empty review screen sent operators to the command line only, though
+    ``V`` (shift+v) starts a campaign from the TUI; read-only has no such key."""
+    app = make_app(db_path, StaticProvider())
+    async with app.run_test(size=SIZE) as pilot:
+        await open_review(app, pilot)
+        assert "V (shift+v)" in evidence(app)
+        assert "pamtui review start" in evidence(app)
+    app.session.journal.close()
+    reader = make_app(db_path, StaticProvider(), read_only=True)
+    async with reader.run_test(size=SIZE) as pilot:
+        await open_review(reader, pilot)
+        assert "V (shift+v)" not in evidence(reader)
+        assert "pamtui review start" in evidence(reader)

@@ -336,10 +336,18 @@ class ReviewScreen(Screen):
             body = Text("Several campaigns: choose one on the right.", style="dim")
         else:
             head = Text(" No access review campaign yet")
+            can_start = not getattr(self.app, "read_only", True) and role_allows(
+                self.app, "start_review"
+            )
             body = Text(
-                "Start one from the command line, e.g.\n\n"
-                "  pamtui review start --scope privileged --due 2026-12-31\n\n"
-                "then press v again."
+                # V is the triage screen's key (not bound here): say where it works.
+                "Start one with V (shift+v) on the triage screen, or from the command "
+                "line, e.g.\n\n"
+                if can_start
+                else "Start one from the command line, e.g.\n\n"
+            )
+            body.append(
+                "  pamtui review start --scope privileged --due 2026-12-31\n\nthen press v again."
             )
         self.query_one("#review-head", Static).update(head)
         self.query_one("#review-evidence", Static).update(body)
