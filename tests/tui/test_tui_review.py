@@ -249,3 +249,19 @@ async def test_no_campaign_yet_points_at_V_unless_read_only(db_path):
         await open_review(reader, pilot)
         assert "V (shift+v)" not in evidence(reader)
         assert "pamtui review start" in evidence(reader)
+
+
+async def test_the_due_date_stays_on_the_head_line_at_80_columns(db_path):
+    """At 80x24 the one-row head wrapped after "· due" and the date itself was lost."""
+    app = make_app(db_path, StaticProvider())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        service = ReviewService.for_session(app.session)
+        scope = f"provider:{next(iter(app.session.providers))}"  # a long scope, as in the demo
+        service.start(scope, app.session.inventory.rows(), actor="lead", due="2026-12-31")
+        await pilot.press("v")
+        await pilot.pause()
+        assert isinstance(app.screen, ReviewScreen)
+        row = app.screen.query_one("#review-head", Static).render_line(0)
+        shown = "".join(segment.text for segment in row)
+        assert "decided" in shown and "due 2026-12-31" in shown, shown

@@ -212,6 +212,8 @@ class ReviewScreen(Screen):
         height: 1;
         padding: 0 1;
         background: $panel;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
     }
     ReviewScreen #review-body {
         height: 1fr;
@@ -403,14 +405,17 @@ class ReviewScreen(Screen):
             return
         campaign = self.service.get(self.campaign_id)
         p = campaign.progress
+        # The due date before the breakdown (the items' pane repeats the progress):
+        # at 80 columns the one-row head ends in … and keeps the date.
+        due = [Text(f"· due {campaign.due}")] if campaign.due else []
         line = join(
             Text(f" Review {campaign.id}", style="bold"),
             Text("·"),
             safe(campaign.scope),
             Text("·"),
             Text(str(p), style="bold green" if p.complete else "bold"),
+            *due,
             Text(f"(kept {p.kept}, revoked {p.revoked}, deferred {p.deferred})", style="dim"),
-            Text(f"· due {campaign.due}" if campaign.due else ""),
         )
         self.query_one("#review-head", Static).update(line)
         self.query_one("#review-list-pane").border_title = f"Items · {p}"
