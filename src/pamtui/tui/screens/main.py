@@ -78,7 +78,7 @@ class MainScreen(RevokeActions, Screen):
             key_display="/",
             priority=True,
             id="main.filter",
-            tooltip="Filter accounts as you type: name, email, provider, flag",
+            tooltip="Filter accounts as you type: name, email, provider, status, flag; ~abc",
         ),
         Binding(
             "r",
