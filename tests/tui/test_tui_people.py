@@ -138,6 +138,28 @@ async def test_read_only_hides_R(db_path):
         assert app.session.queue.items(limit=10) == []
 
 
+async def test_read_only_titles_do_not_offer_R_or_r(db_path):
+    """--read-only removes R and r, but the list's title and a person's summary still
+    said "R: offboard  r: excess": hints for keys that do nothing."""
+    demo_app(db_path).session.journal.close()
+    app = demo_app(db_path, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_people(app, pilot)
+        title = str(screen.query_one("#people-title", Static).render())
+        assert "enter: accounts" in title and "esc: back" in title
+        assert "R: offboard" not in title and "r: excess" not in title, title
+        await pilot.press("enter")
+        await pilot.pause()
+        summary = str(screen.query_one("#person-summary", Static).render())
+        assert "esc: back" in summary
+        assert "R: offboard" not in summary and "r: remove" not in summary, summary
+    writer = demo_app(db_path)
+    async with writer.run_test(size=SIZE) as pilot:
+        screen = await open_people(writer, pilot)
+        title = str(screen.query_one("#people-title", Static).render())
+        assert "R: offboard" in title and "r: excess" in title
+
+
 async def test_hostile_roster_names_render_literally(tmp_path, db_path):
     import csv
 
