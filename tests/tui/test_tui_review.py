@@ -265,3 +265,19 @@ async def test_the_due_date_stays_on_the_head_line_at_80_columns(db_path):
         row = app.screen.query_one("#review-head", Static).render_line(0)
         shown = "".join(segment.text for segment in row)
         assert "decided" in shown and "due 2026-12-31" in shown, shown
+
+
+async def test_read_only_evidence_does_not_offer_K_R_d(db_path):
+    """Read-only has no decision keys, yet an undecided item said "K keep · R revoke"."""
+    setup = make_app(db_path, StaticProvider())
+    async with setup.run_test(size=SIZE) as pilot:
+        await settle(setup, pilot)
+        start_campaign(setup)
+        await open_review(setup, pilot)
+        assert "K keep" in evidence(setup)
+    setup.session.journal.close()
+    app = make_app(db_path, StaticProvider(), read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_review(app, pilot)
+        assert "Undecided" in evidence(app)
+        assert "K keep" not in evidence(app) and "R revoke" not in evidence(app)

@@ -75,9 +75,17 @@ def live_events(app: object, provider: str, account_id: str, limit: int = 6) -> 
 
 
 def evidence_renderable(
-    evidence: Evidence, now: datetime | None = None, live: list[AccessEvent] | None = None
+    evidence: Evidence,
+    now: datetime | None = None,
+    live: list[AccessEvent] | None = None,
+    *,
+    can_decide: bool = True,
 ) -> Group:
-    """Everything about one item, built from cleaned Text only (no markup parsed)."""
+    """Everything about one item, built from cleaned Text only (no markup parsed).
+
+    ``can_decide`` False (read-only, a role without them): no K/R/d hint for keys
+    that are not there.
+    """
     now = now or datetime.now(UTC)
     item = evidence.item
     account = item.account
@@ -199,7 +207,8 @@ def evidence_renderable(
                 )
             )
     else:
-        lines.append(Text("Undecided: K keep · R revoke · d defer (K, R: shift)", style="bold"))
+        hint = " K keep · R revoke · d defer (K, R: shift)" if can_decide else ""
+        lines.append(Text(f"Undecided:{hint}" if hint else "Undecided", style="bold"))
     for line in lines:
         if isinstance(line, Text):
             line.end = "\n"  # safe() and join() end without one: one line each here
@@ -438,7 +447,10 @@ class ReviewScreen(Screen):
             target.update(Text("No items.", style="dim"))
             return
         live = live_events(self.app, item.provider, item.account_id)
-        target.update(evidence_renderable(self.service.evidence(item), live=live))
+        can_decide = self.check_action("keep", ()) is not False
+        target.update(
+            evidence_renderable(self.service.evidence(item), live=live, can_decide=can_decide)
+        )
         self.query_one(
             "#review-evidence-pane"
         ).border_title = f"Evidence · item {item.position} of {len(self.items)}"
