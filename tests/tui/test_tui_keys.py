@@ -403,3 +403,29 @@ async def test_help_for_the_filter_names_what_it_matches(db_path):
         ids, what = ([str(c) for c in rows[n]._cells] for n in (3, 1))
         what = dict(zip(ids, what, strict=True))
         assert "status" in what["main.filter"] and "~" in what["main.filter"]
+
+
+async def test_j_k_g_G_move_in_the_plan_dialogs_steps(db_path):
+    """In the plan dialog's step list j did nothing, so "Tab, j, space" (deselect the
+    second step, as a vim user types it) deselected the first step instead."""
+    app = make_app(db_path, StaticProvider(), stream=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await select_account(app, pilot, "bob")
+        await pilot.press("R")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmRevoke)
+        steps = dialog.query_one(StepList)
+        last = steps.option_count - 1
+        assert last >= 1
+        await pilot.press("tab", "j", "space")
+        await pilot.pause()
+        assert line(steps, 0).startswith("[x] ") and line(steps, 1).startswith("[ ] ")
+        await pilot.press("k")
+        assert steps.highlighted == 0
+        await pilot.press("G")
+        assert steps.highlighted == last
+        await pilot.press("g")
+        assert steps.highlighted == 0
+        assert app.screen is dialog

@@ -53,6 +53,15 @@ SELECTED_MARK, DESELECTED_MARK = "[x] ", "[ ] "
 class StepList(SelectionList[int]):
     """A SelectionList whose rows say ``[x]``/``[ ]`` in text, not in colour only."""
 
+    # The shared movement keys (ids of keymap.TABLE_BINDINGS, so a remap follows):
+    # without them "Tab, j, space" toggled the first step, not the second.
+    BINDINGS = [
+        Binding("j,down", "cursor_down", "Down", show=False, id="table.down"),
+        Binding("k,up", "cursor_up", "Up", show=False, id="table.up"),
+        Binding("g,home", "first", "First row", show=False, id="table.first"),
+        Binding("G,end", "last", "Last row", show=False, id="table.last"),
+    ]
+
     def _get_left_gutter_width(self) -> int:
         return len(SELECTED_MARK)
 
