@@ -188,3 +188,35 @@ def test_snapshot_audit_screen(snap_compare, db_path):
     assert snap_compare(
         AuditApp(Journal.open(db_path, read_only=True)), terminal_size=SIZE, run_before=loaded
     )
+
+
+async def test_the_verified_head_stays_on_its_one_line_at_80_columns(db_path):
+    """At 80x24 the status line wrapped and its one row showed "... head" and no head.
+
+    The head (``SEQ:HASH``) is what ``audit verify --expect-head`` takes: its
+    sequence number and the start of the hash stay on the line, the rest ends in …
+    """
+    fill(db_path, 50)
+    app = AuditApp(Journal.open(db_path, read_only=True))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_verified(app, pilot)
+        status = app.screen.query_one("#audit-status", Static)
+        shown = "".join(segment.text for segment in status.render_line(0))
+        assert "chain verified: 51 entries, head 51:" in shown, shown
+        assert "…" in shown
+
+
+async def test_after_a_rotation_the_status_says_the_archives_are_counted(db_path):
+    """The list said "(6 entries)" and the status "chain verified: 162 entries" with
+    no word on why: the count includes the archives (``audit verify`` says so)."""
+    from tests.journal.test_journal_rotate import _fill
+
+    journal = Journal.open(db_path)
+    _fill(journal, 5)
+    journal.rotate()  # into the default archive directory, where verify looks
+    _fill(journal, 2, actor="bob")
+    journal.close()
+    app = AuditApp(Journal.open(db_path, read_only=True))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_verified(app, pilot)
+        assert "chain verified: 8 entries (1 archive included)" in status_text(app)

@@ -361,3 +361,71 @@ async def test_y_and_c_on_a_verified_item_refuse_before_any_totp_prompt(
         refusals = [n.message for n in app._notifications if "verified: it cannot be" in n.message]
         assert len(refusals) == 2
         assert app.session.queue.get(item.id).state is QueueState.VERIFIED
+
+
+async def test_j_k_g_G_scroll_the_help_like_every_list(db_path):
+    """The help says "Everywhere: j/k move, g/G first/last row": its own list too.
+
+    At 80x24 the key list does not fit; only the arrows scrolled it, so an
+    operator who pressed j (as the help itself tells them) saw nothing move.
+    """
+    app = make_app(db_path, StaticProvider(), stream=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        scroll = app.screen.query_one("#help-dialog")
+        assert scroll.max_scroll_y > 2  # the list overflows at this size
+        await pilot.press("j", "j")
+        await pilot.pause()
+        assert scroll.scroll_y == 2
+        await pilot.press("k")
+        await pilot.pause()
+        assert scroll.scroll_y == 1
+        await pilot.press("G")
+        await pilot.pause()
+        assert scroll.scroll_y == scroll.max_scroll_y
+        await pilot.press("g")
+        await pilot.pause()
+        assert scroll.scroll_y == 0
+        assert isinstance(app.screen, HelpScreen)
+
+
+async def test_help_for_the_filter_names_what_it_matches(db_path):
+    """The filter matches status and ``~letters`` too (README); the help left both out."""
+    app = make_app(db_path, StaticProvider(), stream=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        rows = app.screen._table.columns
+        ids, what = ([str(c) for c in rows[n]._cells] for n in (3, 1))
+        what = dict(zip(ids, what, strict=True))
+        assert "status" in what["main.filter"] and "~" in what["main.filter"]
+
+
+async def test_j_k_g_G_move_in_the_plan_dialogs_steps(db_path):
+    """In the plan dialog's step list j did nothing, so "Tab, j, space" (deselect the
+    second step, as a vim user types it) deselected the first step instead."""
+    app = make_app(db_path, StaticProvider(), stream=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await select_account(app, pilot, "bob")
+        await pilot.press("R")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmRevoke)
+        steps = dialog.query_one(StepList)
+        last = steps.option_count - 1
+        assert last >= 1
+        await pilot.press("tab", "j", "space")
+        await pilot.pause()
+        assert line(steps, 0).startswith("[x] ") and line(steps, 1).startswith("[ ] ")
+        await pilot.press("k")
+        assert steps.highlighted == 0
+        await pilot.press("G")
+        assert steps.highlighted == last
+        await pilot.press("g")
+        assert steps.highlighted == 0
+        assert app.screen is dialog

@@ -138,6 +138,28 @@ async def test_read_only_hides_R(db_path):
         assert app.session.queue.items(limit=10) == []
 
 
+async def test_read_only_titles_do_not_offer_R_or_r(db_path):
+    """--read-only removes R and r, but the list's title and a person's summary still
+    said "R: offboard  r: excess": hints for keys that do nothing."""
+    demo_app(db_path).session.journal.close()
+    app = demo_app(db_path, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_people(app, pilot)
+        title = str(screen.query_one("#people-title", Static).render())
+        assert "enter: accounts" in title and "esc: back" in title
+        assert "R: offboard" not in title and "r: excess" not in title, title
+        await pilot.press("enter")
+        await pilot.pause()
+        summary = str(screen.query_one("#person-summary", Static).render())
+        assert "esc: back" in summary
+        assert "R: offboard" not in summary and "r: remove" not in summary, summary
+    writer = demo_app(db_path)
+    async with writer.run_test(size=SIZE) as pilot:
+        screen = await open_people(writer, pilot)
+        title = str(screen.query_one("#people-title", Static).render())
+        assert "R: offboard" in title and "r: excess" in title
+
+
 async def test_hostile_roster_names_render_literally(tmp_path, db_path):
     import csv
 
@@ -305,3 +327,33 @@ async def test_a_large_roster_filters_and_the_cursor_keeps_its_person(tmp_path, 
         burst(app, "angstrom")  # accents folded, as the operator types
         await pilot.pause(0.3)
         assert [table.get_row_at(i)[1].plain for i in range(table.row_count)] == ["P9999"]
+
+
+async def test_at_80x24_the_offboard_dialog_keeps_its_reason_and_buttons_on_screen(db_path):
+    """Her 11 steps pushed the reason box and the Revoke/Cancel buttons below the
+    screen at 80x24: the focused, required field could not be seen."""
+    from textual.widgets import Button, Input
+
+    app = demo_app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_people(app, pilot)
+        burst(app, "/lucia castillo")
+        await pilot.pause(0.3)
+        await pilot.press("enter", "R")
+        await pilot.pause(0.3)
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmRevoke) and len(dialog._steps) >= 10
+        for widget in (
+            dialog.query_one("#confirm-reason", Input),
+            dialog.query_one("#confirm-ok", Button),
+            dialog.query_one("#confirm-cancel", Button),
+        ):
+            region = widget.region
+            assert region.bottom <= 24, (widget.id, region)
+            shown, _ = dialog.get_widget_at(region.x + 1, region.y + region.height // 2)
+            assert shown is widget, (widget.id, shown)
+        burst(app, "left")
+        await pilot.press("tab")  # the steps stay reachable, and scroll
+        await pilot.press("G")
+        steps = dialog.query_one("#confirm-steps")
+        assert steps.highlighted == len(dialog._steps) - 1

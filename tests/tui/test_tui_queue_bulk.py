@@ -256,3 +256,19 @@ async def test_an_approver_sees_y_not_Y_and_a_forced_Y_is_refused_not_a_crash(db
         burst(app, "y")
         await settle(app, pilot)
         assert state(app, items[-1]) is S.APPROVED
+
+
+async def test_read_only_marked_title_does_not_offer_y_Y_x_c(db_path):
+    """Marks are harmless in read-only, but the pane's title said "(y/Y/x/c act on them)"."""
+    provider = StaticProvider()
+    writer = make_app(db_path, provider)
+    sweep(writer, provider, ("u2",))
+    writer.session.journal.close()
+    app = make_app(db_path, provider, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("4", "space")
+        await pilot.pause()
+        title = str(app.screen.query_one("#queue-pane").border_title)
+        assert "1 marked" in title
+        assert "y/Y/x/c" not in title and "act on them" not in title, title

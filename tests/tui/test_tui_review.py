@@ -233,3 +233,51 @@ def test_snapshot_review_screen(snap_compare, db_path):
         await pilot.pause(0.2)
 
     assert snap_compare(make_app(db_path, StaticProvider()), terminal_size=SIZE, run_before=opened)
+
+
+async def test_no_campaign_yet_points_at_V_unless_read_only(db_path):
+    """The empty review screen sent operators to the command line only, though
+    ``V`` (shift+v) starts a campaign from the TUI; read-only has no such key."""
+    app = make_app(db_path, StaticProvider())
+    async with app.run_test(size=SIZE) as pilot:
+        await open_review(app, pilot)
+        assert "V (shift+v)" in evidence(app)
+        assert "pamtui review start" in evidence(app)
+    app.session.journal.close()
+    reader = make_app(db_path, StaticProvider(), read_only=True)
+    async with reader.run_test(size=SIZE) as pilot:
+        await open_review(reader, pilot)
+        assert "V (shift+v)" not in evidence(reader)
+        assert "pamtui review start" in evidence(reader)
+
+
+async def test_the_due_date_stays_on_the_head_line_at_80_columns(db_path):
+    """At 80x24 the one-row head wrapped after "· due" and the date itself was lost."""
+    app = make_app(db_path, StaticProvider())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        service = ReviewService.for_session(app.session)
+        scope = f"provider:{next(iter(app.session.providers))}"  # a long scope, as in the demo
+        service.start(scope, app.session.inventory.rows(), actor="lead", due="2026-12-31")
+        await pilot.press("v")
+        await pilot.pause()
+        assert isinstance(app.screen, ReviewScreen)
+        row = app.screen.query_one("#review-head", Static).render_line(0)
+        shown = "".join(segment.text for segment in row)
+        assert "decided" in shown and "due 2026-12-31" in shown, shown
+
+
+async def test_read_only_evidence_does_not_offer_K_R_d(db_path):
+    """Read-only has no decision keys, yet an undecided item said "K keep · R revoke"."""
+    setup = make_app(db_path, StaticProvider())
+    async with setup.run_test(size=SIZE) as pilot:
+        await settle(setup, pilot)
+        start_campaign(setup)
+        await open_review(setup, pilot)
+        assert "K keep" in evidence(setup)
+    setup.session.journal.close()
+    app = make_app(db_path, StaticProvider(), read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_review(app, pilot)
+        assert "Undecided" in evidence(app)
+        assert "K keep" not in evidence(app) and "R revoke" not in evidence(app)

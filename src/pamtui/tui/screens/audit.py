@@ -34,6 +34,7 @@ from pamtui.services.journal import EntryFilter, Journal, JournalError, entry_re
 from pamtui.services.recordings import RecordingError, recorded_session, verified_recording
 from pamtui.tui.safe import safe
 from pamtui.tui.widgets.table import KeyedDataTable
+from pamtui.wording import plural
 
 PAGE = 200
 COLUMNS = ("Seq", "Time (UTC)", "Actor", "Action", "Provider", "Subject", "Detail")
@@ -365,8 +366,12 @@ class AuditScreen(Screen):
             line = Text(f" cannot verify: {exc}", style="bold red")
         else:
             if report.ok:
+                # The count spans the archives; the list shows the live file only.
+                n = len(report.archives)
+                archived = f" ({plural(n, 'archive')} included)" if n else ""
                 line = Text(
-                    f" chain verified: {report.entries} entries, head {report.head}", style="green"
+                    f" chain verified: {report.entries} entries{archived}, head {report.head}",
+                    style="green",
                 )
             else:
                 line = Text(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -50,8 +50,24 @@ def _step_text(step: RevokeAction, *, provider: bool = False) -> Text:
 SELECTED_MARK, DESELECTED_MARK = "[x] ", "[ ] "
 
 
+DIALOG_CHROME = 18
+"""Rows of the plan dialog besides its step list (borders, padding, title, labels,
+the reason box, the buttons)."""
+STEPS_MIN = 3
+STEPS_MAX = 14
+
+
 class StepList(SelectionList[int]):
     """A SelectionList whose rows say ``[x]``/``[ ]`` in text, not in colour only."""
+
+    # The shared movement keys (ids of keymap.TABLE_BINDINGS, so a remap follows):
+    # without them "Tab, j, space" toggled the first step, not the second.
+    BINDINGS = [
+        Binding("j,down", "cursor_down", "Down", show=False, id="table.down"),
+        Binding("k,up", "cursor_up", "Up", show=False, id="table.up"),
+        Binding("g,home", "first", "First row", show=False, id="table.first"),
+        Binding("G,end", "last", "Last row", show=False, id="table.last"),
+    ]
 
     def _get_left_gutter_width(self) -> int:
         return len(SELECTED_MARK)
@@ -113,8 +129,23 @@ class ConfirmRevoke(ModalScreen[Confirmation | None]):
                 yield Button("Cancel", id="confirm-cancel")
 
     def on_mount(self) -> None:
+        self._fit_steps(self.app.size.height)
         self.query_one("#confirm-reason", Input).focus()
         self._count_steps()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit_steps(event.size.height)
+
+    def _fit_steps(self, height: int) -> None:
+        """The step list scrolls within what the screen leaves it.
+
+        At 80x24 an offboarding's 11 steps pushed the (focused, required) reason
+        box and the buttons below the screen. The dialog is at most 90% of the
+        screen; everything but the list takes ``DIALOG_CHROME`` rows.
+        """
+        for steps in self.query(StepList):
+            room = int(height * 0.9) - DIALOG_CHROME
+            steps.styles.max_height = max(STEPS_MIN, min(STEPS_MAX, room))
 
     def _chosen(self) -> tuple[RevokeAction, ...]:
         if len(self._steps) == 1:

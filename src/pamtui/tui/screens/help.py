@@ -60,6 +60,13 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape", "dismiss", "Close", id="help.close"),
         Binding("question_mark", "dismiss", "Close", show=False, id="help.close2"),
         Binding("q", "dismiss", "Close", show=False, id="help.close3"),
+        # The shared movement keys (same ids, so a [keys] remap moves them too):
+        # the help's own summary says j/k/g/G work everywhere, and at 80x24 the
+        # list does not fit. The arrows, Home and End the scroll view handles.
+        Binding("j", "scroll('down')", "Down", show=False, id="table.down"),
+        Binding("k", "scroll('up')", "Up", show=False, id="table.up"),
+        Binding("g", "scroll('home')", "First row", show=False, id="table.first"),
+        Binding("G", "scroll('end')", "Last row", show=False, id="table.last"),
     ]
 
     def __init__(self, table: Table, intro: str) -> None:
@@ -72,6 +79,17 @@ class HelpScreen(ModalScreen[None]):
             yield Static(Text("pamtui keys", style="bold"))
             yield Static(Text(self._intro, style="dim"))
             yield Static(self._table)
+
+    def action_scroll(self, where: str) -> None:
+        scroll = self.query_one("#help-dialog", VerticalScroll)
+        if where == "down":
+            scroll.scroll_down(animate=False)
+        elif where == "up":
+            scroll.scroll_up(animate=False)
+        elif where == "home":
+            scroll.scroll_home(animate=False)
+        else:
+            scroll.scroll_end(animate=False)
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(None)

@@ -78,7 +78,7 @@ class MainScreen(RevokeActions, Screen):
             key_display="/",
             priority=True,
             id="main.filter",
-            tooltip="Filter accounts as you type: name, email, provider, flag",
+            tooltip="Filter accounts as you type: name, email, provider, status, flag; ~abc",
         ),
         Binding(
             "r",
@@ -378,7 +378,18 @@ class MainScreen(RevokeActions, Screen):
 
     @on(QueueTable.MarksChanged)
     def _marks_changed(self, message: QueueTable.MarksChanged) -> None:
-        marked = f" · {message.count} marked (y/Y/x/c act on them)" if message.count else ""
+        acts = "/".join(
+            key
+            for key, action in (
+                ("y", "approve_item"),
+                ("Y", "approve_and_run_item"),
+                ("x", "execute_item"),
+                ("c", "cancel_item"),
+            )
+            if self.check_action(action, ()) is not False  # read-only, roles: not offered
+        )
+        on_them = f" ({acts} act on them)" if acts else ""
+        marked = f" · {message.count} marked{on_them}" if message.count else ""
         self.query_one("#queue-pane").border_title = f"Revocation queue{marked}"
 
     @on(AccountsTable.AccountSelected)

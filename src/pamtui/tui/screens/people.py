@@ -242,9 +242,7 @@ class PeopleScreen(RevokeActions, Screen):
         if self.mover_count:
             n = self.mover_count
             title.append(f" · {n} mover{'s' if n != 1 else ''}")
-        title.append(
-            " · /: filter  enter: accounts  R: offboard  r: excess  esc: back", style="dim"
-        )
+        title.append(f" · /: filter  enter: accounts  {self._key_hints('excess')}", style="dim")
         # One line, always (CSS): no layout pass for the whole screen on every keystroke.
         self.query_one("#people-title", Static).update(title, layout=False)
 
@@ -298,7 +296,7 @@ class PeopleScreen(RevokeActions, Screen):
                     f"· {self.corr.systems_of(person.id)} systems, "
                     f"{self.corr.live_credentials_of(person.id)} live credentials"
                 ),
-                Text("   R: offboard  r: remove excess  esc: back", style="dim"),
+                Text(f"   {self._key_hints('remove excess')}", style="dim"),
             )
         )
         self.query_one("#person-access", Static).update(access_text(self.movers.of(person.id)))
@@ -342,6 +340,18 @@ class PeopleScreen(RevokeActions, Screen):
         event.input.add_class("hidden")
         # At once (Widget.focus defers): an Enter right after this one opens the person.
         self.set_focus(self.query_one("#people-list"))
+
+    def _key_hints(self, excess: str) -> str:
+        """R and r only where they work (not read-only, the role allows them)."""
+        hints = [
+            hint
+            for action, hint in (
+                ("offboard_person", "R: offboard"),
+                ("remove_access", f"r: {excess}"),
+            )
+            if self.check_action(action, ()) is not False
+        ]
+        return "  ".join([*hints, "esc: back"])
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "filter" and isinstance(self.focused, Input):

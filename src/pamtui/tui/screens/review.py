@@ -75,9 +75,17 @@ def live_events(app: object, provider: str, account_id: str, limit: int = 6) -> 
 
 
 def evidence_renderable(
-    evidence: Evidence, now: datetime | None = None, live: list[AccessEvent] | None = None
+    evidence: Evidence,
+    now: datetime | None = None,
+    live: list[AccessEvent] | None = None,
+    *,
+    can_decide: bool = True,
 ) -> Group:
-    """Everything about one item, built from cleaned Text only (no markup parsed)."""
+    """Everything about one item, built from cleaned Text only (no markup parsed).
+
+    ``can_decide`` False (read-only, a role without them): no K/R/d hint for keys
+    that are not there.
+    """
     now = now or datetime.now(UTC)
     item = evidence.item
     account = item.account
@@ -199,7 +207,8 @@ def evidence_renderable(
                 )
             )
     else:
-        lines.append(Text("Undecided: K keep · R revoke · d defer (K, R: shift)", style="bold"))
+        hint = " K keep · R revoke · d defer (K, R: shift)" if can_decide else ""
+        lines.append(Text(f"Undecided:{hint}" if hint else "Undecided", style="bold"))
     for line in lines:
         if isinstance(line, Text):
             line.end = "\n"  # safe() and join() end without one: one line each here
@@ -212,6 +221,8 @@ class ReviewScreen(Screen):
         height: 1;
         padding: 0 1;
         background: $panel;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
     }
     ReviewScreen #review-body {
         height: 1fr;
@@ -336,10 +347,18 @@ class ReviewScreen(Screen):
             body = Text("Several campaigns: choose one on the right.", style="dim")
         else:
             head = Text(" No access review campaign yet")
+            can_start = not getattr(self.app, "read_only", True) and role_allows(
+                self.app, "start_review"
+            )
             body = Text(
-                "Start one from the command line, e.g.\n\n"
-                "  pamtui review start --scope privileged --due 2026-12-31\n\n"
-                "then press v again."
+                # V is the triage screen's key (not bound here): say where it works.
+                "Start one with V (shift+v) on the triage screen, or from the command "
+                "line, e.g.\n\n"
+                if can_start
+                else "Start one from the command line, e.g.\n\n"
+            )
+            body.append(
+                "  pamtui review start --scope privileged --due 2026-12-31\n\nthen press v again."
             )
         self.query_one("#review-head", Static).update(head)
         self.query_one("#review-evidence", Static).update(body)
@@ -395,14 +414,17 @@ class ReviewScreen(Screen):
             return
         campaign = self.service.get(self.campaign_id)
         p = campaign.progress
+        # The due date before the breakdown (the items' pane repeats the progress):
+        # at 80 columns the one-row head ends in … and keeps the date.
+        due = [Text(f"· due {campaign.due}")] if campaign.due else []
         line = join(
             Text(f" Review {campaign.id}", style="bold"),
             Text("·"),
             safe(campaign.scope),
             Text("·"),
             Text(str(p), style="bold green" if p.complete else "bold"),
+            *due,
             Text(f"(kept {p.kept}, revoked {p.revoked}, deferred {p.deferred})", style="dim"),
-            Text(f"· due {campaign.due}" if campaign.due else ""),
         )
         self.query_one("#review-head", Static).update(line)
         self.query_one("#review-list-pane").border_title = f"Items · {p}"
@@ -425,7 +447,10 @@ class ReviewScreen(Screen):
             target.update(Text("No items.", style="dim"))
             return
         live = live_events(self.app, item.provider, item.account_id)
-        target.update(evidence_renderable(self.service.evidence(item), live=live))
+        can_decide = self.check_action("keep", ()) is not False
+        target.update(
+            evidence_renderable(self.service.evidence(item), live=live, can_decide=can_decide)
+        )
         self.query_one(
             "#review-evidence-pane"
         ).border_title = f"Evidence · item {item.position} of {len(self.items)}"
