@@ -102,7 +102,7 @@ async def test_verification_status_and_tampering(db_path):
         sqlite3.connect(db_path, isolation_level=None).execute(
             "UPDATE entries SET actor = 'eve' WHERE seq = 17"
         )
-        await pilot.press("v")
+        await pilot.press("C")
         await wait_verified(app, pilot)
         assert "CHAIN BROKEN at entry 17" in status_text(app)
 
@@ -113,7 +113,7 @@ async def test_export_from_the_screen(audit_app, tmp_path):
         await wait_verified(audit_app, pilot)
         await pilot.press("slash", *"actor:bob", "enter")
         await pilot.pause()
-        await pilot.press("e")
+        await pilot.press("E")
         await pilot.pause()
         assert isinstance(audit_app.screen, ExportDialog)
         path = audit_app.screen.query_one("#export-path", Input)

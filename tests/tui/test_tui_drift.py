@@ -70,7 +70,7 @@ async def test_d_opens_drift_with_a_grant_made_between_two_syncs(db_path: Path) 
         assert hostile[0] == "New account (1)"  # shown literally, not run as markup
         assert app.is_running
 
-        await pilot.press("n")  # notable only: the new unprivileged account goes
+        await pilot.press("t")  # notable only: the new unprivileged account goes
         await loaded(app, pilot)
         assert [r[3] for r in cells(screen)] == ["carol"]
 

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from textual.binding import Binding
 from textual.dom import DOMNode
+from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Input
 
 from pamtui import config
@@ -172,6 +175,61 @@ def test_every_binding_has_an_id_and_destructive_keys_mean_one_thing():
     assert meaning["x"] == {"run queue items"}
     assert meaning["d"] == {"other: defer"}
     assert meaning["p"] == {"other: pause_stream"}
+
+
+# Keys whose meaning is the same under two action names.
+SAME_MEANING = {
+    "to_end": "last_row",  # the replay's end is the last row of a recording
+    "stream_status": "cycle the filter",  # the stream: denied, errors, ok, all
+    "toggle_notable": "cycle the filter",  # drift: notable changes or all
+}
+
+
+def test_a_letter_means_one_thing_on_every_screen():
+    """README: "a letter means one thing wherever it works".
+
+    A screen's own closers (the key that opened it, q) and a dialog's answers
+    (y/n in "quit anyway?") are its own.
+    """
+    meaning: dict[str, set[str]] = {}
+    for cls, binding in pamtui_bindings():
+        closer = issubclass(cls, Screen) and binding.action.startswith(("dismiss", "close"))
+        if closer or (issubclass(cls, ModalScreen) and binding.action.startswith("answer(")):
+            continue
+        for key in binding.key.split(","):
+            key = key.strip()
+            if len(key) == 1 and key.isalpha():
+                action = binding.action.removesuffix("_unavailable")
+                meaning.setdefault(key, set()).add(
+                    DESTRUCTIVE.get(action) or SAME_MEANING.get(action, action)
+                )
+    overloaded = {key: sorted(m) for key, m in meaning.items() if len(m) > 1}
+    assert overloaded == {}
+    # The letters a first-time operator found overloaded (v, e, s, n).
+    assert meaning["v"] == {"open_review"} and meaning["e"] == {"screen.edit_item"}
+    assert meaning["s"] == {"sort_next"} and meaning["n"] == {"next_open"}
+
+
+def test_every_screens_binding_id_can_be_remapped():
+    """``[keys]`` knows the ids of every screen, not only those imported by then.
+
+    A fresh interpreter: in this one the tests have imported every screen already.
+    """
+    script = (
+        "import importlib, pkgutil, pamtui.tui\n"
+        "from pamtui.tui.keymap import binding_ids\n"
+        "known = set(binding_ids())\n"
+        "for m in pkgutil.walk_packages(pamtui.tui.__path__, 'pamtui.tui.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "print(sorted(set(binding_ids()) - known))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+    keymap, problems = keymap_for({"audit.export": "ctrl+e", "drift.window": "w"}, None)
+    assert problems == [] and keymap["audit.export"] == "ctrl+e"
 
 
 def test_every_table_has_vim_movement():

@@ -18,7 +18,10 @@ credential and ``R`` (shift+r) the whole account, on every screen that
 revokes; ``x`` only ever runs (executes) queue items; ``y`` approves (and
 only approves), ``Y`` approves and runs; ``space`` marks a queue row and ``m``
 a whole plan for them; ``c`` cancels a queue item; ``/`` filters or searches; ``esc`` goes back
-or clears; ``q`` quits; ``?`` helps.
+or clears; ``q`` quits; ``?`` helps. A letter means one thing wherever it works
+(``t`` cycles a filter, ``s`` sorts, ``n`` goes to the next, ``v`` opens reviews,
+``e`` edits a reason): the audit screen verifies with ``C`` and exports with
+``E``, drift switches its window with ``h``. tests/tui/test_tui_keys.py checks it.
 """
 
 from __future__ import annotations
@@ -45,7 +48,8 @@ KEY_MAP_SUMMARY = (
     "screen. "
     "Queue: space marks a row, m a whole plan; y approves (nothing runs), Y approves and "
     "runs, x runs, c cancels the marked rows or the selected one; e edits a reason. "
-    "Audit journal: w replays a recorded SSH session. "
+    "Audit journal: C verifies the chain, E exports, w replays a recorded SSH session. "
+    "Drift: h latest sync or history, t notable or all. "
     "Remap any key by its id in the "
     "config's [keys] table."
 )
@@ -87,13 +91,20 @@ def _subclasses(cls: type) -> Iterable[type]:
 
 def binding_ids() -> dict[str, Binding]:
     """Every binding id pamtui declares, with its binding (for checks and docs)."""
-    # Import the modules that declare bindings, so their classes exist.
+    # Import the modules that declare bindings, so their classes exist (every
+    # screen: tests/tui/test_tui_keys.py checks this list against them all).
     from pamtui.tui import app as _app  # noqa: F401
     from pamtui.tui.screens import (  # noqa: F401
+        audit,
         confirm,
         drift,
+        enrol,
+        help,
         people,
         prompt,
+        providers,
+        quit,
+        replay,
         review,
         review_start,
     )

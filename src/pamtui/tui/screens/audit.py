@@ -164,8 +164,10 @@ class AuditScreen(Screen):
         Binding(
             "slash", "focus_query", "Search", key_display="/", priority=True, id="audit.search"
         ),
-        Binding("v", "verify", "Verify chain", id="audit.verify"),
-        Binding("e", "export", "Export", id="audit.export"),
+        # One meaning per key (tui/keymap.py): v opens reviews and e edits a
+        # queue item's reason elsewhere, so the chain is C and the export E.
+        Binding("C", "verify", "Verify chain", id="audit.verify"),
+        Binding("E", "export", "Export", id="audit.export"),
         # Shown only on a recorded session's start or end entry; elsewhere the
         # same key gets one line saying why not (the second binding, hidden).
         Binding(

@@ -32,15 +32,17 @@ class DriftScreen(Screen):
     """
 
     BINDINGS = [
+        # One meaning per key (tui/keymap.py): h for history; t cycles a filter,
+        # as in the stream pane; s sorts and n goes to the next, elsewhere.
         Binding(
-            "s",
+            "h",
             "toggle_window",
-            "Window",
+            "History",
             id="drift.window",
             tooltip="Switch between the latest sync and the last seven days",
         ),
         Binding(
-            "n",
+            "t",
             "toggle_notable",
             "Notable",
             id="drift.notable",
