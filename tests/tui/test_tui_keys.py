@@ -180,6 +180,12 @@ def test_every_binding_has_an_id_and_destructive_keys_mean_one_thing():
 # Keys whose meaning is the same under two action names.
 SAME_MEANING = {
     "to_end": "last_row",  # the replay's end is the last row of a recording
+    "first": "first_row",  # the plan dialog's step list
+    "last": "last_row",
+    "scroll('down')": "cursor_down",  # the help's key list
+    "scroll('up')": "cursor_up",
+    "scroll('home')": "first_row",
+    "scroll('end')": "last_row",
     "stream_status": "cycle the filter",  # the stream: denied, errors, ok, all
     "toggle_notable": "cycle the filter",  # drift: notable changes or all
 }

@@ -79,7 +79,7 @@ def test_snapshot_export_dialog(snap_compare, db_path, monkeypatch: pytest.Monke
     async def open_export(pilot) -> None:
         await pilot.app.workers.wait_for_complete()
         await pilot.pause(0.1)
-        await pilot.press("e")
+        await pilot.press("E")
         await pilot.pause()
         assert isinstance(pilot.app.screen, ExportDialog)
 
