@@ -16,7 +16,8 @@
    providers' answer replacing the snapshot, demo and 100k; then, once
    reconciled, keystroke in the filter to the pane title showing the new count
    (111 keystrokes one at a time, and 9 whole-query bursts; includes tmux's
-   capture latency).
+   capture latency); last, ``q`` to the process gone (right after the
+   providers answered, or after the typing rounds in the first 100k run).
 
 Each part's first start leaves the inventory snapshot the measured starts
 use (an operator's second start on); "first start" is the one without it.
@@ -206,13 +207,21 @@ async def _filter_latency(config: Path, db: Path, expect: int) -> list[float]:
     return latencies
 
 
-def print_frames(what: str, runs: list[tuple[float, float, float]]) -> None:
-    """Median and max of the first screen of rows, the complete pane, and reconciled."""
-    for label, values in (
+def print_frames(
+    what: str, runs: list[tuple[float, float, float]], quits: list[float] | None = None
+) -> None:
+    """Median and max of the first screen of rows, the complete pane, and reconciled.
+
+    ``quits``: from ``q`` to the process gone (tmux only).
+    """
+    rows = [
         ("first screen of rows", [first for first, _, _ in runs]),
         ("complete (all risk)", [done for _, done, _ in runs]),
         ("providers answered", [rec for _, _, rec in runs]),
-    ):
+    ]
+    if quits:
+        rows.append(("q -> process gone", quits))
+    for label, values in rows:
         print(
             f"  {what:<17} {label:<21} median {statistics.median(values) * 1000:6.0f} ms"
             f"   max {max(values) * 1000:6.0f} ms"
@@ -260,10 +269,19 @@ class Tmux:
             time.sleep(0.005)
         raise RuntimeError(f"tmux: timed out; screen:\n{self.screen()}")
 
+    def gone(self, timeout: float = 60) -> float:
+        """When the session's program has exited (tmux ends the session with it)."""
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            if self("has-session", "-t", "b").returncode != 0:
+                return time.perf_counter()
+            time.sleep(0.005)
+        raise RuntimeError(f"tmux: still running after q; screen:\n{self.screen()}")
+
 
 def _tmux_run(
     pamtui: str, db: Path, config: Path | None, total: int, typing: bool
-) -> tuple[tuple[float, float, float], list[float], list[float]]:
+) -> tuple[tuple[float, float, float], list[float], list[float], float]:
     argv = [pamtui] + (["--config", str(config)] if config else [])
     tmux = Tmux({"PAMTUI_DB": str(db), "TERM": "xterm-256color"})
     try:
@@ -290,7 +308,12 @@ def _tmux_run(
                 for query in QUERIES:
                     latencies += _type(tmux, total, query, burst=False)
                     bursts += _type(tmux, total, query, burst=True)
-        return (first, done, reconciled), latencies, bursts
+        # Quit: right after the providers answered (the snapshot save and the drift
+        # record still under way at 100k), or after the typing rounds.
+        asked = time.perf_counter()
+        tmux("send-keys", "-t", "b", "q")
+        gone = tmux.gone() - asked
+        return (first, done, reconciled), latencies, bursts, gone
     finally:
         tmux("kill-server")
 
@@ -330,15 +353,20 @@ def in_tmux(config: Path, db_dir: Path, scale: int, runs: int) -> None:
         print("  tmux: not installed, skipped")
         return
     pamtui = str(Path(sys.executable).with_name("pamtui"))
-    demo = [_tmux_run(pamtui, db_dir / "demo.db", None, 250, False)[0] for _ in range(runs)]
-    print_frames("demo (250)", demo)
-    big, keys, bursts = [], [], []
+    demo, demo_quits = [], []
+    for _ in range(runs):
+        frames, _keys, _bursts, gone = _tmux_run(pamtui, db_dir / "demo.db", None, 250, False)
+        demo.append(frames)
+        demo_quits.append(gone)
+    print_frames("demo (250)", demo, demo_quits)
+    big, keys, bursts, quits = [], [], [], []
     for n in range(runs):
-        frames, latencies, burst = _tmux_run(pamtui, db_dir / "big.db", config, scale, n == 0)
+        frames, latencies, burst, gone = _tmux_run(pamtui, db_dir / "big.db", config, scale, n == 0)
         big.append(frames)
         keys.extend(latencies)
         bursts.extend(burst)
-    print_frames(f"{scale} accounts", big)
+        quits.append(gone)
+    print_frames(f"{scale} accounts", big, quits)
     if keys:
         print(f"  filter keystroke -> screen    {ms_stats(keys)}")
         print(f"  filter burst -> screen        {ms_stats(bursts)}")
