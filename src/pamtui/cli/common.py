@@ -11,8 +11,11 @@ import argparse
 import asyncio
 import getpass
 import json
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from pamtui.errors import EXIT_FALSE as EXIT_FALSE  # re-exported: the commands import
@@ -151,6 +154,31 @@ def ask_totp(args: argparse.Namespace, session: Session) -> str | None:
     return read_totp(args, "policy requires a TOTP code")
 
 
+@contextmanager
+def interruptible() -> Iterator[None]:
+    """Let Ctrl-C raise KeyboardInterrupt while blocked reading the operator's answer.
+
+    Inside ``asyncio.run`` the SIGINT handler only cancels the main task, which a
+    blocking ``input()``/``getpass()`` never notices: the first Ctrl-C at a
+    "[y/N]" prompt was swallowed and the command waited on. The default handler
+    is put back for the read, then asyncio's.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def ask(prompt: str, *, secret: bool = False) -> str:
+    """One answer typed at the terminal (not echoed when ``secret``); Ctrl-C ends the command."""
+    with interruptible():
+        return getpass.getpass(prompt) if secret else input(prompt)
+
+
 def read_totp(args: argparse.Namespace, needed: str) -> str:
     """The code from ``--totp``, else typed at the terminal (no echo), else one stdin line.
 
@@ -160,8 +188,9 @@ def read_totp(args: argparse.Namespace, needed: str) -> str:
     if given:
         return str(given)
     if sys.stdin.isatty():
-        return getpass.getpass("TOTP code: ").strip()
-    line = sys.stdin.readline().strip()
+        return ask("TOTP code: ", secret=True).strip()
+    with interruptible():
+        line = sys.stdin.readline().strip()
     if line:
         return line
     raise UsageError(

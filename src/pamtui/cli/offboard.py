@@ -29,6 +29,7 @@ from pamtui.cli.common import (
     CheckFailed,
     UsageError,
     add_totp_option,
+    ask,
     ask_totp,
     plural,
     print_json,
@@ -182,7 +183,7 @@ def cmd_offboard(args: argparse.Namespace) -> int:
         if not args.yes:
             if not sys.stdin.isatty():
                 raise UsageError("refusing to offboard without confirmation: pass --yes")
-            answer = input(f"Execute these {len(plan.steps)} steps? [y/N] ").strip().lower()
+            answer = ask(f"Execute these {len(plan.steps)} steps? [y/N] ").strip().lower()
             if answer not in ("y", "yes"):
                 print("cancelled: nothing staged")
                 return EXIT_FALSE

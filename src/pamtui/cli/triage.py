@@ -15,6 +15,7 @@ from pamtui.cli.common import (
     UsageError,
     add_json_option,
     add_totp_option,
+    ask,
     ask_totp,
     check_theme,
     iso,
@@ -193,7 +194,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
         if not args.yes:
             if not sys.stdin.isatty():
                 raise UsageError("refusing to revoke without confirmation: pass --yes")
-            answer = input("Execute this plan? [y/N] ").strip().lower()
+            answer = ask("Execute this plan? [y/N] ").strip().lower()
             if answer not in ("y", "yes"):
                 print("cancelled: nothing staged")
                 return EXIT_FALSE
