@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import pty
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,6 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from pamtui.cli import main
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 ACCOUNT = "amara-quinn"  # a demo-git account with several live credentials
@@ -101,3 +104,73 @@ def test_ctrl_c_at_a_confirmation_prompt_ends_the_command(
         timeout=60,
     )
     assert listed.returncode == 0 and listed.stdout.strip() == "[]"  # nothing staged
+
+
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        ("under-a-file", "cannot create the journal at"),  # NotADirectoryError: exit 70
+        ("db-is-a-dir", "is a directory"),  # "disk I/O error"
+        ("wal-is-a-dir", "pamtui.db-wal is a directory"),  # "disk I/O error"
+    ],
+)
+@pytest.mark.parametrize("argv", [["accounts"], ["queue"], ["audit", "verify"]])
+def test_a_journal_path_that_cannot_be_a_journal_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str, expected: str, argv: list[str]
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    db = data / "pamtui.db"
+    if where == "under-a-file":
+        (data / "file").write_text("not a directory\n")
+        db = data / "file" / "pamtui.db"
+    elif where == "db-is-a-dir":
+        db.mkdir()
+    else:
+        assert main(["queue", "--db", str(db)]) == 0  # a journal, closed cleanly: no -wal
+        Path(f"{db}-wal").mkdir()
+    capsys.readouterr()
+    if argv == ["audit", "verify"] and where == "under-a-file":
+        expected = "no journal at"  # reading never creates one
+    code = main([*argv, "--db", str(db)])
+    _, err = capsys.readouterr()
+    assert code == 1, err
+    assert err.startswith("pamtui: ") and err.count("\n") == 1
+    assert expected in err and "internal error" not in err
+
+
+def _without_root_powers() -> list[str]:
+    """A prefix that makes file modes bind this process, even when the tests run as root."""
+    if os.geteuid() != 0:
+        return []
+    if not shutil.which("setpriv"):
+        pytest.skip("running as root without setpriv: modes would not bind")
+    caps = "-dac_override,-dac_read_search,-fowner"
+    return ["setpriv", f"--bounding-set={caps}", f"--inh-caps={caps}"]
+
+
+def test_a_read_only_data_dir_is_one_clear_line(tmp_path: Path) -> None:
+    """A new journal in a directory this user cannot write: exit 70, "internal error"."""
+    data = tmp_path / "data"
+    data.mkdir(mode=0o500)
+    try:
+        result = subprocess.run(
+            [
+                *_without_root_powers(),
+                sys.executable,
+                "-m",
+                "pamtui",
+                "queue",
+                "--db",
+                str(data / "pamtui.db"),
+            ],
+            capture_output=True,
+            text=True,
+            env=_env(tmp_path),
+            timeout=60,
+        )
+    finally:
+        data.chmod(0o700)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith("pamtui: cannot create the journal at ")
+    assert "Permission denied" in result.stderr and result.stderr.count("\n") == 1
