@@ -233,6 +233,11 @@ async def _certificate(session: Session, ref: str) -> Certificate:
 
 
 def cmd_report(args: argparse.Namespace, ref: str) -> int:
+    if args.json:  # the certificate's form is --format's; silently Markdown broke `| jq`
+        raise UsageError(
+            "--json does not apply to offboard report: choose the form with --format "
+            f"({', '.join(offboarding_report.FORMATS)})"
+        )
     if args.format not in offboarding_report.FORMATS:
         raise UsageError(f"--format must be one of {', '.join(offboarding_report.FORMATS)}")
     db_path = resolve_db_path(args.db)
