@@ -10,6 +10,7 @@ import pty
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -174,3 +175,29 @@ def test_a_read_only_data_dir_is_one_clear_line(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stderr
     assert result.stderr.startswith("pamtui: cannot create the journal at ")
     assert "Permission denied" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_revoke_on_an_unreachable_provider_does_not_say_the_account_is_missing(
+    tmp_path: Path,
+    db_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """It said "no account 'alice' in provider 'corp'" (exit 2, "you typed it wrong")
+    when the provider could not be asked at all: the operator's typing was fine."""
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        '[[providers]]\nname = "corp"\ntype = "scim"\n'
+        f'base_url = "http://127.0.0.1:{port}/scim/v2"\n'
+        'token = { env = "CORP_TOKEN" }\nmax_retries = 0\n'
+    )
+    monkeypatch.setenv("CORP_TOKEN", "t")
+    argv = ["revoke", "--provider", "corp", "--account", "alice", "--reason", "r", "--yes"]
+    code = main([*argv, "--config", str(cfg), "--db", str(db_path)])
+    out, err = capsys.readouterr()
+    assert code == 1, err
+    assert err.startswith("pamtui: provider 'corp' could not be read") and err.count("\n") == 1
+    assert "could not connect" in err and "no account" not in err and out == ""

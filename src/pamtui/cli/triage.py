@@ -138,6 +138,20 @@ def cmd_revoke(args: argparse.Namespace) -> int:
             raise UsageError(f"no provider named {args.provider!r} (see: pamtui providers)")
         revocations = session.revocations
         views = await session.inventory.current()
+        health = session.inventory.health.get(args.provider)
+        if (
+            health is not None
+            and not health.ok
+            and not any(
+                v.account.provider == args.provider
+                and args.account in (v.account.id, v.account.name, v.account.email)
+                for v in views
+            )
+        ):  # not "no account": nobody could look
+            raise CheckFailed(
+                f"provider {args.provider!r} could not be read, so account "
+                f"{args.account!r} cannot be planned: {health.reason}"
+            )
         view = _find_account(views, args.provider, args.account)
         if session.inventory.shared is not None:  # plan from the provider's answer now
             view = await session.inventory.refresh_account(view.key, account_too=False) or view
