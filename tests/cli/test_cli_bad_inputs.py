@@ -201,3 +201,35 @@ def test_revoke_on_an_unreachable_provider_does_not_say_the_account_is_missing(
     assert code == 1, err
     assert err.startswith("pamtui: provider 'corp' could not be read") and err.count("\n") == 1
     assert "could not connect" in err and "no account" not in err and out == ""
+
+
+@pytest.mark.parametrize("argv", [["demo", "--reset"], ["demo", "--scale", "100"]])
+def test_the_demo_state_in_a_read_only_data_dir_is_one_clear_line(
+    tmp_path: Path, argv: list[str]
+) -> None:
+    """``demo --reset`` where the demo's state cannot be written: "internal error", exit 70."""
+    data = tmp_path / "data"
+    data.mkdir(mode=0o500)
+    try:
+        result = subprocess.run(
+            [
+                *_without_root_powers(),
+                sys.executable,
+                "-m",
+                "pamtui",
+                *argv,
+                "--db",
+                str(data / "pamtui.db"),
+            ],
+            capture_output=True,
+            text=True,
+            env=_env(tmp_path),
+            timeout=120,
+        )
+    finally:
+        data.chmod(0o700)
+    assert result.returncode == 1, result.stderr
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("pamtui: cannot create the demo organisation's state at ")
+    assert "Permission denied" in last and "internal error" not in result.stderr
+    assert not list(data.iterdir())  # no half-built leftovers
