@@ -172,3 +172,9 @@ def test_since_and_until_read_like_recheck_and_drift(capsys, filled, verb):
         code, out, err = run(capsys, "audit", *verb, option, "yesterday", "--db", str(db_path))
         assert code == 2 and out == ""
         assert err.startswith(f"pamtui: {option} 'yesterday': expected") and err.count("\n") == 1
+
+
+def test_verify_of_an_empty_journal_does_not_print_head_none(capsys, db_path):
+    Journal.open(db_path).close()
+    code, out, _ = run(capsys, "audit", "verify", "--db", str(db_path))
+    assert code == 0 and out == "ok: 0 entries, nothing recorded yet\n"

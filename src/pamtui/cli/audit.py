@@ -103,10 +103,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
                     if report.archives
                     else ""
                 )
-                print(
-                    f"ok: {plural(report.entries, 'entry', 'entries')}{archived}, "
-                    f"head {report.head}"
-                )
+                last = f"head {report.head}" if report.head else "nothing recorded yet"
+                print(f"ok: {plural(report.entries, 'entry', 'entries')}{archived}, {last}")
             else:
                 print(f"FAILED at entry {report.bad_seq}: {report.problem}")
             return EXIT_OK if report.ok else EXIT_FALSE
