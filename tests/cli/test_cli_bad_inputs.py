@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from pamtui.cli import main
+from pamtui.journal import Journal
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 ACCOUNT = "amara-quinn"  # a demo-git account with several live credentials
@@ -233,3 +234,54 @@ def test_the_demo_state_in_a_read_only_data_dir_is_one_clear_line(
     assert last.startswith("pamtui: cannot create the demo organisation's state at ")
     assert "Permission denied" in last and "internal error" not in result.stderr
     assert not list(data.iterdir())  # no half-built leftovers
+
+
+def _journal_with_a_head(db_path: Path) -> None:
+    journal = Journal.open(db_path)
+    journal.append("tester", "note", detail={"n": 1})
+    journal.close()
+
+
+def _run_into(tmp_path: Path, db_path: Path, argv: list[str], stdout: int) -> tuple[int, str]:
+    """Run the installed command as a user would: buffered output (no PYTHONUNBUFFERED)."""
+    env = {k: v for k, v in _env(tmp_path).items() if k != "PYTHONUNBUFFERED"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pamtui", *argv, "--db", str(db_path)],
+        stdin=subprocess.DEVNULL,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    return result.returncode, result.stderr
+
+
+@pytest.mark.parametrize("argv", [["audit", "head"], ["queue", "--json"], ["accounts"]])
+def test_a_reader_that_left_early_is_not_an_error(
+    tmp_path: Path, db_path: Path, argv: list[str]
+) -> None:
+    """``pamtui audit head | true``: "Exception ignored ... BrokenPipeError" and exit 120
+    (Python's flush at exit), where ``| head -1`` of a long listing was a quiet exit 0."""
+    _journal_with_a_head(db_path)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before a byte is written
+    try:
+        code, err = _run_into(tmp_path, db_path, argv, write_end)
+    finally:
+        os.close(write_end)
+    assert (code, err) == (0, "")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("argv", [["audit", "head"], ["accounts", "--json"]])
+def test_a_full_disk_under_stdout_is_one_line_and_exit_1(
+    tmp_path: Path, db_path: Path, argv: list[str]
+) -> None:
+    """``pamtui accounts --json > /dev/full``: "internal error" (70), or Python's
+    "Exception ignored" and 120 when the output fit in the buffer."""
+    _journal_with_a_head(db_path)
+    with open("/dev/full", "w") as full:
+        code, err = _run_into(tmp_path, db_path, argv, full.fileno())
+    assert code == 1, err
+    assert err == "pamtui: cannot write the output: No space left on device\n"
