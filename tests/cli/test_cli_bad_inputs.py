@@ -96,7 +96,7 @@ def test_ctrl_c_at_a_confirmation_prompt_ends_the_command(
     finally:
         os.close(fd)
     text = seen.decode(errors="replace")
-    assert code == 130, text
+    assert code == 130, text[-600:]
     assert "pamtui: interrupted" in text and "Traceback" not in text
     listed = subprocess.run(
         [sys.executable, "-m", "pamtui", "queue", "--json", "--db", str(db_path)],
@@ -285,3 +285,61 @@ def test_a_full_disk_under_stdout_is_one_line_and_exit_1(
         code, err = _run_into(tmp_path, db_path, argv, full.fileno())
     assert code == 1, err
     assert err == "pamtui: cannot write the output: No space left on device\n"
+
+
+def test_a_terminal_that_is_not_utf8_gets_the_text_not_a_crash(
+    tmp_path: Path, db_path: Path
+) -> None:
+    """A Latin-1 or ASCII terminal: the demo's labels hold "…", and printing them was
+    "internal error: UnicodeEncodeError" (exit 70)."""
+    env = {**_env(tmp_path), "PYTHONIOENCODING": "ascii"}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pamtui",
+            *["revoke", "--provider", "demo-git", "--account", ACCOUNT, "--reason", "r"],
+            *["--dry-run", "--db", str(db_path)],
+        ],
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert b"dry run: nothing staged" in result.stdout and result.stderr == b""
+    result = subprocess.run(
+        [sys.executable, "-m", "pamtui", "people", "show", "nobody\u2026", "--db", str(db_path)],
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 2 and result.stderr.startswith(b"pamtui: no person")
+
+
+def test_a_totp_code_typed_at_the_terminal_is_read_and_not_echoed(
+    tmp_path: Path, db_path: Path
+) -> None:
+    """The prompts read in short selects now (for Ctrl-C): the code must still be hidden."""
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("[operator]\nrequire_totp = true\n")
+    argv = ["revoke", "--provider", "demo-git", "--account", ACCOUNT, "--reason", "r"]
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.execve(
+            sys.executable,
+            [sys.executable, "-m", "pamtui", *argv, "--config", str(cfg), "--db", str(db_path)],
+            _env(tmp_path),
+        )
+    seen = bytearray()
+    try:
+        assert _read_until(fd, b"[y/N]", seen), seen.decode(errors="replace")
+        os.write(fd, b"y\r")
+        assert _read_until(fd, b"TOTP code: ", seen), seen.decode(errors="replace")
+        os.write(fd, b"654321\r")
+        _read_until(fd, b"not enrolled", seen, timeout=30)
+        code = _wait(pid)
+    finally:
+        os.close(fd)
+    text = seen.decode(errors="replace")
+    assert code == 1, text[-600:]
+    assert "not enrolled" in text and "654321" not in text

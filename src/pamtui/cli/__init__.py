@@ -135,7 +135,21 @@ def _run_tui(args: argparse.Namespace) -> int:
     return int(_group("triage").cmd_tui(args))
 
 
+def _tolerant_streams() -> None:
+    """On a terminal that is not UTF-8, print "?" for what it cannot show, not crash.
+
+    Labels hold "…" and provider text anything; an ASCII or Latin-1 terminal made
+    every such line "internal error: UnicodeEncodeError". JSON is ASCII already.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and encoding not in ("utf8", "utf8sig"):
+            reconfigure(errors="replace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _tolerant_streams()
     groups = groups_for(argv)
     if not groups:  # the TUI: no collections until its first frame (see pamtui/heap.py)
         heap.pause_for_start()

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import getpass
 import json
+import select
 import signal
 import sys
 import threading
@@ -176,7 +177,41 @@ def interruptible() -> Iterator[None]:
 def ask(prompt: str, *, secret: bool = False) -> str:
     """One answer typed at the terminal (not echoed when ``secret``); Ctrl-C ends the command."""
     with interruptible():
-        return getpass.getpass(prompt) if secret else input(prompt)
+        if not sys.stdin.isatty():
+            return getpass.getpass(prompt) if secret else input(prompt)
+        return read_line(prompt, secret=secret)
+
+
+def read_line(prompt: str, *, secret: bool = False) -> str:
+    """A line typed at the terminal on standard input, waiting in short selects so a Ctrl-C always ends it.
+
+    The kernel hands SIGINT to any thread of the process; when it is not the main
+    thread (sessions run worker threads), a main thread blocked in ``read()`` is
+    never woken and the Ctrl-C waits for Enter. Returning from ``select`` every
+    quarter second lets Python raise the pending KeyboardInterrupt.
+    """
+    fd = sys.stdin.fileno()
+    saved = None
+    if secret:
+        import termios
+
+        saved = termios.tcgetattr(fd)
+        quiet = termios.tcgetattr(fd)
+        quiet[3] &= ~termios.ECHO
+        termios.tcsetattr(fd, termios.TCSAFLUSH, quiet)
+    sys.stdout.write(prompt)  # after the echo is off: what is typed next stays hidden
+    sys.stdout.flush()
+    try:
+        while not select.select([fd], [], [], 0.25)[0]:
+            pass
+        line = sys.stdin.readline()
+    finally:
+        if saved is not None:
+            termios.tcsetattr(fd, termios.TCSAFLUSH, saved)
+            sys.stdout.write("\n")  # the Enter that was not echoed
+    if not line:
+        raise EOFError
+    return line.rstrip("\r\n")
 
 
 def read_totp(args: argparse.Namespace, needed: str) -> str:
