@@ -11,6 +11,7 @@ import select
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -343,3 +344,32 @@ def test_a_totp_code_typed_at_the_terminal_is_read_and_not_echoed(
     text = seen.decode(errors="replace")
     assert code == 1, text[-600:]
     assert "not enrolled" in text and "654321" not in text
+
+
+def test_processes_that_open_a_new_journal_at_once_all_get_it(
+    tmp_path: Path, db_path: Path
+) -> None:
+    """Two cron jobs on a fresh (or just upgraded) journal: each read the schema version
+    before taking the lock, so the second re-ran a migration: "cannot open the journal:
+    duplicate column name: four_eyes" (exit 1)."""
+    db_path.parent.mkdir(mode=0o700)
+    db_path.touch(mode=0o600)
+    env = _env(tmp_path)
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # hold them at the door, then let them in together
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "pamtui", "mfa", "status", "--json", "--db", str(db_path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(6)
+    ]
+    time.sleep(2)  # not timed: a slow start only lets fewer of them race (within busy 5 s)
+    holder.execute("ROLLBACK")
+    holder.close()
+    results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
+    # Exit 1: nobody is enrolled for TOTP; the journal itself opened for every one.
+    assert [(code, err) for code, _, err in results] == [(1, "")] * len(procs)

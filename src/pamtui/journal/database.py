@@ -344,6 +344,11 @@ def _migrate(conn: sqlite3.Connection) -> None:
     for version in range(current + 1, SCHEMA_VERSION + 1):
         conn.execute("BEGIN IMMEDIATE")
         try:
+            # Read again under the lock: another process opening the journal at the same
+            # time may have run this step since; running it twice failed the open.
+            if conn.execute("PRAGMA user_version").fetchone()[0] >= version:
+                conn.execute("COMMIT")
+                continue
             MIGRATIONS[version](conn)
             conn.execute(f"PRAGMA user_version={version}")
             conn.execute("COMMIT")
