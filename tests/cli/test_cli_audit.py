@@ -149,3 +149,32 @@ def test_module_entry_point_runs(filled):
         timeout=60,
     )
     assert result.returncode == 0 and result.stdout.strip() == str(head)
+
+
+@pytest.mark.parametrize("verb", [["list", "--json"], ["export", "--format", "jsonl"]])
+def test_since_and_until_read_like_recheck_and_drift(capsys, filled, verb):
+    """``--since 7d`` was compared as text with the timestamps: always nothing, exit 0.
+    A typo (``--since yesterday``) was the same silent empty answer."""
+    db_path, _ = filled
+    code, out, err = run(capsys, "audit", *verb, "--since", "7d", "--db", str(db_path))
+    assert code == 0, err
+    assert len(out.strip().splitlines() if verb[0] == "export" else json.loads(out)) == 7
+    code, out, _ = run(capsys, "audit", *verb, "--until", "1h", "--db", str(db_path))
+    assert code == 0 and out.strip() in ("", "[]")  # nothing older than an hour
+    # An offset is a time, not text: 01:00+01:00 is midnight UTC, before every entry.
+    code, out, _ = run(
+        capsys, "audit", *verb, "--since", "2000-01-01T01:00+01:00", "--db", str(db_path)
+    )
+    assert (
+        code == 0 and len(out.strip().splitlines() if verb[0] == "export" else json.loads(out)) == 7
+    )
+    for option in ("--since", "--until"):
+        code, out, err = run(capsys, "audit", *verb, option, "yesterday", "--db", str(db_path))
+        assert code == 2 and out == ""
+        assert err.startswith(f"pamtui: {option} 'yesterday': expected") and err.count("\n") == 1
+
+
+def test_verify_of_an_empty_journal_does_not_print_head_none(capsys, db_path):
+    Journal.open(db_path).close()
+    code, out, _ = run(capsys, "audit", "verify", "--db", str(db_path))
+    assert code == 0 and out == "ok: 0 entries, nothing recorded yet\n"

@@ -168,7 +168,7 @@ def test_doctor_says_what_is_wrong_one_line_each(
     code, out, _ = run(capsys, "doctor", "--config", str(cfg), "--db", str(db_path))
     siem = next(line for line in out.splitlines() if "forward:" in line)
     assert siem.startswith("[ERR] forward: siem") and "last attempt failed" in siem
-    assert out.splitlines()[-1] == "4 problems in 7 checks"
+    assert out.splitlines()[-1] == "4 problems in 8 checks"  # the journal opens: ok
     assert all("\x1b" not in line for line in out.splitlines())
 
 
@@ -183,3 +183,27 @@ def test_doctor_flags_a_plain_text_keyring(
         keyring.set_keyring(keyring.core.load_keyring("keyring.backends.fail.Keyring"))
     check = next(c for c in json.loads(out)["checks"] if c["area"] == "keyring")
     assert code == 1 and not check["ok"] and "PLAIN TEXT" in check["detail"]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not-sqlite", "a-directory"])
+def test_doctor_flags_a_journal_that_cannot_be_opened(
+    db_path: Path, capsys: pytest.CaptureFixture[str], damage: str
+) -> None:
+    """Every command failed on it, yet doctor said "all 7 checks ok" (it looked at modes only)."""
+    journal = Journal.open(db_path)
+    for i in range(50):
+        journal.append("alice", "note", subject=f"s{i}", detail={"pad": "x" * 500})
+    journal.close()
+    if damage == "truncated":
+        with db_path.open("r+b") as f:
+            f.truncate(db_path.stat().st_size // 2)
+    elif damage == "not-sqlite":
+        db_path.write_bytes(b"this is not a database\n" * 100)
+    else:
+        db_path.unlink()
+        db_path.mkdir(mode=0o700)
+    code, out, _ = run(capsys, "doctor", "--json", "--db", str(db_path))
+    checks = json.loads(out)["checks"]
+    journal_checks = [c for c in checks if c["area"] == "journal"]
+    assert code == 1 and journal_checks and not journal_checks[0]["ok"], checks
+    assert str(db_path) in journal_checks[0]["detail"]

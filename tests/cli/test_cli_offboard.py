@@ -222,3 +222,10 @@ def test_offboard_json_is_the_plan_and_each_steps_outcome(
     done = json.loads(capsys.readouterr().out)
     assert done["exit_code"] == 0 and done["items"]
     assert {item["state"] for item in done["items"]} == {"verified"}
+
+
+def test_report_with_json_is_a_usage_error_not_markdown(capsys, db) -> None:
+    """``offboard report X --json | jq`` got the Markdown certificate and exit 0."""
+    code, out, err = run(capsys, "offboard", "report", LUCIA, "--json")
+    assert code == 2 and out == ""
+    assert err.startswith("pamtui: --json") and "--format" in err and err.count("\n") == 1

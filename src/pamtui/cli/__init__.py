@@ -15,6 +15,7 @@ internal error (exit 70) unless ``PAMTUI_DEBUG=1`` asks for the traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sys
@@ -22,7 +23,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from pamtui import __version__, heap
-from pamtui.errors import EXIT_INTERNAL, EXIT_OK, PamtuiError
+from pamtui.errors import EXIT_FALSE, EXIT_INTERNAL, EXIT_OK, PamtuiError
 from pamtui.sanitize import clean
 
 COMMAND_GROUPS: tuple[str, ...] = (
@@ -134,15 +135,57 @@ def _run_tui(args: argparse.Namespace) -> int:
     return int(_group("triage").cmd_tui(args))
 
 
+def _tolerant_streams() -> None:
+    """On a terminal that is not UTF-8, print "?" for what it cannot show, not crash.
+
+    Labels hold "…" and provider text anything; an ASCII or Latin-1 terminal made
+    every such line "internal error: UnicodeEncodeError". JSON is ASCII already.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and encoding not in ("utf8", "utf8sig"):
+            reconfigure(errors="replace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _tolerant_streams()
     groups = groups_for(argv)
     if not groups:  # the TUI: no collections until its first frame (see pamtui/heap.py)
         heap.pause_for_start()
     try:
         parser = build_parser(groups)
-        return run_parsed(parser.parse_args(argv))
+        return finish_output(run_parsed(parser.parse_args(argv)))
     finally:
         heap.start_done()  # a start that failed, or ended, before its first frame
+
+
+def _drop_stdout() -> None:
+    """Point standard output at /dev/null, so Python's flush at exit finds no reader gone."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real stdout (a test's capture)
+        pass
+
+
+def finish_output(code: int) -> int:
+    """Flush standard output now, while a failure can still be one line and an exit code.
+
+    Left to the interpreter's exit, a reader that left early (``| grep -q``) or a
+    full disk under ``> file`` printed "Exception ignored ..." and exited 120.
+    """
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except BrokenPipeError:  # the reader has what it wanted, as in run_parsed
+        _drop_stdout()
+    except OSError as exc:
+        _drop_stdout()
+        print(f"pamtui: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+        return code if code != EXIT_OK else EXIT_FALSE
+    return code
 
 
 def run_parsed(args: argparse.Namespace) -> int:
@@ -157,16 +200,33 @@ def run_parsed(args: argparse.Namespace) -> int:
         print("pamtui: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
+        _drop_stdout()  # what is still buffered has no reader either
         return EXIT_OK
+    except OSError as exc:
+        if exc.errno not in _NO_ROOM:
+            return _internal_error(exc)
+        what = clean(exc.filename) if exc.filename else "the output"
+        if not exc.filename:
+            _drop_stdout()
+        print(f"pamtui: cannot write {what}: {exc.strerror}", file=sys.stderr)
+        return EXIT_FALSE
     except Exception as exc:  # a bug, not a user mistake: see pamtui.errors
-        if os.environ.get("PAMTUI_DEBUG", "0") not in ("", "0"):
-            raise
-        print(
-            f"pamtui: internal error: {type(exc).__name__}: {clean(exc)} "
-            "(run again with PAMTUI_DEBUG=1 for the traceback)",
-            file=sys.stderr,
-        )
-        return EXIT_INTERNAL
+        return _internal_error(exc)
+
+
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT})
+"""A full disk or quota: the machine's state, not a bug (exit 1, one line)."""
+
+
+def _internal_error(exc: Exception) -> int:
+    if os.environ.get("PAMTUI_DEBUG", "0") not in ("", "0"):
+        raise exc
+    print(
+        f"pamtui: internal error: {type(exc).__name__}: {clean(exc)} "
+        "(run again with PAMTUI_DEBUG=1 for the traceback)",
+        file=sys.stderr,
+    )
+    return EXIT_INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -103,16 +103,16 @@ def cmd_audit(args: argparse.Namespace) -> int:
                     if report.archives
                     else ""
                 )
-                print(
-                    f"ok: {plural(report.entries, 'entry', 'entries')}{archived}, "
-                    f"head {report.head}"
-                )
+                last = f"head {report.head}" if report.head else "nothing recorded yet"
+                print(f"ok: {plural(report.entries, 'entry', 'entries')}{archived}, {last}")
             else:
                 print(f"FAILED at entry {report.bad_seq}: {report.problem}")
             return EXIT_OK if report.ok else EXIT_FALSE
+        from pamtui.cli.drift import parse_since  # one reading of a time for every command
+
         filt = EntryFilter(
-            since=args.since,
-            until=args.until,
+            since=parse_since(args.since),
+            until=parse_since(args.until, option="--until"),
             actor=args.actor,
             provider=args.provider,
             subject=args.subject,
@@ -175,8 +175,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     audit = p.add_subparsers(dest="verb", metavar="VERB")
     filters = argparse.ArgumentParser(add_help=False)
     for name, what in (
-        ("since", "from this UTC time (ISO 8601, e.g. 2026-11-01)"),
-        ("until", "before this UTC time"),
+        ("since", "from this UTC time (2026-11-01, 2026-11-01T10:00) or age (7d, 24h, 30m)"),
+        ("until", "before this UTC time or age (as --since)"),
         ("actor", "operator or policy:NAME"),
         ("provider", "provider name"),
         ("subject", "e.g. credential:ID"),

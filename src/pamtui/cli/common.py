@@ -11,8 +11,12 @@ import argparse
 import asyncio
 import getpass
 import json
+import select
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from pamtui.errors import EXIT_FALSE as EXIT_FALSE  # re-exported: the commands import
@@ -151,6 +155,65 @@ def ask_totp(args: argparse.Namespace, session: Session) -> str | None:
     return read_totp(args, "policy requires a TOTP code")
 
 
+@contextmanager
+def interruptible() -> Iterator[None]:
+    """Let Ctrl-C raise KeyboardInterrupt while blocked reading the operator's answer.
+
+    Inside ``asyncio.run`` the SIGINT handler only cancels the main task, which a
+    blocking ``input()``/``getpass()`` never notices: the first Ctrl-C at a
+    "[y/N]" prompt was swallowed and the command waited on. The default handler
+    is put back for the read, then asyncio's.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def ask(prompt: str, *, secret: bool = False) -> str:
+    """One answer typed at the terminal (not echoed when ``secret``); Ctrl-C ends the command."""
+    with interruptible():
+        if not sys.stdin.isatty():
+            return getpass.getpass(prompt) if secret else input(prompt)
+        return read_line(prompt, secret=secret)
+
+
+def read_line(prompt: str, *, secret: bool = False) -> str:
+    """A line typed at the terminal on standard input, waiting in short selects so a Ctrl-C always ends it.
+
+    The kernel hands SIGINT to any thread of the process; when it is not the main
+    thread (sessions run worker threads), a main thread blocked in ``read()`` is
+    never woken and the Ctrl-C waits for Enter. Returning from ``select`` every
+    quarter second lets Python raise the pending KeyboardInterrupt.
+    """
+    fd = sys.stdin.fileno()
+    saved = None
+    if secret:
+        import termios
+
+        saved = termios.tcgetattr(fd)
+        quiet = termios.tcgetattr(fd)
+        quiet[3] &= ~termios.ECHO
+        termios.tcsetattr(fd, termios.TCSAFLUSH, quiet)
+    sys.stdout.write(prompt)  # after the echo is off: what is typed next stays hidden
+    sys.stdout.flush()
+    try:
+        while not select.select([fd], [], [], 0.25)[0]:
+            pass
+        line = sys.stdin.readline()
+    finally:
+        if saved is not None:
+            termios.tcsetattr(fd, termios.TCSAFLUSH, saved)
+            sys.stdout.write("\n")  # the Enter that was not echoed
+    if not line:
+        raise EOFError
+    return line.rstrip("\r\n")
+
+
 def read_totp(args: argparse.Namespace, needed: str) -> str:
     """The code from ``--totp``, else typed at the terminal (no echo), else one stdin line.
 
@@ -160,8 +223,9 @@ def read_totp(args: argparse.Namespace, needed: str) -> str:
     if given:
         return str(given)
     if sys.stdin.isatty():
-        return getpass.getpass("TOTP code: ").strip()
-    line = sys.stdin.readline().strip()
+        return ask("TOTP code: ", secret=True).strip()
+    with interruptible():
+        line = sys.stdin.readline().strip()
     if line:
         return line
     raise UsageError(

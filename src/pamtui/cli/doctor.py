@@ -108,7 +108,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="check config, file modes, keyring, providers and forwarding (exit 1 on a problem)",
         description="Check this installation: the config file, the modes of the journal's "
-        "files, the keyring backend, each provider (its packages, and the first page of its "
+        "files, whether the journal opens, the keyring backend, each provider (its packages, and the first page of its "
         "accounts within --timeout), and each [[forward]] receiver's lag. Changes nothing.",
     )
     p.add_argument(

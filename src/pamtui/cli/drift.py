@@ -38,8 +38,14 @@ from pamtui.services.session import Session
 _RELATIVE = re.compile(r"^(\d+)([dhm])$")
 
 
-def parse_since(text: str | None, *, now: datetime | None = None) -> str | None:
-    """``2026-11-01``, ``2026-11-01T10:00``, ``...Z`` (UTC) or ``7d``/``24h``/``30m`` ago."""
+def parse_since(
+    text: str | None, *, now: datetime | None = None, option: str = "--since"
+) -> str | None:
+    """``2026-11-01``, ``2026-11-01T10:00``, ``...Z`` (UTC) or ``7d``/``24h``/``30m`` ago.
+
+    The answer is in the journal's own timestamp form, so it compares as text with
+    ``ts``; ``option`` names the flag in the error (``--until`` reads the same way).
+    """
     if not text:
         return None
     text = text.strip()
@@ -55,7 +61,7 @@ def parse_since(text: str | None, *, now: datetime | None = None) -> str | None:
             when = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             raise UsageError(
-                f"--since {text!r}: expected a UTC date or time (2026-11-01, "
+                f"{option} {text!r}: expected a UTC date or time (2026-11-01, "
                 "2026-11-01T10:00) or an age (7d, 24h, 30m)"
             ) from None
         if when.tzinfo is None:

@@ -29,6 +29,7 @@ from pamtui.cli.common import (
     CheckFailed,
     UsageError,
     add_totp_option,
+    ask,
     ask_totp,
     plural,
     print_json,
@@ -182,7 +183,7 @@ def cmd_offboard(args: argparse.Namespace) -> int:
         if not args.yes:
             if not sys.stdin.isatty():
                 raise UsageError("refusing to offboard without confirmation: pass --yes")
-            answer = input(f"Execute these {len(plan.steps)} steps? [y/N] ").strip().lower()
+            answer = ask(f"Execute these {len(plan.steps)} steps? [y/N] ").strip().lower()
             if answer not in ("y", "yes"):
                 print("cancelled: nothing staged")
                 return EXIT_FALSE
@@ -232,6 +233,11 @@ async def _certificate(session: Session, ref: str) -> Certificate:
 
 
 def cmd_report(args: argparse.Namespace, ref: str) -> int:
+    if args.json:  # the certificate's form is --format's; silently Markdown broke `| jq`
+        raise UsageError(
+            "--json does not apply to offboard report: choose the form with --format "
+            f"({', '.join(offboarding_report.FORMATS)})"
+        )
     if args.format not in offboarding_report.FORMATS:
         raise UsageError(f"--format must be one of {', '.join(offboarding_report.FORMATS)}")
     db_path = resolve_db_path(args.db)

@@ -15,6 +15,7 @@ from pamtui.cli.common import (
     UsageError,
     add_json_option,
     add_totp_option,
+    ask,
     ask_totp,
     check_theme,
     iso,
@@ -138,6 +139,20 @@ def cmd_revoke(args: argparse.Namespace) -> int:
             raise UsageError(f"no provider named {args.provider!r} (see: pamtui providers)")
         revocations = session.revocations
         views = await session.inventory.current()
+        health = session.inventory.health.get(args.provider)
+        if (
+            health is not None
+            and not health.ok
+            and not any(
+                v.account.provider == args.provider
+                and args.account in (v.account.id, v.account.name, v.account.email)
+                for v in views
+            )
+        ):  # not "no account": nobody could look
+            raise CheckFailed(
+                f"provider {args.provider!r} could not be read, so account "
+                f"{args.account!r} cannot be planned: {health.reason}"
+            )
         view = _find_account(views, args.provider, args.account)
         if session.inventory.shared is not None:  # plan from the provider's answer now
             view = await session.inventory.refresh_account(view.key, account_too=False) or view
@@ -194,7 +209,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
         if not args.yes:
             if not sys.stdin.isatty():
                 raise UsageError("refusing to revoke without confirmation: pass --yes")
-            answer = input("Execute this plan? [y/N] ").strip().lower()
+            answer = ask("Execute this plan? [y/N] ").strip().lower()
             if answer not in ("y", "yes"):
                 print("cancelled: nothing staged")
                 return EXIT_FALSE

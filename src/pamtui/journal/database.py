@@ -294,6 +294,9 @@ def connect(
     """
     path = Path(path).expanduser()
     check_modes(path)
+    for candidate in (path, *(path.with_name(path.name + s) for s in SIDECARS)):
+        if candidate.is_dir():  # SQLite says only "disk I/O error"
+            raise JournalUnavailable(f"{candidate} is a directory, not the journal's file")
     try:
         if read_only:
             if not path.exists():
@@ -311,7 +314,12 @@ def connect(
                 conn.close()
                 raise JournalError(f"{path} is not a pamtui journal (no journal schema)")
         else:
-            _create_private_file(path)
+            try:
+                _create_private_file(path)
+            except OSError as exc:  # a read-only data dir, a file where a directory goes
+                raise JournalUnavailable(
+                    f"cannot create the journal at {path}: {exc.strerror or exc}"
+                ) from None
             conn = sqlite3.connect(
                 path, isolation_level=None, timeout=busy_timeout_s, check_same_thread=False
             )
@@ -336,6 +344,11 @@ def _migrate(conn: sqlite3.Connection) -> None:
     for version in range(current + 1, SCHEMA_VERSION + 1):
         conn.execute("BEGIN IMMEDIATE")
         try:
+            # Read again under the lock: another process opening the journal at the same
+            # time may have run this step since; running it twice failed the open.
+            if conn.execute("PRAGMA user_version").fetchone()[0] >= version:
+                conn.execute("COMMIT")
+                continue
             MIGRATIONS[version](conn)
             conn.execute(f"PRAGMA user_version={version}")
             conn.execute("COMMIT")

@@ -1,7 +1,8 @@
 """``pamtui doctor``: is this installation fit to work, and if not, what to fix.
 
 Each check is one line an operator can act on: which config file is used and
-whether it is valid, the modes of the journal's files and directory, the
+whether it is valid, the modes of the journal's files and directory, whether
+the journal opens and its last entry reads, the
 keyring backend (a plain-text one is a problem when secrets go there), each
 configured provider (its type installed, the packages it needs importable, and
 one cheap, bounded call that reaches it), and how far each ``[[forward]]``
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -32,7 +34,7 @@ PROVIDER_TIMEOUT_S = 10.0
 @dataclass(frozen=True)
 class Check:
     area: str
-    """config, files, keyring, provider or forward."""
+    """config, files, journal, keyring, provider or forward."""
     name: str
     ok: bool
     detail: str
@@ -119,6 +121,31 @@ def check_files(db_path: Path) -> list[Check]:
     if not problems:
         return [Check("files", str(db_path), True, f"{db_path} and its files: modes ok")]
     return [Check("files", str(db_path), False, p) for p in problems]
+
+
+def check_journal(db_path: Path) -> list[Check]:
+    """Does the journal open, and can its last entry be read? (The chain: ``audit verify``.)
+
+    Every command opens it first; a doctor that looked only at modes said "ok" for a
+    truncated file, or a directory, that every command refused.
+    """
+    if not db_path.exists() and not db_path.is_symlink():
+        return []  # "no journal yet" is the files check's line
+    from pamtui.journal import Journal
+
+    try:
+        journal = Journal.open(db_path, read_only=True)
+        try:
+            head = journal.head()
+        finally:
+            journal.close()
+    except PamtuiError as exc:
+        return [Check("journal", "journal", False, clean(exc))]
+    except sqlite3.DatabaseError as exc:  # damage found past the header, at the last entry
+        return [Check("journal", "journal", False, f"{db_path}: cannot be read: {exc}")]
+    last = f"last entry {head.seq}" if head else "no entries yet"
+    detail = f"{db_path} opens, {last} (the hash chain: pamtui audit verify)"
+    return [Check("journal", "journal", True, detail)]
 
 
 # -- keyring ------------------------------------------------------------------------
@@ -258,6 +285,7 @@ async def diagnose(
     report.checks.append(config_check)
     db_path = config_mod.resolve_db_path(db_flag)
     report.checks += check_files(db_path)
+    report.checks += check_journal(db_path)
     report.checks.append(check_keyring(cfg))
     if cfg is not None:
         checks = await asyncio.gather(

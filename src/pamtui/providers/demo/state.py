@@ -143,10 +143,15 @@ def build_once(path: Path, build_into: Callable[[Path], None]) -> Path:
     remove_dead_leftovers(path, hidden=True)
     if path.exists():
         return path
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        build_into(tmp)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            build_into(tmp)
+        except OSError as exc:  # a read-only data dir: one line, not an internal error
+            raise ProviderError(
+                f"cannot create the demo organisation's state at {path}: {exc.strerror or exc}"
+            ) from None
         try:
             os.link(tmp, path)  # atomic: fails if another process got there first
         except FileExistsError:
