@@ -285,7 +285,7 @@ async def test_the_audit_screen_refuses_to_export_over_the_database(db: Path, tm
         existing = tmp_path / "existing.jsonl"
         existing.write_text("keep me")
         for target in (str(db), str(db) + "-wal", str(existing)):
-            await pilot.press("e")
+            await pilot.press("E")
             await pilot.pause()
             assert isinstance(app.screen, ExportDialog)
             box = app.screen.query_one("#export-path", Input)
