@@ -17,7 +17,7 @@
    reconciled, keystroke in the filter to the pane title showing the new count
    (111 keystrokes one at a time, and 9 whole-query bursts; includes tmux's
    capture latency); last, ``q`` to the process gone (right after the
-   providers answered, or after the typing rounds in the first 100k run).
+   providers answered, or once the first 100k start's snapshot is saved).
 
 Each part's first start leaves the inventory snapshot the measured starts
 use (an operator's second start on); "first start" is the one without it.
@@ -308,14 +308,27 @@ def _tmux_run(
                 for query in QUERIES:
                     latencies += _type(tmux, total, query, burst=False)
                     bursts += _type(tmux, total, query, burst=True)
+            # The first start leaves the snapshot the next starts use: quitting
+            # abandons a save still under way (it gives way while keys arrive).
+            _until_saved(db)
         # Quit: right after the providers answered (the snapshot save and the drift
-        # record still under way at 100k), or after the typing rounds.
+        # record still under way at 100k), or once the first start's snapshot is saved.
         asked = time.perf_counter()
         tmux("send-keys", "-t", "b", "q")
         gone = tmux.gone() - asked
         return (first, done, reconciled), latencies, bursts, gone
     finally:
         tmux("kill-server")
+
+
+def _until_saved(db: Path, timeout: float = 300) -> None:
+    from pamtui.services.inventory_snapshot import snapshot_file
+
+    deadline = time.perf_counter() + timeout
+    while not snapshot_file(db).exists():
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"no inventory snapshot beside {db} after {timeout:.0f} s")
+        time.sleep(0.05)
 
 
 KEY_ROUNDS = 3
