@@ -373,3 +373,46 @@ def test_processes_that_open_a_new_journal_at_once_all_get_it(
     results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
     # Exit 1: nobody is enrolled for TOTP; the journal itself opened for every one.
     assert [(code, err) for code, _, err in results] == [(1, "")] * len(procs)
+
+
+@pytest.mark.parametrize("option", ["--db", "--config"])
+def test_an_empty_file_name_is_a_usage_error_not_the_default(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, option: str
+) -> None:
+    """``--db "$DB"`` with DB unset silently opened the default database."""
+    monkeypatch.setenv("PAMTUI_DB", str(db_path))
+    with pytest.raises(SystemExit) as exited:
+        main(["audit", "list", option, ""])
+    assert exited.value.code == 2
+    assert "an empty file name" in capsys.readouterr().err
+    assert not db_path.exists()  # nothing was opened, not even the default
+
+
+def test_report_options_without_report_are_refused_not_ignored(
+    tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """``offboard PERSON --out cert.md`` ran the offboarding and wrote no certificate."""
+    monkeypatch.setenv("PAMTUI_DB", str(db_path))
+    out = tmp_path / "cert.md"
+    code = main(["offboard", "amara quinn", "--reason", "r", "--dry-run", "--out", str(out)])
+    assert code == 2
+    assert "--out: for the certificate, pamtui offboard report PERSON" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["offboard", "amara quinn", "--reason", "r", "--dry-run"]) == 0
+
+
+def test_a_closed_standard_output_is_refused_before_anything_runs(
+    tmp_path: Path, db_path: Path
+) -> None:
+    """``pamtui queue >&-``: exit 0 with every line dropped (Python's stdout is None)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pamtui", "--db", str(db_path), "queue"],
+        env=_env(tmp_path),
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        preexec_fn=lambda: os.close(1),  # the child starts with fd 1 closed
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("pamtui: standard output is closed")
+    assert not db_path.exists()

@@ -149,6 +149,14 @@ def _tolerant_streams() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if sys.stdout is None:  # started with stdout closed (>&-): every print would vanish
+        if sys.stderr is not None:
+            print(
+                "pamtui: standard output is closed: nothing could be shown "
+                "(redirect it to /dev/null to discard the output)",
+                file=sys.stderr,
+            )
+        return EXIT_FALSE
     _tolerant_streams()
     groups = groups_for(argv)
     if not groups:  # the TUI: no collections until its first frame (see pamtui/heap.py)

@@ -265,17 +265,32 @@ def print_outcomes(outcomes: Sequence[Outcome]) -> None:
         )
 
 
+def named_file(value: str) -> str:
+    """An option naming a file: an empty value is a mistake, not "the default".
+
+    ``--db ""`` (an unset shell variable, ``--db "$DB"``) silently opened the
+    default database; now it is a usage error (exit 2).
+    """
+    if not value.strip():
+        raise argparse.ArgumentTypeError(
+            "an empty file name (leave the option out for the default)"
+        )
+    return value
+
+
 def common_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     default = argparse.SUPPRESS if suppress else None
     parser.add_argument(
         "--config",
         metavar="FILE",
+        type=named_file,
         default=default,
         help="config file (default: $PAMTUI_CONFIG, else the user config file)",
     )
     parser.add_argument(
         "--db",
         metavar="FILE",
+        type=named_file,
         default=default,
         help="database file (default: $PAMTUI_DB, else the user data dir)",
     )

@@ -135,6 +135,19 @@ def cmd_offboard(args: argparse.Namespace) -> int:
         return cmd_report(args, words[1])
     if len(words) != 1:
         raise UsageError("usage: pamtui offboard PERSON --reason TEXT (one person at a time)")
+    report_only = [
+        option
+        for option, given in (
+            ("--format", args.format),
+            ("--out", args.out),
+            ("--force", args.force),
+        )
+        if given
+    ]
+    if report_only:  # silently ignored, an operator would believe a certificate was written
+        raise UsageError(
+            f"{', '.join(report_only)}: for the certificate, pamtui offboard report PERSON"
+        )
     if not (args.reason or "").strip():
         raise UsageError("--reason TEXT is required: say why this person's access ends")
 
@@ -238,6 +251,7 @@ def cmd_report(args: argparse.Namespace, ref: str) -> int:
             "--json does not apply to offboard report: choose the form with --format "
             f"({', '.join(offboarding_report.FORMATS)})"
         )
+    args.format = args.format or "md"
     if args.format not in offboarding_report.FORMATS:
         raise UsageError(f"--format must be one of {', '.join(offboarding_report.FORMATS)}")
     db_path = resolve_db_path(args.db)
@@ -340,7 +354,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--dry-run", action="store_true", help="show the plan only")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     add_totp_option(p)
-    p.add_argument("--format", default="md", help="report: md (default), html or csv")
+    p.add_argument("--format", help="report: md (default), html or csv")
     p.add_argument("--out", metavar="FILE", help="report: write to FILE (0600) instead of stdout")
     p.add_argument("--force", action="store_true", help="report: overwrite FILE")
     p.add_argument("--json", action="store_true", help="the plan and each step's outcome as JSON")
