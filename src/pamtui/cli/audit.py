@@ -15,13 +15,14 @@ from pamtui.cli.common import (
     add_json_option,
     check_theme,
     open_journal,
-    operator_login,
+    operator_actor,
     plural,
     print_json,
     print_table,
     require_terminal,
 )
 from pamtui.sanitize import clean
+from pamtui.services import journal as journal_service
 from pamtui.services.journal import EntryFilter, Head, Journal, entry_record
 
 
@@ -51,7 +52,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
         return run_audit_app(journal, theme=getattr(args, "theme", None))
     try:
         if verb == "rotate":
-            previous, start, archive = journal.rotate(args.archive, actor=operator_login(args))
+            previous, start, archive = journal_service.rotate(
+                journal, operator_actor(args), args.archive
+            )
             if args.json:
                 print_json(
                     {"archived_head": str(previous), "archive": str(archive), "start": start.seq}

@@ -152,7 +152,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     "drift snapshots and journal were left as they are"
                 )
             return EXIT_OK
-        done = reset_demo(resolve_db_path(args.db), actor=identity.current_actor(config).name)
+        done = reset_demo(resolve_db_path(args.db), actor=identity.current_actor(config))
         changed = asyncio.run(seed_drift(config, resolve_db_path(args.db)))
         if args.json:
             print_json(

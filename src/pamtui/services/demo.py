@@ -25,12 +25,13 @@ from pathlib import Path
 
 from pamtui.config import Config
 from pamtui.journal import Journal
-from pamtui.model import AccountKind, AccountStatus, OwnerStatus
+from pamtui.model import AccountKind, AccountStatus, Actor, OwnerStatus
 from pamtui.providers.demo import reset
 from pamtui.providers.demo import state as demo_state
 from pamtui.providers.demo.generate import MIN_ACCOUNTS
 from pamtui.providers.demo.scaled import ensure_scaled, scaled_path
 from pamtui.services.drift import snapshot_path
+from pamtui.services.roles import Act, RoleGuard, journal_refusals
 
 __all__ = [
     "MIN_ACCOUNTS",
@@ -63,14 +64,24 @@ class DemoReset:
     """The ``demo_reset`` journal entry."""
 
 
-def reset_demo(db_path: Path, *, actor: str) -> DemoReset:
-    """Restore the demo providers and forget what pamtui recorded about the old org."""
-    state = reset(db_path.parent)
+def reset_demo(db_path: Path, *, actor: Actor) -> DemoReset:
+    """Restore the demo providers and forget what pamtui recorded about the old org.
+
+    An admin's act, like ``audit rotate``: it rotates the journal and clears the
+    queue, the reviews and the drift (a journalled refusal for anyone else).
+    """
     journal = Journal.open(db_path)
+    try:
+        if journal.head() is not None:  # a new database: nothing to guard yet
+            RoleGuard(actor, journal_refusals(journal)).require(Act.ROTATE, subject="journal")
+    except BaseException:
+        journal.close()
+        raise
+    state = reset(db_path.parent)
     try:
         archive = None
         if journal.head() is not None:
-            _, _, archive = journal.rotate(actor=actor)
+            _, _, archive = journal.rotate(actor=actor.name)
         with journal.transaction() as tx:
             cleared = {t: tx.execute(f"DELETE FROM {t}").rowcount for t in _CLEARED_TABLES}
             snapshots = snapshot_path(db_path)
@@ -79,7 +90,7 @@ def reset_demo(db_path: Path, *, actor: str) -> DemoReset:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
             entry = tx.append(
-                actor,
+                actor.name,
                 JOURNAL_DEMO_RESET,
                 detail={
                     "state_file": state.name,

@@ -12,9 +12,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pamtui.journal import EntryFilter, Head, Journal, JournalError, VerifyReport
+from pamtui.services.roles import Act, RoleGuard, journal_refusals
 
 if TYPE_CHECKING:
-    from pamtui.model import JournalEntry
+    from pathlib import Path
+
+    from pamtui.model import Actor, JournalEntry
+
+
+def rotate(
+    journal: Journal, actor: Actor, archive: Path | None = None
+) -> tuple[Head, JournalEntry, Path]:
+    """``audit rotate``: an admin's act (a journalled refusal otherwise), then ``Journal.rotate``."""
+    RoleGuard(actor, journal_refusals(journal)).require(Act.ROTATE, subject="journal")
+    return journal.rotate(archive, actor=actor.name)
 
 
 def entry_record(entry: JournalEntry) -> dict[str, Any]:
@@ -34,4 +45,5 @@ __all__ = [
     "JournalError",
     "VerifyReport",
     "entry_record",
+    "rotate",
 ]

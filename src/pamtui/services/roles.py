@@ -6,7 +6,9 @@
   takes, so it is triage, not reading); start an access review campaign
   (``pamtui review start``, the TUI's ``V``: it decides what gets reviewed);
 - ``approver``: approve someone else's four-eyes item (and triage);
-- ``admin``: change the recorded policy and administer operators' enrolment.
+- ``admin``: change the recorded policy, administer operators' enrolment,
+  rotate the journal (``audit rotate``) and reset the demo (``demo --reset``,
+  which rotates it and forgets the queue, the reviews and the drift).
 
 An actor with no role is an **auditor**: it reads, nothing else. Every
 refusal is journalled (action ``refused``) and raised as :class:`RoleRefused`,
@@ -36,6 +38,7 @@ class Act(StrEnum):
     APPROVE = "approve a four-eyes item"
     POLICY = "change the recorded policy"
     ENROL = "administer operators' enrolment"
+    ROTATE = "rotate the journal or reset the demo"
     LINK = "link or unlink a person's accounts"
     REVIEW = "start an access review"
 
@@ -49,6 +52,7 @@ ROLES_FOR: dict[Act, frozenset[str]] = {
     Act.ENROL: frozenset({"admin"}),
     Act.LINK: frozenset({"operator"}),
     Act.REVIEW: frozenset({"operator"}),
+    Act.ROTATE: frozenset({"admin"}),
 }
 """Each act and the roles that allow it (any one of them)."""
 
