@@ -70,14 +70,9 @@ def reset_demo(db_path: Path, *, actor: Actor) -> DemoReset:
     An admin's act, like ``audit rotate``: it rotates the journal and clears the
     queue, the reviews and the drift (a journalled refusal for anyone else).
     """
-    journal = Journal.open(db_path)
-    try:
-        if journal.head() is not None:  # a new database: nothing to guard yet
-            RoleGuard(actor, journal_refusals(journal)).require(Act.ROTATE, subject="journal")
-    except BaseException:
-        journal.close()
-        raise
+    _require_admin(db_path, actor)
     state = reset(db_path.parent)
+    journal = Journal.open(db_path)
     try:
         archive = None
         if journal.head() is not None:
@@ -102,6 +97,18 @@ def reset_demo(db_path: Path, *, actor: Actor) -> DemoReset:
     finally:
         journal.close()
     return DemoReset(state, archive, cleared, removed, entry.seq)
+
+
+def _require_admin(db_path: Path, actor: Actor) -> None:
+    """Refuse (journalled) anyone but an admin, once the database holds a history."""
+    if not db_path.exists():  # a new database: nothing recorded to guard
+        return
+    journal = Journal.open(db_path)
+    try:
+        if journal.head() is not None:
+            RoleGuard(actor, journal_refusals(journal)).require(Act.ROTATE, subject="journal")
+    finally:
+        journal.close()
 
 
 async def seed_drift(cfg: Config, db_path: Path) -> str | None:
