@@ -108,6 +108,21 @@ def test_four_eyes_cleared_in_the_row_still_needs_a_second_operator(
     assert {i["state"] for i in _queue(capsys)} == {"staged"}
 
 
+def test_an_idempotency_key_rewritten_in_the_row_does_not_hide_its_stage_entry(
+    staged: list[int], db_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """With the key changed too, no stage entry matched, and the requester went unchecked."""
+    _sqlite3(
+        db_path,
+        "UPDATE queue_items SET requested_by = 'someone-else', idempotency_key = 'forged-' || id",
+    )
+    code = main(["queue", "approve", str(staged[0])])
+    out, err = capsys.readouterr()
+    assert code != 0, out + err
+    assert "does not match the journal" in out + err and "no stage entry" in out + err
+    assert {i["state"] for i in _queue(capsys)} == {"awaiting_approval"}
+
+
 async def test_a_step_order_rewritten_in_the_row_does_not_run_a_later_step_first(
     static_session, static_provider, db_path: Path
 ) -> None:

@@ -279,7 +279,9 @@ class QueueStore:
         wrong = []
         if state != str(item.state):
             wrong.append(f"it is {item.state}, the journal says {state or 'nothing of it'}")
-        if stage is not None:
+        if stage is None:  # its idempotency key rewritten: nothing else would be compared
+            wrong.append(f"no stage entry has its idempotency key {item.idempotency_key!r}")
+        else:
             actor, detail = stage
             recorded = {
                 "requested by": (actor, item.requested_by),
