@@ -108,6 +108,21 @@ def test_four_eyes_cleared_in_the_row_still_needs_a_second_operator(
     assert {i["state"] for i in _queue(capsys)} == {"staged"}
 
 
+def test_an_idempotency_key_rewritten_in_the_row_does_not_hide_its_stage_entry(
+    staged: list[int], db_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """With the key changed too, no stage entry matched, and the requester went unchecked."""
+    _sqlite3(
+        db_path,
+        "UPDATE queue_items SET requested_by = 'someone-else', idempotency_key = 'forged-' || id",
+    )
+    code = main(["queue", "approve", str(staged[0])])
+    out, err = capsys.readouterr()
+    assert code != 0, out + err
+    assert "does not match the journal" in out + err and "no stage entry" in out + err
+    assert {i["state"] for i in _queue(capsys)} == {"awaiting_approval"}
+
+
 async def test_a_step_order_rewritten_in_the_row_does_not_run_a_later_step_first(
     static_session, static_provider, db_path: Path
 ) -> None:
@@ -153,3 +168,100 @@ async def test_a_holder_overtaken_by_another_process_is_told_so_not_called_a_for
     with pytest.raises(QueueError, match="changed by someone else") as raised:
         static_session.queue._record_revoked(ours, already_done=False, detail="late", response={})
     assert not isinstance(raised.value, QueueTampered)
+
+
+# -- after `audit rotate`: the item's entries are in the archives ---------------
+
+
+def _second_operator_approves(db_path: Path, item_id: int) -> None:
+    """Another operator (not the requester) approves, through pamtui's own code."""
+    from pamtui.journal import Journal
+    from pamtui.services.queue import RevocationQueue
+
+    journal = Journal.open(db_path)
+    try:
+        RevocationQueue(journal, {}, "second-operator").approve(item_id)
+    finally:
+        journal.close()
+
+
+def _rotate(capsys: pytest.CaptureFixture) -> None:
+    code = main(["audit", "rotate"])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+
+
+def _executed(capsys: pytest.CaptureFixture) -> list[object]:
+    assert main(["audit", "list", "--action", "execute", "--json"]) == 0
+    entries: list[object] = json.loads(capsys.readouterr().out)
+    return entries
+
+
+def test_an_approval_forged_after_rotation_runs_nothing(
+    staged: list[int], db_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Rotation archived every entry of the item: the live file cannot vouch, the archive can."""
+    _rotate(capsys)
+    _sqlite3(
+        db_path,
+        "UPDATE queue_items SET state = 'approved', approved_by = 'bob'"
+        " WHERE state = 'awaiting_approval'",
+    )
+    code = main(["queue", "run"])
+    out, err = capsys.readouterr()
+    assert code == 1, out + err
+    assert "does not match the journal" in out + err
+    assert {i["state"] for i in _queue(capsys)} == {"approved"}
+    assert _executed(capsys) == []
+
+
+def test_an_item_staged_before_rotation_is_approved_and_runs(
+    staged: list[int], db_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Its stage entry is archived, the second operator's approval is in the live file."""
+    _rotate(capsys)
+    for item_id in staged:
+        _second_operator_approves(db_path, item_id)
+    code = main(["queue", "run"])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    assert {i["state"] for i in _queue(capsys)} == {"verified"}
+    assert len(_executed(capsys)) == len(staged)
+    assert main(["audit", "verify"]) == 0
+
+
+def test_a_requester_renamed_after_rotation_is_caught_across_both_files(
+    staged: list[int], db_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Stage entry archived, approval live: the row is checked against both."""
+    _rotate(capsys)
+    for item_id in staged:
+        _second_operator_approves(db_path, item_id)
+    _sqlite3(db_path, "UPDATE queue_items SET requested_by = 'someone-else'")
+    code = main(["queue", "run"])
+    out, err = capsys.readouterr()
+    assert code == 1, out + err
+    assert "does not match the journal" in out + err and "requested by" in out + err
+    assert {i["state"] for i in _queue(capsys)} == {"approved"}
+    assert _executed(capsys) == []
+
+
+def test_without_its_archive_an_item_is_refused_not_trusted(
+    staged: list[int], db_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """The live file never vouches for entries it no longer holds."""
+    import shutil
+
+    from pamtui.journal.segments import default_archive_dir
+    from pamtui.services.queue import QueueTampered
+
+    _rotate(capsys)
+    shutil.rmtree(default_archive_dir(db_path))
+    with pytest.raises(QueueTampered, match="could not be checked"):
+        _second_operator_approves(db_path, staged[0])
+    conn = sqlite3.connect(db_path)
+    try:  # (the CLI refuses this database altogether: its policy entry went too)
+        states = {row[0] for row in conn.execute("SELECT state FROM queue_items")}
+    finally:
+        conn.close()
+    assert states == {"awaiting_approval"}

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from json.encoder import encode_basestring
 from pathlib import Path
 
@@ -222,6 +222,39 @@ def find_archive(
         return None, f" ({'; '.join(mismatched)}, not at {link})"
     where = f"; it is not in {archive_dir}" if archive_dir is not None else ""
     return None, f" (give it with --archive FILE{where})"
+
+
+def archived_segments(conn: sqlite3.Connection, path: Path) -> Iterator[sqlite3.Connection]:
+    """The archives holding the entries before this file's, newest first, opened read-only.
+
+    Found the way :func:`verify_segments` finds them by default: by the head
+    and name each ``segment_start`` entry links to, in :func:`default_archive_dir`
+    or beside the file that links to it. Nothing is yielded for a file that
+    continues no segment. Each connection is closed when the iteration moves
+    on (or stops); raises :class:`JournalError` when an archive is missing or
+    unreadable: a caller checking something against the history must then
+    refuse, as the live file never vouches for entries it no longer holds.
+    """
+    archive_dir = default_archive_dir(path)
+    beside = path.parent
+    link = segment_link(conn, path)
+    # Each archive ends (find_archive matched its head) just before the file
+    # linking to it, so the links go strictly back in seq: this ends.
+    while link is not None:
+        head, name = link
+        found, why = find_archive(head, name, (), archive_dir, beside)
+        if found is None:
+            raise JournalError(
+                f"entries 1..{head.seq} are in archive {name or '(unnamed)'}, "
+                f"which cannot be read{why}"
+            )
+        archived = connect(found, read_only=True)
+        try:
+            yield archived
+            link = segment_link(archived, found)
+        finally:
+            archived.close()
+        beside = found.parent
 
 
 def verify_segments(

@@ -10,14 +10,15 @@ the guarantees that go with it, are :class:`pamtui.services.queue.RevocationQueu
 from __future__ import annotations
 
 import json
+import sqlite3
 import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pamtui.errors import EXIT_USAGE, PamtuiError
-from pamtui.journal import Journal, Transaction, timestamp
-from pamtui.journal.segments import SEGMENT_START
+from pamtui.journal import Journal, JournalError, Transaction, timestamp
+from pamtui.journal.segments import SEGMENT_START, archived_segments
 from pamtui.model import QueueItem, QueueState, RevokeAction, TargetKind
 from pamtui.providers.base import Provider
 from pamtui.services.holder import Holder
@@ -76,6 +77,27 @@ class QueueTampered(QueueError):
     an ``UPDATE queue_items SET state = 'approved'`` in the sqlite3 shell would
     otherwise forge a four-eyes approval that ``audit verify`` cannot see.
     """
+
+
+_ITEM_ENTRIES = (
+    "SELECT actor, action, detail FROM entries WHERE subject = ? AND provider = ?"
+    " AND json_extract(detail, '$.item') = ? ORDER BY seq"
+)
+
+
+def _replay(
+    rows: Iterable[tuple[str, str, str]], key: str
+) -> tuple[tuple[str, dict[str, Any]] | None, str]:
+    """``(stage entry's actor and detail, state after the last transition)`` of an item."""
+    stage: tuple[str, dict[str, Any]] | None = None
+    state = ""
+    for actor, action, text in rows:
+        detail = json.loads(text)
+        if action == "stage" and detail.get("idempotency_key") == key:
+            stage, state = (actor, detail), str(S.STAGED)
+        elif "from" in detail and "to" in detail:
+            state = str(detail["to"])
+    return stage, state
 
 
 def _parse_ts(value: str) -> datetime:
@@ -240,31 +262,26 @@ class QueueStore:
 
         Its state must be the ``to`` of its last journalled transition (``staged``
         right after its ``stage`` entry), and its requester, four eyes, plan and
-        step order those its ``stage`` entry recorded. When the live file holds
-        none of its entries because ``audit rotate`` archived them, it cannot tell.
+        step order those its ``stage`` entry recorded. When ``audit rotate``
+        archived its ``stage`` entry (and maybe every other entry of it), the
+        earlier entries are read from the archives (:meth:`_archived_entries`);
+        the usual case, its ``stage`` entry in the live file, reads nothing else.
         The row is read again: an ``item`` another process has moved on since is
         not a forgery (the conditional update then refuses it as before).
         """
         item = self.get(item.id)
-        rows = self.journal.conn.execute(
-            "SELECT actor, action, detail FROM entries WHERE subject = ? AND provider = ?"
-            " AND json_extract(detail, '$.item') = ? ORDER BY seq",
-            (item.action.subject, item.action.provider, item.id),
-        ).fetchall()
-        stage: tuple[str, dict[str, Any]] | None = None
-        state = ""
-        for actor, action, text in rows:
-            detail = json.loads(text)
-            if action == "stage" and detail.get("idempotency_key") == item.idempotency_key:
-                stage, state = (actor, detail), str(S.STAGED)
-            elif "from" in detail and "to" in detail:
-                state = str(detail["to"])
-        if not rows and self._history_archived():
-            return
+        params = (item.action.subject, item.action.provider, item.id)
+        rows = self.journal.conn.execute(_ITEM_ENTRIES, params).fetchall()
+        stage, state = _replay(rows, item.idempotency_key)
+        if stage is None and self._history_archived():
+            rows = self._archived_entries(item, params) + rows
+            stage, state = _replay(rows, item.idempotency_key)
         wrong = []
         if state != str(item.state):
             wrong.append(f"it is {item.state}, the journal says {state or 'nothing of it'}")
-        if stage is not None:
+        if stage is None:  # its idempotency key rewritten: nothing else would be compared
+            wrong.append(f"no stage entry has its idempotency key {item.idempotency_key!r}")
+        else:
             actor, detail = stage
             recorded = {
                 "requested by": (actor, item.requested_by),
@@ -288,6 +305,33 @@ class QueueStore:
             "SELECT action FROM entries ORDER BY seq LIMIT 1"
         ).fetchone()
         return bool(first and first[0] == SEGMENT_START)
+
+    def _archived_entries(
+        self, item: QueueItem, params: tuple[str, str, int]
+    ) -> list[tuple[str, str, str]]:
+        """The item's entries in the archives, oldest first, back to its ``stage`` entry.
+
+        Archives are read newest first (:func:`archived_segments`), stopping at
+        the one that holds the ``stage`` entry. A missing or unreadable archive
+        refuses the transition instead of allowing it: otherwise deleting the
+        archives (or rotating to a file kept elsewhere) and then editing the row
+        would forge an approval again, and the live file never vouches for
+        entries it no longer holds. ``pamtui audit verify`` names the archive.
+        """
+        found: list[list[tuple[str, str, str]]] = []
+        try:
+            for archive in archived_segments(self.journal.conn, self.journal.path):
+                rows = archive.execute(_ITEM_ENTRIES, params).fetchall()
+                found.append(rows)
+                if _replay(rows, item.idempotency_key)[0] is not None:
+                    break
+        except (JournalError, sqlite3.Error) as exc:
+            raise QueueTampered(
+                f"queue item {item.id}'s history could not be checked: its journal entries"
+                f" were rotated into archives that cannot be read ({exc}), so nothing was"
+                " done to it; see: pamtui audit verify"
+            ) from exc
+        return [row for rows in reversed(found) for row in rows]
 
     def stage(
         self,
