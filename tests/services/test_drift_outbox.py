@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from pamtui import foreground
 from pamtui.journal import EntryFilter, Journal, JournalUnavailable
 from pamtui.services import drift as dr
 from pamtui.services.drift_recorder import DriftRecorder, StoreBusy, journal_owed, owed
@@ -285,3 +287,75 @@ def test_concurrent_recorders_journal_each_sync_once(tmp_path: Path, db_path: Pa
         assert journal.verify().ok
     finally:
         journal.close()
+
+
+# -- quitting does not wait for a large record -------------------------------------
+
+MANY = [view(id=f"a{n}", name=f"user{n}", groups=("Everyone",)) for n in range(1_200)]
+
+
+class StallingViews:
+    """1,200 views: iteration waits for ``release``, then stalls at the 601st view.
+
+    A record that was told to stop gives up at its first chunk boundary (the
+    500th view) and never asks for the 601st; one that goes on stalls there.
+    """
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.release = threading.Event()
+        self.stalled = threading.Event()
+        self.unstall = threading.Event()
+
+    def __iter__(self) -> Iterator[AccountView]:
+        self.started.set()
+        assert self.release.wait(60)
+        for n, item in enumerate(MANY):
+            if n == 600:
+                self.stalled.set()
+                assert self.unstall.wait(60)
+            yield item
+
+
+def recording() -> bool:
+    """Whether a thread is inside ``SnapshotStore.record`` now."""
+    code = dr.SnapshotStore.record.__code__
+    for frame in sys._current_frames().values():
+        while frame is not None:
+            if frame.f_code is code:
+                return True
+            frame = frame.f_back
+    return False
+
+
+def test_a_record_told_to_stop_writes_nothing(tmp_path: Path) -> None:
+    store = dr.SnapshotStore(tmp_path / "snapshots.sqlite")
+    store.record("p", BASE)
+    with pytest.raises(foreground.Abandoned):
+        store.record("p", MANY, stop=lambda: True)
+    assert sync_count(store) == 1
+    assert store.record("p", MANY, stop=lambda: False).accounts == 1_200
+
+
+async def test_a_cancelled_recorder_stops_its_thread_before_it_writes(
+    tmp_path: Path, journal: Journal
+) -> None:
+    """The TUI quitting at 100k waited a second for the drift record's thread."""
+    store = dr.SnapshotStore(tmp_path / "snapshots.sqlite")
+    recorder = DriftRecorder(store, journal)
+    await recorder({"p": BASE})
+    views = StallingViews()
+    task = asyncio.create_task(recorder({"p": views}))
+    assert await asyncio.to_thread(views.started.wait, 60)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    views.release.set()
+    try:
+        await until(lambda: views.stalled.is_set() or not recording())
+        assert not views.stalled.is_set()  # stopped at its first chunk, not 600 views on
+    finally:
+        views.unstall.set()
+    assert sync_count(store) == 1  # nothing written: the next sync records it
+    await recorder({"p": MANY})
+    assert sync_count(store) == 2

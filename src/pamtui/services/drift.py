@@ -35,7 +35,7 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -361,13 +361,23 @@ class SnapshotStore:
         return conn
 
     def record(
-        self, provider: str, views: Iterable[AccountView], *, now: datetime | None = None
+        self,
+        provider: str,
+        views: Iterable[AccountView],
+        *,
+        now: datetime | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> SyncRecord:
-        """Store one provider's sync; return the changes since its previous one."""
+        """Store one provider's sync; return the changes since its previous one.
+
+        ``stop``: asked between chunks while the records are encoded, before
+        anything is written; true abandons the sync (``foreground.Abandoned``)
+        and the next one records what changed.
+        """
         ts = timestamp(now)
         encoded: dict[str, tuple[bytes, str, str]] = {}
         # Run in a thread by the TUI: it gives way while the operator types.
-        for view in foreground.paced(views):
+        for view in foreground.paced(views, stop=stop):
             text = _encode(record_of(view))
             encoded[view.account.id] = (_digest(text), text, view.account.name)
         conn = self.connect()

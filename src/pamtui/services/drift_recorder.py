@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import sqlite3
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -182,9 +183,18 @@ class DriftRecorder:
         if self.read_only:
             return
         await self.journal_owed()  # what an earlier call (or process) left owed
+        stopped = threading.Event()
         for provider, views in by_provider.items():
             try:
-                result = await asyncio.to_thread(self.store.record, provider, views)
+                result = await asyncio.to_thread(
+                    self.store.record, provider, views, stop=stopped.is_set
+                )
+            except asyncio.CancelledError:
+                # The TUI quitting: the thread stops at its next chunk, before it
+                # writes, rather than hold the exit for a second at 100k; the
+                # next sync records what changed (and the outbox journals it).
+                stopped.set()
+                raise
             except (sqlite3.Error, OSError) as exc:
                 self.last_error = f"snapshot of {provider} not stored: {exc}"
                 continue
