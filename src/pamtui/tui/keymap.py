@@ -44,7 +44,7 @@ TABLE_BINDINGS = [
 
 KEY_MAP_SUMMARY = (
     "Everywhere: j/k move, g/G first/last row, / filter or search, esc back or clear, "
-    "? help, q quit. Revoking: r a credential, R (shift+r) a whole account, on every "
+    "? help, ctrl+p the command palette, q quit. Revoking: r a credential, R (shift+r) a whole account, on every "
     "screen. "
     "Queue: space marks a row, m a whole plan; y approves (nothing runs), Y approves and "
     "runs, x runs, c cancels the marked rows or the selected one; e edits a reason. "
