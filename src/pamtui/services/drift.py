@@ -115,6 +115,19 @@ _VERSION = 1
 """``PRAGMA user_version``; 1: ``syncs.journalled`` and its index."""
 
 
+@contextlib.contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any failure: one writer at a time."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+
+
 def _migrate(conn: sqlite3.Connection) -> None:
     """Bring a file from an older pamtui up to ``_VERSION``, once, under the write lock.
 
@@ -125,8 +138,7 @@ def _migrate(conn: sqlite3.Connection) -> None:
     """
     if conn.execute("PRAGMA user_version").fetchone()[0] >= _VERSION:
         return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(conn):
         columns = {row[1] for row in conn.execute("PRAGMA table_info(syncs)")}
         if "journalled" not in columns:
             conn.execute("ALTER TABLE syncs ADD COLUMN journalled INTEGER NOT NULL DEFAULT 1")
@@ -134,11 +146,6 @@ def _migrate(conn: sqlite3.Connection) -> None:
             "CREATE INDEX IF NOT EXISTS syncs_unjournalled ON syncs (id) WHERE journalled = 0"
         )
         conn.execute(f"PRAGMA user_version = {_VERSION}")
-        conn.execute("COMMIT")
-    except BaseException:
-        with contextlib.suppress(sqlite3.Error):
-            conn.execute("ROLLBACK")
-        raise
 
 
 def timestamp(now: datetime | None = None) -> str:
@@ -382,8 +389,7 @@ class SnapshotStore:
             encoded[view.account.id] = (_digest(text), text, view.account.name)
         conn = self.connect()
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with write_transaction(conn):
                 known = dict(
                     conn.execute(
                         "SELECT account_id, digest FROM current WHERE provider = ?", (provider,)
@@ -447,11 +453,6 @@ class SnapshotStore:
                     "UPDATE syncs SET changes = ?, journalled = ? WHERE id = ?",
                     (len(result.changes), int(not result.notable), sync_id),
                 )
-                conn.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-                raise
         finally:
             conn.close()
         return result

@@ -33,6 +33,7 @@ from pamtui.services.drift import (
     SnapshotStore,
     SyncRecord,
     journal_detail,
+    write_transaction,
 )
 from pamtui.services.inventory import AccountView
 
@@ -123,13 +124,7 @@ def journal_owed(
     done: list[int] = []
     failure: BaseException | None = None
     try:
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            if _busy(exc):
-                raise StoreBusy(str(exc)) from exc
-            raise
-        try:
+        with write_transaction(conn):  # BEGIN IMMEDIATE: busy means another writer
             still = {row[0] for row in conn.execute("SELECT id FROM syncs WHERE journalled = 0")}
             for sync_id, provider, detail in candidates:
                 if sync_id not in still:
@@ -144,11 +139,10 @@ def journal_owed(
                     continue
                 conn.execute("UPDATE syncs SET journalled = 1 WHERE id = ?", (sync_id,))
                 done.append(sync_id)
-            conn.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-            raise
+    except sqlite3.OperationalError as exc:
+        if _busy(exc):
+            raise StoreBusy(str(exc)) from exc
+        raise
     finally:
         conn.close()
     return done, failure
