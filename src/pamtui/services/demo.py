@@ -31,7 +31,7 @@ from pamtui.providers.demo import state as demo_state
 from pamtui.providers.demo.generate import MIN_ACCOUNTS
 from pamtui.providers.demo.scaled import ensure_scaled, scaled_path
 from pamtui.services.drift import snapshot_path
-from pamtui.services.roles import Act, RoleGuard, journal_refusals
+from pamtui.services.journal import require_rotate
 
 __all__ = [
     "MIN_ACCOUNTS",
@@ -106,7 +106,7 @@ def _require_admin(db_path: Path, actor: Actor) -> None:
     journal = Journal.open(db_path)
     try:
         if journal.head() is not None:
-            RoleGuard(actor, journal_refusals(journal)).require(Act.ROTATE, subject="journal")
+            require_rotate(journal, actor)
     finally:
         journal.close()
 

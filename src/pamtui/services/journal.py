@@ -20,11 +20,16 @@ if TYPE_CHECKING:
     from pamtui.model import Actor, JournalEntry
 
 
+def require_rotate(journal: Journal, actor: Actor) -> None:
+    """Rotating (``audit rotate``, ``demo --reset``) is an admin's: a journalled refusal otherwise."""
+    RoleGuard(actor, journal_refusals(journal)).require(Act.ROTATE, subject="journal")
+
+
 def rotate(
     journal: Journal, actor: Actor, archive: Path | None = None
 ) -> tuple[Head, JournalEntry, Path]:
-    """``audit rotate``: an admin's act (a journalled refusal otherwise), then ``Journal.rotate``."""
-    RoleGuard(actor, journal_refusals(journal)).require(Act.ROTATE, subject="journal")
+    """``audit rotate``: :func:`require_rotate`, then ``Journal.rotate``."""
+    require_rotate(journal, actor)
     return journal.rotate(archive, actor=actor.name)
 
 
@@ -45,5 +50,6 @@ __all__ = [
     "JournalError",
     "VerifyReport",
     "entry_record",
+    "require_rotate",
     "rotate",
 ]
