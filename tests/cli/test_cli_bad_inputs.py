@@ -152,28 +152,35 @@ def _without_root_powers() -> list[str]:
     return ["setpriv", f"--bounding-set={caps}", f"--inh-caps={caps}"]
 
 
-def test_a_read_only_data_dir_is_one_clear_line(tmp_path: Path) -> None:
-    """A new journal in a directory this user cannot write: exit 70, "internal error"."""
+def _in_a_read_only_data_dir(
+    tmp_path: Path, argv: list[str], timeout: float
+) -> subprocess.CompletedProcess:
+    """``pamtui ARGV --db DATA/pamtui.db``, DATA a directory this user cannot write."""
     data = tmp_path / "data"
     data.mkdir(mode=0o500)
     try:
-        result = subprocess.run(
+        return subprocess.run(
             [
                 *_without_root_powers(),
                 sys.executable,
                 "-m",
                 "pamtui",
-                "queue",
+                *argv,
                 "--db",
                 str(data / "pamtui.db"),
             ],
             capture_output=True,
             text=True,
             env=_env(tmp_path),
-            timeout=60,
+            timeout=timeout,
         )
     finally:
         data.chmod(0o700)
+
+
+def test_a_read_only_data_dir_is_one_clear_line(tmp_path: Path) -> None:
+    """A new journal in a directory this user cannot write: exit 70, "internal error"."""
+    result = _in_a_read_only_data_dir(tmp_path, ["queue"], timeout=60)
     assert result.returncode == 1, result.stderr
     assert result.stderr.startswith("pamtui: cannot create the journal at ")
     assert "Permission denied" in result.stderr and result.stderr.count("\n") == 1
@@ -210,31 +217,12 @@ def test_the_demo_state_in_a_read_only_data_dir_is_one_clear_line(
     tmp_path: Path, argv: list[str]
 ) -> None:
     """``demo --reset`` where the demo's state cannot be written: "internal error", exit 70."""
-    data = tmp_path / "data"
-    data.mkdir(mode=0o500)
-    try:
-        result = subprocess.run(
-            [
-                *_without_root_powers(),
-                sys.executable,
-                "-m",
-                "pamtui",
-                *argv,
-                "--db",
-                str(data / "pamtui.db"),
-            ],
-            capture_output=True,
-            text=True,
-            env=_env(tmp_path),
-            timeout=120,
-        )
-    finally:
-        data.chmod(0o700)
+    result = _in_a_read_only_data_dir(tmp_path, argv, timeout=120)
     assert result.returncode == 1, result.stderr
     last = result.stderr.splitlines()[-1]
     assert last.startswith("pamtui: cannot create the demo organisation's state at ")
     assert "Permission denied" in last and "internal error" not in result.stderr
-    assert not list(data.iterdir())  # no half-built leftovers
+    assert not list((tmp_path / "data").iterdir())  # no half-built leftovers
 
 
 def _journal_with_a_head(db_path: Path) -> None:
