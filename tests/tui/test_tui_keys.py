@@ -321,17 +321,22 @@ async def test_help_lists_pamtuis_keys_only_in_the_operators_words(db_path):
 # -- the confirm dialog ------------------------------------------------------------------
 
 
+async def bobs_plan_dialog(app, pilot) -> tuple[ConfirmRevoke, StepList]:
+    """``R`` on bob's account: the plan dialog and its step list."""
+    await settle(app, pilot)
+    await select_account(app, pilot, "bob")
+    await pilot.press("R")
+    await pilot.pause()
+    dialog = app.screen
+    assert isinstance(dialog, ConfirmRevoke)
+    return dialog, dialog.query_one(StepList)
+
+
 async def test_deselected_steps_read_as_such_without_colour(db_path, monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
     app = make_app(db_path, StaticProvider(), stream=False)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(app, pilot)
-        await select_account(app, pilot, "bob")
-        await pilot.press("R")
-        await pilot.pause()
-        dialog = app.screen
-        assert isinstance(dialog, ConfirmRevoke)
-        steps = dialog.query_one(StepList)
+        dialog, steps = await bobs_plan_dialog(app, pilot)
         total = steps.option_count
         assert total >= 2
         title = dialog.query_one("#confirm-dialog").border_title
@@ -474,13 +479,7 @@ async def test_j_k_g_G_move_in_the_plan_dialogs_steps(db_path):
     second step, as a vim user types it) deselected the first step instead."""
     app = make_app(db_path, StaticProvider(), stream=False)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(app, pilot)
-        await select_account(app, pilot, "bob")
-        await pilot.press("R")
-        await pilot.pause()
-        dialog = app.screen
-        assert isinstance(dialog, ConfirmRevoke)
-        steps = dialog.query_one(StepList)
+        dialog, steps = await bobs_plan_dialog(app, pilot)
         last = steps.option_count - 1
         assert last >= 1
         await pilot.press("tab", "j", "space")
