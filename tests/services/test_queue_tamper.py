@@ -56,6 +56,13 @@ def _queue(capsys: pytest.CaptureFixture) -> list[dict[str, object]]:
     return items
 
 
+def _cli(capsys: pytest.CaptureFixture, argv: list[str]) -> tuple[int, str]:
+    """``pamtui ARGV`` in this process: its exit code and everything it printed."""
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out + err
+
+
 def _sqlite3(db_path: Path, sql: str) -> None:
     """What an intruder does with the sqlite3 shell (no pamtui code involved)."""
     conn = sqlite3.connect(db_path, isolation_level=None)
@@ -74,10 +81,9 @@ def test_an_approval_forged_in_the_row_runs_nothing(
         "UPDATE queue_items SET state = 'approved', approved_by = 'bob'"
         " WHERE state = 'awaiting_approval'",
     )
-    code = main(["queue", "run"])
-    out, err = capsys.readouterr()
-    assert code == 1, out + err
-    assert "does not match the journal" in out + err
+    code, said = _cli(capsys, ["queue", "run"])
+    assert code == 1, said
+    assert "does not match the journal" in said
     # Nothing was executed: no item reached the provider.
     assert {i["state"] for i in _queue(capsys)} == {"approved"}
     assert main(["audit", "list", "--action", "execute", "--json"]) == 0
@@ -88,10 +94,9 @@ def test_a_requester_renamed_in_the_row_cannot_approve_their_own_item(
     staged: list[int], db_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     _sqlite3(db_path, "UPDATE queue_items SET requested_by = 'someone-else'")
-    code = main(["queue", "approve", str(staged[0])])
-    out, err = capsys.readouterr()
-    assert code != 0, out + err
-    assert "does not match the journal" in out + err
+    code, said = _cli(capsys, ["queue", "approve", str(staged[0])])
+    assert code != 0, said
+    assert "does not match the journal" in said
     assert {i["state"] for i in _queue(capsys)} == {"awaiting_approval"}
 
 
@@ -101,10 +106,9 @@ def test_four_eyes_cleared_in_the_row_still_needs_a_second_operator(
     # Back to staged, as a policy's unapproved item would be, with four eyes cleared:
     # the requester's own approval would then approve it outright.
     _sqlite3(db_path, "UPDATE queue_items SET four_eyes = 0, state = 'staged'")
-    code = main(["queue", "approve", str(staged[0])])
-    out, err = capsys.readouterr()
-    assert code != 0, out + err
-    assert "does not match the journal" in out + err
+    code, said = _cli(capsys, ["queue", "approve", str(staged[0])])
+    assert code != 0, said
+    assert "does not match the journal" in said
     assert {i["state"] for i in _queue(capsys)} == {"staged"}
 
 
@@ -116,10 +120,9 @@ def test_an_idempotency_key_rewritten_in_the_row_does_not_hide_its_stage_entry(
         db_path,
         "UPDATE queue_items SET requested_by = 'someone-else', idempotency_key = 'forged-' || id",
     )
-    code = main(["queue", "approve", str(staged[0])])
-    out, err = capsys.readouterr()
-    assert code != 0, out + err
-    assert "does not match the journal" in out + err and "no stage entry" in out + err
+    code, said = _cli(capsys, ["queue", "approve", str(staged[0])])
+    assert code != 0, said
+    assert "does not match the journal" in said and "no stage entry" in said
     assert {i["state"] for i in _queue(capsys)} == {"awaiting_approval"}
 
 
@@ -186,9 +189,8 @@ def _second_operator_approves(db_path: Path, item_id: int) -> None:
 
 
 def _rotate(capsys: pytest.CaptureFixture) -> None:
-    code = main(["audit", "rotate"])
-    out, err = capsys.readouterr()
-    assert code == 0, out + err
+    code, said = _cli(capsys, ["audit", "rotate"])
+    assert code == 0, said
 
 
 def _executed(capsys: pytest.CaptureFixture) -> list[object]:
@@ -207,10 +209,9 @@ def test_an_approval_forged_after_rotation_runs_nothing(
         "UPDATE queue_items SET state = 'approved', approved_by = 'bob'"
         " WHERE state = 'awaiting_approval'",
     )
-    code = main(["queue", "run"])
-    out, err = capsys.readouterr()
-    assert code == 1, out + err
-    assert "does not match the journal" in out + err
+    code, said = _cli(capsys, ["queue", "run"])
+    assert code == 1, said
+    assert "does not match the journal" in said
     assert {i["state"] for i in _queue(capsys)} == {"approved"}
     assert _executed(capsys) == []
 
@@ -222,9 +223,8 @@ def test_an_item_staged_before_rotation_is_approved_and_runs(
     _rotate(capsys)
     for item_id in staged:
         _second_operator_approves(db_path, item_id)
-    code = main(["queue", "run"])
-    out, err = capsys.readouterr()
-    assert code == 0, out + err
+    code, said = _cli(capsys, ["queue", "run"])
+    assert code == 0, said
     assert {i["state"] for i in _queue(capsys)} == {"verified"}
     assert len(_executed(capsys)) == len(staged)
     assert main(["audit", "verify"]) == 0
@@ -238,10 +238,9 @@ def test_a_requester_renamed_after_rotation_is_caught_across_both_files(
     for item_id in staged:
         _second_operator_approves(db_path, item_id)
     _sqlite3(db_path, "UPDATE queue_items SET requested_by = 'someone-else'")
-    code = main(["queue", "run"])
-    out, err = capsys.readouterr()
-    assert code == 1, out + err
-    assert "does not match the journal" in out + err and "requested by" in out + err
+    code, said = _cli(capsys, ["queue", "run"])
+    assert code == 1, said
+    assert "does not match the journal" in said and "requested by" in said
     assert {i["state"] for i in _queue(capsys)} == {"approved"}
     assert _executed(capsys) == []
 
