@@ -22,6 +22,8 @@ from tests.tui.test_tui import make_app
 
 async def rows_before_credentials(pilot, provider: SlowCredentials) -> AccountsTable:
     """Wait until the pane shows every account of ``provider`` while it is still loading."""
+    # A snapshot's auto-pilot starts as the app is ready, maybe before the screen composed.
+    await until(pilot, lambda: bool(pilot.app.screen.query(AccountsTable)))
     table = pilot.app.screen.query_one(AccountsTable)
     await until(
         pilot, lambda: table.row_count == len(provider.accounts) and pilot.app.main.accounts_loading

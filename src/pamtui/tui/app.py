@@ -150,12 +150,23 @@ class PamtuiApp(BaseApp):
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         mode = "read-only" if self.read_only else "operator"
         self.sub_title = f"{self.session.operator} ({mode})"
-        # Panes exist before workers use them; the first frame holds the last
-        # snapshot's accounts, before the providers answer.
-        await self.push_screen(MainScreen(first_rows=self.start.show))
-        # The rest waits for the first frame: a start is judged by it.
-        self.call_after_refresh(self._after_first_frame)
         self.set_interval(0.5, self._tick)
+
+    def get_default_screen(self) -> MainScreen:
+        """The triage screen is the app's first screen, not one pushed over Textual's.
+
+        A pushed screen is composed, styled and drawn after an empty default
+        screen has been: a quarter of the time to the first frame
+        (benchmarks/bench_tui_start.py).
+        """
+        return MainScreen(first_rows=self._show_first_rows)
+
+    def _show_first_rows(self) -> None:
+        """As the main screen mounts: the last snapshot's accounts, so the first frame
+        holds them before the providers answer; the rest waits for that frame (a start
+        is judged by it), and panes exist before the workers use them."""
+        self.start.show()
+        self.call_after_refresh(self._after_first_frame)
 
     def on_load(self) -> None:
         heap.pause_for_start()  # `pamtui` paused it before its imports (pamtui/heap.py)

@@ -418,8 +418,7 @@ class PeopleScreen(RevokeActions, Screen):
     def update_account(self, view: AccountView) -> None:
         """The triage screen below shows the account as it is now (its pane, its detail).
 
-        The nearest screen below that shows accounts: ``screen_stack[0]`` is
-        Textual's own default screen, not the triage screen.
+        The nearest screen below that shows accounts: the triage screen.
         """
         for below in reversed(self.app.screen_stack):
             if below is not self and hasattr(below, "update_account"):
