@@ -1,6 +1,6 @@
 """Snapshots of the screens the other snapshot tests do not reach.
 
-The TOTP step-up prompt, the audit export dialog, and the accounts pane while a
+The TOTP step-up prompt, the audit export dialog, the quit dialog, and the accounts pane while a
 first sync is still reading credentials (provisional rows): each is reached the
 way an operator reaches it, and whatever would vary between runs (the clock in
 the export file name, the per-test home directory) is fixed first.
@@ -21,6 +21,7 @@ from pamtui.tui.app import AuditApp, PamtuiApp
 from pamtui.tui.screens import audit as audit_screen
 from pamtui.tui.screens.audit import ExportDialog
 from pamtui.tui.screens.prompt import PromptScreen
+from pamtui.tui.screens.quit import ConfirmQuit
 from tests.fakes import StaticProvider
 from tests.services.test_inventory_sync import SlowCredentials
 from tests.tui.test_tui import SIZE, make_app, select_account, settle
@@ -106,3 +107,19 @@ def test_snapshot_provisional_rows_while_reading_credentials(snap_compare, db_pa
         )
     finally:
         provider.gate.set()
+
+
+def test_snapshot_quit_dialog(snap_compare, db_path):
+    """``q`` while work runs: the dialog that asks, over the audit screen (no live parts)."""
+    fill(db_path, 30)
+
+    async def ask(pilot) -> None:
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.1)
+        pilot.app.push_screen(ConfirmQuit("A revocation"))
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, ConfirmQuit)
+
+    assert snap_compare(
+        AuditApp(Journal.open(db_path, read_only=True)), terminal_size=SIZE, run_before=ask
+    )

@@ -117,6 +117,31 @@ class JournalTable(KeyedDataTable):
 
 
 class ExportDialog(ModalScreen[tuple[str, str] | None]):
+    DEFAULT_CSS = """
+    ExportDialog {
+        align: center middle;
+    }
+
+    ExportDialog #export-dialog {
+        width: 80;
+        max-width: 95%;
+        height: auto;
+        border: thick $primary;
+        background: $surface;
+        padding: 1 2;
+    }
+
+    ExportDialog #export-buttons {
+        height: auto;
+        align-horizontal: right;
+        margin-top: 1;
+    }
+
+    ExportDialog #export-buttons Button {
+        margin-left: 2;
+    }
+    """
+
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="export.cancel")]
 
     def compose(self) -> ComposeResult:
@@ -159,6 +184,37 @@ class ExportDialog(ModalScreen[tuple[str, str] | None]):
 
 
 class AuditScreen(Screen):
+    DEFAULT_CSS = """
+    AuditScreen #audit-query {
+        height: 3;
+    }
+
+    AuditScreen #audit-body {
+        height: 1fr;
+    }
+
+    /* 2:1, so at 120 columns every column up to Subject fits whole. */
+    AuditScreen #audit-list-pane {
+        width: 2fr;
+    }
+
+    AuditScreen #audit-detail-pane {
+        width: 1fr;
+    }
+
+    AuditScreen #audit-detail {
+        padding: 0 1;
+    }
+
+    AuditScreen #audit-status {
+        height: 1;
+        background: $panel;
+        /* One row: wrapped, a narrow terminal showed "... head" and lost the head. */
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    """
+
     BINDINGS = [
         # priority: see MainScreen's "/" (a burst typed after it stays in order).
         Binding(

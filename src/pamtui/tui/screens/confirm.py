@@ -88,6 +88,59 @@ class StepList(SelectionList[int]):
 class ConfirmRevoke(ModalScreen[Confirmation | None]):
     """Dismisses with the reason and the chosen steps, or None (cancelled)."""
 
+    DEFAULT_CSS = """
+    ConfirmRevoke {
+        align: center middle;
+    }
+
+    ConfirmRevoke #confirm-dialog {
+        width: 80;
+        max-width: 95%;
+        height: auto;
+        max-height: 90%;
+        overflow-y: auto; /* a long title on a small screen: scroll, never cut the buttons */
+        border: thick $error;
+        background: $surface;
+        padding: 1 2;
+    }
+
+    ConfirmRevoke #confirm-title {
+        margin-bottom: 1;
+    }
+
+    ConfirmRevoke #confirm-plan {
+        height: auto;
+        max-height: 16;
+        margin-bottom: 1;
+        overflow-y: auto;
+    }
+
+    ConfirmRevoke #confirm-error {
+        height: auto;
+    }
+
+    ConfirmRevoke #confirm-buttons {
+        height: auto;
+        align-horizontal: right;
+    }
+
+    ConfirmRevoke #confirm-buttons Button {
+        margin-left: 2;
+    }
+
+    ConfirmRevoke #confirm-steps {
+        height: auto;
+        max-height: 14;
+        margin-bottom: 1;
+    }
+
+    ConfirmRevoke #confirm-dialog Input,
+    ConfirmRevoke #confirm-dialog SelectionList,
+    ConfirmRevoke #confirm-dialog Static {
+        width: 100%;
+    }
+    """
+
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="confirm.cancel"),
         Binding("tab", "cycle_focus(1)", "Next field", show=False, id="confirm.next"),

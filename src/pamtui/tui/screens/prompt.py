@@ -11,6 +11,21 @@ from textual.widgets import Input, Static
 
 
 class PromptScreen(ModalScreen[str | None]):
+    DEFAULT_CSS = """
+    PromptScreen {
+        align: center middle;
+    }
+
+    PromptScreen #prompt-dialog {
+        width: 80;
+        max-width: 95%;
+        height: auto;
+        border: thick $primary;
+        background: $surface;
+        padding: 1 2;
+    }
+    """
+
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
 
     def __init__(self, title: Text, value: str = "", *, password: bool = False) -> None:

@@ -47,6 +47,22 @@ def status_table(rows: Sequence[ProviderStatus]) -> Table:
 
 
 class ProvidersScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    ProvidersScreen {
+        align: center middle;
+    }
+
+    ProvidersScreen #providers-dialog {
+        width: 110;
+        max-width: 95%;
+        height: auto;
+        max-height: 80%;
+        border: thick $primary;
+        background: $surface;
+        padding: 1 2;
+    }
+    """
+
     BINDINGS = [
         Binding("escape", "dismiss", "Close", id="providers.close"),
         Binding("q", "dismiss", "Close", show=False, id="providers.close2"),

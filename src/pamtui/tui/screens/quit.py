@@ -17,6 +17,21 @@ from textual.widgets import Static
 class ConfirmQuit(ModalScreen[bool]):
     """Dismisses with True (quit) or False (stay)."""
 
+    DEFAULT_CSS = """
+    ConfirmQuit {
+        align: center middle;
+    }
+
+    ConfirmQuit #quit-dialog {
+        width: 64;
+        max-width: 95%;
+        height: auto;
+        border: thick $warning;
+        background: $surface;
+        padding: 1 2;
+    }
+    """
+
     BINDINGS = [
         Binding("y", "answer(True)", "Quit", id="quit.yes"),
         Binding("n,escape", "answer(False)", "Stay", id="quit.no"),

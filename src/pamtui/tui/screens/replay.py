@@ -33,6 +33,22 @@ def _clock(seconds: float) -> str:
 
 
 class ReplayScreen(Screen[None]):
+    DEFAULT_CSS = """
+    ReplayScreen #replay-title {
+        height: 1;
+        padding: 0 1;
+    }
+
+    ReplayScreen #replay-terminal {
+        background: $background;
+    }
+
+    ReplayScreen #replay-status {
+        height: 1;
+        background: $panel;
+    }
+    """
+
     BINDINGS = [
         Binding("space", "toggle_pause", "Pause/resume", id="replay.pause"),
         Binding("plus", "faster", "Faster", key_display="+", id="replay.faster"),
