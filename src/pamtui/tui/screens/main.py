@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, cast
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -238,6 +238,18 @@ class MainScreen(RevokeActions, Screen):
         self._refresh_stream_meta()
         if self._first_rows is not None:
             self._first_rows()
+
+    _shown = False
+    """Whether the screen has been shown (resumed) once."""
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        if not self._shown:
+            # Its widgets were styled as they mounted, just before: Textual's restyle
+            # of every one of them as the screen first shows is 6 ms of the first
+            # frame (benchmarks/bench_tui_start.py). Later resumes (a dialog closed,
+            # a theme changed meanwhile) restyle as Textual does.
+            self._shown = True
+            event.refresh_styles = False
 
     # -- focus: visible without colour too (NO_COLOR, monochrome terminals) ----
 
