@@ -32,6 +32,8 @@ class ConfigError(PamtuiError):
 
 @dataclass(frozen=True)
 class ProviderConfig:
+    """One ``[[providers]]`` entry: its name, its type and the type's own settings."""
+
     name: str
     type: str
     settings: Mapping[str, Any] = field(default_factory=dict)
@@ -60,11 +62,15 @@ class OperatorEntry:
 
 @dataclass(frozen=True)
 class RiskConfig:
+    """``[risk]``: when an unused credential counts as stale."""
+
     stale_days: int = 90
 
 
 @dataclass(frozen=True)
 class QueueConfig:
+    """``[queue]``: leases, how long an approval lasts, and concurrency per provider."""
+
     lease_seconds: int = 120
     approval_ttl_hours: int = 24
     concurrency_per_provider: int = 4
@@ -91,6 +97,8 @@ def _bounded(name: str, help: str, default: int, high: int, unit: str = "") -> A
 
 @dataclass(frozen=True)
 class UiConfig:
+    """``[ui]``: the TUI's theme."""
+
     theme: str = ""
 
 
@@ -191,6 +199,8 @@ SECTIONS: dict[str, tuple[type, Settings]] = {
 
 @dataclass(frozen=True)
 class Config:
+    """The whole configuration, validated: what every command and the TUI start from."""
+
     source: Path | None
     """The file this came from; None for the bundled demo configuration."""
     providers: tuple[ProviderConfig, ...]

@@ -34,6 +34,8 @@ MIN_MAX_BYTES = 1024
 
 @dataclass(frozen=True)
 class ForwardConfig:
+    """One ``[[forward]]`` receiver: a syslog server the journal is sent to."""
+
     name: str
     transport: str
     host: str

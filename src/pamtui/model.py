@@ -80,6 +80,8 @@ class RiskFlag(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Account:
+    """An account as a provider reports it: a person's login, a service or a bot."""
+
     provider: str
     id: str
     name: str
@@ -193,6 +195,8 @@ class AccountLink:
 
 @dataclass(frozen=True, slots=True)
 class Credential:
+    """Something that authenticates as an account: a key, a token, a session, a password."""
+
     provider: str
     id: str
     account_id: str
@@ -217,6 +221,8 @@ class Credential:
 
 @dataclass(frozen=True, slots=True)
 class AccessEvent:
+    """One API call a provider's stream reported: who, with what, from where, and how it ended."""
+
     provider: str
     ts: datetime
     account_id: str
@@ -328,6 +334,8 @@ class RevokeAction:
 
 @dataclass(frozen=True, slots=True)
 class RevokeResult:
+    """What a provider said when asked to end access (``already_done``: it had ended)."""
+
     ok: bool
     already_done: bool = False
     detail: str = ""
@@ -336,6 +344,8 @@ class RevokeResult:
 
 @dataclass(frozen=True, slots=True)
 class VerifyResult:
+    """What a provider said when asked again whether the access is really gone."""
+
     gone: bool
     detail: str = ""
     provider_response: dict[str, Any] = field(default_factory=dict)
@@ -357,6 +367,8 @@ TERMINAL_STATES = frozenset({QueueState.VERIFIED, QueueState.CANCELLED})
 
 @dataclass(frozen=True, slots=True)
 class QueueItem:
+    """One revocation in the queue: its action, its state, who asked and who approved."""
+
     id: int
     state: QueueState
     action: RevokeAction
@@ -376,6 +388,8 @@ class QueueItem:
 
 @dataclass(frozen=True, slots=True)
 class JournalEntry:
+    """One hash-chained entry of the audit journal, as stored."""
+
     seq: int
     ts: str
     actor: str

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Head:
+    """A point in the chain: an entry's sequence number and hash (``SEQ:HASH``)."""
+
     seq: int
     hash: str
 

@@ -82,6 +82,8 @@ def _row_to_entry(row: tuple[Any, ...]) -> JournalEntry:
 
 @dataclass(frozen=True)
 class EntryFilter:
+    """Which journal entries to list: each field set narrows the search."""
+
     since: str | None = None
     until: str | None = None
     actor: str | None = None

@@ -27,6 +27,8 @@ ENTRY_POINT_GROUP = "pamtui.providers"
 
 @dataclass(frozen=True)
 class ProviderType:
+    """A provider type found in the entry points: its name, module and distribution."""
+
     name: str
     module: str
     distribution: str

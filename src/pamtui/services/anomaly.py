@@ -45,6 +45,8 @@ AccountKey = tuple[str, str]
 
 @dataclass(frozen=True)
 class Anomaly:
+    """A rule that fired on an account's stream, with what it saw."""
+
     rule: str
     provider: str
     account_id: str
@@ -90,6 +92,8 @@ class _AccountState:
 
 @dataclass
 class AnomalyDetector:
+    """The stream's anomaly rules, with a bounded state per account."""
+
     is_orphaned: Callable[[tuple[str, str]], bool] = lambda key: False
     enumeration_paths: int = 25
     denied_burst: int = 10

@@ -41,6 +41,8 @@ def process_start(pid: int) -> str | None:
 
 @dataclass(frozen=True)
 class Holder:
+    """The process that holds a queue item's lease: host, pid and the pid's start time."""
+
     host: str
     pid: int
     start: str

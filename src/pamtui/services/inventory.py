@@ -23,6 +23,8 @@ AccountKey = tuple[str, str]
 
 @dataclass(frozen=True)
 class AccountView:
+    """An account with its credentials and risk flags, as the panes and commands show it."""
+
     account: Account
     credentials: tuple[Credential, ...]
     flags: frozenset[RiskFlag]
@@ -53,6 +55,8 @@ class SharedSource(Protocol):
 
 @dataclass
 class ProviderHealth:
+    """Whether a provider answered the last sync, and what it reported."""
+
     name: str
     ok: bool = True
     reason: str = ""
@@ -62,6 +66,8 @@ class ProviderHealth:
 
 @dataclass
 class Inventory:
+    """Every provider's accounts and credentials, synced and flagged."""
+
     providers: Mapping[str, Provider]
     stale_days: int = 90
     views: dict[AccountKey, AccountView] = field(default_factory=dict)

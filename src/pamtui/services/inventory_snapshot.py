@@ -85,6 +85,8 @@ def fingerprint(providers: Iterable[tuple[str, str, Any]], *, stale_days: int) -
 
 @dataclass(frozen=True)
 class Snapshot:
+    """A saved inventory: the rows of the last complete sync, for the next start."""
+
     rows: list[AccountRow]
     taken: str
     """When the sync it holds ended (ISO 8601, UTC)."""

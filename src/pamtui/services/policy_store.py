@@ -62,6 +62,8 @@ class PolicyTampered(PolicyError):
 
 @dataclass(frozen=True)
 class RecordedPolicy:
+    """The ``[operator]`` policy as the journal last recorded it: a config may only tighten it."""
+
     require_totp: bool = False
     four_eyes_for_privileged: bool = False
     read_only: bool = False

@@ -86,6 +86,8 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Outcome:
+    """What running one queue item came to, for the operator's report."""
+
     item: QueueItem
     ok: bool
     message: str

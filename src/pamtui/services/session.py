@@ -86,6 +86,8 @@ def build_providers(cfg: Config, state_dir: Path) -> dict[str, Provider]:
 
 @dataclass
 class Session:
+    """One operator's session: config, journal, providers, inventory, queue and roles."""
+
     config: Config
     journal: Journal
     providers: dict[str, Provider]

@@ -27,6 +27,8 @@ from pamtui.providers.base import Provider
 
 @dataclass(frozen=True)
 class StreamProblem:
+    """A provider's stream that failed, and why (shown until it delivers again)."""
+
     provider: str
     message: str
 

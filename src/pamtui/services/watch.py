@@ -38,6 +38,8 @@ class RateMeter:
 
 @dataclass
 class StreamWatch:
+    """Rates, denials and anomalies of the live stream, per account."""
+
     inventory: Inventory
     total: RateMeter = field(default_factory=RateMeter)
     per_account: Counter[tuple[str, str]] = field(default_factory=Counter)

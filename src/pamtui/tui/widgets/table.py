@@ -40,6 +40,8 @@ CELL_PADDING = 1
 
 @dataclass(frozen=True)
 class Column:
+    """A column of a VirtualTable: its key, header and width."""
+
     key: str
     label: str
     width: int | None = None
