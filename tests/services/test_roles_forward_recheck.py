@@ -1,0 +1,171 @@
+"""Forwarding the journal and journalling a recheck need a role (services/roles.py).
+
+``audit forward`` moves each receiver's cursor (what is marked sent is never
+sent again) and ``audit recheck`` journals the findings the TUI's REGRESSED
+flags are read from (a recheck ``--since`` tomorrow cleared them all). Both
+ran for anyone: an auditor (an OS account with no ``[[operators]]`` entry)
+forwarded, and on a fresh database journalled a recheck; an approver's recheck
+cleared the flags. Real journals, a real TCP receiver on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from pamtui.cli import main
+from pamtui.journal import Journal
+from tests.services.test_forward import _Collector
+from tests.services.test_roles_triage_writes import LUCIA, ME, _config_as, refusals
+
+REVOKE = ["revoke", "--provider", "demo-git", "--account", "amara-quinn", "--reason", "r", "--yes"]
+
+
+def _auditor_config(tmp_path: Path, extra: str = "") -> Path:
+    """This OS account is not in ``[[operators]]``: an auditor."""
+    cfg = _config_as(tmp_path, "operator")
+    text = cfg.read_text(encoding="utf-8").replace(f'name = "{ME}"', 'name = "someone-else"', 1)
+    cfg.write_text(text + extra, encoding="utf-8")
+    return cfg
+
+
+def _forward_table(port: int) -> str:
+    return f'\n[[forward]]\nname = "siem"\ntransport = "tcp"\nhost = "127.0.0.1"\nport = {port}\n'
+
+
+def _entries(db: Path, action: str | None = None) -> int:
+    sql, args = "SELECT count(*) FROM entries", ()
+    if action:
+        sql, args = sql + " WHERE action = ?", (action,)
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute(sql, args).fetchone()[0])
+
+
+def _cursors(db: Path) -> list[tuple[object, ...]]:
+    with sqlite3.connect(db) as conn:
+        try:
+            return conn.execute("SELECT * FROM forward_state").fetchall()
+        except sqlite3.OperationalError:  # no table yet: nothing was ever forwarded
+            return []
+
+
+def _revoked(tmp_path: Path, capsys) -> Path:
+    """A journal with a revocation an operator ran (verified, so rechecked later)."""
+    (tmp_path / "op").mkdir()
+    db = tmp_path / "pamtui.db"
+    operator = _config_as(tmp_path / "op", "operator")
+    assert main([*REVOKE, "--config", str(operator), "--db", str(db)]) == 0, capsys.readouterr()
+    capsys.readouterr()
+    return db
+
+
+# -- audit forward --------------------------------------------------------------------
+
+
+def test_an_auditor_may_not_forward_the_journal(tmp_path, capsys):
+    db = _revoked(tmp_path, capsys)
+    collector = _Collector()
+    try:
+        cfg = _auditor_config(tmp_path, _forward_table(collector.port))
+        before = _entries(db)
+        code = main(["audit", "forward", "--config", str(cfg), "--db", str(db)])
+        out, err = capsys.readouterr()
+        assert code == 1, (out, err)
+        assert err.count("\n") == 1 and "may not forward the journal" in err, err
+        assert "Traceback" not in err
+        assert collector.messages(0) == []  # nothing left this host
+    finally:
+        collector.close()
+    assert _cursors(db) == []
+    assert _entries(db) == before + 1  # only the refusal
+    assert [(actor, act) for actor, _, act in refusals(db)] == [(ME, "forward")]
+    assert Journal.open(db, read_only=True).verify().ok
+
+
+def test_an_auditor_may_read_the_forwarding_status(tmp_path, capsys):
+    """``--status`` only reads the cursors: open to everyone."""
+    db = _revoked(tmp_path, capsys)
+    cfg = _auditor_config(tmp_path, _forward_table(9))
+    before = _entries(db)
+    code = main(["audit", "forward", "--status", "--json", "--config", str(cfg), "--db", str(db)])
+    assert code == 0, capsys.readouterr()
+    assert _entries(db) == before and refusals(db) == []
+
+
+@pytest.mark.parametrize("role", ["operator", "approver", "admin"])
+def test_anyone_with_a_role_forwards(tmp_path, capsys, role):
+    """Every role writes the journal, and its TUI forwards in the background: so may its CLI."""
+    db = _revoked(tmp_path, capsys)
+    collector = _Collector()
+    try:
+        cfg = _config_as(tmp_path, role)
+        cfg.write_text(cfg.read_text() + _forward_table(collector.port), encoding="utf-8")
+        entries = _entries(db)
+        code = main(["audit", "forward", "--config", str(cfg), "--db", str(db)])
+        assert code == 0, capsys.readouterr()
+        assert len(collector.messages(entries)) >= entries
+    finally:
+        collector.close()
+    assert [row[0] for row in _cursors(db)] == ["siem"]
+    assert refusals(db) == []
+
+
+# -- audit recheck --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["approver", "admin"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["audit", "recheck", "--since", "2999-01-01"],
+        ["audit", "recheck", "--person", LUCIA],
+    ],
+    ids=["recheck", "recheck-person"],
+)
+def test_only_an_operator_journals_a_recheck(tmp_path, capsys, role, argv):
+    db = _revoked(tmp_path, capsys)
+    cfg = _config_as(tmp_path, role)
+    before = _entries(db)
+    code = main([*argv, "--config", str(cfg), "--db", str(db)])
+    out, err = capsys.readouterr()
+    assert code == 1, (out, err)
+    assert err.count("\n") == 1 and "needs the operator role" in err, err
+    assert _entries(db, "recheck") == _entries(db, "recheck_person") == 0
+    assert _entries(db) == before + 1  # only the refusal
+    assert [(actor, act) for actor, _, act in refusals(db)] == [(ME, "recheck")]
+    assert Journal.open(db, read_only=True).verify().ok
+
+
+def test_an_approver_rechecks_read_only_when_it_says_so(tmp_path, capsys):
+    db = _revoked(tmp_path, capsys)
+    cfg = _config_as(tmp_path, "approver")
+    before = _entries(db)
+    code = main(["--read-only", "audit", "recheck", "--config", str(cfg), "--db", str(db)])
+    out, err = capsys.readouterr()
+    assert code == 0, (out, err)
+    assert "5 still gone" in out and "read-only: nothing journalled" in out
+    assert _entries(db) == before
+
+
+@pytest.mark.parametrize("fresh", [False, True], ids=["journal", "fresh-db"])
+def test_an_auditors_recheck_is_a_read(tmp_path, capsys, fresh):
+    """An auditor's session is read-only: the recheck reports and journals nothing,
+    even on a database its command creates."""
+    db = tmp_path / "fresh" / "pamtui.db" if fresh else _revoked(tmp_path, capsys)
+    before = 0 if fresh else _entries(db)
+    cfg = _auditor_config(tmp_path)
+    code = main(["audit", "recheck", "--config", str(cfg), "--db", str(db)])
+    out, err = capsys.readouterr()
+    assert code == 0, (out, err)
+    assert "read-only: nothing journalled" in out
+    assert not db.exists() or _entries(db) == before
+
+
+def test_an_operator_journals_a_recheck(tmp_path, capsys):
+    db = _revoked(tmp_path, capsys)
+    cfg = _config_as(tmp_path, "operator")
+    assert main(["audit", "recheck", "--config", str(cfg), "--db", str(db)]) == 0
+    assert "5 still gone" in capsys.readouterr().out
+    assert _entries(db, "recheck") == 1 and refusals(db) == []
