@@ -169,3 +169,30 @@ def test_an_operator_journals_a_recheck(tmp_path, capsys):
     assert main(["audit", "recheck", "--config", str(cfg), "--db", str(db)]) == 0
     assert "5 still gone" in capsys.readouterr().out
     assert _entries(db, "recheck") == 1 and refusals(db) == []
+
+
+# -- policy set: the check in the service, not only in the command line -----------------
+
+
+@pytest.mark.parametrize("role", ["operator", "approver"])
+def test_the_policy_service_refuses_anyone_but_an_admin(db_path, role):
+    """``policy set`` checked the admin role in the CLI only: any other caller of
+    ``policy_store.change`` (a front end that forgot) changed the recorded policy."""
+    from pamtui.model import Actor
+    from pamtui.services import policy_store
+    from pamtui.services.roles import RoleRefused
+
+    journal = Journal.open(db_path)
+    who = Actor("mallory", "SHA256:malkey", frozenset({role}), "ssh")
+    with pytest.raises(RoleRefused, match="mallory may not change the recorded policy"):
+        policy_store.change(journal, "read_only", True, actor=who, source="test")
+    assert not policy_store.load(journal).read_only
+    journal.close()
+    assert [(actor, act) for actor, _, act in refusals(db_path)] == [("mallory", "policy")]
+    assert _entries(db_path, "operator_policy_change") == 0
+
+    journal = Journal.open(db_path)
+    carol = Actor("carol", "SHA256:carolkey", frozenset({"admin"}), "ssh")
+    assert policy_store.change(journal, "read_only", True, actor=carol, source="test").read_only
+    journal.close()
+    assert _entries(db_path, "operator_policy_change") == 1
