@@ -196,3 +196,59 @@ def test_the_policy_service_refuses_anyone_but_an_admin(db_path, role):
     assert policy_store.change(journal, "read_only", True, actor=carol, source="test").read_only
     journal.close()
     assert _entries(db_path, "operator_policy_change") == 1
+
+
+# -- demo --reset beside real providers, and demo --scale N --reset --------------------
+
+_REAL_PROVIDER = (
+    '\n[[providers]]\nname = "web-log"\ntype = "jsonl"\npath = "{log}"\n'
+    'fields = {{ ts = "ts", account = "user" }}\n'
+)
+
+
+def _demo_state(db: Path) -> dict[str, str]:
+    from pamtui.providers.demo import state as st
+
+    with sqlite3.connect(st.default_path(db.parent)) as conn:
+        return dict(conn.execute("SELECT id, status FROM credentials").fetchall())
+
+
+@pytest.mark.parametrize("who", ["auditor", "operator"])
+def test_only_an_admin_resets_the_demo_beside_real_providers(tmp_path, capsys, who):
+    """With a real provider configured, ``demo --reset`` restores only the demo's state
+    file; it did so for anyone, bringing back every access revoked there."""
+    db = _revoked(tmp_path, capsys)
+    (tmp_path / "log.jsonl").touch()
+    real = _REAL_PROVIDER.format(log=tmp_path / "log.jsonl")
+    if who == "auditor":
+        cfg = _auditor_config(tmp_path, real)
+    else:
+        cfg = _config_as(tmp_path, who)
+        cfg.write_text(cfg.read_text() + real, encoding="utf-8")
+    revoked, before = _demo_state(db), _entries(db)
+    code = main(["demo", "--reset", "--config", str(cfg), "--db", str(db)])
+    out, err = capsys.readouterr()
+    assert code == 1, (out, err)
+    assert err.count("\n") == 1 and "needs the admin role" in err, err
+    assert _demo_state(db) == revoked  # the revoked credentials stay revoked
+    assert _entries(db) == before + 1
+    assert [(actor, act) for actor, _, act in refusals(db)] == [(ME, "rotate")]
+
+
+def test_only_an_admin_regenerates_a_scaled_demo(tmp_path, capsys):
+    db = _revoked(tmp_path, capsys)
+    where = ["--db", str(db)]
+    cfg = _auditor_config(tmp_path)
+    assert main(["demo", "--scale", "40", "--config", str(cfg), *where]) == 0  # a new file
+    capsys.readouterr()
+    from pamtui.services.demo import scaled_path
+
+    scaled = scaled_path(db.parent, 40, None)
+    stamp = scaled.stat().st_ino, scaled.stat().st_mtime_ns
+    code = main(["demo", "--scale", "40", "--reset", "--config", str(cfg), *where])
+    out, err = capsys.readouterr()
+    assert code == 1 and "needs the admin role" in err, (out, err)
+    assert (scaled.stat().st_ino, scaled.stat().st_mtime_ns) == stamp
+    assert [(actor, act) for actor, _, act in refusals(db)] == [(ME, "rotate")]
+    admin = _config_as(tmp_path, "admin")
+    assert main(["demo", "--scale", "40", "--reset", "--config", str(admin), *where]) == 0

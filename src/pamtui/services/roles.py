@@ -14,7 +14,9 @@
 - ``approver``: approve someone else's four-eyes item (and triage);
 - ``admin``: change the recorded policy, administer operators' enrolment,
   rotate the journal (``audit rotate``) and reset the demo (``demo --reset``,
-  which rotates it and forgets the queue, the reviews and the drift).
+  which rotates it and forgets the queue, the reviews and the drift; beside
+  real providers, or with ``--scale N``, it rebuilds only the demo's state
+  file, which still brings back every access revoked there).
 
 Forwarding the journal to its ``[[forward]]`` receivers (``pamtui audit
 forward``, the TUI's background forwarder) needs **any** role: each pass marks
