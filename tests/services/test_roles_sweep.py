@@ -1,4 +1,6 @@
-"""Forwarding the journal and journalling a recheck need a role (services/roles.py).
+"""The routes a sweep of every command and TUI action found without a role check.
+
+Forwarding the journal and journalling a recheck need a role (services/roles.py).
 
 ``audit forward`` moves each receiver's cursor (what is marked sent is never
 sent again) and ``audit recheck`` journals the findings the TUI's REGRESSED
@@ -252,3 +254,25 @@ def test_only_an_admin_regenerates_a_scaled_demo(tmp_path, capsys):
     assert [(actor, act) for actor, _, act in refusals(db)] == [(ME, "rotate")]
     admin = _config_as(tmp_path, "admin")
     assert main(["demo", "--scale", "40", "--reset", "--config", str(admin), *where]) == 0
+
+
+# -- the TUI: every mutating key names its act ------------------------------------------
+
+
+async def test_the_people_screens_remove_access_key_is_an_operators(db_path):
+    """``remove_access`` (the people screen's MOVER/EXCESS removal) had no act in the key
+    map, so it was shown to an approver, whom the revocation service then refused."""
+    from types import SimpleNamespace
+
+    from pamtui.model import Actor
+    from pamtui.tui.keymap import role_allows
+    from pamtui.tui.screens.people import PEOPLE_MUTATING
+    from tests.services.test_roles_triage_writes import demo_session
+
+    for role, allowed in (("approver", False), ("operator", True)):
+        session = demo_session(db_path, Actor("x", None, frozenset({role}), "ssh"))
+        app = SimpleNamespace(session=session)
+        assert {a: role_allows(app, a) for a in PEOPLE_MUTATING} == dict.fromkeys(
+            PEOPLE_MUTATING, allowed
+        )
+        await session.aclose()
