@@ -276,3 +276,41 @@ async def test_the_people_screens_remove_access_key_is_an_operators(db_path):
             PEOPLE_MUTATING, allowed
         )
         await session.aclose()
+
+
+@pytest.mark.parametrize("role", ["operator", None], ids=["operator", "auditor"])
+async def test_the_tuis_background_forwarder_asks_the_service_too(db_path, role):
+    """The TUI forwards while it runs; a session for an actor without a role (were
+    one ever writable) is refused by the service, journalled, and the app goes on."""
+    import dataclasses
+
+    from pamtui.forward_config import ForwardConfig
+    from pamtui.model import Actor
+    from pamtui.services.session import Session
+    from pamtui.tui.app import PamtuiApp
+    from tests.services.test_roles_triage_writes import demo_session
+
+    collector = _Collector()
+    try:
+        base = demo_session(db_path, Actor("x", None, frozenset({role} if role else ()), "ssh"))
+        base.journal.append("x", "note")  # something to forward
+        cfg = dataclasses.replace(
+            base.config, forward=(ForwardConfig("siem", "tcp", "127.0.0.1", collector.port),)
+        )
+        session = Session(
+            cfg, base.journal, {}, read_only=False, db_path=db_path, operator="x", actor=base.actor
+        )
+        app = PamtuiApp(session, stream=False)
+        async with app.run_test(size=(120, 40)) as pilot:
+            for _ in range(40):
+                await pilot.pause(0.05)
+                if collector.frames or refusals(db_path):
+                    break
+            assert app.is_running
+        if role:
+            assert collector.messages(1) and refusals(db_path) == []
+        else:
+            assert collector.messages(0) == []
+            assert [(a, act) for a, _, act in refusals(db_path)] == [("x", "forward")]
+    finally:
+        collector.close()
