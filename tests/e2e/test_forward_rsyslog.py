@@ -19,9 +19,13 @@ import pytest
 
 from pamtui.forward_config import ForwardConfig
 from pamtui.journal import Head, Journal
+from pamtui.model import ROLES, Actor
 from pamtui.services.forward import follow, forward_once, forwarding_lag
 from tests.journal.test_export import parse_rfc5424
 from tests.support.rsyslog import HAS_GTLS, RSYSLOGD, SKIP_REASON, Rsyslogd, self_signed_cert
+
+FORWARDER = Actor("forwarder", None, frozenset(ROLES), "local")
+"""Forwarding needs a role (services/roles.py): the service account cron runs it as."""
 
 pytestmark = pytest.mark.skipif(RSYSLOGD is None, reason=SKIP_REASON)
 
@@ -128,7 +132,7 @@ def test_udp_delivers_every_entry_within_the_size_limit(rsyslogd, db_path):
     journal.append("x" * 9000, "revoked", provider="p" * 9000, subject="s" * 9000)
     _fill(journal, 3)
     destination = ForwardConfig("udp", "udp", "127.0.0.1", rsyslogd.udp_port)
-    (result,) = forward_once(journal, [destination])
+    (result,) = forward_once(journal, [destination], actor=FORWARDER)
     assert (result.sent, result.error) == (4, "")
     lines = rsyslogd.wait_for(4, predicate=lambda m: "audit_head" not in m)
     assert sorted(_entry_seqs(lines)) == [1, 2, 3, 4]
@@ -146,7 +150,7 @@ def test_ocsf_and_cef_payloads_reach_the_receiver(rsyslogd, db_path):
     _fill(journal, 2)
     ocsf = ForwardConfig("ocsf", "tcp", "127.0.0.1", rsyslogd.tcp_port, payload="ocsf")
     cef = ForwardConfig("cef", "tcp", "127.0.0.1", rsyslogd.tcp_port, payload="cef")
-    results = forward_once(journal, [ocsf, cef])
+    results = forward_once(journal, [ocsf, cef], actor=FORWARDER)
     assert [(r.sent, r.not_sent) for r in results] == [(2, 1), (3, 0)]
     lines = rsyslogd.wait_for(5, predicate=lambda m: "audit_head" not in m)
     events = [json.loads(parse_rfc5424(m.encode())["msg"]) for m in lines if "CEF:0|" not in m]
@@ -165,7 +169,11 @@ def test_follow_forwards_entries_as_they_are_written(rsyslogd, db_path):
     worker = threading.Thread(
         target=follow,
         args=(db_path, [destination], stop),
-        kwargs={"poll_seconds": 0.05, "on_pass": lambda r, lags: passes.append(lags[0].lag)},
+        kwargs={
+            "actor": FORWARDER,
+            "poll_seconds": 0.05,
+            "on_pass": lambda r, lags: passes.append(lags[0].lag),
+        },
         daemon=True,
     )
     worker.start()
@@ -193,16 +201,18 @@ def test_tls_to_rsyslog_survives_an_outage_and_checks_the_certificate(tmp_path, 
         untrusted = ForwardConfig("untrusted", "tls", "127.0.0.1", daemon.tcp_port)
         trusted = ForwardConfig("siem", "tls", "127.0.0.1", daemon.tcp_port, tls_ca_file=str(cert))
         _fill(journal, 3)
-        (refused,) = forward_once(journal, [untrusted])  # the system CAs do not know it
+        (refused,) = forward_once(
+            journal, [untrusted], actor=FORWARDER
+        )  # the system CAs do not know it
         assert refused.sent == 0 and "CERTIFICATE_VERIFY_FAILED" in refused.error
-        (result,) = forward_once(journal, [trusted])
+        (result,) = forward_once(journal, [trusted], actor=FORWARDER)
         assert (result.sent, result.error) == (3, "")
         daemon.stop()
         _fill(journal, 4, actor="bob")
-        (down,) = forward_once(journal, [trusted])
+        (down,) = forward_once(journal, [trusted], actor=FORWARDER)
         assert down.sent == 0 and down.error
         daemon.start()
-        (back,) = forward_once(journal, [trusted])
+        (back,) = forward_once(journal, [trusted], actor=FORWARDER)
         assert (back.sent, back.error) == (4, "")
         daemon.wait_for(7, predicate=lambda m: "audit_head" not in m)
     finally:

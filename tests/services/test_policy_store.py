@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 
 from pamtui.journal import Journal
+from pamtui.model import Actor
 from pamtui.services import policy_store
 from pamtui.services.policy_store import PolicyError
 from pamtui.services.queue import ReadOnlyError
 from pamtui.services.session import Session
 
+CAROL = Actor("carol", None, frozenset({"admin"}), "local")
 PROVIDERS = '[[providers]]\nname = "demo-git"\ntype = "demo"\nsystem = "git"\nlatency_ms = 0\n'
 
 
@@ -21,7 +23,7 @@ def _config(path, body: str):
 def test_the_session_hands_the_recorded_policy_to_the_revocation_service(tmp_path, db_path):
     journal = Journal.open(db_path)
     for key in ("four_eyes_for_privileged", "read_only"):
-        policy_store.change(journal, key, True, actor="carol", source="test")
+        policy_store.change(journal, key, True, actor=CAROL, source="test")
     journal.close()
     # This config asks for nothing: refused, naming the recorded policy.
     lax = _config(tmp_path / "lax.toml", "")
@@ -70,7 +72,7 @@ def test_an_untouched_database_records_nothing(tmp_path, db_path):
 
 def test_the_recorded_policy_survives_a_rotation_and_is_checked_in_its_archive(tmp_path, db_path):
     journal = Journal.open(db_path)
-    policy_store.change(journal, "four_eyes_for_privileged", True, actor="carol", source="test")
+    policy_store.change(journal, "four_eyes_for_privileged", True, actor=CAROL, source="test")
     journal.append("carol", "something_else")
     _, _, archive = journal.rotate()
     assert policy_store.load(journal).four_eyes_for_privileged  # read from the archive
@@ -85,7 +87,7 @@ def test_the_recorded_policy_survives_a_rotation_and_is_checked_in_its_archive(t
 
 def test_a_read_only_session_meets_a_recorded_read_only(tmp_path, db_path):
     journal = Journal.open(db_path)
-    policy_store.change(journal, "read_only", True, actor="carol", source="test")
+    policy_store.change(journal, "read_only", True, actor=CAROL, source="test")
     journal.close()
     plain = _config(tmp_path / "plain.toml", "")
     with pytest.raises(PolicyError, match=r"operator\.read_only = false"):

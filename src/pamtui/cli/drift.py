@@ -89,6 +89,8 @@ def cmd_recheck(args: argparse.Namespace) -> int:
             concurrency=args.concurrency or session.config.queue.concurrency_per_provider,
             timeout_s=args.timeout,
             actor=session.operator,
+            record=not session.read_only,  # an auditor's session: a read, not a refusal
+            guard=session.guard,
         )
         if args.json:
             print_json(report.as_dict())

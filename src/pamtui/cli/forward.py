@@ -13,6 +13,7 @@ from pamtui.cli.common import (
     EXIT_OK,
     UsageError,
     add_json_option,
+    operator_actor,
     plural,
     print_json,
     print_table,
@@ -132,11 +133,19 @@ def cmd_forward(args: argparse.Namespace) -> int:
                 _print_results(moved, lags, args.json)
                 sys.stdout.flush()
 
-        follow(db_path, destinations, stop, poll_seconds=args.poll, on_pass=report)
+        follow(
+            db_path,
+            destinations,
+            stop,
+            actor=operator_actor(args),
+            poll_seconds=args.poll,
+            on_pass=report,
+        )
         return EXIT_OK
+    actor = operator_actor(args)
     journal = open_forwarding_journal(db_path)
     try:
-        results = forward_once(journal, destinations)
+        results = forward_once(journal, destinations, actor=actor)
         lags = forwarding_lag(journal, destinations)
     finally:
         journal.close()

@@ -61,7 +61,6 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_set(args: argparse.Namespace) -> int:
     from pamtui.services import policy_store
     from pamtui.services.mfa import StepUp
-    from pamtui.services.roles import Act, RoleGuard, journal_refusals
 
     key = args.key
     if key not in policy_store.KEYS:
@@ -73,7 +72,7 @@ def cmd_set(args: argparse.Namespace) -> int:
     if who.key_fingerprint:
         journal.actor_keys[actor] = who.key_fingerprint
     try:
-        RoleGuard(who, journal_refusals(journal)).require(Act.POLICY, f"policy:{key}")
+        policy_store.require_policy(journal, who, key)  # before the step-up code is asked
         before = policy_store.load(journal)
         if before.as_dict()[key] == value:
             if args.json:
@@ -90,7 +89,7 @@ def cmd_set(args: argparse.Namespace) -> int:
                 )
             finally:
                 step_up.store.close()
-        after = policy_store.change(journal, key, value, actor=actor, source="policy set")
+        after = policy_store.change(journal, key, value, actor=who, source="policy set")
     finally:
         journal.close()
     if args.json:

@@ -129,8 +129,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from pamtui.services.demo import (
         MIN_ACCOUNTS,
         ensure_scaled,
-        reset,
         reset_demo,
+        reset_state,
         scaled_path,
         seed_drift,
     )
@@ -142,7 +142,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         config = config_mod.load(args.config)
         if any(p.type != "demo" for p in config.providers):
             # This database holds real work too: only the demo's own state is reset.
-            path = reset(state_dir)
+            path = reset_state(resolve_db_path(args.db), actor=identity.current_actor(config))
             if args.json:
                 print_json({"state_file": str(path), "journal_rotated": False})
             else:
@@ -194,7 +194,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.reset or not path.exists():
         print(f"generating {args.scale:,} accounts into {path}…", file=sys.stderr, flush=True)
     if args.reset:
-        reset(state_dir, scale=args.scale, seed=args.seed)
+        reset_state(
+            db_path,
+            actor=identity.current_actor(config_mod.load(args.config)),
+            scale=args.scale,
+            seed=args.seed,
+        )
     else:
         ensure_scaled(path, scale=args.scale, seed=args.seed)
     took = time.perf_counter() - started

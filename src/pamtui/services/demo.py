@@ -39,6 +39,7 @@ __all__ = [
     "ensure_scaled",
     "reset",
     "reset_demo",
+    "reset_state",
     "scaled_path",
     "seed_drift",
 ]
@@ -97,6 +98,16 @@ def reset_demo(db_path: Path, *, actor: Actor) -> DemoReset:
     finally:
         journal.close()
     return DemoReset(state, archive, cleared, removed, entry.seq)
+
+
+def reset_state(
+    db_path: Path, *, actor: Actor, scale: int | None = None, seed: int | None = None
+) -> Path:
+    """Rebuild only a demo state file (``demo --reset`` beside real providers, or
+    ``demo --scale N --reset``): an admin's too, since it brings back every access
+    revoked in that org (a journalled refusal for anyone else)."""
+    _require_admin(db_path, actor)
+    return reset(db_path.parent, scale=scale, seed=seed)
 
 
 def _require_admin(db_path: Path, actor: Actor) -> None:

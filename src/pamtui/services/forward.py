@@ -21,6 +21,11 @@ The head is checkpointed to the same receiver (an ``audit_head`` message with
 ``SEQ:HASH`` of the last forwarded entry) every ``checkpoint_every`` entries
 and at least every ``checkpoint_minutes``: a head witnessed off this machine,
 for ``pamtui audit verify --expect-head``.
+
+Forwarding needs a role (``Act.FORWARD``, services/roles.py): a pass marks
+entries sent, and what is marked is never sent again. :func:`require_forward`
+is checked by :func:`forward_once` and :func:`follow` before anything is sent;
+:func:`forwarding_lag` only reads and is open to every actor.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ from pamtui.journal import Journal, JournalError, timestamp
 from pamtui.journal.heads import Head
 from pamtui.journal.outbox import Outbox
 from pamtui.journal.syslog import SyslogError, SyslogForwarder, TlsSettings
+from pamtui.model import ROLES, Actor
+from pamtui.services.roles import Act, RoleGuard, journal_refusals
 
 log = logging.getLogger(__name__)
 
@@ -232,13 +239,24 @@ def open_forwarding_journal(db_path: Path) -> Journal:
     return journal
 
 
+SERVICE = Actor("system", None, frozenset(ROLES), "local")
+"""``serve-ssh`` itself: the service owns the journal and forwards it (no operator's act)."""
+
+
+def require_forward(journal: Journal, actor: Actor) -> None:
+    """Forwarding is for any role, not an auditor: a journalled refusal otherwise."""
+    RoleGuard(actor, journal_refusals(journal)).require(Act.FORWARD, subject="forward")
+
+
 def forward_once(
     journal: Journal,
     destinations: Sequence[ForwardConfig],
     *,
+    actor: Actor,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> list[ForwardResult]:
-    """One pass over every destination (what cron runs)."""
+    """One pass over every destination (what cron runs), if ``actor`` may forward."""
+    require_forward(journal, actor)
     results = []
     for config in destinations:
         forwarder = DestinationForwarder(journal, config, now=now)
@@ -254,16 +272,23 @@ def follow(
     destinations: Sequence[ForwardConfig],
     stop: threading.Event,
     *,
+    actor: Actor,
     poll_seconds: float = 1.0,
     on_pass: Callable[[list[ForwardResult], list[ForwardLag]], None] | None = None,
 ) -> None:
     """Forward until ``stop`` is set: a pass, then wait ``poll_seconds`` (or, after a
-    failure, that destination's ``retry_seconds``) or until stopped."""
+    failure, that destination's ``retry_seconds``) or until stopped; ``actor`` must
+    be allowed to forward (:func:`require_forward`, raises ``RoleRefused``)."""
     try:
         journal = open_forwarding_journal(db_path)
     except JournalError as exc:  # a read-only or broken file: nothing to forward from
         log.error("forwarding stopped: %s", exc)
         return
+    try:
+        require_forward(journal, actor)
+    except Exception:
+        journal.close()
+        raise
     forwarders = [DestinationForwarder(journal, c) for c in destinations]
     retry_at: dict[str, float] = {}
     clock = 0.0

@@ -275,6 +275,7 @@ async def certify(
         person=person.id,
         actor=session.operator,
         record=record and not session.read_only,
+        guard=session.guard,
     )
     checks = {c.item.id: c for c in report.checks}
     steps = []

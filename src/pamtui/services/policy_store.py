@@ -39,6 +39,8 @@ from pamtui.journal import Journal, JournalUnavailable, Transaction
 from pamtui.journal.chain import body_text, entry_hash
 from pamtui.journal.database import connect
 from pamtui.journal.segments import default_archive_dir, find_archive, segment_link
+from pamtui.model import Actor
+from pamtui.services.roles import Act, RoleGuard, journal_refusals
 
 ACTION = "operator_policy_change"
 """Not ``operator_policy_change``: that action is the sweep policies' history (policy_history.py)."""
@@ -224,18 +226,29 @@ def _record(
     return _as_policy(after, entry.seq)
 
 
-def change(journal: Journal, key: str, value: bool, *, actor: str, source: str) -> RecordedPolicy:
+def require_policy(journal: Journal, actor: Actor, key: str) -> None:
+    """Changing the recorded policy is an admin's: a journalled refusal otherwise.
+
+    ``policy set`` asks first, before it asks for the step-up code; :func:`change`
+    asks again, so no front end changes the policy without it.
+    """
+    RoleGuard(actor, journal_refusals(journal)).require(Act.POLICY, f"policy:{key}")
+
+
+def change(journal: Journal, key: str, value: bool, *, actor: Actor, source: str) -> RecordedPolicy:
     """Set one key (the caller has checked the step-up); journalled as ``operator_policy_change``.
 
+    Refused unless ``actor`` may change the policy (:func:`require_policy`).
     Returns the policy after the change (the same one if nothing changed).
     """
+    require_policy(journal, actor, key)
     if key not in KEYS:
         raise PolicyError(f"unknown policy key {key!r} (known: {', '.join(KEYS)})")
     with journal.transaction() as tx:
         before = _load(tx.conn, journal.path)  # under the writer lock: no change is lost
         if before.as_dict()[key] == value:
             return before
-        return _record(tx, actor, before, {**before.as_dict(), key: value}, source)
+        return _record(tx, actor.name, before, {**before.as_dict(), key: value}, source)
 
 
 def _source_name(cfg: Config) -> str:

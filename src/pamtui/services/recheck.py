@@ -36,6 +36,7 @@ from pamtui.journal import EntryFilter, Journal, JournalError
 from pamtui.journal.redact import redact
 from pamtui.model import Capability, QueueItem, QueueState, RevokeAction
 from pamtui.providers.base import Provider
+from pamtui.services.roles import Act, RoleGuard
 
 STILL_GONE = "still_gone"
 CAME_BACK = "came_back"
@@ -160,6 +161,7 @@ async def recheck(
     record: bool = True,
     items: Iterable[QueueItem] | None = None,
     person: str = "",
+    guard: RoleGuard | None = None,
 ) -> RecheckReport:
     """Ask every provider again; journal the findings and a summary (``record``).
 
@@ -168,7 +170,13 @@ async def recheck(
     always); its summary is then a ``recheck_person`` entry with subject
     ``person:ID``, so it does not replace the last full recheck that the TUI
     reads its REGRESSED flags from.
+
+    A run that will journal needs ``guard``'s ``Act.RECHECK`` (services/roles.py),
+    checked before any provider is asked; ``record=False`` is a read for anyone.
     """
+    record = record and not journal.read_only
+    if record and guard is not None:
+        guard.require(Act.RECHECK, f"person:{person}" if person else RECHECK_ACTION)
     if items is None:
         items = revoked_items(journal, since)
     else:
@@ -211,7 +219,7 @@ async def recheck(
 
     checks = list(await asyncio.gather(*(check(item) for item in items)))
     report = RecheckReport(since, checks)
-    if record and not journal.read_only:
+    if record:
         _journal(journal, report, actor, person)
         report.journalled = True
     return report

@@ -5,10 +5,26 @@
   link``/``unlink``: a manual link decides whose accounts an offboarding
   takes, so it is triage, not reading); start an access review campaign
   (``pamtui review start``, the TUI's ``V``: it decides what gets reviewed);
+  journal a recheck of revoked access (``pamtui audit recheck``, with or
+  without ``--person``, and ``offboard report``'s re-check): the last recheck
+  sets and clears the REGRESSED flags triage works from (one ``--since``
+  tomorrow cleared them all), so it is triage, like the queue's own verify.
+  A session that cannot write (an auditor's, ``--read-only``) rechecks as a
+  read: it asks the providers and reports, journalling nothing;
 - ``approver``: approve someone else's four-eyes item (and triage);
 - ``admin``: change the recorded policy, administer operators' enrolment,
   rotate the journal (``audit rotate``) and reset the demo (``demo --reset``,
-  which rotates it and forgets the queue, the reviews and the drift).
+  which rotates it and forgets the queue, the reviews and the drift; beside
+  real providers, or with ``--scale N``, it rebuilds only the demo's state
+  file, which still brings back every access revoked there).
+
+Forwarding the journal to its ``[[forward]]`` receivers (``pamtui audit
+forward``, the TUI's background forwarder) needs **any** role: each pass marks
+entries sent on a receiver's cursor, and what is marked is never sent again
+(an auditor's config with a receiver of the same name on its own host kept
+them from the SIEM), so it is a write, not a read; but every role writes the
+journal and must see its entries leave the host, and the forwarder is the
+plumbing that does it (``--status`` only reads the cursors: open to all).
 
 An actor with no role is an **auditor**: it reads, nothing else. Every
 refusal is journalled (action ``refused``) and raised as :class:`RoleRefused`,
@@ -41,6 +57,8 @@ class Act(StrEnum):
     ROTATE = "rotate the journal or reset the demo"
     LINK = "link or unlink a person's accounts"
     REVIEW = "start an access review"
+    RECHECK = "journal a recheck of revoked access"
+    FORWARD = "forward the journal to its receivers"
 
 
 ROLES_FOR: dict[Act, frozenset[str]] = {
@@ -53,6 +71,8 @@ ROLES_FOR: dict[Act, frozenset[str]] = {
     Act.LINK: frozenset({"operator"}),
     Act.REVIEW: frozenset({"operator"}),
     Act.ROTATE: frozenset({"admin"}),
+    Act.RECHECK: frozenset({"operator"}),
+    Act.FORWARD: frozenset({"operator", "approver", "admin"}),
 }
 """Each act and the roles that allow it (any one of them)."""
 

@@ -40,7 +40,7 @@ import asyncssh
 from pamtui.config import OperatorEntry
 from pamtui.forward_config import ForwardConfig
 from pamtui.model import Actor
-from pamtui.services.forward import follow
+from pamtui.services.forward import SERVICE, follow
 from pamtui.services.journal import Journal, JournalError
 from pamtui.ssh.channel import TERMINAL_RESET, LiveSession, SessionChannel, log
 from pamtui.ssh.keys import AuthorizedKey, AuthorizedKeys
@@ -135,6 +135,7 @@ class AuditSshServer:
             self._forwarder = threading.Thread(
                 target=follow,
                 args=(opts.db_path, opts.forward, self._forward_stop),
+                kwargs={"actor": SERVICE},
                 name="pamtui-forward",
                 daemon=True,
             )

@@ -355,8 +355,19 @@ class PamtuiApp(BaseApp):
         def passed(_results: object, lags: list[ForwardLag]) -> None:
             self.forward_lags = lags
 
-        with contextlib.suppress(JournalError):
-            follow(self.session.db_path, destinations, self._forward_stop, on_pass=passed)
+        from pamtui.services.roles import RoleRefused
+
+        actor = self.session.actor
+        assert actor is not None  # a Session always has one after __post_init__
+        # An actor without a role is refused by the service (and the refusal journalled).
+        with contextlib.suppress(JournalError, RoleRefused):
+            follow(
+                self.session.db_path,
+                destinations,
+                self._forward_stop,
+                actor=actor,
+                on_pass=passed,
+            )
 
     def busy(self) -> str:
         running = {w.group for w in self.workers if w.is_running}

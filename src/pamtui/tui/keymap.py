@@ -59,6 +59,7 @@ ACTION_ACTS: dict[str, Act] = {
     "revoke_credential": Act.STAGE,
     "revoke_account": Act.STAGE,
     "offboard_person": Act.STAGE,
+    "remove_access": Act.STAGE,  # the people screen's MOVER/EXCESS removal
     "keep": Act.STAGE,
     "revoke": Act.STAGE,
     "defer": Act.STAGE,
