@@ -152,3 +152,28 @@ def test_a_read_only_copy_of_a_rotated_journal_verifies_with_its_archives(
 
     assert verify.returncode == 0, verify.stderr
     assert verify.stdout.startswith("ok: 5 entries"), verify.stdout
+
+
+def test_an_archive_whose_wal_cannot_be_read_is_named_with_the_reason(
+    tmp_path: Path, restore_modes: None
+) -> None:
+    """Was: "... archive X, not verified here (X is empty, not at 3:...)": it is not empty."""
+    live = tmp_path / "live" / "pamtui.db"
+    journal = _journal(live, 3)
+    _, _, archive = journal.rotate()
+    journal.close()
+    held = Journal.open(archive)  # someone had the archive open when it was copied
+    held.conn.execute("PRAGMA wal_autocheckpoint=0")
+    held.conn.execute("CREATE TABLE scratch (x)")
+    copy = _copy(live, tmp_path / "copy")
+    copy.parent.chmod(0o755)
+    _copy(archive, copy.parent / archive.parent.name, ("-wal",))
+    copy.parent.chmod(0o555)
+    held.close()
+
+    verify = _pamtui(tmp_path, copy, "audit", "verify")
+
+    assert verify.returncode == 1, verify.stdout
+    assert "entries 1..3 are in archive" in verify.stdout
+    assert "is empty" not in verify.stdout
+    assert f"{archive.name}-wal holds entries" in verify.stdout
