@@ -177,3 +177,20 @@ def test_an_archive_whose_wal_cannot_be_read_is_named_with_the_reason(
     assert "entries 1..3 are in archive" in verify.stdout
     assert "is empty" not in verify.stdout
     assert f"{archive.name}-wal holds entries" in verify.stdout
+
+
+def test_a_file_still_writable_in_a_read_only_directory_is_refused_with_the_fix(
+    tmp_path: Path, restore_modes: None
+) -> None:
+    """Read without locks, a journal someone may still write could be read half-written."""
+    _journal(tmp_path / "live" / "pamtui.db", 2).close()
+    copy = _copy(tmp_path / "live" / "pamtui.db", tmp_path / "copy")
+    copy.parent.chmod(0o755)
+    copy.chmod(0o644)
+    copy.parent.chmod(0o555)
+
+    verify = _pamtui(tmp_path, copy, "audit", "verify")
+
+    assert verify.returncode == 1, verify.stdout
+    assert verify.stdout == "" and verify.stderr.count("\n") == 1
+    assert f"chmod a-w {copy}" in verify.stderr and "writable directory" in verify.stderr

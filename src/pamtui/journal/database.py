@@ -334,8 +334,9 @@ def _open_read_only(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
     ``-shm``, creating it (and ``-wal``) when missing: impossible in a
     read-only directory, such as an auditor's read-only copy. The file alone
     is then complete only when no ``-wal`` holds entries not yet checkpointed
-    into it; then it is read as it is (``immutable=1``: no side files, no
-    locks). A non-empty ``-wal`` is never ignored: the open is refused.
+    into it; then a file that cannot change (:func:`_unchanging`) is read as
+    it is (``immutable=1``: no side files, no locks). A non-empty ``-wal`` is
+    never ignored: the open is refused.
     """
     try:
         return _probe(_sqlite_ro(path, "mode=ro", busy_timeout_s), path)
@@ -351,7 +352,27 @@ def _open_read_only(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
             f"{path.name} and {wal.name} to a writable directory, or checkpoint the journal "
             "(close every pamtui using it) before copying it"
         )
+    if not _unchanging(path):
+        raise JournalUnavailable(
+            f"cannot read {path} here: SQLite needs to create {path.name}-shm in "
+            f"{path.parent}, which cannot be written; if it is a copy, make it read-only "
+            f"(chmod a-w {path}) or copy it to a writable directory"
+        )
     return _probe(_sqlite_ro(path, "mode=ro&immutable=1", busy_timeout_s), path)
+
+
+def _unchanging(path: Path) -> bool:
+    """Whether no writer could change ``path`` while it is read without locks.
+
+    ``immutable=1`` takes no locks: a writer checkpointing into the file
+    meanwhile (a live journal in a directory this account cannot write)
+    could be read half-written, a false "edited" verdict at best. A file
+    nobody may write (no write bit: a copy made read-only), or one on a
+    read-only file system, stays as it is.
+    """
+    if not path.stat().st_mode & 0o222:
+        return True
+    return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
 
 
 def _sqlite_ro(path: Path, options: str, busy_timeout_s: float) -> sqlite3.Connection:
