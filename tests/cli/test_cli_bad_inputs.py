@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import pty
 import select
-import shutil
 import signal
 import socket
 import sqlite3
@@ -21,6 +20,7 @@ import pytest
 
 from pamtui.cli import main
 from pamtui.journal import Journal
+from tests.support.privileges import without_root_powers
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 ACCOUNT = "amara-quinn"  # a demo-git account with several live credentials
@@ -142,16 +142,6 @@ def test_a_journal_path_that_cannot_be_a_journal_is_one_clear_line(
     assert expected in err and "internal error" not in err
 
 
-def _without_root_powers() -> list[str]:
-    """A prefix that makes file modes bind this process, even when the tests run as root."""
-    if os.geteuid() != 0:
-        return []
-    if not shutil.which("setpriv"):
-        pytest.skip("running as root without setpriv: modes would not bind")
-    caps = "-dac_override,-dac_read_search,-fowner"
-    return ["setpriv", f"--bounding-set={caps}", f"--inh-caps={caps}"]
-
-
 def _in_a_read_only_data_dir(
     tmp_path: Path, argv: list[str], timeout: float
 ) -> subprocess.CompletedProcess:
@@ -161,7 +151,7 @@ def _in_a_read_only_data_dir(
     try:
         return subprocess.run(
             [
-                *_without_root_powers(),
+                *without_root_powers(),
                 sys.executable,
                 "-m",
                 "pamtui",

@@ -301,18 +301,7 @@ def connect(
         if read_only:
             if not path.exists():
                 raise JournalError(f"no journal at {path}")
-            conn = sqlite3.connect(
-                f"file:{path}?mode=ro",
-                uri=True,
-                isolation_level=None,
-                timeout=busy_timeout_s,
-                check_same_thread=False,
-            )
-            # SQLite reads the file only at the first query: read its header now, so
-            # a --db that is no database, or not a pamtui one, fails here, in one line.
-            if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
-                conn.close()
-                raise JournalError(f"{path} is not a pamtui journal (no journal schema)")
+            conn = _open_read_only(path, busy_timeout_s)
         else:
             try:
                 _create_private_file(path)
@@ -331,6 +320,84 @@ def connect(
         raise JournalUnavailable(f"cannot open the journal at {path}: {exc}") from exc
     except sqlite3.DatabaseError as exc:
         raise JournalError(f"{path} is not a pamtui journal: {exc}") from exc
+    return conn
+
+
+_NO_SIDE_FILES = (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN)
+"""What SQLite answers a read-only open that needs a ``-shm`` it cannot create."""
+
+
+def _open_read_only(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
+    """A read-only connection, also to a copy in a directory this account cannot write.
+
+    SQLite reads a WAL-mode file (every journal and archive) through its
+    ``-shm``, creating it (and ``-wal``) when missing: impossible in a
+    read-only directory, such as an auditor's read-only copy. The file alone
+    is then complete only when no ``-wal`` holds entries not yet checkpointed
+    into it; then a file that cannot change (:func:`_unchanging`) is read as
+    it is (``immutable=1``: no side files, no locks). A non-empty ``-wal`` is
+    never ignored: the open is refused.
+    """
+    try:
+        return _probe(_sqlite_ro(path, "mode=ro", busy_timeout_s), path)
+    except sqlite3.OperationalError as exc:
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        if code not in _NO_SIDE_FILES or not os.access(path, os.R_OK):
+            raise
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise JournalUnavailable(
+            f"{wal} holds entries not yet in {path.name}, and SQLite can read them only by "
+            f"creating {path.name}-shm in {path.parent}, which cannot be written here: copy "
+            f"{path.name} and {wal.name} to a writable directory, or checkpoint the journal "
+            "(close every pamtui using it) before copying it"
+        )
+    if not _unchanging(path):
+        raise JournalUnavailable(
+            f"cannot read {path} here: SQLite needs to create {path.name}-shm in "
+            f"{path.parent}, which cannot be written; if it is a copy, make it read-only "
+            f"(chmod a-w {path}) or copy it to a writable directory"
+        )
+    return _probe(_sqlite_ro(path, "mode=ro&immutable=1", busy_timeout_s), path)
+
+
+def _unchanging(path: Path) -> bool:
+    """Whether no writer could change ``path`` while it is read without locks.
+
+    ``immutable=1`` takes no locks: a writer checkpointing into the file
+    meanwhile (a live journal in a directory this account cannot write)
+    could be read half-written, a false "edited" verdict at best. A file
+    nobody may write (no write bit: a copy made read-only), or one on a
+    read-only file system, stays as it is.
+    """
+    if not path.stat().st_mode & 0o222:
+        return True
+    return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+
+
+def _sqlite_ro(path: Path, options: str, busy_timeout_s: float) -> sqlite3.Connection:
+    return sqlite3.connect(
+        f"file:{path}?{options}",
+        uri=True,
+        isolation_level=None,
+        timeout=busy_timeout_s,
+        check_same_thread=False,
+    )
+
+
+def _probe(conn: sqlite3.Connection, path: Path) -> sqlite3.Connection:
+    """Read the header now (SQLite reads the file only at the first query).
+
+    So a --db that is no database, or not a pamtui one, fails here, in one line.
+    """
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except BaseException:
+        conn.close()
+        raise
+    if version == 0:
+        conn.close()
+        raise JournalError(f"{path} is not a pamtui journal (no journal schema)")
     return conn
 
 

@@ -177,19 +177,19 @@ def walk_chain(
     return VerifyReport(True, count, _head_after(count, expected_seq, expected_prev))
 
 
-def _file_head(path: Path) -> Head | None:
-    """The last entry of an archive file, or None if it is not a readable journal."""
+def _file_head(path: Path) -> Head | str:
+    """The last entry of an archive file, or why there is none (empty, unreadable)."""
     try:
         conn = connect(path, read_only=True)
-    except JournalError:
-        return None
+    except JournalError as exc:
+        return str(exc)  # e.g. a -wal it cannot read: saying "empty" would mislead
     try:
         row = conn.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
-    except sqlite3.Error:
-        return None
+    except sqlite3.Error as exc:
+        return f"{path} cannot be read: {exc}"
     finally:
         conn.close()
-    return Head(row[0], row[1]) if row else None
+    return Head(row[0], row[1]) if row else f"{path} is empty"
 
 
 def find_archive(
@@ -217,7 +217,7 @@ def find_archive(
         if head == link:
             return candidate, ""
         if candidate == default or (name and candidate.name == Path(name).name):
-            mismatched.append(f"{candidate} ends at {head}" if head else f"{candidate} is empty")
+            mismatched.append(f"{candidate} ends at {head}" if isinstance(head, Head) else head)
     if mismatched:
         return None, f" ({'; '.join(mismatched)}, not at {link})"
     where = f"; it is not in {archive_dir}" if archive_dir is not None else ""
