@@ -49,3 +49,20 @@ def scratch_dir(keep: Path | None) -> Iterator[Path]:
         return
     with tempfile.TemporaryDirectory() as tmp:
         yield Path(tmp)
+
+
+def until_snapshot_saved(db: Path, timeout: float = 60) -> None:
+    """Wait until the inventory snapshot beside ``db`` exists: the next start uses it.
+
+    A TUI that quits at its first frame would never leave one; an operator's
+    session always does, once the providers have answered.
+    """
+    import time
+
+    from pamtui.services.inventory_snapshot import snapshot_file
+
+    deadline = time.perf_counter() + timeout
+    while not snapshot_file(db).exists():
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"no inventory snapshot beside {db} after {timeout:.0f} s")
+        time.sleep(0.05)

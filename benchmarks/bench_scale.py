@@ -38,7 +38,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import machine_line, measured_env, scratch_dir
+from _machine import machine_line, measured_env, scratch_dir, until_snapshot_saved
 
 QUERIES = ("lucia-castillo", "orphan priv", "zoe.z", "~mrtgrc")
 
@@ -310,7 +310,7 @@ def _tmux_run(
                     bursts += _type(tmux, total, query, burst=True)
             # The first start leaves the snapshot the next starts use: quitting
             # abandons a save still under way (it gives way while keys arrive).
-            _until_saved(db)
+            until_snapshot_saved(db, timeout=300)
         # Quit: right after the providers answered (the snapshot save and the drift
         # record still under way at 100k), or once the first start's snapshot is saved.
         asked = time.perf_counter()
@@ -319,16 +319,6 @@ def _tmux_run(
         return (first, done, reconciled), latencies, bursts, gone
     finally:
         tmux("kill-server")
-
-
-def _until_saved(db: Path, timeout: float = 300) -> None:
-    from pamtui.services.inventory_snapshot import snapshot_file
-
-    deadline = time.perf_counter() + timeout
-    while not snapshot_file(db).exists():
-        if time.perf_counter() > deadline:
-            raise RuntimeError(f"no inventory snapshot beside {db} after {timeout:.0f} s")
-        time.sleep(0.05)
 
 
 KEY_ROUNDS = 3

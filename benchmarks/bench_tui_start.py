@@ -28,7 +28,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import machine_line, measured_env
+from _machine import machine_line, measured_env, until_snapshot_saved
 
 HERE = Path(__file__).parent
 
@@ -57,20 +57,8 @@ async def _headless_once(data_dir: Path, started: float | None = None) -> float:
             except Exception:
                 continue
         took = time.perf_counter() - started
-        await _until_snapshot_saved(data_dir)
+        await asyncio.to_thread(until_snapshot_saved, data_dir / "pamtui.db")
         return took
-
-
-async def _until_snapshot_saved(data_dir: Path, timeout: float = 60) -> None:
-    """Stay until the inventory snapshot of this run exists (the next start uses it).
-
-    A start that quits at its first frame would never leave one; an operator's
-    session always does, once the providers have answered.
-    """
-    path = data_dir / "pamtui.db-inventory.sqlite"
-    deadline = time.perf_counter() + timeout
-    while not path.exists() and time.perf_counter() < deadline:
-        await asyncio.sleep(0.05)
 
 
 def _fresh_python(code: str, env: dict[str, str]) -> float:
@@ -161,11 +149,8 @@ def _tmux_once(data_dir: Path, argv: list[str]) -> float:
         while time.perf_counter() < deadline:
             if "ORPHAN" in tmux("capture-pane", "-p", "-t", "b").stdout:
                 took = time.perf_counter() - started
-                snapshot = data_dir / "pamtui.db-inventory.sqlite"  # see _until_snapshot_saved
-                while "bare" not in argv[-1] and not snapshot.exists():
-                    if time.perf_counter() > deadline + 30:
-                        break
-                    time.sleep(0.05)
+                if "bare" not in argv[-1]:
+                    until_snapshot_saved(data_dir / "pamtui.db")
                 return took
             time.sleep(0.02)
         raise RuntimeError(f"{argv[-1]} did not show its first frame within 30 s")
