@@ -13,7 +13,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from json.encoder import encode_basestring
@@ -34,6 +34,7 @@ from pamtui.journal.segments import (
     verify_segments,
 )
 from pamtui.model import JournalEntry
+from pamtui.sqlite_tx import immediate_transaction
 
 if TYPE_CHECKING:  # sqlite-utils costs ~100 ms to import and nothing at start needs it
     import sqlite_utils
@@ -214,23 +215,12 @@ class Journal:
         """``BEGIN IMMEDIATE`` ... ``COMMIT``; any SQLite failure is JournalUnavailable."""
         if self.read_only:
             raise JournalUnavailable("the journal is open read-only")
+        # Beginning, the block and the COMMIT alike: rolled back, then mapped.
         try:
-            self.conn.execute("BEGIN IMMEDIATE")
+            with immediate_transaction(self.conn):
+                yield Transaction(self.conn, self.actor_keys)
         except sqlite3.Error as exc:
             raise JournalUnavailable(f"cannot write to the journal {self.path}: {exc}") from exc
-        try:
-            yield Transaction(self.conn, self.actor_keys)
-            self.conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self._rollback()
-            raise JournalUnavailable(f"cannot write to the journal {self.path}: {exc}") from exc
-        except BaseException:
-            self._rollback()
-            raise
-
-    def _rollback(self) -> None:
-        with suppress(sqlite3.Error):
-            self.conn.execute("ROLLBACK")
 
     def append(
         self,

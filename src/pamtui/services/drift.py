@@ -51,6 +51,7 @@ from pamtui.model import (
 )
 from pamtui.services import risk
 from pamtui.services.inventory import AccountView
+from pamtui.sqlite_tx import immediate_transaction
 
 SNAPSHOT_FILE_NAME = kept_files.DRIFT_SNAPSHOTS.name
 
@@ -115,19 +116,6 @@ _VERSION = 1
 """``PRAGMA user_version``; 1: ``syncs.journalled`` and its index."""
 
 
-@contextlib.contextmanager
-def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any failure: one writer at a time."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-        conn.execute("COMMIT")
-    except BaseException:
-        with contextlib.suppress(sqlite3.Error):
-            conn.execute("ROLLBACK")
-        raise
-
-
 def _migrate(conn: sqlite3.Connection) -> None:
     """Bring a file from an older pamtui up to ``_VERSION``, once, under the write lock.
 
@@ -138,7 +126,7 @@ def _migrate(conn: sqlite3.Connection) -> None:
     """
     if conn.execute("PRAGMA user_version").fetchone()[0] >= _VERSION:
         return
-    with write_transaction(conn):
+    with immediate_transaction(conn):
         columns = {row[1] for row in conn.execute("PRAGMA table_info(syncs)")}
         if "journalled" not in columns:
             conn.execute("ALTER TABLE syncs ADD COLUMN journalled INTEGER NOT NULL DEFAULT 1")
@@ -389,7 +377,7 @@ class SnapshotStore:
             encoded[view.account.id] = (_digest(text), text, view.account.name)
         conn = self.connect()
         try:
-            with write_transaction(conn):
+            with immediate_transaction(conn):
                 known = dict(
                     conn.execute(
                         "SELECT account_id, digest FROM current WHERE provider = ?", (provider,)

@@ -33,9 +33,9 @@ from pamtui.services.drift import (
     SnapshotStore,
     SyncRecord,
     journal_detail,
-    write_transaction,
 )
 from pamtui.services.inventory import AccountView
+from pamtui.sqlite_tx import immediate_transaction
 
 DriftListener = Callable[[SyncRecord], None]
 Owed = tuple[int, str, dict[str, Any]]
@@ -124,7 +124,7 @@ def journal_owed(
     done: list[int] = []
     failure: BaseException | None = None
     try:
-        with write_transaction(conn):  # BEGIN IMMEDIATE: busy means another writer
+        with immediate_transaction(conn):  # BEGIN IMMEDIATE: busy means another writer
             still = {row[0] for row in conn.execute("SELECT id FROM syncs WHERE journalled = 0")}
             for sync_id, provider, detail in candidates:
                 if sync_id not in still:

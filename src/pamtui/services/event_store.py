@@ -31,6 +31,7 @@ from pathlib import Path
 from pamtui import kept_files
 from pamtui.model import AccessEvent
 from pamtui.services.stream import FeedItem, StreamProblem
+from pamtui.sqlite_tx import immediate_transaction
 
 RETAIN = 50_000
 """Items kept by default: minutes of a busy org's traffic, a few MB on disk."""
@@ -118,9 +119,7 @@ class EventStore:
     def append(self, items: Sequence[FeedItem]) -> int:
         """Store a batch and the cursors it reaches, in one transaction; the last seq."""
         cursors = {i.provider: i.cursor for i in items if isinstance(i, AccessEvent) and i.cursor}
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate_transaction(self._conn) as conn:
             conn.executemany(
                 "INSERT INTO events (provider, kind, body) VALUES (?, ?, ?)",
                 (_encode(i) for i in items),
@@ -132,10 +131,6 @@ class EventStore:
             )
             last = self._last(conn)
             conn.execute("DELETE FROM events WHERE seq <= ?", (last - self.retain,))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         return last
 
     # -- a reader -----------------------------------------------------------------

@@ -3,25 +3,31 @@
 :class:`QueueStore` reads and writes ``queue_items``: staging a plan,
 approving, editing, cancelling, expiring approvals, and the one guarded
 transition that every state change goes through (conditional on the state
-and the lease it read, journalled in the same transaction). Execution, and
-the guarantees that go with it, are :class:`pamtui.services.queue.RevocationQueue`'s.
+and the lease it read, journalled in the same transaction). The check that a
+row is what its journal entries say is :mod:`pamtui.services.queue_journal_check`'s;
+the errors are :mod:`pamtui.services.queue_errors`'s. Execution, and the
+guarantees that go with it, are :class:`pamtui.services.queue.RevocationQueue`'s.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pamtui.errors import EXIT_USAGE, PamtuiError
-from pamtui.journal import Journal, JournalError, Transaction, timestamp
-from pamtui.journal.segments import SEGMENT_START, archived_segments
+from pamtui.journal import Journal, Transaction, timestamp
 from pamtui.model import QueueItem, QueueState, RevokeAction, TargetKind
 from pamtui.providers.base import Provider
 from pamtui.services.holder import Holder
+from pamtui.services.queue_errors import FourEyesError as FourEyesError
+from pamtui.services.queue_errors import NoSuchItem as NoSuchItem
+from pamtui.services.queue_errors import PlanOrderError as PlanOrderError
+from pamtui.services.queue_errors import QueueError as QueueError
+from pamtui.services.queue_errors import QueueTampered as QueueTampered
+from pamtui.services.queue_errors import ReadOnlyError as ReadOnlyError
+from pamtui.services.queue_errors import WrongState as WrongState
+from pamtui.services.queue_journal_check import check_journalled
 
 S = QueueState
 
@@ -40,64 +46,6 @@ ALLOWED: dict[QueueState, frozenset[QueueState]] = {
 PENDING = (S.STAGED, S.AWAITING_APPROVAL, S.APPROVED, S.FAILED)
 DEFAULT_LEASE = timedelta(minutes=2)
 DEFAULT_APPROVAL_TTL = timedelta(hours=24)
-
-
-class QueueError(PamtuiError):
-    """A queue operation was refused; the message is for operators."""
-
-
-class ReadOnlyError(QueueError):
-    """The session is read-only: no mutating action is available."""
-
-
-class FourEyesError(QueueError):
-    """The requester tried to approve their own request."""
-
-
-class NoSuchItem(QueueError):
-    """The ID names no queue item: a usage mistake (exit 2), nothing was tried."""
-
-    exit_code = EXIT_USAGE
-
-
-class WrongState(QueueError):
-    """The verb does not apply to the item's state (retry a verified item): exit 2."""
-
-    exit_code = EXIT_USAGE
-
-
-class PlanOrderError(QueueError):
-    """A step was asked to start before the earlier steps of its plan were verified."""
-
-
-class QueueTampered(QueueError):
-    """A queue row says what its journal entries do not: it was edited outside pamtui.
-
-    The hash chain covers the journal's entries, not the ``queue_items`` rows;
-    an ``UPDATE queue_items SET state = 'approved'`` in the sqlite3 shell would
-    otherwise forge a four-eyes approval that ``audit verify`` cannot see.
-    """
-
-
-_ITEM_ENTRIES = (
-    "SELECT actor, action, detail FROM entries WHERE subject = ? AND provider = ?"
-    " AND json_extract(detail, '$.item') = ? ORDER BY seq"
-)
-
-
-def _replay(
-    rows: Iterable[tuple[str, str, str]], key: str
-) -> tuple[tuple[str, dict[str, Any]] | None, str]:
-    """``(stage entry's actor and detail, state after the last transition)`` of an item."""
-    stage: tuple[str, dict[str, Any]] | None = None
-    state = ""
-    for actor, action, text in rows:
-        detail = json.loads(text)
-        if action == "stage" and detail.get("idempotency_key") == key:
-            stage, state = (actor, detail), str(S.STAGED)
-        elif "from" in detail and "to" in detail:
-            state = str(detail["to"])
-    return stage, state
 
 
 def _parse_ts(value: str) -> datetime:
@@ -221,7 +169,9 @@ class QueueStore:
         self._require_writable()
         if to not in ALLOWED[item.state]:
             raise WrongState(f"item {item.id} is {item.state}; it cannot become {to}")
-        self._check_journalled(item)
+        # Read again: an item another process has moved on since is not a forgery
+        # (the conditional update below then refuses it as before).
+        check_journalled(self.journal, self.get(item.id))
         lease_owner, lease_until = lease if lease is not None else ("", "")
         cursor = tx.execute(
             "UPDATE queue_items SET state = ?, updated = ?, attempts = ?, last_error = ?,"
@@ -256,82 +206,6 @@ class QueueStore:
             },
         )
         return self.get(item.id)
-
-    def _check_journalled(self, item: QueueItem) -> None:
-        """Refuse a row its journal entries do not vouch for (:class:`QueueTampered`).
-
-        Its state must be the ``to`` of its last journalled transition (``staged``
-        right after its ``stage`` entry), and its requester, four eyes, plan and
-        step order those its ``stage`` entry recorded. When ``audit rotate``
-        archived its ``stage`` entry (and maybe every other entry of it), the
-        earlier entries are read from the archives (:meth:`_archived_entries`);
-        the usual case, its ``stage`` entry in the live file, reads nothing else.
-        The row is read again: an ``item`` another process has moved on since is
-        not a forgery (the conditional update then refuses it as before).
-        """
-        item = self.get(item.id)
-        params = (item.action.subject, item.action.provider, item.id)
-        rows = self.journal.conn.execute(_ITEM_ENTRIES, params).fetchall()
-        stage, state = _replay(rows, item.idempotency_key)
-        if stage is None and self._history_archived():
-            rows = self._archived_entries(item, params) + rows
-            stage, state = _replay(rows, item.idempotency_key)
-        wrong = []
-        if state != str(item.state):
-            wrong.append(f"it is {item.state}, the journal says {state or 'nothing of it'}")
-        if stage is None:  # its idempotency key rewritten: nothing else would be compared
-            wrong.append(f"no stage entry has its idempotency key {item.idempotency_key!r}")
-        else:
-            actor, detail = stage
-            recorded = {
-                "requested by": (actor, item.requested_by),
-                "four eyes": (bool(detail.get("four_eyes")), item.four_eyes),
-                "plan": (detail.get("plan"), item.plan_id),
-                "step order": (detail.get("order", item.action.order), item.action.order),
-            }
-            wrong += [
-                f"{name} {now!r}, the journal says {then!r}"
-                for name, (then, now) in recorded.items()
-                if then != now
-            ]
-        if wrong:
-            raise QueueTampered(
-                f"queue item {item.id} does not match the journal ({'; '.join(wrong)}): "
-                "its row was edited outside pamtui, so nothing was done to it"
-            )
-
-    def _history_archived(self) -> bool:
-        first = self.journal.conn.execute(
-            "SELECT action FROM entries ORDER BY seq LIMIT 1"
-        ).fetchone()
-        return bool(first and first[0] == SEGMENT_START)
-
-    def _archived_entries(
-        self, item: QueueItem, params: tuple[str, str, int]
-    ) -> list[tuple[str, str, str]]:
-        """The item's entries in the archives, oldest first, back to its ``stage`` entry.
-
-        Archives are read newest first (:func:`archived_segments`), stopping at
-        the one that holds the ``stage`` entry. A missing or unreadable archive
-        refuses the transition instead of allowing it: otherwise deleting the
-        archives (or rotating to a file kept elsewhere) and then editing the row
-        would forge an approval again, and the live file never vouches for
-        entries it no longer holds. ``pamtui audit verify`` names the archive.
-        """
-        found: list[list[tuple[str, str, str]]] = []
-        try:
-            for archive in archived_segments(self.journal.conn, self.journal.path):
-                rows = archive.execute(_ITEM_ENTRIES, params).fetchall()
-                found.append(rows)
-                if _replay(rows, item.idempotency_key)[0] is not None:
-                    break
-        except (JournalError, sqlite3.Error) as exc:
-            raise QueueTampered(
-                f"queue item {item.id}'s history could not be checked: its journal entries"
-                f" were rotated into archives that cannot be read ({exc}), so nothing was"
-                " done to it; see: pamtui audit verify"
-            ) from exc
-        return [row for rows in reversed(found) for row in rows]
 
     def stage(
         self,

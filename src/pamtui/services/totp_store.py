@@ -30,12 +30,13 @@ import os
 import sqlite3
 import stat
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pamtui import kept_files
 from pamtui.errors import EXIT_USAGE, PamtuiError
+from pamtui.sqlite_tx import immediate_transaction
 
 SUFFIX = "-totp"
 FILE_MODE = 0o600
@@ -218,19 +219,18 @@ class TotpStore:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` ... ``COMMIT``: one writer at a time, across processes."""
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``: one writer at a time, across processes.
+
+        Only a failure to begin is a :class:`TotpStoreError`; anything raised
+        later rolls back and propagates unchanged.
+        """
         conn = self.conn
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise TotpStoreError(f"cannot write the TOTP store {self.path}: {exc}") from exc
-        try:
+        with ExitStack() as stack:
+            try:
+                stack.enter_context(immediate_transaction(conn))
+            except sqlite3.Error as exc:
+                raise TotpStoreError(f"cannot write the TOTP store {self.path}: {exc}") from exc
             yield conn
-            conn.execute("COMMIT")
-        except BaseException:
-            with suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-            raise
 
     # -- reading ---------------------------------------------------------------
 

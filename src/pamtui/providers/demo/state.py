@@ -33,6 +33,7 @@ from pamtui.providers.base import ProviderError
 from pamtui.providers.demo import grants
 from pamtui.providers.demo.constants import DEFAULT_SEED, FORMAT
 from pamtui.resources import sample_data_dir
+from pamtui.sqlite_tx import immediate_transaction
 
 STATE_FILE_NAME = kept_files.DEMO_STATE.name
 SAMPLE_FILE_NAME = "demo-org.json"
@@ -93,17 +94,6 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
     conn.execute("PRAGMA synchronous = NORMAL")
     return conn
-
-
-@contextlib.contextmanager
-def write_transaction(conn: sqlite3.Connection) -> Any:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 # -- creation -----------------------------------------------------------------
@@ -349,7 +339,7 @@ def apply_revoke(
     systems = tuple(systems)
     conn = connect(path)
     try:
-        with write_transaction(conn):
+        with immediate_transaction(conn):
             try:
                 outcome = _apply(
                     conn, systems, action, target_kind, target_id, idempotency_key, now
@@ -608,7 +598,7 @@ class Denials:
 def _tamper(path: Path, sql: str, params: tuple[Any, ...], what: str) -> None:
     conn = connect(path)
     try:
-        with write_transaction(conn):
+        with immediate_transaction(conn):
             if conn.execute(sql, params).rowcount != 1:
                 raise ProviderError(f"no {what} in the demo state file")
     finally:
@@ -649,7 +639,7 @@ def grant_privilege(path: Path, account_id: str, group: str = "") -> None:
     """Make an account privileged, optionally adding it to an (admin) group."""
     conn = connect(path)
     try:
-        with write_transaction(conn):
+        with immediate_transaction(conn):
             row = conn.execute("SELECT groups FROM accounts WHERE id = ?", (account_id,)).fetchone()
             if row is None:
                 raise ProviderError(f"no account {account_id!r} in the demo state file")
@@ -678,7 +668,7 @@ def add_credential(
     now = time.time() if now is None else now
     conn = connect(path)
     try:
-        with write_transaction(conn):
+        with immediate_transaction(conn):
             row = conn.execute("SELECT system FROM accounts WHERE id = ?", (account_id,)).fetchone()
             if row is None:
                 raise ProviderError(f"no account {account_id!r} in the demo state file")
