@@ -5,6 +5,8 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+import pytest
+
 from pamtui.providers.demo.calls import read_calls
 from tests.providers.test_demo_provider import FastClock, make, take
 
@@ -37,3 +39,16 @@ async def test_no_call_log_unless_asked(tmp_path: Path) -> None:
     await provider.aclose()
     assert provider.calls is None
     assert read_calls(tmp_path / "calls.sqlite") == {}
+
+
+@pytest.mark.parametrize("name", ["ops#1", "a?b", "50%41"])
+async def test_calls_are_read_from_a_log_in_an_odd_directory(tmp_path: Path, name: str) -> None:
+    """Was: {} (a?b, ops#1: "no such table", with an empty "a" or "ops" created beside
+    the directory) or "unable to open database file" (50%41)."""
+    (tmp_path / name).mkdir()
+    log = tmp_path / name / "calls.sqlite"
+    provider = make(tmp_path, "idp", system="idp", call_log=str(log))
+    assert [a async for a in provider.list_accounts()]
+    await provider.aclose()
+    assert read_calls(log)[("idp", "list_accounts")] == 1
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "demo.sqlite") == [name]

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from pamtui.services import drift as dr
 from pamtui.services.policy import preview_drift
 from tests.services.test_drift import token, view
@@ -80,3 +82,15 @@ def test_preview_without_a_store_is_a_baseline_everywhere(tmp_path: Path) -> Non
         ("q", 0, True, []),
     ]
     assert not store.path.exists()
+
+
+@pytest.mark.parametrize("name", ["ops#1", "a?b", "50%41"])
+def test_the_stored_side_reads_a_store_in_an_odd_directory(tmp_path: Path, name: str) -> None:
+    """Was: "no such table: current", and ops#1 or a?b left an empty file beside
+    the data directory (the raw path in a SQLite URI named another file)."""
+    store = dr.SnapshotStore(tmp_path / name / "snapshots.sqlite")
+    store.path.parent.mkdir()
+    alice = view(groups=("Everyone",), credentials=[token("t1", "read")])
+    store.record("p", [alice])
+    assert store.stored("p") == ({"a1": dr.record_of(alice)}, True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]

@@ -91,3 +91,18 @@ def test_a_reader_cannot_write(tmp_path: Path) -> None:
     with pytest.raises(sqlite3.OperationalError):
         reader._conn.execute("DELETE FROM events")
     reader.close()
+
+
+@pytest.mark.parametrize("name", ["ops#1", "a?b", "50%41"])
+def test_a_reader_tails_a_store_in_an_odd_directory(tmp_path: Path, name: str) -> None:
+    """Was: the reader's SQLite URI named another file (an empty one beside the
+    data directory for ops#1 and a?b), so sessions saw no events."""
+    data = tmp_path / name
+    data.mkdir()
+    store = EventStore.beside(data / "p.db", writer=True)
+    store.append([event("idp", 1)])
+    reader = EventStore.beside(data / "p.db")
+    assert items_of(reader.after(0)) == [event("idp", 1)]
+    reader.close()
+    store.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]

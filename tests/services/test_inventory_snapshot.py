@@ -191,3 +191,23 @@ def test_one_account_is_found_by_its_key_not_by_a_scan(db_path):
     )
     conn.close()
     assert "accounts_key" in plan and "SCAN a" not in plan
+
+
+@pytest.mark.parametrize("name", ["ops#1", "a?b", "50%41"])
+def test_a_snapshot_in_an_odd_directory_is_read_back(tmp_path, name):
+    """Was: load, read_meta and all_views said "not used: no such table: meta" (or
+    "unable to open database file" for 50%41), view found nothing, and ops#1 and
+    a?b left an empty "ops" or "a" file beside the data directory."""
+    from pamtui.services.inventory_snapshot import all_views, read_meta
+
+    db_path = tmp_path / name / "pamtui.db"
+    db_path.parent.mkdir()
+    views = synced()
+    keeper = InventorySnapshots(db_path, PROVIDERS, stale_days=90, read_only=False)
+    assert keeper.save(views, ["static"])
+    snap = keeper.load()
+    assert snap is not None and len(snap.rows) == len(views)
+    assert keeper.view(views[0].key) is not None
+    assert read_meta(snapshot_file(db_path), keeper.stamp) is not None
+    assert len(all_views(snapshot_file(db_path), keeper.stamp)) == len(views)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]

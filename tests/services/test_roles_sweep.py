@@ -151,18 +151,28 @@ def test_an_approver_rechecks_read_only_when_it_says_so(tmp_path, capsys):
     assert _entries(db) == before
 
 
-@pytest.mark.parametrize("fresh", [False, True], ids=["journal", "fresh-db"])
-def test_an_auditors_recheck_is_a_read(tmp_path, capsys, fresh):
-    """An auditor's session is read-only: the recheck reports and journals nothing,
-    even on a database its command creates."""
-    db = tmp_path / "fresh" / "pamtui.db" if fresh else _revoked(tmp_path, capsys)
-    before = 0 if fresh else _entries(db)
+def test_an_auditors_recheck_is_a_read(tmp_path, capsys):
+    """An auditor's session is read-only: the recheck reports and journals nothing."""
+    db = _revoked(tmp_path, capsys)
+    before = _entries(db)
     cfg = _auditor_config(tmp_path)
     code = main(["audit", "recheck", "--config", str(cfg), "--db", str(db)])
     out, err = capsys.readouterr()
     assert code == 0, (out, err)
     assert "read-only: nothing journalled" in out
-    assert not db.exists() or _entries(db) == before
+    assert _entries(db) == before
+
+
+def test_an_auditors_recheck_on_a_fresh_database_creates_none(tmp_path, capsys):
+    """Was: exit 0 with an empty journal created at --db; an auditor creates no journal
+    (tests/services/test_roles_no_journal.py)."""
+    db = tmp_path / "fresh" / "pamtui.db"
+    cfg = _auditor_config(tmp_path)
+    code = main(["audit", "recheck", "--config", str(cfg), "--db", str(db)])
+    out, err = capsys.readouterr()
+    assert code == 1, (out, err)
+    assert err == f"pamtui: no journal at {db} yet (nothing has been recorded)\n"
+    assert not db.parent.exists() or list(db.parent.iterdir()) == []
 
 
 def test_an_operator_journals_a_recheck(tmp_path, capsys):

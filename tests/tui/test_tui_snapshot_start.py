@@ -162,3 +162,16 @@ async def test_quitting_abandons_a_save_under_way_and_keeps_the_last_snapshot(db
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT count(*) FROM accounts").fetchone() == (4,)
     conn.close()
+
+
+async def test_a_second_start_shows_the_snapshot_of_a_data_directory_named_ops_1(tmp_path):
+    """Was: "inventory snapshot ... not used: no such table: meta" and an empty
+    "ops" file created beside the data directory ("#" began a URI fragment)."""
+    db_path = tmp_path / "ops#1" / "pamtui.db"
+    await _first_run(db_path)
+    app = make_app(db_path, GatedProvider(), stream=False)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(AccountsTable)
+        await until(pilot, lambda: table.row_count == 4)
+        assert app.start.showing and "snapshot" in pane_title(app)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ops#1"]

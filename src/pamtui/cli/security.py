@@ -16,7 +16,7 @@ from pamtui.cli.common import (
     add_json_option,
     print_json,
 )
-from pamtui.services.journal import Journal
+from pamtui.services.journal import Journal, refuse_to_create
 
 
 def cmd_secrets(args: argparse.Namespace) -> int:
@@ -57,8 +57,11 @@ def cmd_mfa(args: argparse.Namespace) -> int:
     from pamtui.services import identity, mfa
     from pamtui.services.totp_store import TotpStore
 
-    operator = identity.current_actor(config_mod.load(args.config)).name
-    journal = Journal.open(config_mod.resolve_db_path(args.db))
+    actor = identity.current_actor(config_mod.load(args.config))
+    operator = actor.name
+    path = config_mod.resolve_db_path(args.db)
+    refuse_to_create(actor, path)  # an auditor's status creates no journal and no -totp
+    journal = Journal.open(path)
     store = TotpStore.beside(journal.path)
     try:
         if args.verb == "status":

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pamtui.journal.errors import JournalError, JournalUnavailable
+from pamtui.sqlite_uri import sqlite_uri
 
 SCHEMA_VERSION = 10
 
@@ -339,7 +340,7 @@ def _open_read_only(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
     never ignored: the open is refused.
     """
     try:
-        return _probe(_sqlite_ro(path, "mode=ro", busy_timeout_s), path)
+        return _probe(_sqlite_ro(path, {"mode": "ro"}, busy_timeout_s), path)
     except sqlite3.OperationalError as exc:
         code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
         if code not in _NO_SIDE_FILES or not os.access(path, os.R_OK):
@@ -358,7 +359,7 @@ def _open_read_only(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
             f"{path.parent}, which cannot be written; if it is a copy, make it read-only "
             f"(chmod a-w {path}) or copy it to a writable directory"
         )
-    return _probe(_sqlite_ro(path, "mode=ro&immutable=1", busy_timeout_s), path)
+    return _probe(_sqlite_ro(path, {"mode": "ro", "immutable": "1"}, busy_timeout_s), path)
 
 
 def _unchanging(path: Path) -> bool:
@@ -375,9 +376,9 @@ def _unchanging(path: Path) -> bool:
     return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
 
 
-def _sqlite_ro(path: Path, options: str, busy_timeout_s: float) -> sqlite3.Connection:
+def _sqlite_ro(path: Path, options: dict[str, str], busy_timeout_s: float) -> sqlite3.Connection:
     return sqlite3.connect(
-        f"file:{path}?{options}",
+        sqlite_uri(path, **options),
         uri=True,
         isolation_level=None,
         timeout=busy_timeout_s,

@@ -52,6 +52,7 @@ from pamtui.model import (
 from pamtui.services import risk
 from pamtui.services.inventory import AccountView
 from pamtui.sqlite_tx import immediate_transaction
+from pamtui.sqlite_uri import sqlite_uri
 
 SNAPSHOT_FILE_NAME = kept_files.DRIFT_SNAPSHOTS.name
 
@@ -512,7 +513,7 @@ class SnapshotStore:
         """
         if not self.path.exists():
             return {}, False
-        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
+        conn = sqlite3.connect(sqlite_uri(self.path, mode="ro"), uri=True, timeout=10)
         try:
             known = {
                 aid: json.loads(text)

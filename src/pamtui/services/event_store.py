@@ -32,6 +32,7 @@ from pamtui import kept_files
 from pamtui.model import AccessEvent
 from pamtui.services.stream import FeedItem, StreamProblem
 from pamtui.sqlite_tx import immediate_transaction
+from pamtui.sqlite_uri import sqlite_uri
 
 RETAIN = 50_000
 """Items kept by default: minutes of a busy org's traffic, a few MB on disk."""
@@ -101,7 +102,7 @@ class EventStore:
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.executescript(_SCHEMA)
         else:
-            self._conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
+            self._conn = sqlite3.connect(sqlite_uri(self.path, mode="ro"), uri=True, timeout=10)
 
     @classmethod
     def beside(cls, db_path: Path | str, **options: object) -> EventStore:

@@ -39,6 +39,7 @@ from pamtui.leftovers import remove_dead_leftovers
 from pamtui.model import Account, Credential, RiskFlag, utcnow
 from pamtui.services.account_rows import AccountRow, BaseOrderedRows, base_order_key, live_count
 from pamtui.services.inventory import AccountKey, AccountView
+from pamtui.sqlite_uri import sqlite_uri
 
 if TYPE_CHECKING:
     from pamtui.services.session import Session
@@ -172,7 +173,7 @@ def read_meta(path: Path, expected: str) -> dict[str, str] | None:
     if not path.exists():
         return None
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        conn = sqlite3.connect(sqlite_uri(path, mode="ro"), uri=True, timeout=5)
         try:
             return _check(conn, expected)
         finally:
@@ -193,7 +194,7 @@ def load(path: Path, expected: str, *, snapshot: bool = True) -> Snapshot | None
     if not path.exists():
         return None
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        conn = sqlite3.connect(sqlite_uri(path, mode="ro"), uri=True, timeout=5)
         try:
             meta = _check(conn, expected)
             if meta is None:
@@ -237,7 +238,7 @@ def account_view(
     good as a session's own sync of the same age, so it may be planned from.
     """
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        conn = sqlite3.connect(sqlite_uri(path, mode="ro"), uri=True, timeout=5)
         try:
             meta = _check(conn, expected)
             if meta is None:
@@ -277,7 +278,7 @@ def all_views(path: Path, expected: str) -> list[AccountView]:
     A damaged row is skipped; an unreadable file raises ``SnapshotUnusable``.
     """
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        conn = sqlite3.connect(sqlite_uri(path, mode="ro"), uri=True, timeout=5)
         try:
             meta = _check(conn, expected)
             if meta is None:

@@ -20,6 +20,19 @@ if TYPE_CHECKING:
     from pamtui.model import Actor, JournalEntry
 
 
+def refuse_to_create(actor: Actor, path: Path) -> None:
+    """An actor with no role (an auditor) reads the journal: it never creates one.
+
+    Opening a missing journal creates it (and a command then writes its
+    sidecars and the demo's state beside it): an auditor's ``pamtui accounts``
+    on a mistyped or not yet used ``--db`` would leave an empty journal there.
+    Refused as the audit commands refuse to read a missing journal: one line,
+    exit 1. An operator's first start still creates it.
+    """
+    if not actor.roles and not path.exists():
+        raise JournalError(f"no journal at {path} yet (nothing has been recorded)")
+
+
 def require_rotate(journal: Journal, actor: Actor) -> None:
     """Rotating (``audit rotate``, ``demo --reset``) is an admin's: a journalled refusal otherwise."""
     RoleGuard(actor, journal_refusals(journal)).require(Act.ROTATE, subject="journal")
@@ -50,6 +63,7 @@ __all__ = [
     "JournalError",
     "VerifyReport",
     "entry_record",
+    "refuse_to_create",
     "require_rotate",
     "rotate",
 ]

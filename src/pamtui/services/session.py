@@ -31,6 +31,7 @@ from pamtui.providers import registry
 from pamtui.providers.base import Provider, ProviderConfigError, ProviderContext
 from pamtui.services import identity, policy_store
 from pamtui.services.inventory import AccountView, Inventory
+from pamtui.services.journal import refuse_to_create
 from pamtui.services.queue import RevocationQueue
 from pamtui.services.revoke import RevocationService
 from pamtui.services.roles import RoleGuard, journal_refusals
@@ -241,6 +242,7 @@ class Session:
         # An auditor (no role) reads; nothing it runs can write.
         read_only = read_only or cfg.operator.read_only or not actor.roles
         path = config_mod.resolve_db_path(db_path)
+        refuse_to_create(actor, path)
         journal = Journal.open(path, read_only=read_only and path.exists())
         if actor.key_fingerprint:  # every entry this operator causes names the key
             journal.actor_keys[actor.name] = actor.key_fingerprint

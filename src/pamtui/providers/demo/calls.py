@@ -19,6 +19,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from pamtui.sqlite_uri import sqlite_uri
+
 FLUSH_EVERY = 1.0
 """Seconds between writes of the buffered counts."""
 
@@ -68,7 +70,7 @@ def read_calls(path: Path) -> dict[tuple[str, str], int]:
     """(provider, kind) -> calls so far; empty when nothing was counted yet."""
     if not Path(path).exists():
         return {}
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    conn = sqlite3.connect(sqlite_uri(path, mode="ro"), uri=True, timeout=10)
     try:
         return {(p, k): n for p, k, n in conn.execute("SELECT provider, kind, n FROM calls")}
     except sqlite3.OperationalError:  # created, no table yet
