@@ -1,7 +1,7 @@
 """A session with HTTP providers opens without importing httpx (providers/http/).
 
 The TUI's first frame comes from the last inventory snapshot, before any
-provider is asked anything: a real deployment (SCIM, Okta, GitHub) should not
+provider is asked anything: a real deployment (SCIM, Okta, GitHub, Entra) should not
 pay for httpx (and its client, TLS context and transport) before that frame.
 The HTTP layer imports httpx and builds its client when a provider first
 talks to its service; the settings are still validated as the session opens.
@@ -44,15 +44,26 @@ type = "github"
 base_url = "http://127.0.0.1:9"
 org = "acme"
 token = {{ env = "PAMTUI_TEST_TOKEN" }}
+
+[[providers]]
+name = "corp-entra"
+type = "entra"
+base_url = "http://127.0.0.1:9/v1.0"
+authority = "http://127.0.0.1:9"
+tenant_id = "00000000-0000-0000-0000-000000000000"
+client_id = "11111111-1111-1111-1111-111111111111"
+client_secret = {{ env = "PAMTUI_TEST_TOKEN" }}
 """
 
 _FIRST_FRAME = """
-import json, sys
+import asyncio, json, sys
 from pamtui.services.session import Session
 from pamtui.tui.app import PamtuiApp
 session = Session.open(config_path={config!r}, db_path={db!r})
 app = PamtuiApp(session)
 loaded = [m for m in {modules!r} if m in sys.modules]
+asyncio.run(session.aclose())  # closing clients never used builds none
+loaded += [m for m in {modules!r} if m in sys.modules and m not in loaded]
 print(json.dumps({{"loaded": loaded, "providers": sorted(session.providers)}}))
 """
 
@@ -79,7 +90,10 @@ def test_a_session_with_http_providers_opens_without_importing_httpx(tmp_path: P
     )
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result == {"loaded": [], "providers": ["corp-github", "corp-okta", "corp-scim"]}
+    assert result == {
+        "loaded": [],
+        "providers": ["corp-entra", "corp-github", "corp-okta", "corp-scim"],
+    }
 
 
 @pytest.mark.parametrize(
