@@ -24,13 +24,15 @@ import re
 import time
 import uuid
 from collections.abc import AsyncGenerator, Callable
+from typing import TYPE_CHECKING
 from urllib.parse import quote
-
-import httpx
 
 from pamtui.providers.base import ProviderConfigError
 from pamtui.providers.http import HttpClient, HttpError, Sleep, parse_retry_after, provider_message
 from pamtui.providers.http.errors import collapse
+
+if TYPE_CHECKING:  # httpx is imported when the client is first used (http/client.py)
+    import httpx
 
 EARLY_S = 120.0
 """A cached token is renewed this long before it expires (clock skew, slow requests)."""
@@ -167,6 +169,8 @@ class TokenSource:
         }
 
     async def _fetch(self) -> tuple[str, float]:
+        import httpx
+
         url = self.http.url_for(self._path)
         settings = self.http.settings
         attempts = settings.max_retries + 1
@@ -237,8 +241,11 @@ class TokenSource:
         )
 
 
-class GraphAuth(httpx.Auth):
-    """``Authorization: Bearer <token>`` from a :class:`TokenSource`; one refresh on 401."""
+class GraphAuth:
+    """``Authorization: Bearer <token>`` from a :class:`TokenSource`; one refresh on 401.
+
+    An auth flow (http/auth.py), not an ``httpx.Auth``: no httpx until the first request.
+    """
 
     def __init__(self, tokens: TokenSource) -> None:
         self.tokens = tokens

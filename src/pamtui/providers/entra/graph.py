@@ -9,13 +9,14 @@ back to a page already read stops with an error (no endless loop).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Collection, Mapping
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from pamtui.providers.base import ProviderError
 from pamtui.providers.entra.auth import TokenError, TokenSource
 from pamtui.providers.http import DEFAULT_EXPECT, HttpClient, HttpError
+
+if TYPE_CHECKING:  # httpx is imported when the client is first used (http/client.py)
+    import httpx
 
 MAX_PAGES = 10_000
 

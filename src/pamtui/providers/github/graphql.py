@@ -21,14 +21,15 @@ The endpoint is ``/graphql`` on GitHub.com's and GHE.com's API hosts, and
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from pamtui.providers.base import ProviderError
 from pamtui.providers.base import text as _text
 from pamtui.providers.http import HttpClient
 from pamtui.providers.http.errors import collapse
+
+if TYPE_CHECKING:  # httpx is imported when the client is first used (http/client.py)
+    import httpx
 
 RATE_LIMIT_TYPES = frozenset({"RATE_LIMIT", "RATE_LIMITED"})
 

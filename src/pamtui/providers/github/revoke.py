@@ -7,8 +7,6 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import httpx
-
 from pamtui.model import (
     Account,
     Credential,
@@ -26,6 +24,9 @@ from pamtui.providers.http import (
     HttpError,
     provider_message,
 )
+
+if TYPE_CHECKING:  # httpx is imported when the client is first used (http/client.py)
+    import httpx
 
 log = logging.getLogger("pamtui.providers.github")
 

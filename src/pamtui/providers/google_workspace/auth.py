@@ -21,12 +21,13 @@ import time
 from collections.abc import AsyncGenerator, Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from pamtui.providers.base import ProviderConfigError, ProviderError
 from pamtui.providers.http import HttpClient, HttpError, HttpSettings
+
+if TYPE_CHECKING:  # httpx is imported when the client is first used (http/client.py)
+    import httpx
 
 REFRESH_MARGIN_S = 60.0
 """A token this close to its expiry is replaced before use."""
@@ -228,8 +229,11 @@ class TokenSource:
         await self._http.aclose()
 
 
-class DelegatedAuth(httpx.Auth):
-    """``Authorization: Bearer <token>``; a 401 fetches a new token once and resends."""
+class DelegatedAuth:
+    """``Authorization: Bearer <token>``; a 401 fetches a new token once and resends.
+
+    An auth flow (http/auth.py), not an ``httpx.Auth``: no httpx until the first request.
+    """
 
     def __init__(self, source: TokenSource) -> None:
         self.source = source

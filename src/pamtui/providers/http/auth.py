@@ -1,21 +1,82 @@
-"""Token authentication: ``Authorization: <scheme> <token>``; the token is never shown."""
+"""Token authentication: ``Authorization: <scheme> <token>``; the token is never shown.
+
+The auth objects of the HTTP providers (:class:`TokenAuth` here, Entra's and
+Google's token sources) are created, and their secrets checked, as a session
+opens, without importing httpx: they are not ``httpx.Auth`` subclasses but
+*auth flows* (an ``async_auth_flow(request)`` generator, httpx's own protocol),
+wrapped by :func:`httpx_auth` when the client is built on first use.
+"""
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Generator
-
-import httpx
+from collections.abc import AsyncGenerator, Callable, Generator
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pamtui.providers.base import ProviderConfigError
 from pamtui.providers.http.settings import has_crlf
 
+if TYPE_CHECKING:  # imported when the client is built (see the module's docstring)
+    import httpx
 
-class TokenAuth(httpx.Auth):
+
+class AuthFlow(Protocol):
+    """What httpx calls ``Auth.async_auth_flow``: yield requests, receive their responses."""
+
+    def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]: ...
+
+
+def httpx_auth(auth: Any) -> httpx.Auth | None:
+    """``auth`` as an ``httpx.Auth``: as is if it is one, else its flow, wrapped."""
+    import httpx
+
+    if auth is None or isinstance(auth, httpx.Auth):
+        return auth
+    return _flow_auth_class()(auth)
+
+
+@functools.cache
+def _flow_auth_class() -> Callable[[AuthFlow], httpx.Auth]:
+    import httpx
+
+    class FlowAuth(httpx.Auth):
+        """An ``httpx.Auth`` that runs an :class:`AuthFlow`'s ``async_auth_flow``."""
+
+        def __init__(self, flow: AuthFlow) -> None:
+            self.flow = flow
+
+        def sync_auth_flow(self, request: httpx.Request) -> Any:  # pragma: no cover
+            raise RuntimeError(f"{self.flow!r} is async only")
+
+        async def async_auth_flow(
+            self, request: httpx.Request
+        ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+            steps = self.flow.async_auth_flow(request)
+            try:
+                outgoing = await steps.__anext__()
+                while True:
+                    response = yield outgoing
+                    try:
+                        outgoing = await steps.asend(response)
+                    except StopAsyncIteration:
+                        return
+            finally:
+                await steps.aclose()
+
+        def __repr__(self) -> str:
+            return repr(self.flow)
+
+    return FlowAuth
+
+
+class TokenAuth:
     """``Authorization: <scheme> <token>``: ``Bearer`` (SCIM, GitHub) or ``SSWS`` (Okta).
 
     The token is resolved elsewhere and handed in; it never appears in a repr
-    or an error message.
+    or an error message. An :class:`AuthFlow` (see the module's docstring).
     """
 
     def __init__(self, token: str, scheme: str = "Bearer") -> None:
@@ -33,6 +94,12 @@ class TokenAuth(httpx.Auth):
         return self._token
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"{self.scheme} {self._token}"
+        yield request
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         request.headers["Authorization"] = f"{self.scheme} {self._token}"
         yield request
 

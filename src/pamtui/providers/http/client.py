@@ -1,4 +1,10 @@
-"""``HttpClient``: httpx with pamtui's retry, rate-limit, size-cap and error rules."""
+"""``HttpClient``: httpx with pamtui's retry, rate-limit, size-cap and error rules.
+
+httpx is imported, and the ``httpx.AsyncClient`` built, when the client is first
+used (a request, ``url_for``, ``httpx_client``), not when it is created: a
+session creates its providers as it opens, and the TUI draws its first frame
+before any provider is asked anything (settings are still validated at once).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,11 @@ import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from pamtui.providers.base import ProviderError
-from pamtui.providers.http.auth import token_auth
+from pamtui.providers.http.auth import AuthFlow, httpx_auth, token_auth
 from pamtui.providers.http.errors import HttpError, collapse, provider_message
 from pamtui.providers.http.ratelimit import (
     REMAINING,
@@ -24,7 +28,16 @@ from pamtui.providers.http.ratelimit import (
     rate_limit_wait,
     reset_wait,
 )
-from pamtui.providers.http.settings import HttpSettings, http_from, httpx_client_options
+from pamtui.providers.http.settings import (
+    HttpSettings,
+    check_proxy_support,
+    http_from,
+    httpx_client_options,
+    tls_verify,
+)
+
+if TYPE_CHECKING:  # imported on first use (see the module's docstring)
+    import httpx
 
 log = logging.getLogger("pamtui.http")
 
@@ -49,7 +62,8 @@ Sleep = Callable[[float], Awaitable[Any]]
 class HttpClient:
     """An ``httpx.AsyncClient`` with pamtui's retry, rate-limit and error rules.
 
-    ``sleep``, ``clock`` (wall-clock epoch seconds) and ``jitter`` (given the
+    ``auth`` is an ``httpx.Auth`` or an :class:`~pamtui.providers.http.auth.AuthFlow`
+    (which needs no httpx until the client is built). ``sleep``, ``clock`` (wall-clock epoch seconds) and ``jitter`` (given the
     backoff cap, returns the delay) are injectable for tests; ``transport``
     too, for tests of providers that do not need a real server.
     """
@@ -59,7 +73,7 @@ class HttpClient:
         name: str,
         settings: HttpSettings,
         *,
-        auth: httpx.Auth | None = None,
+        auth: httpx.Auth | AuthFlow | None = None,
         headers: Mapping[str, str] | None = None,
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.time,
@@ -71,13 +85,14 @@ class HttpClient:
         self._sleep = sleep
         self._clock = clock
         self._jitter = jitter or (lambda cap: random.uniform(0.0, cap))
-        options = httpx_client_options(name, settings)
-        if headers:
-            options["headers"].update(headers)
-        if transport is not None:
-            options["transport"] = transport
-        self._base = httpx.URL(settings.base_url.rstrip("/") + "/")
-        self._client = httpx.AsyncClient(auth=auth, **options)
+        # What building the httpx client later could refuse is checked now, at creation.
+        self._verify = tls_verify(name, settings)
+        check_proxy_support(name, settings)
+        self._auth = auth
+        self._headers = dict(headers or {})
+        self._transport = transport
+        self._httpx: httpx.AsyncClient | None = None
+        self._base_url: httpx.URL | None = None
         self._semaphore = asyncio.Semaphore(settings.max_concurrency)
         self._resume_at = 0.0
         self._secrets: tuple[str, ...] = tuple(
@@ -95,8 +110,29 @@ class HttpClient:
         return f"provider {self.name!r}"
 
     @property
+    def _base(self) -> httpx.URL:
+        if self._base_url is None:
+            import httpx
+
+            self._base_url = httpx.URL(self.settings.base_url.rstrip("/") + "/")
+        return self._base_url
+
+    @property
     def base_url(self) -> httpx.URL:
         return self._base
+
+    @property
+    def _client(self) -> httpx.AsyncClient:
+        """The ``httpx.AsyncClient``, built (and httpx imported) on first use."""
+        if self._httpx is None:
+            import httpx
+
+            options = httpx_client_options(self.name, self.settings, verify=self._verify)
+            options["headers"].update(self._headers)
+            if self._transport is not None:
+                options["transport"] = self._transport
+            self._httpx = httpx.AsyncClient(auth=httpx_auth(self._auth), **options)
+        return self._httpx
 
     @property
     def httpx_client(self) -> httpx.AsyncClient:
@@ -116,7 +152,8 @@ class HttpClient:
         return text
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._httpx is not None:  # never built: nothing to close
+            await self._httpx.aclose()
 
     async def __aenter__(self) -> HttpClient:
         return self
@@ -128,6 +165,8 @@ class HttpClient:
 
     def url_for(self, path_or_url: str | httpx.URL) -> httpx.URL:
         """Resolve ``path_or_url`` against ``base_url``; refuse other origins."""
+        import httpx
+
         raw = str(path_or_url)
         if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", raw):
             url = httpx.URL(raw)
@@ -158,6 +197,8 @@ class HttpClient:
         ``idempotent`` (default: by method) decides whether failures after which
         the server may have acted (timeouts, 500/502/504) are retried.
         """
+        import httpx
+
         method = method.upper()
         url = self.url_for(path_or_url)
         path = url.path
@@ -305,6 +346,8 @@ class HttpClient:
         return max(0.0, min(cap, self._jitter(cap)))
 
     def _describe_transport(self, exc: httpx.TransportError) -> str:
+        import httpx
+
         if isinstance(exc, httpx.TimeoutException):
             kind = {
                 httpx.ConnectTimeout: "connecting",

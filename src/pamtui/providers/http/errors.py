@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json as jsonlib
 import re
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from pamtui.providers.base import ProviderError
+
+if TYPE_CHECKING:  # annotations only: httpx is imported when a client is built
+    import httpx
 
 _EXCERPT = 200
 

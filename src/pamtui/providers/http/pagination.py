@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from pamtui.providers.base import ProviderError
 from pamtui.providers.http.client import HttpClient
+
+if TYPE_CHECKING:  # annotations only: httpx is imported when a client is built
+    import httpx
 
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _LINK_PARAM = re.compile(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import email.utils
-
-import httpx
+from typing import TYPE_CHECKING
 
 from pamtui.providers.http.errors import provider_message
+
+if TYPE_CHECKING:  # annotations only: httpx is imported when a client is built
+    import httpx
 
 SECONDARY_LIMIT_WAIT_S = 60.0
 """GitHub: "otherwise, wait for at least one minute before retrying"."""

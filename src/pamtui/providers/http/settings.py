@@ -4,6 +4,12 @@
 :func:`http_from` turns the validated values into :class:`HttpSettings`
 (after the cross-field checks) and :func:`httpx_client_options` into the
 keyword arguments of ``httpx.AsyncClient``.
+
+Nothing here imports httpx at module level: a session validates these settings
+as it opens, and httpx is imported when a provider first talks to its service
+(``HttpClient`` builds its ``httpx.AsyncClient`` then). What httpx itself would
+refuse when that client is built (a header it cannot encode, a SOCKS proxy
+without ``socksio``) is checked here instead, so it still fails the start.
 """
 
 from __future__ import annotations
@@ -11,10 +17,9 @@ from __future__ import annotations
 import ssl
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 from pamtui import __version__
 from pamtui.providers.base import ProviderConfigError
@@ -55,9 +60,10 @@ def default_user_agent(name: str) -> str:
     return f"pamtui/{__version__} (+provider {name})"
 
 
-def _single_line(value: str) -> str:
-    if has_crlf(value):
-        raise SettingError("must be a non-empty single-line string")
+def _header_value(value: str) -> str:
+    # httpx encodes header values as ASCII when it builds the client: refuse here, at open.
+    if has_crlf(value) or not value.isascii():
+        raise SettingError("must be a non-empty single-line ASCII string")
     return value
 
 
@@ -92,8 +98,8 @@ HTTP_SETTINGS = Settings(
         "user_agent",
         "the User-Agent header (default: pamtui/VERSION (+provider NAME))",
         non_empty=True,
-        expected="a non-empty single-line string",
-        check=_single_line,
+        expected="a non-empty single-line ASCII string",
+        check=_header_value,
     ),
     integer("max_concurrency", "requests in flight at once", 8, low=1, high=256),
     seconds(
@@ -158,21 +164,45 @@ def has_crlf(text: str) -> bool:
     return "\r" in text or "\n" in text or "\x00" in text
 
 
-def httpx_client_options(name: str, settings: HttpSettings) -> dict[str, Any]:
-    """Keyword arguments for ``httpx.AsyncClient`` built from ``settings``."""
-    verify: bool | ssl.SSLContext
+def tls_verify(name: str, settings: HttpSettings) -> bool | ssl.SSLContext:
+    """The ``verify`` option of the client: False, True, or a context from ``ca_bundle``.
+
+    Built as the provider is created (a ``ca_bundle`` that cannot be loaded fails the start).
+    """
     if not settings.verify_tls:
-        verify = False
-    elif settings.ca_bundle is not None:
-        try:
-            verify = ssl.create_default_context(cafile=str(settings.ca_bundle))
-        except (OSError, ssl.SSLError) as exc:
-            raise ProviderConfigError(
-                f"provider {name!r}: setting 'ca_bundle': cannot load {str(settings.ca_bundle)!r}: "
-                f"{exc}"
-            ) from exc
-    else:
-        verify = True
+        return False
+    if settings.ca_bundle is None:
+        return True
+    try:
+        return ssl.create_default_context(cafile=str(settings.ca_bundle))
+    except (OSError, ssl.SSLError) as exc:
+        raise ProviderConfigError(
+            f"provider {name!r}: setting 'ca_bundle': cannot load {str(settings.ca_bundle)!r}: "
+            f"{exc}"
+        ) from exc
+
+
+def check_proxy_support(name: str, settings: HttpSettings) -> None:
+    """A SOCKS proxy needs ``socksio``: say so as the provider is created, not at its first call."""
+    proxy = settings.proxy or ""
+    if proxy.lower().startswith(("socks5:", "socks5h:")) and find_spec("socksio") is None:
+        raise ProviderConfigError(
+            f"provider {name!r}: setting 'proxy': a SOCKS proxy needs the socksio package "
+            "(pip install 'httpx[socks]')"
+        )
+
+
+def httpx_client_options(
+    name: str, settings: HttpSettings, *, verify: bool | ssl.SSLContext | None = None
+) -> dict[str, Any]:
+    """Keyword arguments for ``httpx.AsyncClient`` built from ``settings``.
+
+    ``verify``: the result of :func:`tls_verify` when the caller already has it.
+    """
+    import httpx
+
+    if verify is None:
+        verify = tls_verify(name, settings)
     options: dict[str, Any] = {
         "timeout": httpx.Timeout(settings.timeout_s),
         "verify": verify,

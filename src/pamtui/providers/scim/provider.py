@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
-
-import httpx
 
 from pamtui.model import (
     AccessEvent,
@@ -44,6 +42,9 @@ from pamtui.providers.scim.values import (
     primary_email,
     user_type,
 )
+
+if TYPE_CHECKING:  # httpx is imported when the client is first used (http/client.py)
+    import httpx
 
 log = logging.getLogger("pamtui.providers.scim")
 
