@@ -220,3 +220,17 @@ async def test_after_a_rotation_the_status_says_the_archives_are_counted(db_path
     async with app.run_test(size=SIZE) as pilot:
         await wait_verified(app, pilot)
         assert "chain verified: 8 entries (1 archive included)" in status_text(app)
+
+
+@pytest.mark.parametrize(("n", "title"), [(0, "(1 entry)"), (1, "(2 entries)")])
+async def test_the_list_title_counts_in_words(db_path, n: int, title: str):
+    """Was "Audit journal (1 entries)" and "chain verified: 1 entries" on a journal
+    that had only its first entry."""
+    fill(db_path, n)  # n entries and mallory's
+    app = AuditApp(Journal.open(db_path, read_only=True))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_verified(app, pilot)
+        assert str(app.screen.query_one("#audit-list-pane").border_title) == (
+            f"Audit journal {title}"
+        )
+        assert f"chain verified: {title.strip('()')}, head" in status_text(app)

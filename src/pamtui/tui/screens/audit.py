@@ -286,7 +286,7 @@ class AuditScreen(Screen):
             return
         pane = self.query_one("#audit-list-pane")
         if table.exhausted:
-            pane.border_title = f"Audit journal ({table.row_count} entries)"
+            pane.border_title = f"Audit journal ({plural(table.row_count, 'entry', 'entries')})"
         else:
             # Counting a free-text match scans the journal: never before the first page.
             pane.border_title = "Audit journal (counting…)"
@@ -306,7 +306,10 @@ class AuditScreen(Screen):
         if filt == self.filter:  # still the search on screen
             pane = self.query_one("#audit-list-pane")
             self.app.call_from_thread(
-                setattr, pane, "border_title", f"Audit journal ({total} entries)"
+                setattr,
+                pane,
+                "border_title",
+                f"Audit journal ({plural(total, 'entry', 'entries')})",
             )
 
     def _load_more(self) -> None:
@@ -428,7 +431,8 @@ class AuditScreen(Screen):
                 n = len(report.archives)
                 archived = f" ({plural(n, 'archive')} included)" if n else ""
                 line = Text(
-                    f" chain verified: {report.entries} entries{archived}, head {report.head}",
+                    f" chain verified: {plural(report.entries, 'entry', 'entries')}{archived},"
+                    f" head {report.head}",
                     style="green",
                 )
             else:
