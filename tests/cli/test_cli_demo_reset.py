@@ -8,6 +8,8 @@ recheck`` reported every earlier revocation as "CAME BACK".
 from __future__ import annotations
 
 import json
+import os
+import pwd
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from pamtui.journal import Journal
 from pamtui.services.drift import snapshot_path
 
 ACCOUNT, TOKEN = "lucia-castillo-acme", "716008953"
+ME = pwd.getpwuid(os.getuid()).pw_name
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -62,10 +65,11 @@ def test_after_a_reset_the_demo_is_coherent(
     assert {c["kind"] for c in changed} >= {"privilege_granted", "admin_scope_added"}
 
 
-def test_a_reset_beside_real_providers_leaves_the_journal_alone(
+def test_a_reset_beside_real_providers_keeps_the_journal_and_records_itself(
     tmp_path: Path, db_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The database holds real work too: only the demo's own state file is reset."""
+    """The database holds real work too: only the demo's own state file is reset,
+    and one ``demo_reset`` entry (it used to write none) says so."""
     cfg = tmp_path / "config.toml"
     cfg.write_text(
         '[[providers]]\nname = "demo-git"\ntype = "demo"\nsystem = "git"\n\n'
@@ -80,4 +84,27 @@ def test_a_reset_beside_real_providers_leaves_the_journal_alone(
     assert code == 0, err
     assert json.loads(out)["journal_rotated"] is False
     code, out, _ = run(capsys, "audit", "list", "--json", "--db", db)
-    assert [e["action"] for e in json.loads(out)] == ["note"]
+    # Not rotated, but journalled: the reset brings back every access revoked there.
+    entries = json.loads(out)  # newest first
+    assert [e["action"] for e in entries] == ["demo_reset", "note"]
+    assert entries[0]["actor"] == ME
+    assert entries[0]["detail"]["archive"] == "" and entries[0]["detail"]["cleared"] == {}
+    code, out, err = run(capsys, "audit", "verify", "--db", db)
+    assert code == 0, out + err
+
+
+def test_a_scaled_reset_is_journalled(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``demo --scale N --reset`` rebuilt the scaled org's state file without a word
+    in the journal, while the full ``demo --reset`` records itself."""
+    db = str(db_path)
+    journal = Journal.open(db_path)
+    journal.append("tester", "note")
+    journal.close()
+    code, _, err = run(capsys, "demo", "--scale", "40", "--reset", "--db", db)
+    assert code == 0, err
+    code, out, _ = run(capsys, "audit", "list", "--json", "--action", "demo_reset", "--db", db)
+    entries = json.loads(out)
+    assert len(entries) == 1 and entries[0]["actor"] == ME, entries
+    assert entries[0]["detail"]["scale"] == 40
+    code, out, err = run(capsys, "audit", "verify", "--db", db)
+    assert code == 0, out + err

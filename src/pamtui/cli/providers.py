@@ -149,7 +149,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 print(f"demo organisation restored ({path})")
                 print(
                     f"{config.source} configures real providers too: the queue, reviews, "
-                    "drift snapshots and journal were left as they are"
+                    "drift snapshots and the journal's history were left as they are "
+                    "(a demo_reset entry records the reset)"
                 )
             return EXIT_OK
         done = reset_demo(resolve_db_path(args.db), actor=identity.current_actor(config))

@@ -105,9 +105,28 @@ def reset_state(
 ) -> Path:
     """Rebuild only a demo state file (``demo --reset`` beside real providers, or
     ``demo --scale N --reset``): an admin's too, since it brings back every access
-    revoked in that org (a journalled refusal for anyone else)."""
+    revoked in that org (a journalled refusal for anyone else).
+
+    Journalled as one ``demo_reset`` entry with the full reset's detail keys:
+    nothing archived, nothing cleared, plus the scale and seed when given.
+    """
     _require_admin(db_path, actor)
-    return reset(db_path.parent, scale=scale, seed=seed)
+    state = reset(db_path.parent, scale=scale, seed=seed)
+    detail: dict[str, object] = {
+        "state_file": state.name,
+        "archive": "",
+        "cleared": {},
+        "drift_snapshots_removed": False,
+    }
+    if scale is not None:
+        detail["scale"] = scale
+        detail["seed"] = seed
+    journal = Journal.open(db_path)
+    try:
+        journal.append(actor.name, JOURNAL_DEMO_RESET, detail=detail)
+    finally:
+        journal.close()
+    return state
 
 
 def _require_admin(db_path: Path, actor: Actor) -> None:
