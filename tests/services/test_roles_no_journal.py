@@ -54,3 +54,27 @@ def test_an_operators_first_command_still_creates_the_journal(
     code = main(["queue", "list", "--config", str(cfg), "--db", str(db)])
     assert code == 0, capsys.readouterr()
     assert db.exists()
+
+
+def test_an_auditors_mfa_status_on_a_journal_creates_no_totp_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``mfa status`` is a read: an auditor's created ``<db>-totp`` beside an existing
+    journal. It now says "not enrolled" as an operator without an enrolment is told."""
+    from pamtui.journal import Journal
+
+    data = tmp_path / "data"
+    data.mkdir()
+    db = data / "pamtui.db"
+    journal = Journal.open(db)
+    journal.append("tester", "note")
+    journal.close()
+    totp = data / "pamtui.db-totp"
+    code = main(["mfa", "status", "--config", str(_auditor_config(tmp_path)), "--db", str(db)])
+    audited = code, *capsys.readouterr()
+    assert not totp.exists()
+    (tmp_path / "op").mkdir()
+    operator = _config_as(tmp_path / "op", "operator")
+    code = main(["mfa", "status", "--config", str(operator), "--db", str(db)])
+    assert audited == (code, *capsys.readouterr())
+    assert audited[0] == 1 and "NOT enrolled" in audited[1], audited

@@ -61,7 +61,8 @@ def cmd_mfa(args: argparse.Namespace) -> int:
     operator = actor.name
     path = config_mod.resolve_db_path(args.db)
     refuse_to_create(actor, path)  # an auditor's status creates no journal and no -totp
-    journal = Journal.open(path)
+    # An auditor's status is a read: a read-only journal, so no -totp is created either.
+    journal = Journal.open(path, read_only=args.verb == "status" and not actor.roles)
     store = TotpStore.beside(journal.path)
     try:
         if args.verb == "status":

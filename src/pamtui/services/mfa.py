@@ -180,8 +180,14 @@ def status(
     keyring: KeyringStore | None = None,
     clock: Clock = time.time,
 ) -> MfaStatus:
-    """Is ``operator`` enrolled (after the keyring migration), allowed, locked out."""
+    """Is ``operator`` enrolled (after the keyring migration), allowed, locked out.
+
+    A read-only reader (an auditor) never creates the store: without one,
+    nobody is enrolled, allowed or locked out, so that is the answer.
+    """
     store = store or TotpStore.beside(journal.path)
+    if journal.read_only and not store.exists():
+        return MfaStatus(operator, False, str(store.path))
     migrate_from_keyring(journal, store, operator, keyring, clock=clock)
     enrolment = store.enrolment(operator)
     lock = store.lockout(operator, principal or local_principal())
