@@ -73,7 +73,7 @@ def _wait(pid: int, timeout: float = 30) -> int | None:
             ["revoke", "--provider", "demo-git", "--account", ACCOUNT, "--reason", "r"],
             b"Execute this plan? [y/N]",
         ),
-        (["offboard", "amara quinn", "--reason", "r"], b"steps? [y/N]"),
+        (["offboard", "amara quinn", "--reason", "r"], b"steps above? [y/N]"),
     ],
     ids=["revoke", "offboard"],
 )

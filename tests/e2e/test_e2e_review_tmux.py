@@ -149,7 +149,7 @@ def test_review_campaign_end_to_end_in_tmux(tmux) -> None:
     _decide(tmux, "K", "justification (journalled)", "break-glass admin, owner confirmed", 1)
     _decide(tmux, "R", "Enter stages", "no longer in the team", 2)
     _decide(tmux, "d", None, "", 3)
-    screen = tmux.wait_for("All 3 items decided")
+    screen = tmux.wait_for("All decided: 3 items")
     assert "kept 1, revoked 1, deferred 1" in screen
 
     tmux.keys("q")

@@ -281,3 +281,20 @@ async def test_read_only_evidence_does_not_offer_K_R_d(db_path):
         await open_review(app, pilot)
         assert "Undecided" in evidence(app)
         assert "K keep" not in evidence(app) and "R revoke" not in evidence(app)
+
+
+async def test_a_one_item_campaign_reads_right_when_done(db_path):
+    """The last decision said "All 1 items decided." for a one-item campaign."""
+    app = make_app(db_path, StaticProvider())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        service = ReviewService.for_session(app.session)
+        service.start("all", app.session.inventory.rows(), actor="lead", limit=1)
+        await open_review(app, pilot)
+        assert "0/1 decided" in head(app)
+        await pilot.press("K")
+        await pilot.pause()
+        await answer(app, pilot, "break-glass admin")
+        assert "1/1 decided" in head(app)
+        done = [str(n.message) for n in app._notifications if n.title == "Review complete"]
+        assert done == ["All decided: 1 item."]

@@ -196,7 +196,8 @@ def cmd_offboard(args: argparse.Namespace) -> int:
         if not args.yes:
             if not sys.stdin.isatty():
                 raise UsageError("refusing to offboard without confirmation: pass --yes")
-            answer = ask(f"Execute these {len(plan.steps)} steps? [y/N] ").strip().lower()
+            steps = plural(len(plan.steps), "step")  # "the 1 step above", not "these 1 steps"
+            answer = ask(f"Execute the {steps} above? [y/N] ").strip().lower()
             if answer not in ("y", "yes"):
                 print("cancelled: nothing staged")
                 return EXIT_FALSE

@@ -39,6 +39,7 @@ from pamtui.tui.safe import join, safe
 from pamtui.tui.screens.stepup import with_step_up
 from pamtui.tui.widgets.credentials import ago
 from pamtui.tui.widgets.table import KeyedDataTable
+from pamtui.wording import plural
 
 REVIEW_MUTATING = frozenset({"keep", "revoke", "defer"})
 DECISION_STYLE = {
@@ -468,7 +469,8 @@ class ReviewScreen(Screen):
             if not self.items[row].decision:
                 table.move_cursor(row=row)
                 return
-        self.notify(f"All {n} items decided.", title="Review complete")
+        # "All decided: 1 item." reads right for one and for many ("All 1 items" did not).
+        self.notify(f"All decided: {plural(n, 'item')}.", title="Review complete")
 
     def action_back(self) -> None:
         if self.campaign_id is not None and len(self.campaigns) > 1:
