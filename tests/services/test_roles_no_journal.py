@@ -6,7 +6,9 @@ journal (and the demo's state file) at ``--db``, and ``mfa status`` created
 the journal and ``<db>-totp``: Session.open opened a missing journal
 writable. An auditor may not write, so it may not create one either: the
 commands say "no journal at PATH yet (nothing has been recorded)", exit 1,
-as the audit commands do. An operator's first start still creates it.
+as the audit commands do. An operator's first start still creates it. So did
+an auditor's ``demo --reset`` (the admin check guarded only a journal with a
+history), recording the reset under the auditor's name.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from tests.services.test_roles_triage_writes import _config_as
         ["mfa", "status"],
         ["people"],
         ["sweep", "--dry-run"],
+        ["demo", "--reset"],
+        ["demo", "--scale", "40", "--reset"],
     ],
     ids=lambda argv: "-".join(argv),
 )

@@ -129,6 +129,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from pamtui.services.demo import (
         MIN_ACCOUNTS,
         ensure_scaled,
+        require_reset_allowed,
         reset_demo,
         reset_state,
         scaled_path,
@@ -191,16 +192,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.write_config is not None:
         _check_config_target(args.write_config, db_path, force=args.force)
     path = scaled_path(state_dir, args.scale, args.seed)
+    actor = identity.current_actor(config_mod.load(args.config))
+    if args.reset:  # refused before "generating…" is said, not after
+        require_reset_allowed(db_path, actor)
     started = time.perf_counter()
     if args.reset or not path.exists():
         print(f"generating {args.scale:,} accounts into {path}…", file=sys.stderr, flush=True)
     if args.reset:
-        reset_state(
-            db_path,
-            actor=identity.current_actor(config_mod.load(args.config)),
-            scale=args.scale,
-            seed=args.seed,
-        )
+        reset_state(db_path, actor=actor, scale=args.scale, seed=args.seed)
     else:
         ensure_scaled(path, scale=args.scale, seed=args.seed)
     took = time.perf_counter() - started

@@ -31,12 +31,13 @@ from pamtui.providers.demo import state as demo_state
 from pamtui.providers.demo.generate import MIN_ACCOUNTS
 from pamtui.providers.demo.scaled import ensure_scaled, scaled_path
 from pamtui.services.drift import snapshot_path
-from pamtui.services.journal import require_rotate
+from pamtui.services.journal import refuse_to_create, require_rotate
 
 __all__ = [
     "MIN_ACCOUNTS",
     "DemoReset",
     "ensure_scaled",
+    "require_reset_allowed",
     "reset",
     "reset_demo",
     "reset_state",
@@ -71,7 +72,7 @@ def reset_demo(db_path: Path, *, actor: Actor) -> DemoReset:
     An admin's act, like ``audit rotate``: it rotates the journal and clears the
     queue, the reviews and the drift (a journalled refusal for anyone else).
     """
-    _require_admin(db_path, actor)
+    require_reset_allowed(db_path, actor)
     state = reset(db_path.parent)
     journal = Journal.open(db_path)
     try:
@@ -110,7 +111,7 @@ def reset_state(
     Journalled as one ``demo_reset`` entry with the full reset's detail keys:
     nothing archived, nothing cleared, plus the scale and seed when given.
     """
-    _require_admin(db_path, actor)
+    require_reset_allowed(db_path, actor)
     state = reset(db_path.parent, scale=scale, seed=seed)
     detail: dict[str, object] = {
         "state_file": state.name,
@@ -129,9 +130,13 @@ def reset_state(
     return state
 
 
-def _require_admin(db_path: Path, actor: Actor) -> None:
-    """Refuse (journalled) anyone but an admin, once the database holds a history."""
-    if not db_path.exists():  # a new database: nothing recorded to guard
+def require_reset_allowed(db_path: Path, actor: Actor) -> None:
+    """Refuse (journalled) anyone but an admin, once the database holds a history.
+
+    A new database has nothing recorded to guard, but an auditor creates none.
+    """
+    refuse_to_create(actor, db_path)
+    if not db_path.exists():
         return
     journal = Journal.open(db_path)
     try:
