@@ -18,6 +18,13 @@ from pamtui.config import ConfigError
 from pamtui.services.session import Session
 
 NOT_AT_THE_FIRST_FRAME = (
+    # The revocation path: built right after the first frame (tui/app.py).
+    "pamtui.services.queue",
+    "pamtui.services.queue_store",
+    "pamtui.services.queue_journal_check",
+    "pamtui.services.holder",
+    "pamtui.services.revoke",
+    "pamtui.services.offboarding_plan",
     "pamtui.services.policy",
     "pamtui.services.movers",
     "pamtui.services.people",
@@ -49,6 +56,8 @@ built = {{
     "people": type(session.people).__name__,
     "drift": type(session.drift).__name__,
     "totp": type(session.totp).__name__,
+    "revocations": type(session.revocations).__name__,
+    "same_queue": session.revocations.queue is session.queue,
 }}
 print(json.dumps({{"loaded": loaded, "built": built}}))
 """
@@ -76,6 +85,8 @@ def test_the_tui_start_on_the_demo_builds_only_what_its_first_frame_needs(tmp_pa
         "people": "PeopleService",
         "drift": "DriftRecorder",
         "totp": "TotpStore",
+        "revocations": "RevocationService",
+        "same_queue": True,
     }
     assert result["built"]["baselines"] > 0  # the demo's bundled baselines
 

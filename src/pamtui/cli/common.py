@@ -17,7 +17,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pamtui.errors import EXIT_FALSE as EXIT_FALSE  # re-exported: the commands import
 from pamtui.errors import EXIT_OK as EXIT_OK  # the exit codes from here
@@ -25,9 +25,11 @@ from pamtui.errors import EXIT_USAGE, PamtuiError
 from pamtui.model import Actor
 from pamtui.sanitize import clean
 from pamtui.services.journal import Journal
-from pamtui.services.queue import Outcome
 from pamtui.services.session import Session
 from pamtui.wording import plural as plural  # re-exported for the CLI modules
+
+if TYPE_CHECKING:  # the queue's modules are imported when a command uses them
+    from pamtui.services.queue import Outcome
 
 
 class UsageError(PamtuiError):

@@ -30,7 +30,6 @@ from pamtui.cli.common import (
 )
 from pamtui.model import Account, Credential, CredentialStatus
 from pamtui.sanitize import clean
-from pamtui.services.revoke import RevokeError
 from pamtui.services.session import Session
 
 
@@ -134,6 +133,8 @@ def _find_account(views: Sequence[Any], provider: str, ref: str) -> Any:
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
+    from pamtui.services.revoke import RevokeError  # not for the TUI's start
+
     async def body(session: Session) -> int:
         if args.provider not in session.providers:
             raise UsageError(f"no provider named {args.provider!r} (see: pamtui providers)")

@@ -4,8 +4,10 @@ The CLI, the TUI and the SSH server all start here; none of them talks to a
 provider or to SQLite directly.
 
 What a first frame or a one-shot command does not need is built (and its
-module imported) on first use: ``policies``, ``baselines``, ``movers``,
-``people``, ``drift`` and ``totp`` are cached properties. Validation does not
+module imported) on first use: ``queue``, ``revocations``, ``policies``,
+``baselines``, ``movers``, ``people``, ``drift`` and ``totp`` are cached
+properties (the TUI builds the revocation path right after its first frame,
+on the event loop, before any worker thread asks for it). Validation does not
 wait for them: a session with ``[[policies]]`` or its own ``[[baselines]]``
 parses them as it opens, so a typo still fails ``pamtui`` and ``pamtui sweep``
 at start (benchmarks/bench_tui_start.py measures what the deferral saves).
@@ -32,8 +34,6 @@ from pamtui.providers.base import Provider, ProviderConfigError, ProviderContext
 from pamtui.services import identity, policy_store
 from pamtui.services.inventory import AccountView, Inventory
 from pamtui.services.journal import refuse_to_create
-from pamtui.services.queue import RevocationQueue
-from pamtui.services.revoke import RevocationService
 from pamtui.services.roles import RoleGuard, journal_refusals
 from pamtui.services.stream import RecentActivity
 
@@ -43,6 +43,8 @@ if TYPE_CHECKING:  # imported where first used (see the module's docstring)
     from pamtui.services.movers import MoversService
     from pamtui.services.people import PeopleService
     from pamtui.services.policy import Policy
+    from pamtui.services.queue import RevocationQueue
+    from pamtui.services.revoke import RevocationService
     from pamtui.services.totp_store import TotpStore
 
 KEYRING_SERVICE = "pamtui"
@@ -100,9 +102,6 @@ class Session:
     guard: RoleGuard = field(init=False)
     """The actor's roles, checked by the services (services/roles.py)."""
     inventory: Inventory = field(init=False)
-    queue: RevocationQueue = field(init=False)
-    revocations: RevocationService = field(init=False)
-    """The one revocation path: every route that ends access goes through it."""
     activity: RecentActivity = field(init=False, default_factory=RecentActivity)
     shared_stream: Path | None = field(init=False, default=None)
     """Under serve-ssh: the hub's event store to follow instead of polling the
@@ -122,8 +121,20 @@ class Session:
         )
         # Each sync is snapshotted beside the journal (pamtui drift); see services/drift.py.
         self.inventory.on_synced = self._record_drift
+        # Validated at every start, so a policy typo fails `pamtui` and `sweep` alike;
+        # a config without them does not import the policy modules at all.
+        if self.config.policies:
+            self.policies  # noqa: B018 (the cached property parses and validates)
+        if self.config.baselines and not self._demo_baselines:
+            self.baselines  # noqa: B018 (as policies: a typo fails the start)
+
+    @cached_property
+    def queue(self) -> RevocationQueue:
+        """The revocation queue (``[queue]``): built, and its modules imported, on first use."""
+        from pamtui.services.queue import RevocationQueue
+
         q = self.config.queue
-        self.queue = RevocationQueue(
+        return RevocationQueue(
             self.journal,
             self.providers,
             self.operator,
@@ -132,19 +143,19 @@ class Session:
             approval_ttl=timedelta(hours=q.approval_ttl_hours),
             concurrency_per_provider=q.concurrency_per_provider,
         )
-        self.revocations = RevocationService(
+
+    @cached_property
+    def revocations(self) -> RevocationService:
+        """The one revocation path: every route that ends access goes through it."""
+        from pamtui.services.revoke import RevocationService
+
+        return RevocationService(
             self.queue,
             self.providers,
             self.config.operator,
             lambda code, subject: self.step_up(code, subject=subject),
             self.guard,
         )
-        # Validated at every start, so a policy typo fails `pamtui` and `sweep` alike;
-        # a config without them does not import the policy modules at all.
-        if self.config.policies:
-            self.policies  # noqa: B018 (the cached property parses and validates)
-        if self.config.baselines and not self._demo_baselines:
-            self.baselines  # noqa: B018 (as policies: a typo fails the start)
 
     @cached_property
     def policies(self) -> tuple[Policy, ...]:

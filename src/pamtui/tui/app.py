@@ -175,6 +175,8 @@ class PamtuiApp(BaseApp):
         from pamtui.tui.screens.enrol import offer_enrolment  # rarely needed: not at import
 
         heap.start_done()
+        # Built now, on the event loop, before any worker thread could race to build it.
+        self.session.revocations  # noqa: B018 (a cached property: services/session.py)
         journal_session_start(self)
         offer_enrolment(self)  # first login with an admin's allowance: the QR code, once
         self.load_inventory()  # starts the stream once accounts are known

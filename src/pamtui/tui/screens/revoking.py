@@ -20,8 +20,7 @@ from pamtui.model import CredentialStatus, QueueState
 from pamtui.services.inventory import AccountKey, AccountView
 from pamtui.services.journal import JournalError
 from pamtui.services.mfa_errors import MfaError  # not mfa: pyotp waits for a step-up
-from pamtui.services.queue import Outcome, QueueError
-from pamtui.services.revoke import Plan, PlanKind
+from pamtui.services.queue_errors import QueueError
 from pamtui.services.roles import RoleRefused
 from pamtui.tui.safe import join, safe
 from pamtui.tui.screens.stepup import refused, with_step_up
@@ -32,6 +31,8 @@ from pamtui.wording import plural
 if TYPE_CHECKING:
     from textual.screen import Screen
 
+    from pamtui.services.queue import Outcome
+    from pamtui.services.revoke import Plan
     from pamtui.services.revoke_bulk import BulkAct, BulkReport
     from pamtui.services.session import Session
 
@@ -259,6 +260,7 @@ class RevokeActions(_Base):
         self._confirm_then_run(title, plan)
 
     def _confirm_then_run(self, title: Text, plan: Plan) -> None:
+        from pamtui.services.revoke import PlanKind
         from pamtui.tui.screens.confirm import Confirmation, ConfirmRevoke
 
         if plan.four_eyes:
