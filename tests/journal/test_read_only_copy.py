@@ -92,10 +92,9 @@ def test_a_checkpointed_read_only_copy_is_audited(tmp_path: Path, restore_modes:
     assert sorted(p.name for p in copy.parent.iterdir()) == ["pamtui.db"]
 
 
-def test_a_copy_whose_wal_cannot_be_read_is_refused_not_verified_short(
-    tmp_path: Path, restore_modes: None
-) -> None:
-    """The last 3 entries are only in the -wal: read without it, verify would say "ok: 5"."""
+def _copy_with_wal_entries(tmp_path: Path, side_files: tuple[str, ...]) -> Path:
+    """A copy of a journal whose last 3 of 8 entries are only in its -wal (copied
+    while the journal is open, with ``side_files``)."""
     live = tmp_path / "live" / "pamtui.db"
     journal = _journal(live, 5)
     journal.close()
@@ -103,8 +102,16 @@ def test_a_copy_whose_wal_cannot_be_read_is_refused_not_verified_short(
     journal.conn.execute("PRAGMA wal_autocheckpoint=0")
     for i in range(3):
         journal.append("bob", "note", subject=f"w{i}")
-    copy = _copy(live, tmp_path / "copy", ("-wal",))  # copied while open, without its -shm
+    copy = _copy(live, tmp_path / "copy", side_files)
     journal.close()
+    return copy
+
+
+def test_a_copy_whose_wal_cannot_be_read_is_refused_not_verified_short(
+    tmp_path: Path, restore_modes: None
+) -> None:
+    """The last 3 entries are only in the -wal: read without it, verify would say "ok: 5"."""
+    copy = _copy_with_wal_entries(tmp_path, ("-wal",))  # without its -shm
 
     for argv in (("audit", "verify"), ("audit", "list"), ("audit", "head")):
         result = _pamtui(tmp_path, copy, *argv)
@@ -118,15 +125,7 @@ def test_a_copy_whose_wal_cannot_be_read_is_refused_not_verified_short(
 def test_a_copy_with_its_wal_and_shm_reads_the_wal_entries(
     tmp_path: Path, restore_modes: None
 ) -> None:
-    live = tmp_path / "live" / "pamtui.db"
-    journal = _journal(live, 5)
-    journal.close()
-    journal = Journal.open(live)
-    journal.conn.execute("PRAGMA wal_autocheckpoint=0")
-    for i in range(3):
-        journal.append("bob", "note", subject=f"w{i}")
-    copy = _copy(live, tmp_path / "copy", ("-wal", "-shm"))
-    journal.close()
+    copy = _copy_with_wal_entries(tmp_path, ("-wal", "-shm"))
 
     verify = _pamtui(tmp_path, copy, "audit", "verify")
 
