@@ -66,6 +66,34 @@ def _wait(pid: int, timeout: float = 30) -> int | None:
     return None
 
 
+def _in_a_terminal(
+    tmp_path: Path,
+    argv: list[str],
+    answers: list[tuple[bytes, bytes]],
+    until: bytes,
+    timeout: float = 20,
+) -> tuple[int | None, str]:
+    """Run ``python -m pamtui *argv`` in a pty, as an operator at a terminal.
+
+    For each ``(prompt, keys)`` it waits for the prompt (failing when it never
+    shows) and types the keys; then it reads until ``until`` shows (or the
+    command ends). Returns the exit code and everything the terminal showed.
+    """
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.execve(sys.executable, [sys.executable, "-m", "pamtui", *argv], _env(tmp_path))
+    seen = bytearray()
+    try:
+        for prompt, keys in answers:
+            assert _read_until(fd, prompt, seen), seen.decode(errors="replace")
+            os.write(fd, keys)
+        _read_until(fd, until, seen, timeout=timeout)
+        code = _wait(pid)
+    finally:
+        os.close(fd)
+    return code, seen.decode(errors="replace")
+
+
 @pytest.mark.parametrize(
     ("argv", "prompt"),
     [
@@ -82,28 +110,19 @@ def test_ctrl_c_at_a_confirmation_prompt_ends_the_command(
 ) -> None:
     """The first Ctrl-C at "[y/N]" was swallowed (asyncio.run's SIGINT handler only
     cancels its task, which a blocking input() never notices): the command hung."""
-    env = _env(tmp_path)
-    pid, fd = pty.fork()
-    if pid == 0:  # pragma: no cover - the child
-        os.execve(
-            sys.executable, [sys.executable, "-m", "pamtui", *argv, "--db", str(db_path)], env
-        )
-    seen = bytearray()
-    try:
-        assert _read_until(fd, prompt, seen), seen.decode(errors="replace")
-        os.write(fd, b"\x03")  # Ctrl-C, as the terminal sends it
-        _read_until(fd, b"interrupted", seen, timeout=20)
-        code = _wait(pid)
-    finally:
-        os.close(fd)
-    text = seen.decode(errors="replace")
+    code, text = _in_a_terminal(
+        tmp_path,
+        [*argv, "--db", str(db_path)],
+        [(prompt, b"\x03")],  # Ctrl-C, as the terminal sends it
+        until=b"interrupted",
+    )
     assert code == 130, text[-600:]
     assert "pamtui: interrupted" in text and "Traceback" not in text
     listed = subprocess.run(
         [sys.executable, "-m", "pamtui", "queue", "--json", "--db", str(db_path)],
         capture_output=True,
         text=True,
-        env=env,
+        env=_env(tmp_path),
         timeout=60,
     )
     assert listed.returncode == 0 and listed.stdout.strip() == "[]"  # nothing staged
@@ -302,24 +321,13 @@ def test_a_totp_code_typed_at_the_terminal_is_read_and_not_echoed(
     cfg = tmp_path / "config.toml"
     cfg.write_text("[operator]\nrequire_totp = true\n")
     argv = ["revoke", "--provider", "demo-git", "--account", ACCOUNT, "--reason", "r"]
-    pid, fd = pty.fork()
-    if pid == 0:  # pragma: no cover - the child
-        os.execve(
-            sys.executable,
-            [sys.executable, "-m", "pamtui", *argv, "--config", str(cfg), "--db", str(db_path)],
-            _env(tmp_path),
-        )
-    seen = bytearray()
-    try:
-        assert _read_until(fd, b"[y/N]", seen), seen.decode(errors="replace")
-        os.write(fd, b"y\r")
-        assert _read_until(fd, b"TOTP code: ", seen), seen.decode(errors="replace")
-        os.write(fd, b"654321\r")
-        _read_until(fd, b"not enrolled", seen, timeout=30)
-        code = _wait(pid)
-    finally:
-        os.close(fd)
-    text = seen.decode(errors="replace")
+    code, text = _in_a_terminal(
+        tmp_path,
+        [*argv, "--config", str(cfg), "--db", str(db_path)],
+        [(b"[y/N]", b"y\r"), (b"TOTP code: ", b"654321\r")],
+        until=b"not enrolled",
+        timeout=30,
+    )
     assert code == 1, text[-600:]
     assert "not enrolled" in text and "654321" not in text
 

@@ -6,13 +6,10 @@ terminal (a pty): the prompt is only asked there.
 
 from __future__ import annotations
 
-import os
-import pty
-import sys
 from pathlib import Path
 
 from pamtui.cli import main
-from tests.cli.test_cli_bad_inputs import _env, _read_until, _wait
+from tests.cli.test_cli_bad_inputs import _in_a_terminal
 
 
 def test_a_one_step_offboarding_asks_about_the_one_step(tmp_path: Path, db_path: Path) -> None:
@@ -21,18 +18,7 @@ def test_a_one_step_offboarding_asks_about_the_one_step(tmp_path: Path, db_path:
     argv = [*revoke, "--action", "revoke_token", "--reason", "r", "--yes", "--db", str(db_path)]
     assert main(argv) == 0
     offboard = ["offboard", "E1065", "--reason", "r", "--db", str(db_path)]
-    pid, fd = pty.fork()
-    if pid == 0:  # pragma: no cover - the child
-        os.execve(sys.executable, [sys.executable, "-m", "pamtui", *offboard], _env(tmp_path))
-    seen = bytearray()
-    try:
-        assert _read_until(fd, b"[y/N]", seen), seen.decode(errors="replace")
-        os.write(fd, b"n\r")
-        _read_until(fd, b"nothing staged", seen, timeout=20)
-        code = _wait(pid)
-    finally:
-        os.close(fd)
-    text = seen.decode(errors="replace")
+    code, text = _in_a_terminal(tmp_path, offboard, [(b"[y/N]", b"n\r")], until=b"nothing staged")
     assert "1. remove memberships" in text and "2. " not in text, text
     assert "Execute the 1 step above? [y/N]" in text, text
     assert code == 1 and "cancelled: nothing staged" in text, text
