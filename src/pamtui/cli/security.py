@@ -60,8 +60,8 @@ def cmd_mfa(args: argparse.Namespace) -> int:
     actor = identity.current_actor(config_mod.load(args.config))
     operator = actor.name
     path = config_mod.resolve_db_path(args.db)
-    refuse_to_create(actor, path)  # an auditor's status creates no journal and no -totp
-    # An auditor's status is a read: a read-only journal, so no -totp is created either.
+    # An auditor creates no journal; its status is a read (no -totp either: mfa.status).
+    refuse_to_create(actor, path)
     journal = Journal.open(path, read_only=args.verb == "status" and not actor.roles)
     store = TotpStore.beside(journal.path)
     try:
