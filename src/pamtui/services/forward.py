@@ -43,7 +43,7 @@ from pamtui.journal.heads import Head
 from pamtui.journal.outbox import Outbox
 from pamtui.journal.syslog import SyslogError, SyslogForwarder, TlsSettings
 from pamtui.model import ROLES, Actor
-from pamtui.services.roles import Act, RoleGuard, journal_refusals
+from pamtui.services.roles import Act, require_in
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +245,7 @@ SERVICE = Actor("system", None, frozenset(ROLES), "local")
 
 def require_forward(journal: Journal, actor: Actor) -> None:
     """Forwarding is for any role, not an auditor: a journalled refusal otherwise."""
-    RoleGuard(actor, journal_refusals(journal)).require(Act.FORWARD, subject="forward")
+    require_in(journal, actor, Act.FORWARD, subject="forward")
 
 
 def forward_once(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pamtui.journal import EntryFilter, Head, Journal, JournalError, VerifyReport
-from pamtui.services.roles import Act, RoleGuard, journal_refusals
+from pamtui.services.roles import Act, require_in
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -35,7 +35,7 @@ def refuse_to_create(actor: Actor, path: Path) -> None:
 
 def require_rotate(journal: Journal, actor: Actor) -> None:
     """Rotating (``audit rotate``, ``demo --reset``) is an admin's: a journalled refusal otherwise."""
-    RoleGuard(actor, journal_refusals(journal)).require(Act.ROTATE, subject="journal")
+    require_in(journal, actor, Act.ROTATE, subject="journal")
 
 
 def rotate(

@@ -40,7 +40,7 @@ from pamtui.journal.chain import body_text, entry_hash
 from pamtui.journal.database import connect
 from pamtui.journal.segments import default_archive_dir, find_archive, segment_link
 from pamtui.model import Actor
-from pamtui.services.roles import Act, RoleGuard, journal_refusals
+from pamtui.services.roles import Act, require_in
 
 ACTION = "operator_policy_change"
 """Not ``operator_policy_change``: that action is the sweep policies' history (policy_history.py)."""
@@ -232,7 +232,7 @@ def require_policy(journal: Journal, actor: Actor, key: str) -> None:
     ``policy set`` asks first, before it asks for the step-up code; :func:`change`
     asks again, so no front end changes the policy without it.
     """
-    RoleGuard(actor, journal_refusals(journal)).require(Act.POLICY, f"policy:{key}")
+    require_in(journal, actor, Act.POLICY, f"policy:{key}")
 
 
 def change(journal: Journal, key: str, value: bool, *, actor: Actor, source: str) -> RecordedPolicy:

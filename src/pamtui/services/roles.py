@@ -135,3 +135,9 @@ def journal_refusals(journal: Journal) -> JournalRefusal:
             journal.append(actor, REFUSED_ACTION, subject=subject, detail=detail)
 
     return write
+
+
+def require_in(journal: Journal, actor: Actor, act: Act, subject: str = "") -> None:
+    """One check outside a session (a session's ``guard`` does this for its acts):
+    a refusal is journalled in ``journal`` and raised as :class:`RoleRefused`."""
+    RoleGuard(actor, journal_refusals(journal)).require(act, subject)
